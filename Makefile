@@ -1,0 +1,42 @@
+# iot-security-operator: every target installs what it needs on a fresh clone (Node >= 20 and npm only).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_MODULES := node_modules/.package-lock.json
+CLI := node dist/src/cli/main.js
+
+.PHONY: help install build generate test lint format demo clean
+
+help:
+	@echo "make demo      run the operator's main job on the embedded emulator"
+	@echo "make test      run the test suite"
+	@echo "make build     compile TypeScript to dist/"
+	@echo "make generate  regenerate types and CRDs from schemas/"
+	@echo "make lint      biome lint/format check and type check"
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(NODE_MODULES)
+
+build: install
+	npx tsc -p tsconfig.json
+
+generate: install
+	npx tsx scripts/generate.ts
+
+test: install
+	npm test --silent
+
+lint: install
+	npx biome check .
+	npx tsc -p tsconfig.json --noEmit
+
+format: install
+	npx biome check --write .
+
+demo: build
+	$(CLI) validate examples/
+
+clean:
+	rm -rf dist

@@ -1,0 +1,100 @@
+// Builds a CustomResourceDefinition from a kind's JSON Schema: $refs inlined, JSON Schema turned into the
+// structural OpenAPI v3 subset the API server accepts.
+import { type CrdNames, type JsonSchema, resolveRef } from './schemas.js';
+
+const DROPPED_KEYWORDS = new Set(['$schema', '$id', 'title', 'definitions', 'x-kubernetes-crd', 'const']);
+
+function toOpenApi(files: Map<string, JsonSchema>, file: string, schema: JsonSchema, depth = 0): JsonSchema {
+  if (depth > 40) throw new Error(`${file}: schema nests too deeply (recursive $ref?)`);
+  let source = schema;
+  let sourceFile = file;
+  if (typeof schema.$ref === 'string') {
+    const target = resolveRef(files, file, schema.$ref);
+    const { $ref: _ignored, ...siblings } = schema;
+    source = { ...target.schema, ...siblings };
+    sourceFile = target.file;
+  }
+  const out: JsonSchema = {};
+  for (const [keyword, value] of Object.entries(source)) {
+    if (DROPPED_KEYWORDS.has(keyword)) continue;
+    switch (keyword) {
+      case 'additionalProperties':
+        // Structural schemas may not combine properties with additionalProperties: false; the API server prunes.
+        if (typeof value === 'object') out.additionalProperties = toOpenApi(files, sourceFile, value as JsonSchema, depth + 1);
+        break;
+      case 'type':
+        if (Array.isArray(value)) {
+          const types = value.filter((t) => t !== 'null');
+          out.type = types[0];
+          if (types.length !== value.length) out.nullable = true;
+        } else {
+          out.type = value;
+        }
+        break;
+      case 'exclusiveMinimum':
+        out.minimum = value;
+        out.exclusiveMinimum = true;
+        break;
+      case 'properties':
+        out.properties = Object.fromEntries(
+          Object.entries(value as Record<string, JsonSchema>).map(([k, v]) => [k, toOpenApi(files, sourceFile, v, depth + 1)]),
+        );
+        break;
+      case 'items':
+        out.items = toOpenApi(files, sourceFile, value as JsonSchema, depth + 1);
+        break;
+      case 'anyOf':
+      case 'oneOf':
+      case 'allOf':
+        out[keyword] = (value as JsonSchema[]).map((v) => toOpenApi(files, sourceFile, v, depth + 1));
+        break;
+      default:
+        out[keyword] = value;
+    }
+  }
+  if ('const' in source) out.enum = [source.const];
+  return out;
+}
+
+export function buildCrd(files: Map<string, JsonSchema>, file: string, schema: JsonSchema, names: CrdNames): JsonSchema {
+  const properties = schema.properties as Record<string, JsonSchema>;
+  const openApi: JsonSchema = {
+    type: 'object',
+    description: schema.description,
+    required: ['spec'],
+    properties: {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      metadata: { type: 'object' },
+      spec: toOpenApi(files, file, properties.spec),
+      status: toOpenApi(files, file, properties.status),
+    },
+  };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${names.plural}.${names.group}` },
+    spec: {
+      group: names.group,
+      names: {
+        kind: names.kind,
+        listKind: names.listKind,
+        plural: names.plural,
+        singular: names.singular,
+        shortNames: names.shortNames,
+        categories: names.categories,
+      },
+      scope: names.scope,
+      versions: [
+        {
+          name: names.version,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: names.printerColumns,
+          schema: { openAPIV3Schema: openApi },
+        },
+      ],
+    },
+  };
+}
