@@ -19,7 +19,9 @@ export async function renderGeneratedFiles(): Promise<Map<string, string>> {
     title: 'IotSecurityApi',
     type: 'object',
     additionalProperties: false,
-    properties: Object.fromEntries(kinds.map(({ names }) => [names.kind, { $ref: `${schemaId(files, names.kind)}` }])),
+    properties: Object.fromEntries(
+      kinds.map(({ names }) => [names.kind, { $ref: `${schemaId(files, names.kind)}` }]),
+    ),
   };
   const ts = await compile(root as Parameters<typeof compile>[0], 'IotSecurityApi', {
     cwd: dir,
@@ -34,7 +36,10 @@ export async function renderGeneratedFiles(): Promise<Map<string, string>> {
 
   for (const { schema, names } of kinds) {
     const crd = buildCrd(files, schema.$id as string, schema, names);
-    out.set(`crds/${names.plural}.${names.group}.yaml`, `# ${BANNER.slice(3)}\n${stringify(crd, { lineWidth: 0 })}`);
+    out.set(
+      `crds/${names.plural}.${names.group}.yaml`,
+      `# ${BANNER.slice(3)}\n${stringify(crd, { lineWidth: 0 })}`,
+    );
   }
   return out;
 }

@@ -1,6 +1,12 @@
 // From a resource's spec.agentConfiguration to the settings it manages, and to the twin's object.
 import type { AgentConfiguration } from '../api/generated/types.js';
-import { type AgentSettings, AGGREGATED_EVENTS, EVENT_NAMES, SETTINGS_BY_KEY, type SettingValue } from './settings.js';
+import {
+  AGGREGATED_EVENTS,
+  type AgentSettings,
+  EVENT_NAMES,
+  SETTINGS_BY_KEY,
+  type SettingValue,
+} from './settings.js';
 import { type TwinAgentConfiguration, wrapSettings } from './twin-configuration.js';
 
 /** The settings a resource names, keyed by twin key; settings it leaves out are absent. */

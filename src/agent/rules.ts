@@ -2,7 +2,13 @@
 // previous configuration and sends a ConfigurationError event, so we must judge exactly as it does before
 // anything is written to a twin.
 import { parseIsoDuration } from './iso-duration.js';
-import { type AgentSettings, EVENT_PRIORITIES, SETTINGS, SETTINGS_BY_KEY, type SettingValue } from './settings.js';
+import {
+  type AgentSettings,
+  EVENT_PRIORITIES,
+  SETTINGS,
+  SETTINGS_BY_KEY,
+  type SettingValue,
+} from './settings.js';
 
 export type AgentErrorType = 'TypeMismatch' | 'NotOptimal' | 'Conflict';
 
@@ -29,20 +35,31 @@ function describe(value: unknown): string {
 export function checkSettingValue(key: string, value: SettingValue): AgentProblem | undefined {
   const definition = SETTINGS_BY_KEY.get(key);
   if (!definition) return undefined;
-  const mismatch = (message: string): AgentProblem => ({ setting: key, errorType: 'TypeMismatch', severity: 'error', message });
+  const mismatch = (message: string): AgentProblem => ({
+    setting: key,
+    errorType: 'TypeMismatch',
+    severity: 'error',
+    message,
+  });
   switch (definition.kind) {
     case 'duration': {
-      if (typeof value !== 'string') return mismatch(`${key} must be an ISO 8601 duration such as PT7M, not ${describe(value)}`);
+      if (typeof value !== 'string')
+        return mismatch(`${key} must be an ISO 8601 duration such as PT7M, not ${describe(value)}`);
       const ms = parseIsoDuration(value);
-      if (ms === undefined) return mismatch(`${key} ${describe(value)} is not an ISO 8601 duration (e.g. PT7M, PT1H, P1D)`);
+      if (ms === undefined)
+        return mismatch(`${key} ${describe(value)} is not an ISO 8601 duration (e.g. PT7M, PT1H, P1D)`);
       if (ms <= 0) return mismatch(`${key} ${describe(value)} must be longer than zero`);
       return undefined;
     }
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return mismatch(`${key} must be an integer, not ${describe(value)}`);
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        return mismatch(`${key} must be an integer, not ${describe(value)}`);
       return undefined;
     case 'priority':
-      if (typeof value !== 'string' || !EVENT_PRIORITIES.some((p) => p.toLowerCase() === value.toLowerCase())) {
+      if (
+        typeof value !== 'string' ||
+        !EVENT_PRIORITIES.some((p) => p.toLowerCase() === value.toLowerCase())
+      ) {
         return mismatch(`${key} must be one of High, Low, Off, not ${describe(value)}`);
       }
       return undefined;
@@ -50,7 +67,8 @@ export function checkSettingValue(key: string, value: SettingValue): AgentProble
       if (typeof value !== 'boolean') return mismatch(`${key} must be true or false, not ${describe(value)}`);
       return undefined;
     case 'nullableString':
-      if (value !== null && typeof value !== 'string') return mismatch(`${key} must be a string or null, not ${describe(value)}`);
+      if (value !== null && typeof value !== 'string')
+        return mismatch(`${key} must be a string or null, not ${describe(value)}`);
       if (key === 'baselineCustomChecksFileHash' && typeof value === 'string' && !SHA256.test(value)) {
         return mismatch(`${key} must be a SHA-256 hash (64 hexadecimal digits), not ${describe(value)}`);
       }

@@ -43,7 +43,12 @@ export interface SettingDefinition {
 
 const HIGH_BY_DEFAULT = new Set<EventName>(['ListeningPorts', 'LocalUsers', 'Login']);
 
-function define(key: string, kind: SettingKind, defaultValue: SettingValue, fieldPath: string): SettingDefinition {
+function define(
+  key: string,
+  kind: SettingKind,
+  defaultValue: SettingValue,
+  fieldPath: string,
+): SettingDefinition {
   return { key, kind, default: defaultValue, fieldPath };
 }
 
@@ -54,7 +59,12 @@ export const SETTINGS: readonly SettingDefinition[] = [
   define('maxLocalCacheSizeInBytes', 'integer', 2560000, 'maxLocalCacheSizeInBytes'),
   define('maxMessageSizeInBytes', 'integer', 204800, 'maxMessageSizeInBytes'),
   ...EVENT_NAMES.map((event) =>
-    define(`eventPriority${event}`, 'priority', HIGH_BY_DEFAULT.has(event) ? 'High' : 'Low', `eventPriorities.${event}`),
+    define(
+      `eventPriority${event}`,
+      'priority',
+      HIGH_BY_DEFAULT.has(event) ? 'High' : 'Low',
+      `eventPriorities.${event}`,
+    ),
   ),
   ...AGGREGATED_EVENTS.flatMap((event) => [
     define(`aggregationEnabled${event}`, 'boolean', true, `aggregation.${event}.enabled`),
@@ -66,7 +76,9 @@ export const SETTINGS: readonly SettingDefinition[] = [
   define('hubResourceId', 'string', '', 'hubResourceId'),
 ];
 
-export const SETTINGS_BY_KEY: ReadonlyMap<string, SettingDefinition> = new Map(SETTINGS.map((s) => [s.key, s]));
+export const SETTINGS_BY_KEY: ReadonlyMap<string, SettingDefinition> = new Map(
+  SETTINGS.map((s) => [s.key, s]),
+);
 
 /** Settings keyed by their twin key (e.g. `eventPriorityLogin`), unwrapped. */
 export type AgentSettings = Record<string, SettingValue>;

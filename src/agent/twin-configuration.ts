@@ -1,6 +1,7 @@
 // The agent configuration as it sits in a module twin: every setting wrapped as {"value": ...}.
-import { checkSettingValue } from './rules.js';
+
 import type { AgentProblem } from './rules.js';
+import { checkSettingValue } from './rules.js';
 import { type AgentSettings, SETTINGS_BY_KEY, type SettingValue } from './settings.js';
 
 export type TwinAgentConfiguration = Record<string, { value: SettingValue }>;
@@ -20,7 +21,14 @@ export function unwrapTwinConfiguration(raw: unknown): { settings: AgentSettings
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     return {
       settings,
-      problems: [{ setting: '*', errorType: 'TypeMismatch', severity: 'error', message: 'the configuration must be an object' }],
+      problems: [
+        {
+          setting: '*',
+          errorType: 'TypeMismatch',
+          severity: 'error',
+          message: 'the configuration must be an object',
+        },
+      ],
     };
   }
   for (const [key, wrapped] of Object.entries(raw as Record<string, unknown>)) {
@@ -37,7 +45,12 @@ export function unwrapTwinConfiguration(raw: unknown): { settings: AgentSettings
     }
     const value = (wrapped as { value: unknown }).value;
     if (value !== null && typeof value === 'object') {
-      problems.push({ setting: key, errorType: 'TypeMismatch', severity: 'error', message: `${key} holds an object, not a value` });
+      problems.push({
+        setting: key,
+        errorType: 'TypeMismatch',
+        severity: 'error',
+        message: `${key} holds an object, not a value`,
+      });
       continue;
     }
     const problem = checkSettingValue(key, value as SettingValue);

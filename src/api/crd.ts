@@ -20,7 +20,8 @@ function toOpenApi(files: Map<string, JsonSchema>, file: string, schema: JsonSch
     switch (keyword) {
       case 'additionalProperties':
         // Structural schemas may not combine properties with additionalProperties: false; the API server prunes.
-        if (typeof value === 'object') out.additionalProperties = toOpenApi(files, sourceFile, value as JsonSchema, depth + 1);
+        if (typeof value === 'object')
+          out.additionalProperties = toOpenApi(files, sourceFile, value as JsonSchema, depth + 1);
         break;
       case 'type':
         if (Array.isArray(value)) {
@@ -37,7 +38,10 @@ function toOpenApi(files: Map<string, JsonSchema>, file: string, schema: JsonSch
         break;
       case 'properties':
         out.properties = Object.fromEntries(
-          Object.entries(value as Record<string, JsonSchema>).map(([k, v]) => [k, toOpenApi(files, sourceFile, v, depth + 1)]),
+          Object.entries(value as Record<string, JsonSchema>).map(([k, v]) => [
+            k,
+            toOpenApi(files, sourceFile, v, depth + 1),
+          ]),
         );
         break;
       case 'items':
@@ -56,7 +60,12 @@ function toOpenApi(files: Map<string, JsonSchema>, file: string, schema: JsonSch
   return out;
 }
 
-export function buildCrd(files: Map<string, JsonSchema>, file: string, schema: JsonSchema, names: CrdNames): JsonSchema {
+export function buildCrd(
+  files: Map<string, JsonSchema>,
+  file: string,
+  schema: JsonSchema,
+  names: CrdNames,
+): JsonSchema {
   const properties = schema.properties as Record<string, JsonSchema>;
   const openApi: JsonSchema = {
     type: 'object',

@@ -43,7 +43,8 @@ export function loadSchemaFiles(dir = schemasDirectory()): Map<string, JsonSchem
   for (const name of readdirSync(dir).sort()) {
     if (!name.endsWith('.schema.json')) continue;
     const schema = JSON.parse(readFileSync(join(dir, name), 'utf8')) as JsonSchema;
-    if (schema.$id !== name) throw new Error(`${name}: $id must be the file name, found ${String(schema.$id)}`);
+    if (schema.$id !== name)
+      throw new Error(`${name}: $id must be the file name, found ${String(schema.$id)}`);
     files.set(name, schema);
   }
   return files;

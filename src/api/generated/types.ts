@@ -15,6 +15,10 @@ export type DeviceId = string;
 export type IsoDuration = string;
 export type EventPriority = 'High' | 'Low' | 'Off';
 /**
+ * SHA-256 of the file, 64 hex digits.
+ */
+export type Sha256Hash = string | null;
+/**
  * How long an online device may take to report the applied configuration before it counts as stalled.
  */
 export type KubeDuration1 = string;
@@ -230,10 +234,7 @@ export interface AggregationSetting {
 export interface BaselineCustomChecks {
   enabled?: boolean;
   filePath?: string | null;
-  /**
-   * SHA-256 of the file, 64 hex digits.
-   */
-  fileHash?: string | null;
+  fileHash?: Sha256Hash;
 }
 export interface Rollout {
   batchSize?: IntOrPercent;

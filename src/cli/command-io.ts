@@ -1,0 +1,19 @@
+// What a command writes to, so that tests can run commands in process and read what a user would see.
+
+export interface CommandIo {
+  out(line: string): void;
+  err(line: string): void;
+  /** Whether standard output is a terminal (progress bars, colours). */
+  isTerminal: boolean;
+}
+
+export const processIo: CommandIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  isTerminal: Boolean(process.stdout.isTTY),
+};
+
+/** A mistake in how the command was called: printed with the usage hint, exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

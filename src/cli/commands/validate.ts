@@ -1,0 +1,52 @@
+// `iot-security-operator validate PATH...`: judges resources as the agent and the API server would.
+import { parseArgs } from 'node:util';
+import { formatProblem, validateFiles } from '../../validation/validate-files.js';
+import { type CommandIo, UsageError } from '../command-io.js';
+
+export const VALIDATE_USAGE = `Usage: iot-security-operator validate [--output text|json] PATH...
+
+Validates IoTHub and SecurityModuleConfig resources in YAML files or directories (recursive, .yaml/.yml,
+multi-document). Prints one line per problem: FILE:LINE:COLUMN: error|warning: KIND/NAME: FIELD: MESSAGE.
+Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error.`;
+
+export function runValidateCommand(argv: string[], io: CommandIo): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o', default: 'text' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.out(VALIDATE_USAGE);
+    return 0;
+  }
+  if (values.output !== 'text' && values.output !== 'json')
+    throw new UsageError(`--output must be text or json, not '${values.output}'`);
+  if (positionals.length === 0) throw new UsageError('validate needs at least one file or directory');
+  let result: ReturnType<typeof validateFiles>;
+  try {
+    result = validateFiles(positionals);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const resources = result.documents.filter((d) => d.validation.ours).length;
+  if (values.output === 'json') {
+    io.out(
+      JSON.stringify(
+        { valid: result.valid, files: result.files.length, resources, problems: result.problems },
+        null,
+        2,
+      ),
+    );
+  } else {
+    for (const problem of result.problems) io.out(formatProblem(problem));
+    const errors = result.problems.filter((p) => p.severity === 'error').length;
+    const warnings = result.problems.length - errors;
+    io.err(
+      `${result.valid ? 'valid' : 'invalid'}: ${resources} resource${resources === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}, ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
+    );
+  }
+  return result.valid ? 0 : 1;
+}

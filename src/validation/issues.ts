@@ -1,0 +1,30 @@
+// What validation finds: problems with the field they are about, for people and for tools.
+
+export type Severity = 'error' | 'warning';
+export type FieldPath = (string | number)[];
+
+export interface ValidationIssue {
+  severity: Severity;
+  /** Path of the offending field in the resource, e.g. ['spec', 'target', 'deviceIds', 2]. */
+  path: FieldPath;
+  message: string;
+  /** For messages about a place inside a string value (a target condition): the 0-based offset in it. */
+  offsetInValue?: number;
+  /** The problem is the field's name itself (an unknown field): point at the key rather than the value. */
+  atKey?: boolean;
+}
+
+/** `spec.target.deviceIds[2]`; the empty path is the resource itself. */
+export function formatFieldPath(path: FieldPath): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out === '' ? '(resource)' : out;
+}
+
+export function hasErrors(issues: readonly ValidationIssue[]): boolean {
+  return issues.some((i) => i.severity === 'error');
+}

@@ -1,0 +1,162 @@
+// The rules of each kind beyond its schema: what the security agent would reject, target conditions that must
+// parse in our grammar, durations that must be positive. They run on a resource whose schema check passed.
+
+import type { AgentProblem } from '../agent/index.js';
+import {
+  agentSettingsOf,
+  checkAgentSettings,
+  effectiveSettings,
+  SETTINGS_BY_KEY,
+  settingFieldPath,
+} from '../agent/index.js';
+import type { IoTHub, SecurityModuleConfig } from '../api/generated/types.js';
+import { parseKubeDuration } from '../api/kube-duration.js';
+import { parseCondition } from '../condition/index.js';
+import type { FieldPath, ValidationIssue } from './issues.js';
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function path(dotted: string): FieldPath {
+  return dotted.split('.');
+}
+
+export function checkMetadata(metadata: { name: string; namespace?: string }): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  if (!DNS_SUBDOMAIN.test(metadata.name)) {
+    issues.push({
+      severity: 'error',
+      path: ['metadata', 'name'],
+      message: `'${metadata.name}' is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`,
+    });
+  }
+  if (metadata.namespace !== undefined && !DNS_LABEL.test(metadata.namespace)) {
+    issues.push({
+      severity: 'error',
+      path: ['metadata', 'namespace'],
+      message: `'${metadata.namespace}' is not a valid namespace: at most 63 lower-case letters, digits and '-'`,
+    });
+  }
+  return issues;
+}
+
+function checkPositiveDuration(text: string | undefined, at: FieldPath): ValidationIssue[] {
+  if (text === undefined) return [];
+  const ms = parseKubeDuration(text);
+  if (ms !== undefined && ms <= 0)
+    return [{ severity: 'error', path: at, message: `'${text}' must be longer than zero` }];
+  return [];
+}
+
+function checkTarget(spec: SecurityModuleConfig['spec']): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  if (spec.target.condition !== undefined) {
+    const parsed = parseCondition(spec.target.condition, { dialect: 'deviceTarget' });
+    if (!parsed.ok) {
+      issues.push({
+        severity: 'error',
+        path: path('spec.target.condition'),
+        message: parsed.error.message,
+        offsetInValue: parsed.error.offset,
+      });
+    }
+  }
+  const seen = new Set<string>();
+  spec.target.deviceIds?.forEach((id, index) => {
+    if (seen.has(id)) {
+      issues.push({
+        severity: 'warning',
+        path: ['spec', 'target', 'deviceIds', index],
+        message: `device '${id}' is listed twice`,
+      });
+    }
+    seen.add(id);
+  });
+  return issues;
+}
+
+/** For a rule between two settings, the one the resource sets (the other may be the agent's default). */
+function blamedSetting(problem: AgentProblem, named: Record<string, unknown>): string {
+  const partners: Record<string, string> = {
+    highPriorityMessageFrequency: 'lowPriorityMessageFrequency',
+    maxLocalCacheSizeInBytes: 'maxMessageSizeInBytes',
+  };
+  const partner = partners[problem.setting];
+  if (problem.errorType === 'Conflict' && partner && !(problem.setting in named) && partner in named)
+    return partner;
+  return problem.setting;
+}
+
+function defaultsNote(problem: AgentProblem, named: Record<string, unknown>): string {
+  if (problem.errorType !== 'Conflict') return '';
+  const defaulted = [...SETTINGS_BY_KEY.keys()].filter(
+    (key) => problem.message.includes(`${key} `) && !(key in named),
+  );
+  return defaulted.length
+    ? ` (${defaulted.join(', ')}: the agent's default, since this resource does not set it)`
+    : '';
+}
+
+function checkAgentConfiguration(spec: SecurityModuleConfig['spec']): ValidationIssue[] {
+  const named = agentSettingsOf(spec.agentConfiguration);
+  const issues: ValidationIssue[] = checkAgentSettings(effectiveSettings(named)).map((problem) => ({
+    severity: problem.severity,
+    path: path(settingFieldPath(blamedSetting(problem, named))),
+    message: `${problem.message}${defaultsNote(problem, named)} [agent: ${problem.errorType}]`,
+  }));
+  const checks = spec.agentConfiguration.baselineCustomChecks;
+  if (checks?.enabled === true && !checks.filePath) {
+    issues.push({
+      severity: 'warning',
+      path: path('spec.agentConfiguration.baselineCustomChecks.filePath'),
+      message: 'custom baseline checks are enabled without a filePath: the agent has no file to check',
+    });
+  }
+  if (Object.keys(named).length === 0) {
+    issues.push({
+      severity: 'warning',
+      path: path('spec.agentConfiguration'),
+      message: 'names no setting: this resource manages nothing on its devices',
+    });
+  }
+  return issues;
+}
+
+function checkRollout(spec: SecurityModuleConfig['spec']): ValidationIssue[] {
+  const batch = spec.rollout?.batchSize;
+  if (batch === 0 || batch === '0%') {
+    return [
+      {
+        severity: 'error',
+        path: path('spec.rollout.batchSize'),
+        message: `${JSON.stringify(batch)} would never roll out: use at least 1 device or 1%`,
+      },
+    ];
+  }
+  return [];
+}
+
+export interface RuleGroup<T> {
+  /** The part of the resource the rules read; they run only when the schema found no error there. */
+  reads: FieldPath;
+  check: (resource: T) => ValidationIssue[];
+}
+
+export const IOTHUB_RULES: RuleGroup<IoTHub>[] = [
+  { reads: ['metadata'], check: (hub) => checkMetadata(hub.metadata) },
+  {
+    reads: ['spec', 'resyncInterval'],
+    check: (hub) => checkPositiveDuration(hub.spec.resyncInterval, path('spec.resyncInterval')),
+  },
+];
+
+export const SECURITY_MODULE_CONFIG_RULES: RuleGroup<SecurityModuleConfig>[] = [
+  { reads: ['metadata'], check: (config) => checkMetadata(config.metadata) },
+  { reads: ['spec', 'target'], check: (config) => checkTarget(config.spec) },
+  { reads: ['spec', 'agentConfiguration'], check: (config) => checkAgentConfiguration(config.spec) },
+  { reads: ['spec', 'rollout'], check: (config) => checkRollout(config.spec) },
+  {
+    reads: ['spec', 'convergenceTimeout'],
+    check: (config) => checkPositiveDuration(config.spec.convergenceTimeout, path('spec.convergenceTimeout')),
+  },
+];

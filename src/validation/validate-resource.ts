@@ -1,0 +1,98 @@
+// The one entry point for judging a parsed resource, shared by the command line, sync and the controller.
+import type { IoTHub, SecurityModuleConfig } from '../api/generated/types.js';
+import { API_GROUP, API_GROUP_VERSION } from '../api/schemas.js';
+import { type FieldPath, hasErrors, type ValidationIssue } from './issues.js';
+import { IOTHUB_RULES, type RuleGroup, SECURITY_MODULE_CONFIG_RULES } from './resource-rules.js';
+import { checkAgainstSchema, knownKinds } from './schema-check.js';
+import { didYouMean } from './suggest.js';
+
+export type ApiResource = IoTHub | SecurityModuleConfig;
+
+export interface ResourceValidation {
+  kind: string;
+  name: string;
+  namespace?: string;
+  /** False for documents of other API groups (a Secret beside an IoTHub), which are not judged. */
+  ours: boolean;
+  issues: ValidationIssue[];
+  /** The resource with schema defaults applied; set only when it has no errors. */
+  resource?: ApiResource;
+}
+
+function field(value: unknown, key: string): unknown {
+  return value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+export function validateResource(document: unknown): ResourceValidation {
+  const apiVersion = field(document, 'apiVersion');
+  const kind = String(field(document, 'kind') ?? '');
+  const name = String(field(field(document, 'metadata'), 'name') ?? '');
+  const namespace = field(field(document, 'metadata'), 'namespace') as string | undefined;
+  const base = { kind: kind || 'Unknown', name: name || '-', namespace };
+
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    return {
+      ...base,
+      ours: true,
+      issues: [{ severity: 'error', path: [], message: 'a resource must be a YAML mapping' }],
+    };
+  }
+  if (typeof apiVersion !== 'string' || !apiVersion.startsWith(`${API_GROUP}/`)) {
+    return { ...base, ours: false, issues: [] };
+  }
+  if (apiVersion !== API_GROUP_VERSION) {
+    return {
+      ...base,
+      ours: true,
+      issues: [
+        {
+          severity: 'error',
+          path: ['apiVersion'],
+          message: `'${apiVersion}' is not served; use ${API_GROUP_VERSION}`,
+        },
+      ],
+    };
+  }
+  const kinds = knownKinds();
+  if (!kinds.includes(kind)) {
+    return {
+      ...base,
+      ours: true,
+      issues: [
+        {
+          severity: 'error',
+          path: ['kind'],
+          message: `'${kind}' is not one of ${kinds.join(', ')}${didYouMean(kind, kinds)}`,
+        },
+      ],
+    };
+  }
+  const resource = structuredClone(document) as ApiResource;
+  const schemaIssues = checkAgainstSchema(kind, resource);
+  const rules = (
+    resource.kind === 'IoTHub' ? IOTHUB_RULES : SECURITY_MODULE_CONFIG_RULES
+  ) as RuleGroup<ApiResource>[];
+  const ruleIssues = rules
+    .filter(
+      (group) => isPresent(resource, group.reads) && !schemaIssues.some((i) => overlaps(i.path, group.reads)),
+    )
+    .flatMap((group) => group.check(resource));
+  const issues = [...schemaIssues, ...ruleIssues];
+  return { ...base, ours: true, issues, resource: hasErrors(issues) ? undefined : resource };
+}
+
+/** Whether every parent of `path` is an object in the resource (the rules may read it safely). */
+function isPresent(resource: unknown, path: FieldPath): boolean {
+  let node = resource;
+  for (const segment of path.slice(0, -1)) {
+    node = field(node, String(segment));
+    if (node === null || typeof node !== 'object') return false;
+  }
+  return field(node, String(path[path.length - 1])) !== undefined;
+}
+
+/** Whether an issue at `issuePath` concerns the part `reads` (one is a prefix of the other). */
+function overlaps(issuePath: FieldPath, reads: FieldPath): boolean {
+  const n = Math.min(issuePath.length, reads.length);
+  return issuePath.slice(0, n).every((segment, i) => segment === reads[i]);
+}
