@@ -1,0 +1,174 @@
+// One device against the resources of its hub: the merged configuration, whether the agent would accept it,
+// and the twin patch that would bring desired there without touching what the operator does not own.
+import {
+  AGENT_CONFIGURATION_KEY,
+  type AgentProblem,
+  type AgentSettings,
+  checkAgentSettings,
+  effectiveSettings,
+  SETTINGS,
+} from '../agent/index.js';
+import { type Contribution, compareContributions, type LayeredSettings, layerSettings } from './layering.js';
+import { type Ownership, ownershipTagsPatch, readOwnership } from './ownership.js';
+import { rawSettingValue, sameSettingValue } from './setting-values.js';
+import type { DeviceRecord, PlannedResource, SecurityModuleTwin, TwinPatch } from './types.js';
+
+/**
+ * What happens to settings owned by a resource that is not active: `suspended` and `keep` freeze them as they
+ * are (nobody overwrites or removes them), `remove` deletes them, `retain` leaves the values and drops ownership.
+ */
+export type OwnerPolicy = 'active' | 'suspended' | 'keep' | 'remove' | 'retain';
+
+export interface DeviceEvaluation {
+  device: DeviceRecord;
+  module?: SecurityModuleTwin;
+  /** Active resources whose target matches the device, by priority. */
+  matching: PlannedResource[];
+  layered: LayeredSettings;
+  /** Errors the agent would find in the configuration it would run after the write. */
+  agentErrors: AgentProblem[];
+  /** Desired already carries the merged configuration. */
+  applied: boolean;
+  /** The agent reports the merged configuration (and the report is not older than desired). */
+  converged: boolean;
+  /** The patch that would bring the twin to the plan; undefined when the twin is as planned. */
+  patch?: TwinPatch;
+  changedSettings: string[];
+  /** Active resources whose current revision this write would newly bring to the device. */
+  rolloutResources: string[];
+}
+
+export interface EvaluationContext {
+  resources: ReadonlyMap<string, PlannedResource>;
+  revisions: ReadonlyMap<string, string>;
+  ownerPolicy: (resourceKey: string) => OwnerPolicy;
+}
+
+const FROZEN_PRIORITY = Number.MAX_SAFE_INTEGER;
+
+function contributionsFor(
+  matching: PlannedResource[],
+  module: SecurityModuleTwin | undefined,
+  current: Ownership,
+  context: EvaluationContext,
+): Contribution[] {
+  const contributions: Contribution[] = matching.map((r) => ({
+    resourceKey: r.key,
+    priority: r.priority,
+    settings: r.settings,
+  }));
+  // Settings of suspended or unknown owners stay as the twin has them.
+  const frozen = new Map<string, AgentSettings>();
+  for (const [setting, owner] of current.owners) {
+    const policy = context.ownerPolicy(owner);
+    if (policy !== 'suspended' && policy !== 'keep') continue;
+    const value = rawSettingValue(module?.desiredConfiguration, setting);
+    if (value === undefined) continue;
+    const settings = frozen.get(owner) ?? {};
+    settings[setting] = value;
+    frozen.set(owner, settings);
+  }
+  for (const [owner, settings] of frozen) {
+    const priority =
+      context.ownerPolicy(owner) === 'suspended'
+        ? (context.resources.get(owner)?.priority ?? FROZEN_PRIORITY)
+        : FROZEN_PRIORITY;
+    contributions.push({ resourceKey: owner, priority, settings });
+  }
+  return contributions.sort(compareContributions);
+}
+
+function reportedMatches(module: SecurityModuleTwin, settings: AgentSettings): boolean {
+  if (module.reportedMayBeStale) return false;
+  for (const [key, value] of Object.entries(settings)) {
+    if (!sameSettingValue(key, rawSettingValue(module.reportedConfiguration, key), value)) return false;
+  }
+  return true;
+}
+
+/** The errors the agent would find in the configuration it would run once `desiredPatch` is written. */
+function agentErrorsAfter(desired: unknown, desiredPatch: Record<string, unknown>): AgentProblem[] {
+  const after: AgentSettings = {};
+  for (const { key } of SETTINGS) {
+    const value =
+      key in desiredPatch
+        ? (desiredPatch[key] as { value: AgentSettings[string] } | null)?.value
+        : rawSettingValue(desired, key);
+    if (value !== undefined) after[key] = value;
+  }
+  return checkAgentSettings(effectiveSettings(after)).filter((p) => p.severity === 'error');
+}
+
+export function evaluateDevice(
+  device: DeviceRecord,
+  module: SecurityModuleTwin | undefined,
+  matching: PlannedResource[],
+  context: EvaluationContext,
+): DeviceEvaluation {
+  const current = readOwnership(module?.tags);
+  const layered = layerSettings(contributionsFor(matching, module, current, context));
+  const base: DeviceEvaluation = {
+    device,
+    module,
+    matching,
+    layered,
+    agentErrors: [],
+    applied: false,
+    converged: false,
+    changedSettings: [],
+    rolloutResources: [],
+  };
+  if (!module) return base;
+
+  const desired = module.desiredConfiguration;
+  const desiredPatch: Record<string, unknown> = {};
+  const nextOwners = new Map(layered.owners);
+  for (const [key, value] of Object.entries(layered.settings)) {
+    if (!sameSettingValue(key, rawSettingValue(desired, key), value)) desiredPatch[key] = { value };
+  }
+  for (const [key, owner] of current.owners) {
+    if (layered.owners.has(key)) continue;
+    // The owner no longer sets this setting on this device (gone, retargeted, or dropped the setting).
+    if (context.ownerPolicy(owner) !== 'retain' && rawSettingValue(desired, key) !== undefined)
+      desiredPatch[key] = null;
+  }
+  const changedSettings = Object.keys(desiredPatch);
+
+  const applied = changedSettings.length === 0;
+  const evaluation: DeviceEvaluation = {
+    ...base,
+    agentErrors: applied ? [] : agentErrorsAfter(desired, desiredPatch),
+    applied,
+    converged: applied && reportedMatches(module, layered.settings),
+    changedSettings,
+    rolloutResources: [],
+  };
+  const ownersChanged = ownershipTagsPatch(
+    { owners: current.owners, revisions: current.revisions },
+    { owners: nextOwners, revisions: current.revisions },
+  );
+  if (applied && !ownersChanged) return evaluation;
+
+  const nextRevisions = new Map<string, string>();
+  for (const owner of new Set(nextOwners.values())) {
+    const revision =
+      context.ownerPolicy(owner) === 'active' ? context.revisions.get(owner) : current.revisions.get(owner);
+    if (revision !== undefined) nextRevisions.set(owner, revision);
+  }
+  const tags = ownershipTagsPatch(current, { owners: nextOwners, revisions: nextRevisions });
+  evaluation.patch = {
+    ...(tags ? { tags } : {}),
+    ...(changedSettings.length
+      ? { properties: { desired: { [AGENT_CONFIGURATION_KEY]: desiredPatch } } }
+      : {}),
+  };
+  const setBy = new Set(
+    changedSettings.filter((k) => desiredPatch[k] !== null).map((k) => layered.owners.get(k)!),
+  );
+  evaluation.rolloutResources = [...setBy].filter(
+    (owner) =>
+      context.ownerPolicy(owner) === 'active' &&
+      current.revisions.get(owner) !== context.revisions.get(owner),
+  );
+  return evaluation;
+}

@@ -1,0 +1,143 @@
+// The status of one resource after a plan: device counts, the first failures, and conditions in the
+// Kubernetes conventions (Ready, Reconciling, Stalled), with messages a person can act on.
+import type { RolloutProgress } from './rollout.js';
+import type { DeviceFailure, DeviceState } from './types.js';
+
+export const MAX_REPORTED_FAILURES = 20;
+
+export interface DeviceCounts {
+  targetedDevices: number;
+  appliedDevices: number;
+  convergedDevices: number;
+  pendingDevices: number;
+  offlineDevices: number;
+  stalledDevices: number;
+  failedDevices: number;
+  conflictingDevices: number;
+}
+
+export interface PlannedCondition {
+  type: 'Ready' | 'Reconciling' | 'Stalled';
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+export interface ResourceReport {
+  resourceKey: string;
+  counts: DeviceCounts;
+  /** The first failures by device id (at most 20). */
+  failures: DeviceFailure[];
+  conditions: PlannedCondition[];
+  rollout: RolloutProgress;
+  suspended: boolean;
+  /** Devices this plan writes for this resource, the settings that change, and a few of their ids. */
+  plannedWrites: number;
+  changingSettings: string[];
+  sampleDeviceIds: string[];
+  /** Devices that need a write but wait for the next rollout batch. */
+  deferredDevices: number;
+}
+
+export function emptyCounts(): DeviceCounts {
+  return {
+    targetedDevices: 0,
+    appliedDevices: 0,
+    convergedDevices: 0,
+    pendingDevices: 0,
+    offlineDevices: 0,
+    stalledDevices: 0,
+    failedDevices: 0,
+    conflictingDevices: 0,
+  };
+}
+
+const COUNT_OF_STATE: Record<DeviceState, keyof DeviceCounts> = {
+  converged: 'convergedDevices',
+  pending: 'pendingDevices',
+  offline: 'offlineDevices',
+  stalled: 'stalledDevices',
+  failed: 'failedDevices',
+};
+
+export function countState(counts: DeviceCounts, state: DeviceState): void {
+  counts[COUNT_OF_STATE[state]]++;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function condition(
+  type: PlannedCondition['type'],
+  on: boolean,
+  reason: string,
+  message: string,
+): PlannedCondition {
+  return { type, status: on ? 'True' : 'False', reason, message };
+}
+
+export function resourceConditions(
+  report: Omit<ResourceReport, 'conditions'>,
+  thresholdText: string,
+): PlannedCondition[] {
+  const c = report.counts;
+  if (report.suspended) {
+    const message = 'suspended: nothing is written for this resource; the settings it owns stay as they are';
+    return [
+      condition('Ready', false, 'Suspended', message),
+      condition('Reconciling', false, 'Suspended', message),
+      condition('Stalled', false, 'Suspended', message),
+    ];
+  }
+  const offlineNote = c.offlineDevices
+    ? `; ${plural(c.offlineDevices, 'offline device')} will get it when they connect`
+    : '';
+  if (report.rollout.halted) {
+    const message = `rollout halted: ${report.rollout.failing} of ${plural(report.rollout.reached, 'device')} reached are stalled or failed, above failureThreshold ${thresholdText}; fix the cause (see failures) and change the spec to resume`;
+    return [
+      condition('Ready', false, 'RolloutHalted', message),
+      condition('Reconciling', false, 'RolloutHalted', message),
+      condition('Stalled', true, 'RolloutHalted', message),
+    ];
+  }
+  const troubled = c.failedDevices + c.stalledDevices;
+  const progressing = c.pendingDevices > 0;
+  const progressMessage = `${plural(c.pendingDevices, 'device')} of ${c.targetedDevices} pending (${c.convergedDevices} converged${report.deferredDevices ? `, ${report.deferredDevices} waiting for a rollout batch of ${report.rollout.batchSize}` : ''})`;
+  const reconciling = condition(
+    'Reconciling',
+    progressing,
+    progressing ? 'Progressing' : 'Idle',
+    progressing ? progressMessage : 'nothing to do',
+  );
+  if (troubled > 0) {
+    const reason = c.failedDevices ? 'DevicesFailed' : 'DevicesStalled';
+    const parts = [
+      c.failedDevices ? `${plural(c.failedDevices, 'device')} failed` : '',
+      c.stalledDevices
+        ? `${plural(c.stalledDevices, 'device')} stalled (online, not reporting the configuration within convergenceTimeout)`
+        : '',
+    ].filter(Boolean);
+    const message = `${parts.join(', ')}; see status.failures`;
+    return [
+      condition('Ready', false, reason, message),
+      reconciling,
+      condition('Stalled', true, reason, message),
+    ];
+  }
+  const stalledOff = condition('Stalled', false, 'NoFailures', 'no device failed or stalled');
+  if (progressing)
+    return [condition('Ready', false, 'Progressing', progressMessage), reconciling, stalledOff];
+  if (c.targetedDevices === 0)
+    return [condition('Ready', true, 'NoTargets', 'the target matches no device'), reconciling, stalledOff];
+  return [
+    condition(
+      'Ready',
+      true,
+      'Converged',
+      `all ${plural(c.targetedDevices - c.offlineDevices, 'online targeted device')} report the configuration${offlineNote}`,
+    ),
+    reconciling,
+    stalledOff,
+  ];
+}

@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AGENT_CONFIGURATION_KEY } from '../../src/agent/index.js';
+import {
+  type HubReconcileInput,
+  OWNERSHIP_TAG,
+  type PlannedResource,
+  planHubReconcile,
+} from '../../src/planner/index.js';
+import { FakeHub, resource } from '../support/planner-fixtures.js';
+
+function plan(hub: FakeHub, resources: PlannedResource[], extra: Partial<HubReconcileInput> = {}) {
+  return planHubReconcile({
+    snapshot: hub.snapshot(),
+    resources,
+    now: 1000,
+    unknownOwners: 'keep',
+    ...extra,
+  });
+}
+
+/** Plans and applies until nothing is left to write (at most 20 rounds), agents reporting between rounds. */
+function converge(hub: FakeHub, resources: PlannedResource[], extra: Partial<HubReconcileInput> = {}) {
+  for (let round = 0; round < 20; round++) {
+    const p = plan(hub, resources, extra);
+    hub.apply(p.writes, 1000);
+    hub.agentsReport();
+    if (p.writes.length === 0) return plan(hub, resources, extra);
+  }
+  throw new Error('did not converge in 20 rounds');
+}
+
+function fleet(): FakeHub {
+  const hub = new FakeHub();
+  hub.addDevice('ams-1', { environment: 'production', site: 'amsterdam' });
+  hub.addDevice('ams-2', { environment: 'production', site: 'amsterdam' });
+  hub.addDevice('chi-1', { environment: 'production', site: 'chicago' });
+  hub.addDevice('dev-1', { environment: 'development', site: 'chicago' });
+  return hub;
+}
+
+const baseline = resource(
+  'iot/baseline',
+  { highPriorityMessageFrequency: 'PT5M', eventPriorityLogin: 'High' },
+  { priority: 10 },
+);
+const amsterdam = resource(
+  'iot/amsterdam',
+  { highPriorityMessageFrequency: 'PT1M' },
+  { priority: 50, target: { condition: "tags.site = 'amsterdam'" } },
+);
+
+describe('planHubReconcile', () => {
+  it('layers a site resource over a baseline, per setting', () => {
+    const hub = fleet();
+    const result = converge(hub, [baseline, amsterdam]);
+    assert.equal(hub.desiredValue('ams-1', 'highPriorityMessageFrequency'), 'PT1M');
+    assert.equal(
+      hub.desiredValue('ams-1', 'eventPriorityLogin'),
+      'High',
+      'the baseline still sets what the site layer leaves out',
+    );
+    assert.equal(hub.desiredValue('chi-1', 'highPriorityMessageFrequency'), 'PT5M');
+    assert.equal(
+      hub.desiredValue('dev-1', 'highPriorityMessageFrequency'),
+      undefined,
+      'untargeted devices are untouched',
+    );
+    const report = result.reports.get('iot/baseline')!;
+    assert.equal(report.counts.targetedDevices, 3);
+    assert.equal(report.counts.convergedDevices, 3);
+    assert.deepEqual(report.conditions.find((c) => c.type === 'Ready')?.status, 'True');
+  });
+
+  it('writes nothing when the twins already carry the plan', () => {
+    const hub = fleet();
+    converge(hub, [baseline, amsterdam]);
+    const before = hub.writes;
+    assert.deepEqual(plan(hub, [baseline, amsterdam]).writes, []);
+    assert.equal(hub.writes, before);
+  });
+
+  it('sends only the changed settings, with the etag of the snapshot', () => {
+    const hub = fleet();
+    converge(hub, [baseline]);
+    const edited = resource(
+      'iot/baseline',
+      { highPriorityMessageFrequency: 'PT5M', eventPriorityLogin: 'Low' },
+      { priority: 10 },
+    );
+    const { writes } = plan(hub, [edited]);
+    assert.equal(writes.length, 3);
+    for (const write of writes) {
+      assert.deepEqual(write.patch.properties?.desired, {
+        [AGENT_CONFIGURATION_KEY]: { eventPriorityLogin: { value: 'Low' } },
+      });
+      assert.equal(write.etag, hub.modules.get(write.deviceId)!.etag);
+    }
+  });
+
+  it('keeps desired settings and properties written by others', () => {
+    const hub = new FakeHub();
+    hub.addDevice('d1', { environment: 'production' }, { desired: { snapshotFrequency: { value: 'PT2H' } } });
+    converge(hub, [baseline]);
+    assert.equal(hub.desiredValue('d1', 'snapshotFrequency'), 'PT2H');
+    converge(hub, [], { unknownOwners: 'remove' });
+    assert.equal(
+      hub.desiredValue('d1', 'snapshotFrequency'),
+      'PT2H',
+      'pruning removes only what the operator owned',
+    );
+    assert.equal(hub.desiredValue('d1', 'highPriorityMessageFrequency'), undefined);
+  });
+
+  it('removes the settings of a pruned resource and lets the next layer take over', () => {
+    const hub = fleet();
+    converge(hub, [baseline, amsterdam]);
+    converge(hub, [baseline], { unknownOwners: 'remove' });
+    assert.equal(hub.desiredValue('ams-1', 'highPriorityMessageFrequency'), 'PT5M');
+    const tags = hub.modules.get('ams-1')!.tags[OWNERSHIP_TAG] as { owners: Record<string, string> };
+    assert.equal(tags.owners.highPriorityMessageFrequency, 'iot/baseline');
+  });
+
+  it('leaves the settings of resources it does not know when not pruning', () => {
+    const hub = fleet();
+    converge(hub, [baseline, amsterdam]);
+    const { writes } = plan(hub, [baseline], { unknownOwners: 'keep' });
+    assert.deepEqual(writes, []);
+    assert.equal(hub.desiredValue('ams-1', 'highPriorityMessageFrequency'), 'PT1M');
+  });
+
+  it('keeps the values but drops ownership for a departing resource with deletionPolicy Retain', () => {
+    const hub = fleet();
+    converge(hub, [baseline, amsterdam]);
+    converge(hub, [], {
+      departing: new Map([
+        ['iot/amsterdam', 'Retain'],
+        ['iot/baseline', 'Remove'],
+      ]),
+    });
+    assert.equal(hub.desiredValue('ams-1', 'highPriorityMessageFrequency'), 'PT1M');
+    assert.equal(hub.desiredValue('ams-1', 'eventPriorityLogin'), undefined);
+    assert.equal(hub.modules.get('ams-1')!.tags[OWNERSHIP_TAG], undefined);
+  });
+
+  it('removes settings from devices a resource no longer targets', () => {
+    const hub = fleet();
+    converge(hub, [baseline, amsterdam]);
+    const retargeted = { ...amsterdam, target: { deviceIds: ['ams-1'] } };
+    converge(hub, [baseline, retargeted]);
+    assert.equal(hub.desiredValue('ams-1', 'highPriorityMessageFrequency'), 'PT1M');
+    assert.equal(hub.desiredValue('ams-2', 'highPriorityMessageFrequency'), 'PT5M');
+  });
+
+  it('counts an equal-priority disagreement as a conflict on both resources, won by the lowest name', () => {
+    const hub = fleet();
+    const a = resource('iot/a', { eventPriorityLogin: 'Low' }, { priority: 5 });
+    const b = resource('iot/b', { eventPriorityLogin: 'Off' }, { priority: 5 });
+    const result = converge(hub, [b, a]);
+    assert.equal(hub.desiredValue('ams-1', 'eventPriorityLogin'), 'Low');
+    for (const key of ['iot/a', 'iot/b']) {
+      const report = result.reports.get(key)!;
+      assert.equal(report.counts.conflictingDevices, 3);
+      assert.equal(report.failures[0].reason, 'ConflictingSettings');
+      assert.match(report.failures[0].message, key === 'iot/a' ? /iot\/b/ : /iot\/a/);
+    }
+  });
+
+  it('does not count equal values (PT60M and PT1H) as a conflict', () => {
+    const hub = fleet();
+    const a = resource('iot/a', { lowPriorityMessageFrequency: 'PT60M' }, { priority: 5 });
+    const b = resource('iot/b', { lowPriorityMessageFrequency: 'PT1H' }, { priority: 5 });
+    assert.equal(converge(hub, [a, b]).reports.get('iot/a')!.counts.conflictingDevices, 0);
+  });
+
+  it('never writes a device whose merged configuration the agent would reject', () => {
+    const hub = fleet();
+    // Each resource alone is valid; together on Amsterdam devices high (PT6H) is longer than low (PT1H).
+    const slowHigh = resource(
+      'iot/slow-high',
+      { highPriorityMessageFrequency: 'PT6H', lowPriorityMessageFrequency: 'PT10H' },
+      { priority: 1 },
+    );
+    const fastLow = resource(
+      'iot/fast-low',
+      { lowPriorityMessageFrequency: 'PT1H' },
+      { priority: 9, target: { condition: "tags.site = 'amsterdam'" } },
+    );
+    const result = converge(hub, [slowHigh, fastLow]);
+    assert.equal(hub.desiredValue('ams-1', 'highPriorityMessageFrequency'), undefined);
+    assert.equal(hub.desiredValue('chi-1', 'highPriorityMessageFrequency'), 'PT6H');
+    for (const key of ['iot/slow-high', 'iot/fast-low']) {
+      const failures = result.reports
+        .get(key)!
+        .failures.filter((f) => f.reason === 'InvalidMergedConfiguration');
+      assert.deepEqual(
+        failures.map((f) => f.deviceId),
+        ['ams-1', 'ams-2'],
+      );
+    }
+  });
+
+  it('counts devices without the security module as failed unless it may create the module', () => {
+    const hub = fleet();
+    hub.addDevice('bare-1', { environment: 'production' }, { module: false });
+    const failed = plan(hub, [baseline]);
+    assert.equal(failed.reports.get('iot/baseline')!.failures[0].reason, 'SecurityModuleMissing');
+    assert.deepEqual(failed.moduleCreations, []);
+    const creating = plan(hub, [{ ...baseline, createMissingModules: true }]);
+    assert.deepEqual(creating.moduleCreations, ['bare-1']);
+    assert.equal(creating.reports.get('iot/baseline')!.counts.failedDevices, 0);
+  });
+
+  it('counts listed devices that do not exist as failed', () => {
+    const hub = fleet();
+    const listed = resource(
+      'iot/list',
+      { snapshotFrequency: 'PT1H' },
+      { target: { deviceIds: ['ams-1', 'ghost'] } },
+    );
+    const report = converge(hub, [listed]).reports.get('iot/list')!;
+    assert.equal(report.counts.targetedDevices, 2);
+    assert.deepEqual(report.failures, [
+      { deviceId: 'ghost', reason: 'DeviceNotFound', message: 'the hub has no device with this id' },
+    ]);
+  });
+
+  it('counts offline devices apart and stays Ready when only they are missing', () => {
+    const hub = fleet();
+    hub.addDevice('off-1', { environment: 'production' }, { connected: false });
+    const report = converge(hub, [baseline]).reports.get('iot/baseline')!;
+    assert.equal(report.counts.offlineDevices, 1);
+    assert.equal(report.counts.convergedDevices, 3);
+    assert.equal(report.counts.appliedDevices, 4, 'the twin of an offline device is written all the same');
+    assert.match(report.conditions[0].message, /1 offline device will get it when they connect/);
+  });
+
+  it('compares reported enums case-insensitively and durations by value', () => {
+    const hub = fleet();
+    converge(hub, [baseline]);
+    for (const twin of hub.modules.values()) {
+      const reported = twin.reportedConfiguration as Record<string, { value: unknown }> | undefined;
+      if (!reported) continue;
+      reported.eventPriorityLogin = { value: 'high' };
+      reported.highPriorityMessageFrequency = { value: 'PT300S' };
+    }
+    assert.equal(plan(hub, [baseline]).reports.get('iot/baseline')!.counts.convergedDevices, 3);
+  });
+
+  it('counts a device as stalled when it is online and silent past the convergence timeout', () => {
+    const hub = fleet();
+    hub.apply(plan(hub, [baseline]).writes, 1000);
+    const late = plan(hub, [baseline], { now: 1000 + 16 * 60_000 });
+    const report = late.reports.get('iot/baseline')!;
+    assert.equal(report.counts.stalledDevices, 3);
+    assert.equal(report.conditions.find((c) => c.type === 'Stalled')?.status, 'True');
+  });
+
+  it('does not count a device as converged from a report that may predate its desired configuration', () => {
+    const hub = fleet();
+    converge(hub, [baseline]);
+    const snapshot = hub.snapshot();
+    for (const twin of snapshot.modules.values()) twin.reportedMayBeStale = true;
+    const report = planHubReconcile({
+      snapshot,
+      resources: [baseline],
+      now: 1000,
+      unknownOwners: 'keep',
+    }).reports.get('iot/baseline')!;
+    assert.equal(report.counts.convergedDevices, 0);
+    assert.equal(report.counts.pendingDevices, 3);
+  });
+
+  it('leaves the settings of a suspended resource as they are and says so', () => {
+    const hub = fleet();
+    converge(hub, [baseline, amsterdam]);
+    const suspended = { ...amsterdam, suspend: true, settings: { highPriorityMessageFrequency: 'PT2M' } };
+    const result = converge(hub, [baseline, suspended]);
+    assert.equal(hub.desiredValue('ams-1', 'highPriorityMessageFrequency'), 'PT1M');
+    assert.equal(result.reports.get('iot/amsterdam')!.conditions[0].reason, 'Suspended');
+  });
+});
