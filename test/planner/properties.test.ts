@@ -102,13 +102,13 @@ describe('planner properties', () => {
         fc.subarray(['a', 'b', 'c', 'd', 'e']),
         (devices, specs, removedNames) => {
           const hub = new FakeHub();
-          devices.forEach((d, i) =>
+          devices.forEach((d, i) => {
             hub.addDevice(
               `dev-${i}`,
               { environment: d.environment, site: d.site },
               { desired: d.foreign ? { hubResourceId: { value: 'foreign' } } : {} },
-            ),
-          );
+            );
+          });
           const resources = toResources(specs);
           assert.ok(converge(hub, resources, 'keep') <= 2, 'one round writes, the next finds nothing to do');
           const check = (active: PlannedResource[]) => {
@@ -152,7 +152,9 @@ describe('planner properties', () => {
         fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
         (devices, specs, online) => {
           const hub = new FakeHub();
-          devices.forEach((d, i) => hub.addDevice(`dev-${i}`, d, { connected: online[i] }));
+          devices.forEach((d, i) => {
+            hub.addDevice(`dev-${i}`, d, { connected: online[i] });
+          });
           const resources = toResources(specs);
           converge(hub, resources, 'keep');
           const { reports } = planHubReconcile({
