@@ -29,6 +29,8 @@ export interface HubReconcileInput {
   departing?: ReadonlyMap<string, 'Remove' | 'Retain'>;
   /** Devices whose last write the hub refused, by device id. */
   writeFailures?: ReadonlyMap<string, DeviceFailure>;
+  /** Devices already admitted to the current rollout batch (a retry after 412): not gated again. */
+  admitted?: ReadonlySet<string>;
 }
 
 export interface HubPlan {
@@ -36,6 +38,8 @@ export interface HubPlan {
   /** Devices that lack the security module and are targeted by a resource that creates it. */
   moduleCreations: string[];
   reports: Map<string, ResourceReport>;
+  /** Devices some resource counts as pending or stalled: the ones worth re-reading while waiting. */
+  unsettledDevices: string[];
 }
 
 interface Tally {
@@ -119,6 +123,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
 
   const candidates: { evaluation: DeviceEvaluation; tallies: Tally[] }[] = [];
   const moduleCreations: string[] = [];
+  const unsettledDevices: string[] = [];
   for (const device of devices) {
     const matchingAll = resources.filter((r) => matchers.get(r.key)!(device));
     const module = input.snapshot.modules.get(device.deviceId);
@@ -148,6 +153,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
         conflicted.set(self, lines);
       }
     }
+    let unsettled = false;
     for (const tally of deviceTallies) {
       const state = tally.resource.suspend
         ? evaluation.converged
@@ -158,6 +164,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       counts.targetedDevices++;
       if (evaluation.module && evaluation.applied) counts.appliedDevices++;
       countState(counts, state);
+      if (state === 'pending' || state === 'stalled') unsettled = true;
       if (failure) tally.failures.push(failure);
       const conflicts = conflicted.get(tally.resource.key);
       if (conflicts) {
@@ -174,6 +181,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
         if (state === 'stalled' || state === 'failed') tally.failing++;
       }
     }
+    if (unsettled && evaluation.module) unsettledDevices.push(device.deviceId);
     if (evaluation.patch && !failure) candidates.push({ evaluation, tallies: deviceTallies });
   }
 
@@ -208,7 +216,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
 
   const writes: TwinWrite[] = [];
   for (const { evaluation, tallies: deviceTallies } of candidates) {
-    const gated = evaluation.rolloutResources;
+    const gated = input.admitted?.has(evaluation.device.deviceId) ? [] : evaluation.rolloutResources;
     if (gated.some((key) => (capacity.get(key) ?? 0) <= 0)) {
       for (const key of gated) tallies.get(key)!.report.deferredDevices++;
       continue;
@@ -250,5 +258,5 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       conditions: resourceConditions(partial, String(tally.resource.rollout.failureThreshold)),
     });
   }
-  return { writes, moduleCreations, reports };
+  return { writes, moduleCreations, reports, unsettledDevices };
 }

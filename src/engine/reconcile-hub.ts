@@ -1,0 +1,155 @@
+// One reconcile of one hub: read a snapshot, plan, create missing modules, write the twins that differ, re-read
+// and re-plan the devices that answered 412, and report the status of every resource. The same engine serves
+// `sync` and the Kubernetes controller.
+import type { HubAccess } from '../hub/hub-client-api.js';
+import type { Logger } from '../observability/logger.js';
+import { type HubPlan, type HubReconcileInput, planHubReconcile } from '../planner/plan-hub-reconcile.js';
+import type { DeviceFailure, HubSnapshot, PlannedResource, TwinWrite } from '../planner/types.js';
+import { runBounded } from './run-bounded.js';
+import { TwinMemory } from './twin-memory.js';
+
+export interface ReconcileOptions {
+  unknownOwners: 'keep' | 'remove';
+  departing?: HubReconcileInput['departing'];
+  /** Plan only: nothing is written, no module created. */
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  clock?: () => number;
+  /** Twin writes in flight at once (the rate limiter paces them). */
+  concurrency?: number;
+  /** Carried between reconciles of the same hub in one process. */
+  memory?: TwinMemory;
+  /** Reuse this snapshot (e.g. refreshed in part by the caller) instead of reading a new one. */
+  snapshot?: HubSnapshot;
+  logger?: Logger;
+}
+
+export interface ReconcileOutcome {
+  /** The plan as first made, before any write: what --dry-run shows. */
+  initialPlan: HubPlan;
+  /** The plan after the writes: its reports are the resources' status. */
+  finalPlan: HubPlan;
+  snapshot: HubSnapshot;
+  writesSucceeded: number;
+  writesFailed: number;
+  conflictsReplanned: number;
+  modulesCreated: number;
+}
+
+const MAX_CONFLICT_ROUNDS = 3;
+
+function errorKind(error: unknown): string | undefined {
+  return (error as { kind?: string } | undefined)?.kind;
+}
+
+function failureOf(deviceId: string, error: unknown): DeviceFailure {
+  const kind = errorKind(error) ?? 'Unknown';
+  return {
+    deviceId,
+    reason: kind === 'Throttled' ? 'HubThrottled' : 'TwinWriteFailed',
+    message: (error as Error).message ?? String(error),
+  };
+}
+
+export async function reconcileHub(
+  access: HubAccess,
+  resources: readonly PlannedResource[],
+  options: ReconcileOptions,
+): Promise<ReconcileOutcome> {
+  const clock = options.clock ?? Date.now;
+  const memory = options.memory ?? new TwinMemory();
+  const snapshot = options.snapshot ?? (await access.readSnapshot({ signal: options.signal }));
+  memory.overlay(snapshot);
+  const writeFailures = new Map<string, DeviceFailure>();
+  const admitted = new Set<string>();
+  const plan = () =>
+    planHubReconcile({
+      snapshot,
+      resources,
+      now: clock(),
+      unknownOwners: options.unknownOwners,
+      departing: options.departing,
+      writeFailures,
+      admitted,
+    });
+  const initialPlan = plan();
+  const outcome = {
+    initialPlan,
+    finalPlan: initialPlan,
+    snapshot,
+    writesSucceeded: 0,
+    writesFailed: 0,
+    conflictsReplanned: 0,
+    modulesCreated: 0,
+  };
+  if (options.dryRun) return outcome;
+
+  if (initialPlan.moduleCreations.length) {
+    await runBounded(
+      initialPlan.moduleCreations,
+      options.concurrency ?? 8,
+      async (deviceId) => {
+        try {
+          if ((await access.ensureSecurityModule(deviceId, { signal: options.signal })) === 'created')
+            outcome.modulesCreated++;
+        } catch (error) {
+          if (errorKind(error) === 'Cancelled') throw error;
+          writeFailures.set(deviceId, {
+            deviceId,
+            reason: 'ModuleCreationFailed',
+            message: (error as Error).message,
+          });
+        }
+      },
+      options.signal,
+    );
+    const created = await access.readModuleTwins(initialPlan.moduleCreations, { signal: options.signal });
+    for (const [deviceId, twin] of created) snapshot.modules.set(deviceId, twin);
+  }
+
+  let writes: TwinWrite[] = initialPlan.moduleCreations.length ? plan().writes : initialPlan.writes;
+  for (let round = 0; writes.length > 0 && round <= MAX_CONFLICT_ROUNDS; round++) {
+    const conflicted: string[] = [];
+    for (const write of writes) admitted.add(write.deviceId);
+    await runBounded(
+      writes,
+      options.concurrency ?? 16,
+      async (write) => {
+        try {
+          const twin = await access.patchModuleTwin(write.deviceId, write.patch, write.etag, {
+            signal: options.signal,
+          });
+          snapshot.modules.set(write.deviceId, { ...twin, reportedMayBeStale: false });
+          memory.remember(twin);
+          outcome.writesSucceeded++;
+        } catch (error) {
+          if (errorKind(error) === 'Cancelled') throw error;
+          if (errorKind(error) === 'PreconditionFailed' && round < MAX_CONFLICT_ROUNDS) {
+            conflicted.push(write.deviceId);
+            return;
+          }
+          outcome.writesFailed++;
+          writeFailures.set(write.deviceId, failureOf(write.deviceId, error));
+          options.logger?.warn('twin write failed', {
+            deviceId: write.deviceId,
+            error: (error as Error).message,
+          });
+        }
+      },
+      options.signal,
+    );
+    if (conflicted.length === 0) break;
+    // Someone else wrote these twins since the snapshot: re-read them and plan them again.
+    outcome.conflictsReplanned += conflicted.length;
+    const fresh = await access.readModuleTwins(conflicted, { signal: options.signal });
+    for (const deviceId of conflicted) {
+      const twin = fresh.get(deviceId);
+      if (twin) snapshot.modules.set(deviceId, twin);
+      else snapshot.modules.delete(deviceId);
+    }
+    const retry = new Set(conflicted);
+    writes = plan().writes.filter((w) => retry.has(w.deviceId));
+  }
+  outcome.finalPlan = plan();
+  return outcome;
+}

@@ -1,0 +1,97 @@
+// The end-of-run table and the JSON statuses of `sync`.
+import type { PlannedCondition, ResourceReport } from '../planner/resource-report.js';
+
+const COLUMNS = [
+  'RESOURCE',
+  'TARGETED',
+  'APPLIED',
+  'CONVERGED',
+  'PENDING',
+  'OFFLINE',
+  'STALLED',
+  'FAILED',
+  'CONFLICTS',
+  'READY',
+];
+
+function ready(report: ResourceReport): PlannedCondition | undefined {
+  return report.conditions.find((c) => c.type === 'Ready');
+}
+
+export function isReady(report: ResourceReport): boolean {
+  return ready(report)?.status === 'True';
+}
+
+export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
+  const rows = [...reports].map((r) => {
+    const c = r.counts;
+    const condition = ready(r);
+    return [
+      r.resourceKey,
+      c.targetedDevices,
+      c.appliedDevices,
+      c.convergedDevices,
+      c.pendingDevices,
+      c.offlineDevices,
+      c.stalledDevices,
+      c.failedDevices,
+      c.conflictingDevices,
+      condition ? `${condition.status} (${condition.reason})` : 'Unknown',
+    ].map(String);
+  });
+  const widths = COLUMNS.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) =>
+        i === 0 || i === cells.length - 1 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]),
+      )
+      .join('  ')
+      .trimEnd();
+  return [line(COLUMNS), ...rows.map(line)];
+}
+
+/** Details worth a line each under the table: why a resource is not ready, and its first failures. */
+export function renderStatusDetails(reports: Iterable<ResourceReport>, maxFailures = 3): string[] {
+  const lines: string[] = [];
+  for (const report of reports) {
+    const condition = ready(report);
+    if (condition && condition.status !== 'True') lines.push(`${report.resourceKey}: ${condition.message}`);
+    for (const failure of report.failures.slice(0, maxFailures))
+      lines.push(`  ${failure.deviceId}: ${failure.reason}: ${failure.message}`);
+    if (report.failures.length > maxFailures)
+      lines.push(`  ... ${report.failures.length - maxFailures} more in --output json`);
+  }
+  return lines;
+}
+
+/** The status each resource would carry in Kubernetes. */
+export function statusJson(report: ResourceReport, now: string): Record<string, unknown> {
+  return {
+    resource: report.resourceKey,
+    status: {
+      conditions: report.conditions.map((c) => ({ ...c, lastTransitionTime: now })),
+      ...report.counts,
+      failures: report.failures,
+    },
+    rollout: {
+      batchSize: report.rollout.batchSize,
+      reached: report.rollout.reached,
+      halted: report.rollout.halted,
+    },
+  };
+}
+
+/** What --dry-run prints for one resource. */
+export function renderPlanLine(report: ResourceReport): string {
+  if (report.suspended) return `${report.resourceKey}: suspended, nothing to write`;
+  if (report.plannedWrites === 0 && report.deferredDevices === 0)
+    return `${report.resourceKey}: no change (${report.counts.targetedDevices} targeted devices)`;
+  const deferred = report.deferredDevices
+    ? `, ${report.deferredDevices} more in later rollout batches of ${report.rollout.batchSize}`
+    : '';
+  const sample = report.sampleDeviceIds.length ? `; e.g. ${report.sampleDeviceIds.join(', ')}` : '';
+  const settings = report.changingSettings.length
+    ? `; settings: ${report.changingSettings.join(', ')}`
+    : '; ownership record only';
+  return `${report.resourceKey}: ${report.plannedWrites} device twins to write${deferred}${settings}${sample}`;
+}

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AGENT_CONFIGURATION_KEY } from '../../src/agent/index.js';
+import { reconcileHub, TwinMemory } from '../../src/engine/index.js';
+import { FakeHubAccess } from '../support/fake-hub-access.js';
+import { FakeHub, resource } from '../support/planner-fixtures.js';
+
+function fleet(n = 5): FakeHub {
+  const hub = new FakeHub();
+  for (let i = 0; i < n; i++) hub.addDevice(`d${i}`, { environment: 'production' });
+  return hub;
+}
+
+const baseline = resource('iot/baseline', { eventPriorityLogin: 'Low' });
+
+describe('reconcileHub', () => {
+  it('writes the planned twins and reports them applied', async () => {
+    const access = new FakeHubAccess(fleet());
+    const outcome = await reconcileHub(access, [baseline], { unknownOwners: 'keep' });
+    assert.equal(outcome.writesSucceeded, 5);
+    const report = outcome.finalPlan.reports.get('iot/baseline')!;
+    assert.equal(report.counts.appliedDevices, 5);
+    assert.equal(report.counts.pendingDevices, 5);
+    assert.equal(access.hub.desiredValue('d3', 'eventPriorityLogin'), 'Low');
+  });
+
+  it('writes nothing in a dry run', async () => {
+    const access = new FakeHubAccess(fleet());
+    const outcome = await reconcileHub(access, [baseline], { unknownOwners: 'keep', dryRun: true });
+    assert.equal(outcome.initialPlan.writes.length, 5);
+    assert.equal(access.calls.patches, 0);
+    assert.equal(access.hub.desiredValue('d0', 'eventPriorityLogin'), undefined);
+  });
+
+  it('does not write a twin again when a lagging query still shows it as before', async () => {
+    const access = new FakeHubAccess(fleet());
+    access.laggingSnapshot = access.hub.snapshot();
+    const memory = new TwinMemory();
+    await reconcileHub(access, [baseline], { unknownOwners: 'keep', memory });
+    access.hub.agentsReport();
+    const second = await reconcileHub(access, [baseline], { unknownOwners: 'keep', memory });
+    assert.equal(second.writesSucceeded, 0);
+    assert.equal(access.calls.patches, 5);
+    const report = second.finalPlan.reports.get('iot/baseline')!;
+    assert.equal(report.counts.convergedDevices, 0, 'a report from before the write is not convergence');
+    // Once the queries catch up, the devices count as converged.
+    access.laggingSnapshot = undefined;
+    const third = await reconcileHub(access, [baseline], { unknownOwners: 'keep', memory });
+    assert.equal(third.finalPlan.reports.get('iot/baseline')!.counts.convergedDevices, 5);
+    assert.equal(memory.size, 0);
+  });
+
+  it('re-reads and re-plans a device another writer changed since the snapshot (412)', async () => {
+    const access = new FakeHubAccess(fleet(2));
+    let raced = false;
+    access.beforePatch = (deviceId) => {
+      if (deviceId !== 'd1' || raced) return;
+      raced = true;
+      // Someone sets an unrelated setting: the etag changes, our write must not overwrite it.
+      access.hub.apply([
+        {
+          deviceId,
+          etag: access.hub.modules.get(deviceId)!.etag,
+          patch: {
+            properties: { desired: { [AGENT_CONFIGURATION_KEY]: { snapshotFrequency: { value: 'PT2H' } } } },
+          },
+          changedSettings: [],
+        },
+      ]);
+    };
+    const outcome = await reconcileHub(access, [baseline], { unknownOwners: 'keep' });
+    assert.equal(outcome.conflictsReplanned, 1);
+    assert.equal(outcome.writesSucceeded, 2);
+    assert.equal(access.hub.desiredValue('d1', 'eventPriorityLogin'), 'Low');
+    assert.equal(access.hub.desiredValue('d1', 'snapshotFrequency'), 'PT2H');
+  });
+
+  it('creates missing modules when the resource asks, then configures them', async () => {
+    const hub = fleet(1);
+    hub.addDevice('bare', { environment: 'production' }, { module: false });
+    const access = new FakeHubAccess(hub);
+    const outcome = await reconcileHub(access, [{ ...baseline, createMissingModules: true }], {
+      unknownOwners: 'keep',
+    });
+    assert.equal(outcome.modulesCreated, 1);
+    assert.equal(access.hub.desiredValue('bare', 'eventPriorityLogin'), 'Low');
+  });
+
+  it('reports a write the hub refuses as a failure of that device', async () => {
+    const access = new FakeHubAccess(fleet(2));
+    access.beforePatch = (deviceId) => {
+      if (deviceId === 'd0')
+        throw Object.assign(new Error('hub said 400: ArgumentInvalid'), { kind: 'InvalidArgument' });
+    };
+    const outcome = await reconcileHub(access, [baseline], { unknownOwners: 'keep' });
+    assert.equal(outcome.writesFailed, 1);
+    const failures = outcome.finalPlan.reports.get('iot/baseline')!.failures;
+    assert.deepEqual(
+      failures.map((f) => [f.deviceId, f.reason]),
+      [['d0', 'TwinWriteFailed']],
+    );
+  });
+});

@@ -1,0 +1,54 @@
+// HubAccess over the in-memory FakeHub, with the hub behaviours the engine must survive: query lag (a
+// snapshot older than the writes) and other writers racing us (412).
+import type { HubAccess } from '../../src/hub/hub-client-api.js';
+import type { HubSnapshot, SecurityModuleTwin, TwinPatch } from '../../src/planner/index.js';
+import type { FakeHub } from './planner-fixtures.js';
+
+export class FakeHubAccess implements HubAccess {
+  readonly hubName = 'fake-hub.example';
+  calls = { snapshots: 0, patches: 0, rereads: 0, creations: 0 };
+  /** When set, readSnapshot returns this (stale) snapshot instead of the hub's state: query lag. */
+  laggingSnapshot?: HubSnapshot;
+  /** Called before each patch; may change the twin behind our back (another writer). */
+  beforePatch?: (deviceId: string) => void;
+
+  constructor(readonly hub: FakeHub) {}
+
+  async readSnapshot(): Promise<HubSnapshot> {
+    this.calls.snapshots++;
+    return structuredClone(this.laggingSnapshot ?? this.hub.snapshot());
+  }
+
+  async readModuleTwins(deviceIds: readonly string[]): Promise<Map<string, SecurityModuleTwin>> {
+    this.calls.rereads++;
+    const out = new Map<string, SecurityModuleTwin>();
+    for (const id of deviceIds) {
+      const twin = this.hub.modules.get(id);
+      if (twin) out.set(id, structuredClone(twin));
+    }
+    return out;
+  }
+
+  async patchModuleTwin(deviceId: string, patch: TwinPatch, etag: string): Promise<SecurityModuleTwin> {
+    this.calls.patches++;
+    this.beforePatch?.(deviceId);
+    const refused = this.hub.apply([{ deviceId, etag, patch, changedSettings: [] }], Date.now());
+    if (refused.length)
+      throw Object.assign(new Error(`precondition failed for ${deviceId}`), { kind: 'PreconditionFailed' });
+    return structuredClone(this.hub.modules.get(deviceId)!);
+  }
+
+  async ensureSecurityModule(deviceId: string): Promise<'created' | 'existed'> {
+    this.calls.creations++;
+    if (this.hub.modules.has(deviceId)) return 'existed';
+    this.hub.modules.set(deviceId, {
+      deviceId,
+      etag: 'new',
+      tags: {},
+      desiredConfiguration: {},
+      reportedConfiguration: undefined,
+      desiredVersion: 1,
+    });
+    return 'created';
+  }
+}
