@@ -22,6 +22,8 @@ export type OwnerPolicy = 'active' | 'suspended' | 'keep' | 'remove' | 'retain';
 export interface DeviceEvaluation {
   device: DeviceRecord;
   module?: SecurityModuleTwin;
+  /** The ownership record the twin carries now. */
+  ownership: Ownership;
   /** Active resources whose target matches the device, by priority. */
   matching: PlannedResource[];
   layered: LayeredSettings;
@@ -42,22 +44,22 @@ export interface EvaluationContext {
   resources: ReadonlyMap<string, PlannedResource>;
   revisions: ReadonlyMap<string, string>;
   ownerPolicy: (resourceKey: string) => OwnerPolicy;
+  /** Agent verdicts by configuration: devices of one fleet share a handful of merged configurations. */
+  verdicts: Map<string, AgentProblem[]>;
+  /** Layerings by set of matching resources, for devices with no frozen settings (most of them). */
+  layerings: Map<string, LayeredSettings>;
+  /** Ownership tag patches of twins that have no record yet, by set of matching resources. */
+  tagPatches: Map<string, Record<string, unknown> | null>;
 }
 
 const FROZEN_PRIORITY = Number.MAX_SAFE_INTEGER;
 
-function contributionsFor(
-  matching: PlannedResource[],
+/** Settings of suspended or unknown owners stay as the twin has them: one contribution per such owner. */
+function frozenContributions(
   module: SecurityModuleTwin | undefined,
   current: Ownership,
   context: EvaluationContext,
 ): Contribution[] {
-  const contributions: Contribution[] = matching.map((r) => ({
-    resourceKey: r.key,
-    priority: r.priority,
-    settings: r.settings,
-  }));
-  // Settings of suspended or unknown owners stay as the twin has them.
   const frozen = new Map<string, AgentSettings>();
   for (const [setting, owner] of current.owners) {
     const policy = context.ownerPolicy(owner);
@@ -68,14 +70,37 @@ function contributionsFor(
     settings[setting] = value;
     frozen.set(owner, settings);
   }
-  for (const [owner, settings] of frozen) {
-    const priority =
+  return [...frozen].map(([owner, settings]) => ({
+    resourceKey: owner,
+    priority:
       context.ownerPolicy(owner) === 'suspended'
         ? (context.resources.get(owner)?.priority ?? FROZEN_PRIORITY)
-        : FROZEN_PRIORITY;
-    contributions.push({ resourceKey: owner, priority, settings });
+        : FROZEN_PRIORITY,
+    settings,
+  }));
+}
+
+function layeringFor(
+  matching: PlannedResource[],
+  module: SecurityModuleTwin | undefined,
+  current: Ownership,
+  context: EvaluationContext,
+  matchingKey: string | undefined,
+): LayeredSettings {
+  const frozen = current.owners.size ? frozenContributions(module, current, context) : [];
+  const cacheable = frozen.length === 0 && matchingKey !== undefined;
+  if (cacheable) {
+    const cached = context.layerings.get(matchingKey);
+    if (cached) return cached;
   }
-  return contributions.sort(compareContributions);
+  const contributions: Contribution[] = matching.map((r) => ({
+    resourceKey: r.key,
+    priority: r.priority,
+    settings: r.settings,
+  }));
+  const layered = layerSettings([...contributions, ...frozen].sort(compareContributions));
+  if (cacheable) context.layerings.set(matchingKey, layered);
+  return layered;
 }
 
 function reportedMatches(module: SecurityModuleTwin, settings: AgentSettings): boolean {
@@ -87,7 +112,15 @@ function reportedMatches(module: SecurityModuleTwin, settings: AgentSettings): b
 }
 
 /** The errors the agent would find in the configuration it would run once `desiredPatch` is written. */
-function agentErrorsAfter(desired: unknown, desiredPatch: Record<string, unknown>): AgentProblem[] {
+function agentErrorsAfter(
+  desired: unknown,
+  desiredPatch: Record<string, unknown>,
+  verdicts: Map<string, AgentProblem[]>,
+  /** A cheaper key that determines the result as well (same layering, same desired, no ownership yet). */
+  shortcut?: string,
+): AgentProblem[] {
+  const known = shortcut === undefined ? undefined : verdicts.get(shortcut);
+  if (known) return known;
   const after: AgentSettings = {};
   for (const { key } of SETTINGS) {
     const value =
@@ -96,7 +129,20 @@ function agentErrorsAfter(desired: unknown, desiredPatch: Record<string, unknown
         : rawSettingValue(desired, key);
     if (value !== undefined) after[key] = value;
   }
-  return checkAgentSettings(effectiveSettings(after)).filter((p) => p.severity === 'error');
+  const signature = JSON.stringify(after);
+  let verdict = verdicts.get(signature);
+  if (!verdict) {
+    verdict = checkAgentSettings(effectiveSettings(after)).filter((p) => p.severity === 'error');
+    verdicts.set(signature, verdict);
+  }
+  if (shortcut !== undefined) verdicts.set(shortcut, verdict);
+  return verdict;
+}
+
+function sameOwners(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, value] of a) if (b.get(key) !== value) return false;
+  return true;
 }
 
 export function evaluateDevice(
@@ -104,12 +150,15 @@ export function evaluateDevice(
   module: SecurityModuleTwin | undefined,
   matching: PlannedResource[],
   context: EvaluationContext,
+  current: Ownership = readOwnership(module?.tags),
+  /** Identifies the set of `matching` resources; devices with the same set share one layering. */
+  matchingKey?: string,
 ): DeviceEvaluation {
-  const current = readOwnership(module?.tags);
-  const layered = layerSettings(contributionsFor(matching, module, current, context));
+  const layered = layeringFor(matching, module, current, context, matchingKey);
   const base: DeviceEvaluation = {
     device,
     module,
+    ownership: current,
     matching,
     layered,
     agentErrors: [],
@@ -122,7 +171,7 @@ export function evaluateDevice(
 
   const desired = module.desiredConfiguration;
   const desiredPatch: Record<string, unknown> = {};
-  const nextOwners = new Map(layered.owners);
+  const nextOwners = layered.owners;
   for (const [key, value] of Object.entries(layered.settings)) {
     if (!sameSettingValue(key, rawSettingValue(desired, key), value)) desiredPatch[key] = { value };
   }
@@ -137,25 +186,37 @@ export function evaluateDevice(
   const applied = changedSettings.length === 0;
   const evaluation: DeviceEvaluation = {
     ...base,
-    agentErrors: applied ? [] : agentErrorsAfter(desired, desiredPatch),
+    agentErrors: applied
+      ? []
+      : agentErrorsAfter(
+          desired,
+          desiredPatch,
+          context.verdicts,
+          matchingKey !== undefined && current.owners.size === 0
+            ? `${matchingKey}|${JSON.stringify(desired)}`
+            : undefined,
+        ),
     applied,
     converged: applied && reportedMatches(module, layered.settings),
     changedSettings,
     rolloutResources: [],
   };
-  const ownersChanged = ownershipTagsPatch(
-    { owners: current.owners, revisions: current.revisions },
-    { owners: nextOwners, revisions: current.revisions },
-  );
-  if (applied && !ownersChanged) return evaluation;
+  if (applied && sameOwners(current.owners, nextOwners)) return evaluation;
 
-  const nextRevisions = new Map<string, string>();
-  for (const owner of new Set(nextOwners.values())) {
-    const revision =
-      context.ownerPolicy(owner) === 'active' ? context.revisions.get(owner) : current.revisions.get(owner);
-    if (revision !== undefined) nextRevisions.set(owner, revision);
+  // A twin with no record yet gets the same tags as every twin of its layering: computed once.
+  const tagsCacheKey =
+    current.owners.size === 0 && current.revisions.size === 0 ? `tags:${matchingKey}` : undefined;
+  let tags = tagsCacheKey === undefined ? undefined : context.tagPatches.get(tagsCacheKey);
+  if (tags === undefined) {
+    const nextRevisions = new Map<string, string>();
+    for (const owner of new Set(nextOwners.values())) {
+      const revision =
+        context.ownerPolicy(owner) === 'active' ? context.revisions.get(owner) : current.revisions.get(owner);
+      if (revision !== undefined) nextRevisions.set(owner, revision);
+    }
+    tags = ownershipTagsPatch(current, { owners: nextOwners, revisions: nextRevisions }) ?? null;
+    if (tagsCacheKey !== undefined && matchingKey !== undefined) context.tagPatches.set(tagsCacheKey, tags);
   }
-  const tags = ownershipTagsPatch(current, { owners: nextOwners, revisions: nextRevisions });
   evaluation.patch = {
     ...(tags ? { tags } : {}),
     ...(changedSettings.length

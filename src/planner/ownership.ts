@@ -13,10 +13,12 @@ export interface Ownership {
 
 // Twin keys may not contain '.', '$' or spaces; resource names may contain '.'.
 export function encodeTagKey(key: string): string {
+  if (!/[%.$ ]/.test(key)) return key;
   return key.replace(/[%.$ ]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
 export function decodeTagKey(key: string): string {
+  if (!key.includes('%')) return key;
   return key.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 }
 
@@ -28,8 +30,11 @@ function stringEntries(value: unknown): [string, string][] {
 }
 
 /** Reads the record; entries someone else mangled are ignored rather than trusted. */
+const NO_OWNERSHIP: Ownership = Object.freeze({ owners: new Map(), revisions: new Map() });
+
 export function readOwnership(tags: Record<string, unknown> | undefined): Ownership {
   const record = tags?.[OWNERSHIP_TAG] as Record<string, unknown> | undefined;
+  if (record === undefined) return NO_OWNERSHIP;
   return {
     owners: new Map(stringEntries(record?.owners)),
     revisions: new Map(stringEntries(record?.revisions).map(([k, v]) => [decodeTagKey(k), v])),

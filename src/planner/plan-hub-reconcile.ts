@@ -3,7 +3,7 @@
 
 import { type DeviceEvaluation, evaluateDevice, type OwnerPolicy } from './device-evaluation.js';
 import { deviceState } from './device-state.js';
-import { compareContributions } from './layering.js';
+import { compareContributions, type SettingConflict } from './layering.js';
 import { compileTarget, type DeviceMatcher, missingListedDevices } from './membership.js';
 import { readOwnership } from './ownership.js';
 import {
@@ -73,6 +73,18 @@ function newTally(resource: PlannedResource): Tally {
   };
 }
 
+function recordFailure(tally: Tally, failure: DeviceFailure): void {
+  if (tally.failures.length < MAX_REPORTED_FAILURES) tally.failures.push(failure);
+}
+
+function conflictFailure(deviceId: string, self: string, conflicts: SettingConflict[]): DeviceFailure {
+  const lines = conflicts.map((c) => {
+    const [other, value] = c.winner === self ? [c.loser, c.loserValue] : [c.winner, c.winnerValue];
+    return `${c.setting}: ${other} sets ${JSON.stringify(value)} at the same priority ${c.priority}; ${c.winner} wins (lowest namespace/name)`;
+  });
+  return { deviceId, reason: 'ConflictingSettings', message: lines.join('; ') };
+}
+
 function deviceFailure(
   evaluation: DeviceEvaluation,
   input: HubReconcileInput,
@@ -115,46 +127,51 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
     if (departing) return departing === 'Retain' ? 'retain' : 'remove';
     return input.unknownOwners;
   };
-  const context = { resources: byKey, revisions, ownerPolicy };
+  const context = {
+    resources: byKey,
+    revisions,
+    ownerPolicy,
+    verdicts: new Map(),
+    layerings: new Map(),
+    tagPatches: new Map(),
+  };
   const tallies = new Map(resources.map((r) => [r.key, newTally(r)]));
   const devices = [...input.snapshot.devices].sort((a, b) =>
     a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0,
   );
+  const compiled = resources.map((r) => ({
+    resource: r,
+    matches: matchers.get(r.key)!,
+    tally: tallies.get(r.key)!,
+  }));
 
-  const candidates: { evaluation: DeviceEvaluation; tallies: Tally[] }[] = [];
+  const candidates: DeviceEvaluation[] = [];
   const moduleCreations: string[] = [];
   const unsettledDevices: string[] = [];
   for (const device of devices) {
-    const matchingAll = resources.filter((r) => matchers.get(r.key)!(device));
+    const deviceTallies: Tally[] = [];
+    const active: PlannedResource[] = [];
+    let matchingKey = '';
+    for (let i = 0; i < compiled.length; i++) {
+      const { resource, matches, tally } = compiled[i];
+      if (!matches(device)) continue;
+      deviceTallies.push(tally);
+      if (!resource.suspend) {
+        active.push(resource);
+        matchingKey += `${i},`;
+      }
+    }
     const module = input.snapshot.modules.get(device.deviceId);
-    const active = matchingAll.filter((r) => !r.suspend);
-    if (
-      active.length === 0 &&
-      matchingAll.length === 0 &&
-      (!module || readOwnership(module.tags).owners.size === 0)
-    )
-      continue;
-    const evaluation = evaluateDevice(device, module, active, context);
+    const ownership = readOwnership(module?.tags);
+    if (deviceTallies.length === 0 && ownership.owners.size === 0) continue;
+    const evaluation = evaluateDevice(device, module, active, context, ownership, matchingKey);
     const creates = active.some((r) => r.createMissingModules);
     if (!module && creates) moduleCreations.push(device.deviceId);
     const failure = deviceFailure(evaluation, input, creates);
-    const recorded = readOwnership(module?.tags).revisions;
-    const deviceTallies = matchingAll.map((r) => tallies.get(r.key)!);
-    const conflicted = new Map<string, string[]>();
-    for (const conflict of evaluation.layered.conflicts) {
-      for (const [self, other] of [
-        [conflict.winner, conflict.loser],
-        [conflict.loser, conflict.winner],
-      ]) {
-        const lines = conflicted.get(self) ?? [];
-        lines.push(
-          `${conflict.setting}: ${other} sets ${JSON.stringify(other === conflict.winner ? conflict.winnerValue : conflict.loserValue)} at the same priority ${conflict.priority}; ${conflict.winner} wins (lowest namespace/name)`,
-        );
-        conflicted.set(self, lines);
-      }
-    }
+    const conflicts = evaluation.layered.conflicts;
     let unsettled = false;
     for (const tally of deviceTallies) {
+      const key = tally.resource.key;
       const state = tally.resource.suspend
         ? evaluation.converged
           ? 'converged'
@@ -162,32 +179,32 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
         : deviceState(evaluation, tally.resource, failure, input.now);
       const counts = tally.report.counts;
       counts.targetedDevices++;
-      if (evaluation.module && evaluation.applied) counts.appliedDevices++;
+      if (module && evaluation.applied) counts.appliedDevices++;
       countState(counts, state);
       if (state === 'pending' || state === 'stalled') unsettled = true;
-      if (failure) tally.failures.push(failure);
-      const conflicts = conflicted.get(tally.resource.key);
-      if (conflicts) {
-        counts.conflictingDevices++;
-        tally.failures.push({
-          deviceId: device.deviceId,
-          reason: 'ConflictingSettings',
-          message: conflicts.join('; '),
-        });
+      // Devices come in id order, so the first failures recorded are the first by device id.
+      if (failure) recordFailure(tally, failure);
+      if (conflicts.length) {
+        const mine = conflicts.filter((c) => c.winner === key || c.loser === key);
+        if (mine.length) {
+          counts.conflictingDevices++;
+          if (tally.failures.length < MAX_REPORTED_FAILURES)
+            recordFailure(tally, conflictFailure(device.deviceId, key, mine));
+        }
       }
-      if (recorded.get(tally.resource.key) === revisions.get(tally.resource.key)) {
+      if (ownership.revisions.get(key) === revisions.get(key)) {
         tally.reached++;
         if (state === 'pending' && evaluation.applied) tally.inFlight++;
         if (state === 'stalled' || state === 'failed') tally.failing++;
       }
     }
-    if (unsettled && evaluation.module) unsettledDevices.push(device.deviceId);
-    if (evaluation.patch && !failure) candidates.push({ evaluation, tallies: deviceTallies });
+    if (unsettled && module) unsettledDevices.push(device.deviceId);
+    if (evaluation.patch && !failure) candidates.push(evaluation);
   }
 
+  const known = new Set(devices.map((d) => d.deviceId));
   for (const resource of resources) {
     const tally = tallies.get(resource.key)!;
-    const known = new Set(devices.map((d) => d.deviceId));
     for (const deviceId of missingListedDevices(resource, known)) {
       tally.report.counts.targetedDevices++;
       tally.report.counts.failedDevices++;
@@ -215,7 +232,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
   const capacity = new Map([...progress].map(([key, p]) => [key, p.capacity]));
 
   const writes: TwinWrite[] = [];
-  for (const { evaluation, tallies: deviceTallies } of candidates) {
+  for (const evaluation of candidates) {
     const gated = input.admitted?.has(evaluation.device.deviceId) ? [] : evaluation.rolloutResources;
     if (gated.some((key) => (capacity.get(key) ?? 0) <= 0)) {
       for (const key of gated) tallies.get(key)!.report.deferredDevices++;
@@ -229,15 +246,23 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       patch: evaluation.patch!,
       changedSettings: evaluation.changedSettings,
     });
-    const current = readOwnership(module.tags).owners;
-    for (const tally of deviceTallies) {
-      const touches = evaluation.changedSettings.filter(
-        (s) =>
-          evaluation.layered.owners.get(s) === tally.resource.key || current.get(s) === tally.resource.key,
-      );
-      if (touches.length === 0 && !gated.includes(tally.resource.key)) continue;
+    const current = evaluation.ownership.owners;
+    // The resources this write acts for: those whose settings it sets or removes, and those it rolls out.
+    const touched = new Map<string, string[]>();
+    for (const setting of evaluation.changedSettings) {
+      for (const owner of [evaluation.layered.owners.get(setting), current.get(setting)]) {
+        if (owner === undefined) continue;
+        const settings = touched.get(owner) ?? [];
+        if (!settings.includes(setting)) settings.push(setting);
+        touched.set(owner, settings);
+      }
+    }
+    for (const key of gated) if (!touched.has(key)) touched.set(key, []);
+    for (const [key, settings] of touched) {
+      const tally = tallies.get(key);
+      if (!tally) continue;
       tally.report.plannedWrites++;
-      for (const s of touches) tally.changing.add(s);
+      for (const s of settings) tally.changing.add(s);
       if (tally.report.sampleDeviceIds.length < 5) tally.report.sampleDeviceIds.push(module.deviceId);
     }
   }
