@@ -19,12 +19,20 @@ export interface HubAccess {
    * Fresh module twins of some devices (e.g. pending ones, or one that answered 412), by `deviceId IN [...]`
    * queries in batches or by GETs, whichever the quotas make cheaper. Devices without the module are absent.
    */
-  readModuleTwins(deviceIds: readonly string[], options?: CallOptions): Promise<Map<string, SecurityModuleTwin>>;
+  readModuleTwins(
+    deviceIds: readonly string[],
+    options?: CallOptions,
+  ): Promise<Map<string, SecurityModuleTwin>>;
   /**
    * One PATCH with If-Match `etag` (never `*`); resolves with the twin the hub returns. A stale etag rejects
    * with a HubError of kind 'PreconditionFailed' and nothing is written.
    */
-  patchModuleTwin(deviceId: string, patch: TwinPatch, etag: string, options?: CallOptions): Promise<SecurityModuleTwin>;
+  patchModuleTwin(
+    deviceId: string,
+    patch: TwinPatch,
+    etag: string,
+    options?: CallOptions,
+  ): Promise<SecurityModuleTwin>;
   /** Creates the `azureiotsecurity` module when missing; never replaces one that exists. */
   ensureSecurityModule(deviceId: string, options?: CallOptions): Promise<'created' | 'existed'>;
 }

@@ -19,7 +19,7 @@ describe('validating a SecurityModuleConfig', () => {
     const result = validateResource(securityModuleConfig());
     assert.deepEqual(result.issues, []);
     assert.equal(result.resource?.kind, 'SecurityModuleConfig');
-    const spec = result.resource?.spec as Record<string, unknown>;
+    const spec = result.resource?.spec as unknown as Record<string, unknown>;
     assert.equal(spec.priority, 0);
     assert.equal(spec.deletionPolicy, 'Remove');
     assert.equal(spec.convergenceTimeout, '15m');

@@ -1,0 +1,154 @@
+// `iot-security-operator emulator`: runs the IoT Hub emulator until SIGINT or SIGTERM. Prints one JSON line
+// on stdout once listening ({endpoint, hostName, connectionString, caFile}); logs go to stderr.
+import { parseArgs } from 'node:util';
+import winston from 'winston';
+import { type EmulatorLog, type EmulatorOptions, startEmulator } from '../../emulator/index.js';
+import { HUB_TIERS, isHubTier } from '../../quotas/index.js';
+
+export const EMULATOR_USAGE = `Usage: iot-security-operator emulator [options]
+
+Runs an Azure IoT Hub emulator (HTTPS, service API 2021-04-12) with simulated security agents.
+
+Options:
+  --host ADDRESS           address to listen on (default 127.0.0.1)
+  --port N                 port, 0 for any free one (default 0)
+  --devices N              seed N devices, each with an azureiotsecurity module and tags (default 0)
+  --tier S1|S2|S3|F1       hub tier whose quotas apply (default S1)
+  --units N                hub units (default 1)
+  --seed N                 makes the fleet and the policy key reproducible (default random)
+  --state FILE             keep devices, twins, keys and certificates in FILE across restarts
+  --agent-delay MIN..MAX   ms an agent takes to apply a desired configuration (default 50..500)
+  --offline-ratio R        share of devices that start offline, 0..1 (default 0)
+  --lowercase-agents R     share of agents writing priorities in lower case, 0..1 (default 0)
+  --query-lag MS           writes reach queries only after MS milliseconds (default 0)
+  --no-throttle            turn the tier's quotas off
+  --help                   show this help
+`;
+
+class UsageError extends Error {}
+
+function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not '${text}'`);
+  }
+  return value;
+}
+
+function ratio(name: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !(value >= 0 && value <= 1))
+    throw new UsageError(`--${name} must be between 0 and 1, not '${text}'`);
+  return value;
+}
+
+function delayRange(text: string): { min: number; max: number } {
+  const match = /^(\d+)\.\.(\d+)$/.exec(text.trim());
+  if (!match || Number(match[1]) > Number(match[2])) {
+    throw new UsageError(
+      `--agent-delay must be MIN..MAX milliseconds with MIN <= MAX, such as 50..500, not '${text}'`,
+    );
+  }
+  return { min: Number(match[1]), max: Number(match[2]) };
+}
+
+/** The emulator options a command line asks for; throws a UsageError naming the bad option. */
+export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      devices: { type: 'string' },
+      tier: { type: 'string' },
+      units: { type: 'string' },
+      seed: { type: 'string' },
+      state: { type: 'string' },
+      'agent-delay': { type: 'string' },
+      'offline-ratio': { type: 'string' },
+      'lowercase-agents': { type: 'string' },
+      'query-lag': { type: 'string' },
+      'no-throttle': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) return 'help';
+  const tier = values.tier ?? 'S1';
+  if (!isHubTier(tier)) throw new UsageError(`--tier must be one of ${HUB_TIERS.join(', ')}, not '${tier}'`);
+  return {
+    host: values.host ?? '127.0.0.1',
+    port: values.port === undefined ? 0 : integer('port', values.port, 0, 65535),
+    devices: values.devices === undefined ? 0 : integer('devices', values.devices, 0, 10_000_000),
+    tier,
+    units: values.units === undefined ? 1 : integer('units', values.units, 1, 200),
+    seed: values.seed === undefined ? undefined : integer('seed', values.seed, 0, 2 ** 32 - 1),
+    statePath: values.state,
+    agentDelay: values['agent-delay'] === undefined ? undefined : delayRange(values['agent-delay']),
+    offlineRatio: values['offline-ratio'] === undefined ? 0 : ratio('offline-ratio', values['offline-ratio']),
+    lowercaseRatio:
+      values['lowercase-agents'] === undefined ? 0 : ratio('lowercase-agents', values['lowercase-agents']),
+    queryLagMs: values['query-lag'] === undefined ? 0 : integer('query-lag', values['query-lag'], 0),
+    throttle: !values['no-throttle'],
+  };
+}
+
+function stderrLogger(): EmulatorLog {
+  const logger = winston.createLogger({
+    level: 'info',
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    transports: [
+      new winston.transports.Console({
+        stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
+      }),
+    ],
+  });
+  return (level, message, fields) => logger.log(level, message, { component: 'emulator', ...fields });
+}
+
+export async function runEmulatorCommand(argv: string[]): Promise<number> {
+  let options: EmulatorOptions | 'help';
+  try {
+    options = parseEmulatorArgs(argv);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${EMULATOR_USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(EMULATOR_USAGE);
+    return 0;
+  }
+  const log = stderrLogger();
+  let emulator: Awaited<ReturnType<typeof startEmulator>>;
+  try {
+    emulator = await startEmulator({ ...options, log });
+  } catch (error) {
+    log('error', 'the emulator did not start', { error: (error as Error).message });
+    return 1;
+  }
+  const { endpoint, hostName, connectionString, caFile } = emulator;
+  process.stdout.write(`${JSON.stringify({ endpoint, hostName, connectionString, caFile })}\n`);
+  log('info', 'emulator listening', {
+    endpoint,
+    devices: emulator.hub.store.deviceCount,
+    seed: emulator.seed,
+  });
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      log('info', 'stopping', { signal });
+      emulator.close().then(
+        () => resolve(0),
+        (error) => {
+          log('error', 'the emulator did not stop cleanly', { error: String(error) });
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

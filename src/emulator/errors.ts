@@ -1,0 +1,121 @@
+// The hub's error responses: the status, the code in `ErrorCode:<Code>;<text>` and the tracking line. The
+// SDK reads the code from `Message` (it splits on ';', so texts never contain one).
+import { randomBytes } from 'node:crypto';
+
+export class HubError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Extra response headers, e.g. Retry-After on throttling. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message.replaceAll(';', ','));
+    this.name = 'HubError';
+  }
+}
+
+/**
+ * Numeric codes (Microsoft.Azure.Devices ErrorCode) of the codes the emulator answers; JobNotFound and
+ * JobAlreadyExists have no published number and are left out.
+ */
+export const NUMERIC_ERROR_CODES: Readonly<Record<string, number>> = {
+  InvalidProtocolVersion: 400001,
+  InvalidOperation: 400003,
+  ArgumentInvalid: 400004,
+  ArgumentNull: 400005,
+  IotHubFormatError: 400006,
+  IotHubUnauthorizedAccess: 401002,
+  IotHubQuotaExceeded: 403002,
+  DeviceModelMaxPropertiesExceeded: 403100,
+  DeviceNotFound: 404001,
+  ModuleNotFound: 404010,
+  DeviceAlreadyExists: 409001,
+  ModuleAlreadyExistsOnDevice: 409301,
+  PreconditionFailed: 412001,
+  MessageTooLarge: 413001,
+  ThrottlingException: 429001,
+  ThrottleBacklogLimitExceeded: 429002,
+  ThrottlingMaxActiveJobCountExceeded: 429004,
+  ServerError: 500001,
+  ServiceUnavailable: 503001,
+};
+
+export const hubErrors = {
+  unauthorized: () => new HubError(401, 'IotHubUnauthorizedAccess', 'Unauthorized'),
+  invalidProtocolVersion: (version: string | null) =>
+    new HubError(
+      400,
+      'InvalidProtocolVersion',
+      version ? `Invalid api-version '${version}'` : 'The api-version query parameter is required',
+    ),
+  argumentInvalid: (text: string) => new HubError(400, 'ArgumentInvalid', text),
+  argumentNull: (name: string) => new HubError(400, 'ArgumentNull', `${name} cannot be null or empty`),
+  formatError: (text: string) => new HubError(400, 'IotHubFormatError', text),
+  invalidOperation: (text: string) => new HubError(400, 'InvalidOperation', text),
+  sectionTooLarge: (section: string, limit: number) =>
+    new HubError(
+      403,
+      'DeviceModelMaxPropertiesExceeded',
+      `'${section}' size should be less than ${limit} bytes.`,
+    ),
+  quotaExceeded: (text: string) => new HubError(403, 'IotHubQuotaExceeded', text),
+  deviceNotFound: (deviceId: string) =>
+    new HubError(404, 'DeviceNotFound', `Device ${deviceId} not registered`),
+  moduleNotFound: (deviceId: string, moduleId: string) =>
+    new HubError(404, 'ModuleNotFound', `Module ${moduleId} on device ${deviceId} not registered`),
+  jobNotFound: (jobId: string) => new HubError(404, 'JobNotFound', `Job with id '${jobId}' was not found`),
+  routeNotFound: (method: string, path: string) =>
+    new HubError(404, 'InvalidOperation', `${method} ${path} is not an operation of this hub`),
+  deviceAlreadyExists: (deviceId: string) =>
+    new HubError(409, 'DeviceAlreadyExists', `A device with ID '${deviceId}' is already registered.`),
+  moduleAlreadyExists: (deviceId: string, moduleId: string) =>
+    new HubError(
+      409,
+      'ModuleAlreadyExistsOnDevice',
+      `A module with ID '${moduleId}' is already registered on device '${deviceId}'.`,
+    ),
+  jobAlreadyExists: (jobId: string) =>
+    new HubError(409, 'JobAlreadyExists', `A job with id '${jobId}' already exists`),
+  preconditionFailed: (what: string) =>
+    new HubError(
+      412,
+      'PreconditionFailed',
+      `Precondition failed: the etag does not match the ${what}'s current etag`,
+    ),
+  requestTooLarge: (limit: number) =>
+    new HubError(413, 'MessageTooLarge', `The request body is larger than ${limit} bytes`),
+  throttled: (operation: string, retryAfterSeconds: number) =>
+    new HubError(
+      429,
+      'ThrottlingException',
+      `IotHub throttling limit for ${operation} operations exceeded. Retry after some time.`,
+      { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    ),
+  tooManyActiveJobs: (limit: number) =>
+    new HubError(
+      429,
+      'ThrottlingMaxActiveJobCountExceeded',
+      `The number of active jobs has reached the maximum of ${limit} for this hub's tier`,
+    ),
+  serverError: () => new HubError(500, 'ServerError', 'Internal server error (injected fault)'),
+  serviceUnavailable: () => new HubError(503, 'ServiceUnavailable', 'Service unavailable (injected fault)'),
+};
+
+function pad(value: number, width = 2): string {
+  return String(value).padStart(width, '0');
+}
+
+/** `Tracking ID:<32 hex>-G:0-TimeStamp:MM/dd/yyyy HH:mm:ss`, as the hub writes it. */
+export function trackingLine(now: Date): string {
+  const stamp = `${pad(now.getUTCMonth() + 1)}/${pad(now.getUTCDate())}/${now.getUTCFullYear()} ${pad(now.getUTCHours())}:${pad(now.getUTCMinutes())}:${pad(now.getUTCSeconds())}`;
+  return `Tracking ID:${randomBytes(16).toString('hex')}-G:0-TimeStamp:${stamp}`;
+}
+
+/** The JSON body of an error response. */
+export function errorBody(error: HubError, now = new Date()): string {
+  return JSON.stringify({
+    Message: `ErrorCode:${error.code};${error.message}`,
+    ExceptionMessage: trackingLine(now),
+  });
+}

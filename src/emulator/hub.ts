@@ -1,0 +1,187 @@
+// The emulated hub without its HTTP server: the registry, the simulated agents, queries, jobs, quotas,
+// faults and statistics, and the JSON the REST API returns for devices, modules and twins.
+import { createHmac } from 'node:crypto';
+import { SECURITY_MODULE_ID } from '../agent/index.js';
+import type { Clock, HubTier } from '../quotas/index.js';
+import { type FaultConfig, FaultInjector } from './faults.js';
+import { JobManager } from './jobs.js';
+import { streamFor } from './prng.js';
+import { QueryEngine } from './query-engine.js';
+import {
+  type DeviceRecord,
+  type IdentityRecord,
+  RegistryStore,
+  type StoredAuthentication,
+} from './registry-store.js';
+import type { SharedAccessPolicy } from './sas-auth.js';
+import { type AgentDelay, SecurityAgents } from './security-agents.js';
+import { EmulatorStats } from './stats.js';
+import { HubThrottle } from './throttling.js';
+import { hubTime, type JsonObject } from './twin-document.js';
+import { identityEtag, renderTwin, type TwinState } from './twin-state.js';
+
+export interface HubSettings {
+  tier: HubTier;
+  units: number;
+  throttle: boolean;
+  queryLagMs: number;
+  agentDelay: AgentDelay;
+  lowercaseRatio: number;
+  offlineRatio: number;
+  seed: number;
+  faults?: FaultConfig;
+  clock?: Clock;
+}
+
+/** What makes a hub the same hub across restarts. */
+export interface HubSecrets {
+  policies: SharedAccessPolicy[];
+  /** Device and module keys are derived from it, so they need not be stored. */
+  keySecret: string;
+}
+
+export interface NewDevice {
+  deviceId: string;
+  tags?: JsonObject;
+  /** Create the azureiotsecurity module (and so a simulated agent); true by default. */
+  securityModule?: boolean;
+  /** Connected at once; by default decided by the offline ratio. */
+  online?: boolean;
+}
+
+const NO_THUMBPRINT = { primaryThumbprint: null, secondaryThumbprint: null };
+
+export class EmulatedHub {
+  readonly store: RegistryStore;
+  readonly agents: SecurityAgents;
+  readonly engine: QueryEngine;
+  readonly jobs: JobManager;
+  readonly throttle: HubThrottle;
+  readonly faults: FaultInjector;
+  readonly stats = new EmulatorStats();
+  readonly clock: Clock;
+
+  constructor(
+    readonly settings: HubSettings,
+    readonly secrets: HubSecrets,
+  ) {
+    this.clock = settings.clock ?? Date.now;
+    const generation = streamFor(settings.seed, 'generation');
+    this.store = new RegistryStore({
+      queryLagMs: settings.queryLagMs,
+      clock: this.clock,
+      generationId: () => String(637_000_000_000_000_000 + Math.floor(generation() * 1e15)),
+    });
+    this.agents = new SecurityAgents({
+      store: this.store,
+      delay: settings.agentDelay,
+      lowercaseRatio: settings.lowercaseRatio,
+      seed: settings.seed,
+      random: streamFor(settings.seed, 'agents'),
+      clock: this.clock,
+    });
+    this.engine = new QueryEngine(this.store, (record, state) => this.renderTwin(record, state));
+    this.throttle = new HubThrottle(settings.tier, settings.units, settings.throttle, this.clock);
+    this.jobs = new JobManager({
+      store: this.store,
+      engine: this.engine,
+      throttle: this.throttle,
+      tier: settings.tier,
+      clock: this.clock,
+    });
+    this.faults = new FaultInjector(streamFor(settings.seed, 'faults'), settings.faults ?? {});
+  }
+
+  close(): void {
+    this.agents.close();
+    this.jobs.close();
+  }
+
+  /** Whether a device created now starts online (stable per device id for a seed). */
+  startsOnline(deviceId: string): boolean {
+    return SecurityAgents.startsOnline(this.settings.seed, deviceId, this.settings.offlineRatio);
+  }
+
+  /** Adds a device as the admin API and the fleet seeding do: tags, security module, connection. */
+  addDevice(request: NewDevice): DeviceRecord {
+    const online = request.online ?? this.startsOnline(request.deviceId);
+    const connectionState = online ? 'Connected' : 'Disconnected';
+    const device = this.store.createDevice(request.deviceId, { tags: request.tags, connectionState });
+    if (request.securityModule ?? true)
+      this.store.createModule(device, SECURITY_MODULE_ID, { connectionState });
+    return device;
+  }
+
+  /** The SAS keys of a device or module: stored when a client set them, derived from the hub's secret otherwise. */
+  keysOf(record: IdentityRecord): { primaryKey: string; secondaryKey: string } {
+    const auth = record.authentication;
+    if (auth?.type === 'sas') return auth.symmetricKey;
+    const derive = (which: string) =>
+      createHmac('sha256', this.secrets.keySecret)
+        .update(`${record.deviceId}/${record.moduleId ?? ''}:${which}`)
+        .digest('base64');
+    return { primaryKey: derive('primary'), secondaryKey: derive('secondary') };
+  }
+
+  authenticationTypeOf(record: IdentityRecord): string {
+    return record.authentication?.type ?? 'sas';
+  }
+
+  renderTwin(record: IdentityRecord, state: TwinState = record.state): JsonObject {
+    return renderTwin(
+      {
+        deviceId: record.deviceId,
+        moduleId: record.moduleId,
+        authenticationType: this.authenticationTypeOf(record),
+        isDevice: record.moduleId === undefined,
+      },
+      state,
+    );
+  }
+
+  private renderAuthentication(record: IdentityRecord): JsonObject {
+    const auth: StoredAuthentication | undefined = record.authentication;
+    if (auth && auth.type !== 'sas') {
+      return {
+        symmetricKey: { primaryKey: null, secondaryKey: null },
+        x509Thumbprint: auth.x509Thumbprint ?? NO_THUMBPRINT,
+        type: auth.type,
+      };
+    }
+    return { symmetricKey: this.keysOf(record), x509Thumbprint: NO_THUMBPRINT, type: 'sas' };
+  }
+
+  renderDevice(device: DeviceRecord): JsonObject {
+    const state = device.state;
+    return {
+      deviceId: device.deviceId,
+      generationId: device.generationId,
+      etag: identityEtag(state),
+      connectionState: state.connectionState,
+      status: state.status,
+      statusReason: null,
+      connectionStateUpdatedTime: hubTime(state.connectionStateUpdatedAt),
+      statusUpdatedTime: hubTime(state.statusUpdatedAt),
+      lastActivityTime: hubTime(state.lastActivityAt),
+      cloudToDeviceMessageCount: 0,
+      authentication: this.renderAuthentication(device),
+      capabilities: { iotEdge: false },
+    };
+  }
+
+  renderModule(module: IdentityRecord): JsonObject {
+    const state = module.state;
+    return {
+      moduleId: module.moduleId!,
+      managedBy: module.managedBy ?? null,
+      deviceId: module.deviceId,
+      generationId: module.generationId,
+      etag: identityEtag(state),
+      connectionState: state.connectionState,
+      connectionStateUpdatedTime: hubTime(state.connectionStateUpdatedAt),
+      lastActivityTime: hubTime(state.lastActivityAt),
+      cloudToDeviceMessageCount: 0,
+      authentication: this.renderAuthentication(module),
+    };
+  }
+}

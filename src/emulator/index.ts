@@ -1,0 +1,212 @@
+// An IoT Hub emulator with simulated security agents, over HTTPS, for tests, demos and benchmarks.
+import { randomInt } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Clock, checkTierUnits, type HubTier } from '../quotas/index.js';
+import { certificatesUsable, createCertificates, type EmulatorCertificates } from './certificates.js';
+import type { FaultConfig } from './faults.js';
+import { seedFleet } from './fleet.js';
+import { EmulatedHub, type HubSecrets, type NewDevice } from './hub.js';
+import { randomBytes, streamFor } from './prng.js';
+import type { AgentDelay } from './security-agents.js';
+import { createHubServer, type EmulatorLog } from './server.js';
+import { readState, StateSaver, writeState } from './state-file.js';
+
+export type { FaultConfig, FaultRule } from './faults.js';
+export type { EmulatedHub, NewDevice } from './hub.js';
+export { createSharedAccessSignature } from './sas-auth.js';
+export type { AgentStatus } from './security-agents.js';
+export type { EmulatorLog, EmulatorLogLevel } from './server.js';
+export type { EmulatorStatsSnapshot } from './stats.js';
+
+export const OWNER_POLICY = 'iothubowner';
+
+export interface EmulatorOptions {
+  /** Address to listen on; 127.0.0.1 by default. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Seed this many devices (device-000001...), each with an azureiotsecurity module and tags. */
+  devices?: number;
+  tier?: HubTier;
+  units?: number;
+  /** Makes the fleet, the policy key and fault sequences reproducible; random when absent. */
+  seed?: number;
+  /** Keep devices, twins, keys and certificates in this file across restarts. */
+  statePath?: string;
+  /** How long an agent takes to read a new desired configuration, in ms; 50..500 by default. */
+  agentDelay?: AgentDelay;
+  /** Share of devices that start offline. */
+  offlineRatio?: number;
+  /** Share of agents that write event priorities in lower case (C agent). */
+  lowercaseRatio?: number;
+  /** Writes become visible to queries only after this many ms. */
+  queryLagMs?: number;
+  /** Quotas on (default) or off. */
+  throttle?: boolean;
+  faults?: FaultConfig;
+  /** Time source for quotas, twins and agents; tests may freeze it for exact quota checks. */
+  clock?: Clock;
+  /** How often a changed hub is saved to `statePath`; 2000 ms by default, 0 saves only on close. */
+  stateSaveIntervalMs?: number;
+  log?: EmulatorLog;
+}
+
+export interface RunningEmulator {
+  /** `https://localhost:PORT` */
+  endpoint: string;
+  /** `localhost:PORT`, the HostName of the connection string. */
+  hostName: string;
+  port: number;
+  /** `HostName=localhost:PORT;SharedAccessKeyName=iothubowner;SharedAccessKey=...` */
+  connectionString: string;
+  /** Path of the CA certificate (PEM) clients must trust. */
+  caFile: string;
+  caCert: string;
+  seed: number;
+  /** The hub itself: store, agents, stats, faults, jobs. */
+  hub: EmulatedHub;
+  addDevices(devices: NewDevice[]): void;
+  setDeviceOnline(deviceId: string, online: boolean): void;
+  /** Resolves when no simulated agent has a configuration read pending. */
+  agentsIdle(): Promise<void>;
+  /** Saves the state file now (when there is one). */
+  saveState(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const LOOPBACK_OR_ANY = new Set(['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::']);
+
+function checkRatio(name: string, value: number): void {
+  if (!(value >= 0 && value <= 1)) throw new RangeError(`${name} must be between 0 and 1, not ${value}`);
+}
+
+function newSecrets(seed: number): HubSecrets {
+  const random = streamFor(seed, 'secrets');
+  const key = () => randomBytes(random, 32).toString('base64');
+  return { policies: [{ keyName: OWNER_POLICY, primaryKey: key(), secondaryKey: key() }], keySecret: key() };
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const log: EmulatorLog = options.log ?? (() => undefined);
+  const host = options.host ?? '127.0.0.1';
+  const tier = options.tier ?? 'S1';
+  const units = options.units ?? 1;
+  const tierProblem = checkTierUnits(tier, units);
+  if (tierProblem) throw new RangeError(tierProblem);
+  const agentDelay = options.agentDelay ?? { min: 50, max: 500 };
+  if (!(agentDelay.min >= 0 && agentDelay.max >= agentDelay.min)) {
+    throw new RangeError(`agent delay ${agentDelay.min}..${agentDelay.max} must satisfy 0 <= min <= max`);
+  }
+  checkRatio('offlineRatio', options.offlineRatio ?? 0);
+  checkRatio('lowercaseRatio', options.lowercaseRatio ?? 0);
+
+  const saved = options.statePath ? await readState(options.statePath) : undefined;
+  const seed = saved?.header.seed ?? options.seed ?? randomInt(0, 2 ** 31);
+  if (saved && options.seed !== undefined && options.seed !== saved.header.seed) {
+    log('warn', 'the state file keeps its own seed', {
+      stateSeed: saved.header.seed,
+      requestedSeed: options.seed,
+    });
+  }
+  const secrets = saved?.header.secrets ?? newSecrets(seed);
+  const certificateHosts = ['localhost', '127.0.0.1', '::1', ...(LOOPBACK_OR_ANY.has(host) ? [] : [host])];
+  const certificates: EmulatorCertificates =
+    saved && certificatesUsable(saved.header.certificates, certificateHosts)
+      ? saved.header.certificates
+      : await createCertificates(certificateHosts);
+
+  const hub = new EmulatedHub(
+    {
+      tier,
+      units,
+      throttle: options.throttle ?? true,
+      queryLagMs: options.queryLagMs ?? 0,
+      agentDelay,
+      lowercaseRatio: options.lowercaseRatio ?? 0,
+      offlineRatio: options.offlineRatio ?? 0,
+      seed,
+      faults: options.faults,
+      clock: options.clock,
+    },
+    secrets,
+  );
+  if (saved) {
+    let restored = 0;
+    for await (const device of saved.devices) {
+      hub.store.restoreDevice(device);
+      restored++;
+    }
+    log('info', 'state restored', { path: options.statePath, devices: restored });
+  }
+  const seeded = seedFleet(hub.store, {
+    seed,
+    count: options.devices ?? 0,
+    online: (deviceId) => hub.startsOnline(deviceId),
+  });
+  if (seeded > 0) log('info', 'fleet seeded', { devices: seeded });
+
+  let audiences: string[] = [];
+  const server = createHubServer({ hub, certificates, audiences: () => audiences, log });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostName = LOOPBACK_OR_ANY.has(host)
+    ? `localhost:${port}`
+    : `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  audiences = [hostName, `127.0.0.1:${port}`];
+
+  const temporaryDir = options.statePath ? undefined : await mkdtemp(join(tmpdir(), 'iot-hub-emulator-'));
+  const caFile = options.statePath ? `${options.statePath}.ca.pem` : join(temporaryDir!, 'ca.pem');
+  await writeFile(caFile, certificates.caCert);
+
+  const statePath = options.statePath;
+  const saver = statePath
+    ? new StateSaver(
+        () => writeState(statePath, { seed, secrets, certificates }, hub.store),
+        () => hub.store.changeCount,
+        options.stateSaveIntervalMs ?? 2000,
+        (error) => log('error', 'saving the state failed', { error: String(error) }),
+      )
+    : undefined;
+  if (saver && (seeded > 0 || !saved)) await saver.flush();
+
+  const primaryKey = secrets.policies[0].primaryKey;
+  let closed: Promise<void> | undefined;
+  return {
+    endpoint: `https://${hostName}`,
+    hostName,
+    port,
+    connectionString: `HostName=${hostName};SharedAccessKeyName=${OWNER_POLICY};SharedAccessKey=${primaryKey}`,
+    caFile,
+    caCert: certificates.caCert,
+    seed,
+    hub,
+    addDevices: (devices) => {
+      for (const device of devices) hub.addDevice(device);
+    },
+    setDeviceOnline: (deviceId, online) => hub.agents.setOnline(deviceId, online),
+    agentsIdle: () => hub.agents.whenIdle(),
+    saveState: async () => saver?.flush(),
+    close: () => {
+      closed ??= (async () => {
+        hub.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await saver?.close();
+        if (temporaryDir) await rm(temporaryDir, { recursive: true, force: true });
+        log('info', 'emulator stopped');
+      })();
+      return closed;
+    },
+  };
+}

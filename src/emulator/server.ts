@@ -1,0 +1,191 @@
+// The HTTPS front of the emulated hub: body reading, authorization, api-version, routing, faults, quotas,
+// statistics and the hub's error responses.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { adminRoutes } from './admin-api.js';
+import type { EmulatorCertificates } from './certificates.js';
+import { errorBody, HubError, hubErrors } from './errors.js';
+import type { FaultDecision } from './faults.js';
+import type { EmulatedHub } from './hub.js';
+import { API_VERSIONS, hubRoutes } from './hub-api.js';
+import type { ApiResult } from './routes.js';
+import { Router } from './routes.js';
+import { verifySharedAccessSignature } from './sas-auth.js';
+import type { StatsClass } from './stats.js';
+
+export type EmulatorLogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type EmulatorLog = (
+  level: EmulatorLogLevel,
+  message: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+const DEFAULT_MAX_BODY = 256 * 1024;
+const JSON_TYPE = 'application/json; charset=utf-8';
+const NO_FAULT: FaultDecision = { latencyMs: 0, action: { kind: 'none' } };
+const TOKEN_CACHE_LIMIT = 1000;
+
+export interface HubServerOptions {
+  hub: EmulatedHub;
+  certificates: EmulatorCertificates;
+  /** Host names a SAS token may be scoped to (the connection string's HostName), filled in once listening. */
+  audiences: () => readonly string[];
+  log: EmulatorLog;
+}
+
+function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    request.on('end', () =>
+      tooLarge ? reject(hubErrors.requestTooLarge(limit)) : resolve(Buffer.concat(chunks).toString('utf8')),
+    );
+    request.on('error', reject);
+  });
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw hubErrors.formatError(`The request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function send(response: ServerResponse, result: ApiResult): void {
+  if (result.body === undefined) {
+    response.writeHead(result.status, result.headers);
+    response.end();
+    return;
+  }
+  const text = JSON.stringify(result.body);
+  response.writeHead(result.status, {
+    ...result.headers,
+    'Content-Type': JSON_TYPE,
+    'Content-Length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+/** Sends the headers and half the body, then resets the connection: the client cannot tell if it worked. */
+function sendThenReset(response: ServerResponse, result: ApiResult): void {
+  const text = result.body === undefined ? '' : JSON.stringify(result.body);
+  if (text.length < 2) {
+    response.socket?.destroy();
+    return;
+  }
+  response.writeHead(result.status, {
+    ...result.headers,
+    'Content-Type': JSON_TYPE,
+    'Content-Length': Buffer.byteLength(text),
+  });
+  response.write(text.slice(0, Math.floor(text.length / 2)), () => response.socket?.destroy());
+}
+
+function sendError(response: ServerResponse, error: HubError, now: Date): void {
+  const text = errorBody(error, now);
+  response.writeHead(error.status, {
+    ...error.headers,
+    'iothub-errorcode': error.code,
+    'Content-Type': JSON_TYPE,
+    'Content-Length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+export function createHubServer(options: HubServerOptions): https.Server {
+  const { hub, log } = options;
+  const router = new Router([...hubRoutes(hub), ...adminRoutes(hub)]);
+  // Tokens already verified, with their expiry: the SDK signs one token per hour and sends it every call.
+  const verifiedTokens = new Map<string, number>();
+
+  const authorize = (request: IncomingMessage): void => {
+    const header = request.headers.authorization;
+    const nowSeconds = Math.floor(hub.clock() / 1000);
+    const cachedExpiry = header ? verifiedTokens.get(header) : undefined;
+    if (cachedExpiry !== undefined && cachedExpiry > nowSeconds) return;
+    const host = request.headers.host;
+    const verdict = verifySharedAccessSignature(header, {
+      policies: hub.secrets.policies,
+      audiences: host ? [...options.audiences(), host] : options.audiences(),
+      nowSeconds,
+    });
+    if (!verdict.ok) {
+      log('debug', 'request refused', { reason: verdict.reason, url: request.url });
+      throw hubErrors.unauthorized();
+    }
+    if (verifiedTokens.size >= TOKEN_CACHE_LIMIT) verifiedTokens.clear();
+    verifiedTokens.set(header!, Number(/[?&\s]se=(\d+)/.exec(header!)?.[1] ?? 0));
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    let operation: StatsClass = 'unknown';
+    let status = 500;
+    try {
+      const url = new URL(request.url ?? '/', 'https://hub');
+      const match = router.match(request.method ?? 'GET', url.pathname);
+      const text = await readBody(request, match?.route.maxBodyBytes ?? DEFAULT_MAX_BODY);
+      authorize(request);
+      if (!match) throw hubErrors.routeNotFound(request.method ?? 'GET', url.pathname);
+      operation = match.route.operation;
+      if (match.route.apiVersion) {
+        const version = url.searchParams.get('api-version');
+        if (!version || !API_VERSIONS.has(version)) throw hubErrors.invalidProtocolVersion(version);
+      }
+      const body = parseJson(text);
+      const fault =
+        operation === 'admin' || operation === 'unknown' ? NO_FAULT : hub.faults.decide(operation);
+      if (fault.latencyMs > 0) await sleep(fault.latencyMs);
+      if (fault.action.kind === 'error') {
+        hub.stats.recordFault(operation, fault.action.status === 500 ? '500' : '503');
+        throw fault.action.status === 500 ? hubErrors.serverError() : hubErrors.serviceUnavailable();
+      }
+      if (operation !== 'admin' && operation !== 'unknown') hub.throttle.admit(operation);
+      const result = await match.route.handle({
+        method: request.method ?? 'GET',
+        params: match.params,
+        query: url.searchParams,
+        headers: request.headers,
+        body,
+      });
+      status = result.status;
+      if (fault.action.kind === 'reset') {
+        hub.stats.recordFault(operation, 'reset');
+        sendThenReset(response, result);
+      } else {
+        send(response, result);
+      }
+    } catch (caught) {
+      const error = caught instanceof HubError ? caught : undefined;
+      if (!error)
+        log('error', 'request failed', {
+          url: request.url,
+          error: (caught as Error)?.stack ?? String(caught),
+        });
+      const hubError = error ?? new HubError(500, 'ServerError', 'The emulator failed to handle the request');
+      status = hubError.status;
+      sendError(response, hubError, new Date(hub.clock()));
+    } finally {
+      hub.stats.record(operation, status);
+    }
+  };
+
+  const server = https.createServer(
+    { key: options.certificates.serverKey, cert: options.certificates.serverCert },
+    (request, response) => {
+      void handle(request, response);
+    },
+  );
+  // Longer than any client's idle keep-alive, so the server never closes a socket a client is about to reuse.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
+  return server;
+}

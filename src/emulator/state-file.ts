@@ -1,0 +1,250 @@
+// `--state FILE`: the hub's devices, twins, keys and certificates on disk, one JSON line per device after a
+// header line. Written atomically (a temporary file renamed over the old one), so a crash mid-save leaves the
+// previous state whole.
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { EmulatorCertificates } from './certificates.js';
+import type { HubSecrets } from './hub.js';
+import type { DeviceRecord, IdentityRecord, RegistryStore, StoredAuthentication } from './registry-store.js';
+import {
+  internSectionValue,
+  type JsonObject,
+  type PropertySection,
+  replaceTags,
+  restoreMeta,
+  type StoredMeta,
+  storeMeta,
+} from './twin-document.js';
+import type { ConnectionState, IdentityStatus, TwinState } from './twin-state.js';
+
+const FORMAT = 'iot-hub-emulator-state';
+const VERSION = 1;
+
+export interface StateHeader {
+  format: typeof FORMAT;
+  version: number;
+  savedAt: string;
+  seed: number;
+  secrets: HubSecrets;
+  certificates: EmulatorCertificates;
+}
+
+interface SavedSection {
+  v: JsonObject;
+  m: StoredMeta;
+  n: number;
+}
+
+interface SavedState {
+  t: JsonObject;
+  d: SavedSection;
+  r: SavedSection;
+  v: number;
+  st: IdentityStatus;
+  su: number;
+  c: ConnectionState;
+  cu: number;
+  la: number;
+  iv: number;
+}
+
+interface SavedIdentity {
+  id: string;
+  g: string;
+  a?: StoredAuthentication;
+  mb?: string;
+  s: SavedState;
+}
+
+interface SavedDevice extends SavedIdentity {
+  m: SavedIdentity[];
+}
+
+export interface RestoredDevice {
+  deviceId: string;
+  generationId: string;
+  authentication?: StoredAuthentication;
+  state: TwinState;
+  modules: {
+    moduleId: string;
+    generationId: string;
+    authentication?: StoredAuthentication;
+    managedBy?: string;
+    state: TwinState;
+  }[];
+}
+
+function saveSection(section: PropertySection): SavedSection {
+  return { v: section.value, m: storeMeta(section.meta), n: section.version };
+}
+
+function restoreSection(saved: SavedSection): PropertySection {
+  return { value: internSectionValue(saved.v), meta: restoreMeta(saved.m), version: saved.n };
+}
+
+function saveState(state: TwinState): SavedState {
+  return {
+    t: state.tags,
+    d: saveSection(state.desired),
+    r: saveSection(state.reported),
+    v: state.version,
+    st: state.status,
+    su: state.statusUpdatedAt,
+    c: state.connectionState,
+    cu: state.connectionStateUpdatedAt,
+    la: state.lastActivityAt,
+    iv: state.identityVersion,
+  };
+}
+
+function restoreState(saved: SavedState): TwinState {
+  return {
+    tags: replaceTags(saved.t),
+    desired: restoreSection(saved.d),
+    reported: restoreSection(saved.r),
+    version: saved.v,
+    status: saved.st,
+    statusUpdatedAt: saved.su,
+    connectionState: saved.c,
+    connectionStateUpdatedAt: saved.cu,
+    lastActivityAt: saved.la,
+    identityVersion: saved.iv,
+  };
+}
+
+function saveIdentity(record: IdentityRecord): SavedIdentity {
+  const saved: SavedIdentity = {
+    id: record.moduleId ?? record.deviceId,
+    g: record.generationId,
+    s: saveState(record.state),
+  };
+  if (record.authentication) saved.a = record.authentication;
+  if (record.managedBy) saved.mb = record.managedBy;
+  return saved;
+}
+
+function deviceLine(device: DeviceRecord, store: RegistryStore): string {
+  const saved: SavedDevice = { ...saveIdentity(device), m: store.liveModules(device).map(saveIdentity) };
+  return JSON.stringify(saved);
+}
+
+/** Writes the whole hub to `path` atomically. */
+export async function writeState(
+  path: string,
+  header: Omit<StateHeader, 'format' | 'version' | 'savedAt'>,
+  store: RegistryStore,
+): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const file = await open(temporary, 'w');
+  try {
+    const first: StateHeader = {
+      format: FORMAT,
+      version: VERSION,
+      savedAt: new Date().toISOString(),
+      ...header,
+    };
+    let chunk = `${JSON.stringify(first)}\n`;
+    for (const device of store.allDevices()) {
+      chunk += `${deviceLine(device, store)}\n`;
+      if (chunk.length > 1 << 20) {
+        await file.write(chunk);
+        chunk = '';
+      }
+    }
+    await file.write(chunk);
+    await file.sync();
+    await file.close();
+    await rename(temporary, path);
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Reads a state file: its header, then its devices one by one. Undefined when there is no file. */
+export async function readState(
+  path: string,
+): Promise<{ header: StateHeader; devices: AsyncIterable<RestoredDevice> } | undefined> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const opened = await new Promise<boolean>((resolve, reject) => {
+    stream.once('open', () => resolve(true));
+    stream.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT' ? resolve(false) : reject(error),
+    );
+  });
+  if (!opened) return undefined;
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })[
+    Symbol.asyncIterator
+  ]();
+  const first = await lines.next();
+  const header = first.done ? undefined : (JSON.parse(first.value) as StateHeader);
+  if (!header || header.format !== FORMAT || header.version !== VERSION) {
+    stream.destroy();
+    throw new Error(`${path} is not an emulator state file of version ${VERSION}`);
+  }
+  async function* devices(): AsyncIterable<RestoredDevice> {
+    for (;;) {
+      const line = await lines.next();
+      if (line.done) return;
+      if (line.value.trim() === '') continue;
+      const saved = JSON.parse(line.value) as SavedDevice;
+      yield {
+        deviceId: saved.id,
+        generationId: saved.g,
+        authentication: saved.a,
+        state: restoreState(saved.s),
+        modules: saved.m.map((m) => ({
+          moduleId: m.id,
+          generationId: m.g,
+          authentication: m.a,
+          managedBy: m.mb,
+          state: restoreState(m.s),
+        })),
+      };
+    }
+  }
+  return { header, devices: devices() };
+}
+
+/** Saves the hub when it changed, every `intervalMs`, and once more on close. */
+export class StateSaver {
+  private timer: NodeJS.Timeout | undefined;
+  private savedChangeCount = -1;
+  private saving: Promise<void> | undefined;
+
+  constructor(
+    private readonly save: () => Promise<void>,
+    private readonly changeCount: () => number,
+    intervalMs: number,
+    onError: (error: unknown) => void,
+  ) {
+    if (intervalMs > 0) {
+      this.timer = setInterval(() => void this.flush().catch(onError), intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Saves now if anything changed since the last save (waits for a save in progress first). */
+  async flush(): Promise<void> {
+    while (this.saving) await this.saving;
+    const count = this.changeCount();
+    if (count === this.savedChangeCount) return;
+    this.saving = this.save().then(() => {
+      this.savedChangeCount = count;
+    });
+    try {
+      await this.saving;
+    } finally {
+      this.saving = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+}

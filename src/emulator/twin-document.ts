@@ -1,0 +1,352 @@
+// Twin sections (tags, desired, reported) as the hub keeps them: merge with null deletes, replace, a
+// `$version` per property section, `$metadata` with `$lastUpdated` at every level, and the hub's limits.
+// Values are immutable and shared between twins (the copy-on-write merge never mutates), which keeps 100,000
+// twins with the same agent configuration small. Metadata is stored collapsed: a subtree written by one
+// update holds a single Stamp, expanded only when a twin is rendered.
+import { type HubError, hubErrors } from './errors.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/** One write: when (epoch ms) and the section version it produced. */
+export interface Stamp {
+  readonly at: number;
+  readonly version: number;
+}
+
+/** Metadata of a value: one Stamp for a subtree written at once, or a node whose children differ. */
+export type MetaNode = Stamp | MetaTree;
+export interface MetaTree {
+  readonly stamp: Stamp;
+  readonly children: Readonly<Record<string, MetaNode>>;
+}
+
+export interface PropertySection {
+  readonly value: JsonObject;
+  readonly meta: MetaNode;
+  readonly version: number;
+}
+
+export type SectionName = 'tags' | 'desired' | 'reported';
+
+export const TWIN_LIMITS = {
+  tagsBytes: 8 * 1024,
+  desiredBytes: 32 * 1024,
+  reportedBytes: 32 * 1024,
+  valueBytes: 4 * 1024,
+  keyBytes: 1024,
+  depth: 10,
+  maxInteger: 4503599627370495,
+  minInteger: -4503599627370496,
+} as const;
+
+const SECTION_LIMITS: Record<SectionName, { bytes: number; label: string }> = {
+  tags: { bytes: TWIN_LIMITS.tagsBytes, label: 'Tags' },
+  desired: { bytes: TWIN_LIMITS.desiredBytes, label: 'Properties.Desired' },
+  reported: { bytes: TWIN_LIMITS.reportedBytes, label: 'Properties.Reported' },
+};
+
+const EMPTY: JsonObject = Object.freeze({}) as JsonObject;
+const ORIGIN: Stamp = Object.freeze({ at: 0, version: 1 });
+
+export const EMPTY_TAGS: JsonObject = EMPTY;
+
+// Twins created in the same millisecond (a seeded fleet) share their empty sections.
+let lastEmpty: PropertySection = Object.freeze({ value: EMPTY, meta: ORIGIN, version: 1 });
+
+/** The section of a twin created at `at`: empty, `$version` 1, last updated at creation. */
+export function emptySection(at: number): PropertySection {
+  if (lastEmpty.meta !== ORIGIN && (lastEmpty.meta as Stamp).at === at) return lastEmpty;
+  lastEmpty = Object.freeze({ value: EMPTY, meta: Object.freeze({ at, version: 1 }), version: 1 });
+  return lastEmpty;
+}
+
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isMetaTree(node: MetaNode): node is MetaTree {
+  return 'children' in node;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Validation: the hub's rules for keys, depth, values and integers, with its error codes.
+
+// Control characters, '.', '$' and white space.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const INVALID_KEY_CHARACTER = /[\u0000-\u001f\u007f.$\s]/;
+
+function keyProblem(key: string): string | undefined {
+  if (key.length === 0) return 'Property name cannot be empty';
+  if (Buffer.byteLength(key, 'utf8') > TWIN_LIMITS.keyBytes) {
+    return `Length of property name ${key.slice(0, 10)}.. exceeds maximum length of ${TWIN_LIMITS.keyBytes}`;
+  }
+  const invalid = INVALID_KEY_CHARACTER.exec(key);
+  if (invalid) return `Property name ${JSON.stringify(key)} contains invalid character ${JSON.stringify(invalid[0])}`;
+  return undefined;
+}
+
+function checkLeaf(key: string, value: JsonValue): HubError | undefined {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return hubErrors.argumentInvalid(`Property ${key} is not a finite number`);
+    if (Number.isInteger(value) && (value > TWIN_LIMITS.maxInteger || value < TWIN_LIMITS.minInteger)) {
+      return hubErrors.argumentInvalid(
+        `Property ${key} has an out of bound value. Valid values are between ${TWIN_LIMITS.minInteger} and ${TWIN_LIMITS.maxInteger}`,
+      );
+    }
+  }
+  const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
+  if (Buffer.byteLength(text, 'utf8') > TWIN_LIMITS.valueBytes) {
+    return hubErrors.argumentInvalid(
+      `Property or Tag value should be maximum ${TWIN_LIMITS.valueBytes} bytes. Error in Property/Tag ${key}`,
+    );
+  }
+  return undefined;
+}
+
+function checkArray(key: string, items: JsonValue[], depth: number): HubError | undefined {
+  for (const item of items) {
+    if (item === null)
+      return hubErrors.argumentInvalid(`Arrays cannot contain 'null' as value (property ${key})`);
+    const problem = Array.isArray(item)
+      ? checkArray(key, item, depth)
+      : isJsonObject(item)
+        ? checkObject(item, depth + 1)
+        : checkLeaf(key, item);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** `depth` is the level of the object's keys: 1 for a section's own keys. */
+function checkObject(object: JsonObject, depth: number): HubError | undefined {
+  for (const [key, value] of Object.entries(object)) {
+    const invalidKey = keyProblem(key);
+    if (invalidKey) return hubErrors.argumentInvalid(invalidKey);
+    if (isJsonObject(value)) {
+      if (depth > TWIN_LIMITS.depth) {
+        return hubErrors.argumentInvalid(`Nested depth of twin property exceeds ${TWIN_LIMITS.depth}`);
+      }
+      const problem = checkObject(value, depth + 1);
+      if (problem) return problem;
+    } else if (Array.isArray(value)) {
+      const problem = checkArray(key, value, depth);
+      if (problem) return problem;
+    } else if (value !== null) {
+      const problem = checkLeaf(key, value);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+/** The hub's error for an update of a section (a patch or a replacement), or undefined when it is valid. */
+export function checkSectionUpdate(section: SectionName, update: unknown): HubError | undefined {
+  if (!isJsonObject(update)) {
+    return hubErrors.argumentInvalid(`${SECTION_LIMITS[section].label} must be a JSON object`);
+  }
+  return checkObject(update, 1);
+}
+
+/** The hub's error when a section's value is over its size limit (metadata excluded). */
+export function checkSectionSize(section: SectionName, value: JsonObject): HubError | undefined {
+  const { bytes, label } = SECTION_LIMITS[section];
+  return Buffer.byteLength(JSON.stringify(value), 'utf8') > bytes
+    ? hubErrors.sectionTooLarge(label, bytes)
+    : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Interning: equal subtrees written to many twins (an agent configuration, a fleet-wide desired value) are
+// kept once. The table is bounded; a value that falls out is still correct, only no longer shared.
+
+const INTERN_LIMIT = 20_000;
+const interned = new Map<string, JsonValue>();
+
+function deepFreeze<T extends JsonValue>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child as JsonValue);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The shared copy of an object or array equal to `value` (and frozen); primitives are returned as they are. */
+export function intern<T extends JsonValue>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  const key = JSON.stringify(value);
+  const existing = interned.get(key);
+  if (existing !== undefined) return existing as T;
+  if (interned.size >= INTERN_LIMIT) interned.clear();
+  interned.set(key, deepFreeze(value));
+  return value;
+}
+
+/** Interns each top-level value of a section (where agent configurations and tags sit). */
+export function internSectionValue(value: JsonObject): JsonObject {
+  let changed = false;
+  const result: JsonObject = {};
+  for (const [key, child] of Object.entries(value)) {
+    const shared = intern(child);
+    if (shared !== child) changed = true;
+    result[key] = shared;
+  }
+  return changed ? result : value;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Merge and replace.
+
+/** A copy of `value` without the keys whose value is null (a null in a new object means nothing). */
+function withoutNulls(value: JsonObject): JsonObject {
+  const result: JsonObject = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (child === null) continue;
+    result[key] = isJsonObject(child) ? withoutNulls(child) : child;
+  }
+  return result;
+}
+
+function childrenOf(meta: MetaNode | undefined, value: JsonObject): Record<string, MetaNode> {
+  if (meta === undefined) return {};
+  if (isMetaTree(meta)) return { ...meta.children };
+  // A collapsed subtree: each key inherits its stamp.
+  return Object.fromEntries(Object.keys(value).map((key) => [key, meta]));
+}
+
+function mergeObject(
+  existing: JsonObject,
+  existingMeta: MetaNode | undefined,
+  patch: JsonObject,
+  stamp: Stamp,
+): { value: JsonObject; meta: MetaNode } {
+  const value: JsonObject = { ...existing };
+  const children = childrenOf(existingMeta, existing);
+  for (const [key, patchValue] of Object.entries(patch)) {
+    if (patchValue === null) {
+      delete value[key];
+      delete children[key];
+      continue;
+    }
+    const current = existing[key];
+    if (isJsonObject(patchValue) && isJsonObject(current)) {
+      const merged = mergeObject(current, children[key], patchValue, stamp);
+      value[key] = merged.value;
+      children[key] = merged.meta;
+    } else {
+      value[key] = isJsonObject(patchValue) ? withoutNulls(patchValue) : patchValue;
+      children[key] = stamp;
+    }
+  }
+  const keys = Object.keys(children);
+  const collapsed = keys.every((key) => children[key] === stamp);
+  return { value, meta: collapsed ? stamp : { stamp, children } };
+}
+
+/** Merges a patch into a property section: nulls delete, objects merge, `$version` goes up by one. */
+export function mergeSection(section: PropertySection, patch: JsonObject, at: number): PropertySection {
+  const version = section.version + 1;
+  const merged = mergeObject(section.value, section.meta, patch, { at, version });
+  // Only the keys this patch wrote can have become equal to a shared value.
+  for (const key of Object.keys(patch))
+    if (key in merged.value) merged.value[key] = intern(merged.value[key]);
+  return { value: merged.value, meta: merged.meta, version };
+}
+
+/** Replaces a property section's content; `$version` still only goes up. */
+export function replaceSection(section: PropertySection, value: JsonObject, at: number): PropertySection {
+  const version = section.version + 1;
+  return { value: internSectionValue(withoutNulls(value)), meta: { at, version }, version };
+}
+
+/** Merges a tags patch (tags carry no metadata or version; whole tag sets are shared across a fleet). */
+export function mergeTags(tags: JsonObject, patch: JsonObject): JsonObject {
+  return intern(mergeObject(tags, undefined, patch, ORIGIN).value);
+}
+
+export function replaceTags(tags: JsonObject): JsonObject {
+  return intern(withoutNulls(tags));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Rendering.
+
+/** Hub timestamps: ISO 8601 with seven fractional digits (`2024-05-01T10:00:00.1230000Z`). */
+export function hubTime(ms: number): string {
+  return ms <= 0 ? '0001-01-01T00:00:00Z' : new Date(ms).toISOString().replace('Z', '0000Z');
+}
+
+function metadataOf(value: JsonValue, meta: MetaNode, withVersion: boolean): JsonObject {
+  const stamp = isMetaTree(meta) ? meta.stamp : meta;
+  const node: JsonObject = { $lastUpdated: hubTime(stamp.at) };
+  if (withVersion) node.$lastUpdatedVersion = stamp.version;
+  if (isJsonObject(value)) {
+    for (const [key, child] of Object.entries(value)) {
+      const childMeta = isMetaTree(meta) ? (meta.children[key] ?? stamp) : meta;
+      node[key] = metadataOf(child, childMeta, withVersion);
+    }
+  }
+  return node;
+}
+
+/** A section as the hub returns it: its values, `$metadata` and `$version`. */
+export function renderSection(section: PropertySection, name: 'desired' | 'reported'): JsonObject {
+  return {
+    ...section.value,
+    $metadata: metadataOf(section.value, section.meta, name === 'desired'),
+    $version: section.version,
+  };
+}
+
+/** The twin etag for a twin version: base64 of the version as 8 big-endian bytes (`AAAAAAAAAAE=`). */
+export function twinEtag(version: number): string {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64BE(BigInt(version));
+  return bytes.toString('base64');
+}
+
+/** An If-Match header's etag without quotes; `*` (quoted or not) matches anything. */
+export function etagMatches(ifMatch: string | undefined, current: string): boolean {
+  if (ifMatch === undefined) return true;
+  const bare = ifMatch
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
+  return bare === '*' || bare === current;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Persistence: a compact form of metadata (stamps as [at, version]).
+
+export type StoredMeta = [number, number] | { s: [number, number]; c: Record<string, StoredMeta> };
+
+export function storeMeta(meta: MetaNode): StoredMeta {
+  if (!isMetaTree(meta)) return [meta.at, meta.version];
+  return {
+    s: [meta.stamp.at, meta.stamp.version],
+    c: Object.fromEntries(Object.entries(meta.children).map(([key, child]) => [key, storeMeta(child)])),
+  };
+}
+
+export function restoreMeta(stored: StoredMeta): MetaNode {
+  const stamps = new Map<string, Stamp>();
+  const stampOf = ([at, version]: [number, number]): Stamp => {
+    const key = `${at}:${version}`;
+    let stamp = stamps.get(key);
+    if (!stamp) {
+      stamp = { at, version };
+      stamps.set(key, stamp);
+    }
+    return stamp;
+  };
+  const restore = (node: StoredMeta): MetaNode =>
+    Array.isArray(node)
+      ? stampOf(node)
+      : {
+          stamp: stampOf(node.s),
+          children: Object.fromEntries(Object.entries(node.c).map(([key, child]) => [key, restore(child)])),
+        };
+  return restore(stored);
+}

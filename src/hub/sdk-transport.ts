@@ -1,0 +1,88 @@
+// The one place that reaches into azure-iothub's internals. The SDK sends every request with `https.request`
+// to port 443 of the connection string's HostName, so `HostName=localhost:8443` fails with ENOTFOUND, and it
+// offers no public way to trust a private CA. Both are solved by the https.Agent it hands to https.request:
+// ours splits a `host:port` HostName and carries the extra CA. TLS verification stays on.
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import type { JobClient, Registry } from 'azure-iothub';
+import iothub from 'azure-iothub';
+
+export interface HubTransportOptions {
+  /** PEM certificate(s) to trust in addition to the system's roots, e.g. the emulator's CA. */
+  ca?: string | string[];
+  /** Most sockets open at once to the hub; unlimited by default, as in Node. */
+  maxSockets?: number;
+  /** Reuse connections between requests (the SDK's own default). */
+  keepAlive?: boolean;
+}
+
+/** Splits `host:port` (or `[v6]:port`); a HostName without a port keeps the request's port. */
+export function splitHostPort(host: string): { host: string; port?: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(host);
+  if (!match) return { host };
+  const name = match[1].startsWith('[') ? match[1].slice(1, -1) : match[1];
+  return { host: name, port: Number(match[2]) };
+}
+
+/** An https.Agent that understands a `host:port` host name and trusts the given CA. */
+export class HubHttpsAgent extends https.Agent {
+  constructor(options: HubTransportOptions = {}) {
+    const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
+    // One secure context for every connection; giving `ca` alone would replace the system roots.
+    const secureContext = extraCa.length
+      ? tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCa] })
+      : undefined;
+    super({ keepAlive: options.keepAlive ?? true, maxSockets: options.maxSockets, secureContext });
+  }
+
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const split = splitHostPort(String(options.host ?? ''));
+    if (split.port === undefined) return super.createConnection(options, callback);
+    return super.createConnection({ ...options, host: split.host, port: split.port }, callback);
+  }
+}
+
+/** The SDK-private HTTP layer of a Registry or JobClient (azure-iothub 1.16: `_restApiClient.setOptions`). */
+interface RestApiClientInternals {
+  setOptions(options: { http: { agent: https.Agent } }): void;
+}
+
+function restApiClientOf(client: Registry | JobClient): RestApiClientInternals {
+  const restApiClient = (client as unknown as { _restApiClient?: Partial<RestApiClientInternals> })
+    ._restApiClient;
+  if (!restApiClient || typeof restApiClient.setOptions !== 'function') {
+    throw new Error(
+      'azure-iothub no longer exposes _restApiClient.setOptions; src/hub/sdk-transport.ts must be adapted to this SDK version',
+    );
+  }
+  return restApiClient as RestApiClientInternals;
+}
+
+/** Routes a client's requests through `agent` (replaces the keep-alive agent the SDK sets in its constructor). */
+export function useHubAgent(client: Registry | JobClient, agent: https.Agent): void {
+  restApiClientOf(client).setOptions({ http: { agent } });
+}
+
+/** A Registry that reaches a HostName with a port and trusts `options.ca`. */
+export function registryFromConnectionString(
+  connectionString: string,
+  options: HubTransportOptions = {},
+): Registry {
+  const registry = iothub.Registry.fromConnectionString(connectionString);
+  useHubAgent(registry, new HubHttpsAgent(options));
+  return registry;
+}
+
+/** A JobClient that reaches a HostName with a port and trusts `options.ca`. */
+export function jobClientFromConnectionString(
+  connectionString: string,
+  options: HubTransportOptions = {},
+): JobClient {
+  const client = iothub.JobClient.fromConnectionString(connectionString);
+  useHubAgent(client, new HubHttpsAgent(options));
+  return client;
+}

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Registry } from 'azure-iothub';
+import type { RunningEmulator } from '../../src/emulator/index.js';
+import {
+  checkTierUnits,
+  hubQuotas,
+  maxConcurrentJobs,
+  quotaFor,
+  TokenBucket,
+} from '../../src/quotas/index.js';
+import { errorCodeOf, registryOf, rejectionOf, startTestEmulator } from './helpers.js';
+
+describe('tier quotas', () => {
+  it('gives S1 the per-unit and fixed rates of the quota table', () => {
+    assert.deepEqual(quotaFor('S1', 2, 'registry'), { limit: 200, windowMs: 60_000 });
+    assert.deepEqual(quotaFor('S1', 2, 'query'), { limit: 40, windowMs: 60_000 });
+    assert.deepEqual(quotaFor('S1', 2, 'twinRead'), { limit: 100, windowMs: 1000 });
+    assert.deepEqual(quotaFor('S1', 2, 'twinUpdate'), { limit: 50, windowMs: 1000 });
+    assert.deepEqual(quotaFor('S1', 2, 'jobDeviceOperations'), { limit: 10, windowMs: 1000 });
+  });
+
+  it('gives S2 the higher of its floor and its per-unit rate', () => {
+    assert.equal(quotaFor('S2', 4, 'twinUpdate').limit, 50);
+    assert.equal(quotaFor('S2', 20, 'twinUpdate').limit, 100);
+    assert.equal(quotaFor('S2', 20, 'twinRead').limit, 200);
+    assert.equal(quotaFor('S2', 20, 'jobDeviceOperations').limit, 20);
+  });
+
+  it('gives S3 its per-unit rates', () => {
+    const quotas = hubQuotas('S3', 2);
+    assert.equal(quotas.twinRead.limit, 1000);
+    assert.equal(quotas.twinUpdate.limit, 500);
+    assert.equal(quotas.query.limit, 2000);
+    assert.equal(quotas.registry.limit, 10_000);
+    assert.equal(quotas.configurations.limit, 40);
+  });
+
+  it('limits concurrent jobs by tier and checks unit counts', () => {
+    assert.deepEqual([maxConcurrentJobs('S1'), maxConcurrentJobs('S2'), maxConcurrentJobs('S3')], [1, 5, 10]);
+    assert.equal(checkTierUnits('S1', 1), undefined);
+    assert.match(checkTierUnits('S3', 11) ?? '', /at most 10 units/);
+    assert.match(checkTierUnits('S1', 0) ?? '', /at least 1/);
+  });
+});
+
+describe('the token bucket', () => {
+  it('allows a full burst, then refills at its rate on the injected clock', () => {
+    let now = 0;
+    const bucket = new TokenBucket({ capacity: 5, refillPerMs: 1 / 100, clock: () => now });
+    for (let i = 0; i < 5; i++) assert.ok(bucket.tryTake());
+    assert.equal(bucket.tryTake(), false);
+    assert.equal(bucket.msUntilAvailable(), 100);
+    now += 99;
+    assert.equal(bucket.tryTake(), false);
+    now += 1;
+    assert.ok(bucket.tryTake());
+    now += 10_000;
+    assert.equal(bucket.available(), 5);
+  });
+
+  it('takes nothing when a request is larger than what is left', () => {
+    const bucket = new TokenBucket({ capacity: 3, refillPerMs: 0.001, clock: () => 0 });
+    assert.equal(bucket.tryTake(4), false);
+    assert.equal(bucket.available(), 3);
+    assert.equal(bucket.msUntilAvailable(4), Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('throttling by the emulator', () => {
+  let emulator: RunningEmulator;
+  let registry: Registry;
+  const now = Date.now();
+
+  before(async () => {
+    emulator = await startTestEmulator({ devices: 1, throttle: true, tier: 'S1', clock: () => now });
+    registry = registryOf(emulator);
+  });
+  after(() => emulator.close());
+
+  it('answers 429 ThrottlingException past the S1 query quota of 20 per minute', async () => {
+    for (let i = 0; i < 20; i++) await registry.createQuery('SELECT * FROM devices').next();
+    const error = await rejectionOf(registry.createQuery('SELECT * FROM devices').next());
+    assert.equal(error.constructor.name, 'ThrottlingError');
+    assert.equal(error.response?.statusCode, 429);
+    assert.equal(errorCodeOf(error.responseBody), 'ThrottlingException');
+    assert.equal(error.response?.headers['retry-after'], '3');
+    const stats = emulator.hub.stats.snapshot();
+    assert.equal(stats.throttled.query, 1);
+    assert.equal(stats.requests.query['200'], 20);
+  });
+
+  it('throttles each class separately', async () => {
+    const twin = await registry.getTwin('device-000001');
+    assert.equal(twin.responseBody.deviceId, 'device-000001');
+  });
+});
+
+describe('the emulator with --no-throttle', () => {
+  it('never answers 429', async () => {
+    const now = Date.now();
+    const emulator = await startTestEmulator({ devices: 1, throttle: false, clock: () => now });
+    try {
+      const registry = registryOf(emulator);
+      for (let i = 0; i < 30; i++) await registry.createQuery('SELECT * FROM devices').next();
+      assert.equal(emulator.hub.stats.count('query', 429), 0);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
