@@ -34,7 +34,7 @@ export function unwrapTwinConfiguration(raw: unknown): { settings: AgentSettings
   for (const [key, wrapped] of Object.entries(raw as Record<string, unknown>)) {
     if (!SETTINGS_BY_KEY.has(key)) continue;
     if (wrapped === null) continue; // a deleted key: the default applies
-    if (typeof wrapped !== 'object' || Array.isArray(wrapped) || !('value' in (wrapped as object))) {
+    if (typeof wrapped !== 'object' || Array.isArray(wrapped)) {
       problems.push({
         setting: key,
         errorType: 'TypeMismatch',
@@ -43,7 +43,8 @@ export function unwrapTwinConfiguration(raw: unknown): { settings: AgentSettings
       });
       continue;
     }
-    const value = (wrapped as { value: unknown }).value;
+    // `{"value": null}` is stored by the hub as `{}` (a null in a patch deletes): read it as null.
+    const value = (wrapped as { value?: unknown }).value ?? null;
     if (value !== null && typeof value === 'object') {
       problems.push({
         setting: key,

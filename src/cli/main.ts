@@ -4,12 +4,18 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { redactSecrets } from '../observability/redact.js';
 import { type CommandIo, processIo, UsageError } from './command-io.js';
+import { runDemoCommand } from './commands/demo.js';
+import { runEmulatorCommand } from './commands/emulator.js';
+import { runSyncCommand } from './commands/sync.js';
 import { runValidateCommand } from './commands/validate.js';
 
 const USAGE = `Usage: iot-security-operator <command> [options]
 
 Commands:
   validate PATH...   check IoTHub and SecurityModuleConfig resources in YAML files
+  sync -f PATH...    apply SecurityModuleConfigs to a hub (GitOps without a cluster)
+  emulator           run the IoT Hub emulator with simulated security agents
+  demo               sync the examples to an emulated fleet of 2,000 devices
   help               show this text
 
 Run 'iot-security-operator <command> --help' for a command's options.
@@ -19,6 +25,9 @@ type Command = (argv: string[], io: CommandIo) => number | Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   validate: runValidateCommand,
+  sync: runSyncCommand,
+  emulator: (argv) => runEmulatorCommand(argv),
+  demo: runDemoCommand,
 };
 
 export async function runCli(argv: string[], io: CommandIo = processIo): Promise<number> {

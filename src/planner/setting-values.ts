@@ -7,6 +7,9 @@ export function sameSettingValue(
   b: SettingValue | undefined,
 ): boolean {
   if (a === b) return true;
+  // A twin cannot store null (a null in a patch deletes): an absent value is the null default.
+  if ((a ?? null) === null && (b ?? null) === null)
+    return SETTINGS_BY_KEY.get(key)?.kind === 'nullableString';
   if (typeof a !== 'string' || typeof b !== 'string') return false;
   const kind = SETTINGS_BY_KEY.get(key)?.kind;
   if (kind === 'priority') return a.toLowerCase() === b.toLowerCase();
@@ -18,7 +21,8 @@ export function sameSettingValue(
 export function rawSettingValue(raw: unknown, key: string): SettingValue | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const wrapped = (raw as Record<string, unknown>)[key];
-  if (!wrapped || typeof wrapped !== 'object' || !('value' in wrapped)) return undefined;
-  const value = (wrapped as { value: unknown }).value;
+  if (!wrapped || typeof wrapped !== 'object') return undefined;
+  // `{"value": null}` comes back from the hub as `{}`.
+  const value = 'value' in wrapped ? (wrapped as { value: unknown }).value : null;
   return value === null || typeof value !== 'object' ? (value as SettingValue) : undefined;
 }

@@ -271,6 +271,14 @@ describe('planHubReconcile', () => {
     assert.equal(report.counts.pendingDevices, 3);
   });
 
+  it('converges on a null setting although the hub stores {"value": null} as {}', () => {
+    const hub = fleet();
+    const nullPath = resource('iot/no-custom-checks', { baselineCustomChecksFilePath: null, baselineCustomChecksEnabled: false });
+    const result = converge(hub, [nullPath]);
+    assert.deepEqual(result.writes, []);
+    assert.equal(result.reports.get('iot/no-custom-checks')!.counts.convergedDevices, 3);
+  });
+
   it('leaves the settings of a suspended resource as they are and says so', () => {
     const hub = fleet();
     converge(hub, [baseline, amsterdam]);
