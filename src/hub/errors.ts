@@ -1,0 +1,313 @@
+// Errors of the hub client as values a caller can act on: a kind, the HTTP status and the hub's error code
+// when there was an answer, and a message that names the hub and the cause, never a key or a signature.
+import { redactSecrets } from '../observability/redact.js';
+
+export type HubErrorKind =
+  | 'NotFound'
+  | 'PreconditionFailed'
+  | 'Throttled'
+  | 'Unauthorized'
+  | 'InvalidArgument'
+  | 'Transient'
+  | 'Cancelled'
+  | 'Configuration';
+
+export interface HubErrorDetails {
+  kind: HubErrorKind;
+  message: string;
+  hubName?: string;
+  statusCode?: number;
+  /** The hub's numeric code, e.g. 412001, when the answer named a code we know the number of. */
+  hubErrorCode?: number;
+  /** The hub's code name, e.g. `PreconditionFailed` (the SDK's `ErrorCode:<name>;`). */
+  hubErrorName?: string;
+  /** A socket or TLS error code such as ECONNRESET or DEPTH_ZERO_SELF_SIGNED_CERT. */
+  networkCode?: string;
+  /** The wait the hub asked for (Retry-After), in milliseconds. */
+  retryAfterMs?: number;
+}
+
+export class HubError extends Error {
+  readonly kind: HubErrorKind;
+  readonly hubName?: string;
+  readonly statusCode?: number;
+  readonly hubErrorCode?: number;
+  readonly hubErrorName?: string;
+  readonly networkCode?: string;
+  readonly retryAfterMs?: number;
+
+  constructor(details: HubErrorDetails) {
+    // Messages are built without secrets; redacting again guards against a hub text that echoes one.
+    super(redactSecrets(details.message));
+    this.name = 'HubError';
+    this.kind = details.kind;
+    this.hubName = details.hubName;
+    this.statusCode = details.statusCode;
+    this.hubErrorCode = details.hubErrorCode;
+    this.hubErrorName = details.hubErrorName;
+    this.networkCode = details.networkCode;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+
+  /** The same error with another message, e.g. with the operation that failed in front. */
+  withMessage(message: string): HubError {
+    return new HubError({ ...this.details(), message });
+  }
+
+  details(): HubErrorDetails {
+    return {
+      kind: this.kind,
+      message: this.message,
+      hubName: this.hubName,
+      statusCode: this.statusCode,
+      hubErrorCode: this.hubErrorCode,
+      hubErrorName: this.hubErrorName,
+      networkCode: this.networkCode,
+      retryAfterMs: this.retryAfterMs,
+    };
+  }
+}
+
+export function isHubError(error: unknown, kind?: HubErrorKind): error is HubError {
+  return error instanceof HubError && (kind === undefined || error.kind === kind);
+}
+
+export function cancelledError(what: string, hubName?: string): HubError {
+  return new HubError({ kind: 'Cancelled', hubName, message: `${what} was cancelled` });
+}
+
+/** Numbers of the hub error codes this client meets (Microsoft.Azure.Devices ErrorCode). */
+const HUB_ERROR_NUMBERS: Readonly<Record<string, number>> = {
+  InvalidProtocolVersion: 400001,
+  InvalidOperation: 400003,
+  ArgumentInvalid: 400004,
+  ArgumentNull: 400005,
+  IotHubFormatError: 400006,
+  IotHubUnauthorizedAccess: 401002,
+  IotHubUnauthorized: 401003,
+  IotHubQuotaExceeded: 403002,
+  DeviceModelMaxPropertiesExceeded: 403100,
+  DeviceNotFound: 404001,
+  ModuleNotFound: 404010,
+  DeviceAlreadyExists: 409001,
+  ModuleAlreadyExistsOnDevice: 409301,
+  PreconditionFailed: 412001,
+  MessageTooLarge: 413001,
+  ThrottlingException: 429001,
+  ThrottleBacklogLimitExceeded: 429002,
+  ThrottlingMaxActiveJobCountExceeded: 429004,
+  ServerError: 500001,
+  ServiceUnavailable: 503001,
+};
+const HUB_ERROR_NAMES = new Map(Object.entries(HUB_ERROR_NUMBERS).map(([name, code]) => [code, name]));
+
+export interface ParsedHubErrorBody {
+  name?: string;
+  code?: number;
+  text?: string;
+}
+
+/**
+ * The code and text of an error body. The hub has answered in three shapes over the years:
+ * `{"Message":"ErrorCode:<Name>;<text>"}` (what the SDK parses), `{"Message":"{\"errorCode\":412001,...}"}`
+ * and a top-level `{"ErrorCode":...,"Message":...}`; all are read.
+ */
+export function parseHubErrorBody(body: unknown): ParsedHubErrorBody {
+  const json = typeof body === 'string' ? tryJson(body) : body;
+  if (json === null || typeof json !== 'object') return {};
+  const record = json as Record<string, unknown>;
+  const message = record.Message ?? record.message;
+  const result: ParsedHubErrorBody = {};
+  if (typeof message === 'string') {
+    const coded = /^ErrorCode:([^;]+);([\s\S]*)$/.exec(message);
+    const nested = coded ? undefined : tryJson(message);
+    if (coded) {
+      result.name = coded[1].trim();
+      result.text = coded[2].trim();
+    } else if (nested !== null && typeof nested === 'object') {
+      Object.assign(result, parseHubErrorBody(nested));
+    } else {
+      result.text = message;
+    }
+  }
+  const topCode = record.ErrorCode ?? record.errorCode;
+  if (typeof topCode === 'number') result.code = topCode;
+  if (typeof topCode === 'string' && result.name === undefined) {
+    if (/^\d+$/.test(topCode)) result.code = Number(topCode);
+    else result.name = topCode;
+  }
+  if (result.name !== undefined && /^\d+$/.test(result.name)) {
+    result.code = Number(result.name);
+    result.name = undefined;
+  }
+  if (result.code === undefined && result.name !== undefined) result.code = HUB_ERROR_NUMBERS[result.name];
+  if (result.name === undefined && result.code !== undefined) result.name = HUB_ERROR_NAMES.get(result.code);
+  return result;
+}
+
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** Where an error happened, for its message. */
+export interface ErrorContext {
+  hubName: string;
+  /** What was being done, e.g. `patching the module twin of device d1`. */
+  action: string;
+  /** The shared access policy the client signs with (a name, never a key). */
+  policyName?: string;
+  /** When the connection string's own signature expires (epoch ms), for connection strings that carry one. */
+  credentialExpiresAt?: number;
+}
+
+/** Socket errors after which the same request may succeed; ECONNREFUSED covers a hub or gateway restarting. */
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+]);
+
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+interface SdkErrorShape {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  response?: { statusCode?: unknown; headers?: Record<string, unknown> };
+  responseBody?: unknown;
+}
+
+/** The HTTP status of an SDK error (`err.response.statusCode`), if the hub answered. */
+export function statusCodeOf(error: unknown): number | undefined {
+  if (error instanceof HubError) return error.statusCode;
+  const status = (error as SdkErrorShape | null)?.response?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function retryAfterMsOf(headers: Record<string, unknown> | undefined): number | undefined {
+  const value = headers?.['retry-after'];
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function kindOfStatus(status: number, name: string | undefined): HubErrorKind {
+  switch (status) {
+    case 401:
+      return 'Unauthorized';
+    case 403:
+      // 403 is the hub's daily quota (403002) or a twin over its size limits (403100).
+      return name === 'IotHubQuotaExceeded' ? 'Throttled' : 'InvalidArgument';
+    case 404:
+      return 'NotFound';
+    // 409 (already exists) never leaves the client: ensureSecurityModule answers 'existed'. Like 412 it
+    // means "the hub's state is not what you assumed".
+    case 409:
+    case 412:
+      return 'PreconditionFailed';
+    case 408:
+    case 429:
+      return status === 429 ? 'Throttled' : 'Transient';
+    default:
+      return status >= 500 ? 'Transient' : 'InvalidArgument';
+  }
+}
+
+function unauthorizedCause(context: ErrorContext): string {
+  if (context.credentialExpiresAt !== undefined && context.credentialExpiresAt <= Date.now()) {
+    return `the shared access signature in the connection string expired at ${new Date(context.credentialExpiresAt).toISOString()}`;
+  }
+  const policy = context.policyName ? `policy '${context.policyName}'` : 'the connection string';
+  return `the hub rejected the credentials of ${policy}: the key is wrong, or the policy was deleted or its keys regenerated (revoked), or it lacks the registry permissions`;
+}
+
+/** Maps whatever the SDK, the socket or our own code threw into a HubError with a message for people. */
+export function toHubError(error: unknown, context: ErrorContext): HubError {
+  if (error instanceof HubError) return error;
+  const sdk = (error ?? {}) as SdkErrorShape;
+  const where = `${context.action} on hub ${context.hubName}`;
+  const status = statusCodeOf(error);
+  if (status !== undefined) {
+    const parsed = parseHubErrorBody(sdk.responseBody);
+    const kind = kindOfStatus(status, parsed.name);
+    const code = parsed.name ? ` ${parsed.name}` : '';
+    const text = kind === 'Unauthorized' ? unauthorizedCause(context) : (parsed.text ?? '');
+    return new HubError({
+      kind,
+      hubName: context.hubName,
+      statusCode: status,
+      hubErrorCode: parsed.code,
+      hubErrorName: parsed.name,
+      retryAfterMs: retryAfterMsOf(sdk.response?.headers),
+      message: `${where} failed (${status}${code})${text ? `: ${text}` : ''}`,
+    });
+  }
+  const networkCode = typeof sdk.code === 'string' ? sdk.code : undefined;
+  const rawMessage = typeof sdk.message === 'string' ? sdk.message : String(error);
+  if (sdk.name === 'AbortError') return cancelledError(where, context.hubName);
+  if (networkCode === 'ENOTFOUND') {
+    return new HubError({
+      kind: 'Configuration',
+      hubName: context.hubName,
+      networkCode,
+      message: `${where} failed: the host name ${context.hubName} does not resolve (ENOTFOUND); check HostName in the connection string`,
+    });
+  }
+  if (networkCode !== undefined && TLS_TRUST_CODES.has(networkCode)) {
+    return new HubError({
+      kind: 'Configuration',
+      hubName: context.hubName,
+      networkCode,
+      message: `${where} failed: the hub's TLS certificate is not trusted (${networkCode}); give the hub's CA bundle (ca) rather than turning verification off`,
+    });
+  }
+  if (
+    (networkCode !== undefined && TRANSIENT_NETWORK_CODES.has(networkCode)) ||
+    /socket hang up/i.test(rawMessage)
+  ) {
+    return new HubError({
+      kind: 'Transient',
+      hubName: context.hubName,
+      networkCode: networkCode ?? 'ECONNRESET',
+      message: `${where} failed: network error (${networkCode ?? rawMessage})`,
+    });
+  }
+  const sdkName = typeof sdk.name === 'string' ? sdk.name : '';
+  if (sdkName === 'ReferenceError' || sdkName === 'ArgumentError' || sdkName === 'TypeError') {
+    return new HubError({
+      kind: 'InvalidArgument',
+      hubName: context.hubName,
+      message: `${where} failed: ${rawMessage}`,
+    });
+  }
+  return new HubError({
+    kind: 'Transient',
+    hubName: context.hubName,
+    networkCode,
+    message: `${where} failed: ${rawMessage}`,
+  });
+}

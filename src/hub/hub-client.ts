@@ -1,0 +1,356 @@
+// HubAccess over azure-iothub's Registry: paged snapshots, batched re-reads, etag-guarded patches and
+// non-destructive module creation, each call paced by the hub's shared limiter and retried when it may succeed.
+import iothub, { type Module, type Registry } from 'azure-iothub';
+import { SECURITY_MODULE_ID } from '../agent/settings.js';
+import type { Logger } from '../observability/logger.js';
+import type { DeviceRecord, HubSnapshot, SecurityModuleTwin, TwinPatch } from '../planner/types.js';
+import { type HubClock, systemClock } from './clock.js';
+import { connectionSecret, type HubConnectionString, parseHubConnectionString } from './connection-string.js';
+import { HubError, isHubError, statusCodeOf } from './errors.js';
+import type { CallOptions, HubAccess } from './hub-client-api.js';
+import {
+  chooseModuleReadStrategy,
+  DEVICES_QUERY,
+  MAX_QUERY_PAGE_SIZE,
+  moduleQueryBatches,
+  SECURITY_MODULES_QUERY,
+  securityModulesOfDevicesQuery,
+} from './module-reads.js';
+import { type HubCall, HubPipeline } from './pipeline.js';
+import { type AdaptationOptions, type HubRateLimiter, sharedHubRateLimiter } from './rate-limiter.js';
+import { type HubRateLimits, type RateLimitOverrides, rateLimitsFor } from './rate-limits.js';
+import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
+import { HubHttpsAgent, useHubAgent } from './sdk-transport.js';
+import { HubTelemetry } from './telemetry.js';
+import { deviceRecordFromJson, moduleTwinFromJson, patchIsApplied } from './twin-mapping.js';
+
+/** The Registry calls the client makes; a test may hand in its own. */
+export type HubRegistry = Pick<
+  Registry,
+  'createQuery' | 'getTwin' | 'getModuleTwin' | 'updateModuleTwin' | 'addModule'
+>;
+
+export interface HubClientOptions {
+  connectionString: string;
+  /** PEM bundle to trust besides the system roots (a private gateway, the emulator). */
+  ca?: string | string[];
+  tier: string;
+  units: number;
+  rateLimits?: RateLimitOverrides;
+  logger?: Logger;
+  /** Time for backoff, and for the limiter when this client creates the hub's limiter. */
+  clock?: HubClock;
+  retry?: Partial<RetryOptions>;
+  /** The limiter to share; by default the process-wide one of this hub. */
+  rateLimiter?: HubRateLimiter;
+  /** Limiter tuning, used when this client creates the hub's limiter. */
+  adaptation?: Partial<AdaptationOptions>;
+  /** Most GETs in flight at once when re-reading twins by GET (32); the limiter sets the pace. */
+  maxConcurrentReads?: number;
+  registry?: HubRegistry;
+}
+
+export interface HubClientSnapshot extends HubSnapshot {
+  /** Devices of `devices` that have no `azureiotsecurity` module. */
+  devicesWithoutModule: string[];
+  /** Query pages read per collection. */
+  queryCalls: { devices: number; modules: number };
+}
+
+const ACCESS_PROBE_DEVICE = 'iot-security-operator-access-check';
+
+function buildRegistry(
+  connection: HubConnectionString,
+  connectionString: string,
+  agent: HubHttpsAgent,
+): Registry {
+  // A ready token is sent as it is; fromSharedAccessSignature would take the URL-encoded sr as the host, which
+  // breaks host:port.
+  const registry =
+    connection.credential === 'key'
+      ? iothub.Registry.fromConnectionString(connectionString)
+      : new iothub.Registry({
+          host: connection.hostName,
+          sharedAccessSignature: connectionSecret(connection),
+        });
+  useHubAgent(registry, agent);
+  return registry;
+}
+
+export class HubClient implements HubAccess {
+  readonly hubName: string;
+  readonly telemetry = new HubTelemetry();
+  readonly limits: HubRateLimits;
+  readonly rateLimiter: HubRateLimiter;
+  private readonly registry: HubRegistry;
+  private readonly pipeline: HubPipeline;
+  private readonly maxConcurrentReads: number;
+  private agent?: HubHttpsAgent;
+
+  constructor(options: HubClientOptions) {
+    const connection = parseHubConnectionString(options.connectionString);
+    this.hubName = connection.hostName;
+    this.limits = rateLimitsFor(this.hubName, options.tier, options.units, options.rateLimits);
+    const clock = options.clock ?? systemClock;
+    this.rateLimiter =
+      options.rateLimiter ??
+      sharedHubRateLimiter(this.hubName, this.limits, { clock, adaptation: options.adaptation });
+    try {
+      if (options.registry) {
+        this.registry = options.registry;
+      } else {
+        this.agent = new HubHttpsAgent({ ca: options.ca });
+        this.registry = buildRegistry(connection, options.connectionString, this.agent);
+      }
+    } catch (error) {
+      throw new HubError({
+        kind: 'Configuration',
+        hubName: this.hubName,
+        message: `cannot create a registry client for hub ${this.hubName}: ${(error as Error).message}`,
+      });
+    }
+    this.maxConcurrentReads = options.maxConcurrentReads ?? 32;
+    this.pipeline = new HubPipeline({
+      hubName: this.hubName,
+      limiter: this.rateLimiter,
+      clock,
+      retry: { ...DEFAULT_RETRY, ...options.retry },
+      telemetry: this.telemetry,
+      logger: options.logger,
+      errorContext: { policyName: connection.policyName, credentialExpiresAt: connection.expiresAt },
+    });
+  }
+
+  /** Closes the connections to the hub; calls after this open new ones. */
+  close(): void {
+    this.agent?.destroy();
+  }
+
+  /**
+   * Proves the connection string works with one twin read of a device that need not exist: a 404 means the
+   * hub accepted the credentials. Rejects with the typed error of a wrong key, host or CA.
+   */
+  async verifyAccess(options: CallOptions = {}): Promise<void> {
+    const call: HubCall = { operation: 'verifyAccess', limiterClass: 'twinRead', action: 'checking access' };
+    await this.pipeline.send(
+      call,
+      async () => {
+        try {
+          await this.registry.getTwin(ACCESS_PROBE_DEVICE);
+        } catch (error) {
+          if (statusCodeOf(error) !== 404) throw error;
+        }
+      },
+      options.signal,
+    );
+  }
+
+  async readSnapshot(options: CallOptions = {}): Promise<HubClientSnapshot> {
+    // Both collections at once; the first failure stops the other, and is what the caller gets.
+    const both = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, both.signal]) : both.signal;
+    const stopOnFailure = <T>(promise: Promise<T>) =>
+      promise.catch((error: unknown) => {
+        both.abort();
+        throw error;
+      });
+    const [devices, modules] = await Promise.all([
+      stopOnFailure(this.queryAll(DEVICES_QUERY, 'reading the devices', signal)),
+      stopOnFailure(this.queryAll(SECURITY_MODULES_QUERY, 'reading the security module twins', signal)),
+    ]);
+    const deviceRecords: DeviceRecord[] = devices.rows.map(deviceRecordFromJson);
+    const moduleTwins = new Map<string, SecurityModuleTwin>();
+    for (const row of modules.rows) {
+      const twin = moduleTwinFromJson(row);
+      moduleTwins.set(twin.deviceId, twin);
+    }
+    return {
+      devices: deviceRecords,
+      modules: moduleTwins,
+      devicesWithoutModule: deviceRecords.filter((d) => !moduleTwins.has(d.deviceId)).map((d) => d.deviceId),
+      queryCalls: { devices: devices.pages, modules: modules.pages },
+    };
+  }
+
+  async readModuleTwins(
+    deviceIds: readonly string[],
+    options: CallOptions = {},
+  ): Promise<Map<string, SecurityModuleTwin>> {
+    const ids = [...new Set(deviceIds)];
+    const twins = new Map<string, SecurityModuleTwin>();
+    if (ids.length === 0) return twins;
+    const batches = moduleQueryBatches(ids);
+    if (chooseModuleReadStrategy(ids.length, batches.length, this.limits) === 'query') {
+      for (const batch of batches) {
+        const { rows } = await this.queryAll(
+          securityModulesOfDevicesQuery(batch),
+          `reading the security module twins of ${batch.length} devices`,
+          options.signal,
+        );
+        for (const row of rows) {
+          const twin = moduleTwinFromJson(row);
+          twins.set(twin.deviceId, twin);
+        }
+      }
+      return twins;
+    }
+    // A few GETs in flight at a time; the limiter, not this bound, sets the pace.
+    const queue = [...ids];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        try {
+          const twin = await this.getModuleTwin(id, options.signal);
+          if (twin) twins.set(twin.deviceId, twin);
+        } catch (error) {
+          queue.length = 0; // the first failure is the answer; the other workers stop
+          throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.maxConcurrentReads, ids.length) }, worker));
+    return twins;
+  }
+
+  async patchModuleTwin(
+    deviceId: string,
+    patch: TwinPatch,
+    etag: string,
+    options: CallOptions = {},
+  ): Promise<SecurityModuleTwin> {
+    const call: HubCall = {
+      operation: 'patchModuleTwin',
+      limiterClass: 'twinUpdate',
+      action: `patching the module twin of device ${deviceId}`,
+      deviceId,
+    };
+    if (!etag || etag.trim() === '*' || etag.trim() === '"*"') {
+      // The SDK would send If-Match "*" and overwrite whatever another writer put there since our read.
+      throw new HubError({
+        kind: 'InvalidArgument',
+        hubName: this.hubName,
+        message: `${call.action} on hub ${this.hubName} needs the etag the plan was made from, not '${etag}'`,
+      });
+    }
+    return this.pipeline.send(
+      call,
+      async (attemptNumber) => {
+        try {
+          const { responseBody } = await this.registry.updateModuleTwin(
+            deviceId,
+            SECURITY_MODULE_ID,
+            patch,
+            etag,
+          );
+          return moduleTwinFromJson(responseBody);
+        } catch (error) {
+          // A retry after a dropped connection meets 412 when the first attempt was applied: that is success.
+          if (attemptNumber > 1 && statusCodeOf(error) === 412) {
+            const applied = await this.currentTwinIfApplied(deviceId, patch, options.signal);
+            if (applied) return applied;
+          }
+          throw error;
+        }
+      },
+      options.signal,
+    );
+  }
+
+  async ensureSecurityModule(deviceId: string, options: CallOptions = {}): Promise<'created' | 'existed'> {
+    const call: HubCall = {
+      operation: 'ensureSecurityModule',
+      limiterClass: 'identity',
+      action: `creating the ${SECURITY_MODULE_ID} module of device ${deviceId}`,
+      deviceId,
+    };
+    return this.pipeline.send(
+      call,
+      async () => {
+        try {
+          // A create without If-Match: the hub answers 409 rather than replace a module that exists.
+          await this.registry.addModule({ deviceId, moduleId: SECURITY_MODULE_ID } as Module);
+          return 'created' as const;
+        } catch (error) {
+          if (statusCodeOf(error) === 409) return 'existed' as const;
+          throw error;
+        }
+      },
+      options.signal,
+    );
+  }
+
+  /** Every row of a query, page by page (1,000 a page); a failed page is retried with the same token. */
+  private async queryAll(
+    sql: string,
+    action: string,
+    signal?: AbortSignal,
+  ): Promise<{ rows: unknown[]; pages: number }> {
+    const query = this.registry.createQuery(sql, MAX_QUERY_PAGE_SIZE);
+    const rows: unknown[] = [];
+    let pages = 0;
+    let continuation: string | undefined;
+    do {
+      const token = continuation;
+      const page = await this.pipeline.send(
+        { operation: 'query', limiterClass: 'query', action: `${action} (page ${pages + 1})` },
+        () => (token === undefined ? query.next() : query.next(token)),
+        signal,
+      );
+      pages++;
+      if (Array.isArray(page.result)) rows.push(...page.result);
+      const header = page.message?.headers?.['x-ms-continuation'];
+      continuation = typeof header === 'string' && header !== '' ? header : undefined;
+    } while (continuation !== undefined);
+    return { rows, pages };
+  }
+
+  private getModuleTwin(deviceId: string, signal?: AbortSignal): Promise<SecurityModuleTwin | undefined> {
+    const call: HubCall = {
+      operation: 'getModuleTwin',
+      limiterClass: 'twinRead',
+      action: `reading the module twin of device ${deviceId}`,
+      deviceId,
+    };
+    return this.pipeline.send(
+      call,
+      async () => {
+        try {
+          const { responseBody } = await this.registry.getModuleTwin(deviceId, SECURITY_MODULE_ID);
+          return moduleTwinFromJson(responseBody);
+        } catch (error) {
+          // No device or no module: the device lacks the security module.
+          if (statusCodeOf(error) === 404) return undefined;
+          throw error;
+        }
+      },
+      signal,
+    );
+  }
+
+  private async currentTwinIfApplied(
+    deviceId: string,
+    patch: TwinPatch,
+    signal?: AbortSignal,
+  ): Promise<SecurityModuleTwin | undefined> {
+    const call: HubCall = {
+      operation: 'getModuleTwin',
+      limiterClass: 'twinRead',
+      action: `re-reading the module twin of device ${deviceId} after a conflict`,
+      deviceId,
+    };
+    try {
+      const raw = await this.pipeline.send(
+        call,
+        async () => (await this.registry.getModuleTwin(deviceId, SECURITY_MODULE_ID)).responseBody,
+        signal,
+      );
+      return patchIsApplied(patch, raw) ? moduleTwinFromJson(raw) : undefined;
+    } catch (error) {
+      if (isHubError(error, 'Cancelled')) throw error;
+      return undefined;
+    }
+  }
+}
+
+export function createHubClient(options: HubClientOptions): HubClient {
+  return new HubClient(options);
+}

@@ -1,0 +1,111 @@
+// Every call to the hub goes through here: retry around (rate limit, then transport). Each attempt takes its
+// own token, because each attempt the hub sees counts against its quota; a retry that skipped the limiter
+// would answer a 429 with more load. Errors become HubErrors, and each call leaves counters and one log line.
+import type { Logger } from '../observability/logger.js';
+import { type HubClock, raceAbort } from './clock.js';
+import { cancelledError, type ErrorContext, type HubError, toHubError } from './errors.js';
+import type { HubRateLimiter } from './rate-limiter.js';
+import type { LimiterClass } from './rate-limits.js';
+import { type RetryOptions, withRetry } from './retry.js';
+import type { CallResult, HubTelemetry } from './telemetry.js';
+
+export interface HubCall {
+  /** The method name, for logs: `patchModuleTwin`, `query`, ... */
+  operation: string;
+  limiterClass: LimiterClass;
+  /** For messages: `patching the module twin of device d1`. */
+  action: string;
+  deviceId?: string;
+}
+
+interface CallOutcome {
+  startedAt: number;
+  attempts: number;
+  /** Why each retry happened: a status such as 503, or a socket code such as ECONNRESET. */
+  retriedAfter: string[];
+}
+
+export interface HubPipelineOptions {
+  hubName: string;
+  limiter: HubRateLimiter;
+  clock: HubClock;
+  retry: RetryOptions;
+  telemetry: HubTelemetry;
+  logger?: Logger;
+  /** Names for error messages (the policy, a signature's expiry); never a key. */
+  errorContext?: Omit<ErrorContext, 'hubName' | 'action'>;
+}
+
+export class HubPipeline {
+  constructor(private readonly options: HubPipelineOptions) {}
+
+  /** Sends `transport` (given the attempt number) under the limiter, with retries; resolves with its value. */
+  async send<T>(
+    call: HubCall,
+    transport: (attemptNumber: number) => Promise<T>,
+    callerSignal?: AbortSignal,
+  ): Promise<T> {
+    const { clock, limiter, telemetry, hubName } = this.options;
+    // A signal of the call's own: a caller sharing one signal across hundreds of calls would otherwise collect
+    // hundreds of listeners on it.
+    const signal = callerSignal && AbortSignal.any([callerSignal]);
+    const context: ErrorContext = { ...this.options.errorContext, hubName, action: call.action };
+    const toError = (error: unknown) => toHubError(error, context);
+    const cancelled = () => cancelledError(`${call.action} on hub ${hubName}`, hubName);
+    const outcome: CallOutcome = { startedAt: clock.now(), attempts: 0, retriedAfter: [] };
+    try {
+      const value = await withRetry(
+        async (attemptNumber) => {
+          const permit = await limiter.acquire(call.limiterClass, { signal });
+          outcome.attempts = attemptNumber;
+          telemetry.recordAttempt(call.limiterClass);
+          try {
+            const result = await raceAbort(transport(attemptNumber), signal, cancelled);
+            limiter.reportSuccess(permit);
+            return result;
+          } catch (thrown) {
+            const error = toError(thrown);
+            if (error.statusCode === 429) {
+              telemetry.recordThrottled(call.limiterClass);
+              limiter.reportThrottled(permit);
+            }
+            throw error;
+          }
+        },
+        {
+          clock,
+          options: this.options.retry,
+          signal,
+          toError,
+          onRetry: (error) => {
+            telemetry.recordRetry(call.limiterClass);
+            outcome.retriedAfter.push(String(error.statusCode ?? error.networkCode ?? error.kind));
+          },
+        },
+      );
+      this.finish(call, 'ok', outcome);
+      return value;
+    } catch (thrown) {
+      let error: HubError = toError(thrown);
+      if (error.kind === 'Cancelled' || signal?.aborted) error = cancelled();
+      this.finish(call, error.kind, outcome, error.statusCode);
+      throw error;
+    }
+  }
+
+  /** Counts the call and writes its one log line: what, on which device, how it ended, after what retries. */
+  private finish(call: HubCall, result: CallResult, outcome: CallOutcome, statusCode?: number): void {
+    this.options.telemetry.recordCall(call.limiterClass, result);
+    this.options.logger?.debug('hub call', {
+      hub: this.options.hubName,
+      operation: call.operation,
+      class: call.limiterClass,
+      deviceId: call.deviceId,
+      result,
+      statusCode,
+      attempts: outcome.attempts,
+      retriedAfter: outcome.retriedAfter.length > 0 ? outcome.retriedAfter : undefined,
+      durationMs: this.options.clock.now() - outcome.startedAt,
+    });
+  }
+}
