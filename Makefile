@@ -36,7 +36,7 @@ format: install
 	npx biome check --write .
 
 demo: build
-	$(CLI) validate examples/
+	$(CLI) demo
 
 clean:
 	rm -rf dist

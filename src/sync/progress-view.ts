@@ -16,6 +16,7 @@ function bar(report: ResourceReport): string {
 export class ProgressView {
   private drawnLines = 0;
   private lastPlain = '';
+  private lastPlainAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly io: CommandIo,
@@ -33,8 +34,10 @@ export class ProgressView {
       this.drawnLines = lines.length + 1;
       return;
     }
+    // Without a terminal: the state when it changed, at most every 5 s, so that logs stay readable.
     const plain = lines.join('\n');
-    if (plain !== this.lastPlain) {
+    if (plain !== this.lastPlain && elapsedMs - this.lastPlainAt >= 5000) {
+      this.lastPlainAt = elapsedMs;
       for (const line of lines) this.io.err(`${Math.round(elapsedMs / 1000)}s ${line}`);
       this.lastPlain = plain;
     }

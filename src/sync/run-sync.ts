@@ -49,6 +49,20 @@ export interface SyncContext {
 interface PassResult {
   outcome: ReconcileOutcome;
   timedOut: boolean;
+  /** Totals over every reconcile of the pass (--wait runs several). */
+  totals: {
+    writesSucceeded: number;
+    writesFailed: number;
+    modulesCreated: number;
+    conflictsReplanned: number;
+  };
+}
+
+function addTotals(totals: PassResult['totals'], outcome: ReconcileOutcome): void {
+  totals.writesSucceeded += outcome.writesSucceeded;
+  totals.writesFailed += outcome.writesFailed;
+  totals.modulesCreated += outcome.modulesCreated;
+  totals.conflictsReplanned += outcome.conflictsReplanned;
 }
 
 function allReady(outcome: ReconcileOutcome): boolean {
@@ -71,12 +85,14 @@ async function reconcileAndWait(
     logger: context.logger,
   };
   let outcome = await reconcileHub(context.access, resources, { ...base, dryRun: options.dryRun });
-  if (!options.wait || options.dryRun) return { outcome, timedOut: false };
+  const totals = { writesSucceeded: 0, writesFailed: 0, modulesCreated: 0, conflictsReplanned: 0 };
+  addTotals(totals, outcome);
+  if (!options.wait || options.dryRun) return { outcome, timedOut: false, totals };
   const progress = new ProgressView(context.io);
   let lastFullRead = clock();
   while (!allReady(outcome) && !context.signal?.aborted) {
     progress.update([...outcome.finalPlan.reports.values()], clock() - started);
-    if (clock() - started >= options.timeoutMs) return { outcome, timedOut: true };
+    if (clock() - started >= options.timeoutMs) return { outcome, timedOut: true, totals };
     await sleep(
       Math.min(options.pollMs ?? 2000, Math.max(0, options.timeoutMs - (clock() - started))),
       context.signal,
@@ -92,13 +108,14 @@ async function reconcileAndWait(
       for (const [deviceId, twin] of fresh) snapshot.modules.set(deviceId, twin);
     }
     outcome = await reconcileHub(context.access, resources, { ...base, snapshot });
+    addTotals(totals, outcome);
   }
   progress.update([...outcome.finalPlan.reports.values()], clock() - started);
-  return { outcome, timedOut: !allReady(outcome) && !context.signal?.aborted };
+  return { outcome, timedOut: !allReady(outcome) && !context.signal?.aborted, totals };
 }
 
 function report(result: PassResult, options: SyncOptions, context: SyncContext): void {
-  const { outcome } = result;
+  const { outcome, totals } = result;
   const reports = [...outcome.finalPlan.reports.values()];
   if (options.output === 'json') {
     const now = new Date((context.clock ?? Date.now)()).toISOString();
@@ -110,11 +127,11 @@ function report(result: PassResult, options: SyncOptions, context: SyncContext):
           ready: reports.every(isReady),
           timedOut: result.timedOut,
           writes: {
-            succeeded: outcome.writesSucceeded,
-            failed: outcome.writesFailed,
-            planned: outcome.initialPlan.writes.length,
+            succeeded: totals.writesSucceeded,
+            failed: totals.writesFailed,
+            replannedAfterConflict: totals.conflictsReplanned,
           },
-          modulesCreated: outcome.modulesCreated,
+          modulesCreated: totals.modulesCreated,
           resources: reports.map((r) => statusJson(r, now)),
         },
         null,
@@ -131,7 +148,7 @@ function report(result: PassResult, options: SyncOptions, context: SyncContext):
     context.io.out('');
   } else {
     context.io.out(
-      `${context.access.hubName}: ${outcome.writesSucceeded} twins written, ${outcome.writesFailed} failed, ${outcome.modulesCreated} modules created`,
+      `${context.access.hubName}: ${totals.writesSucceeded} twins written (${totals.conflictsReplanned} re-planned after a concurrent change), ${totals.writesFailed} failed, ${totals.modulesCreated} modules created`,
     );
   }
   for (const line of renderStatusTable(reports)) context.io.out(line);
@@ -143,9 +160,11 @@ function report(result: PassResult, options: SyncOptions, context: SyncContext):
     );
 }
 
-function exitCode(result: PassResult): number {
+function exitCode(result: PassResult, options: SyncOptions): number {
   if (result.timedOut) return EXIT_TIMEOUT;
-  return result.outcome.writesFailed > 0 ? EXIT_FAILED : EXIT_OK;
+  // With --wait, a write that failed and succeeded on a later pass is no failure: Ready is what counts.
+  if (options.wait && !options.dryRun) return allReady(result.outcome) ? EXIT_OK : EXIT_FAILED;
+  return result.totals.writesFailed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 function load(options: SyncOptions, context: SyncContext): PlannedResource[] | undefined {
@@ -168,7 +187,7 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
   if (!options.watch) {
     const result = await reconcileAndWait(resources, options, context, memory);
     report(result, options, context);
-    return exitCode(result);
+    return exitCode(result, options);
   }
   // --watch: resync every interval and whenever the files change, until stopped.
   let fingerprint = filesFingerprint(options.paths);

@@ -1,0 +1,112 @@
+// `iot-security-operator sync`: GitOps without a cluster. Applies the SecurityModuleConfigs of some files to one
+// hub, validated first; --dry-run shows the plan, --wait waits for the agents, --watch keeps going.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseKubeDuration } from '../../api/kube-duration.js';
+import { createHubClient } from '../../hub/hub-client.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../../observability/logger.js';
+import { runSync } from '../../sync/run-sync.js';
+import { type CommandIo, UsageError } from '../command-io.js';
+import { shutdownSignal } from '../shutdown-signal.js';
+
+export const SYNC_USAGE = `Usage: iot-security-operator sync -f PATH... [options]
+
+Applies the SecurityModuleConfig resources in PATH (files or directories, recursive) to one IoT hub. Every
+resource is validated first; if any is invalid, all problems are printed and nothing is written.
+
+Hub:
+  --connection-string CS   service connection string (default: env IOTHUB_CONNECTION_STRING; prefer the
+                           variable, a command line is visible to other users of the machine)
+  --ca-file FILE           PEM CA bundle to trust (private endpoints, the emulator)
+  --tier S1 --units 1      the hub's tier and units, for client-side rate limits (default S1, 1)
+What to do:
+  --dry-run                print the plan (devices to write, settings changing, sample ids), write nothing
+  --prune                  remove settings owned by resources that are no longer in the files
+  --wait                   wait until every resource is Ready; exit 3 if --timeout passes first
+  --timeout 10m            how long --wait waits
+  --watch                  keep running: re-read the files on change, resync every --interval
+  --interval 1m            resync interval for --watch
+  --output table|json      the final status as a table (default) or JSON
+  --log-level info         error, warn, info, debug (logs go to standard error)
+Exit status: 0 done (and Ready with --wait), 1 invalid resources or failed writes, 2 usage, 3 timeout.`;
+
+function duration(text: string, option: string): number {
+  const ms = parseKubeDuration(text);
+  if (ms === undefined || ms <= 0)
+    throw new UsageError(`${option} '${text}' is not a duration such as 30s, 10m or 1h`);
+  return ms;
+}
+
+export async function runSyncCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      file: { type: 'string', short: 'f', multiple: true },
+      'connection-string': { type: 'string' },
+      'ca-file': { type: 'string' },
+      tier: { type: 'string', default: 'S1' },
+      units: { type: 'string', default: '1' },
+      'dry-run': { type: 'boolean', default: false },
+      prune: { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '10m' },
+      watch: { type: 'boolean', default: false },
+      interval: { type: 'string', default: '1m' },
+      output: { type: 'string', short: 'o', default: 'table' },
+      poll: { type: 'string', default: '2s' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.out(SYNC_USAGE);
+    return 0;
+  }
+  const paths = values.file ?? [];
+  if (paths.length === 0) throw new UsageError('sync needs at least one -f PATH');
+  if (values.output !== 'table' && values.output !== 'json')
+    throw new UsageError(`--output must be table or json, not '${values.output}'`);
+  const connectionString = values['connection-string'] ?? process.env.IOTHUB_CONNECTION_STRING;
+  if (!connectionString)
+    throw new UsageError('no hub: give --connection-string or set IOTHUB_CONNECTION_STRING');
+  const units = Number(values.units);
+  if (!Number.isInteger(units) || units < 1)
+    throw new UsageError(`--units must be a whole number of at least 1, not '${values.units}'`);
+  if (!['F1', 'B1', 'B2', 'B3', 'S1', 'S2', 'S3'].includes(values.tier))
+    throw new UsageError(`--tier must be one of F1, B1, B2, B3, S1, S2, S3, not '${values.tier}'`);
+  const level = values['log-level'];
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  let ca: string | undefined;
+  if (values['ca-file']) {
+    try {
+      ca = readFileSync(values['ca-file'], 'utf8');
+    } catch (error) {
+      throw new UsageError(
+        `--ca-file ${values['ca-file']}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+      );
+    }
+  }
+  const logger = createLogger({ level: level as LogLevel | undefined });
+  const client = createHubClient({ connectionString, ca, tier: values.tier as 'S1', units, logger });
+  const shutdown = shutdownSignal();
+  try {
+    return await runSync(
+      {
+        paths,
+        dryRun: values['dry-run'],
+        prune: values.prune,
+        wait: values.wait,
+        watch: values.watch,
+        timeoutMs: duration(values.timeout, '--timeout'),
+        intervalMs: duration(values.interval, '--interval'),
+        pollMs: duration(values.poll, '--poll'),
+        output: values.output,
+      },
+      { io, access: client, logger, signal: shutdown.signal },
+    );
+  } finally {
+    shutdown.dispose();
+    client.close();
+  }
+}

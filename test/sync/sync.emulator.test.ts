@@ -1,0 +1,311 @@
+// End-to-end: `sync` against the emulator through the real hub client and SDK over HTTPS.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { RunningEmulator } from '../../src/emulator/index.js';
+import type { HubAccess } from '../../src/hub/hub-client-api.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { runSync, type SyncOptions } from '../../src/sync/run-sync.js';
+import { emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
+import { writeTempFiles } from '../support/resources.js';
+
+const logger = createLogger({ level: process.env.TEST_LOG_LEVEL === 'warn' ? 'warn' : 'error' });
+
+function smc(name: string, spec: string): string {
+  return `apiVersion: iotsecurity.io/v1alpha1
+kind: SecurityModuleConfig
+metadata: { name: ${name}, namespace: fleet }
+spec:
+  hubRef: { name: hub }
+${spec}`;
+}
+
+const BASELINE = smc(
+  'baseline',
+  `  target: { condition: "tags.environment = 'production'" }
+  priority: 10
+  agentConfiguration:
+    highPriorityMessageFrequency: PT5M
+    eventPriorities: { Login: High, Diagnostic: Low }
+`,
+);
+const SITE = smc(
+  'site-ams',
+  `  target: { condition: "tags.site = 'ams'" }
+  priority: 50
+  agentConfiguration:
+    highPriorityMessageFrequency: PT1M
+`,
+);
+
+interface Run {
+  code: number;
+  out: string[];
+  err: string[];
+}
+
+async function sync(
+  emulator: RunningEmulator,
+  files: Record<string, string>,
+  options: Partial<SyncOptions> = {},
+  access?: HubAccess,
+  signal?: AbortSignal,
+): Promise<Run> {
+  const dir = writeTempFiles(files);
+  const out: string[] = [];
+  const err: string[] = [];
+  const client = emulatorClient(emulator, { tier: 'S3' });
+  try {
+    const code = await runSync(
+      {
+        paths: [dir],
+        dryRun: false,
+        prune: false,
+        wait: true,
+        watch: false,
+        timeoutMs: 30_000,
+        intervalMs: 60_000,
+        output: 'json',
+        pollMs: 100,
+        fullReadMs: 2000,
+        ...options,
+      },
+      {
+        io: { out: (l) => out.push(l), err: (l) => err.push(l), isTerminal: false },
+        access: access ?? client,
+        logger,
+        signal,
+      },
+    );
+    return { code, out, err };
+  } finally {
+    client.close();
+  }
+}
+
+function status(run: Run): {
+  ready: boolean;
+  resources: { resource: string; status: Record<string, any> }[];
+  writes: Record<string, number>;
+} {
+  return JSON.parse(run.out.join('\n'));
+}
+
+/** The desired agent configuration of a device, read fresh (by GET) through the hub client. */
+async function desired(
+  emulator: RunningEmulator,
+  deviceId: string,
+): Promise<Record<string, { value: unknown } | undefined>> {
+  const client = emulatorClient(emulator, { tier: 'S3' });
+  try {
+    const twin = (await client.readModuleTwins([deviceId])).get(deviceId);
+    return (twin?.desiredConfiguration ?? {}) as Record<string, { value: unknown }>;
+  } finally {
+    client.close();
+  }
+}
+
+function updates(emulator: RunningEmulator): number {
+  return emulator.hub.stats.count('twinUpdate', 200);
+}
+
+describe('sync against the emulator', () => {
+  let emulator: RunningEmulator;
+  before(async () => {
+    emulator = await startHubEmulator({ tier: 'S3' });
+    const devices = [];
+    for (let i = 0; i < 12; i++)
+      devices.push({
+        deviceId: `prod-${i}`,
+        tags: { environment: 'production', site: i < 4 ? 'ams' : 'chi' },
+        online: true,
+      });
+    devices.push({ deviceId: 'dev-0', tags: { environment: 'development', site: 'ams' }, online: true });
+    devices.push({
+      deviceId: 'prod-offline',
+      tags: { environment: 'production', site: 'chi' },
+      online: false,
+    });
+    emulator.addDevices(devices);
+  });
+  after(() => emulator.close());
+
+  it('applies a baseline and a site layer and waits until the agents report them', async () => {
+    const run = await sync(emulator, { 'baseline.yaml': BASELINE, 'site.yaml': SITE });
+    assert.equal(run.code, 0, run.err.join('\n'));
+    const report = status(run);
+    assert.equal(report.ready, true);
+    const baseline = report.resources.find((r) => r.resource === 'fleet/baseline')!.status;
+    assert.equal(baseline.targetedDevices, 13);
+    assert.equal(baseline.convergedDevices, 12);
+    assert.equal(baseline.offlineDevices, 1);
+    assert.equal((await desired(emulator, 'prod-0')).highPriorityMessageFrequency?.value, 'PT1M');
+    assert.equal((await desired(emulator, 'prod-0')).eventPriorityLogin?.value, 'High');
+    assert.equal((await desired(emulator, 'prod-5')).highPriorityMessageFrequency?.value, 'PT5M');
+    const development = await desired(emulator, 'dev-0');
+    assert.equal(
+      development.highPriorityMessageFrequency?.value,
+      'PT1M',
+      'the site layer targets every environment',
+    );
+    assert.equal(
+      development.eventPriorityLogin,
+      undefined,
+      'the baseline does not target development devices',
+    );
+  });
+
+  it('writes nothing on a second sync of a converged hub and reads only query pages', async () => {
+    emulator.hub.stats.reset();
+    const run = await sync(emulator, { 'baseline.yaml': BASELINE, 'site.yaml': SITE });
+    assert.equal(run.code, 0);
+    assert.equal(status(run).writes.succeeded, 0);
+    assert.equal(emulator.hub.stats.count('twinUpdate'), 0);
+    assert.equal(emulator.hub.stats.count('twinRead'), 0);
+    assert.equal(emulator.hub.stats.count('query'), 2, 'one page of devices, one of modules');
+  });
+
+  it('prints the plan on a dry run and writes nothing', async () => {
+    const edited = BASELINE.replace('Login: High', 'Login: Low');
+    const before = updates(emulator);
+    const run = await sync(
+      emulator,
+      { 'baseline.yaml': edited, 'site.yaml': SITE },
+      { dryRun: true, output: 'table' },
+    );
+    assert.equal(run.code, 0);
+    assert.equal(updates(emulator), before);
+    assert.match(
+      run.out.join('\n'),
+      /fleet\/baseline: 13 device twins to write; settings: eventPriorityLogin; e\.g\. prod-0/,
+    );
+  });
+
+  it('writes only the changed setting after an edit', async () => {
+    const before = updates(emulator);
+    const edited = BASELINE.replace('Login: High', 'Login: Low');
+    const run = await sync(emulator, { 'baseline.yaml': edited, 'site.yaml': SITE });
+    assert.equal(run.code, 0);
+    assert.equal(updates(emulator) - before, 13);
+    assert.equal((await desired(emulator, 'prod-7')).eventPriorityLogin?.value, 'Low');
+  });
+
+  it('removes the settings of a deleted resource with --prune, and only then', async () => {
+    const edited = BASELINE.replace('Login: High', 'Login: Low');
+    await sync(emulator, { 'baseline.yaml': edited });
+    assert.equal(
+      (await desired(emulator, 'prod-0')).highPriorityMessageFrequency?.value,
+      'PT1M',
+      'without --prune the site layer stays',
+    );
+    const run = await sync(emulator, { 'baseline.yaml': edited }, { prune: true });
+    assert.equal(run.code, 0);
+    assert.equal(
+      (await desired(emulator, 'prod-0')).highPriorityMessageFrequency?.value,
+      'PT5M',
+      'the baseline takes over',
+    );
+    assert.equal((await desired(emulator, 'dev-0')).highPriorityMessageFrequency, undefined);
+  });
+
+  it('rejects invalid files with every problem and writes nothing', async () => {
+    const before = updates(emulator);
+    const broken = BASELINE.replace('PT5M', '5 minutes').replace('Diagnostic: Low', 'Diagnostc: Low');
+    const run = await sync(emulator, { 'baseline.yaml': broken });
+    assert.equal(run.code, 1);
+    assert.equal(run.err.filter((l) => l.includes(': error: ')).length, 2);
+    assert.match(run.err.join('\n'), /nothing was written/);
+    assert.equal(updates(emulator), before);
+  });
+
+  it('does not write a device whose merged configuration the agent would reject, and says why', async () => {
+    const slowHigh = smc(
+      'slow-high',
+      `  target: { condition: "tags.site = 'chi'" }\n  priority: 60\n  agentConfiguration:\n    highPriorityMessageFrequency: PT3H\n`,
+    );
+    const fastLow = smc(
+      'fast-low',
+      `  target: { deviceIds: [prod-5] }\n  priority: 70\n  agentConfiguration:\n    lowPriorityMessageFrequency: PT1H\n`,
+    );
+    const run = await sync(emulator, { 'a.yaml': slowHigh, 'b.yaml': fastLow }, { wait: false, prune: true });
+    const report = status(run);
+    const failures = report.resources.find((r) => r.resource === 'fleet/fast-low')!.status.failures;
+    assert.deepEqual(
+      failures.map((f: any) => [f.deviceId, f.reason]),
+      [['prod-5', 'InvalidMergedConfiguration']],
+    );
+    assert.equal((await desired(emulator, 'prod-5')).lowPriorityMessageFrequency, undefined);
+    assert.equal((await desired(emulator, 'prod-6')).highPriorityMessageFrequency?.value, 'PT3H');
+    await sync(emulator, {}, { prune: true, wait: false });
+  });
+});
+
+describe("sync under a real hub's behaviour", () => {
+  it('converges with lowercase agents, query lag and injected faults, writing each twin once', async () => {
+    const emulator = await startHubEmulator({
+      tier: 'S3',
+      devices: 40,
+      lowercaseRatio: 0.5,
+      queryLagMs: 300,
+      offlineRatio: 0,
+    });
+    try {
+      // Seeded devices become visible to queries only after the lag.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      emulator.hub.faults.set({
+        twinUpdate: { errorRatio: 0.15, errorStatuses: [500, 503], resetRatio: 0.05 },
+        query: { errorRatio: 0.1 },
+      });
+      const all = smc(
+        'all',
+        `  target: { condition: "IS_DEFINED(tags.site)" }\n  agentConfiguration:\n    eventPriorities: { Login: Low, ProcessCreate: High }\n    snapshotFrequency: PT2H\n`,
+      );
+      const run = await sync(emulator, { 'all.yaml': all });
+      assert.equal(run.code, 0, run.err.join('\n'));
+      const report = status(run).resources[0].status;
+      assert.equal(report.convergedDevices, 40);
+      // Resets happen after the hub applied the change: a retried PATCH of the same content is the only repeat.
+      const applied = emulator.hub.stats.count('twinUpdate', 200);
+      const resets = emulator.hub.stats.snapshot().faults.twinUpdate?.reset ?? 0;
+      assert.ok(applied <= 40 + resets, `${applied} successful writes for 40 devices (${resets} resets)`);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('finishes an interrupted sync when run again, writing no twin twice', async () => {
+    const emulator = await startHubEmulator({ tier: 'S3', devices: 60 });
+    try {
+      const all = smc(
+        'all',
+        `  target: { condition: "IS_DEFINED(tags.site)" }\n  agentConfiguration:\n    eventPriorities: { Login: Off }\n`,
+      );
+      const controller = new AbortController();
+      const client = emulatorClient(emulator, { tier: 'S3' });
+      let patches = 0;
+      const interrupting: HubAccess = {
+        hubName: client.hubName,
+        readSnapshot: (o) => client.readSnapshot(o),
+        readModuleTwins: (ids, o) => client.readModuleTwins(ids, o),
+        ensureSecurityModule: (id, o) => client.ensureSecurityModule(id, o),
+        patchModuleTwin: (id, patch, etag, o) => {
+          if (++patches === 20) controller.abort();
+          return client.patchModuleTwin(id, patch, etag, o);
+        },
+      };
+      await sync(emulator, { 'all.yaml': all }, {}, interrupting, controller.signal).catch(() => undefined);
+      client.close();
+      const first = emulator.hub.stats.count('twinUpdate', 200);
+      assert.ok(first >= 1 && first < 60, `the first run stopped part way (${first} writes)`);
+      const run = await sync(emulator, { 'all.yaml': all });
+      assert.equal(run.code, 0);
+      assert.equal(
+        emulator.hub.stats.count('twinUpdate', 200),
+        60,
+        'every device written exactly once over both runs',
+      );
+    } finally {
+      await emulator.close();
+    }
+  });
+});
