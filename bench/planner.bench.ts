@@ -1,7 +1,12 @@
 // Planning benchmark: 100,000 devices against 50 layered resources. Prints CPU time and memory of one plan,
 // and of the re-plan of a converged hub (which must write nothing). Targets: < 2 s CPU, < 500 MB.
 import { AGENT_CONFIGURATION_KEY, EVENT_NAMES } from '../src/agent/index.js';
-import { planHubReconcile, type HubSnapshot, type PlannedResource, type SecurityModuleTwin } from '../src/planner/index.js';
+import {
+  type HubSnapshot,
+  type PlannedResource,
+  planHubReconcile,
+  type SecurityModuleTwin,
+} from '../src/planner/index.js';
 import { mergePatch } from '../test/support/planner-fixtures.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 100_000);
@@ -16,11 +21,24 @@ function fleet(): HubSnapshot {
     const deviceId = `device-${String(i).padStart(6, '0')}`;
     devices.push({
       deviceId,
-      tags: { environment: i % 10 < 7 ? 'production' : 'staging', site: SITES[i % SITES.length], deviceType: TYPES[i % TYPES.length], firmware: `1.${i % 7}.0` },
+      tags: {
+        environment: i % 10 < 7 ? 'production' : 'staging',
+        site: SITES[i % SITES.length],
+        deviceType: TYPES[i % TYPES.length],
+        firmware: `1.${i % 7}.0`,
+      },
       status: 'enabled',
       connectionState: i % 50 === 0 ? 'Disconnected' : 'Connected',
     });
-    modules.set(deviceId, { deviceId, etag: 'AAAAAAAAAAE=', tags: {}, desiredConfiguration: {}, reportedConfiguration: undefined, desiredVersion: 1, desiredUpdatedAt: 0 });
+    modules.set(deviceId, {
+      deviceId,
+      etag: 'AAAAAAAAAAE=',
+      tags: {},
+      desiredConfiguration: {},
+      reportedConfiguration: undefined,
+      desiredVersion: 1,
+      desiredUpdatedAt: 0,
+    });
   }
   return { devices, modules };
 }
@@ -73,18 +91,27 @@ function measure<T>(label: string, run: () => T): T {
 const snapshot = fleet();
 const planned = resources();
 console.log(`planner benchmark: ${DEVICES} devices, ${RESOURCES} resources`);
-const first = measure('first plan (every twin to write)', () => planHubReconcile({ snapshot, resources: planned, now: 0, unknownOwners: 'keep' }));
-console.log(`  writes: ${first.writes.length}, targeted by the baseline: ${first.reports.get('fleet/resource-00')!.counts.targetedDevices}`);
+const first = measure('first plan (every twin to write)', () =>
+  planHubReconcile({ snapshot, resources: planned, now: 0, unknownOwners: 'keep' }),
+);
+console.log(
+  `  writes: ${first.writes.length}, targeted by the baseline: ${first.reports.get('fleet/resource-00')!.counts.targetedDevices}`,
+);
 
 // Apply the writes as the hub would, let every online agent report, and plan again: nothing to write.
 for (const write of first.writes) {
   const twin = snapshot.modules.get(write.deviceId)!;
   twin.tags = mergePatch(twin.tags, write.patch.tags ?? {}) as Record<string, unknown>;
-  twin.desiredConfiguration = mergePatch(twin.desiredConfiguration, write.patch.properties?.desired[AGENT_CONFIGURATION_KEY] ?? {});
+  twin.desiredConfiguration = mergePatch(
+    twin.desiredConfiguration,
+    write.patch.properties?.desired[AGENT_CONFIGURATION_KEY] ?? {},
+  );
   twin.reportedConfiguration = twin.desiredConfiguration;
   twin.desiredVersion++;
 }
-const second = measure('re-plan of the converged hub', () => planHubReconcile({ snapshot, resources: planned, now: 0, unknownOwners: 'keep' }));
+const second = measure('re-plan of the converged hub', () =>
+  planHubReconcile({ snapshot, resources: planned, now: 0, unknownOwners: 'keep' }),
+);
 const converged = [...second.reports.values()].reduce((n, r) => n + r.counts.convergedDevices, 0);
 console.log(`  writes: ${second.writes.length} (must be 0), converged device-resource pairs: ${converged}`);
 if (second.writes.length !== 0) process.exitCode = 1;

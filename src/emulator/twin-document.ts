@@ -84,7 +84,8 @@ function keyProblem(key: string): string | undefined {
     return `Length of property name ${key.slice(0, 10)}.. exceeds maximum length of ${TWIN_LIMITS.keyBytes}`;
   }
   const invalid = INVALID_KEY_CHARACTER.exec(key);
-  if (invalid) return `Property name ${JSON.stringify(key)} contains invalid character ${JSON.stringify(invalid[0])}`;
+  if (invalid)
+    return `Property name ${JSON.stringify(key)} contains invalid character ${JSON.stringify(invalid[0])}`;
   return undefined;
 }
 

@@ -273,7 +273,10 @@ describe('planHubReconcile', () => {
 
   it('converges on a null setting although the hub stores {"value": null} as {}', () => {
     const hub = fleet();
-    const nullPath = resource('iot/no-custom-checks', { baselineCustomChecksFilePath: null, baselineCustomChecksEnabled: false });
+    const nullPath = resource('iot/no-custom-checks', {
+      baselineCustomChecksFilePath: null,
+      baselineCustomChecksEnabled: false,
+    });
     const result = converge(hub, [nullPath]);
     assert.deepEqual(result.writes, []);
     assert.equal(result.reports.get('iot/no-custom-checks')!.counts.convergedDevices, 3);
