@@ -13,8 +13,10 @@ help:
 	@echo "make generate  regenerate types and CRDs from schemas/"
 	@echo "make lint      biome lint/format check and type check"
 
+# npm ci first; a registry mirror that lacks some platforms' optional packages (Biome's) makes npm ci refuse a
+# lock file npm install accepts, so fall back to npm install, which keeps the locked versions.
 $(NODE_MODULES): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=silent || npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 install: $(NODE_MODULES)
