@@ -1,6 +1,5 @@
 // End-to-end: `sync` against the emulator through the real hub client and SDK over HTTPS.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { HubAccess } from '../../src/hub/hub-client-api.js';
