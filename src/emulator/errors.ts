@@ -15,32 +15,6 @@ export class HubError extends Error {
   }
 }
 
-/**
- * Numeric codes (Microsoft.Azure.Devices ErrorCode) of the codes the emulator answers; JobNotFound and
- * JobAlreadyExists have no published number and are left out.
- */
-export const NUMERIC_ERROR_CODES: Readonly<Record<string, number>> = {
-  InvalidProtocolVersion: 400001,
-  InvalidOperation: 400003,
-  ArgumentInvalid: 400004,
-  ArgumentNull: 400005,
-  IotHubFormatError: 400006,
-  IotHubUnauthorizedAccess: 401002,
-  IotHubQuotaExceeded: 403002,
-  DeviceModelMaxPropertiesExceeded: 403100,
-  DeviceNotFound: 404001,
-  ModuleNotFound: 404010,
-  DeviceAlreadyExists: 409001,
-  ModuleAlreadyExistsOnDevice: 409301,
-  PreconditionFailed: 412001,
-  MessageTooLarge: 413001,
-  ThrottlingException: 429001,
-  ThrottleBacklogLimitExceeded: 429002,
-  ThrottlingMaxActiveJobCountExceeded: 429004,
-  ServerError: 500001,
-  ServiceUnavailable: 503001,
-};
-
 export const hubErrors = {
   unauthorized: () => new HubError(401, 'IotHubUnauthorizedAccess', 'Unauthorized'),
   invalidProtocolVersion: (version: string | null) =>

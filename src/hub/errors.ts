@@ -1,6 +1,7 @@
 // Errors of the hub client as values a caller can act on: a kind, the HTTP status and the hub's error code
 // when there was an answer, and a message that names the hub and the cause, never a key or a signature.
 import { redactSecrets } from '../observability/redact.js';
+import { HUB_ERROR_NAMES, HUB_ERROR_NUMBERS } from '../protocol/error-codes.js';
 
 export type HubErrorKind =
   | 'NotFound'
@@ -77,29 +78,6 @@ export function cancelledError(what: string, hubName?: string): HubError {
 }
 
 /** Numbers of the hub error codes this client meets (Microsoft.Azure.Devices ErrorCode). */
-const HUB_ERROR_NUMBERS: Readonly<Record<string, number>> = {
-  InvalidProtocolVersion: 400001,
-  InvalidOperation: 400003,
-  ArgumentInvalid: 400004,
-  ArgumentNull: 400005,
-  IotHubFormatError: 400006,
-  IotHubUnauthorizedAccess: 401002,
-  IotHubUnauthorized: 401003,
-  IotHubQuotaExceeded: 403002,
-  DeviceModelMaxPropertiesExceeded: 403100,
-  DeviceNotFound: 404001,
-  ModuleNotFound: 404010,
-  DeviceAlreadyExists: 409001,
-  ModuleAlreadyExistsOnDevice: 409301,
-  PreconditionFailed: 412001,
-  MessageTooLarge: 413001,
-  ThrottlingException: 429001,
-  ThrottleBacklogLimitExceeded: 429002,
-  ThrottlingMaxActiveJobCountExceeded: 429004,
-  ServerError: 500001,
-  ServiceUnavailable: 503001,
-};
-const HUB_ERROR_NAMES = new Map(Object.entries(HUB_ERROR_NUMBERS).map(([name, code]) => [code, name]));
 
 export interface ParsedHubErrorBody {
   name?: string;
