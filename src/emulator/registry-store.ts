@@ -63,6 +63,21 @@ export function checkIdentityId(kind: 'device' | 'module', id: unknown): string 
   return id;
 }
 
+/** A device as a state file keeps it, with its modules: what restoreDevice puts back. */
+export interface RestoredDevice {
+  deviceId: string;
+  generationId: string;
+  authentication?: StoredAuthentication;
+  state: TwinState;
+  modules: {
+    moduleId: string;
+    generationId: string;
+    authentication?: StoredAuthentication;
+    managedBy?: string;
+    state: TwinState;
+  }[];
+}
+
 export class RegistryStore {
   readonly queryLagMs: number;
   private readonly clock: Clock;
@@ -221,19 +236,7 @@ export class RegistryStore {
    * Puts back a device saved earlier (with its modules), visible to queries at once as after a restart.
    * Listeners hear of each identity as created.
    */
-  restoreDevice(saved: {
-    deviceId: string;
-    generationId: string;
-    authentication?: StoredAuthentication;
-    state: TwinState;
-    modules: {
-      moduleId: string;
-      generationId: string;
-      authentication?: StoredAuthentication;
-      managedBy?: string;
-      state: TwinState;
-    }[];
-  }): DeviceRecord {
+  restoreDevice(saved: RestoredDevice): DeviceRecord {
     checkIdentityId('device', saved.deviceId);
     if (this.devices.has(saved.deviceId)) throw hubErrors.deviceAlreadyExists(saved.deviceId);
     const device: DeviceRecord = {

@@ -7,7 +7,13 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EmulatorCertificates } from './certificates.js';
 import type { HubSecrets } from './hub.js';
-import type { DeviceRecord, IdentityRecord, RegistryStore, StoredAuthentication } from './registry-store.js';
+import type {
+  DeviceRecord,
+  IdentityRecord,
+  RegistryStore,
+  RestoredDevice,
+  StoredAuthentication,
+} from './registry-store.js';
 import {
   internSectionValue,
   type JsonObject,
@@ -62,19 +68,7 @@ interface SavedDevice extends SavedIdentity {
   m: SavedIdentity[];
 }
 
-export interface RestoredDevice {
-  deviceId: string;
-  generationId: string;
-  authentication?: StoredAuthentication;
-  state: TwinState;
-  modules: {
-    moduleId: string;
-    generationId: string;
-    authentication?: StoredAuthentication;
-    managedBy?: string;
-    state: TwinState;
-  }[];
-}
+export type { RestoredDevice };
 
 function saveSection(section: PropertySection): SavedSection {
   return { v: section.value, m: storeMeta(section.meta), n: section.version };
