@@ -1,5 +1,7 @@
 // End-to-end: `sync` against the emulator through the real hub client and SDK over HTTPS.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { HubAccess } from '../../src/hub/hub-client-api.js';
@@ -236,6 +238,90 @@ describe('sync against the emulator', () => {
     assert.equal((await desired(emulator, 'prod-5')).lowPriorityMessageFrequency, undefined);
     assert.equal((await desired(emulator, 'prod-6')).highPriorityMessageFrequency?.value, 'PT3H');
     await sync(emulator, {}, { prune: true, wait: false });
+  });
+});
+
+describe('sync --watch and module creation', () => {
+  it('creates missing security modules when a resource asks, and configures them', async () => {
+    const emulator = await startHubEmulator({ tier: 'S3' });
+    try {
+      emulator.addDevices([
+        { deviceId: 'bare-1', tags: { site: 'x' }, securityModule: false, online: true },
+        { deviceId: 'bare-2', tags: { site: 'x' }, securityModule: false, online: true },
+      ]);
+      const withoutCreate = smc(
+        'x',
+        `  target: { condition: "tags.site = 'x'" }\n  agentConfiguration:\n    snapshotFrequency: PT3H\n`,
+      );
+      const refused = status(await sync(emulator, { 'x.yaml': withoutCreate }, { wait: false }));
+      assert.deepEqual(
+        refused.resources[0].status.failures.map((f: any) => f.reason),
+        ['SecurityModuleMissing', 'SecurityModuleMissing'],
+      );
+      const creating = withoutCreate.replace(
+        '  agentConfiguration:',
+        '  createMissingModules: true\n  agentConfiguration:',
+      );
+      const run = await sync(emulator, { 'x.yaml': creating });
+      assert.equal(run.code, 0, run.err.join('\n'));
+      assert.equal(status(run).resources[0].status.convergedDevices, 2);
+      assert.equal((await desired(emulator, 'bare-2')).snapshotFrequency?.value, 'PT3H');
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('re-applies the files when they change while watching, until stopped', async () => {
+    const emulator = await startHubEmulator({ tier: 'S3', devices: 5 });
+    const controller = new AbortController();
+    try {
+      const config = (frequency: string) =>
+        smc(
+          'watched',
+          `  target: { condition: "IS_DEFINED(tags.site)" }\n  agentConfiguration:\n    snapshotFrequency: ${frequency}\n`,
+        );
+      const dir = writeTempFiles({ 'watched.yaml': config('PT4H') });
+      const client = emulatorClient(emulator, { tier: 'S3' });
+      const out: string[] = [];
+      const watching = runSync(
+        {
+          paths: [dir],
+          dryRun: false,
+          prune: false,
+          wait: false,
+          watch: true,
+          timeoutMs: 10_000,
+          intervalMs: 3_600_000,
+          output: 'json',
+          pollMs: 100,
+        },
+        {
+          io: { out: (l) => out.push(l), err: () => undefined, isTerminal: false },
+          access: client,
+          logger,
+          signal: controller.signal,
+        },
+      );
+      const until = async (check: () => Promise<boolean>) => {
+        for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 100));
+      };
+      await until(async () => (await desired(emulator, 'device-000001')).snapshotFrequency?.value === 'PT4H');
+      assert.equal((await desired(emulator, 'device-000001')).snapshotFrequency?.value, 'PT4H');
+      writeFileSync(join(dir, 'watched.yaml'), config('PT8H'));
+      await until(async () => (await desired(emulator, 'device-000005')).snapshotFrequency?.value === 'PT8H');
+      assert.equal((await desired(emulator, 'device-000005')).snapshotFrequency?.value, 'PT8H');
+      // An invalid edit is reported and changes nothing.
+      writeFileSync(join(dir, 'watched.yaml'), config('8 hours'));
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await desired(emulator, 'device-000005')).snapshotFrequency?.value, 'PT8H');
+      controller.abort();
+      assert.equal(await watching, 0);
+      assert.ok(out.length >= 2, 'a status per pass');
+      client.close();
+    } finally {
+      controller.abort();
+      await emulator.close();
+    }
   });
 });
 
