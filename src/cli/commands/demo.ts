@@ -63,6 +63,8 @@ export async function runDemoCommand(argv: string[], io: CommandIo): Promise<num
   const shutdown = shutdownSignal();
   const examples = values.examples ?? defaultExamples();
   try {
+    // A running fleet: every online agent has reported its start-up configuration before we begin.
+    await emulator.agentsIdle();
     io.out(
       `Emulated IoT hub ${emulator.hostName} (tier S1, 1 unit) with ${devices} devices; CA ${emulator.caFile}`,
     );
