@@ -8,16 +8,38 @@ import { runSync } from '../src/sync/run-sync.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 const logger = createLogger({ level: 'error' });
-const emulator = await startEmulator({ devices: DEVICES, seed: 11, tier: 'S3', units: 1, agentDelay: { min: 20, max: 200 } });
+const emulator = await startEmulator({
+  devices: DEVICES,
+  seed: 11,
+  tier: 'S3',
+  units: 1,
+  agentDelay: { min: 20, max: 200 },
+});
 const quiet = { out: () => undefined, err: () => undefined, isTerminal: false };
 const examples = join(import.meta.dirname, '..', 'examples');
 
 async function run(label: string, wait: boolean): Promise<void> {
   emulator.hub.stats.reset();
-  const client = createHubClient({ connectionString: emulator.connectionString, ca: emulator.caCert, tier: 'S3', units: 1, logger });
+  const client = createHubClient({
+    connectionString: emulator.connectionString,
+    ca: emulator.caCert,
+    tier: 'S3',
+    units: 1,
+    logger,
+  });
   const started = performance.now();
   const code = await runSync(
-    { paths: [examples], dryRun: false, prune: false, wait, watch: false, timeoutMs: 600_000, intervalMs: 60_000, output: 'json', pollMs: 500 },
+    {
+      paths: [examples],
+      dryRun: false,
+      prune: false,
+      wait,
+      watch: false,
+      timeoutMs: 600_000,
+      intervalMs: 60_000,
+      output: 'json',
+      pollMs: 500,
+    },
     { io: quiet, access: client, logger },
   );
   const seconds = (performance.now() - started) / 1000;

@@ -59,6 +59,26 @@ export interface HubClientSnapshot extends HubSnapshot {
 
 const ACCESS_PROBE_DEVICE = 'iot-security-operator-access-check';
 
+/** Socket errors that mean the request never left: no connection was made, so the hub did nothing. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+/**
+ * Whether a failed request may have been applied although no answer came back: the connection dropped (reset,
+ * timeout, hang-up) after the request was sent. An HTTP status is an answer, and says what the hub did.
+ */
+function mayHaveReachedHub(error: unknown): boolean {
+  if (statusCodeOf(error) !== undefined || isHubError(error, 'Cancelled')) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  return !(typeof code === 'string' && NOT_SENT_CODES.has(code));
+}
+
 function buildRegistry(
   connection: HubConnectionString,
   connectionString: string,
@@ -262,6 +282,8 @@ export class HubClient implements HubAccess {
       action: `creating the ${SECURITY_MODULE_ID} module of device ${deviceId}`,
       deviceId,
     };
+    // Whether an earlier attempt may have created the module: it was sent, but its answer never came back.
+    let mayHaveCreated = false;
     return this.pipeline.send(
       call,
       async () => {
@@ -270,7 +292,11 @@ export class HubClient implements HubAccess {
           await this.registry.addModule({ deviceId, moduleId: SECURITY_MODULE_ID } as Module);
           return 'created' as const;
         } catch (error) {
-          if (statusCodeOf(error) === 409) return 'existed' as const;
+          // A retry after a dropped connection meets 409 when the first attempt was applied: that module is
+          // ours. (Another writer would have had to create it in the same moment, between our attempts.)
+          if (statusCodeOf(error) === 409)
+            return mayHaveCreated ? ('created' as const) : ('existed' as const);
+          if (mayHaveReachedHub(error)) mayHaveCreated = true;
           throw error;
         }
       },

@@ -1,6 +1,7 @@
 // Shared by the emulator-backed hub client tests: an emulator, clients that trust its CA, and a quota of our
 // choosing for one operation class.
 import { hubErrors } from '../../src/emulator/errors.js';
+import type { FaultAction } from '../../src/emulator/faults.js';
 import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createHubClient, type HubClient, type HubClientOptions } from '../../src/hub/hub-client.js';
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';
@@ -52,4 +53,25 @@ export function limitEmulatorClass(emulator: RunningEmulator, operation: Operati
 /** How many requests of a class the emulator answered, by status (all statuses when omitted). */
 export function emulatorCount(emulator: RunningEmulator, operation: OperationClass, status?: number): number {
   return emulator.hub.stats.count(operation, status);
+}
+
+/**
+ * Takes the first fault decisions of some operation classes out of chance: each class answers its scripted
+ * actions, in order, and then the emulator's seeded rules. Which request meets them depends on arrival order,
+ * but that some request does, does not. Returns the function that removes the script.
+ */
+export function scriptFaults(
+  emulator: RunningEmulator,
+  script: Partial<Record<OperationClass, FaultAction[]>>,
+): () => void {
+  const faults = emulator.hub.faults;
+  const decide = faults.decide.bind(faults);
+  const queues = new Map(Object.entries(script).map(([operation, actions]) => [operation, [...actions]]));
+  faults.decide = (operation: OperationClass) => {
+    const action = queues.get(operation)?.shift();
+    return action ? { latencyMs: 0, action } : decide(operation);
+  };
+  return () => {
+    faults.decide = decide;
+  };
 }

@@ -6,7 +6,7 @@ import { AGENT_CONFIGURATION_KEY } from '../../src/agent/settings.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { isHubError } from '../../src/hub/errors.js';
 import type { HubClient } from '../../src/hub/hub-client.js';
-import { emulatorClient, emulatorCount, startHubEmulator } from './emulator-support.js';
+import { emulatorClient, emulatorCount, scriptFaults, startHubEmulator } from './emulator-support.js';
 
 const SEEDED = 4997;
 const BARE = ['bare-1', 'bare-2', 'bare-3'];
@@ -121,6 +121,15 @@ describe('HubClient against the emulator', () => {
       query: { errorRatio: 0.3, errorStatuses: [500, 503], resetRatio: 0.1 },
       registry: { errorRatio: 0.2, resetRatio: 0.2 },
     });
+    // The seeded rules above decide most requests, but which request draws which number depends on arrival
+    // order, so the cases this test must prove are scripted: the first twin update and the module create are
+    // applied and then reset (their retries meet 412 and 409), the first query and twin read fail with a 5xx.
+    const unscript = scriptFaults(emulator, {
+      twinUpdate: [{ kind: 'reset' }],
+      registry: [{ kind: 'reset' }],
+      query: [{ kind: 'error', status: 500 }],
+      twinRead: [{ kind: 'error', status: 503 }],
+    });
     // Retries take query tokens too: a quota of 600/min keeps the test from waiting on S1's 20/min.
     const faulty = emulatorClient(emulator, {
       rateLimits: { queriesPerMinute: 600 },
@@ -141,6 +150,7 @@ describe('HubClient against the emulator', () => {
       const snapshot = await faulty.readSnapshot();
       assert.equal(snapshot.devices.length, 5000);
 
+      unscript();
       emulator.hub.faults.set({});
       const fresh = await client.readModuleTwins(ids);
       assert.deepEqual(
@@ -156,13 +166,20 @@ describe('HubClient against the emulator', () => {
         0,
       );
       assert.ok(injected >= 10, `${injected} faults were injected`);
-      assert.ok(telemetry.twinUpdate.retries > 0 && telemetry.query.retries > 0);
+      assert.ok(
+        telemetry.twinUpdate.retries > 0 && telemetry.query.retries > 0 && telemetry.twinRead.retries > 0,
+      );
       assert.deepEqual(telemetry.twinUpdate.calls, { ok: 40 });
       assert.ok(
         emulatorCount(emulator, 'twinUpdate', 412) > 0,
         'some retries after a reset met 412 and were recognised as applied',
       );
+      assert.ok(
+        emulatorCount(emulator, 'registry', 409) > 0,
+        'the create retried after a reset met 409 and was recognised as created',
+      );
     } finally {
+      unscript();
       faulty.close();
     }
   });

@@ -204,6 +204,41 @@ describe('HubClient over a scripted registry', () => {
     assert.deepEqual(calls[1].args[0], { deviceId: 'd2', moduleId: 'azureiotsecurity' });
   });
 
+  it('answers created when a retry after a dropped connection meets 409: the first attempt made the module', async () => {
+    let attempts = 0;
+    const { client, clock, count } = clientWith({
+      addModule: async () => {
+        // The hub created the module, then the connection dropped before its answer came back.
+        if (++attempts === 1) throw reset();
+        throw sdkError(409, 'ModuleAlreadyExistsOnDevice');
+      },
+    });
+    const result = track(client.ensureSecurityModule('d1'));
+    await clock.advance(100);
+    assert.equal(result.error, undefined);
+    assert.equal(result.value, 'created');
+    assert.equal(count('addModule'), 2);
+  });
+
+  it('answers existed when a 409 follows answers that made nothing: a 503, or a connection never made', async () => {
+    for (const failure of [
+      () => sdkError(503, 'ServiceUnavailable'),
+      () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    ]) {
+      let attempts = 0;
+      const { client, clock } = clientWith({
+        addModule: async () => {
+          if (++attempts === 1) throw failure();
+          throw sdkError(409, 'ModuleAlreadyExistsOnDevice');
+        },
+      });
+      const result = track(client.ensureSecurityModule('d1'));
+      await clock.advance(100);
+      assert.equal(result.value, 'existed', String(result.error));
+      assert.equal(attempts, 2);
+    }
+  });
+
   it('re-reads a few devices by GET and leaves out those without the module', async () => {
     const { client, count } = clientWith({
       getModuleTwin: async (deviceId: string) => {
