@@ -48,8 +48,8 @@ export interface EvaluationContext {
   verdicts: Map<string, AgentProblem[]>;
   /** Layerings by set of matching resources, for devices with no frozen settings (most of them). */
   layerings: Map<string, LayeredSettings>;
-  /** Ownership tag patches of twins that have no record yet, by set of matching resources. */
-  tagPatches: Map<string, Record<string, unknown> | null>;
+  /** Twin plans shared by twins with no ownership record yet, the same layering and the same desired. */
+  templates: Map<string, TwinPlan>;
 }
 
 const FROZEN_PRIORITY = Number.MAX_SAFE_INTEGER;
@@ -116,11 +116,7 @@ function agentErrorsAfter(
   desired: unknown,
   desiredPatch: Record<string, unknown>,
   verdicts: Map<string, AgentProblem[]>,
-  /** A cheaper key that determines the result as well (same layering, same desired, no ownership yet). */
-  shortcut?: string,
 ): AgentProblem[] {
-  const known = shortcut === undefined ? undefined : verdicts.get(shortcut);
-  if (known) return known;
   const after: AgentSettings = {};
   for (const { key } of SETTINGS) {
     const value =
@@ -135,7 +131,6 @@ function agentErrorsAfter(
     verdict = checkAgentSettings(effectiveSettings(after)).filter((p) => p.severity === 'error');
     verdicts.set(signature, verdict);
   }
-  if (shortcut !== undefined) verdicts.set(shortcut, verdict);
   return verdict;
 }
 
@@ -169,6 +164,39 @@ export function evaluateDevice(
   };
   if (!module) return base;
 
+  // A twin without an ownership record (never managed yet) is planned like every other such twin with the same
+  // layering and the same desired configuration: the plan is made once and shared.
+  const shareable = matchingKey !== undefined && current.owners.size === 0 && current.revisions.size === 0;
+  const templateKey = shareable
+    ? `${matchingKey}|${JSON.stringify(module.desiredConfiguration ?? null)}`
+    : undefined;
+  let template = templateKey === undefined ? undefined : context.templates.get(templateKey);
+  if (!template) {
+    template = planTwin(module, layered, current, context);
+    if (templateKey !== undefined) context.templates.set(templateKey, template);
+  }
+  return {
+    ...base,
+    ...template,
+    converged: template.applied && reportedMatches(module, layered.settings),
+  };
+}
+
+interface TwinPlan {
+  agentErrors: AgentProblem[];
+  applied: boolean;
+  changedSettings: string[];
+  patch?: TwinPatch;
+  rolloutResources: string[];
+}
+
+/** The patch that brings one twin to its layered configuration, and what the agent would say of the result. */
+function planTwin(
+  module: SecurityModuleTwin,
+  layered: LayeredSettings,
+  current: Ownership,
+  context: EvaluationContext,
+): TwinPlan {
   const desired = module.desiredConfiguration;
   const desiredPatch: Record<string, unknown> = {};
   const nextOwners = layered.owners;
@@ -184,39 +212,21 @@ export function evaluateDevice(
   const changedSettings = Object.keys(desiredPatch);
 
   const applied = changedSettings.length === 0;
-  const evaluation: DeviceEvaluation = {
-    ...base,
-    agentErrors: applied
-      ? []
-      : agentErrorsAfter(
-          desired,
-          desiredPatch,
-          context.verdicts,
-          matchingKey !== undefined && current.owners.size === 0
-            ? `${matchingKey}|${JSON.stringify(desired)}`
-            : undefined,
-        ),
+  const evaluation: TwinPlan = {
+    agentErrors: applied ? [] : agentErrorsAfter(desired, desiredPatch, context.verdicts),
     applied,
-    converged: applied && reportedMatches(module, layered.settings),
     changedSettings,
     rolloutResources: [],
   };
   if (applied && sameOwners(current.owners, nextOwners)) return evaluation;
 
-  // A twin with no record yet gets the same tags as every twin of its layering: computed once.
-  const tagsCacheKey =
-    current.owners.size === 0 && current.revisions.size === 0 ? `tags:${matchingKey}` : undefined;
-  let tags = tagsCacheKey === undefined ? undefined : context.tagPatches.get(tagsCacheKey);
-  if (tags === undefined) {
-    const nextRevisions = new Map<string, string>();
-    for (const owner of new Set(nextOwners.values())) {
-      const revision =
-        context.ownerPolicy(owner) === 'active' ? context.revisions.get(owner) : current.revisions.get(owner);
-      if (revision !== undefined) nextRevisions.set(owner, revision);
-    }
-    tags = ownershipTagsPatch(current, { owners: nextOwners, revisions: nextRevisions }) ?? null;
-    if (tagsCacheKey !== undefined && matchingKey !== undefined) context.tagPatches.set(tagsCacheKey, tags);
+  const nextRevisions = new Map<string, string>();
+  for (const owner of new Set(nextOwners.values())) {
+    const revision =
+      context.ownerPolicy(owner) === 'active' ? context.revisions.get(owner) : current.revisions.get(owner);
+    if (revision !== undefined) nextRevisions.set(owner, revision);
   }
+  const tags = ownershipTagsPatch(current, { owners: nextOwners, revisions: nextRevisions });
   evaluation.patch = {
     ...(tags ? { tags } : {}),
     ...(changedSettings.length

@@ -1,22 +1,32 @@
-// Where a device stands for one resource that targets it.
+// Where a device stands for a resource that targets it. Most of it is the device's own state; only whether an
+// applied, silent device is stalled depends on the resource (its convergenceTimeout).
 import type { DeviceEvaluation } from './device-evaluation.js';
 import type { DeviceFailure, DeviceState, PlannedResource } from './types.js';
+
+/** An applied configuration the online agent has not reported yet: pending or stalled, by resource. */
+export type DeviceBaseState = DeviceState | 'awaitingAgent';
 
 export function isOnline(evaluation: DeviceEvaluation): boolean {
   return evaluation.device.connectionState === 'Connected' && evaluation.device.status !== 'disabled';
 }
 
-export function deviceState(
+export function deviceBaseState(
   evaluation: DeviceEvaluation,
-  resource: PlannedResource,
   failure: DeviceFailure | undefined,
-  now: number,
-): DeviceState {
+): DeviceBaseState {
   if (failure) return 'failed';
   if (evaluation.converged) return 'converged';
   if (!isOnline(evaluation)) return 'offline';
-  if (!evaluation.applied) return 'pending';
+  return evaluation.applied ? 'awaitingAgent' : 'pending';
+}
+
+export function deviceState(
+  base: DeviceBaseState,
+  evaluation: DeviceEvaluation,
+  resource: PlannedResource,
+  now: number,
+): DeviceState {
+  if (base !== 'awaitingAgent') return base;
   const since = evaluation.module?.desiredUpdatedAt;
-  if (since !== undefined && now - since > resource.convergenceTimeoutMs) return 'stalled';
-  return 'pending';
+  return since !== undefined && now - since > resource.convergenceTimeoutMs ? 'stalled' : 'pending';
 }

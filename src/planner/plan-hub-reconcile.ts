@@ -2,7 +2,7 @@
 // to make and the status of every resource out. Pure: no I/O, no clock (the time is an input).
 
 import { type DeviceEvaluation, evaluateDevice, type OwnerPolicy } from './device-evaluation.js';
-import { deviceState } from './device-state.js';
+import { deviceBaseState, deviceState } from './device-state.js';
 import { compareContributions, type SettingConflict } from './layering.js';
 import { compileTarget, type DeviceMatcher, missingListedDevices } from './membership.js';
 import { readOwnership } from './ownership.js';
@@ -133,7 +133,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
     ownerPolicy,
     verdicts: new Map(),
     layerings: new Map(),
-    tagPatches: new Map(),
+    templates: new Map(),
   };
   const tallies = new Map(resources.map((r) => [r.key, newTally(r)]));
   const devices = [...input.snapshot.devices].sort((a, b) =>
@@ -170,13 +170,14 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
     const failure = deviceFailure(evaluation, input, creates);
     const conflicts = evaluation.layered.conflicts;
     let unsettled = false;
+    const base = deviceBaseState(evaluation, failure);
     for (const tally of deviceTallies) {
       const key = tally.resource.key;
       const state = tally.resource.suspend
         ? evaluation.converged
           ? 'converged'
           : 'pending'
-        : deviceState(evaluation, tally.resource, failure, input.now);
+        : deviceState(base, evaluation, tally.resource, input.now);
       const counts = tally.report.counts;
       counts.targetedDevices++;
       if (module && evaluation.applied) counts.appliedDevices++;
