@@ -16,14 +16,17 @@ import {
 import type { SharedAccessPolicy } from './sas-auth.js';
 import { type AgentDelay, SecurityAgents } from './security-agents.js';
 import { EmulatorStats } from './stats.js';
-import { HubThrottle } from './throttling.js';
+import { HubThrottle, type QuotaOverrides } from './throttling.js';
 import { hubTime, type JsonObject } from './twin-document.js';
 import { identityEtag, renderTwin, type TwinState } from './twin-state.js';
 
 export interface HubSettings {
   tier: HubTier;
   units: number;
+  /** The tier's quotas on or off. */
   throttle: boolean;
+  /** Quotas replacing the tier's for some classes; they apply even with `throttle` off. */
+  quotas?: QuotaOverrides;
   queryLagMs: number;
   agentDelay: AgentDelay;
   lowercaseRatio: number;
@@ -81,7 +84,13 @@ export class EmulatedHub {
       clock: this.clock,
     });
     this.engine = new QueryEngine(this.store, (record, state) => this.renderTwin(record, state));
-    this.throttle = new HubThrottle(settings.tier, settings.units, settings.throttle, this.clock);
+    this.throttle = new HubThrottle(
+      settings.tier,
+      settings.units,
+      settings.throttle,
+      this.clock,
+      settings.quotas,
+    );
     this.jobs = new JobManager({
       store: this.store,
       engine: this.engine,

@@ -4,7 +4,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Clock, checkTierUnits, type HubTier } from '../quotas/index.js';
+import {
+  type Clock,
+  checkTierUnits,
+  type HubTier,
+  type OperationClass,
+  type Quota,
+} from '../quotas/index.js';
 import { certificatesUsable, createCertificates, type EmulatorCertificates } from './certificates.js';
 import type { FaultConfig } from './faults.js';
 import { seedFleet } from './fleet.js';
@@ -13,6 +19,7 @@ import { randomBytes, streamFor } from './prng.js';
 import type { AgentDelay } from './security-agents.js';
 import { createHubServer, type EmulatorLog } from './server.js';
 import { readState, StateSaver, writeState } from './state-file.js';
+import { checkQuotaOverrides } from './throttling.js';
 
 export type { FaultConfig, FaultRule } from './faults.js';
 export type { EmulatedHub, NewDevice } from './hub.js';
@@ -20,6 +27,7 @@ export { createSharedAccessSignature } from './sas-auth.js';
 export type { AgentStatus } from './security-agents.js';
 export type { EmulatorLog, EmulatorLogLevel } from './server.js';
 export type { EmulatorStatsSnapshot } from './stats.js';
+export { checkQuotaOverrides, describeQuota, type QuotaOverrides } from './throttling.js';
 
 export const OWNER_POLICY = 'iothubowner';
 
@@ -44,8 +52,14 @@ export interface EmulatorOptions {
   lowercaseRatio?: number;
   /** Writes become visible to queries only after this many ms. */
   queryLagMs?: number;
-  /** Quotas on (default) or off. */
+  /** The tier's quotas on (default) or off. */
   throttle?: boolean;
+  /**
+   * Quotas replacing the tier's for some operation classes, e.g. `{ twinUpdate: { limit: 20, windowMs: 1000 } }`.
+   * They apply even with `throttle: false` (then only these classes are throttled), and are not saved.
+   */
+  quotas?: Partial<Record<OperationClass, Quota>>;
+  /** The fault configuration at start (as `PUT /_emulator/faults` sets it). */
   faults?: FaultConfig;
   /** Time source for quotas, twins and agents; tests may freeze it for exact quota checks. */
   clock?: Clock;
@@ -102,6 +116,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
   checkRatio('offlineRatio', options.offlineRatio ?? 0);
   checkRatio('lowercaseRatio', options.lowercaseRatio ?? 0);
+  const quotas =
+    options.quotas === undefined ? undefined : structuredClone(checkQuotaOverrides(options.quotas));
 
   const saved = options.statePath ? await readState(options.statePath) : undefined;
   const seed = saved?.header.seed ?? options.seed ?? randomInt(0, 2 ** 31);
@@ -123,6 +139,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       tier,
       units,
       throttle: options.throttle ?? true,
+      quotas,
       queryLagMs: options.queryLagMs ?? 0,
       agentDelay,
       lowercaseRatio: options.lowercaseRatio ?? 0,

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseEmulatorArgs, runEmulatorCommand } from '../../src/cli/commands/emulator.js';
 import { registryFromConnectionString } from '../../src/hub/sdk-transport.js';
+import { errorCodeOf, rejectionOf } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/emulator-command.ts', import.meta.url));
 
@@ -34,6 +35,11 @@ describe('the emulator command line', () => {
       '--query-lag',
       '2000',
       '--no-throttle',
+      '--quota',
+      'twinUpdate=20/s',
+      '--quota=query=100/min',
+      '--faults',
+      '{"twinUpdate":{"errorRatio":0.1,"errorStatuses":[500,503],"latencyMs":{"min":20,"max":200}}}',
     ]);
     assert.deepEqual(options, {
       host: '127.0.0.1',
@@ -48,7 +54,49 @@ describe('the emulator command line', () => {
       lowercaseRatio: 0.5,
       queryLagMs: 2000,
       throttle: false,
+      quotas: { twinUpdate: { limit: 20, windowMs: 1000 }, query: { limit: 100, windowMs: 60_000 } },
+      faults: {
+        twinUpdate: { errorRatio: 0.1, errorStatuses: [500, 503], latencyMs: { min: 20, max: 200 } },
+      },
     });
+  });
+
+  it('leaves quotas and faults out when not given', () => {
+    const options = parseEmulatorArgs([]);
+    assert.equal(options === 'help' ? 'help' : 'quotas' in options, false);
+    assert.equal(options === 'help' ? 'help' : 'faults' in options, false);
+  });
+
+  it('names what is wrong in --quota and --faults', () => {
+    assert.throws(
+      () => parseEmulatorArgs(['--quota', 'twinWrite=20/s']),
+      /--quota: unknown operation class 'twinWrite'; use one of registry, twinRead, twinUpdate, query, jobs, jobDeviceOperations, configurations/,
+    );
+    assert.throws(
+      () => parseEmulatorArgs(['--quota', 'twinUpdate']),
+      /--quota must be CLASS=N\/s or CLASS=N\/min/,
+    );
+    for (const rate of ['20', '20/h', '0/s', '-3/s', '2.5/s', 'many/min', '']) {
+      assert.throws(
+        () => parseEmulatorArgs(['--quota', `twinUpdate=${rate}`]),
+        /--quota twinUpdate must be a whole number of at least 1 per second or minute/,
+        rate,
+      );
+    }
+    assert.throws(
+      () => parseEmulatorArgs(['--quota', 'query=10/min', '--quota', 'query=20/min']),
+      /--quota query is given more than once/,
+    );
+    assert.throws(() => parseEmulatorArgs(['--faults', '{twinUpdate:']), /--faults must be JSON: /);
+    assert.throws(
+      () => parseEmulatorArgs(['--faults', '{"twinUpdate":{"errorRatio":2}}']),
+      /--faults is not a valid fault configuration: faults.twinUpdate.errorRatio must be a number between 0 and 1/,
+    );
+    assert.throws(
+      () => parseEmulatorArgs(['--faults', '{"twinWrite":{}}']),
+      /--faults is not a valid fault configuration: unknown operation class twinWrite/,
+    );
+    assert.throws(() => parseEmulatorArgs(['--faults', '[]']), /--faults is not a valid fault configuration/);
   });
 
   it('names the option that is wrong', () => {
@@ -61,16 +109,40 @@ describe('the emulator command line', () => {
     assert.throws(() => parseEmulatorArgs(['--devices', 'many']), /--devices must be a whole number/);
   });
 
-  it('exits with 2 on a bad option', async () => {
+  async function exitOf(argv: string[]): Promise<{ code: number; stderr: string }> {
     const written: string[] = [];
     const original = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((chunk: string) => written.push(chunk) > 0) as typeof process.stderr.write;
     try {
-      assert.equal(await runEmulatorCommand(['--bogus']), 2);
+      return { code: await runEmulatorCommand(argv), stderr: written.join('') };
     } finally {
       process.stderr.write = original;
     }
-    assert.match(written.join(''), /Usage: iot-security-operator emulator/);
+  }
+
+  it('exits with 2 on a bad option', async () => {
+    const { code, stderr } = await exitOf(['--bogus']);
+    assert.equal(code, 2);
+    assert.match(stderr, /Usage: iot-security-operator emulator/);
+  });
+
+  it('exits with 2 and says why on a bad --quota or --faults', async () => {
+    const quota = await exitOf(['--quota', 'twinWrite=5/s']);
+    assert.equal(quota.code, 2);
+    assert.match(quota.stderr, /^--quota: unknown operation class 'twinWrite'; use one of registry, /);
+    assert.match(quota.stderr, /--quota CLASS=N\/s\|N\/min/);
+    const rate = await exitOf(['--quota', 'twinUpdate=fast']);
+    assert.equal(rate.code, 2);
+    assert.match(rate.stderr, /^--quota twinUpdate must be a whole number/);
+    const faults = await exitOf(['--faults', '{"all":{"latencyMs":-5}}']);
+    assert.equal(faults.code, 2);
+    assert.match(
+      faults.stderr,
+      /^--faults is not a valid fault configuration: faults.all.latencyMs must be >= 0/,
+    );
+    const json = await exitOf(['--faults', 'errorRatio=1']);
+    assert.equal(json.code, 2);
+    assert.match(json.stderr, /^--faults must be JSON: /);
   });
 
   it('prints one JSON line when listening, serves the SDK, logs to stderr and stops on SIGTERM', async () => {
@@ -102,7 +174,6 @@ describe('the emulator command line', () => {
         new RegExp(`^HostName=${line.hostName};SharedAccessKeyName=iothubowner;SharedAccessKey=`),
       );
       await access(line.caFile);
-      const { readFile } = await import('node:fs/promises');
       const registry = registryFromConnectionString(line.connectionString, {
         ca: await readFile(line.caFile, 'utf8'),
       });
@@ -115,5 +186,65 @@ describe('the emulator command line', () => {
     assert.equal(stdout.trim().split('\n').length, 1);
     assert.match(stderr, /"message":"emulator listening"/);
     assert.match(stderr, /"message":"emulator stopped"/);
+  });
+
+  it('starts with the --faults and --quota of its command line, and logs the overrides', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        FIXTURE,
+        '--devices',
+        '2',
+        '--seed',
+        '5',
+        '--no-throttle',
+        '--quota',
+        'twinUpdate=2/min',
+        '--faults',
+        '{"twinRead":{"errorRatio":1,"errorStatuses":[500]}}',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        if (stdout.includes('\n')) resolve(stdout.slice(0, stdout.indexOf('\n')));
+      });
+      child.on('exit', () => reject(new Error(`the command exited before listening: ${stderr}`)));
+    });
+    try {
+      const line = JSON.parse(firstLine) as Record<string, string>;
+      const registry = registryFromConnectionString(line.connectionString, {
+        ca: await readFile(line.caFile, 'utf8'),
+      });
+      // --faults: every twin read fails with 500 from the start.
+      const readError = await rejectionOf(registry.getTwin('device-000001'));
+      assert.equal(readError.response?.statusCode, 500);
+      assert.equal(errorCodeOf(readError.responseBody), 'ServerError');
+      // --quota with --no-throttle: two twin updates a minute, and no limit on anything else (S1 allows 20
+      // queries a minute).
+      for (const round of [1, 2]) await registry.updateTwin('device-000001', { tags: { round } }, '*');
+      const throttled = await rejectionOf(registry.updateTwin('device-000001', { tags: { round: 3 } }, '*'));
+      assert.equal(throttled.response?.statusCode, 429);
+      assert.equal(errorCodeOf(throttled.responseBody), 'ThrottlingException');
+      for (let i = 0; i < 25; i++) await registry.createQuery('SELECT * FROM devices').next();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+    const listening = stderr
+      .split('\n')
+      .filter((l) => l.includes('"message":"emulator listening"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(listening.length, 1);
+    assert.equal(listening[0].throttle, false);
+    assert.deepEqual(listening[0].quotas, { twinUpdate: '2/min' });
+    assert.deepEqual(listening[0].faults, { twinRead: { errorRatio: 1, errorStatuses: [500] } });
   });
 });

@@ -1,12 +1,11 @@
-// Shared by the emulator-backed hub client tests: an emulator, clients that trust its CA, and a quota of our
-// choosing for one operation class.
-import { hubErrors } from '../../src/emulator/errors.js';
+// Shared by the emulator-backed hub client tests: an emulator, clients that trust its CA, request counts and
+// scripted faults. (A quota of our choosing for one operation class is the emulator's `quotas` option.)
 import type { FaultAction } from '../../src/emulator/faults.js';
 import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createHubClient, type HubClient, type HubClientOptions } from '../../src/hub/hub-client.js';
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';
 import { rateLimitsFor } from '../../src/hub/rate-limits.js';
-import { type OperationClass, type Quota, TokenBucket } from '../../src/quotas/index.js';
+import type { OperationClass } from '../../src/quotas/index.js';
 
 export function startHubEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   return startEmulator({ seed: 42, throttle: false, agentDelay: { min: 1, max: 5 }, ...options });
@@ -34,20 +33,6 @@ export function emulatorClient(
     retry: { baseDelayMs: 20, maxDelayMs: 500 },
     ...options,
   });
-}
-
-/**
- * Gives one operation class of the emulator a quota the tier table has no row for (20 twin updates/s). The
- * emulator has no option for it yet, so this wraps its throttle's admit() with the emulator's own 429.
- */
-export function limitEmulatorClass(emulator: RunningEmulator, operation: OperationClass, quota: Quota): void {
-  const throttle = emulator.hub.throttle;
-  const bucket = TokenBucket.forQuota(quota);
-  const admit = throttle.admit.bind(throttle);
-  throttle.admit = (op: OperationClass) => {
-    if (op !== operation) return admit(op);
-    if (!bucket.tryTake()) throw hubErrors.throttled(op, bucket.msUntilAvailable() / 1000);
-  };
 }
 
 /** How many requests of a class the emulator answered, by status (all statuses when omitted). */

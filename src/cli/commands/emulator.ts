@@ -2,8 +2,16 @@
 // on stdout once listening ({endpoint, hostName, connectionString, caFile}); logs go to stderr.
 import { parseArgs } from 'node:util';
 import winston from 'winston';
-import { type EmulatorLog, type EmulatorOptions, startEmulator } from '../../emulator/index.js';
-import { HUB_TIERS, isHubTier } from '../../quotas/index.js';
+import { checkFaultConfig } from '../../emulator/faults.js';
+import {
+  describeQuota,
+  type EmulatorLog,
+  type EmulatorOptions,
+  type FaultConfig,
+  type QuotaOverrides,
+  startEmulator,
+} from '../../emulator/index.js';
+import { HUB_TIERS, isHubTier, OPERATION_CLASSES, type OperationClass } from '../../quotas/index.js';
 
 export const EMULATOR_USAGE = `Usage: iot-security-operator emulator [options]
 
@@ -21,7 +29,11 @@ Options:
   --offline-ratio R        share of devices that start offline, 0..1 (default 0)
   --lowercase-agents R     share of agents writing priorities in lower case, 0..1 (default 0)
   --query-lag MS           writes reach queries only after MS milliseconds (default 0)
-  --no-throttle            turn the tier's quotas off
+  --no-throttle            turn the tier's quotas off (--quota overrides still apply)
+  --quota CLASS=N/s|N/min  replace the quota of one operation class, e.g. twinUpdate=20/s (repeatable);
+                           classes: ${OPERATION_CLASSES.join(', ')}
+  --faults JSON            fault configuration at start, as PUT /_emulator/faults takes it, e.g.
+                           '{"twinUpdate":{"errorRatio":0.1,"errorStatuses":[503]}}'
   --help                   show this help
 `;
 
@@ -52,6 +64,54 @@ function delayRange(text: string): { min: number; max: number } {
   return { min: Number(match[1]), max: Number(match[2]) };
 }
 
+const QUOTA_WINDOWS: Record<string, number> = { s: 1000, min: 60_000 };
+
+/** `--quota CLASS=N/s` or `CLASS=N/min`, repeatable, one per class. */
+function quotaOverrides(texts: string[]): QuotaOverrides {
+  const overrides: QuotaOverrides = {};
+  for (const text of texts) {
+    const match = /^([^=]*)=(.*)$/.exec(text.trim());
+    if (!match) {
+      throw new UsageError(
+        `--quota must be CLASS=N/s or CLASS=N/min, such as twinUpdate=20/s, not '${text}'`,
+      );
+    }
+    const operation = match[1].trim();
+    if (!(OPERATION_CLASSES as readonly string[]).includes(operation)) {
+      throw new UsageError(
+        `--quota: unknown operation class '${operation}'; use one of ${OPERATION_CLASSES.join(', ')}`,
+      );
+    }
+    const rate = /^(\d+)\/(s|min)$/.exec(match[2].trim());
+    const limit = rate ? Number(rate[1]) : Number.NaN;
+    if (!rate || !(limit >= 1 && Number.isSafeInteger(limit))) {
+      throw new UsageError(
+        `--quota ${operation} must be a whole number of at least 1 per second or minute, such as ${operation}=20/s or ${operation}=100/min, not '${match[2]}'`,
+      );
+    }
+    if (overrides[operation as OperationClass]) {
+      throw new UsageError(`--quota ${operation} is given more than once`);
+    }
+    overrides[operation as OperationClass] = { limit, windowMs: QUOTA_WINDOWS[rate[2]] };
+  }
+  return overrides;
+}
+
+/** `--faults JSON`, checked as the admin API checks it. */
+function faultConfig(text: string): FaultConfig {
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--faults must be JSON: ${(error as Error).message}`);
+  }
+  try {
+    return checkFaultConfig(config);
+  } catch (error) {
+    throw new UsageError(`--faults is not a valid fault configuration: ${(error as Error).message}`);
+  }
+}
+
 /** The emulator options a command line asks for; throws a UsageError naming the bad option. */
 export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
   const { values } = parseArgs({
@@ -71,13 +131,15 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
       'lowercase-agents': { type: 'string' },
       'query-lag': { type: 'string' },
       'no-throttle': { type: 'boolean' },
+      quota: { type: 'string', multiple: true },
+      faults: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) return 'help';
   const tier = values.tier ?? 'S1';
   if (!isHubTier(tier)) throw new UsageError(`--tier must be one of ${HUB_TIERS.join(', ')}, not '${tier}'`);
-  return {
+  const options: EmulatorOptions = {
     host: values.host ?? '127.0.0.1',
     port: values.port === undefined ? 0 : integer('port', values.port, 0, 65535),
     devices: values.devices === undefined ? 0 : integer('devices', values.devices, 0, 10_000_000),
@@ -92,6 +154,9 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
     queryLagMs: values['query-lag'] === undefined ? 0 : integer('query-lag', values['query-lag'], 0),
     throttle: !values['no-throttle'],
   };
+  if (values.quota?.length) options.quotas = quotaOverrides(values.quota);
+  if (values.faults !== undefined) options.faults = faultConfig(values.faults);
+  return options;
 }
 
 function stderrLogger(): EmulatorLog {
@@ -133,6 +198,13 @@ export async function runEmulatorCommand(argv: string[]): Promise<number> {
     endpoint,
     devices: emulator.hub.store.deviceCount,
     seed: emulator.seed,
+    throttle: options.throttle ?? true,
+    ...(options.quotas && {
+      quotas: Object.fromEntries(
+        Object.entries(options.quotas).map(([operation, quota]) => [operation, describeQuota(quota)]),
+      ),
+    }),
+    ...(options.faults && { faults: options.faults }),
   });
 
   return new Promise<number>((resolve) => {
