@@ -7,6 +7,11 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface ReadOptions extends CallOptions {
+  /** Read by GET, never by query: queries may lag writes (after a 412 the current twin is needed). */
+  consistent?: boolean;
+}
+
 export interface HubAccess {
   /** The hub's host name, for messages and metrics; never a key. */
   readonly hubName: string;
@@ -19,10 +24,7 @@ export interface HubAccess {
    * Fresh module twins of some devices (e.g. pending ones, or one that answered 412), by `deviceId IN [...]`
    * queries in batches or by GETs, whichever the quotas make cheaper. Devices without the module are absent.
    */
-  readModuleTwins(
-    deviceIds: readonly string[],
-    options?: CallOptions,
-  ): Promise<Map<string, SecurityModuleTwin>>;
+  readModuleTwins(deviceIds: readonly string[], options?: ReadOptions): Promise<Map<string, SecurityModuleTwin>>;
   /**
    * One PATCH with If-Match `etag` (never `*`); resolves with the twin the hub returns. A stale etag rejects
    * with a HubError of kind 'PreconditionFailed' and nothing is written.

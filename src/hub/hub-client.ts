@@ -7,7 +7,7 @@ import type { DeviceRecord, HubSnapshot, SecurityModuleTwin, TwinPatch } from '.
 import { type HubClock, systemClock } from './clock.js';
 import { connectionSecret, type HubConnectionString, parseHubConnectionString } from './connection-string.js';
 import { HubError, isHubError, statusCodeOf } from './errors.js';
-import type { CallOptions, HubAccess } from './hub-client-api.js';
+import type { CallOptions, HubAccess, ReadOptions } from './hub-client-api.js';
 import {
   chooseModuleReadStrategy,
   DEVICES_QUERY,
@@ -192,15 +192,12 @@ export class HubClient implements HubAccess {
     };
   }
 
-  async readModuleTwins(
-    deviceIds: readonly string[],
-    options: CallOptions = {},
-  ): Promise<Map<string, SecurityModuleTwin>> {
+  async readModuleTwins(deviceIds: readonly string[], options: ReadOptions = {}): Promise<Map<string, SecurityModuleTwin>> {
     const ids = [...new Set(deviceIds)];
     const twins = new Map<string, SecurityModuleTwin>();
     if (ids.length === 0) return twins;
     const batches = moduleQueryBatches(ids);
-    if (chooseModuleReadStrategy(ids.length, batches.length, this.limits) === 'query') {
+    if (!options.consistent && chooseModuleReadStrategy(ids.length, batches.length, this.limits) === 'query') {
       for (const batch of batches) {
         const { rows } = await this.queryAll(
           securityModulesOfDevicesQuery(batch),

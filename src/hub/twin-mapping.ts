@@ -51,6 +51,7 @@ export function moduleTwinFromJson(twinJson: unknown): SecurityModuleTwin {
     reportedConfiguration: reported[AGENT_CONFIGURATION_KEY],
     desiredVersion: typeof desired.$version === 'number' ? desired.$version : 0,
   };
+  if (typeof twinJson.version === 'number') twin.version = twinJson.version;
   if (desiredUpdatedAt !== undefined) twin.desiredUpdatedAt = desiredUpdatedAt;
   return twin;
 }
@@ -67,6 +68,8 @@ export function deviceRecordFromJson(twinJson: unknown): DeviceRecord {
     connectionState: typeof twinJson.connectionState === 'string' ? twinJson.connectionState : 'Disconnected',
   };
   if (typeof twinJson.lastActivityTime === 'string') record.lastActivityTime = twinJson.lastActivityTime;
+  const connectionChanged = epochMs(twinJson.connectionStateUpdatedTime);
+  if (connectionChanged !== undefined) record.connectionStateUpdatedAt = connectionChanged;
   return record;
 }
 

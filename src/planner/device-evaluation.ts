@@ -6,7 +6,8 @@ import {
   type AgentSettings,
   checkAgentSettings,
   effectiveSettings,
-  SETTINGS,
+  SETTINGS_BY_KEY,
+  unwrapTwinConfiguration,
 } from '../agent/index.js';
 import { type Contribution, compareContributions, type LayeredSettings, layerSettings } from './layering.js';
 import { type Ownership, ownershipTagsPatch, readOwnership } from './ownership.js';
@@ -14,8 +15,10 @@ import { rawSettingValue, sameSettingValue } from './setting-values.js';
 import type { DeviceRecord, PlannedResource, SecurityModuleTwin, TwinPatch } from './types.js';
 
 /**
- * What happens to settings owned by a resource that is not active: `suspended` and `keep` freeze them as they
- * are (nobody overwrites or removes them), `remove` deletes them, `retain` leaves the values and drops ownership.
+ * What happens to settings owned by a resource that is not active: `suspended` freezes them as they are, at the
+ * resource's priority; `keep` (an owner we do not know, without --prune) keeps them below every active
+ * resource, so they only fill settings nobody else sets; `remove` deletes them; `retain` leaves the values and
+ * drops ownership.
  */
 export type OwnerPolicy = 'active' | 'suspended' | 'keep' | 'remove' | 'retain';
 
@@ -52,7 +55,8 @@ export interface EvaluationContext {
   templates: Map<string, TwinPlan>;
 }
 
-const FROZEN_PRIORITY = Number.MAX_SAFE_INTEGER;
+/** Below every resource (priorities are >= 0). */
+const KEPT_PRIORITY = -1;
 
 /** Settings of suspended or unknown owners stay as the twin has them: one contribution per such owner. */
 function frozenContributions(
@@ -74,8 +78,8 @@ function frozenContributions(
     resourceKey: owner,
     priority:
       context.ownerPolicy(owner) === 'suspended'
-        ? (context.resources.get(owner)?.priority ?? FROZEN_PRIORITY)
-        : FROZEN_PRIORITY,
+        ? (context.resources.get(owner)?.priority ?? KEPT_PRIORITY)
+        : KEPT_PRIORITY,
     settings,
   }));
 }
@@ -103,32 +107,60 @@ function layeringFor(
   return layered;
 }
 
-function reportedMatches(module: SecurityModuleTwin, settings: AgentSettings): boolean {
-  if (module.reportedMayBeStale) return false;
-  for (const [key, value] of Object.entries(settings)) {
-    if (!sameSettingValue(key, rawSettingValue(module.reportedConfiguration, key), value)) return false;
+/** The settings the agent does not report as desired holds them (at most `limit`), as "key: reported X, desired Y". */
+export function reportedDifferences(
+  module: SecurityModuleTwin,
+  layered: AgentSettings,
+  limit = Number.POSITIVE_INFINITY,
+): string[] {
+  const differences: string[] = [];
+  const desired = module.desiredConfiguration;
+  const reported = module.reportedConfiguration;
+  const check = (key: string, expected: AgentSettings[string] | undefined) => {
+    const actual = rawSettingValue(reported, key);
+    if (differences.length < limit && !sameSettingValue(key, actual, expected)) {
+      differences.push(
+        `${key}: reported ${actual === undefined ? 'nothing' : JSON.stringify(actual)}, desired ${JSON.stringify(expected ?? null)}`,
+      );
+    }
+  };
+  for (const key of Object.keys(layered)) check(key, layered[key]);
+  // Settings others wrote are part of what the agent must run too.
+  if (desired && typeof desired === 'object') {
+    for (const key of Object.keys(desired))
+      if (SETTINGS_BY_KEY.has(key) && !(key in layered)) check(key, rawSettingValue(desired, key));
   }
-  return true;
+  return differences;
 }
 
-/** The errors the agent would find in the configuration it would run once `desiredPatch` is written. */
+function reportedMatches(module: SecurityModuleTwin, layered: AgentSettings): boolean {
+  return !module.reportedMayBeStale && reportedDifferences(module, layered, 1).length === 0;
+}
+
+/**
+ * The errors the agent would find in the configuration it would run once `desiredPatch` is written, read as
+ * the agent reads it (a bare value someone else wrote is a TypeMismatch).
+ */
 function agentErrorsAfter(
   desired: unknown,
   desiredPatch: Record<string, unknown>,
   verdicts: Map<string, AgentProblem[]>,
 ): AgentProblem[] {
-  const after: AgentSettings = {};
-  for (const { key } of SETTINGS) {
-    const value =
-      key in desiredPatch
-        ? (desiredPatch[key] as { value: AgentSettings[string] } | null)?.value
-        : rawSettingValue(desired, key);
-    if (value !== undefined) after[key] = value;
+  const after: Record<string, unknown> = {};
+  if (desired && typeof desired === 'object') {
+    for (const [key, value] of Object.entries(desired)) if (SETTINGS_BY_KEY.has(key)) after[key] = value;
+  }
+  for (const [key, value] of Object.entries(desiredPatch)) {
+    if (value === null) delete after[key];
+    else after[key] = value;
   }
   const signature = JSON.stringify(after);
   let verdict = verdicts.get(signature);
   if (!verdict) {
-    verdict = checkAgentSettings(effectiveSettings(after)).filter((p) => p.severity === 'error');
+    const { settings, problems } = unwrapTwinConfiguration(after);
+    verdict = [...problems, ...checkAgentSettings(effectiveSettings(settings))].filter(
+      (p) => p.severity === 'error',
+    );
     verdicts.set(signature, verdict);
   }
   return verdict;

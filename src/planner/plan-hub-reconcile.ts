@@ -1,10 +1,16 @@
 // planHubReconcile: one hub, all the SecurityModuleConfigs that point at it, one snapshot in; the twin writes
 // to make and the status of every resource out. Pure: no I/O, no clock (the time is an input).
 
-import { type DeviceEvaluation, evaluateDevice, type OwnerPolicy } from './device-evaluation.js';
+import {
+  type DeviceEvaluation,
+  type EvaluationContext,
+  evaluateDevice,
+  type OwnerPolicy,
+  reportedDifferences,
+} from './device-evaluation.js';
 import { deviceBaseState, deviceState } from './device-state.js';
-import { compareContributions, type SettingConflict } from './layering.js';
-import { compileTarget, type DeviceMatcher, missingListedDevices } from './membership.js';
+import type { SettingConflict } from './layering.js';
+import { compileTarget, missingListedDevices } from './membership.js';
 import { readOwnership } from './ownership.js';
 import {
   countState,
@@ -27,10 +33,22 @@ export interface HubReconcileInput {
   unknownOwners: 'keep' | 'remove';
   /** Resources being deleted, with their deletion policy. */
   departing?: ReadonlyMap<string, 'Remove' | 'Retain'>;
-  /** Devices whose last write the hub refused, by device id. */
+  /** Devices whose last write (or module creation) the hub refused, by device id. */
   writeFailures?: ReadonlyMap<string, DeviceFailure>;
   /** Devices already admitted to the current rollout batch (a retry after 412): not gated again. */
   admitted?: ReadonlySet<string>;
+}
+
+/** Settings owned by resources that are not among the input's resources, by owner. */
+export interface ForeignOwner {
+  owner: string;
+  /**
+   * `removed`: this plan deletes them (prune, or a departing resource with deletionPolicy Remove); `released`: the
+   * values stay and ownership is dropped (deletionPolicy Retain); `kept`: they stay, owned, below every resource.
+   */
+  fate: 'removed' | 'released' | 'kept';
+  devices: number;
+  settings: string[];
 }
 
 export interface HubPlan {
@@ -38,13 +56,14 @@ export interface HubPlan {
   /** Devices that lack the security module and are targeted by a resource that creates it. */
   moduleCreations: string[];
   reports: Map<string, ResourceReport>;
-  /** Devices some resource counts as pending or stalled: the ones worth re-reading while waiting. */
+  /** Online devices whose agent has yet to report what desired holds: the ones worth re-reading while waiting. */
   unsettledDevices: string[];
+  foreignOwners: ForeignOwner[];
 }
 
 interface Tally {
   resource: PlannedResource;
-  report: Omit<ResourceReport, 'conditions' | 'rollout'>;
+  report: Omit<ResourceReport, 'conditions' | 'rollout' | 'failures' | 'changingSettings'>;
   failures: DeviceFailure[];
   reached: number;
   inFlight: number;
@@ -52,18 +71,24 @@ interface Tally {
   changing: Set<string>;
 }
 
+const byDeviceId = (a: { deviceId: string }, b: { deviceId: string }) =>
+  a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0;
+
+/** Highest priority first; on a tie, the lowest namespace/name (the order layering decides conflicts in). */
+const byPrecedence = (a: PlannedResource, b: PlannedResource) =>
+  b.priority - a.priority || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
 function newTally(resource: PlannedResource): Tally {
   return {
     resource,
     report: {
       resourceKey: resource.key,
       counts: emptyCounts(),
-      failures: [],
       suspended: resource.suspend,
       plannedWrites: 0,
-      changingSettings: [],
       sampleDeviceIds: [],
       deferredDevices: 0,
+      lostConflictDevices: 0,
     },
     failures: [],
     reached: 0,
@@ -73,8 +98,10 @@ function newTally(resource: PlannedResource): Tally {
   };
 }
 
-function recordFailure(tally: Tally, failure: DeviceFailure): void {
-  if (tally.failures.length < MAX_REPORTED_FAILURES) tally.failures.push(failure);
+/** Devices come in id order, so the first failures recorded are the first by device id. */
+function recordFailure(tally: Tally, failure: DeviceFailure | (() => DeviceFailure)): void {
+  if (tally.failures.length < MAX_REPORTED_FAILURES)
+    tally.failures.push(typeof failure === 'function' ? failure() : failure);
 }
 
 function conflictFailure(deviceId: string, self: string, conflicts: SettingConflict[]): DeviceFailure {
@@ -85,14 +112,28 @@ function conflictFailure(deviceId: string, self: string, conflicts: SettingConfl
   return { deviceId, reason: 'ConflictingSettings', message: lines.join('; ') };
 }
 
+function stalledFailure(evaluation: DeviceEvaluation, now: number): DeviceFailure {
+  const since = evaluation.module?.desiredUpdatedAt;
+  const minutes = since === undefined ? undefined : Math.round((now - since) / 60_000);
+  const differences = evaluation.module
+    ? reportedDifferences(evaluation.module, evaluation.layered.settings, 3)
+    : [];
+  return {
+    deviceId: evaluation.device.deviceId,
+    reason: 'ConvergenceTimeout',
+    message: `online, but the agent has not reported the configuration${minutes === undefined ? '' : ` written ${minutes} min ago`} (it may have rejected it: look for its ConfigurationError event)${differences.length ? `; ${differences.join('; ')}` : ''}`,
+  };
+}
+
 function deviceFailure(
   evaluation: DeviceEvaluation,
   input: HubReconcileInput,
   creates: boolean,
 ): DeviceFailure | undefined {
   const deviceId = evaluation.device.deviceId;
+  const refused = input.writeFailures?.get(deviceId);
   if (!evaluation.module) {
-    if (creates) return undefined;
+    if (creates) return refused;
     return {
       deviceId,
       reason: 'SecurityModuleMissing',
@@ -104,22 +145,35 @@ function deviceFailure(
     return {
       deviceId,
       reason: 'InvalidMergedConfiguration',
-      message: `the merged configuration (from ${contributors}) would be rejected by the agent, so it was not written: ${evaluation.agentErrors.map((e) => e.message).join('; ')}`,
+      message: `the merged configuration (from ${contributors || 'settings others wrote'}) would be rejected by the agent, so it was not written: ${evaluation.agentErrors.map((e) => e.message).join('; ')}`,
     };
   }
-  return input.writeFailures?.get(deviceId);
+  return refused;
+}
+
+class ForeignOwners {
+  private readonly owners = new Map<
+    string,
+    { fate: ForeignOwner['fate']; devices: number; settings: Set<string> }
+  >();
+
+  add(owner: string, fate: ForeignOwner['fate'], settings: string[]): void {
+    const entry = this.owners.get(owner) ?? { fate, devices: 0, settings: new Set<string>() };
+    entry.devices++;
+    for (const s of settings) entry.settings.add(s);
+    this.owners.set(owner, entry);
+  }
+
+  list(): ForeignOwner[] {
+    return [...this.owners]
+      .map(([owner, e]) => ({ owner, fate: e.fate, devices: e.devices, settings: [...e.settings].sort() }))
+      .sort((a, b) => (a.owner < b.owner ? -1 : 1));
+  }
 }
 
 export function planHubReconcile(input: HubReconcileInput): HubPlan {
-  const resources = [...input.resources].sort((a, b) =>
-    compareContributions(
-      { resourceKey: a.key, priority: a.priority, settings: {} },
-      { resourceKey: b.key, priority: b.priority, settings: {} },
-    ),
-  );
+  const resources = [...input.resources].sort(byPrecedence);
   const byKey = new Map(resources.map((r) => [r.key, r]));
-  const revisions = new Map(resources.map((r) => [r.key, resourceRevision(r)]));
-  const matchers = new Map<string, DeviceMatcher>(resources.map((r) => [r.key, compileTarget(r)]));
   const ownerPolicy = (key: string): OwnerPolicy => {
     const resource = byKey.get(key);
     if (resource) return resource.suspend ? 'suspended' : 'active';
@@ -127,23 +181,22 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
     if (departing) return departing === 'Retain' ? 'retain' : 'remove';
     return input.unknownOwners;
   };
-  const context = {
+  const context: EvaluationContext = {
     resources: byKey,
-    revisions,
+    revisions: new Map(resources.map((r) => [r.key, resourceRevision(r)])),
     ownerPolicy,
     verdicts: new Map(),
     layerings: new Map(),
     templates: new Map(),
   };
   const tallies = new Map(resources.map((r) => [r.key, newTally(r)]));
-  const devices = [...input.snapshot.devices].sort((a, b) =>
-    a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0,
-  );
   const compiled = resources.map((r) => ({
     resource: r,
-    matches: matchers.get(r.key)!,
+    matches: compileTarget(r),
     tally: tallies.get(r.key)!,
   }));
+  const devices = [...input.snapshot.devices].sort(byDeviceId);
+  const foreign = new ForeignOwners();
 
   const candidates: DeviceEvaluation[] = [];
   const moduleCreations: string[] = [];
@@ -168,38 +221,45 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
     const creates = active.some((r) => r.createMissingModules);
     if (!module && creates) moduleCreations.push(device.deviceId);
     const failure = deviceFailure(evaluation, input, creates);
-    const conflicts = evaluation.layered.conflicts;
-    let unsettled = false;
     const base = deviceBaseState(evaluation, failure);
+    const conflicts = evaluation.layered.conflicts;
     for (const tally of deviceTallies) {
       const key = tally.resource.key;
-      const state = tally.resource.suspend
-        ? evaluation.converged
-          ? 'converged'
-          : 'pending'
-        : deviceState(base, evaluation, tally.resource, input.now);
       const counts = tally.report.counts;
       counts.targetedDevices++;
       if (module && evaluation.applied) counts.appliedDevices++;
+      if (tally.resource.suspend) {
+        countState(counts, evaluation.converged ? 'converged' : 'pending');
+        continue;
+      }
+      const state = deviceState(base, evaluation, tally.resource, input.now);
       countState(counts, state);
-      if (state === 'pending' || state === 'stalled') unsettled = true;
-      // Devices come in id order, so the first failures recorded are the first by device id.
       if (failure) recordFailure(tally, failure);
+      if (state === 'stalled') recordFailure(tally, () => stalledFailure(evaluation, input.now));
       if (conflicts.length) {
         const mine = conflicts.filter((c) => c.winner === key || c.loser === key);
         if (mine.length) {
           counts.conflictingDevices++;
-          if (tally.failures.length < MAX_REPORTED_FAILURES)
-            recordFailure(tally, conflictFailure(device.deviceId, key, mine));
+          if (mine.some((c) => c.loser === key)) tally.report.lostConflictDevices++;
+          recordFailure(tally, () => conflictFailure(device.deviceId, key, mine));
         }
       }
-      if (ownership.revisions.get(key) === revisions.get(key)) {
+      if (ownership.revisions.get(key) === context.revisions.get(key)) {
         tally.reached++;
         if (state === 'pending' && evaluation.applied) tally.inFlight++;
         if (state === 'stalled' || state === 'failed') tally.failing++;
       }
     }
-    if (unsettled && module) unsettledDevices.push(device.deviceId);
+    if (base === 'awaitingAgent' && active.length) unsettledDevices.push(device.deviceId);
+    for (const owner of new Set(evaluation.layered.owners.values())) {
+      if (ownerPolicy(owner) === 'keep') {
+        foreign.add(
+          owner,
+          'kept',
+          [...evaluation.layered.owners].filter(([, o]) => o === owner).map(([s]) => s),
+        );
+      }
+    }
     if (evaluation.patch && !failure) candidates.push(evaluation);
   }
 
@@ -219,11 +279,12 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
 
   const progress = new Map<string, RolloutProgress>();
   for (const [key, tally] of tallies) {
+    const { counts } = tally.report;
     progress.set(
       key,
       rolloutProgress(
         tally.resource.rollout,
-        tally.report.counts.targetedDevices,
+        counts.targetedDevices,
         tally.reached,
         tally.inFlight,
         tally.failing,
@@ -233,13 +294,16 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
   const capacity = new Map([...progress].map(([key, p]) => [key, p.capacity]));
 
   const writes: TwinWrite[] = [];
-  for (const evaluation of candidates) {
-    const gated = input.admitted?.has(evaluation.device.deviceId) ? [] : evaluation.rolloutResources;
+  for (const candidate of candidates) {
+    const gated = input.admitted?.has(candidate.device.deviceId) ? [] : candidate.rolloutResources;
+    let evaluation: DeviceEvaluation | undefined = candidate;
     if (gated.some((key) => (capacity.get(key) ?? 0) <= 0)) {
       for (const key of gated) tallies.get(key)!.report.deferredDevices++;
-      continue;
+      evaluation = withoutRollouts(candidate, gated, context);
+      if (!evaluation) continue;
+    } else {
+      for (const key of gated) capacity.set(key, capacity.get(key)! - 1);
     }
-    for (const key of gated) capacity.set(key, capacity.get(key)! - 1);
     const module = evaluation.module!;
     writes.push({
       deviceId: module.deviceId,
@@ -247,35 +311,14 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       patch: evaluation.patch!,
       changedSettings: evaluation.changedSettings,
     });
-    const current = evaluation.ownership.owners;
-    // The resources this write acts for: those whose settings it sets or removes, and those it rolls out.
-    const touched = new Map<string, string[]>();
-    for (const setting of evaluation.changedSettings) {
-      for (const owner of [evaluation.layered.owners.get(setting), current.get(setting)]) {
-        if (owner === undefined) continue;
-        const settings = touched.get(owner) ?? [];
-        if (!settings.includes(setting)) settings.push(setting);
-        touched.set(owner, settings);
-      }
-    }
-    for (const key of gated) if (!touched.has(key)) touched.set(key, []);
-    for (const [key, settings] of touched) {
-      const tally = tallies.get(key);
-      if (!tally) continue;
-      tally.report.plannedWrites++;
-      for (const s of settings) tally.changing.add(s);
-      if (tally.report.sampleDeviceIds.length < 5) tally.report.sampleDeviceIds.push(module.deviceId);
-    }
+    accountWrite(evaluation, evaluation === candidate ? gated : [], tallies, ownerPolicy, foreign);
   }
 
   const reports = new Map<string, ResourceReport>();
   for (const [key, tally] of tallies) {
-    const failures = tally.failures
-      .sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0))
-      .slice(0, MAX_REPORTED_FAILURES);
     const partial = {
       ...tally.report,
-      failures,
+      failures: tally.failures.sort(byDeviceId).slice(0, MAX_REPORTED_FAILURES),
       changingSettings: [...tally.changing].sort(),
       rollout: progress.get(key)!,
     };
@@ -284,5 +327,65 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       conditions: resourceConditions(partial, String(tally.resource.rollout.failureThreshold)),
     });
   }
-  return { writes, moduleCreations, reports, unsettledDevices };
+  return { writes, moduleCreations, reports, unsettledDevices, foreignOwners: foreign.list() };
+}
+
+/**
+ * A device held back by a rollout still gets what does not wait for one (removals, changes of resources that
+ * roll out nothing new): the device planned as if the held-back resources were suspended on it.
+ */
+function withoutRollouts(
+  evaluation: DeviceEvaluation,
+  held: string[],
+  context: EvaluationContext,
+): DeviceEvaluation | undefined {
+  const heldSet = new Set(held);
+  const partial = evaluateDevice(
+    evaluation.device,
+    evaluation.module,
+    evaluation.matching.filter((r) => !heldSet.has(r.key)),
+    {
+      ...context,
+      ownerPolicy: (key) => (heldSet.has(key) ? 'suspended' : context.ownerPolicy(key)),
+      templates: new Map(),
+      layerings: new Map(),
+    },
+    evaluation.ownership,
+  );
+  if (!partial.patch || partial.agentErrors.length || partial.changedSettings.length === 0) return undefined;
+  return partial;
+}
+
+/** Counts a write for the resources it acts for: those whose settings it sets or removes, and those it rolls out. */
+function accountWrite(
+  evaluation: DeviceEvaluation,
+  rolledOut: string[],
+  tallies: Map<string, Tally>,
+  ownerPolicy: (key: string) => OwnerPolicy,
+  foreign: ForeignOwners,
+): void {
+  const current = evaluation.ownership.owners;
+  const touched = new Map<string, string[]>();
+  for (const setting of evaluation.changedSettings) {
+    for (const owner of [evaluation.layered.owners.get(setting), current.get(setting)]) {
+      if (owner === undefined) continue;
+      const settings = touched.get(owner) ?? [];
+      if (!settings.includes(setting)) settings.push(setting);
+      touched.set(owner, settings);
+    }
+  }
+  for (const key of rolledOut) if (!touched.has(key)) touched.set(key, []);
+  for (const [key, settings] of touched) {
+    const tally = tallies.get(key);
+    if (!tally) {
+      const policy = ownerPolicy(key);
+      if (policy === 'remove') foreign.add(key, 'removed', settings);
+      if (policy === 'retain') foreign.add(key, 'released', settings);
+      continue;
+    }
+    tally.report.plannedWrites++;
+    for (const s of settings) tally.changing.add(s);
+    if (tally.report.sampleDeviceIds.length < 5)
+      tally.report.sampleDeviceIds.push(evaluation.device.deviceId);
+  }
 }

@@ -37,6 +37,8 @@ export interface ResourceReport {
   sampleDeviceIds: string[];
   /** Devices that need a write but wait for the next rollout batch. */
   deferredDevices: number;
+  /** Devices where an equal-priority resource's value won over this resource's. */
+  lostConflictDevices: number;
 }
 
 export function emptyCounts(): DeviceCounts {
@@ -125,17 +127,28 @@ export function resourceConditions(
       condition('Stalled', true, reason, message),
     ];
   }
+  if (report.lostConflictDevices > 0) {
+    const message = `on ${plural(report.lostConflictDevices, 'device')} a resource of the same priority sets other values, and they win (see status.failures); give the resources different priorities`;
+    return [
+      condition('Ready', false, 'ConflictingSettings', message),
+      reconciling,
+      condition('Stalled', true, 'ConflictingSettings', message),
+    ];
+  }
   const stalledOff = condition('Stalled', false, 'NoFailures', 'no device failed or stalled');
   if (progressing)
     return [condition('Ready', false, 'Progressing', progressMessage), reconciling, stalledOff];
   if (c.targetedDevices === 0)
     return [condition('Ready', true, 'NoTargets', 'the target matches no device'), reconciling, stalledOff];
+  const conflictNote = c.conflictingDevices
+    ? `; on ${plural(c.conflictingDevices, 'device')} a resource of the same priority disagrees, and this one wins (see status.failures)`
+    : '';
   return [
     condition(
       'Ready',
       true,
       'Converged',
-      `all ${plural(c.targetedDevices - c.offlineDevices, 'online targeted device')} report the configuration${offlineNote}`,
+      `all ${plural(c.targetedDevices - c.offlineDevices, 'online targeted device')} report the configuration${offlineNote}${conflictNote}`,
     ),
     reconciling,
     stalledOff,

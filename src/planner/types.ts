@@ -8,6 +8,8 @@ export interface DeviceRecord {
   status: string;
   connectionState: string;
   lastActivityTime?: string;
+  /** When connectionState last changed, as epoch milliseconds: a device that just reconnected is not stalled. */
+  connectionStateUpdatedAt?: number;
 }
 
 /** The `azureiotsecurity` module twin of a device, reduced to what reconciling reads. */
@@ -22,6 +24,8 @@ export interface SecurityModuleTwin {
   reportedConfiguration: unknown;
   /** properties.desired.$version: only ever increases. */
   desiredVersion: number;
+  /** The twin's `version`: increases with every change of tags, desired or reported. */
+  version?: number;
   /** When the desired configuration was last written ($metadata.$lastUpdated), as epoch milliseconds. */
   desiredUpdatedAt?: number;
   /**

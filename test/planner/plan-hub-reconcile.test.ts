@@ -121,12 +121,46 @@ describe('planHubReconcile', () => {
     assert.equal(tags.owners.highPriorityMessageFrequency, 'iot/baseline');
   });
 
-  it('leaves the settings of resources it does not know when not pruning', () => {
+  it('keeps the settings of resources it does not know when not pruning, below every known resource', () => {
+    const hub = fleet();
+    const amsterdamWithOwnKey = {
+      ...amsterdam,
+      settings: { ...amsterdam.settings, snapshotFrequency: 'PT2H' },
+    };
+    converge(hub, [baseline, amsterdamWithOwnKey]);
+    const result = converge(hub, [baseline], { unknownOwners: 'keep' });
+    assert.equal(hub.desiredValue('ams-1', 'snapshotFrequency'), 'PT2H', 'a setting nobody else sets stays');
+    assert.equal(
+      hub.desiredValue('ams-1', 'highPriorityMessageFrequency'),
+      'PT5M',
+      'a known resource takes over',
+    );
+    assert.deepEqual(result.foreignOwners, [
+      { owner: 'iot/amsterdam', fate: 'kept', devices: 2, settings: ['snapshotFrequency'] },
+    ]);
+  });
+
+  it('lets a renamed resource take over the settings of its old name at once', () => {
     const hub = fleet();
     converge(hub, [baseline, amsterdam]);
-    const { writes } = plan(hub, [baseline], { unknownOwners: 'keep' });
-    assert.deepEqual(writes, []);
-    assert.equal(hub.desiredValue('ams-1', 'highPriorityMessageFrequency'), 'PT1M');
+    const renamed = {
+      ...amsterdam,
+      key: 'iot/amsterdam-v2',
+      settings: { highPriorityMessageFrequency: 'PT2M' },
+    };
+    const result = converge(hub, [baseline, renamed], { unknownOwners: 'keep' });
+    assert.equal(hub.desiredValue('ams-1', 'highPriorityMessageFrequency'), 'PT2M');
+    assert.equal(result.reports.get('iot/amsterdam-v2')!.counts.convergedDevices, 2);
+  });
+
+  it('shows which settings pruning removes, by the owner they belonged to', () => {
+    const hub = fleet();
+    converge(hub, [baseline, amsterdam]);
+    const { foreignOwners, writes } = plan(hub, [baseline], { unknownOwners: 'remove' });
+    assert.equal(writes.length, 2);
+    assert.deepEqual(foreignOwners, [
+      { owner: 'iot/amsterdam', fate: 'removed', devices: 2, settings: ['highPriorityMessageFrequency'] },
+    ]);
   });
 
   it('keeps the values but drops ownership for a departing resource with deletionPolicy Retain', () => {
@@ -254,6 +288,14 @@ describe('planHubReconcile', () => {
     const report = late.reports.get('iot/baseline')!;
     assert.equal(report.counts.stalledDevices, 3);
     assert.equal(report.conditions.find((c) => c.type === 'Stalled')?.status, 'True');
+    assert.deepEqual(
+      report.failures.map((f) => f.reason),
+      ['ConvergenceTimeout', 'ConvergenceTimeout', 'ConvergenceTimeout'],
+    );
+    assert.match(
+      report.failures[0].message,
+      /written 16 min ago.*eventPriorityLogin: reported nothing, desired "High"/,
+    );
   });
 
   it('does not count a device as converged from a report that may predate its desired configuration', () => {
@@ -280,6 +322,80 @@ describe('planHubReconcile', () => {
     const result = converge(hub, [nullPath]);
     assert.deepEqual(result.writes, []);
     assert.equal(result.reports.get('iot/no-custom-checks')!.counts.convergedDevices, 3);
+  });
+
+  it('reports a module the hub refused to create as a failure, not as pending', () => {
+    const hub = fleet();
+    hub.addDevice('bare-1', { environment: 'production' }, { module: false });
+    const failure = { deviceId: 'bare-1', reason: 'ModuleCreationFailed', message: 'hub said no' };
+    const result = plan(hub, [{ ...baseline, createMissingModules: true }], {
+      writeFailures: new Map([['bare-1', failure]]),
+    });
+    const report = result.reports.get('iot/baseline')!;
+    assert.equal(report.counts.failedDevices, 1);
+    assert.deepEqual(report.failures, [failure]);
+  });
+
+  it('is not Ready on the losing side of a conflict, and says so on the winning side', () => {
+    const hub = fleet();
+    const a = resource('iot/a', { eventPriorityLogin: 'Low' }, { priority: 5 });
+    const b = resource('iot/b', { eventPriorityLogin: 'Off' }, { priority: 5 });
+    const result = converge(hub, [a, b]);
+    const ready = (key: string) => result.reports.get(key)!.conditions.find((c) => c.type === 'Ready')!;
+    assert.deepEqual([ready('iot/b').status, ready('iot/b').reason], ['False', 'ConflictingSettings']);
+    assert.deepEqual([ready('iot/a').status, ready('iot/a').reason], ['True', 'Converged']);
+    assert.match(ready('iot/a').message, /a resource of the same priority disagrees, and this one wins/);
+  });
+
+  it('does not count a device as converged while its agent reports an old value of a setting someone else wrote', () => {
+    const hub = new FakeHub();
+    hub.addDevice('d1', { environment: 'production' }, { desired: { snapshotFrequency: { value: 'PT2H' } } });
+    converge(hub, [baseline]);
+    const twin = hub.modules.get('d1')!;
+    (twin.reportedConfiguration as Record<string, { value: unknown }>).snapshotFrequency = { value: 'PT13H' };
+    assert.equal(plan(hub, [baseline]).reports.get('iot/baseline')!.counts.convergedDevices, 0);
+  });
+
+  it('does not write a device whose desired holds a bare value the agent would reject', () => {
+    const hub = new FakeHub();
+    hub.addDevice('d1', { environment: 'production' }, { desired: { snapshotFrequency: 'PT2H' } });
+    const result = plan(hub, [baseline]);
+    assert.deepEqual(result.writes, []);
+    const [failure] = result.reports.get('iot/baseline')!.failures;
+    assert.equal(failure.reason, 'InvalidMergedConfiguration');
+    assert.match(
+      failure.message,
+      /snapshotFrequency must be an object \{"value": \.\.\.\}, not a bare value/,
+    );
+  });
+
+  it('re-reads only devices whose agents have yet to answer', () => {
+    const hub = fleet();
+    const slow = { ...baseline, rollout: { batchSize: 1, failureThreshold: '100%' } };
+    const first = plan(hub, [slow]);
+    assert.deepEqual(first.unsettledDevices, [], 'nothing written yet: nothing to wait for');
+    hub.apply(first.writes, 1000);
+    assert.deepEqual(plan(hub, [slow]).unsettledDevices, [first.writes[0].deviceId]);
+  });
+
+  it("does not hold a removal back behind another resource's rollout", () => {
+    const hub = fleet();
+    const a = resource('iot/a', { snapshotFrequency: 'PT2H', eventPriorityLogin: 'Low' });
+    converge(hub, [a]);
+    const aDropsOne = resource('iot/a', { eventPriorityLogin: 'Low' });
+    const b = resource(
+      'iot/b',
+      { eventPriorityProcessCreate: 'High' },
+      { rollout: { batchSize: 1, failureThreshold: '100%' } },
+    );
+    const result = plan(hub, [aDropsOne, b]);
+    assert.equal(result.writes.length, 3, 'every device loses the setting; one also gets b');
+    assert.equal(
+      result.writes.filter((w) => w.changedSettings.includes('eventPriorityProcessCreate')).length,
+      1,
+    );
+    assert.ok(result.writes.every((w) => w.changedSettings.includes('snapshotFrequency')));
+    assert.equal(result.reports.get('iot/b')!.deferredDevices, 2);
   });
 
   it('leaves the settings of a suspended resource as they are and says so', () => {
