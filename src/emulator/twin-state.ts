@@ -187,8 +187,9 @@ export function renderTwin(
 }
 
 /**
- * The twin as queries see it: the same fields without `$metadata` (cheap to build for every twin a WHERE
- * clause looks at). Sections keep their `$version`.
+ * The twin as WHERE clauses see it: the fields conditions name, property sections as plain values without
+ * `$metadata` or `$version` (cheap to build for every twin a query looks at). The rows a query returns are
+ * rendered with renderTwin, metadata included.
  */
 export function queryDocument(ids: { deviceId: string; moduleId?: string }, state: TwinState): JsonObject {
   const doc: JsonObject = { deviceId: ids.deviceId };

@@ -59,7 +59,7 @@ export async function reconcileHub(
   const clock = options.clock ?? Date.now;
   const memory = options.memory ?? new TwinMemory();
   const snapshot = options.snapshot ?? (await access.readSnapshot({ signal: options.signal }));
-  memory.overlay(snapshot);
+  memory.overlay(snapshot, clock());
   const writeFailures = new Map<string, DeviceFailure>();
   const admitted = new Set<string>();
   const plan = () =>
@@ -141,7 +141,7 @@ export async function reconcileHub(
     if (conflicted.length === 0) break;
     // Someone else wrote these twins since the snapshot: re-read them and plan them again.
     outcome.conflictsReplanned += conflicted.length;
-    const fresh = await access.readModuleTwins(conflicted, { signal: options.signal });
+    const fresh = await access.readModuleTwins(conflicted, { signal: options.signal, consistent: true });
     for (const deviceId of conflicted) {
       const twin = fresh.get(deviceId);
       if (twin) snapshot.modules.set(deviceId, twin);

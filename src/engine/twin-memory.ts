@@ -5,6 +5,8 @@ import type { HubSnapshot, SecurityModuleTwin } from '../planner/types.js';
 
 export class TwinMemory {
   private readonly written = new Map<string, SecurityModuleTwin>();
+  private readonly offline = new Set<string>();
+  private readonly onlineSince = new Map<string, number>();
 
   remember(twin: SecurityModuleTwin): void {
     this.written.set(twin.deviceId, twin);
@@ -14,11 +16,30 @@ export class TwinMemory {
     return this.written.size;
   }
 
-  /** Replaces stale module twins of `snapshot` (in place) and forgets those the hub's queries caught up with. */
-  overlay(snapshot: HubSnapshot): void {
+  /**
+   * Replaces stale module twins of `snapshot` (in place) and forgets those the hub's queries caught up with;
+   * marks devices seen coming back online since an earlier snapshot with the time it was noticed.
+   */
+  overlay(snapshot: HubSnapshot, now: number): void {
+    for (const device of snapshot.devices) {
+      if (device.connectionState !== 'Connected') {
+        this.offline.add(device.deviceId);
+        this.onlineSince.delete(device.deviceId);
+        continue;
+      }
+      if (this.offline.delete(device.deviceId)) this.onlineSince.set(device.deviceId, now);
+      const since = this.onlineSince.get(device.deviceId);
+      if (since !== undefined) device.onlineSince = since;
+    }
     for (const [deviceId, mine] of this.written) {
       const seen = snapshot.modules.get(deviceId);
-      if (seen && seen.desiredVersion >= mine.desiredVersion) {
+      // A write of tags alone leaves desired's $version as it was: the twin's version tells.
+      const caughtUp =
+        seen !== undefined &&
+        (seen.version !== undefined && mine.version !== undefined
+          ? seen.version >= mine.version
+          : seen.desiredVersion >= mine.desiredVersion);
+      if (caughtUp) {
         this.written.delete(deviceId);
         continue;
       }

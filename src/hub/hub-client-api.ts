@@ -24,7 +24,10 @@ export interface HubAccess {
    * Fresh module twins of some devices (e.g. pending ones, or one that answered 412), by `deviceId IN [...]`
    * queries in batches or by GETs, whichever the quotas make cheaper. Devices without the module are absent.
    */
-  readModuleTwins(deviceIds: readonly string[], options?: ReadOptions): Promise<Map<string, SecurityModuleTwin>>;
+  readModuleTwins(
+    deviceIds: readonly string[],
+    options?: ReadOptions,
+  ): Promise<Map<string, SecurityModuleTwin>>;
   /**
    * One PATCH with If-Match `etag` (never `*`); resolves with the twin the hub returns. A stale etag rejects
    * with a HubError of kind 'PreconditionFailed' and nothing is written.

@@ -192,12 +192,18 @@ export class HubClient implements HubAccess {
     };
   }
 
-  async readModuleTwins(deviceIds: readonly string[], options: ReadOptions = {}): Promise<Map<string, SecurityModuleTwin>> {
+  async readModuleTwins(
+    deviceIds: readonly string[],
+    options: ReadOptions = {},
+  ): Promise<Map<string, SecurityModuleTwin>> {
     const ids = [...new Set(deviceIds)];
     const twins = new Map<string, SecurityModuleTwin>();
     if (ids.length === 0) return twins;
     const batches = moduleQueryBatches(ids);
-    if (!options.consistent && chooseModuleReadStrategy(ids.length, batches.length, this.limits) === 'query') {
+    if (
+      !options.consistent &&
+      chooseModuleReadStrategy(ids.length, batches.length, this.limits) === 'query'
+    ) {
       for (const batch of batches) {
         const { rows } = await this.queryAll(
           securityModulesOfDevicesQuery(batch),

@@ -68,8 +68,6 @@ export function deviceRecordFromJson(twinJson: unknown): DeviceRecord {
     connectionState: typeof twinJson.connectionState === 'string' ? twinJson.connectionState : 'Disconnected',
   };
   if (typeof twinJson.lastActivityTime === 'string') record.lastActivityTime = twinJson.lastActivityTime;
-  const connectionChanged = epochMs(twinJson.connectionStateUpdatedTime);
-  if (connectionChanged !== undefined) record.connectionStateUpdatedAt = connectionChanged;
   return record;
 }
 

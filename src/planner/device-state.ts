@@ -27,6 +27,8 @@ export function deviceState(
   now: number,
 ): DeviceState {
   if (base !== 'awaitingAgent') return base;
-  const since = evaluation.module?.desiredUpdatedAt;
-  return since !== undefined && now - since > resource.convergenceTimeoutMs ? 'stalled' : 'pending';
+  const written = evaluation.module?.desiredUpdatedAt;
+  if (written === undefined) return 'pending';
+  const since = Math.max(written, evaluation.device.onlineSince ?? written);
+  return now - since > resource.convergenceTimeoutMs ? 'stalled' : 'pending';
 }

@@ -8,8 +8,11 @@ export interface DeviceRecord {
   status: string;
   connectionState: string;
   lastActivityTime?: string;
-  /** When connectionState last changed, as epoch milliseconds: a device that just reconnected is not stalled. */
-  connectionStateUpdatedAt?: number;
+  /**
+   * When this process saw the device come back online (epoch ms), set by the engine: the convergence timeout of
+   * a device that was offline when its configuration was written starts when it reconnects.
+   */
+  onlineSince?: number;
 }
 
 /** The `azureiotsecurity` module twin of a device, reduced to what reconciling reads. */

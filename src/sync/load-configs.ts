@@ -2,7 +2,7 @@
 import type { SecurityModuleConfig } from '../api/generated/types.js';
 import { resourceKey, toPlannedResource } from '../planner/resource-input.js';
 import type { PlannedResource } from '../planner/types.js';
-import { type LocatedProblem, validateFiles } from '../validation/validate-files.js';
+import { compareProblems, type LocatedProblem, validateFiles } from '../validation/validate-files.js';
 
 export interface LoadedConfigs {
   valid: boolean;
@@ -21,8 +21,8 @@ export function loadSyncResources(paths: readonly string[]): LoadedConfigs {
     const config = validation.resource as SecurityModuleConfig;
     const key = resourceKey(config.metadata);
     const first = seen.get(key);
+    const position = source.locate(['metadata', 'name']);
     if (first) {
-      const position = source.locate(['metadata', 'name']);
       problems.push({
         file: source.file,
         line: position.line,
@@ -35,9 +35,10 @@ export function loadSyncResources(paths: readonly string[]): LoadedConfigs {
       });
       continue;
     }
-    seen.set(key, `${source.file}`);
+    seen.set(key, `${source.file}:${position.line}`);
     resources.push(toPlannedResource(config));
   }
+  problems.sort(compareProblems);
   const valid = !problems.some((p) => p.severity === 'error');
   return { valid, problems, resources: valid ? resources : [], files: result.files };
 }

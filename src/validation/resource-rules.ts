@@ -11,7 +11,7 @@ import {
 } from '../agent/index.js';
 import type { IoTHub, SecurityModuleConfig } from '../api/generated/types.js';
 import { parseKubeDuration } from '../api/kube-duration.js';
-import { parseCondition } from '../condition/index.js';
+import { type ConditionError, parseCondition } from '../condition/index.js';
 import type { FieldPath, ValidationIssue } from './issues.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -48,6 +48,30 @@ function checkPositiveDuration(text: string | undefined, at: FieldPath): Validat
   return [];
 }
 
+/**
+ * The parser names the place of an error as "at column 22" (or "at line 2, column 5" in a condition of several
+ * lines), counted inside the condition. Printed after FILE:LINE:COLUMN, that reads as a second, different file
+ * column, so the message says instead which character of the condition it is (the position is the file's).
+ */
+function placeInCondition(condition: string, error: ConditionError): string {
+  const phrase = condition.includes('\n')
+    ? `at line ${error.line}, column ${error.column}`
+    : `at column ${error.column}`;
+  // A block scalar ends with a line break: the end of input is just after the last visible character.
+  const text = condition.trimEnd();
+  const offset = condition.includes('\n') ? Math.min(error.offset, text.length) : error.offset;
+  const lineStart = offset > 0 ? text.lastIndexOf('\n', offset - 1) + 1 : 0;
+  const line = text.slice(0, lineStart).split('\n').length;
+  const character = offset - lineStart + 1;
+  const place = text.includes('\n')
+    ? `at character ${character} of line ${line} of the condition`
+    : `at character ${character} of the condition`;
+  // The last occurrence: text quoted from the condition comes before the place in the parser's messages.
+  const at = error.message.lastIndexOf(phrase);
+  if (at < 0) return `${error.message} (${place})`;
+  return error.message.slice(0, at) + place + error.message.slice(at + phrase.length);
+}
+
 function checkTarget(spec: SecurityModuleConfig['spec']): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   if (spec.target.condition !== undefined) {
@@ -56,7 +80,7 @@ function checkTarget(spec: SecurityModuleConfig['spec']): ValidationIssue[] {
       issues.push({
         severity: 'error',
         path: path('spec.target.condition'),
-        message: parsed.error.message,
+        message: placeInCondition(spec.target.condition, parsed.error),
         offsetInValue: parsed.error.offset,
       });
     }

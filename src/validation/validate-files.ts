@@ -58,8 +58,13 @@ export function validateFiles(paths: readonly string[]): FilesValidation {
       });
     }
   }
-  problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+  problems.sort(compareProblems);
   return { files, documents, problems, valid: !problems.some((p) => p.severity === 'error') };
+}
+
+/** The order problems are printed in: by file, line and column. */
+export function compareProblems(a: LocatedProblem, b: LocatedProblem): number {
+  return a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column;
 }
 
 export function formatProblem(p: LocatedProblem): string {

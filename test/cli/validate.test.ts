@@ -60,7 +60,48 @@ describe('iot-security-operator validate', () => {
       `${file}:13:7: error: SecurityModuleConfig/site-layer: spec.agentConfiguration.eventPriorities.Logn: unknown field 'Logn'; did you mean 'Login'?`,
       `${file}:22:9: error: IoTHub/hub: spec.tier: 'S9' is not one of F1, B1, B2, B3, S1, S2, S3; did you mean 'S1'?`,
     ]);
-    assert.match(run.stdout[0], /column/, 'the condition error says where in the condition');
+    assert.match(
+      run.stdout[0],
+      /: unexpected end of input at character 20 of the condition, expected a condition: /,
+      'the condition error says where in the condition, in words that cannot be taken for the file column',
+    );
+    assert.doesNotMatch(run.stdout[0], /at column/);
+  });
+
+  it('points a missing field at the key of its parent and a condition error at its line in a block scalar', async () => {
+    const dir = writeTempFiles({
+      'placed.yaml': `apiVersion: iotsecurity.io/v1alpha1
+kind: SecurityModuleConfig
+metadata:
+  name: no-target
+spec:
+  hubRef:
+    name: hub
+  agentConfiguration:
+    maxMessageSizeInBytes: 8192
+---
+apiVersion: iotsecurity.io/v1alpha1
+kind: SecurityModuleConfig
+metadata:
+  name: block
+spec:
+  hubRef: { name: hub }
+  target:
+    condition: |
+      tags.site = 'a'
+        AND (tags.kind = 'gateway'
+        OR tags.kind = 'sensor'))
+  agentConfiguration:
+    maxMessageSizeInBytes: 8192
+`,
+    });
+    const file = join(dir, 'placed.yaml');
+    const run = await runCliCaptured(['validate', file]);
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stdout, [
+      `${file}:5:1: error: SecurityModuleConfig/no-target: spec.target: required field 'target' is missing`,
+      `${file}:21:33: error: SecurityModuleConfig/block: spec.target.condition: unexpected ')' at character 27 of line 3 of the condition; it closes no '('`,
+    ]);
   });
 
   it('exits 0 with warnings only', async () => {

@@ -100,4 +100,42 @@ describe('reconcileHub', () => {
       [['d0', 'TwinWriteFailed']],
     );
   });
+
+  it('does not write an ownership-only change again while queries lag', async () => {
+    const access = new FakeHubAccess(fleet(3));
+    const memory = new TwinMemory();
+    await reconcileHub(access, [baseline], { unknownOwners: 'keep', memory });
+    access.hub.agentsReport();
+    // Renamed: the same settings under a new owner is a write of tags alone.
+    const renamed = { ...baseline, key: 'iot/baseline-v2' };
+    access.laggingSnapshot = access.hub.snapshot();
+    const first = await reconcileHub(access, [renamed], { unknownOwners: 'remove', memory });
+    assert.equal(first.writesSucceeded, 3);
+    const second = await reconcileHub(access, [renamed], { unknownOwners: 'remove', memory });
+    assert.equal(
+      second.writesSucceeded + second.conflictsReplanned,
+      0,
+      'the lagging query shows the old tags',
+    );
+    assert.equal(access.calls.patches, 6);
+  });
+
+  it('starts the convergence timeout of a device when it comes back online', async () => {
+    const hub = fleet(1);
+    hub.devices[0].connectionState = 'Disconnected';
+    const access = new FakeHubAccess(hub);
+    const memory = new TwinMemory();
+    let now = 0;
+    const clock = () => now;
+    access.clock = clock;
+    const slow = { ...baseline, convergenceTimeoutMs: 60_000 };
+    await reconcileHub(access, [slow], { unknownOwners: 'keep', memory, clock });
+    now = 3_600_000; // an hour offline, then it reconnects
+    hub.devices[0].connectionState = 'Connected';
+    const back = await reconcileHub(access, [slow], { unknownOwners: 'keep', memory, clock });
+    assert.equal(back.finalPlan.reports.get('iot/baseline')!.counts.pendingDevices, 1);
+    now += 61_000;
+    const late = await reconcileHub(access, [slow], { unknownOwners: 'keep', memory, clock });
+    assert.equal(late.finalPlan.reports.get('iot/baseline')!.counts.stalledDevices, 1);
+  });
 });

@@ -11,6 +11,8 @@ export class FakeHubAccess implements HubAccess {
   laggingSnapshot?: HubSnapshot;
   /** Called before each patch; may change the twin behind our back (another writer). */
   beforePatch?: (deviceId: string) => void;
+  /** The hub's time, stamped on desired writes. */
+  clock: () => number = Date.now;
 
   constructor(readonly hub: FakeHub) {}
 
@@ -32,7 +34,7 @@ export class FakeHubAccess implements HubAccess {
   async patchModuleTwin(deviceId: string, patch: TwinPatch, etag: string): Promise<SecurityModuleTwin> {
     this.calls.patches++;
     this.beforePatch?.(deviceId);
-    const refused = this.hub.apply([{ deviceId, etag, patch, changedSettings: [] }], Date.now());
+    const refused = this.hub.apply([{ deviceId, etag, patch, changedSettings: [] }], this.clock());
     if (refused.length)
       throw Object.assign(new Error(`precondition failed for ${deviceId}`), { kind: 'PreconditionFailed' });
     return structuredClone(this.hub.modules.get(deviceId)!);

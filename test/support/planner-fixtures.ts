@@ -69,6 +69,7 @@ export class FakeHub {
         desiredConfiguration: options.desired ?? {},
         reportedConfiguration: undefined,
         desiredVersion: 1,
+        version: 1,
         desiredUpdatedAt: 0,
       });
     }
@@ -99,6 +100,7 @@ export class FakeHub {
         twin.desiredUpdatedAt = now;
       }
       twin.etag = `e${++this.etags}`;
+      twin.version = (twin.version ?? 1) + 1;
     }
     return refused;
   }
@@ -112,6 +114,8 @@ export class FakeHub {
       const effective = effectiveSettings(settings);
       if (problems.length || checkAgentSettings(effective).some((p) => p.severity === 'error')) continue;
       twin.reportedConfiguration = wrapSettings(effective);
+      twin.etag = `e${++this.etags}`;
+      twin.version = (twin.version ?? 1) + 1;
     }
   }
 

@@ -88,6 +88,26 @@ describe('validating a SecurityModuleConfig', () => {
     assert.ok(result.resource === undefined, 'an invalid resource is never handed on');
   });
 
+  it('names the place of a condition error as a character of the condition, never as a column', () => {
+    assert.deepEqual(problems(securityModuleConfig({ target: { condition: "tags.site = 'a' AND" } })), [
+      "error spec.target.condition: unexpected end of input at character 20 of the condition, expected a condition: a property path, a value, a function or '('",
+    ]);
+    // Text of the condition quoted in the message is left alone.
+    assert.deepEqual(
+      problems(securityModuleConfig({ target: { condition: "tags.a = 'at column 3' 'b'" } })),
+      [
+        "error spec.target.condition: unexpected string 'b' at character 24 of the condition, expected AND, OR or the end of the condition",
+      ],
+    );
+    // Over several lines (a block scalar): the line inside the condition; its final line break is no line.
+    assert.deepEqual(
+      problems(securityModuleConfig({ target: { condition: "tags.a = 'x'\n  AND tags.b =\n" } })),
+      [
+        'error spec.target.condition: unexpected end of input at character 15 of line 2 of the condition, expected a value',
+      ],
+    );
+  });
+
   it('rejects a target condition over reported properties', () => {
     const [problem] = problems(
       securityModuleConfig({ target: { condition: "properties.reported.x = 'a'" } }),
