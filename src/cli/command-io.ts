@@ -3,14 +3,14 @@
 export interface CommandIo {
   out(line: string): void;
   err(line: string): void;
-  /** Whether standard output is a terminal (progress bars, colours). */
+  /** Whether standard error, where progress goes, is a terminal (bars redrawn in place). */
   isTerminal: boolean;
 }
 
 export const processIo: CommandIo = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
-  isTerminal: Boolean(process.stdout.isTTY),
+  isTerminal: Boolean(process.stderr.isTTY),
 };
 
 /** A mistake in how the command was called: printed with the usage hint, exit status 2. */

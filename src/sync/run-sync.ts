@@ -1,7 +1,6 @@
 // `sync`: apply the SecurityModuleConfigs of a set of files to one hub, optionally wait for the agents to
-// report them, optionally keep doing so (--watch).
+// report them (--wait), optionally keep doing so (--watch).
 import type { CommandIo } from '../cli/command-io.js';
-import { type ReconcileOutcome, reconcileHub } from '../engine/reconcile-hub.js';
 import { TwinMemory } from '../engine/twin-memory.js';
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { Logger } from '../observability/logger.js';
@@ -9,19 +8,15 @@ import type { PlannedResource } from '../planner/types.js';
 import { formatProblem } from '../validation/validate-files.js';
 import { filesFingerprint } from './file-fingerprint.js';
 import { loadSyncResources } from './load-configs.js';
-import { ProgressView } from './progress-view.js';
 import { sleep } from './sleep.js';
-import {
-  isReady,
-  renderPlanLine,
-  renderStatusDetails,
-  renderStatusTable,
-  statusJson,
-} from './status-table.js';
+import { type PassResult, runPass } from './sync-pass.js';
+import { printPassReport } from './sync-report.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_TIMEOUT = 3;
+/** Stopped by SIGINT/SIGTERM before it was done, as shells report 128 + SIGINT. */
+export const EXIT_INTERRUPTED = 130;
 
 export interface SyncOptions {
   paths: string[];
@@ -32,9 +27,9 @@ export interface SyncOptions {
   timeoutMs: number;
   intervalMs: number;
   output: 'table' | 'json';
-  /** How often --wait re-reads unsettled devices. */
+  /** Sync even when the files hold no SecurityModuleConfig (with --prune: remove everything it manages). */
+  allowEmpty?: boolean;
   pollMs?: number;
-  /** How often --wait re-reads the whole hub (devices coming online, drift). */
   fullReadMs?: number;
 }
 
@@ -46,173 +41,110 @@ export interface SyncContext {
   clock?: () => number;
 }
 
-interface PassResult {
-  outcome: ReconcileOutcome;
-  timedOut: boolean;
-  /** Totals over every reconcile of the pass (--wait runs several). */
-  totals: {
-    writesSucceeded: number;
-    writesFailed: number;
-    modulesCreated: number;
-    conflictsReplanned: number;
-  };
-}
-
-function addTotals(totals: PassResult['totals'], outcome: ReconcileOutcome): void {
-  totals.writesSucceeded += outcome.writesSucceeded;
-  totals.writesFailed += outcome.writesFailed;
-  totals.modulesCreated += outcome.modulesCreated;
-  totals.conflictsReplanned += outcome.conflictsReplanned;
-}
-
-function allReady(outcome: ReconcileOutcome): boolean {
-  return [...outcome.finalPlan.reports.values()].every(isReady);
-}
-
-async function reconcileAndWait(
-  resources: PlannedResource[],
-  options: SyncOptions,
-  context: SyncContext,
-  memory: TwinMemory,
-): Promise<PassResult> {
-  const clock = context.clock ?? Date.now;
-  const started = clock();
-  const base = {
-    unknownOwners: options.prune ? ('remove' as const) : ('keep' as const),
-    signal: context.signal,
-    memory,
-    clock,
-    logger: context.logger,
-  };
-  let outcome = await reconcileHub(context.access, resources, { ...base, dryRun: options.dryRun });
-  const totals = { writesSucceeded: 0, writesFailed: 0, modulesCreated: 0, conflictsReplanned: 0 };
-  addTotals(totals, outcome);
-  if (!options.wait || options.dryRun) return { outcome, timedOut: false, totals };
-  const progress = new ProgressView(context.io);
-  let lastFullRead = clock();
-  while (!allReady(outcome) && !context.signal?.aborted) {
-    progress.update([...outcome.finalPlan.reports.values()], clock() - started);
-    if (clock() - started >= options.timeoutMs) return { outcome, timedOut: true, totals };
-    await sleep(
-      Math.min(options.pollMs ?? 2000, Math.max(0, options.timeoutMs - (clock() - started))),
-      context.signal,
-    );
-    let snapshot = outcome.snapshot;
-    if (clock() - lastFullRead >= (options.fullReadMs ?? 30_000)) {
-      snapshot = await context.access.readSnapshot({ signal: context.signal });
-      lastFullRead = clock();
-    } else if (outcome.finalPlan.unsettledDevices.length) {
-      const fresh = await context.access.readModuleTwins(outcome.finalPlan.unsettledDevices, {
-        signal: context.signal,
-      });
-      for (const [deviceId, twin] of fresh) snapshot.modules.set(deviceId, twin);
-    }
-    outcome = await reconcileHub(context.access, resources, { ...base, snapshot });
-    addTotals(totals, outcome);
-  }
-  progress.update([...outcome.finalPlan.reports.values()], clock() - started);
-  return { outcome, timedOut: !allReady(outcome) && !context.signal?.aborted, totals };
-}
-
-function report(result: PassResult, options: SyncOptions, context: SyncContext): void {
-  const { outcome, totals } = result;
-  const reports = [...outcome.finalPlan.reports.values()];
-  if (options.output === 'json') {
-    const now = new Date((context.clock ?? Date.now)()).toISOString();
-    context.io.out(
-      JSON.stringify(
-        {
-          hub: context.access.hubName,
-          dryRun: options.dryRun,
-          ready: reports.every(isReady),
-          timedOut: result.timedOut,
-          writes: {
-            succeeded: totals.writesSucceeded,
-            failed: totals.writesFailed,
-            replannedAfterConflict: totals.conflictsReplanned,
-          },
-          modulesCreated: totals.modulesCreated,
-          resources: reports.map((r) => statusJson(r, now)),
-        },
-        null,
-        2,
-      ),
-    );
-    return;
-  }
-  if (options.dryRun) {
-    context.io.out(`Plan for ${context.access.hubName} (dry run, nothing written):`);
-    for (const r of outcome.initialPlan.reports.values()) context.io.out(`  ${renderPlanLine(r)}`);
-    if (outcome.initialPlan.moduleCreations.length)
-      context.io.out(`  ${outcome.initialPlan.moduleCreations.length} security modules to create`);
-    context.io.out('');
-  } else {
-    context.io.out(
-      `${context.access.hubName}: ${totals.writesSucceeded} twins written (${totals.conflictsReplanned} re-planned after a concurrent change), ${totals.writesFailed} failed, ${totals.modulesCreated} modules created`,
-    );
-  }
-  for (const line of renderStatusTable(reports)) context.io.out(line);
-  const details = renderStatusDetails(reports);
-  if (details.length) context.io.out(['', ...details].join('\n'));
-  if (result.timedOut)
-    context.io.err(
-      `timed out after ${Math.round(options.timeoutMs / 1000)}s before every resource was Ready`,
-    );
-}
-
-function exitCode(result: PassResult, options: SyncOptions): number {
-  if (result.timedOut) return EXIT_TIMEOUT;
-  // With --wait, a write that failed and succeeded on a later pass is no failure: Ready is what counts.
-  if (options.wait && !options.dryRun) return allReady(result.outcome) ? EXIT_OK : EXIT_FAILED;
-  return result.totals.writesFailed > 0 ? EXIT_FAILED : EXIT_OK;
-}
-
-function load(options: SyncOptions, context: SyncContext): PlannedResource[] | undefined {
-  const loaded = loadSyncResources(options.paths);
-  for (const problem of loaded.problems)
-    (problem.severity === 'error' ? context.io.err : context.io.out)(formatProblem(problem));
-  if (!loaded.valid) {
-    context.io.err('sync: the resources are invalid; nothing was written');
+/** The resources of the files, or undefined (problems printed) when they cannot be used. */
+function load(options: SyncOptions, io: CommandIo): PlannedResource[] | undefined {
+  let loaded: ReturnType<typeof loadSyncResources>;
+  try {
+    loaded = loadSyncResources(options.paths);
+  } catch (error) {
+    io.err(`sync: ${(error as Error).message}`);
     return undefined;
   }
-  if (loaded.resources.length === 0)
-    context.io.err(`sync: no SecurityModuleConfig in ${options.paths.join(', ')}`);
+  for (const problem of loaded.problems)
+    (problem.severity === 'error' ? io.err : io.out)(formatProblem(problem));
+  if (!loaded.valid) {
+    io.err('sync: the resources are invalid; nothing was written');
+    return undefined;
+  }
+  if (loaded.resources.length === 0 && !options.allowEmpty) {
+    io.err(
+      `sync: no SecurityModuleConfig in ${options.paths.join(', ')}; nothing was written (to sync an empty set on purpose, e.g. --prune to remove everything the operator manages on this hub, add --allow-empty)`,
+    );
+    return undefined;
+  }
   return loaded.resources;
 }
 
+/** Exit status of a pass: Ready 0; timeout 3; stopped 130; device failures, stuck resources or refused writes 1. */
+function exitCode(result: PassResult, options: SyncOptions): number {
+  switch (result.ending) {
+    case 'ready':
+      return EXIT_OK;
+    case 'timeout':
+      return EXIT_TIMEOUT;
+    case 'stopped':
+      return EXIT_INTERRUPTED;
+    case 'stuck':
+      return EXIT_FAILED;
+    case 'noWait': {
+      if (options.dryRun) return EXIT_OK;
+      const failed = [...result.outcome.finalPlan.reports.values()].some(
+        (r) => !r.suspended && r.counts.failedDevices > 0,
+      );
+      return result.totals.writesFailed > 0 || failed ? EXIT_FAILED : EXIT_OK;
+    }
+  }
+}
+
 export async function runSync(options: SyncOptions, context: SyncContext): Promise<number> {
+  const clock = context.clock ?? Date.now;
   const memory = new TwinMemory();
-  let resources = load(options, context);
+  const passOptions = {
+    dryRun: options.dryRun,
+    prune: options.prune,
+    wait: options.wait,
+    timeoutMs: options.timeoutMs,
+    pollMs: options.pollMs ?? 2000,
+    fullReadMs: options.fullReadMs ?? 30_000,
+  };
+  const reportOptions = {
+    dryRun: options.dryRun,
+    prune: options.prune,
+    output: options.output,
+    jsonLines: options.watch,
+    timeoutMs: options.timeoutMs,
+  };
+  let resources = load(options, context.io);
   if (!resources) return EXIT_FAILED;
+  const passContext = {
+    io: context.io,
+    access: context.access,
+    logger: context.logger,
+    signal: context.signal,
+    clock,
+  };
   if (!options.watch) {
-    const result = await reconcileAndWait(resources, options, context, memory);
-    report(result, options, context);
+    const result = await runPass(resources, passOptions, passContext, memory);
+    printPassReport(result, context.access.hubName, reportOptions, context.io, new Date(clock()));
     return exitCode(result, options);
   }
+
   // --watch: resync every interval and whenever the files change, until stopped.
   let fingerprint = filesFingerprint(options.paths);
+  const changed = () => filesFingerprint(options.paths) !== fingerprint;
   while (!context.signal?.aborted) {
     try {
-      report(await reconcileAndWait(resources, options, context, memory), options, context);
+      const result = await runPass(resources, passOptions, { ...passContext, interrupted: changed }, memory);
+      printPassReport(result, context.access.hubName, reportOptions, context.io, new Date(clock()));
     } catch (error) {
       if (context.signal?.aborted) break;
       context.logger.error('sync pass failed; retrying at the next interval', {
         error: (error as Error).message,
       });
     }
-    const deadline = (context.clock ?? Date.now)() + options.intervalMs;
-    while (!context.signal?.aborted && (context.clock ?? Date.now)() < deadline) {
-      await sleep(Math.min(1000, deadline - (context.clock ?? Date.now)()), context.signal);
-      const next = filesFingerprint(options.paths);
-      if (next === fingerprint) continue;
-      fingerprint = next;
-      const reloaded = load(options, context);
+    const deadline = clock() + options.intervalMs;
+    while (!context.signal?.aborted && clock() < deadline && !changed()) {
+      await sleep(Math.min(1000, deadline - clock()), context.signal);
+    }
+    if (changed()) {
+      fingerprint = filesFingerprint(options.paths);
+      const reloaded = load(options, context.io);
       if (reloaded) {
         resources = reloaded;
         context.logger.info('resource files changed; syncing', { resources: resources.length });
-        break;
+      } else {
+        context.logger.warn('resource files changed but cannot be used; keeping the last valid set');
       }
-      context.logger.warn('resource files changed but are invalid; keeping the last valid set');
     }
   }
   return EXIT_OK;

@@ -30,7 +30,7 @@ function moduleTwin(overrides: Record<string, unknown> = {}) {
 }
 
 describe('moduleTwinFromJson', () => {
-  it('takes the configuration, the desired $version and when the configuration was written', () => {
+  it('takes the configuration, the versions and when the configuration was written', () => {
     assert.deepEqual(moduleTwinFromJson(moduleTwin()), {
       deviceId: 'device-000001',
       etag: 'AAAAAAAAAAM=',
@@ -38,6 +38,7 @@ describe('moduleTwinFromJson', () => {
       desiredConfiguration: configuration,
       reportedConfiguration: { snapshotFrequency: { value: 'PT13H' } },
       desiredVersion: 4,
+      version: 7,
       desiredUpdatedAt: Date.parse('2025-01-01T10:00:00Z'),
     });
   });

@@ -85,6 +85,7 @@ async function sync(
 }
 
 function status(run: Run): {
+  ending: string;
   ready: boolean;
   resources: { resource: string; status: Record<string, any> }[];
   writes: Record<string, number>;
@@ -193,19 +194,23 @@ describe('sync against the emulator', () => {
 
   it('removes the settings of a deleted resource with --prune, and only then', async () => {
     const edited = BASELINE.replace('Login: High', 'Login: Low');
-    await sync(emulator, { 'baseline.yaml': edited });
-    assert.equal(
-      (await desired(emulator, 'prod-0')).highPriorityMessageFrequency?.value,
-      'PT1M',
-      'without --prune the site layer stays',
+    const kept = await sync(emulator, { 'baseline.yaml': edited }, { output: 'table' });
+    assert.match(
+      kept.out.join('\n'),
+      /fleet\/site-ams \(not in the files\): highPriorityMessageFrequency kept on 1 device; --prune removes them/,
     );
-    const run = await sync(emulator, { 'baseline.yaml': edited }, { prune: true });
-    assert.equal(run.code, 0);
+    assert.equal(
+      (await desired(emulator, 'dev-0')).highPriorityMessageFrequency?.value,
+      'PT1M',
+      'without --prune the deleted layer keeps what no other resource sets',
+    );
     assert.equal(
       (await desired(emulator, 'prod-0')).highPriorityMessageFrequency?.value,
       'PT5M',
       'the baseline takes over',
     );
+    const run = await sync(emulator, { 'baseline.yaml': edited }, { prune: true });
+    assert.equal(run.code, 0);
     assert.equal((await desired(emulator, 'dev-0')).highPriorityMessageFrequency, undefined);
   });
 
@@ -238,6 +243,76 @@ describe('sync against the emulator', () => {
     assert.equal((await desired(emulator, 'prod-5')).lowPriorityMessageFrequency, undefined);
     assert.equal((await desired(emulator, 'prod-6')).highPriorityMessageFrequency?.value, 'PT3H');
     await sync(emulator, {}, { prune: true, wait: false });
+  });
+});
+
+describe('sync exit codes and safety nets', () => {
+  let emulator: RunningEmulator;
+  before(async () => {
+    emulator = await startHubEmulator({ tier: 'S3' });
+    emulator.addDevices([
+      { deviceId: 'a-1', tags: { environment: 'production', site: 'ams' }, online: true },
+      { deviceId: 'a-2', tags: { environment: 'production', site: 'ams' }, online: true },
+    ]);
+    await sync(emulator, { 'baseline.yaml': BASELINE, 'site.yaml': SITE });
+  });
+  after(() => emulator.close());
+
+  it('refuses files without any SecurityModuleConfig instead of pruning everything', async () => {
+    const before = updates(emulator);
+    const run = await sync(
+      emulator,
+      { 'hub.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: s }\n' },
+      { prune: true },
+    );
+    assert.equal(run.code, 1);
+    assert.match(run.err.join('\n'), /no SecurityModuleConfig in .*nothing was written.*--allow-empty/);
+    assert.equal(updates(emulator), before);
+  });
+
+  it('shows on a dry run with --prune what pruning would remove', async () => {
+    const run = await sync(
+      emulator,
+      { 'baseline.yaml': BASELINE },
+      { prune: true, dryRun: true, output: 'table' },
+    );
+    assert.equal(run.code, 0);
+    assert.match(
+      run.out.join('\n'),
+      /fleet\/site-ams \(not in the files\): highPriorityMessageFrequency would be removed from 2 devices/,
+    );
+  });
+
+  it('does not wait for a suspended resource', async () => {
+    const suspended = SITE.replace('  priority: 50', '  priority: 50\n  suspend: true');
+    const run = await sync(
+      emulator,
+      { 'baseline.yaml': BASELINE, 'site.yaml': suspended },
+      { timeoutMs: 5000 },
+    );
+    assert.equal(run.code, 0, run.err.join('\n'));
+  });
+
+  it('exits 1 at once when a resource cannot become Ready, and 1 without --wait when devices failed', async () => {
+    const listed = smc(
+      'ghosts',
+      '  target: { deviceIds: [a-1, ghost-1] }\n  priority: 90\n  agentConfiguration:\n    snapshotFrequency: PT3H\n',
+    );
+    const started = Date.now();
+    const waited = await sync(
+      emulator,
+      { 'baseline.yaml': BASELINE, 'site.yaml': SITE, 'ghosts.yaml': listed },
+      { timeoutMs: 20_000 },
+    );
+    assert.equal(waited.code, 1);
+    assert.ok(Date.now() - started < 10_000, 'it does not wait for the timeout');
+    assert.equal(status(waited).ending, 'stuck');
+    const once = await sync(
+      emulator,
+      { 'baseline.yaml': BASELINE, 'site.yaml': SITE, 'ghosts.yaml': listed },
+      { wait: false },
+    );
+    assert.equal(once.code, 1);
   });
 });
 

@@ -22,13 +22,17 @@ Hub:
 What to do:
   --dry-run                print the plan (devices to write, settings changing, sample ids), write nothing
   --prune                  remove settings owned by resources that are no longer in the files
+  --allow-empty            sync even if the files hold no SecurityModuleConfig (with --prune: remove
+                           every setting the operator manages on the hub)
   --wait                   wait until every resource is Ready; exit 3 if --timeout passes first
   --timeout 10m            how long --wait waits
   --watch                  keep running: re-read the files on change, resync every --interval
   --interval 1m            resync interval for --watch
+  --poll 2s                how often --wait re-reads the devices whose agents have yet to answer
   --output table|json      the final status as a table (default) or JSON
   --log-level info         error, warn, info, debug (logs go to standard error)
-Exit status: 0 done (and Ready with --wait), 1 invalid resources or failed writes, 2 usage, 3 timeout.`;
+Exit status: 0 done (and Ready with --wait); 1 invalid resources, failed devices or writes, or (with --wait)
+a resource that cannot become Ready; 2 usage; 3 --wait timed out; 130 interrupted.`;
 
 function duration(text: string, option: string): number {
   const ms = parseKubeDuration(text);
@@ -48,6 +52,7 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
       units: { type: 'string', default: '1' },
       'dry-run': { type: 'boolean', default: false },
       prune: { type: 'boolean', default: false },
+      'allow-empty': { type: 'boolean', default: false },
       wait: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '10m' },
       watch: { type: 'boolean', default: false },
@@ -72,8 +77,11 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
   const units = Number(values.units);
   if (!Number.isInteger(units) || units < 1)
     throw new UsageError(`--units must be a whole number of at least 1, not '${values.units}'`);
-  if (!['F1', 'B1', 'B2', 'B3', 'S1', 'S2', 'S3'].includes(values.tier))
-    throw new UsageError(`--tier must be one of F1, B1, B2, B3, S1, S2, S3, not '${values.tier}'`);
+  if (!['F1', 'S1', 'S2', 'S3'].includes(values.tier)) {
+    throw new UsageError(
+      `--tier must be one of F1, S1, S2, S3 (basic tiers have no twins), not '${values.tier}'`,
+    );
+  }
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -88,7 +96,13 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
     }
   }
   const logger = createLogger({ level: level as LogLevel | undefined });
-  const client = createHubClient({ connectionString, ca, tier: values.tier as 'S1', units, logger });
+  let client: ReturnType<typeof createHubClient>;
+  try {
+    client = createHubClient({ connectionString, ca, tier: values.tier as 'S1', units, logger });
+  } catch (error) {
+    // A malformed or expired connection string: how the command was called is wrong.
+    throw new UsageError((error as Error).message);
+  }
   const shutdown = shutdownSignal();
   try {
     return await runSync(
@@ -96,6 +110,7 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
         paths,
         dryRun: values['dry-run'],
         prune: values.prune,
+        allowEmpty: values['allow-empty'],
         wait: values.wait,
         watch: values.watch,
         timeoutMs: duration(values.timeout, '--timeout'),

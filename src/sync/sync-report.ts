@@ -1,0 +1,86 @@
+// What `sync` prints at the end of a pass: the plan (--dry-run), the table and details, or JSON.
+import type { CommandIo } from '../cli/command-io.js';
+import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
+import {
+  isReady,
+  renderPlanLine,
+  renderStatusDetails,
+  renderStatusTable,
+  statusJson,
+} from './status-table.js';
+import type { PassResult } from './sync-pass.js';
+
+export interface ReportOptions {
+  dryRun: boolean;
+  prune: boolean;
+  output: 'table' | 'json';
+  /** One compact JSON document per line (--watch), instead of one indented document. */
+  jsonLines: boolean;
+  timeoutMs: number;
+}
+
+function foreignLine(owner: ForeignOwner, dryRun: boolean): string {
+  const settings = owner.settings.join(', ');
+  const devices = `${owner.devices} device${owner.devices === 1 ? '' : 's'}`;
+  switch (owner.fate) {
+    case 'removed':
+      return `${owner.owner} (not in the files): ${settings} ${dryRun ? 'would be' : 'were'} removed from ${devices}`;
+    case 'released':
+      return `${owner.owner} (deleted, deletionPolicy Retain): ${settings} left on ${devices}, no longer owned`;
+    case 'kept':
+      return `${owner.owner} (not in the files): ${settings} kept on ${devices}; --prune removes them`;
+  }
+}
+
+export function printPassReport(
+  result: PassResult,
+  hubName: string,
+  options: ReportOptions,
+  io: CommandIo,
+  now: Date,
+): void {
+  const { outcome, totals } = result;
+  const reports = [...outcome.finalPlan.reports.values()];
+  const foreign = (options.dryRun ? outcome.initialPlan : outcome.finalPlan).foreignOwners;
+  const shownForeign = options.dryRun ? foreign : foreign.filter((f) => f.fate === 'kept');
+  if (options.output === 'json') {
+    const document = {
+      hub: hubName,
+      dryRun: options.dryRun,
+      ready: reports.filter((r) => !r.suspended).every(isReady),
+      ending: result.ending,
+      writes: {
+        succeeded: totals.writesSucceeded,
+        failed: totals.writesFailed,
+        replannedAfterConflict: totals.conflictsReplanned,
+        planned: outcome.initialPlan.writes.length,
+      },
+      modulesCreated: totals.modulesCreated,
+      foreignOwners: foreign,
+      resources: reports.map((r) => statusJson(r, now.toISOString())),
+    };
+    io.out(options.jsonLines ? JSON.stringify(document) : JSON.stringify(document, null, 2));
+    return;
+  }
+  if (options.dryRun) {
+    io.out(`Plan for ${hubName} (dry run, nothing written):`);
+    for (const r of outcome.initialPlan.reports.values()) io.out(`  ${renderPlanLine(r)}`);
+    if (outcome.initialPlan.moduleCreations.length)
+      io.out(`  ${outcome.initialPlan.moduleCreations.length} security modules to create`);
+  } else {
+    io.out(
+      `${hubName}: ${totals.writesSucceeded} twins written (${totals.conflictsReplanned} re-planned after a concurrent change), ${totals.writesFailed} failed, ${totals.modulesCreated} modules created`,
+    );
+  }
+  for (const owner of shownForeign) io.out(`  ${foreignLine(owner, options.dryRun)}`);
+  if (options.dryRun || shownForeign.length) io.out('');
+  for (const line of renderStatusTable(reports)) io.out(line);
+  const details = renderStatusDetails(reports);
+  if (details.length) io.out(['', ...details].join('\n'));
+  if (result.ending === 'timeout')
+    io.err(
+      `timed out after ${(options.timeoutMs / 1000).toFixed(options.timeoutMs % 1000 ? 1 : 0)}s before every resource was Ready`,
+    );
+  if (result.ending === 'stuck')
+    io.err('stopped waiting: a resource cannot become Ready without a change (see the details above)');
+}
