@@ -1,4 +1,4 @@
-// A sleep that ends early when the signal aborts (shutdown) or `wake` resolves (a file changed).
+// A sleep that ends early when the signal aborts (shutdown).
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
