@@ -9,6 +9,27 @@ import { errorCodeOf, rejectionOf } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/emulator-command.ts', import.meta.url));
 
+/** The emulator command in a child process, once it has printed its one JSON line. */
+async function startEmulatorProcess(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (stdout.includes('\n')) resolve(stdout.slice(0, stdout.indexOf('\n')));
+    });
+    child.on('exit', () => reject(new Error(`the command exited before listening: ${stderr}`)));
+  });
+  return { child, firstLine, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
 describe('the emulator command line', () => {
   it('parses every option the issue lists', () => {
     const options = parseEmulatorArgs([
@@ -146,24 +167,8 @@ describe('the emulator command line', () => {
   });
 
   it('prints one JSON line when listening, serves the SDK, logs to stderr and stops on SIGTERM', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', FIXTURE, '--devices', '2', '--seed', '5', '--no-throttle'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const firstLine = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-        if (stdout.includes('\n')) resolve(stdout.slice(0, stdout.indexOf('\n')));
-      });
-      child.on('exit', () => reject(new Error(`the command exited before listening: ${stderr}`)));
-    });
+    const emulator = await startEmulatorProcess(['--devices', '2', '--seed', '5', '--no-throttle']);
+    const { child, firstLine, exited } = emulator;
     try {
       const line = JSON.parse(firstLine) as Record<string, string>;
       assert.deepEqual(Object.keys(line), ['endpoint', 'hostName', 'connectionString', 'caFile']);
@@ -183,41 +188,24 @@ describe('the emulator command line', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0);
-    assert.equal(stdout.trim().split('\n').length, 1);
-    assert.match(stderr, /"message":"emulator listening"/);
-    assert.match(stderr, /"message":"emulator stopped"/);
+    assert.equal(emulator.stdout().trim().split('\n').length, 1);
+    assert.match(emulator.stderr(), /"message":"emulator listening"/);
+    assert.match(emulator.stderr(), /"message":"emulator stopped"/);
   });
 
   it('starts with the --faults and --quota of its command line, and logs the overrides', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        FIXTURE,
-        '--devices',
-        '2',
-        '--seed',
-        '5',
-        '--no-throttle',
-        '--quota',
-        'twinUpdate=2/min',
-        '--faults',
-        '{"twinRead":{"errorRatio":1,"errorStatuses":[500]}}',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const firstLine = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-        if (stdout.includes('\n')) resolve(stdout.slice(0, stdout.indexOf('\n')));
-      });
-      child.on('exit', () => reject(new Error(`the command exited before listening: ${stderr}`)));
-    });
+    const emulator = await startEmulatorProcess([
+      '--devices',
+      '2',
+      '--seed',
+      '5',
+      '--no-throttle',
+      '--quota',
+      'twinUpdate=2/min',
+      '--faults',
+      '{"twinRead":{"errorRatio":1,"errorStatuses":[500]}}',
+    ]);
+    const { child, firstLine, exited } = emulator;
     try {
       const line = JSON.parse(firstLine) as Record<string, string>;
       const registry = registryFromConnectionString(line.connectionString, {
@@ -238,7 +226,8 @@ describe('the emulator command line', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0);
-    const listening = stderr
+    const listening = emulator
+      .stderr()
       .split('\n')
       .filter((l) => l.includes('"message":"emulator listening"'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
