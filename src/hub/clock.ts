@@ -3,7 +3,10 @@
 import { cancelledError } from './errors.js';
 
 export interface HubClock {
-  /** Milliseconds since any fixed origin. */
+  /**
+   * Wall-clock time in epoch milliseconds (`Date.now` for the system clock). Besides measuring intervals it is
+   * compared with dates the hub sends (an HTTP-date Retry-After) and with a signature's expiry.
+   */
   now(): number;
   /** Resolves after `ms`; rejects with a HubError of kind 'Cancelled' as soon as `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -30,8 +33,9 @@ export const systemClock: HubClock = {
 };
 
 /**
- * `promise`, or a rejection with `cancelled()` as soon as `signal` aborts. The SDK cannot abort a request it
- * has sent, so the caller stops waiting and the late answer is dropped.
+ * `promise`, or a rejection with `cancelled()` as soon as `signal` aborts. The SDK has no way to abort a request
+ * it has sent, so the caller stops waiting and a late answer is dropped; the pipeline also destroys the HTTP
+ * request itself (request-abort.ts). Either way a request that was sent may have been applied.
  */
 export function raceAbort<T>(
   promise: Promise<T>,

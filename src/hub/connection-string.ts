@@ -1,5 +1,9 @@
 // Service connection strings, checked before the SDK sees them so that every mistake becomes one typed error
 // that names the hub and the cause. No message, log line or enumerable field ever holds the key.
+import {
+  parseSharedAccessSignature,
+  sharedAccessSignatureExpiry,
+} from '../protocol/shared-access-signature.js';
 import { HubError } from './errors.js';
 
 export interface HubConnectionString {
@@ -90,14 +94,15 @@ export function parseHubConnectionString(text: string, now = Date.now()): HubCon
     return connection;
   }
   if (signature !== undefined) {
-    const expiry = /(?:^|[&\s])se=(\d+)(?:&|$)/.exec(signature);
-    if (!signature.startsWith('SharedAccessSignature ') || !/[&\s]sig=/.test(signature) || !expiry) {
+    const token = parseSharedAccessSignature(signature);
+    const expiry = token && sharedAccessSignatureExpiry(token);
+    if (!token?.sr || !token.sig || expiry === undefined) {
       throw configurationError(
         hostName,
-        'SharedAccessSignature is not a token of the form SharedAccessSignature sr=&sig=&se=&skn=',
+        'SharedAccessSignature is not a token of the form SharedAccessSignature sr=&sig=&se=&skn= (sr, sig and a whole-number se are required, each once)',
       );
     }
-    const expiresAt = Number(expiry[1]) * 1000;
+    const expiresAt = expiry * 1000;
     if (expiresAt <= now) {
       throw new HubError({
         kind: 'Unauthorized',

@@ -3,6 +3,19 @@
 import { redactSecrets } from '../observability/redact.js';
 import { HUB_ERROR_NAMES, HUB_ERROR_NUMBERS } from '../protocol/error-codes.js';
 
+/**
+ * What a caller can do about an error. Whether the client itself retries is decided by the status (see
+ * `isRetryable` in retry.ts), not by the kind:
+ * - `Throttled`: the hub refused for quota. A 429 is a rate limit the client waits out and retries (with the
+ *   hub's Retry-After); a 403 `IotHubQuotaExceeded` (403002) is the hub's daily message quota, used up until
+ *   it resets at 00:00 UTC or the hub gets more units, and is final: nothing within a reconcile helps. Both are
+ *   `Throttled` because both say "the hub's quota, not this request, is the problem"; tell them apart by
+ *   `statusCode` (and `hubErrorCode`).
+ * - `InvalidArgument`: the request cannot succeed as sent, e.g. a device that already has the most modules a
+ *   device may have (413 `TooManyModulesOnDevice`) or a twin over its size limits (403100).
+ * - `Cancelled`: the caller's AbortSignal fired. When the request had been sent, its outcome is unknown (see
+ *   hub-client-api.ts).
+ */
 export type HubErrorKind =
   | 'NotFound'
   | 'PreconditionFailed'
@@ -140,6 +153,11 @@ export interface ErrorContext {
   policyName?: string;
   /** When the connection string's own signature expires (epoch ms), for connection strings that carry one. */
   credentialExpiresAt?: number;
+  /**
+   * The client's clock (epoch ms), to turn an HTTP-date Retry-After into a wait and to tell whether the
+   * signature above has expired; `Date.now` when omitted.
+   */
+  now?: () => number;
 }
 
 /** Socket errors after which the same request may succeed; ECONNREFUSED covers a hub or gateway restarting. */
@@ -184,13 +202,14 @@ export function statusCodeOf(error: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
-function retryAfterMsOf(headers: Record<string, unknown> | undefined): number | undefined {
+/** Retry-After in delta-seconds or as an HTTP-date; a date is measured from `now`, the client's clock. */
+function retryAfterMsOf(headers: Record<string, unknown> | undefined, now: number): number | undefined {
   const value = headers?.['retry-after'];
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function kindOfStatus(status: number, name: string | undefined): HubErrorKind {
@@ -198,8 +217,12 @@ function kindOfStatus(status: number, name: string | undefined): HubErrorKind {
     case 401:
       return 'Unauthorized';
     case 403:
-      // 403 is the hub's daily quota (403002) or a twin over its size limits (403100).
+      // 403 is the hub's daily quota (403002; not retried, see HubErrorKind) or a twin over its size limits
+      // (403100).
       return name === 'IotHubQuotaExceeded' ? 'Throttled' : 'InvalidArgument';
+    case 413:
+      // A body over the size limit (413001), or a device that already has the most modules (413003).
+      return 'InvalidArgument';
     case 404:
       return 'NotFound';
     // 409 (already exists) never leaves the client: ensureSecurityModule answers 'existed'. Like 412 it
@@ -215,8 +238,20 @@ function kindOfStatus(status: number, name: string | undefined): HubErrorKind {
   }
 }
 
-function unauthorizedCause(context: ErrorContext): string {
-  if (context.credentialExpiresAt !== undefined && context.credentialExpiresAt <= Date.now()) {
+/**
+ * What to do about hub codes whose own text does not say it, by code name; these answers are final, so the
+ * message must say that waiting and retrying will not help. By name only: a body that gives just a number is
+ * named through protocol/error-codes.ts when that lists the number (and is InvalidArgument by status anyway).
+ */
+const CAUSES: Readonly<Record<string, string>> = {
+  TooManyModulesOnDevice:
+    'the device already has the most modules IoT Hub allows on one device (50); remove a module it no longer uses, then reconcile again (retrying will not help)',
+  IotHubQuotaExceeded:
+    "the hub's daily message quota is used up (twin reads, writes and queries count against it); it refreshes at the next UTC day (00:00 UTC), or add units to the hub (not retried: waiting within a reconcile will not help)",
+};
+
+function unauthorizedCause(context: ErrorContext, now: number): string {
+  if (context.credentialExpiresAt !== undefined && context.credentialExpiresAt <= now) {
     return `the shared access signature in the connection string expired at ${new Date(context.credentialExpiresAt).toISOString()}`;
   }
   const policy = context.policyName ? `policy '${context.policyName}'` : 'the connection string';
@@ -230,17 +265,24 @@ export function toHubError(error: unknown, context: ErrorContext): HubError {
   const where = `${context.action} on hub ${context.hubName}`;
   const status = statusCodeOf(error);
   if (status !== undefined) {
+    const now = (context.now ?? Date.now)();
     const parsed = parseHubErrorBody(sdk.responseBody);
     const kind = kindOfStatus(status, parsed.name);
     const code = parsed.name ? ` ${parsed.name}` : '';
-    const text = kind === 'Unauthorized' ? unauthorizedCause(context) : (parsed.text ?? '');
+    const cause = parsed.name !== undefined && Object.hasOwn(CAUSES, parsed.name) ? CAUSES[parsed.name] : '';
+    const text =
+      kind === 'Unauthorized'
+        ? unauthorizedCause(context, now)
+        : cause
+          ? `${cause}${parsed.text ? ` (the hub said: ${parsed.text})` : ''}`
+          : (parsed.text ?? '');
     return new HubError({
       kind,
       hubName: context.hubName,
       statusCode: status,
       hubErrorCode: parsed.code,
       hubErrorName: parsed.name,
-      retryAfterMs: retryAfterMsOf(sdk.response?.headers),
+      retryAfterMs: retryAfterMsOf(sdk.response?.headers, now),
       message: `${where} failed (${status}${code})${text ? `: ${text}` : ''}`,
     });
   }

@@ -3,7 +3,17 @@
 import type { HubSnapshot, SecurityModuleTwin, TwinPatch } from '../planner/types.js';
 
 export interface CallOptions {
-  /** Cancels waiting for quota, backoff sleeps and the request in flight. */
+  /**
+   * Cancels waiting for quota, backoff sleeps and the request in flight; the call then rejects with a HubError
+   * of kind 'Cancelled'.
+   *
+   * Cancelling cannot take back a request the hub has received, so a 'Cancelled' error means the outcome is
+   * unknown: if an attempt had been sent, a PATCH may have been applied and a module may have been created
+   * (the error does not say whether one had been sent). After one, assume neither outcome: re-read the twin
+   * (`readModuleTwins` with `consistent: true`, since queries lag writes) and plan from what the hub holds.
+   * The client destroys the HTTP request of a cancelled attempt: its connection is closed, not reused, and a
+   * late answer is never read.
+   */
   signal?: AbortSignal;
 }
 
@@ -31,6 +41,10 @@ export interface HubAccess {
   /**
    * One PATCH with If-Match `etag` (never `*`); resolves with the twin the hub returns. A stale etag rejects
    * with a HubError of kind 'PreconditionFailed' and nothing is written.
+   *
+   * Rejected with 'Cancelled', the patch may or may not have been applied (see `CallOptions.signal`): re-read
+   * the twin before planning this device again. Sending the same patch with the same etag stays safe (If-Match
+   * turns a landed first write into a 412), but the snapshot's etag, versions and desired section are stale.
    */
   patchModuleTwin(
     deviceId: string,
@@ -38,6 +52,10 @@ export interface HubAccess {
     etag: string,
     options?: CallOptions,
   ): Promise<SecurityModuleTwin>;
-  /** Creates the `azureiotsecurity` module when missing; never replaces one that exists. */
+  /**
+   * Creates the `azureiotsecurity` module when missing; never replaces one that exists. Rejected with
+   * 'Cancelled', the module may or may not have been created: re-read (a later call answers 'existed' if it
+   * was). A device that already has the most modules a device may have rejects with 'InvalidArgument', final.
+   */
   ensureSecurityModule(deviceId: string, options?: CallOptions): Promise<'created' | 'existed'>;
 }

@@ -6,6 +6,7 @@ import { type HubClock, raceAbort } from './clock.js';
 import { cancelledError, type ErrorContext, type HubError, toHubError } from './errors.js';
 import type { HubRateLimiter } from './rate-limiter.js';
 import type { LimiterClass } from './rate-limits.js';
+import { withCallSignal } from './request-abort.js';
 import { type RetryOptions, withRetry } from './retry.js';
 import type { CallResult, HubTelemetry } from './telemetry.js';
 
@@ -49,7 +50,12 @@ export class HubPipeline {
     // A signal of the call's own: a caller sharing one signal across hundreds of calls would otherwise collect
     // hundreds of listeners on it.
     const signal = callerSignal && AbortSignal.any([callerSignal]);
-    const context: ErrorContext = { ...this.options.errorContext, hubName, action: call.action };
+    const context: ErrorContext = {
+      ...this.options.errorContext,
+      hubName,
+      action: call.action,
+      now: () => clock.now(),
+    };
     const toError = (error: unknown) => toHubError(error, context);
     const cancelled = () => cancelledError(`${call.action} on hub ${hubName}`, hubName);
     const outcome: CallOutcome = { startedAt: clock.now(), attempts: 0, retriedAfter: [] };
@@ -60,7 +66,9 @@ export class HubPipeline {
           outcome.attempts = attemptNumber;
           telemetry.recordAttempt(call.limiterClass);
           try {
-            const result = await raceAbort(transport(attemptNumber), signal, cancelled);
+            // Cancelling stops the wait at once, and ends the HTTP request the attempt sent (request-abort.ts).
+            const sent = withCallSignal(signal, () => transport(attemptNumber));
+            const result = await raceAbort(sent, signal, cancelled);
             limiter.reportSuccess(permit);
             return result;
           } catch (thrown) {

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { JobClient, Registry } from 'azure-iothub';
 import iothub from 'azure-iothub';
+import { endRequestsOnCancel } from './request-abort.js';
 
 export interface HubTransportOptions {
   /** PEM certificate(s) to trust in addition to the system's roots, e.g. the emulator's CA. */
@@ -25,7 +26,10 @@ export function splitHostPort(host: string): { host: string; port?: number } {
   return { host: name, port: Number(match[2]) };
 }
 
-/** An https.Agent that understands a `host:port` host name and trusts the given CA. */
+/**
+ * An https.Agent that understands a `host:port` host name and trusts the given CA. A request it carries ends
+ * (and its socket is closed, not reused) when the hub call that sent it is cancelled (request-abort.ts).
+ */
 export class HubHttpsAgent extends https.Agent {
   constructor(options: HubTransportOptions = {}) {
     const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
@@ -34,6 +38,7 @@ export class HubHttpsAgent extends https.Agent {
       ? tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCa] })
       : undefined;
     super({ keepAlive: options.keepAlive ?? true, maxSockets: options.maxSockets, secureContext });
+    endRequestsOnCancel(this);
   }
 
   override createConnection(

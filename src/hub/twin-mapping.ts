@@ -51,6 +51,7 @@ export function moduleTwinFromJson(twinJson: unknown): SecurityModuleTwin {
     reportedConfiguration: reported[AGENT_CONFIGURATION_KEY],
     desiredVersion: typeof desired.$version === 'number' ? desired.$version : 0,
   };
+  if (typeof reported.$version === 'number') twin.reportedVersion = reported.$version;
   if (typeof twinJson.version === 'number') twin.version = twinJson.version;
   if (desiredUpdatedAt !== undefined) twin.desiredUpdatedAt = desiredUpdatedAt;
   return twin;

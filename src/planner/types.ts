@@ -27,6 +27,8 @@ export interface SecurityModuleTwin {
   reportedConfiguration: unknown;
   /** properties.desired.$version: only ever increases. */
   desiredVersion: number;
+  /** properties.reported.$version: increases with every report of the device; absent if the twin has none. */
+  reportedVersion?: number;
   /** The twin's `version`: increases with every change of tags, desired or reported. */
   version?: number;
   /** When the desired configuration was last written ($metadata.$lastUpdated), as epoch milliseconds. */

@@ -17,6 +17,8 @@ export const HUB_ERROR_NUMBERS: Readonly<Record<string, number>> = {
   ModuleAlreadyExistsOnDevice: 409301,
   PreconditionFailed: 412001,
   MessageTooLarge: 413001,
+  TooManyDevices: 413002,
+  TooManyModulesOnDevice: 413003,
   ThrottlingException: 429001,
   ThrottleBacklogLimitExceeded: 429002,
   ThrottlingMaxActiveJobCountExceeded: 429004,

@@ -88,6 +88,30 @@ describe('parseHubConnectionString', () => {
     assert.doesNotMatch(error.message, /sig=/);
   });
 
+  it('refuses a signature that is not a well-formed token, without echoing it', () => {
+    const withToken = (token: string) =>
+      `HostName=contoso.azure-devices.net;SharedAccessKeyName=registryRead;SharedAccessSignature=${token}`;
+    const malformed = [
+      // Two expiries: one reader could check the first, another the second.
+      'SharedAccessSignature sr=contoso.azure-devices.net&sig=abc%3D&se=4102444800&skn=registryRead&se=1',
+      // An empty signature.
+      'SharedAccessSignature sr=contoso.azure-devices.net&sig=&se=4102444800&skn=registryRead',
+      // A part that is not name=value.
+      'SharedAccessSignature sr=contoso.azure-devices.net&garbage&sig=abc%3D&se=4102444800',
+      // No resource.
+      'SharedAccessSignature sig=abc%3D&se=4102444800&skn=registryRead',
+      // An expiry that is not a whole number of seconds.
+      'SharedAccessSignature sr=contoso.azure-devices.net&sig=abc%3D&se=4102444800.5&skn=registryRead',
+      'sr=contoso.azure-devices.net&sig=abc%3D&se=4102444800&skn=registryRead',
+    ];
+    for (const token of malformed) {
+      const error = failure(withToken(token));
+      assert.equal(error.kind, 'Configuration', token);
+      assert.match(error.message, /is not a token of the form/, token);
+      assert.doesNotMatch(error.message, /abc%3D/);
+    }
+  });
+
   it('accepts a signature that is still valid and records its expiry', () => {
     const token =
       'SharedAccessSignature sr=contoso.azure-devices.net&sig=abc%3D&se=4102444800&skn=registryRead';
@@ -96,5 +120,13 @@ describe('parseHubConnectionString', () => {
     );
     assert.equal(parsed.credential, 'signature');
     assert.equal(parsed.expiresAt, 4102444800_000);
+    // Fields in the order the SDK writes them, and an unencoded base64 signature with its '=' padding.
+    const sdkOrder = 'SharedAccessSignature sr=localhost%3A8443&sig=a+b/c=&skn=registryRead&se=4102444800';
+    assert.equal(
+      parseHubConnectionString(
+        `HostName=localhost:8443;SharedAccessKeyName=registryRead;SharedAccessSignature=${sdkOrder}`,
+      ).expiresAt,
+      4102444800_000,
+    );
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ErrorContext, parseHubErrorBody, toHubError } from '../../src/hub/errors.js';
+import { DEFAULT_RETRY, isRetryable, retryDelayMs } from '../../src/hub/retry.js';
 
 const context: ErrorContext = {
   hubName: 'contoso.azure-devices.net',
@@ -95,6 +96,66 @@ describe('toHubError', () => {
     assert.equal(error.hubErrorCode, 429001);
   });
 
+  it('measures an HTTP-date Retry-After from the clock in the context, not the system clock', () => {
+    const now = Date.parse('2000-01-01T00:00:00Z');
+    const error = toHubError(
+      sdkError(429, hubBody('ThrottlingException', 'slow down'), {
+        'retry-after': 'Sat, 01 Jan 2000 00:00:05 GMT',
+      }),
+      { ...context, now: () => now },
+    );
+    assert.equal(error.retryAfterMs, 5000);
+  });
+
+  it('maps too many modules on a device (413003) to a final InvalidArgument that says what to do', () => {
+    const error = toHubError(
+      sdkError(413, hubBody('TooManyModulesOnDevice', 'Device d1 has reached the maximum of 50 modules')),
+      { ...context, action: 'creating the azureiotsecurity module of device d1' },
+    );
+    assert.equal(error.kind, 'InvalidArgument');
+    assert.equal(error.hubErrorName, 'TooManyModulesOnDevice');
+    assert.equal(isRetryable(error), false);
+    assert.equal(retryDelayMs(error, 1, DEFAULT_RETRY), undefined);
+    assert.match(
+      error.message,
+      /^creating the azureiotsecurity module of device d1 on hub contoso\.azure-devices\.net failed \(413 TooManyModulesOnDevice\): the device already has the most modules .*remove a module it no longer uses.*retrying will not help/,
+    );
+    assert.match(error.message, /the hub said: Device d1 has reached the maximum of 50 modules/);
+  });
+
+  it('explains too many modules from a body that gives only the number 413003', () => {
+    const error = toHubError(
+      sdkError(413, JSON.stringify({ ErrorCode: 413003, Message: 'too many' })),
+      context,
+    );
+    assert.deepEqual(
+      [error.kind, error.hubErrorName, error.hubErrorCode],
+      ['InvalidArgument', 'TooManyModulesOnDevice', 413003],
+    );
+    assert.match(error.message, /already has the most modules/);
+  });
+
+  it('maps the daily quota (403002) to Throttled that is not retried, and says it lasts the UTC day', () => {
+    // The shape of a real hub's answer: the message is itself JSON, with the number only.
+    const body = JSON.stringify({
+      Message: JSON.stringify({
+        errorCode: 403002,
+        trackingId: 'x',
+        message: "Total number of messages on IotHub 'contoso' exceeded the allocated quota.",
+        timestampUtc: '2019-12-12T12:36:43Z',
+      }),
+      ExceptionMessage: '',
+    });
+    const error = toHubError(sdkError(403, body), context);
+    assert.deepEqual([error.kind, error.statusCode, error.hubErrorCode], ['Throttled', 403, 403002]);
+    assert.equal(isRetryable(error), false);
+    assert.equal(retryDelayMs(error, 1, DEFAULT_RETRY), undefined);
+    assert.match(error.message, /\(403 IotHubQuotaExceeded\): the hub's daily message quota is used up/);
+    assert.match(error.message, /next UTC day \(00:00 UTC\), or add units/);
+    assert.match(error.message, /the hub said: Total number of messages/);
+    assert.match(error.message, /not retried/);
+  });
+
   it('explains a 401 by the policy and its possible causes, never with the key', () => {
     const error = toHubError(sdkError(401, hubBody('IotHubUnauthorizedAccess', 'Unauthorized')), context);
     assert.equal(error.kind, 'Unauthorized');
@@ -109,6 +170,16 @@ describe('toHubError', () => {
       credentialExpiresAt: Date.parse('2020-01-01T00:00:00Z'),
     });
     assert.match(error.message, /expired at 2020-01-01T00:00:00.000Z/);
+  });
+
+  it("tells whether the signature has expired by the context's clock", () => {
+    const expiring = { ...context, credentialExpiresAt: Date.parse('2020-01-01T00:00:00Z') };
+    const before = toHubError(sdkError(401, ''), {
+      ...expiring,
+      now: () => Date.parse('2019-12-31T00:00:00Z'),
+    });
+    assert.doesNotMatch(before.message, /expired at/);
+    assert.match(before.message, /key is wrong/);
   });
 
   it('turns an unknown host into a Configuration error naming the host', () => {

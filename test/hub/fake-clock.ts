@@ -13,10 +13,15 @@ export function settle(): Promise<void> {
 }
 
 export class FakeClock implements HubClock {
-  private time = 0;
+  private time: number;
   private sleepers: Sleeper[] = [];
   /** Every sleep asked for, in ms, in order. */
   readonly sleeps: number[] = [];
+
+  /** `start`: the epoch ms it shows first (1970 unless a test needs a date). */
+  constructor(start = 0) {
+    this.time = start;
+  }
 
   now(): number {
     return this.time;

@@ -239,6 +239,57 @@ describe('HubClient over a scripted registry', () => {
     }
   });
 
+  it('reports a device that already has 50 modules as a final InvalidArgument, tried once', async () => {
+    const { client, clock, count } = clientWith({
+      addModule: async () => {
+        throw sdkError(413, 'TooManyModulesOnDevice');
+      },
+    });
+    const result = track(client.ensureSecurityModule('full'));
+    await clock.advance(60_000);
+    assert.ok(isHubError(result.error, 'InvalidArgument'), String(result.error));
+    assert.match(result.error.message, /device full .*already has the most modules.*retrying will not help/);
+    assert.equal(count('addModule'), 1);
+    assert.deepEqual(clock.sleeps, []);
+  });
+
+  it('reports the daily quota (403002) as Throttled without retrying it', async () => {
+    const { client, clock, count } = clientWith({
+      updateModuleTwin: async () => {
+        throw sdkError(403, 'IotHubQuotaExceeded');
+      },
+    });
+    const result = track(client.patchModuleTwin('d1', { tags: { a: 1 } }, 'etag-1'));
+    await clock.advance(60_000);
+    assert.ok(isHubError(result.error, 'Throttled'), String(result.error));
+    assert.equal(result.error.statusCode, 403);
+    assert.match(result.error.message, /daily message quota/);
+    assert.equal(count('updateModuleTwin'), 1);
+    assert.deepEqual(client.telemetry.snapshot().twinUpdate.calls, { Throttled: 1 });
+  });
+
+  it("waits out an HTTP-date Retry-After measured by the client's clock", async () => {
+    const clock = new FakeClock(Date.parse('2000-01-01T00:00:00Z'));
+    let attempts = 0;
+    const { client } = clientWith(
+      {
+        updateModuleTwin: async (deviceId: string) => {
+          if (++attempts === 1) {
+            throw sdkError(429, 'ThrottlingException', { 'retry-after': 'Sat, 01 Jan 2000 00:00:05 GMT' });
+          }
+          return { responseBody: twinJson(deviceId) };
+        },
+      },
+      { clock },
+    );
+    const patch = track(client.patchModuleTwin('d1', { tags: { a: 1 } }, 'etag-1'));
+    await clock.advance(4999);
+    assert.ok(!patch.settled(), 'still waiting for the date the hub named');
+    await clock.advance(1);
+    assert.equal(patch.error, undefined);
+    assert.ok(clock.sleeps.includes(5000), `sleeps: ${clock.sleeps.join(', ')}`);
+  });
+
   it('re-reads a few devices by GET and leaves out those without the module', async () => {
     const { client, count } = clientWith({
       getModuleTwin: async (deviceId: string) => {
@@ -304,6 +355,8 @@ describe('HubClient over a scripted registry', () => {
       ['a', 'b', 'c'],
     );
     assert.deepEqual([...snapshot.modules.keys()], ['a', 'c']);
+    const a = snapshot.modules.get('a')!;
+    assert.deepEqual([a.desiredVersion, a.reportedVersion], [2, 1], 'the $versions of both sides');
     assert.deepEqual(snapshot.devicesWithoutModule, ['b']);
     assert.deepEqual(snapshot.queryCalls, { devices: 2, modules: 2 });
     assert.ok(

@@ -38,6 +38,7 @@ describe('moduleTwinFromJson', () => {
       desiredConfiguration: configuration,
       reportedConfiguration: { snapshotFrequency: { value: 'PT13H' } },
       desiredVersion: 4,
+      reportedVersion: 9,
       version: 7,
       desiredUpdatedAt: Date.parse('2025-01-01T10:00:00Z'),
     });

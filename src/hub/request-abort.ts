@@ -1,0 +1,45 @@
+// Cancelling a hub call also ends its HTTP request. azure-iothub takes no AbortSignal and never hands out the
+// request it builds, so the request is found another way: the pipeline runs each attempt in an async scope that
+// carries the call's signal, and Node's `http.client.request.start` diagnostics channel reports every request
+// as it is created, in the async context of its creator. A request sent through a hub agent inside such a scope
+// is destroyed when the signal aborts: its socket is closed instead of going back to the keep-alive pool, so a
+// cancelled call holds no connection and shutdown does not wait for answers nobody reads. Destroying it does
+// not undo anything: a request the hub already received may still be applied (see hub-client-api.ts).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { Agent, ClientRequest } from 'node:http';
+
+const callSignal = new AsyncLocalStorage<AbortSignal>();
+const hubAgents = new WeakSet<Agent>();
+let subscribed = false;
+
+function onRequestStart(message: unknown): void {
+  const request = (message as { request?: ClientRequest } | null)?.request;
+  const signal = callSignal.getStore();
+  if (!request || !signal) return;
+  const agent = (request as ClientRequest & { agent?: Agent }).agent;
+  if (!agent || !hubAgents.has(agent)) return;
+  // Destroyed on the next tick at the earliest: this runs inside the request's constructor, before the SDK
+  // has added its error listener.
+  const end = () => process.nextTick(() => request.destroy());
+  if (signal.aborted) {
+    end();
+    return;
+  }
+  signal.addEventListener('abort', end, { once: true });
+  request.once('close', () => signal.removeEventListener('abort', end));
+}
+
+/** Makes the requests sent through `agent` end when the hub call that sent them is cancelled. */
+export function endRequestsOnCancel(agent: Agent): void {
+  hubAgents.add(agent);
+  if (!subscribed) {
+    diagnosticsChannel.subscribe('http.client.request.start', onRequestStart);
+    subscribed = true;
+  }
+}
+
+/** Runs `send` (one attempt of a hub call) so that the HTTP requests it starts end when `signal` aborts. */
+export function withCallSignal<T>(signal: AbortSignal | undefined, send: () => T): T {
+  return signal ? callSignal.run(signal, send) : send();
+}
