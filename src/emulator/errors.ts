@@ -33,7 +33,6 @@ export const hubErrors = {
       'DeviceModelMaxPropertiesExceeded',
       `'${section}' size should be less than ${limit} bytes.`,
     ),
-  quotaExceeded: (text: string) => new HubError(403, 'IotHubQuotaExceeded', text),
   deviceNotFound: (deviceId: string) =>
     new HubError(404, 'DeviceNotFound', `Device ${deviceId} not registered`),
   moduleNotFound: (deviceId: string, moduleId: string) =>
@@ -59,6 +58,13 @@ export const hubErrors = {
     ),
   requestTooLarge: (limit: number) =>
     new HubError(413, 'MessageTooLarge', `The request body is larger than ${limit} bytes`),
+  /** The C# SDK maps a 413 from PUT /devices/{id}/modules/{mid} to TooManyModulesOnDeviceException (413003). */
+  tooManyModules: (deviceId: string, limit: number) =>
+    new HubError(
+      413,
+      'TooManyModulesOnDevice',
+      `Device ${deviceId} already has the maximum of ${limit} modules`,
+    ),
   throttled: (operation: string, retryAfterSeconds: number) =>
     new HubError(
       429,

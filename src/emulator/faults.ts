@@ -27,10 +27,9 @@ export interface FaultDecision {
 
 const NONE: FaultDecision = { latencyMs: 0, action: { kind: 'none' } };
 
-function checkRatio(name: string, value: unknown): void {
-  if (value !== undefined && (typeof value !== 'number' || !(value >= 0 && value <= 1))) {
-    throw hubErrors.argumentInvalid(`${name} must be a number between 0 and 1`);
-  }
+/** Whether a value is a share from 0 to 1: the one rule for every ratio the emulator takes. */
+export function isRatio(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && value <= 1;
 }
 
 /** Validates a fault configuration from a client; throws the hub's 400 when it is not valid. */
@@ -47,8 +46,13 @@ export function checkFaultConfig(config: unknown): FaultConfig {
     if (typeof rule !== 'object' || rule === null)
       throw hubErrors.argumentInvalid(`faults.${key} must be an object`);
     const { errorRatio, errorStatuses, latencyMs, resetRatio } = rule as FaultRule;
-    checkRatio(`faults.${key}.errorRatio`, errorRatio);
-    checkRatio(`faults.${key}.resetRatio`, resetRatio);
+    for (const [name, value] of [
+      ['errorRatio', errorRatio],
+      ['resetRatio', resetRatio],
+    ] as const) {
+      if (value !== undefined && !isRatio(value))
+        throw hubErrors.argumentInvalid(`faults.${key}.${name} must be a number between 0 and 1`);
+    }
     if (
       errorStatuses !== undefined &&
       (!Array.isArray(errorStatuses) || errorStatuses.some((s) => s !== 500 && s !== 503))

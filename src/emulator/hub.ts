@@ -18,7 +18,7 @@ import { type AgentDelay, SecurityAgents } from './security-agents.js';
 import { EmulatorStats } from './stats.js';
 import { HubThrottle, type QuotaOverrides } from './throttling.js';
 import { hubTime, type JsonObject } from './twin-document.js';
-import { identityEtag, renderTwin, type TwinState } from './twin-state.js';
+import { identityEtag, NO_THUMBPRINT, renderTwin, type TwinState } from './twin-state.js';
 
 export interface HubSettings {
   tier: HubTier;
@@ -51,8 +51,6 @@ export interface NewDevice {
   /** Connected at once; by default decided by the offline ratio. */
   online?: boolean;
 }
-
-const NO_THUMBPRINT = { primaryThumbprint: null, secondaryThumbprint: null };
 
 export class EmulatedHub {
   readonly store: RegistryStore;

@@ -1,5 +1,5 @@
 // An IoT Hub emulator with simulated security agents, over HTTPS, for tests, demos and benchmarks.
-import { randomInt } from 'node:crypto';
+import { randomBytes as cryptoRandomBytes, randomInt } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import {
   type Quota,
 } from '../quotas/index.js';
 import { certificatesUsable, createCertificates, type EmulatorCertificates } from './certificates.js';
-import type { FaultConfig } from './faults.js';
+import { type FaultConfig, isRatio } from './faults.js';
 import { seedFleet } from './fleet.js';
 import { EmulatedHub, type HubSecrets, type NewDevice } from './hub.js';
 import { randomBytes, streamFor } from './prng.js';
@@ -40,7 +40,12 @@ export interface EmulatorOptions {
   devices?: number;
   tier?: HubTier;
   units?: number;
-  /** Makes the fleet, the policy key and fault sequences reproducible; random when absent. */
+  /**
+   * Makes the fleet, fault sequences and the keys of a new hub (policy and device keys) reproducible. When
+   * absent a random seed is drawn and reported for the fleet and faults, and the keys come from the operating
+   * system's random source instead, so that the seed, which is logged, does not give them away. A state file
+   * keeps its own seed and keys.
+   */
   seed?: number;
   /** Keep devices, twins, keys and certificates in this file across restarts. */
   statePath?: string;
@@ -93,14 +98,26 @@ export interface RunningEmulator {
 
 const LOOPBACK_OR_ANY = new Set(['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::']);
 
-function checkRatio(name: string, value: number): void {
-  if (!(value >= 0 && value <= 1)) throw new RangeError(`${name} must be between 0 and 1, not ${value}`);
+/**
+ * The policy keys and the secret device keys are derived from. Derived from the seed only when the caller
+ * chose it: a seed drawn at random is logged, and only 31 bits, so keys made from it could be recomputed.
+ */
+function newSecrets(explicitSeed: number | undefined): HubSecrets {
+  let key: () => string;
+  if (explicitSeed === undefined) {
+    key = () => cryptoRandomBytes(32).toString('base64');
+  } else {
+    const random = streamFor(explicitSeed, 'secrets');
+    key = () => randomBytes(random, 32).toString('base64');
+  }
+  return { policies: [{ keyName: OWNER_POLICY, primaryKey: key(), secondaryKey: key() }], keySecret: key() };
 }
 
-function newSecrets(seed: number): HubSecrets {
-  const random = streamFor(seed, 'secrets');
-  const key = () => randomBytes(random, 32).toString('base64');
-  return { policies: [{ keyName: OWNER_POLICY, primaryKey: key(), secondaryKey: key() }], keySecret: key() };
+/** The names a SAS token of this emulator may be scoped to (`sr`): its own host names with the port. */
+export function ownAudiences(host: string, port: number, hostName: string): string[] {
+  const names = new Set([hostName, `localhost:${port}`, `127.0.0.1:${port}`]);
+  if (host !== '0.0.0.0' && host !== '::') names.add(`${host.includes(':') ? `[${host}]` : host}:${port}`);
+  return [...names];
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
@@ -114,8 +131,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (!(agentDelay.min >= 0 && agentDelay.max >= agentDelay.min)) {
     throw new RangeError(`agent delay ${agentDelay.min}..${agentDelay.max} must satisfy 0 <= min <= max`);
   }
-  checkRatio('offlineRatio', options.offlineRatio ?? 0);
-  checkRatio('lowercaseRatio', options.lowercaseRatio ?? 0);
+  for (const [name, value] of [
+    ['offlineRatio', options.offlineRatio ?? 0],
+    ['lowercaseRatio', options.lowercaseRatio ?? 0],
+  ] as const) {
+    if (!isRatio(value)) throw new RangeError(`${name} must be between 0 and 1, not ${value}`);
+  }
   const quotas =
     options.quotas === undefined ? undefined : structuredClone(checkQuotaOverrides(options.quotas));
 
@@ -127,7 +148,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       requestedSeed: options.seed,
     });
   }
-  const secrets = saved?.header.secrets ?? newSecrets(seed);
+  const secrets = saved?.header.secrets ?? newSecrets(options.seed);
   const certificateHosts = ['localhost', '127.0.0.1', '::1', ...(LOOPBACK_OR_ANY.has(host) ? [] : [host])];
   const certificates: EmulatorCertificates =
     saved && certificatesUsable(saved.header.certificates, certificateHosts)
@@ -178,7 +199,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const hostName = LOOPBACK_OR_ANY.has(host)
     ? `localhost:${port}`
     : `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  audiences = [hostName, `127.0.0.1:${port}`];
+  audiences = ownAudiences(host, port, hostName);
 
   const temporaryDir = options.statePath ? undefined : await mkdtemp(join(tmpdir(), 'iot-hub-emulator-'));
   const caFile = options.statePath ? `${options.statePath}.ca.pem` : join(temporaryDir!, 'ca.pem');

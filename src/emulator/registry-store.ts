@@ -6,6 +6,9 @@ import type { JsonObject } from './twin-document.js';
 import { type ConnectionState, type IdentityStatus, newTwinState, type TwinState } from './twin-state.js';
 
 export const MAX_MODULES_PER_DEVICE = 50;
+// Device and module ids: up to 128 ASCII letters, digits and `- . % _ * ? ! ( ) , : = @ $ '`. The current
+// identity registry guide (iot-hub-devguide-identity-registry.md) says `+` and `#` are not supported and does
+// not list `;`; older pages and the Event Grid schema list all three. The emulator follows the current guide.
 const IDENTITY_PATTERN = /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/;
 
 export interface SymmetricKeyAuthentication {
@@ -201,9 +204,7 @@ export class RegistryStore {
     checkIdentityId('module', moduleId);
     if (this.getModule(device, moduleId)) throw hubErrors.moduleAlreadyExists(device.deviceId, moduleId);
     if (this.liveModules(device).length >= MAX_MODULES_PER_DEVICE) {
-      throw hubErrors.quotaExceeded(
-        `Device ${device.deviceId} already has the maximum of ${MAX_MODULES_PER_DEVICE} modules`,
-      );
+      throw hubErrors.tooManyModules(device.deviceId, MAX_MODULES_PER_DEVICE);
     }
     const ghostIndex = device.modules.findIndex((m) => m.moduleId === moduleId);
     const ghost = ghostIndex >= 0 ? device.modules[ghostIndex] : undefined;

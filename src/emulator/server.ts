@@ -34,19 +34,41 @@ export interface HubServerOptions {
   log: EmulatorLog;
 }
 
+/** The declared body length, or undefined when the request does not say (chunked) or has none. */
+function declaredLength(request: IncomingMessage): number | undefined {
+  const header = request.headers['content-length'];
+  return header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
+}
+
+/** Whether part of the request body is still to arrive (a response now must close the connection). */
+function bodyPending(request: IncomingMessage): boolean {
+  if (request.complete || request.readableEnded) return false;
+  const length = declaredLength(request);
+  return length === undefined ? request.headers['transfer-encoding'] !== undefined : length > 0;
+}
+
+/**
+ * Reads the body, up to `limit` bytes. A body declared larger is refused before anything is read, and one
+ * that turns out larger (chunked) as soon as it passes the limit; the rest is never read.
+ */
 function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  const declared = declaredLength(request);
+  if (declared !== undefined && declared > limit) return Promise.reject(hubErrors.requestTooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
-    request.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    request.on('end', () =>
-      tooLarge ? reject(hubErrors.requestTooLarge(limit)) : resolve(Buffer.concat(chunks).toString('utf8')),
-    );
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      request.off('data', onData);
+      request.pause();
+      reject(hubErrors.requestTooLarge(limit));
+    };
+    request.on('data', onData);
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
 }
@@ -90,13 +112,15 @@ function sendThenReset(response: ServerResponse, result: ApiResult): void {
   response.write(text.slice(0, Math.floor(text.length / 2)), () => response.socket?.destroy());
 }
 
-function sendError(response: ServerResponse, error: HubError, now: Date): void {
+/** Sends the hub's error; when the request body was not read to its end, closes the connection after it. */
+function sendError(request: IncomingMessage, response: ServerResponse, error: HubError, now: Date): void {
   const text = errorBody(error, now);
   response.writeHead(error.status, {
     ...error.headers,
     'iothub-errorcode': error.code,
     'Content-Type': JSON_TYPE,
     'Content-Length': Buffer.byteLength(text),
+    ...(bodyPending(request) && { Connection: 'close' }),
   });
   response.end(text);
 }
@@ -112,10 +136,10 @@ export function createHubServer(options: HubServerOptions): https.Server {
     const nowSeconds = Math.floor(hub.clock() / 1000);
     const cachedExpiry = header ? verifiedTokens.get(header) : undefined;
     if (cachedExpiry !== undefined && cachedExpiry > nowSeconds) return;
-    const host = request.headers.host;
+    // Only the emulator's own names: never the request's Host header, which the client chooses.
     const verdict = verifySharedAccessSignature(header, {
       policies: hub.secrets.policies,
-      audiences: host ? [...options.audiences(), host] : options.audiences(),
+      audiences: options.audiences(),
       nowSeconds,
     });
     if (!verdict.ok) {
@@ -132,14 +156,16 @@ export function createHubServer(options: HubServerOptions): https.Server {
     try {
       const url = new URL(request.url ?? '/', 'https://hub');
       const match = router.match(request.method ?? 'GET', url.pathname);
-      const text = await readBody(request, match?.route.maxBodyBytes ?? DEFAULT_MAX_BODY);
+      // The class is known from the route alone, so refusals (401, 413, 400) are counted under it.
+      if (match) operation = match.route.operation;
+      // Authorized on the headers, before any of the body is read.
       authorize(request);
       if (!match) throw hubErrors.routeNotFound(request.method ?? 'GET', url.pathname);
-      operation = match.route.operation;
       if (match.route.apiVersion) {
         const version = url.searchParams.get('api-version');
         if (!version || !API_VERSIONS.has(version)) throw hubErrors.invalidProtocolVersion(version);
       }
+      const text = await readBody(request, match.route.maxBodyBytes ?? DEFAULT_MAX_BODY);
       const body = parseJson(text);
       const fault =
         operation === 'admin' || operation === 'unknown' ? NO_FAULT : hub.faults.decide(operation);
@@ -172,7 +198,7 @@ export function createHubServer(options: HubServerOptions): https.Server {
         });
       const hubError = error ?? new HubError(500, 'ServerError', 'The emulator failed to handle the request');
       status = hubError.status;
-      sendError(response, hubError, new Date(hub.clock()));
+      sendError(request, response, hubError, new Date(hub.clock()));
     } finally {
       hub.stats.record(operation, status);
     }

@@ -1,6 +1,8 @@
 // `--state FILE`: the hub's devices, twins, keys and certificates on disk, one JSON line per device after a
-// header line. Written atomically (a temporary file renamed over the old one), so a crash mid-save leaves the
-// previous state whole.
+// header line. Written atomically (a temporary file renamed over the old one, then the directory synced), so a
+// crash mid-save leaves the previous state whole. Readable by its owner only: it holds the policy keys, the
+// secret device keys derive from and the server's private key.
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -27,6 +29,8 @@ import type { ConnectionState, IdentityStatus, TwinState } from './twin-state.js
 
 const FORMAT = 'iot-hub-emulator-state';
 const VERSION = 1;
+/** Owner read and write only. */
+export const STATE_FILE_MODE = 0o600;
 
 export interface StateHeader {
   format: typeof FORMAT;
@@ -131,9 +135,14 @@ export async function writeState(
   store: RegistryStore,
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const file = await open(temporary, 'w');
+  const temporary = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${Date.now()}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  // Created with the mode (no moment with wider access); chmod too, in case the umask took away owner bits.
+  const file = await open(temporary, 'wx', STATE_FILE_MODE);
   try {
+    await file.chmod(STATE_FILE_MODE);
     const first: StateHeader = {
       format: FORMAT,
       version: VERSION,
@@ -156,6 +165,20 @@ export async function writeState(
     await file.close().catch(() => undefined);
     await rm(temporary, { force: true });
     throw error;
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** Makes a rename in `dir` durable; skipped where directories cannot be opened or synced (Windows). */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // EISDIR, EPERM or EINVAL: the platform does not support it; the rename itself is still atomic.
+  } finally {
+    await handle?.close().catch(() => undefined);
   }
 }
 

@@ -74,9 +74,47 @@ export function isMetaTree(node: MetaNode): node is MetaTree {
 // ---------------------------------------------------------------------------------------------------------
 // Validation: the hub's rules for keys, depth, values and integers, with its error codes.
 
-// Control characters, '.', '$' and white space.
+// The hub's rule: no Unicode control characters (C0, DEL and C1), '.', '$' or SP. Other white space (a
+// non-breaking space, U+2028...) is allowed.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
-const INVALID_KEY_CHARACTER = /[\u0000-\u001f\u007f.$\s]/;
+const INVALID_KEY_CHARACTER = /[\u0000-\u001f\u007f-\u009f.$ ]/;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** The size the hub counts for a string: its UTF-8 bytes, control characters (C0 and C1) not counted. */
+export function twinStringSize(text: string): number {
+  const counted = CONTROL_CHARACTER.test(text) ? text.replace(CONTROL_CHARACTERS, '') : text;
+  return Buffer.byteLength(counted, 'utf8');
+}
+
+// Sizes of frozen (interned, so immutable) objects and arrays, which many twins share.
+const sizes = new WeakMap<object, number>();
+
+/**
+ * The size the hub counts for a value (Microsoft's "How is device twin size calculated"): for each property
+ * its key's UTF-8 bytes plus its value's size; strings by their UTF-8 bytes without control characters,
+ * numbers 8 bytes, booleans 4, objects the sum of what they hold. The hub stores no null (0 here), and
+ * arrays count as the sum of their items. Metadata and `$version` are not part of a section's value.
+ */
+export function twinValueSize(value: JsonValue): number {
+  if (typeof value === 'string') return twinStringSize(value);
+  if (typeof value === 'number') return 8;
+  if (typeof value === 'boolean') return 4;
+  if (value === null) return 0;
+  const cached = sizes.get(value);
+  if (cached !== undefined) return cached;
+  let size = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) size += twinValueSize(item);
+  } else {
+    for (const key of Object.keys(value)) size += twinStringSize(key) + twinValueSize(value[key]);
+  }
+  if (Object.isFrozen(value)) sizes.set(value, size);
+  return size;
+}
 
 function keyProblem(key: string): string | undefined {
   if (key.length === 0) return 'Property name cannot be empty';
@@ -98,8 +136,8 @@ function checkLeaf(key: string, value: JsonValue): HubError | undefined {
       );
     }
   }
-  const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
-  if (Buffer.byteLength(text, 'utf8') > TWIN_LIMITS.valueBytes) {
+  // Only strings can reach the limit: a number counts 8 bytes, a boolean 4.
+  if (typeof value === 'string' && twinStringSize(value) > TWIN_LIMITS.valueBytes) {
     return hubErrors.argumentInvalid(
       `Property or Tag value should be maximum ${TWIN_LIMITS.valueBytes} bytes. Error in Property/Tag ${key}`,
     );
@@ -151,12 +189,10 @@ export function checkSectionUpdate(section: SectionName, update: unknown): HubEr
   return checkObject(update, 1);
 }
 
-/** The hub's error when a section's value is over its size limit (metadata excluded). */
+/** The hub's error when a section's value is over its size limit, counted as the hub counts (twinValueSize). */
 export function checkSectionSize(section: SectionName, value: JsonObject): HubError | undefined {
   const { bytes, label } = SECTION_LIMITS[section];
-  return Buffer.byteLength(JSON.stringify(value), 'utf8') > bytes
-    ? hubErrors.sectionTooLarge(label, bytes)
-    : undefined;
+  return twinValueSize(value) > bytes ? hubErrors.sectionTooLarge(label, bytes) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -155,7 +155,8 @@ export function withConnection(state: TwinState, connectionState: ConnectionStat
   };
 }
 
-const NO_THUMBPRINT = { primaryThumbprint: null, secondaryThumbprint: null };
+/** `x509Thumbprint` of an identity without certificates, in twins and identities alike. */
+export const NO_THUMBPRINT = { primaryThumbprint: null, secondaryThumbprint: null };
 
 /** A twin's JSON as GET /twins returns it. */
 export function renderTwin(

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseEmulatorArgs, runEmulatorCommand } from '../../src/cli/commands/emulator.js';
+import { emulatorLog, parseEmulatorArgs, runEmulatorCommand } from '../../src/cli/commands/emulator.js';
 import { registryFromConnectionString } from '../../src/hub/sdk-transport.js';
 import { errorCodeOf, rejectionOf } from './helpers.js';
 
@@ -164,6 +166,37 @@ describe('the emulator command line', () => {
     const json = await exitOf(['--faults', 'errorRatio=1']);
     assert.equal(json.code, 2);
     assert.match(json.stderr, /^--faults must be JSON: /);
+  });
+
+  it('exits with 2 (a usage error) on a tier and units that do not go together', async () => {
+    const { code, stderr } = await exitOf(['--tier', 'S3', '--units', '11']);
+    assert.equal(code, 2);
+    assert.match(stderr, /^--tier S3 --units 11: a S3 hub has at most 10 units, not 11/);
+    assert.match(stderr, /Usage: iot-security-operator emulator/);
+    assert.throws(() => parseEmulatorArgs(['--tier', 'F1', '--units', '2']), /a F1 hub has at most 1 units/);
+    assert.doesNotThrow(() => parseEmulatorArgs(['--tier', 'S3', '--units', '10']));
+  });
+
+  it('logs through the process logger, which redacts keys and signatures', async () => {
+    let written = '';
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        written += chunk;
+        done();
+      },
+    });
+    const log = emulatorLog({ stream, format: 'json', level: 'debug' });
+    log('error', 'saving failed for HostName=h;SharedAccessKeyName=p;SharedAccessKey=c2VjcmV0S2V5', {
+      authorization: 'SharedAccessSignature sr=localhost%3A1&sig=c2lnbmF0dXJl%3D&se=1&skn=iothubowner',
+      nested: { connectionString: 'HostName=h;SharedAccessKey=bmVzdGVkS2V5' },
+    });
+    await tick();
+    assert.ok(written.length > 0);
+    assert.doesNotMatch(written, /c2VjcmV0S2V5|c2lnbmF0dXJl|bmVzdGVkS2V5/);
+    const line = JSON.parse(written.split('\n')[0]) as Record<string, unknown>;
+    assert.equal(line.component, 'emulator');
+    assert.equal(line.level, 'error');
+    assert.match(String(line.message), /SharedAccessKey=\[REDACTED\]/);
   });
 
   it('prints one JSON line when listening, serves the SDK, logs to stderr and stops on SIGTERM', async () => {

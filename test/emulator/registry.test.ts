@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
+import { HUB_ERROR_NUMBERS } from '../../src/protocol/error-codes.js';
 import { errorCodeOf, rawRequest, registryOf, rejectionOf, startTestEmulator } from './helpers.js';
 
 describe('the emulator through the azure-iothub Registry', () => {
@@ -62,6 +63,43 @@ describe('the emulator through the azure-iothub Registry', () => {
       await registry.delete('lab-gw-3');
       const gone = await rejectionOf(registry.get('lab-gw-3'));
       assert.equal(gone.response?.statusCode, 404);
+    });
+
+    it("accepts the id characters the identity registry guide lists: letters, digits and - . % _ * ? ! ( ) , : = @ $ '", async () => {
+      const id = "Ab9-.%_*?!(),:=@$'z";
+      const device = await registry.create({ deviceId: id });
+      assert.equal(device.responseBody.deviceId, id);
+      const module = await registry.addModule({ deviceId: id, moduleId: id });
+      assert.equal(module.responseBody.moduleId, id);
+      assert.equal((await registry.getModuleTwin(id, id)).responseBody.moduleId, id);
+      assert.equal(
+        (await registry.create({ deviceId: 'x'.repeat(128) })).responseBody.deviceId,
+        'x'.repeat(128),
+      );
+    });
+
+    it('refuses + and # (which the guide says are not supported), ; (not listed) and 129 characters', async () => {
+      await registry.create({ deviceId: 'lab-ids' });
+      for (const id of ['dev+1', 'dev#1', 'dev;1', 'x'.repeat(129)]) {
+        const device = await rejectionOf(registry.create({ deviceId: id }));
+        assert.equal(device.response?.statusCode, 400, id);
+        assert.equal(errorCodeOf(device.responseBody), 'ArgumentInvalid', id);
+        const module = await rejectionOf(registry.addModule({ deviceId: 'lab-ids', moduleId: id }));
+        assert.equal(module.response?.statusCode, 400, id);
+        assert.equal(errorCodeOf(module.responseBody), 'ArgumentInvalid', id);
+      }
+    });
+
+    it('refuses a 51st module with 413 TooManyModulesOnDevice, as the C# SDK expects of AddModuleAsync', async () => {
+      await registry.create({ deviceId: 'lab-many-modules' });
+      for (let i = 1; i <= 50; i++) {
+        await registry.addModule({ deviceId: 'lab-many-modules', moduleId: `m${i}` });
+      }
+      const error = await rejectionOf(registry.addModule({ deviceId: 'lab-many-modules', moduleId: 'm51' }));
+      assert.equal(error.response?.statusCode, 413);
+      assert.equal(errorCodeOf(error.responseBody), 'TooManyModulesOnDevice');
+      assert.equal(HUB_ERROR_NUMBERS.TooManyModulesOnDevice, 413003);
+      assert.equal((await registry.getModulesOnDevice('lab-many-modules')).responseBody.length, 50);
     });
 
     it('refuses an invalid device id with 400 ArgumentInvalid', async () => {
@@ -172,6 +210,20 @@ describe('the emulator through the azure-iothub Registry', () => {
         body.ExceptionMessage,
         /^Tracking ID:[0-9a-f]{32}-G:0-TimeStamp:\d\d\/\d\d\/\d{4} \d\d:\d\d:\d\d$/,
       );
+    });
+
+    it('counts twin sizes as the hub does: 2,600 booleans fit in desired, 800 integers do not fit in tags', async () => {
+      const desired = Object.fromEntries(
+        Array.from({ length: 2600 }, (_, i) => [`k${String(i).padStart(4, '0')}`, true]),
+      );
+      const accepted = await registry.updateTwin('device-000002', { properties: { desired } }, '*');
+      assert.equal(Object.keys(accepted.responseBody.properties.desired).length, 2600 + 2);
+      const tags = Object.fromEntries(
+        Array.from({ length: 800 }, (_, i) => [`t${String(i).padStart(3, '0')}`, 1]),
+      );
+      const error = await rejectionOf(registry.updateTwin('device-000002', { tags }, '*'));
+      assert.equal(error.response?.statusCode, 403);
+      assert.equal(errorCodeOf(error.responseBody), 'DeviceModelMaxPropertiesExceeded');
     });
 
     it('refuses tags over 8 KB with 403 DeviceModelMaxPropertiesExceeded', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -79,6 +79,28 @@ describe('restarting with --state', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('keeps the state file readable by its owner only (mode 0600), also when it replaces a wider one', {
+    skip: process.platform === 'win32' && 'no POSIX modes',
+  }, async () => {
+    const statePath = join(dir, 'private.state');
+    const emulator = await startTestEmulator({ devices: 1, statePath, stateSaveIntervalMs: 0 });
+    try {
+      assert.equal((await stat(statePath)).mode & 0o777, 0o600);
+      await chmod(statePath, 0o644);
+      emulator.addDevices([{ deviceId: 'another' }]);
+      await emulator.saveState();
+      assert.equal((await stat(statePath)).mode & 0o777, 0o600);
+    } finally {
+      await emulator.close();
+    }
+    assert.equal((await stat(statePath)).mode & 0o777, 0o600);
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.startsWith('.private.state')),
+      [],
+      'no temporary file is left behind',
+    );
   });
 
   it('refuses to start from a file that is not a state file', async () => {

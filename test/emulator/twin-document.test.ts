@@ -16,6 +16,7 @@ import {
   restoreMeta,
   storeMeta,
   twinEtag,
+  twinValueSize,
 } from '../../src/emulator/twin-document.js';
 import { newTwinState, patchTwin, replaceTwin, reportProperties } from '../../src/emulator/twin-state.js';
 
@@ -144,9 +145,24 @@ describe('twin limits', () => {
     );
   });
 
-  for (const bad of ['a.b', '$version', 'with space', 'tab\there', 'nul\u0000']) {
+  for (const bad of [
+    'a.b',
+    '$version',
+    'with space',
+    'tab\there',
+    'nul\u0000',
+    'del\u007f',
+    'c1\u0085next-line',
+    'c1\u009fend',
+  ]) {
     it(`rejects the key ${JSON.stringify(bad)} with ArgumentInvalid`, () => {
       assert.equal(codeOf(checkSectionUpdate('tags', { [bad]: 1 })), '400 ArgumentInvalid');
+    });
+  }
+
+  for (const good of ['no\u00a0break', 'line\u2028separator', 'ideographic\u3000space', 'emoji😀']) {
+    it(`accepts the key ${JSON.stringify(good)}: only C0 and C1 controls, '.', '$' and SP are refused`, () => {
+      assert.equal(checkSectionUpdate('tags', { [good]: 1 }), undefined);
     });
   }
 
@@ -169,6 +185,12 @@ describe('twin limits', () => {
     assert.match(error!.message, /maximum 4096 bytes/);
   });
 
+  it('measures the 4 KB of a string value in UTF-8 bytes, control characters not counted', () => {
+    assert.equal(checkSectionUpdate('desired', { s: 'é'.repeat(2048) }), undefined);
+    assert.equal(codeOf(checkSectionUpdate('desired', { s: 'é'.repeat(2049) })), '400 ArgumentInvalid');
+    assert.equal(checkSectionUpdate('desired', { s: `${'x'.repeat(4096)}\n\t\u0085` }), undefined);
+  });
+
   it('rejects integers outside the hub range', () => {
     assert.equal(checkSectionUpdate('desired', { n: 4503599627370495 }), undefined);
     assert.equal(checkSectionUpdate('desired', { n: -4503599627370496 }), undefined);
@@ -189,7 +211,50 @@ describe('twin limits', () => {
     assert.equal(codeOf(tags), '403 DeviceModelMaxPropertiesExceeded');
     assert.match(tags!.message, /'Tags' size should be less than 8192 bytes/);
     assert.equal(checkSectionSize('desired', filler(30_000)), undefined);
-    assert.equal(codeOf(checkSectionSize('desired', filler(33_000))), '403 DeviceModelMaxPropertiesExceeded');
+    assert.equal(codeOf(checkSectionSize('desired', filler(34_000))), '403 DeviceModelMaxPropertiesExceeded');
+  });
+
+  it('counts sizes as the hub does: key bytes, string bytes, 8 per number, 4 per boolean, objects summed', () => {
+    assert.equal(
+      twinValueSize({ a: 'xyz', b: 1, c: true, d: { e: 'é', f: 2.5 } }),
+      1 + 3 + 1 + 8 + 1 + 4 + 1 + (1 + 2 + 1 + 8),
+    );
+    assert.equal(twinValueSize({ clé: 'a\u0000b\u0085c' }), 4 + 3);
+    assert.equal(twinValueSize({ list: [1, 'ab', { k: false }] }), 4 + 8 + 2 + 1 + 4);
+    assert.equal(twinValueSize({}), 0);
+  });
+
+  it('accepts 2,600 booleans in desired properties: 23,400 bytes as the hub counts, though 33,800 of JSON', () => {
+    const desired = Object.fromEntries(
+      Array.from({ length: 2600 }, (_, i) => [`k${String(i).padStart(4, '0')}`, true]),
+    );
+    assert.ok(Buffer.byteLength(JSON.stringify(desired)) > 32 * 1024);
+    assert.equal(twinValueSize(desired), 2600 * (5 + 4));
+    const next = patchTwin(newTwinState({ at: T0 }), { properties: { desired } }, T0);
+    assert.ok(!(next instanceof HubError), next instanceof HubError ? next.message : '');
+    assert.equal(Object.keys(next.desired.value).length, 2600);
+  });
+
+  it('refuses 800 small integers in tags: 9,600 bytes as the hub counts, though 7,200 of JSON', () => {
+    const tags = Object.fromEntries(
+      Array.from({ length: 800 }, (_, i) => [`t${String(i).padStart(3, '0')}`, 1]),
+    );
+    assert.ok(Buffer.byteLength(JSON.stringify(tags)) < 8 * 1024);
+    assert.equal(twinValueSize(tags), 800 * (4 + 8));
+    const next = patchTwin(newTwinState({ at: T0 }), { tags }, T0);
+    assert.ok(next instanceof HubError);
+    assert.equal(codeOf(next), '403 DeviceModelMaxPropertiesExceeded');
+    assert.match(next.message, /'Tags' size should be less than 8192 bytes/);
+  });
+
+  it('counts a reported section the same way', () => {
+    const reported = Object.fromEntries(
+      Array.from({ length: 3000 }, (_, i) => [`r${String(i).padStart(4, '0')}`, 7]),
+    );
+    assert.ok(Buffer.byteLength(JSON.stringify(reported)) < 32 * 1024);
+    const next = reportProperties(newTwinState({ at: T0 }), reported, T0);
+    assert.ok(next instanceof HubError);
+    assert.equal(codeOf(next), '403 DeviceModelMaxPropertiesExceeded');
   });
 
   it('refuses a patch that would take desired properties over 32 KB, counting what is already there', () => {

@@ -1,8 +1,7 @@
 // `iot-security-operator emulator`: runs the IoT Hub emulator until SIGINT or SIGTERM. Prints one JSON line
 // on stdout once listening ({endpoint, hostName, connectionString, caFile}); logs go to stderr.
 import { parseArgs } from 'node:util';
-import winston from 'winston';
-import { checkFaultConfig } from '../../emulator/faults.js';
+import { checkFaultConfig, isRatio } from '../../emulator/faults.js';
 import {
   describeQuota,
   type EmulatorLog,
@@ -11,7 +10,14 @@ import {
   type QuotaOverrides,
   startEmulator,
 } from '../../emulator/index.js';
-import { HUB_TIERS, isHubTier, OPERATION_CLASSES, type OperationClass } from '../../quotas/index.js';
+import { createLogger, type LoggerOptions } from '../../observability/logger.js';
+import {
+  checkTierUnits,
+  HUB_TIERS,
+  isHubTier,
+  OPERATION_CLASSES,
+  type OperationClass,
+} from '../../quotas/index.js';
 
 export const EMULATOR_USAGE = `Usage: iot-security-operator emulator [options]
 
@@ -49,7 +55,7 @@ function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_
 
 function ratio(name: string, text: string): number {
   const value = Number(text);
-  if (text.trim() === '' || !(value >= 0 && value <= 1))
+  if (text.trim() === '' || !isRatio(value))
     throw new UsageError(`--${name} must be between 0 and 1, not '${text}'`);
   return value;
 }
@@ -154,21 +160,16 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
     queryLagMs: values['query-lag'] === undefined ? 0 : integer('query-lag', values['query-lag'], 0),
     throttle: !values['no-throttle'],
   };
+  const tierProblem = checkTierUnits(tier, options.units!);
+  if (tierProblem) throw new UsageError(`--tier ${tier} --units ${options.units}: ${tierProblem}`);
   if (values.quota?.length) options.quotas = quotaOverrides(values.quota);
   if (values.faults !== undefined) options.faults = faultConfig(values.faults);
   return options;
 }
 
-function stderrLogger(): EmulatorLog {
-  const logger = winston.createLogger({
-    level: 'info',
-    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-    transports: [
-      new winston.transports.Console({
-        stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
-      }),
-    ],
-  });
+/** The emulator's log: the process logger (standard error, JSON unless on a terminal), secrets redacted. */
+export function emulatorLog(options: LoggerOptions = {}): EmulatorLog {
+  const logger = createLogger(options);
   return (level, message, fields) => logger.log(level, message, { component: 'emulator', ...fields });
 }
 
@@ -184,7 +185,7 @@ export async function runEmulatorCommand(argv: string[]): Promise<number> {
     process.stdout.write(EMULATOR_USAGE);
     return 0;
   }
-  const log = stderrLogger();
+  const log = emulatorLog();
   let emulator: Awaited<ReturnType<typeof startEmulator>>;
   try {
     emulator = await startEmulator({ ...options, log });
