@@ -91,7 +91,7 @@ function patternMessage(value: unknown, parent: JsonSchema): string {
     case 'Sha256Hash':
       return `${show(value)} is not a SHA-256 hash (64 hexadecimal digits)`;
     case 'DeviceId':
-      return `${show(value)} is not a valid IoT Hub device id (at most 128 ASCII letters, digits and - . + % _ # * ? ! ( ) , : = @ $ ')`;
+      return `${show(value)} is not a valid IoT Hub device id (at most 128 ASCII letters, digits and - . % _ * ? ! ( ) , : = @ $ ')`;
     default:
       return `${show(value)} is not valid: ${String(parent.description ?? `it must match ${String(parent.pattern)}`)}`;
   }

@@ -70,7 +70,7 @@ describe('validating a SecurityModuleConfig', () => {
     assert.deepEqual(
       problems(securityModuleConfig({ target: { deviceIds: ['ok-1', 'has space', 'ok-1'] } })),
       [
-        "error spec.target.deviceIds[1]: 'has space' is not a valid IoT Hub device id (at most 128 ASCII letters, digits and - . + % _ # * ? ! ( ) , : = @ $ ')",
+        "error spec.target.deviceIds[1]: 'has space' is not a valid IoT Hub device id (at most 128 ASCII letters, digits and - . % _ * ? ! ( ) , : = @ $ ')",
       ],
     );
     assert.deepEqual(problems(securityModuleConfig({ target: { deviceIds: ['ok-1', 'ok-1'] } })), [

@@ -6,7 +6,7 @@
 export type KubeDuration = string;
 export type Conditions = Condition[];
 /**
- * An IoT Hub device id: up to 128 ASCII letters, digits and - . + % _ # * ? ! ( ) , : = @ $ '.
+ * An IoT Hub device id: up to 128 ASCII letters, digits and - . % _ * ? ! ( ) , : = @ $ '.
  */
 export type DeviceId = string;
 /**
