@@ -1,6 +1,10 @@
 // Shared access signatures checked as the hub checks them: `SharedAccessSignature sr=&sig=&se=&skn=` where sig
 // is base64(HMAC-SHA256(base64-decoded policy key, sr + "\n" + se)) with sr as URL-encoded in the token.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  parseSharedAccessSignature,
+  SHARED_ACCESS_SIGNATURE_PREFIX,
+} from '../protocol/shared-access-signature.js';
 
 export interface SharedAccessPolicy {
   keyName: string;
@@ -17,7 +21,7 @@ export interface SasCheck {
   nowSeconds: number;
 }
 
-const PREFIX = 'SharedAccessSignature ';
+const PREFIX = SHARED_ACCESS_SIGNATURE_PREFIX;
 
 function sign(key: string, resource: string, expiry: string): Buffer {
   return createHmac('sha256', Buffer.from(key, 'base64')).update(`${resource}\n${expiry}`).digest();
@@ -31,23 +35,11 @@ function safeDecode(text: string): string | undefined {
   }
 }
 
-/** The fields of a token, raw (still URL-encoded); undefined when it is not a SharedAccessSignature. */
-export function parseSharedAccessSignature(header: string): Record<string, string> | undefined {
-  if (!header.startsWith(PREFIX)) return undefined;
-  const fields: Record<string, string> = {};
-  for (const part of header.slice(PREFIX.length).split('&')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) return undefined;
-    fields[part.slice(0, eq)] = part.slice(eq + 1);
-  }
-  return fields;
-}
-
 /** Checks an Authorization header; the reason says which rule failed (for logs, never for the client). */
 export function verifySharedAccessSignature(header: string | undefined, check: SasCheck): SasVerdict {
   if (!header) return { ok: false, reason: 'no Authorization header' };
   const fields = parseSharedAccessSignature(header);
-  if (!fields) return { ok: false, reason: 'not a SharedAccessSignature' };
+  if (!fields) return { ok: false, reason: 'not a SharedAccessSignature (or a field given twice)' };
   const { sr, sig, se, skn } = fields;
   if (!sr || !sig || !se || !skn) return { ok: false, reason: 'a field of sr, sig, se, skn is missing' };
   if (!/^\d+$/.test(se)) return { ok: false, reason: `expiry ${se} is not a number of seconds` };

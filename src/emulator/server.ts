@@ -3,6 +3,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  parseSharedAccessSignature,
+  sharedAccessSignatureExpiry,
+} from '../protocol/shared-access-signature.js';
 import { adminRoutes } from './admin-api.js';
 import type { EmulatorCertificates } from './certificates.js';
 import { errorBody, HubError, hubErrors } from './errors.js';
@@ -147,7 +151,8 @@ export function createHubServer(options: HubServerOptions): https.Server {
       throw hubErrors.unauthorized();
     }
     if (verifiedTokens.size >= TOKEN_CACHE_LIMIT) verifiedTokens.clear();
-    verifiedTokens.set(header!, Number(/[?&\s]se=(\d+)/.exec(header!)?.[1] ?? 0));
+    // Cached until the expiry that was verified (the parser refuses a token that gives two).
+    verifiedTokens.set(header!, sharedAccessSignatureExpiry(parseSharedAccessSignature(header!)!) ?? 0);
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
