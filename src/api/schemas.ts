@@ -1,7 +1,7 @@
 // Loads the JSON Schema files under schemas/, the single source of truth of the API.
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageFolder } from '../package-folder.js';
 
 export type JsonSchema = { [keyword: string]: unknown };
 
@@ -22,19 +22,9 @@ export const API_GROUP = 'iotsecurity.io';
 export const API_VERSION = 'v1alpha1';
 export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 
-/** The folder holding the schema files, found from this module both under src/ and under dist/src/. */
+/** The folder holding the schema files. */
 export function schemasDirectory(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'schemas');
-    try {
-      if (readdirSync(candidate).some((f) => f.endsWith('.schema.json'))) return candidate;
-    } catch {
-      // not here; look one level up
-    }
-    dir = dirname(dir);
-  }
-  throw new Error('cannot find the schemas/ folder of iot-security-operator');
+  return packageFolder('schemas', (f) => f.endsWith('.schema.json'));
 }
 
 /** Every schema file by its $id (its file name). */

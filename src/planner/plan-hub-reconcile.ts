@@ -344,12 +344,8 @@ function withoutRollouts(
     evaluation.device,
     evaluation.module,
     evaluation.matching.filter((r) => !heldSet.has(r.key)),
-    {
-      ...context,
-      ownerPolicy: (key) => (heldSet.has(key) ? 'suspended' : context.ownerPolicy(key)),
-      templates: new Map(),
-      layerings: new Map(),
-    },
+    // No matching key: this device's layering and plan are its own, never taken from or put in the shared caches.
+    { ...context, ownerPolicy: (key) => (heldSet.has(key) ? 'suspended' : context.ownerPolicy(key)) },
     evaluation.ownership,
   );
   if (!partial.patch || partial.agentErrors.length || partial.changedSettings.length === 0) return undefined;

@@ -99,7 +99,6 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
   };
   const reportOptions = {
     dryRun: options.dryRun,
-    prune: options.prune,
     output: options.output,
     jsonLines: options.watch,
     timeoutMs: options.timeoutMs,

@@ -12,7 +12,6 @@ import type { PassResult } from './sync-pass.js';
 
 export interface ReportOptions {
   dryRun: boolean;
-  prune: boolean;
   output: 'table' | 'json';
   /** One compact JSON document per line (--watch), instead of one indented document. */
   jsonLines: boolean;

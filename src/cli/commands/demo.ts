@@ -2,12 +2,11 @@
 // realistic fleet (about 2,000 devices over several sites, some offline, some agents slow, some C agents that
 // report in lower case), runs `sync --wait` with the examples, prints progress and the final table, stops.
 
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../../emulator/index.js';
 import { createHubClient } from '../../hub/hub-client.js';
 import { createLogger } from '../../observability/logger.js';
+import { packageFolder } from '../../package-folder.js';
 import { runSync } from '../../sync/run-sync.js';
 import { type CommandIo, UsageError } from '../command-io.js';
 import { shutdownSignal } from '../shutdown-signal.js';
@@ -16,13 +15,6 @@ export const DEMO_USAGE = `Usage: iot-security-operator demo [--devices 2000] [-
 
 Starts the embedded IoT Hub emulator with a seeded fleet, applies the SecurityModuleConfigs of DIR (default:
 the repository's examples/) with sync --wait, and stops the emulator. Nothing outside this process is touched.`;
-
-function defaultExamples(): string {
-  // src/cli/commands or dist/src/cli/commands -> the repository's examples/
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const up = here.includes(`${join('dist', 'src')}`) ? ['..', '..', '..', '..'] : ['..', '..', '..'];
-  return join(here, ...up, 'examples');
-}
 
 export async function runDemoCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
@@ -61,7 +53,7 @@ export async function runDemoCommand(argv: string[], io: CommandIo): Promise<num
     logger,
   });
   const shutdown = shutdownSignal();
-  const examples = values.examples ?? defaultExamples();
+  const examples = values.examples ?? packageFolder('examples', (f) => /\.ya?ml$/.test(f));
   try {
     // A running fleet: every online agent has reported its start-up configuration before we begin.
     await emulator.agentsIdle();
