@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean
+.PHONY: help install build generate test lint format demo clean control-plane
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
@@ -12,6 +12,7 @@ help:
 	@echo "make build     compile TypeScript to dist/"
 	@echo "make generate  regenerate types and CRDs from schemas/"
 	@echo "make lint      biome lint/format check and type check"
+	@echo "make control-plane  build kube-apiserver + etcd and kubectl from Go modules (first build: minutes)"
 
 # npm ci first; a registry mirror that lacks some platforms' optional packages (Biome's) makes npm ci refuse a
 # lock file npm install accepts, so fall back to npm install, which keeps the locked versions.
@@ -27,7 +28,11 @@ build: install
 generate: install
 	npx tsx scripts/generate.ts
 
-test: install
+# Builds only when tools/local-control-plane changed (or nothing is built yet); needs Go.
+control-plane:
+	@bash scripts/build-control-plane.sh
+
+test: install control-plane
 	npm test --silent
 
 lint: install

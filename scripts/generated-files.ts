@@ -38,7 +38,7 @@ export async function renderGeneratedFiles(): Promise<Map<string, string>> {
     const crd = buildCrd(files, schema.$id as string, schema, names);
     out.set(
       `crds/${names.plural}.${names.group}.yaml`,
-      `# ${BANNER.slice(3)}\n${stringify(crd, { lineWidth: 0 })}`,
+      `# ${BANNER.slice(3)}\n${stringify(crd, { lineWidth: 0, version: '1.1' })}`,
     );
   }
   return out;

@@ -57,7 +57,25 @@ function toOpenApi(files: Map<string, JsonSchema>, file: string, schema: JsonSch
     }
   }
   if ('const' in source) out.enum = [source.const];
-  return out;
+  return source['x-kubernetes-int-or-string'] ? intOrString(out) : out;
+}
+
+/**
+ * A structural schema allows int-or-string only as `anyOf: [{type: integer}, {type: string}]`, with no other
+ * keyword in the branches; their value rules move to an `allOf` without types, where each applies to its own
+ * kind of value only (minimum to numbers, pattern to strings).
+ */
+function intOrString(schema: JsonSchema): JsonSchema {
+  const branches = (schema.anyOf ?? []) as JsonSchema[];
+  const rules = branches
+    .map(({ type: _type, ...rest }) => rest)
+    .filter((rest) => Object.keys(rest).length > 0);
+  const { anyOf: _anyOf, ...others } = schema;
+  return {
+    ...others,
+    anyOf: [{ type: 'integer' }, { type: 'string' }],
+    ...(rules.length ? { allOf: rules } : {}),
+  };
 }
 
 export function buildCrd(

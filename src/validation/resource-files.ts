@@ -26,6 +26,8 @@ export interface SourceDocument {
   value: unknown;
   /** Where a field is written; for a missing field, its nearest parent that is. */
   locate(path: FieldPath, options?: { offsetInValue?: number; atKey?: boolean }): SourcePosition;
+  /** The source text of the unquoted scalar at `path`, if that is what is written there. */
+  plainScalarText(path: FieldPath): string | undefined;
 }
 
 export interface SyntaxProblem {
@@ -212,6 +214,12 @@ function makeDocument(
     file,
     index,
     value: document.toJS({ maxAliasCount: 100 }),
+    plainScalarText(path) {
+      const found = nodeAt(document, path);
+      if (!found.exact || !isScalar(found.node) || found.node.type !== 'PLAIN' || !found.node.range)
+        return undefined;
+      return text.slice(found.node.range[0], found.node.range[1]);
+    },
     locate(path, { offsetInValue, atKey } = {}) {
       const found = nodeAt(document, path);
       if (!found.exact) {
@@ -245,7 +253,13 @@ function makeDocument(
 export function loadResourceFile(file: string): LoadedFiles {
   const text = readFileSync(file, 'utf8');
   const lines = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // YAML 1.1, as kubectl and the API server read manifests: an unquoted Off, On, Yes or No is a boolean there.
+  const parsed = parseAllDocuments(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    version: '1.1',
+  });
   const documents: SourceDocument[] = [];
   const syntaxProblems: SyntaxProblem[] = [];
   const all = Array.isArray(parsed) ? parsed : [];

@@ -1,5 +1,5 @@
 // Validates every resource in a set of YAML files: the library behind `validate` and the first step of `sync`.
-import { formatFieldPath, type Severity } from './issues.js';
+import { type FieldPath, formatFieldPath, type Severity } from './issues.js';
 import { collectYamlFiles, loadResourceFiles, type SourceDocument } from './resource-files.js';
 import { type ResourceValidation, validateResource } from './validate-resource.js';
 
@@ -54,13 +54,25 @@ export function validateFiles(paths: readonly string[]): FilesValidation {
         kind: validation.kind,
         name: validation.name,
         field: formatFieldPath(issue.path),
-        message: issue.message,
+        message: issue.message + yaml11BooleanHint(source, issue.path),
       });
     }
   }
   problems.sort(compareProblems);
   return { files, documents, problems, valid: !problems.some((p) => p.severity === 'error') };
 }
+
+/** Words YAML 1.1 (kubectl's YAML) reads as booleans when unquoted, beyond true and false. */
+const YAML11_BOOLEAN_WORDS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
+
+/** Why a value written as Off is a boolean: the hint that saves a user from staring at a correct-looking file. */
+function yaml11BooleanHint(source: SourceDocument, path: FieldPath): string {
+  const text = source.plainScalarText(path);
+  if (text === undefined || !YAML11_BOOLEAN_WORDS.test(text)) return '';
+  return ` (unquoted, ${text} is the boolean ${YAML11_BOOLEAN_TRUE.test(text)} in the YAML kubectl reads; quote it: '${text}')`;
+}
+
+const YAML11_BOOLEAN_TRUE = /^(y|Y|yes|Yes|YES|on|On|ON)$/;
 
 /** The order problems are printed in: by file, line and column. */
 export function compareProblems(a: LocatedProblem, b: LocatedProblem): number {

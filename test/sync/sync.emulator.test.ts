@@ -438,7 +438,7 @@ describe("sync under a real hub's behaviour", () => {
     try {
       const all = smc(
         'all',
-        `  target: { condition: "IS_DEFINED(tags.site)" }\n  agentConfiguration:\n    eventPriorities: { Login: Off }\n`,
+        `  target: { condition: "IS_DEFINED(tags.site)" }\n  agentConfiguration:\n    eventPriorities: { Login: 'Off' }\n`,
       );
       const controller = new AbortController();
       const client = emulatorClient(emulator, { tier: 'S3' });

@@ -1,0 +1,134 @@
+// Differential: whatever the API server (with our CRDs) refuses, `validate` refuses too. It may refuse more (the
+// agent's own rules, the condition grammar); a document the server refuses and we pass is a bug in the CRD or in
+// the validator.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { parseAllDocuments } from 'yaml';
+import { validateResource } from '../../src/validation/validate-resource.js';
+import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
+import {
+  apiMessage,
+  apiStatus,
+  customObjects,
+  EXAMPLES,
+  GROUP,
+  installCrds,
+  VERSION,
+} from '../support/kube.js';
+import { iotHubArb, mutated, securityModuleConfigArb } from '../support/resource-arbitraries.js';
+import { iotHub, securityModuleConfig } from '../support/resources.js';
+
+const cp = await sharedControlPlane();
+const api = customObjects(cp.kubeconfig);
+
+interface Verdict {
+  accepted: boolean;
+  message: string;
+}
+
+async function serverVerdict(document: Record<string, any>): Promise<Verdict> {
+  const plural = document.kind === 'IoTHub' ? 'iothubs' : 'securitymoduleconfigs';
+  try {
+    await api.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: document.metadata.namespace,
+      plural,
+      body: document,
+      dryRun: 'All',
+      fieldValidation: 'Strict',
+    });
+    return { accepted: true, message: '' };
+  } catch (error) {
+    const status = apiStatus(error);
+    // 422 Invalid and 400 BadRequest (strict decoding) are verdicts; anything else is a broken test run.
+    if (status !== 422 && status !== 400) throw error;
+    return { accepted: false, message: apiMessage(error) };
+  }
+}
+
+function ourVerdict(document: Record<string, any>): Verdict {
+  const errors = validateResource(structuredClone(document)).issues.filter((i) => i.severity === 'error');
+  return {
+    accepted: errors.length === 0,
+    message: errors.map((e) => `${e.path.join('.')}: ${e.message}`).join('; '),
+  };
+}
+
+describe('validate refuses everything the API server refuses', () => {
+  let namespace: string;
+  before(async () => {
+    await installCrds(cp);
+    namespace = await testNamespace(cp, 'differential');
+  });
+
+  async function compare(documents: Record<string, any>[]): Promise<{ refusedByServer: number }> {
+    const disagreements: string[] = [];
+    let refusedByServer = 0;
+    for (const document of documents) {
+      const server = await serverVerdict(document);
+      if (server.accepted) continue;
+      refusedByServer++;
+      const ours = ourVerdict(document);
+      if (ours.accepted)
+        disagreements.push(
+          `server refused, validate passed: ${JSON.stringify(document)}\n  server: ${server.message}`,
+        );
+    }
+    assert.deepEqual(disagreements, []);
+    return { refusedByServer };
+  }
+
+  it('agrees on examples/ and the test fixtures', async () => {
+    const documents = readdirSync(EXAMPLES)
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((f) =>
+        parseAllDocuments(readFileSync(join(EXAMPLES, f), 'utf8'), { version: '1.1' }).map((d) => d.toJS()),
+      )
+      .filter((d) => d.apiVersion === `${GROUP}/${VERSION}`);
+    const fixtures = [
+      securityModuleConfig(),
+      securityModuleConfig({ target: { deviceIds: ['d1', 'd2'] }, priority: 5 }),
+      securityModuleConfig({ rollout: { batchSize: 10, failureThreshold: '5%' } }),
+      iotHub(),
+      iotHub({ tier: 'S3', units: 10, caSecretRef: { name: 'ca' } }),
+    ];
+    const all = [...documents, ...fixtures].map((d) => ({ ...d, metadata: { ...d.metadata, namespace } }));
+    for (const document of all)
+      assert.ok((await serverVerdict(document)).accepted, `server takes ${document.metadata.name}`);
+    await compare(all);
+  });
+
+  it('agrees on valid generated resources: the server takes them all', async () => {
+    const documents = fc.sample(fc.oneof(securityModuleConfigArb(namespace), iotHubArb(namespace)), {
+      numRuns: 120,
+      seed: 8,
+    });
+    for (const document of documents) {
+      const server = await serverVerdict(document);
+      assert.ok(
+        server.accepted,
+        `generated valid, refused by the server: ${server.message}\n${JSON.stringify(document)}`,
+      );
+    }
+  });
+
+  it('agrees on mutated resources: every one the server refuses, validate refuses', async () => {
+    const documents = fc.sample(
+      fc.oneof(mutated(securityModuleConfigArb(namespace)), mutated(iotHubArb(namespace))),
+      { numRuns: 300, seed: 9 },
+    );
+    const { refusedByServer } = await compare(documents);
+    // The mutations are meant to break things: most must be refused, or the generator lost its teeth.
+    assert.ok(
+      refusedByServer > documents.length / 2,
+      `only ${refusedByServer} of ${documents.length} refused`,
+    );
+    console.log(
+      `differential: ${documents.length} mutated resources, ${refusedByServer} refused by the server, all refused by validate`,
+    );
+  });
+});
