@@ -29,6 +29,8 @@ export async function renderGeneratedFiles(): Promise<Map<string, string>> {
     additionalProperties: false,
     declareExternallyReferenced: true,
     unreachableDefinitions: false,
+    // maxItems: 20 would otherwise become a union of 21 tuple types.
+    ignoreMinAndMaxItems: true,
     format: true,
     style: { singleQuote: true, printWidth: 110 },
   });

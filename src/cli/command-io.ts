@@ -1,17 +1,6 @@
-// What a command writes to, so that tests can run commands in process and read what a user would see.
-
-export interface CommandIo {
-  out(line: string): void;
-  err(line: string): void;
-  /** Whether standard error, where progress goes, is a terminal (bars redrawn in place). */
-  isTerminal: boolean;
-}
-
-export const processIo: CommandIo = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  isTerminal: Boolean(process.stderr.isTTY),
-};
+// How a command was called wrongly: printed with the usage hint, exit status 2.
+export type { CommandIo } from '../observability/command-output.js';
+export { processIo } from '../observability/command-output.js';
 
 /** A mistake in how the command was called: printed with the usage hint, exit status 2. */
 export class UsageError extends Error {

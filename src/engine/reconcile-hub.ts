@@ -11,9 +11,17 @@ import { TwinMemory } from './twin-memory.js';
 export interface ReconcileOptions {
   unknownOwners: 'keep' | 'remove';
   departing?: HubReconcileInput['departing'];
+  held?: HubReconcileInput['held'];
+  /** Whose ownership record is read and written (the planner's DEFAULT_MANAGER unless given). */
+  manager?: string;
   /** Plan only: nothing is written, no module created. */
   dryRun?: boolean;
   signal?: AbortSignal;
+  /**
+   * A soft stop: no new write or module creation starts once it aborts, the ones in flight finish, and the
+   * outcome says `interrupted` (the resources changed: plan again at once rather than finish a stale plan).
+   */
+  interrupt?: AbortSignal;
   clock?: () => number;
   /** Twin writes in flight at once (the rate limiter paces them). */
   concurrency?: number;
@@ -34,6 +42,8 @@ export interface ReconcileOutcome {
   writesFailed: number;
   conflictsReplanned: number;
   modulesCreated: number;
+  /** The interrupt came before every planned write was made. */
+  interrupted: boolean;
 }
 
 const MAX_CONFLICT_ROUNDS = 3;
@@ -69,9 +79,17 @@ export async function reconcileHub(
       now: clock(),
       unknownOwners: options.unknownOwners,
       departing: options.departing,
+      held: options.held,
+      manager: options.manager,
       writeFailures,
       admitted,
     });
+  // Stop starting new work on a shutdown (signal) or a change of the resources (interrupt).
+  const stopStarting = options.interrupt
+    ? options.signal
+      ? AbortSignal.any([options.signal, options.interrupt])
+      : options.interrupt
+    : options.signal;
   const initialPlan = plan();
   const outcome = {
     initialPlan,
@@ -81,6 +99,7 @@ export async function reconcileHub(
     writesFailed: 0,
     conflictsReplanned: 0,
     modulesCreated: 0,
+    interrupted: false,
   };
   if (options.dryRun) return outcome;
 
@@ -101,14 +120,18 @@ export async function reconcileHub(
           });
         }
       },
-      options.signal,
+      stopStarting,
     );
     const created = await access.readModuleTwins(initialPlan.moduleCreations, { signal: options.signal });
     for (const [deviceId, twin] of created) snapshot.modules.set(deviceId, twin);
   }
 
   let writes: TwinWrite[] = initialPlan.moduleCreations.length ? plan().writes : initialPlan.writes;
-  for (let round = 0; writes.length > 0 && round <= MAX_CONFLICT_ROUNDS; round++) {
+  for (
+    let round = 0;
+    writes.length > 0 && round <= MAX_CONFLICT_ROUNDS && !options.interrupt?.aborted;
+    round++
+  ) {
     const conflicted: string[] = [];
     for (const write of writes) admitted.add(write.deviceId);
     await runBounded(
@@ -136,9 +159,9 @@ export async function reconcileHub(
           });
         }
       },
-      options.signal,
+      stopStarting,
     );
-    if (conflicted.length === 0) break;
+    if (conflicted.length === 0 || options.interrupt?.aborted) break;
     // Someone else wrote these twins since the snapshot: re-read them and plan them again.
     outcome.conflictsReplanned += conflicted.length;
     const fresh = await access.readModuleTwins(conflicted, { signal: options.signal, consistent: true });
@@ -151,5 +174,6 @@ export async function reconcileHub(
     writes = plan().writes.filter((w) => retry.has(w.deviceId));
   }
   outcome.finalPlan = plan();
+  outcome.interrupted = Boolean(options.interrupt?.aborted) && outcome.finalPlan.writes.length > 0;
   return outcome;
 }

@@ -9,7 +9,13 @@ import {
   SETTINGS_BY_KEY,
   unwrapTwinConfiguration,
 } from '../agent/index.js';
-import { type Contribution, compareContributions, type LayeredSettings, layerSettings } from './layering.js';
+import {
+  type Contribution,
+  compareContributions,
+  type LayeredSettings,
+  layerSettings,
+  yieldToOtherManagers,
+} from './layering.js';
 import { type Ownership, ownershipTagsPatch, readOwnership } from './ownership.js';
 import { rawSettingValue, sameSettingValue } from './setting-values.js';
 import type { DeviceRecord, PlannedResource, SecurityModuleTwin, TwinPatch } from './types.js';
@@ -44,7 +50,11 @@ export interface DeviceEvaluation {
 }
 
 export interface EvaluationContext {
+  /** The manager this plan is made for: its ownership record is the one read and written. */
+  manager: string;
   resources: ReadonlyMap<string, PlannedResource>;
+  /** Resources that exist but cannot be planned (an invalid spec): their settings stay as they are, by priority. */
+  held: ReadonlyMap<string, number>;
   revisions: ReadonlyMap<string, string>;
   ownerPolicy: (resourceKey: string) => OwnerPolicy;
   /** Agent verdicts by configuration: devices of one fleet share a handful of merged configurations. */
@@ -78,7 +88,7 @@ function frozenContributions(
     resourceKey: owner,
     priority:
       context.ownerPolicy(owner) === 'suspended'
-        ? (context.resources.get(owner)?.priority ?? KEPT_PRIORITY)
+        ? (context.resources.get(owner)?.priority ?? context.held.get(owner) ?? KEPT_PRIORITY)
         : KEPT_PRIORITY,
     settings,
   }));
@@ -92,7 +102,7 @@ function layeringFor(
   matchingKey: string | undefined,
 ): LayeredSettings {
   const frozen = current.owners.size ? frozenContributions(module, current, context) : [];
-  const cacheable = frozen.length === 0 && matchingKey !== undefined;
+  const cacheable = frozen.length === 0 && current.managedElsewhere.size === 0 && matchingKey !== undefined;
   if (cacheable) {
     const cached = context.layerings.get(matchingKey);
     if (cached) return cached;
@@ -102,7 +112,10 @@ function layeringFor(
     priority: r.priority,
     settings: r.settings,
   }));
-  const layered = layerSettings([...contributions, ...frozen].sort(compareContributions));
+  const sorted = [...contributions, ...frozen].sort(compareContributions);
+  const layered = yieldToOtherManagers(layerSettings(sorted), current.managedElsewhere, sorted, (setting) =>
+    rawSettingValue(module?.desiredConfiguration, setting),
+  );
   if (cacheable) context.layerings.set(matchingKey, layered);
   return layered;
 }
@@ -177,7 +190,7 @@ export function evaluateDevice(
   module: SecurityModuleTwin | undefined,
   matching: PlannedResource[],
   context: EvaluationContext,
-  current: Ownership = readOwnership(module?.tags),
+  current: Ownership = readOwnership(module?.tags, context.manager),
   /** Identifies the set of `matching` resources; devices with the same set share one layering. */
   matchingKey?: string,
 ): DeviceEvaluation {
@@ -198,7 +211,11 @@ export function evaluateDevice(
 
   // A twin without an ownership record (never managed yet) is planned like every other such twin with the same
   // layering and the same desired configuration: the plan is made once and shared.
-  const shareable = matchingKey !== undefined && current.owners.size === 0 && current.revisions.size === 0;
+  const shareable =
+    matchingKey !== undefined &&
+    current.owners.size === 0 &&
+    current.revisions.size === 0 &&
+    !current.otherManagers;
   const templateKey = shareable
     ? `${matchingKey}|${JSON.stringify(module.desiredConfiguration ?? null)}`
     : undefined;
@@ -236,7 +253,8 @@ function planTwin(
     if (!sameSettingValue(key, rawSettingValue(desired, key), value)) desiredPatch[key] = { value };
   }
   for (const [key, owner] of current.owners) {
-    if (layered.owners.has(key)) continue;
+    // Another manager claims it too: theirs, never removed by us (our claim is dropped below).
+    if (layered.owners.has(key) || current.managedElsewhere.has(key)) continue;
     // The owner no longer sets this setting on this device (gone, retargeted, or dropped the setting).
     if (context.ownerPolicy(owner) !== 'retain' && rawSettingValue(desired, key) !== undefined)
       desiredPatch[key] = null;
@@ -258,7 +276,7 @@ function planTwin(
       context.ownerPolicy(owner) === 'active' ? context.revisions.get(owner) : current.revisions.get(owner);
     if (revision !== undefined) nextRevisions.set(owner, revision);
   }
-  const tags = ownershipTagsPatch(current, { owners: nextOwners, revisions: nextRevisions });
+  const tags = ownershipTagsPatch(current, { owners: nextOwners, revisions: nextRevisions }, context.manager);
   evaluation.patch = {
     ...(tags ? { tags } : {}),
     ...(changedSettings.length

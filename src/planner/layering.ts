@@ -16,6 +16,8 @@ export interface SettingConflict {
   winnerValue: SettingValue;
   loserValue: SettingValue;
   priority: number;
+  /** The winner is another manager's resource (`manager:namespace/name`), which owns the setting on the twin. */
+  managedElsewhere?: boolean;
 }
 
 export interface LayeredSettings {
@@ -57,6 +59,40 @@ export function layerSettings(contributions: readonly Contribution[]): LayeredSe
           priority: contribution.priority,
         });
       }
+    }
+  }
+  return { settings, owners, conflicts };
+}
+
+/**
+ * Settings another manager owns on the twin are theirs: removed from the layering, and a conflict for every
+ * resource of ours that sets them (never a write war). `theirValue` reads the value the twin holds.
+ */
+export function yieldToOtherManagers(
+  layered: LayeredSettings,
+  managedElsewhere: ReadonlyMap<string, string>,
+  contributions: readonly Contribution[],
+  theirValue: (setting: string) => SettingValue | undefined,
+): LayeredSettings {
+  const taken = [...managedElsewhere.keys()].filter((setting) => layered.owners.has(setting));
+  if (taken.length === 0) return layered;
+  const settings = { ...layered.settings };
+  const owners = new Map(layered.owners);
+  const conflicts = layered.conflicts.filter((c) => !managedElsewhere.has(c.setting));
+  for (const setting of taken) {
+    delete settings[setting];
+    owners.delete(setting);
+    for (const contribution of contributions) {
+      if (!(setting in contribution.settings)) continue;
+      conflicts.push({
+        setting,
+        winner: managedElsewhere.get(setting)!,
+        loser: contribution.resourceKey,
+        winnerValue: theirValue(setting) ?? null,
+        loserValue: contribution.settings[setting],
+        priority: contribution.priority,
+        managedElsewhere: true,
+      });
     }
   }
   return { settings, owners, conflicts };

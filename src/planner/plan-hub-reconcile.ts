@@ -11,12 +11,13 @@ import {
 import { deviceBaseState, deviceState } from './device-state.js';
 import type { SettingConflict } from './layering.js';
 import { compileTarget, missingListedDevices } from './membership.js';
-import { readOwnership } from './ownership.js';
+import { DEFAULT_MANAGER, readOwnership } from './ownership.js';
 import {
   countState,
   emptyCounts,
   MAX_REPORTED_FAILURES,
   type ResourceReport,
+  readiness,
   resourceConditions,
 } from './resource-report.js';
 import { resourceRevision } from './revision.js';
@@ -33,6 +34,13 @@ export interface HubReconcileInput {
   unknownOwners: 'keep' | 'remove';
   /** Resources being deleted, with their deletion policy. */
   departing?: ReadonlyMap<string, 'Remove' | 'Retain'>;
+  /**
+   * Resources that exist but cannot be planned (a spec the agent would reject), by key, with their priority when
+   * known: nothing is written for them and the settings they own stay as they are, as if suspended.
+   */
+  held?: ReadonlyMap<string, number>;
+  /** Whose ownership record this plan reads and writes (DEFAULT_MANAGER, `sync`, unless given). */
+  manager?: string;
   /** Devices whose last write (or module creation) the hub refused, by device id. */
   writeFailures?: ReadonlyMap<string, DeviceFailure>;
   /** Devices already admitted to the current rollout batch (a retry after 412): not gated again. */
@@ -63,7 +71,10 @@ export interface HubPlan {
 
 interface Tally {
   resource: PlannedResource;
-  report: Omit<ResourceReport, 'conditions' | 'rollout' | 'failures' | 'changingSettings'>;
+  report: Omit<
+    ResourceReport,
+    'conditions' | 'rollout' | 'failures' | 'changingSettings' | 'ready' | 'stuck'
+  >;
   failures: DeviceFailure[];
   reached: number;
   inFlight: number;
@@ -78,17 +89,19 @@ const byDeviceId = (a: { deviceId: string }, b: { deviceId: string }) =>
 const byPrecedence = (a: PlannedResource, b: PlannedResource) =>
   b.priority - a.priority || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-function newTally(resource: PlannedResource): Tally {
+function newTally(resource: PlannedResource, revision: string): Tally {
   return {
     resource,
     report: {
       resourceKey: resource.key,
+      revision,
       counts: emptyCounts(),
       suspended: resource.suspend,
       plannedWrites: 0,
       sampleDeviceIds: [],
       deferredDevices: 0,
       lostConflictDevices: 0,
+      managedElsewhereDevices: 0,
     },
     failures: [],
     reached: 0,
@@ -106,6 +119,13 @@ function recordFailure(tally: Tally, failure: DeviceFailure | (() => DeviceFailu
 
 function conflictFailure(deviceId: string, self: string, conflicts: SettingConflict[]): DeviceFailure {
   const lines = conflicts.map((c) => {
+    if (c.managedElsewhere) {
+      const [manager, owner] = [
+        c.winner.slice(0, c.winner.indexOf(':')),
+        c.winner.slice(c.winner.indexOf(':') + 1),
+      ];
+      return `${c.setting}: managed on this twin by ${owner} of manager '${manager}' (value ${JSON.stringify(c.winnerValue)}); this resource's ${JSON.stringify(c.loserValue)} is not written`;
+    }
     const [other, value] = c.winner === self ? [c.loser, c.loserValue] : [c.winner, c.winnerValue];
     return `${c.setting}: ${other} sets ${JSON.stringify(value)} at the same priority ${c.priority}; ${c.winner} wins (lowest namespace/name)`;
   });
@@ -174,22 +194,27 @@ class ForeignOwners {
 export function planHubReconcile(input: HubReconcileInput): HubPlan {
   const resources = [...input.resources].sort(byPrecedence);
   const byKey = new Map(resources.map((r) => [r.key, r]));
+  const held = input.held ?? new Map<string, number>();
+  const manager = input.manager ?? DEFAULT_MANAGER;
   const ownerPolicy = (key: string): OwnerPolicy => {
     const resource = byKey.get(key);
     if (resource) return resource.suspend ? 'suspended' : 'active';
+    if (held.has(key)) return 'suspended';
     const departing = input.departing?.get(key);
     if (departing) return departing === 'Retain' ? 'retain' : 'remove';
     return input.unknownOwners;
   };
   const context: EvaluationContext = {
+    manager,
     resources: byKey,
+    held,
     revisions: new Map(resources.map((r) => [r.key, resourceRevision(r)])),
     ownerPolicy,
     verdicts: new Map(),
     layerings: new Map(),
     templates: new Map(),
   };
-  const tallies = new Map(resources.map((r) => [r.key, newTally(r)]));
+  const tallies = new Map(resources.map((r) => [r.key, newTally(r, context.revisions.get(r.key)!)]));
   const compiled = resources.map((r) => ({
     resource: r,
     matches: compileTarget(r),
@@ -215,7 +240,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       }
     }
     const module = input.snapshot.modules.get(device.deviceId);
-    const ownership = readOwnership(module?.tags);
+    const ownership = readOwnership(module?.tags, manager);
     if (deviceTallies.length === 0 && ownership.owners.size === 0) continue;
     const evaluation = evaluateDevice(device, module, active, context, ownership, matchingKey);
     const creates = active.some((r) => r.createMissingModules);
@@ -241,6 +266,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
         if (mine.length) {
           counts.conflictingDevices++;
           if (mine.some((c) => c.loser === key)) tally.report.lostConflictDevices++;
+          if (mine.some((c) => c.loser === key && c.managedElsewhere)) tally.report.managedElsewhereDevices++;
           recordFailure(tally, () => conflictFailure(device.deviceId, key, mine));
         }
       }
@@ -322,10 +348,8 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       changingSettings: [...tally.changing].sort(),
       rollout: progress.get(key)!,
     };
-    reports.set(key, {
-      ...partial,
-      conditions: resourceConditions(partial, String(tally.resource.rollout.failureThreshold)),
-    });
+    const conditions = resourceConditions(partial, String(tally.resource.rollout.failureThreshold));
+    reports.set(key, { ...partial, conditions, ...readiness(partial, conditions) });
   }
   return { writes, moduleCreations, reports, unsettledDevices, foreignOwners: foreign.list() };
 }

@@ -25,6 +25,8 @@ export interface PlannedCondition {
 
 export interface ResourceReport {
   resourceKey: string;
+  /** The resource's revision: a hash of what it asks of devices (recorded in twins it reached). */
+  revision: string;
   counts: DeviceCounts;
   /** The first failures by device id (at most 20). */
   failures: DeviceFailure[];
@@ -37,8 +39,32 @@ export interface ResourceReport {
   sampleDeviceIds: string[];
   /** Devices that need a write but wait for the next rollout batch. */
   deferredDevices: number;
-  /** Devices where an equal-priority resource's value won over this resource's. */
+  /** Devices where an equal-priority resource's value won over this resource's, or another manager's did. */
   lostConflictDevices: number;
+  /** Of those, devices where another manager owns a setting this resource sets. */
+  managedElsewhereDevices: number;
+  /** The Ready condition is True. */
+  ready: boolean;
+  /**
+   * Not Ready, and nothing left in progress that could change that without a change of spec or fleet (failed or
+   * stalled devices, a halted rollout, a lost conflict): what `sync --wait` stops on.
+   */
+  stuck: boolean;
+}
+
+/** Whether a report with these conditions is Ready, and whether it is stuck short of it. */
+export function readiness(
+  report: Pick<ResourceReport, 'suspended' | 'counts' | 'rollout' | 'lostConflictDevices'>,
+  conditions: readonly PlannedCondition[],
+): { ready: boolean; stuck: boolean } {
+  const ready = conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+  const c = report.counts;
+  const stuck =
+    !ready &&
+    !report.suspended &&
+    c.pendingDevices === 0 &&
+    (c.failedDevices + c.stalledDevices > 0 || report.rollout.halted || report.lostConflictDevices > 0);
+  return { ready, stuck };
 }
 
 export function emptyCounts(): DeviceCounts {
@@ -80,7 +106,7 @@ function condition(
 }
 
 export function resourceConditions(
-  report: Omit<ResourceReport, 'conditions'>,
+  report: Omit<ResourceReport, 'conditions' | 'ready' | 'stuck'>,
   thresholdText: string,
 ): PlannedCondition[] {
   const c = report.counts;
@@ -128,7 +154,11 @@ export function resourceConditions(
     ];
   }
   if (report.lostConflictDevices > 0) {
-    const message = `on ${plural(report.lostConflictDevices, 'device')} a resource of the same priority sets other values, and they win (see status.failures); give the resources different priorities`;
+    const elsewhere = report.managedElsewhereDevices;
+    const message =
+      elsewhere === report.lostConflictDevices
+        ? `on ${plural(elsewhere, 'device')} another manager of this hub owns settings this resource sets, and keeps them (see status.failures); remove them from one of the two`
+        : `on ${plural(report.lostConflictDevices, 'device')} a resource of the same priority${elsewhere ? ' (or another manager of this hub)' : ''} sets other values, and they win (see status.failures); give the resources different priorities`;
     return [
       condition('Ready', false, 'ConflictingSettings', message),
       reconciling,

@@ -37,7 +37,9 @@ export function rolloutProgress(
 ): RolloutProgress {
   const batchSize = Math.max(1, resolveAmount(rollout.batchSize, targeted));
   const halted = exceedsThreshold(rollout.failureThreshold, failing, reached);
-  // Strict batches: nothing new starts while a batch is still in flight.
-  const capacity = halted || inFlight > 0 ? 0 : batchSize;
+  // Strict batches: nothing beyond the current batch starts while it is in flight. A batch written in part (a
+  // reconcile interrupted, or some writes refused) is completed first; `reached` counts whole batches before it.
+  const filled = reached % batchSize;
+  const capacity = halted ? 0 : inFlight === 0 ? batchSize : filled === 0 ? 0 : batchSize - filled;
   return { reached, inFlight, failing, batchSize, halted, capacity };
 }

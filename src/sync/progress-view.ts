@@ -1,5 +1,5 @@
 // Progress while `sync --wait` waits: a bar per resource on a terminal, a line per change otherwise.
-import type { CommandIo } from '../cli/command-io.js';
+import type { CommandIo } from '../observability/command-output.js';
 import type { ResourceReport } from '../planner/resource-report.js';
 
 const WIDTH = 30;

@@ -1,8 +1,10 @@
 // `sync`: apply the SecurityModuleConfigs of a set of files to one hub, optionally wait for the agents to
-// report them (--wait), optionally keep doing so (--watch).
-import type { CommandIo } from '../cli/command-io.js';
-import { TwinMemory } from '../engine/twin-memory.js';
+// report them (--wait), optionally keep doing so (--watch). A command-line loop over the engine's hub session.
+
+import type { SecurityModuleConfigStatus } from '../api/generated/types.js';
+import { HubSession } from '../engine/hub-session.js';
 import type { HubAccess } from '../hub/hub-client-api.js';
+import type { CommandIo } from '../observability/command-output.js';
 import type { Logger } from '../observability/logger.js';
 import type { PlannedResource } from '../planner/types.js';
 import { formatProblem } from '../validation/validate-files.js';
@@ -18,6 +20,9 @@ export const EXIT_TIMEOUT = 3;
 /** Stopped by SIGINT/SIGTERM before it was done, as shells report 128 + SIGINT. */
 export const EXIT_INTERRUPTED = 130;
 
+/** How often --watch looks at the files. */
+const WATCH_POLL_MS = 250;
+
 export interface SyncOptions {
   paths: string[];
   dryRun: boolean;
@@ -31,13 +36,18 @@ export interface SyncOptions {
   allowEmpty?: boolean;
   pollMs?: number;
   fullReadMs?: number;
+  /** The manager id recorded in the twins' ownership record (`sync` by default). */
+  manager?: string;
 }
 
 export interface SyncContext {
   io: CommandIo;
   access: HubAccess;
   logger: Logger;
+  /** Stop (SIGINT/SIGTERM): no new write starts; the pass ends, prints what it has, and sync exits 130. */
   signal?: AbortSignal;
+  /** Abandon hub calls in flight as well (the stop took too long, or came twice). */
+  abort?: AbortSignal;
   clock?: () => number;
 }
 
@@ -86,16 +96,38 @@ function exitCode(result: PassResult, options: SyncOptions): number {
   }
 }
 
+/** A signal that aborts when any of `signals` does (undefined ones ignored). */
+function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  return present.length <= 1 ? present[0] : AbortSignal.any(present);
+}
+
+/** Aborts when the files' fingerprint changes from `fingerprint` (polled), or when stopped. */
+function watchFiles(paths: readonly string[], fingerprint: string): { signal: AbortSignal; close(): void } {
+  const controller = new AbortController();
+  const timer = setInterval(() => {
+    if (filesFingerprint(paths) !== fingerprint) controller.abort(new Error('the resource files changed'));
+  }, WATCH_POLL_MS);
+  timer.unref();
+  return { signal: controller.signal, close: () => clearInterval(timer) };
+}
+
 export async function runSync(options: SyncOptions, context: SyncContext): Promise<number> {
   const clock = context.clock ?? Date.now;
-  const memory = new TwinMemory();
+  const session = new HubSession(context.access, {
+    unknownOwners: options.prune ? 'remove' : 'keep',
+    manager: options.manager,
+    clock,
+    logger: context.logger,
+    pollMs: options.pollMs,
+    fullReadWhileWaitingMs: options.fullReadMs,
+    resyncMs: options.watch ? options.intervalMs : undefined,
+  });
   const passOptions = {
     dryRun: options.dryRun,
-    prune: options.prune,
     wait: options.wait,
     timeoutMs: options.timeoutMs,
-    pollMs: options.pollMs ?? 2000,
-    fullReadMs: options.fullReadMs ?? 30_000,
+    fullReadFirst: true,
   };
   const reportOptions = {
     dryRun: options.dryRun,
@@ -103,40 +135,45 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
     jsonLines: options.watch,
     timeoutMs: options.timeoutMs,
   };
+  // Statuses printed last, per resource: conditions keep their transition times across --watch passes.
+  const previous = new Map<string, SecurityModuleConfigStatus>();
   let resources = load(options, context.io);
   if (!resources) return EXIT_FAILED;
-  const passContext = {
-    io: context.io,
-    access: context.access,
-    logger: context.logger,
-    signal: context.signal,
-    clock,
-  };
+  const passContext = { io: context.io, logger: context.logger, clock };
+  const abort = anyOf(context.abort);
   if (!options.watch) {
-    const result = await runPass(resources, passOptions, passContext, memory);
-    printPassReport(result, context.access.hubName, reportOptions, context.io, new Date(clock()));
+    const result = await runPass(session, resources, passOptions, {
+      ...passContext,
+      stop: context.signal,
+      abort,
+    });
+    printPassReport(result, context.access.hubName, reportOptions, context.io, new Date(clock()), previous);
     return exitCode(result, options);
   }
 
   // --watch: resync every interval and whenever the files change, until stopped.
   let fingerprint = filesFingerprint(options.paths);
-  const changed = () => filesFingerprint(options.paths) !== fingerprint;
   while (!context.signal?.aborted) {
+    const files = watchFiles(options.paths, fingerprint);
+    const stop = anyOf(context.signal, files.signal);
     try {
-      const result = await runPass(resources, passOptions, { ...passContext, interrupted: changed }, memory);
-      printPassReport(result, context.access.hubName, reportOptions, context.io, new Date(clock()));
+      const result = await runPass(session, resources, passOptions, { ...passContext, stop, abort });
+      // After the first pass the session's schedule decides: an edit is planned on what it knows at once.
+      passOptions.fullReadFirst = false;
+      printPassReport(result, context.access.hubName, reportOptions, context.io, new Date(clock()), previous);
+      await sleep(Math.max(result.outcome.nextStepInMs, 0), stop);
     } catch (error) {
       if (context.signal?.aborted) break;
       context.logger.error('sync pass failed; retrying at the next interval', {
         error: (error as Error).message,
       });
+      await sleep(options.intervalMs, stop);
+    } finally {
+      files.close();
     }
-    const deadline = clock() + options.intervalMs;
-    while (!context.signal?.aborted && clock() < deadline && !changed()) {
-      await sleep(Math.min(1000, deadline - clock()), context.signal);
-    }
-    if (changed()) {
-      fingerprint = filesFingerprint(options.paths);
+    const now = filesFingerprint(options.paths);
+    if (now !== fingerprint) {
+      fingerprint = now;
       const reloaded = load(options, context.io);
       if (reloaded) {
         resources = reloaded;

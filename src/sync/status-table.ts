@@ -18,10 +18,6 @@ function ready(report: ResourceReport): PlannedCondition | undefined {
   return report.conditions.find((c) => c.type === 'Ready');
 }
 
-export function isReady(report: ResourceReport): boolean {
-  return ready(report)?.status === 'True';
-}
-
 export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
   const rows = [...reports].map((r) => {
     const c = r.counts;
@@ -62,23 +58,6 @@ export function renderStatusDetails(reports: Iterable<ResourceReport>, maxFailur
       lines.push(`  ... ${report.failures.length - maxFailures} more in --output json`);
   }
   return lines;
-}
-
-/** The status each resource would carry in Kubernetes. */
-export function statusJson(report: ResourceReport, now: string): Record<string, unknown> {
-  return {
-    resource: report.resourceKey,
-    status: {
-      conditions: report.conditions.map((c) => ({ ...c, lastTransitionTime: now })),
-      ...report.counts,
-      failures: report.failures,
-    },
-    rollout: {
-      batchSize: report.rollout.batchSize,
-      reached: report.rollout.reached,
-      halted: report.rollout.halted,
-    },
-  };
 }
 
 /** What --dry-run prints for one resource. */

@@ -1,13 +1,9 @@
 // What `sync` prints at the end of a pass: the plan (--dry-run), the table and details, or JSON.
-import type { CommandIo } from '../cli/command-io.js';
+import type { SecurityModuleConfigStatus } from '../api/generated/types.js';
+import type { CommandIo } from '../observability/command-output.js';
+import { securityModuleConfigStatus } from '../planner/kubernetes-status.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
-import {
-  isReady,
-  renderPlanLine,
-  renderStatusDetails,
-  renderStatusTable,
-  statusJson,
-} from './status-table.js';
+import { renderPlanLine, renderStatusDetails, renderStatusTable } from './status-table.js';
 import type { PassResult } from './sync-pass.js';
 
 export interface ReportOptions {
@@ -37,6 +33,8 @@ export function printPassReport(
   options: ReportOptions,
   io: CommandIo,
   now: Date,
+  /** The statuses printed last, by resource: updated; conditions keep their transition times. */
+  previous: Map<string, SecurityModuleConfigStatus> = new Map(),
 ): void {
   const { outcome, totals } = result;
   const reports = [...outcome.finalPlan.reports.values()];
@@ -46,7 +44,7 @@ export function printPassReport(
     const document = {
       hub: hubName,
       dryRun: options.dryRun,
-      ready: reports.filter((r) => !r.suspended).every(isReady),
+      ready: reports.filter((r) => !r.suspended).every((r) => r.ready),
       ending: result.ending,
       writes: {
         succeeded: totals.writesSucceeded,
@@ -56,7 +54,11 @@ export function printPassReport(
       },
       modulesCreated: totals.modulesCreated,
       foreignOwners: foreign,
-      resources: reports.map((r) => statusJson(r, now.toISOString())),
+      resources: reports.map((r) => {
+        const status = securityModuleConfigStatus(r, { previous: previous.get(r.resourceKey), now });
+        previous.set(r.resourceKey, status);
+        return { resource: r.resourceKey, status };
+      }),
     };
     io.out(options.jsonLines ? JSON.stringify(document) : JSON.stringify(document, null, 2));
     return;

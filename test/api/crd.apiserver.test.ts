@@ -84,6 +84,7 @@ describe('the CRDs on a real API server', () => {
       'TARGETED',
       'CONVERGED',
       'READY',
+      'REASON',
       'AGE',
     ]);
     const row = smc.find((l) => l.startsWith('site-amsterdam-strict'))?.split(/\s+/);
@@ -91,7 +92,7 @@ describe('the CRDs on a real API server', () => {
     const hubs = (await kubectlOk(cp.kubeconfig, ['get', 'hub', '-n', EXAMPLES_NAMESPACE]))
       .trim()
       .split('\n');
-    assert.deepEqual(hubs[0].split(/\s+/), ['NAME', 'TIER', 'UNITS', 'DEVICES', 'READY', 'AGE']);
+    assert.deepEqual(hubs[0].split(/\s+/), ['NAME', 'TIER', 'UNITS', 'DEVICES', 'READY', 'REASON', 'AGE']);
     assert.deepEqual(hubs[1].split(/\s+/).slice(0, 3), ['fleet-hub', 'S1', '2']);
     const wide = await kubectlOk(cp.kubeconfig, ['get', 'iotsecurity', '-n', EXAMPLES_NAMESPACE]);
     assert.match(

@@ -35,7 +35,7 @@ describe('CRD manifests', () => {
     const doc = crd('securitymoduleconfigs');
     assert.deepEqual(doc.spec.names.shortNames, ['smc']);
     const columns = doc.spec.versions[0].additionalPrinterColumns.map((c: Schema) => c.name);
-    assert.deepEqual(columns, ['Hub', 'Priority', 'Targeted', 'Converged', 'Ready', 'Age']);
+    assert.deepEqual(columns, ['Hub', 'Priority', 'Targeted', 'Converged', 'Ready', 'Reason', 'Age']);
     const spec = doc.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
     assert.equal(spec.priority.default, 0);
     assert.equal(spec.deletionPolicy.default, 'Remove');

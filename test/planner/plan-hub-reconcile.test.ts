@@ -117,8 +117,15 @@ describe('planHubReconcile', () => {
     converge(hub, [baseline, amsterdam]);
     converge(hub, [baseline], { unknownOwners: 'remove' });
     assert.equal(hub.desiredValue('ams-1', 'highPriorityMessageFrequency'), 'PT5M');
-    const tags = hub.modules.get('ams-1')!.tags[OWNERSHIP_TAG] as { owners: Record<string, string> };
-    assert.equal(tags.owners.highPriorityMessageFrequency, 'iot/baseline');
+    const tags = hub.modules.get('ams-1')!.tags[OWNERSHIP_TAG] as Record<
+      string,
+      { owners: Record<string, string> }
+    >;
+    assert.equal(
+      tags.sync.owners.highPriorityMessageFrequency,
+      'iot/baseline',
+      "sync's record names the owner",
+    );
   });
 
   it('keeps the settings of resources it does not know when not pruning, below every known resource', () => {

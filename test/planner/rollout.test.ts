@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type PlannedResource, planHubReconcile } from '../../src/planner/index.js';
+import { rolloutProgress } from '../../src/planner/rollout.js';
 import { FakeHub, resource } from '../support/planner-fixtures.js';
 
 function tenDevices(): FakeHub {
@@ -13,6 +14,14 @@ const plan = (hub: FakeHub, resources: PlannedResource[], now = 1000) =>
   planHubReconcile({ snapshot: hub.snapshot(), resources, now, unknownOwners: 'keep' });
 
 describe('rollout', () => {
+  it('completes a batch written in part before it waits for the batch to converge', () => {
+    const rollout = { batchSize: 10, failureThreshold: '10%' };
+    assert.equal(rolloutProgress(rollout, 50, 3, 3, 0).capacity, 7, 'a batch interrupted after 3 writes');
+    assert.equal(rolloutProgress(rollout, 50, 10, 4, 0).capacity, 0, 'a whole batch in flight');
+    assert.equal(rolloutProgress(rollout, 50, 10, 0, 0).capacity, 10, 'the batch converged: the next one');
+    assert.equal(rolloutProgress(rollout, 50, 10, 0, 5).capacity, 0, 'halted past the threshold');
+  });
+
   it('writes one batch at a time and starts the next when the previous one converged', () => {
     const hub = tenDevices();
     const r = resource(

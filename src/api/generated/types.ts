@@ -112,6 +112,10 @@ export interface IoTHubStatus {
    * Devices with an azureiotsecurity module.
    */
   securityModules?: number;
+  /**
+   * The value of the iotsecurity.io/reconcile-requested-at annotation last handled.
+   */
+  lastHandledReconcileAt?: string;
 }
 /**
  * A status condition in the Kubernetes API conventions.
@@ -187,7 +191,7 @@ export interface Target {
    * @minItems 1
    * @maxItems 10000
    */
-  deviceIds?: [DeviceId, ...DeviceId[]];
+  deviceIds?: DeviceId[];
 }
 /**
  * The agent settings this resource manages; settings it does not name are left to other resources or the agent's defaults.
@@ -256,238 +260,36 @@ export interface SecurityModuleConfigStatus {
    *
    * @maxItems 20
    */
-  failures?:
-    | []
-    | [DeviceFailure]
-    | [DeviceFailure, DeviceFailure]
-    | [DeviceFailure, DeviceFailure, DeviceFailure]
-    | [DeviceFailure, DeviceFailure, DeviceFailure, DeviceFailure]
-    | [DeviceFailure, DeviceFailure, DeviceFailure, DeviceFailure, DeviceFailure]
-    | [DeviceFailure, DeviceFailure, DeviceFailure, DeviceFailure, DeviceFailure, DeviceFailure]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ]
-    | [
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure,
-        DeviceFailure
-      ];
+  failures?: DeviceFailure[];
   /**
-   * The value of the reconcile.iotsecurity.io/requestedAt annotation last handled.
+   * The value of the iotsecurity.io/reconcile-requested-at annotation last handled.
    */
   lastHandledReconcileAt?: string;
+  rollout?: RolloutStatus;
 }
 export interface DeviceFailure {
   deviceId: string;
   reason: string;
   message: string;
+}
+/**
+ * Where the rollout of the current revision stands.
+ */
+export interface RolloutStatus {
+  /**
+   * Hash of what the resource asks of devices, recorded in the twins it reached.
+   */
+  revision?: string;
+  /**
+   * Devices per batch, resolved from spec.rollout.batchSize.
+   */
+  batchSize?: number;
+  /**
+   * Targeted devices written at this revision.
+   */
+  reachedDevices?: number;
+  /**
+   * Past failureThreshold: no new batch starts until the spec changes.
+   */
+  halted?: boolean;
 }

@@ -74,7 +74,7 @@ export async function runDemoCommand(argv: string[], io: CommandIo): Promise<num
         pollMs: 1000,
         fullReadMs: 20_000,
       },
-      { io, access: client, logger, signal: shutdown.signal },
+      { io, access: client, logger, signal: shutdown.signal, abort: shutdown.abort },
     );
     const stats = emulator.hub.stats.snapshot();
     const calls = Object.entries(stats.requests).map(

@@ -18,6 +18,7 @@ import {
   OPERATION_CLASSES,
   type OperationClass,
 } from '../../quotas/index.js';
+import { UsageError } from '../command-io.js';
 
 export const EMULATOR_USAGE = `Usage: iot-security-operator emulator [options]
 
@@ -42,8 +43,6 @@ Options:
                            '{"twinUpdate":{"errorRatio":0.1,"errorStatuses":[503]}}'
   --help                   show this help
 `;
-
-class UsageError extends Error {}
 
 function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(text);

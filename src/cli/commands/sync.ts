@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { parseKubeDuration } from '../../api/kube-duration.js';
 import { createHubClient } from '../../hub/hub-client.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../observability/logger.js';
+import { DEFAULT_MANAGER, MANAGER_ID_PATTERN } from '../../planner/ownership.js';
+import { HUB_TIERS, isHubTier } from '../../quotas/index.js';
 import { runSync } from '../../sync/run-sync.js';
 import { type CommandIo, UsageError } from '../command-io.js';
 import { shutdownSignal } from '../shutdown-signal.js';
@@ -30,6 +32,9 @@ What to do:
   --interval 1m            resync interval for --watch
   --poll 2s                how often --wait re-reads the devices whose agents have yet to answer
   --output table|json      the final status as a table (default) or JSON
+  --manager sync           the manager id recorded in the twins' ownership record: each manager of a hub
+                           (this pipeline, another one, the controller) removes only what it manages, and
+                           never writes a setting another manager owns
   --log-level info         error, warn, info, debug (logs go to standard error)
 Exit status: 0 done (and Ready with --wait); 1 invalid resources, failed devices or writes, or (with --wait)
 a resource that cannot become Ready; 2 usage; 3 --wait timed out; 130 interrupted.`;
@@ -59,6 +64,7 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
       interval: { type: 'string', default: '1m' },
       output: { type: 'string', short: 'o', default: 'table' },
       poll: { type: 'string', default: '2s' },
+      manager: { type: 'string', default: DEFAULT_MANAGER },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -77,11 +83,15 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
   const units = Number(values.units);
   if (!Number.isInteger(units) || units < 1)
     throw new UsageError(`--units must be a whole number of at least 1, not '${values.units}'`);
-  if (!['F1', 'S1', 'S2', 'S3'].includes(values.tier)) {
+  if (!isHubTier(values.tier)) {
     throw new UsageError(
-      `--tier must be one of F1, S1, S2, S3 (basic tiers have no twins), not '${values.tier}'`,
+      `--tier must be one of ${HUB_TIERS.join(', ')} (basic tiers have no twins), not '${values.tier}'`,
     );
   }
+  if (!MANAGER_ID_PATTERN.test(values.manager))
+    throw new UsageError(
+      `--manager must be a DNS label (lower-case letters, digits and '-', at most 63), not '${values.manager}'`,
+    );
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -98,7 +108,7 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
   const logger = createLogger({ level: level as LogLevel | undefined });
   let client: ReturnType<typeof createHubClient>;
   try {
-    client = createHubClient({ connectionString, ca, tier: values.tier as 'S1', units, logger });
+    client = createHubClient({ connectionString, ca, tier: values.tier, units, logger });
   } catch (error) {
     // A malformed or expired connection string: how the command was called is wrong.
     throw new UsageError((error as Error).message);
@@ -117,8 +127,9 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
         intervalMs: duration(values.interval, '--interval'),
         pollMs: duration(values.poll, '--poll'),
         output: values.output,
+        manager: values.manager,
       },
-      { io, access: client, logger, signal: shutdown.signal },
+      { io, access: client, logger, signal: shutdown.signal, abort: shutdown.abort },
     );
   } finally {
     shutdown.dispose();

@@ -1,0 +1,155 @@
+// A per-hub convergence session: the one loop body both drivers run (`sync` from the command line, the
+// controller from its work queue). It keeps what one process knows of a hub between steps (the last snapshot,
+// the twins it wrote, when it last read what), and each step chooses how much to read, plans, writes, and says
+// when the next step is due.
+import type { HubAccess } from '../hub/hub-client-api.js';
+import type { Logger } from '../observability/logger.js';
+import type { HubPlan, HubReconcileInput } from '../planner/plan-hub-reconcile.js';
+import type { HubSnapshot, PlannedResource } from '../planner/types.js';
+import { type ReconcileOutcome, reconcileHub } from './reconcile-hub.js';
+import { TwinMemory } from './twin-memory.js';
+
+export interface HubSessionOptions {
+  /** Owners recorded in twins that are not among the step's resources: keep their settings, or remove them. */
+  unknownOwners: 'keep' | 'remove';
+  /** Whose ownership record is read and written (the planner's DEFAULT_MANAGER unless given). */
+  manager?: string;
+  clock?: () => number;
+  logger?: Logger;
+  /** While agents have yet to answer, their twins are re-read this often (2 s). */
+  pollMs?: number;
+  /** While anything is in progress, the whole hub is re-read this often (30 s): devices coming online, drift. */
+  fullReadWhileWaitingMs?: number;
+  /** When everything is settled, the whole hub is re-read this often to detect drift (10 min). */
+  resyncMs?: number;
+  /** Twin writes in flight at once (the rate limiter sets the pace). */
+  concurrency?: number;
+}
+
+export interface StepOptions {
+  departing?: HubReconcileInput['departing'];
+  held?: HubReconcileInput['held'];
+  /** Cancels the step: hub calls in flight are abandoned (their outcome is unknown, see CallOptions.signal). */
+  signal?: AbortSignal;
+  /** Stops starting new writes; the ones in flight finish and the step returns with `interrupted`. */
+  interrupt?: AbortSignal;
+  /** Read the whole hub whatever the schedule says (a reconcile requested by hand). */
+  fullRead?: boolean;
+  /** Plan only: nothing is written. */
+  dryRun?: boolean;
+}
+
+export type SnapshotRead = 'full' | 'partial' | 'none';
+
+export interface StepOutcome extends ReconcileOutcome {
+  /** What the step read: the whole hub, the twins of devices awaiting their agent, or nothing new. */
+  read: SnapshotRead;
+  /** Something can still progress without a change: agents to answer, rollout batches to start. */
+  waiting: boolean;
+  /** When the next step is due, in milliseconds from the end of this one (0: at once). */
+  nextStepInMs: number;
+  /** Devices in the hub and devices with the security module, at this step. */
+  devices: number;
+  securityModules: number;
+}
+
+export const DEFAULT_POLL_MS = 2000;
+export const DEFAULT_FULL_READ_WHILE_WAITING_MS = 30_000;
+export const DEFAULT_RESYNC_MS = 10 * 60_000;
+
+/** Whether anything in the plan can progress without a change of spec or fleet. */
+export function isWaiting(plan: HubPlan): boolean {
+  if (plan.unsettledDevices.length > 0) return true;
+  for (const report of plan.reports.values()) {
+    if (report.suspended || report.rollout.halted) continue;
+    if (report.counts.pendingDevices > 0 || report.deferredDevices > 0) return true;
+  }
+  return false;
+}
+
+export class HubSession {
+  readonly memory = new TwinMemory();
+  private snapshot?: HubSnapshot;
+  private lastPlan?: HubPlan;
+  private lastFullReadAt = Number.NEGATIVE_INFINITY;
+  private lastReadAt = Number.NEGATIVE_INFINITY;
+  private readonly clock: () => number;
+  private readonly pollMs: number;
+  private readonly fullReadWhileWaitingMs: number;
+  private readonly resyncMs: number;
+
+  constructor(
+    readonly access: HubAccess,
+    private readonly options: HubSessionOptions,
+  ) {
+    this.clock = options.clock ?? Date.now;
+    this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    this.fullReadWhileWaitingMs = options.fullReadWhileWaitingMs ?? DEFAULT_FULL_READ_WHILE_WAITING_MS;
+    this.resyncMs = options.resyncMs ?? DEFAULT_RESYNC_MS;
+  }
+
+  /** Read the whole hub at the next step (the hub's connection or the fleet is known to have changed). */
+  invalidate(): void {
+    this.lastFullReadAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** One step: read what the schedule calls for, plan, write what differs, and say when the next step is due. */
+  async step(resources: readonly PlannedResource[], options: StepOptions = {}): Promise<StepOutcome> {
+    const read = this.chooseRead(options.fullRead === true);
+    const snapshot = await this.refresh(read, options.signal);
+    const outcome = await reconcileHub(this.access, resources, {
+      unknownOwners: this.options.unknownOwners,
+      manager: this.options.manager,
+      departing: options.departing,
+      held: options.held,
+      dryRun: options.dryRun,
+      signal: options.signal,
+      interrupt: options.interrupt,
+      clock: this.clock,
+      memory: this.memory,
+      snapshot,
+      concurrency: this.options.concurrency,
+      logger: this.options.logger,
+    });
+    if (!options.dryRun) this.lastPlan = outcome.finalPlan;
+    const waiting = isWaiting(outcome.finalPlan);
+    return {
+      ...outcome,
+      read,
+      waiting,
+      nextStepInMs: this.nextStepInMs(outcome, waiting),
+      devices: snapshot.devices.length,
+      securityModules: snapshot.modules.size,
+    };
+  }
+
+  private chooseRead(forced: boolean): SnapshotRead {
+    if (!this.snapshot || forced) return 'full';
+    const now = this.clock();
+    const waiting = this.lastPlan ? isWaiting(this.lastPlan) : true;
+    if (now - this.lastFullReadAt >= (waiting ? this.fullReadWhileWaitingMs : this.resyncMs)) return 'full';
+    if (this.lastPlan?.unsettledDevices.length && now - this.lastReadAt >= this.pollMs) return 'partial';
+    return 'none';
+  }
+
+  private async refresh(read: SnapshotRead, signal?: AbortSignal): Promise<HubSnapshot> {
+    if (read === 'full' || !this.snapshot) {
+      this.snapshot = await this.access.readSnapshot({ signal });
+      this.lastFullReadAt = this.lastReadAt = this.clock();
+    } else if (read === 'partial' && this.lastPlan) {
+      const fresh = await this.access.readModuleTwins(this.lastPlan.unsettledDevices, { signal });
+      for (const [deviceId, twin] of fresh) this.snapshot.modules.set(deviceId, twin);
+      this.lastReadAt = this.clock();
+    }
+    return this.snapshot;
+  }
+
+  private nextStepInMs(outcome: ReconcileOutcome, waiting: boolean): number {
+    if (outcome.interrupted) return 0;
+    const now = this.clock();
+    if (!waiting) return Math.max(0, this.resyncMs - (now - this.lastFullReadAt));
+    const untilFull = this.fullReadWhileWaitingMs - (now - this.lastFullReadAt);
+    const untilPoll = this.pollMs - (now - this.lastReadAt);
+    return Math.max(0, Math.min(untilFull, Math.max(untilPoll, 0)));
+  }
+}

@@ -1,0 +1,142 @@
+// The status a resource carries in Kubernetes, computed in one place for both drivers: the controller writes it,
+// `sync --output json` prints it. Pure: the previous status, the generation and the time are inputs.
+import type { Condition, IoTHubStatus, SecurityModuleConfigStatus } from '../api/generated/types.js';
+import type { PlannedCondition, ResourceReport } from './resource-report.js';
+
+export interface StatusContext {
+  /** The status the object carries now (from the cluster, or the last one printed): transition times are kept. */
+  previous?: { conditions?: Condition[] };
+  /** metadata.generation of the object the status is for. */
+  generation?: number;
+  now: Date;
+}
+
+/** RFC 3339 with whole seconds, as Kubernetes writes times. */
+export function kubernetesTime(at: Date): string {
+  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Conditions with `lastTransitionTime` kept from the previous status unless the condition's status changes,
+ * and `observedGeneration` set to the generation they were computed from.
+ */
+export function kubernetesConditions(
+  planned: readonly PlannedCondition[],
+  context: StatusContext,
+): Condition[] {
+  const now = kubernetesTime(context.now);
+  return planned.map((c) => {
+    const before = context.previous?.conditions?.find((p) => p.type === c.type);
+    return {
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+      lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : now,
+      ...(context.generation === undefined ? {} : { observedGeneration: context.generation }),
+    };
+  });
+}
+
+function generationOf(context: StatusContext): { observedGeneration?: number } {
+  return context.generation === undefined ? {} : { observedGeneration: context.generation };
+}
+
+/** A SecurityModuleConfig's status from the planner's report of it. */
+export function securityModuleConfigStatus(
+  report: ResourceReport,
+  context: StatusContext & { lastHandledReconcileAt?: string },
+): SecurityModuleConfigStatus {
+  return {
+    ...generationOf(context),
+    conditions: kubernetesConditions(report.conditions, context),
+    ...report.counts,
+    failures: report.failures,
+    rollout: {
+      revision: report.revision,
+      batchSize: report.rollout.batchSize,
+      reachedDevices: report.rollout.reached,
+      halted: report.rollout.halted,
+    },
+    ...(context.lastHandledReconcileAt === undefined
+      ? {}
+      : { lastHandledReconcileAt: context.lastHandledReconcileAt }),
+  };
+}
+
+/**
+ * Conditions of a resource the planner cannot report on: its hub is not usable, or its spec is invalid. `Stalled`
+ * says whether it waits for a change (a fix of the spec, the Secret, the hub) rather than for time to pass.
+ */
+export function blockedConditions(
+  reason: string,
+  message: string,
+  options: { stalled: boolean },
+): PlannedCondition[] {
+  return [
+    { type: 'Ready', status: 'False', reason, message },
+    {
+      type: 'Reconciling',
+      status: options.stalled ? 'False' : 'True',
+      reason: options.stalled ? reason : 'Retrying',
+      message: options.stalled ? message : `retrying: ${message}`,
+    },
+    { type: 'Stalled', status: options.stalled ? 'True' : 'False', reason, message },
+  ];
+}
+
+/**
+ * The status of a SecurityModuleConfig that was not planned (hub not Ready, invalid spec): the new conditions,
+ * and the counts and failures it carried, which are the last known (a removal of them would read as "0 devices").
+ */
+export function blockedSecurityModuleConfigStatus(
+  conditions: readonly PlannedCondition[],
+  previous: SecurityModuleConfigStatus | undefined,
+  context: StatusContext & { lastHandledReconcileAt?: string },
+): SecurityModuleConfigStatus {
+  const {
+    conditions: _old,
+    observedGeneration: _gen,
+    lastHandledReconcileAt: _handled,
+    ...kept
+  } = previous ?? {};
+  return {
+    ...kept,
+    ...generationOf(context),
+    conditions: kubernetesConditions(conditions, { ...context, previous }),
+    ...(context.lastHandledReconcileAt === undefined
+      ? {}
+      : { lastHandledReconcileAt: context.lastHandledReconcileAt }),
+  };
+}
+
+/** An IoTHub's status: Ready (and Stalled when only a change can help), the devices at the last snapshot. */
+export function iotHubStatus(
+  ready: { ok: true; message: string } | { ok: false; reason: string; message: string; stalled: boolean },
+  counts: { devices?: number; securityModules?: number },
+  context: StatusContext & { lastHandledReconcileAt?: string },
+): IoTHubStatus {
+  const conditions: PlannedCondition[] = ready.ok
+    ? [
+        { type: 'Ready', status: 'True', reason: 'Connected', message: ready.message },
+        { type: 'Stalled', status: 'False', reason: 'Connected', message: ready.message },
+      ]
+    : [
+        { type: 'Ready', status: 'False', reason: ready.reason, message: ready.message },
+        {
+          type: 'Stalled',
+          status: ready.stalled ? 'True' : 'False',
+          reason: ready.reason,
+          message: ready.message,
+        },
+      ];
+  return {
+    ...generationOf(context),
+    conditions: kubernetesConditions(conditions, context),
+    ...(counts.devices === undefined ? {} : { devices: counts.devices }),
+    ...(counts.securityModules === undefined ? {} : { securityModules: counts.securityModules }),
+    ...(context.lastHandledReconcileAt === undefined
+      ? {}
+      : { lastHandledReconcileAt: context.lastHandledReconcileAt }),
+  };
+}

@@ -1,0 +1,159 @@
+// Two managers on one hub (a controller and a sync pipeline, say): each removes only what it manages, and a
+// setting both want is a reported conflict, never a write war. Resources held back (an invalid spec) keep their
+// settings as they are.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type HubReconcileInput,
+  OWNERSHIP_TAG,
+  type PlannedResource,
+  planHubReconcile,
+} from '../../src/planner/index.js';
+import { FakeHub, resource } from '../support/planner-fixtures.js';
+
+function plan(hub: FakeHub, resources: PlannedResource[], extra: Partial<HubReconcileInput> = {}) {
+  return planHubReconcile({
+    snapshot: hub.snapshot(),
+    resources,
+    now: 1000,
+    unknownOwners: 'keep',
+    ...extra,
+  });
+}
+
+function converge(hub: FakeHub, resources: PlannedResource[], extra: Partial<HubReconcileInput> = {}) {
+  for (let round = 0; round < 20; round++) {
+    const p = plan(hub, resources, extra);
+    hub.apply(p.writes, 1000);
+    hub.agentsReport();
+    if (p.writes.length === 0) return plan(hub, resources, extra);
+  }
+  throw new Error('did not converge in 20 rounds');
+}
+
+function fleet(): FakeHub {
+  const hub = new FakeHub();
+  hub.addDevice('a-1', { environment: 'production' });
+  hub.addDevice('a-2', { environment: 'production' });
+  return hub;
+}
+
+const operatorBaseline = resource('iot/baseline', {
+  highPriorityMessageFrequency: 'PT5M',
+  eventPriorityLogin: 'High',
+});
+const pipelineLayer = resource('gitops/layer', {
+  highPriorityMessageFrequency: 'PT1M',
+  snapshotFrequency: 'PT1H',
+});
+
+describe('two managers on one hub', () => {
+  it('never writes a setting another manager owns, and reports the conflict on the resource that wanted it', () => {
+    const hub = fleet();
+    converge(hub, [operatorBaseline], { manager: 'operator' });
+    const writesBefore = hub.writes;
+    const result = converge(hub, [pipelineLayer], { manager: 'pipeline' });
+
+    assert.equal(
+      hub.desiredValue('a-1', 'highPriorityMessageFrequency'),
+      'PT5M',
+      "the operator's value stays",
+    );
+    assert.equal(hub.desiredValue('a-1', 'snapshotFrequency'), 'PT1H', 'the uncontested setting is written');
+    const report = result.reports.get('gitops/layer')!;
+    assert.equal(report.ready, false);
+    assert.equal(report.conditions.find((c) => c.type === 'Ready')?.reason, 'ConflictingSettings');
+    assert.equal(report.managedElsewhereDevices, 2);
+    assert.match(
+      report.failures[0].message,
+      /highPriorityMessageFrequency: managed on this twin by iot\/baseline of manager 'operator'/,
+    );
+    assert.equal(hub.writes - writesBefore, 2, 'one write per device, then nothing: no write war');
+
+    // The operator plans again: its settings are as it wants them, it does not touch the pipeline's.
+    const again = plan(hub, [operatorBaseline], { manager: 'operator' });
+    assert.equal(again.writes.length, 0);
+    assert.equal(again.reports.get('iot/baseline')!.ready, true);
+  });
+
+  it('keeps each manager to its own record in the tags', () => {
+    const hub = fleet();
+    converge(hub, [operatorBaseline], { manager: 'operator' });
+    converge(hub, [pipelineLayer], { manager: 'pipeline' });
+    const record = hub.modules.get('a-1')!.tags[OWNERSHIP_TAG] as Record<
+      string,
+      { owners: Record<string, string> }
+    >;
+    assert.deepEqual(record.operator.owners, {
+      highPriorityMessageFrequency: 'iot/baseline',
+      eventPriorityLogin: 'iot/baseline',
+    });
+    assert.deepEqual(record.pipeline.owners, { snapshotFrequency: 'gitops/layer' });
+  });
+
+  it("removes only its own settings when pruning, and another manager's resource takes over what is freed", () => {
+    const hub = fleet();
+    converge(hub, [operatorBaseline], { manager: 'operator' });
+    converge(hub, [pipelineLayer], { manager: 'pipeline' });
+    // The pipeline prunes everything it manages: the operator's settings stay.
+    converge(hub, [], { manager: 'pipeline', unknownOwners: 'remove' });
+    assert.equal(hub.desiredValue('a-1', 'snapshotFrequency'), undefined);
+    assert.equal(hub.desiredValue('a-1', 'highPriorityMessageFrequency'), 'PT5M');
+    assert.equal(hub.desiredValue('a-1', 'eventPriorityLogin'), 'High');
+
+    // The operator's resource goes (deletionPolicy Remove): the setting is freed and the pipeline's layer gets it.
+    converge(hub, [], { manager: 'operator', departing: new Map([['iot/baseline', 'Remove']]) });
+    const result = converge(hub, [pipelineLayer], { manager: 'pipeline' });
+    assert.equal(hub.desiredValue('a-1', 'highPriorityMessageFrequency'), 'PT1M');
+    assert.equal(result.reports.get('gitops/layer')!.ready, true);
+    assert.deepEqual(Object.keys(hub.modules.get('a-1')!.tags[OWNERSHIP_TAG] as object), ['pipeline']);
+  });
+});
+
+describe('held resources (a spec the agent would reject)', () => {
+  it('keeps their settings as they are, at their priority, and writes nothing for them', () => {
+    const hub = fleet();
+    const site = resource('iot/site', { highPriorityMessageFrequency: 'PT1M' }, { priority: 50 });
+    const base = resource(
+      'iot/base',
+      { highPriorityMessageFrequency: 'PT9M', eventPriorityLogin: 'Low' },
+      { priority: 10 },
+    );
+    converge(hub, [site, base]);
+    assert.equal(hub.desiredValue('a-1', 'highPriorityMessageFrequency'), 'PT1M');
+
+    // The site layer becomes invalid: its value stays, above the baseline, and nothing is removed.
+    const result = plan(hub, [base], { held: new Map([['iot/site', 50]]) });
+    assert.equal(result.writes.length, 0);
+    assert.equal(result.reports.has('iot/site'), false, 'the planner reports on resources it plans only');
+    assert.equal(result.reports.get('iot/base')!.ready, true);
+  });
+});
+
+describe('readiness in the report', () => {
+  it('says Ready when converged, and stuck when only a change of spec can help', () => {
+    const hub = fleet();
+    const good = converge(hub, [operatorBaseline]).reports.get('iot/baseline')!;
+    assert.deepEqual([good.ready, good.stuck], [true, false]);
+
+    const rejected = resource(
+      'iot/listed',
+      { highPriorityMessageFrequency: 'PT5M' },
+      {
+        target: { deviceIds: ['a-1', 'missing-device'] },
+      },
+    );
+    const report = converge(hub, [rejected]).reports.get('iot/listed')!;
+    assert.deepEqual(
+      [report.ready, report.stuck],
+      [false, true],
+      'a listed device the hub lacks fails for good',
+    );
+  });
+
+  it('is neither Ready nor stuck while devices are pending', () => {
+    const hub = fleet();
+    const report = plan(hub, [operatorBaseline]).reports.get('iot/baseline')!;
+    assert.deepEqual([report.ready, report.stuck], [false, false]);
+  });
+});
