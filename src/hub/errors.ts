@@ -331,3 +331,13 @@ export function toHubError(error: unknown, context: ErrorContext): HubError {
     message: `${where} failed: ${rawMessage}`,
   });
 }
+
+/**
+ * Whether a failed call of a whole reconcile is worth retrying as it is (the hub unreachable, throttled, a
+ * transient fault), or stops until something changes: the credentials (Unauthorized) or the connection settings
+ * (Configuration). The controller backs off on the first and waits for a change of the IoTHub or its Secret on
+ * the second.
+ */
+export function needsChangeToRecover(error: unknown): boolean {
+  return isHubError(error, 'Unauthorized') || isHubError(error, 'Configuration');
+}

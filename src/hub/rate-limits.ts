@@ -1,5 +1,6 @@
 // The rate each class of call may use on one hub: the tier's quota (src/quotas) unless the IoTHub resource
 // overrides it.
+import type { RateLimits } from '../api/generated/types.js';
 import { checkTierUnits, type HubTier, isHubTier, type Quota, quotaFor } from '../quotas/index.js';
 import { HubError } from './errors.js';
 
@@ -10,12 +11,7 @@ export type LimiterClass = (typeof LIMITER_CLASSES)[number];
 export type HubRateLimits = Record<LimiterClass, Quota>;
 
 /** The IoTHub resource's `rateLimits`: each replaces the tier's value. */
-export interface RateLimitOverrides {
-  twinReadsPerSecond?: number;
-  twinUpdatesPerSecond?: number;
-  queriesPerMinute?: number;
-  identityOperationsPerMinute?: number;
-}
+export type RateLimitOverrides = RateLimits;
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -166,8 +166,23 @@ export interface RuleGroup<T> {
   check: (resource: T) => ValidationIssue[];
 }
 
+/** Basic tiers have no device or module twins: there is nothing for the operator to configure on them. */
+export const TIERS_WITHOUT_TWINS: readonly string[] = ['B1', 'B2', 'B3'];
+
+function checkTier(tier: string | undefined): ValidationIssue[] {
+  if (tier === undefined || !TIERS_WITHOUT_TWINS.includes(tier)) return [];
+  return [
+    {
+      severity: 'error',
+      path: path('spec.tier'),
+      message: `${tier} is a Basic tier, which has no device or module twins: the security agents' configuration cannot be managed there (use F1, S1, S2 or S3)`,
+    },
+  ];
+}
+
 export const IOTHUB_RULES: RuleGroup<IoTHub>[] = [
   { reads: ['metadata'], check: (hub) => checkMetadata(hub.metadata) },
+  { reads: ['spec', 'tier'], check: (hub) => checkTier(hub.spec.tier) },
   {
     reads: ['spec', 'resyncInterval'],
     check: (hub) => checkPositiveDuration(hub.spec.resyncInterval, path('spec.resyncInterval')),

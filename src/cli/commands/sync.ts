@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseKubeDuration } from '../../api/kube-duration.js';
+import { hubClientOptionsFrom } from '../../hub/client-options.js';
 import { createHubClient } from '../../hub/hub-client.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../observability/logger.js';
 import { DEFAULT_MANAGER, MANAGER_ID_PATTERN } from '../../planner/ownership.js';
@@ -108,7 +109,10 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
   const logger = createLogger({ level: level as LogLevel | undefined });
   let client: ReturnType<typeof createHubClient>;
   try {
-    client = createHubClient({ connectionString, ca, tier: values.tier, units, logger });
+    client = createHubClient({
+      ...hubClientOptionsFrom({ tier: values.tier, units }, { connectionString, ca }),
+      logger,
+    });
   } catch (error) {
     // A malformed or expired connection string: how the command was called is wrong.
     throw new UsageError((error as Error).message);

@@ -1,0 +1,183 @@
+// client-node's informer (ListWatch: a list, then a watch from its resourceVersion, a relist on 410) made to
+// survive: in 1.4 any other error stops it for good. Here an error restarts it after a backoff with jitter
+// (never straight from the error handler: that has caused request storms), the watches run over WatchTransport
+// (bookmarks, server-side timeout, a watchdog against silent stalls, one connection pool), and a periodic relist
+// repairs whatever a watch may have missed.
+import {
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  ListWatch,
+} from '@kubernetes/client-node';
+import type { Logger } from '../observability/logger.js';
+import { WatchTransport, type WatchTransportEvent, type WatchTransportOptions } from './watch-transport.js';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+
+export interface ResilientInformerOptions {
+  /** For logs: what is watched, e.g. "SecurityModuleConfigs in all namespaces". */
+  name: string;
+  kubeConfig: KubeConfig;
+  /** The collection's URL path, e.g. /apis/iotsecurity.io/v1alpha1/securitymoduleconfigs. */
+  path: string;
+  list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  logger?: Logger;
+  /** Restart backoff: base * 2^n with full jitter, at most max (500 ms to 30 s). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Relist this often (with up to 10% jitter) even when the watch seems fine (10 min); 0 turns it off. */
+  relistIntervalMs?: number;
+  transport?: WatchTransportOptions;
+}
+
+export class ResilientInformer<T extends KubernetesObject> {
+  readonly transport: WatchTransport;
+  private readonly informer: ListWatch<T>;
+  private failures = 0;
+  private restartTimer?: NodeJS.Timeout;
+  private relistTimer?: NodeJS.Timeout;
+  private stopped = true;
+  private hasSynced = false;
+  private readonly syncWaiters: (() => void)[] = [];
+  /** Counts, for tests and metrics. */
+  readonly stats = { lists: 0, listFailures: 0, restarts: 0, watchesStarted: 0, stalls: 0 };
+
+  constructor(private readonly options: ResilientInformerOptions) {
+    this.transport = new WatchTransport(options.kubeConfig, {
+      ...options.transport,
+      onEvent: (event) => {
+        this.onTransportEvent(event);
+        options.transport?.onEvent?.(event);
+      },
+    });
+    const list = async () => {
+      this.stats.lists++;
+      try {
+        const result = (await options.list()) as KubernetesListObject<T>;
+        this.markSynced();
+        return result;
+      } catch (error) {
+        this.stats.listFailures++;
+        throw error;
+      }
+    };
+    this.informer = new ListWatch<T>(options.path, this.transport, list, false);
+    this.informer.on('error', (error) => this.scheduleRestart(error));
+  }
+
+  get synced(): boolean {
+    return this.hasSynced;
+  }
+
+  /** Resolves once the first list has been read into the cache. */
+  waitForSync(): Promise<void> {
+    if (this.hasSynced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  on(event: InformerEvent, handler: (object: T) => void): void {
+    this.informer.on(event, handler);
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.informer.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.informer.list(namespace);
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.scheduleRelist();
+    await this.informer.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.relistTimer);
+    await this.informer.stop();
+    this.transport.close();
+  }
+
+  /** Lists again now (the watch may have missed something). */
+  relist(reason = 'relist requested'): void {
+    this.transport.forceRelist(reason);
+  }
+
+  private markSynced(): void {
+    this.failures = 0;
+    if (this.hasSynced) return;
+    this.hasSynced = true;
+    for (const resolve of this.syncWaiters.splice(0)) resolve();
+  }
+
+  private onTransportEvent(event: WatchTransportEvent): void {
+    if (event.type === 'connected') {
+      this.stats.watchesStarted++;
+      this.failures = 0;
+    } else if (event.type === 'stalled') {
+      this.stats.stalls++;
+      this.options.logger?.warn('watch went silent; restarting it', {
+        informer: this.options.name,
+        silentSeconds: Math.round(event.silentMs / 1000),
+      });
+    } else if (event.type === 'parseError') {
+      this.options.logger?.warn('watch sent a line that is not JSON; restarting it', {
+        informer: this.options.name,
+      });
+    }
+  }
+
+  private scheduleRestart(error: unknown): void {
+    if (this.stopped || this.restartTimer) return;
+    const base = this.options.backoffBaseMs ?? 500;
+    const max = this.options.backoffMaxMs ?? 30_000;
+    const ceiling = Math.min(max, base * 2 ** this.failures);
+    // Full jitter: informers of many processes that lost the same API server do not come back in step.
+    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    this.failures++;
+    this.options.logger?.warn('watch failed; restarting after a backoff', {
+      informer: this.options.name,
+      error: describe(error),
+      retryInMs: delay,
+      failures: this.failures,
+    });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopped) return;
+      this.stats.restarts++;
+      void this.informer.start();
+    }, delay);
+    this.restartTimer.unref();
+  }
+
+  private scheduleRelist(): void {
+    const interval = this.options.relistIntervalMs ?? 10 * 60_000;
+    if (interval <= 0) return;
+    const delay = Math.round(interval * (0.9 + Math.random() * 0.1));
+    this.relistTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.relist('periodic relist');
+      this.scheduleRelist();
+    }, delay);
+    this.relistTimer.unref();
+  }
+}
+
+/** A short description of a list or watch failure (an ApiException's status and message, a socket error). */
+export function describe(error: unknown): string {
+  const e = error as { code?: unknown; statusCode?: unknown; body?: unknown; message?: string };
+  const status =
+    typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  let message = e?.message ?? String(error);
+  if (typeof e?.body === 'string') {
+    try {
+      message = (JSON.parse(e.body) as { message?: string }).message ?? message;
+    } catch {}
+  } else if (e?.body && typeof e.body === 'object' && 'message' in e.body) {
+    message = String((e.body as { message: unknown }).message);
+  }
+  return status === undefined ? message : `${status}: ${message}`;
+}

@@ -1,0 +1,208 @@
+// A work queue keyed by the unit of work (here a hub, `namespace/name`), as client-go's: adding a queued key is
+// a no-op; a key is never processed by two workers at once (an add while it is processed runs it once more
+// afterwards, and can interrupt the run in progress); delayed adds keep the earliest time; failures back off per
+// key; at most `concurrency` keys are processed at once, so one slow key holds no other back.
+
+export interface WorkResult {
+  /** Process the key again after this long (a resync, or the next step of a rollout). */
+  requeueAfterMs?: number;
+  /** The work failed: the key is retried after its backoff, which grows with each failure in a row. */
+  failed?: boolean;
+}
+
+export interface WorkContext {
+  /** Aborts when the key is added again while it is processed: its inputs changed, stop and start over. */
+  interrupt: AbortSignal;
+}
+
+export type WorkHandler = (key: string, context: WorkContext) => Promise<WorkResult>;
+
+/** What the queue reports as it goes, for metrics (controller-runtime's workqueue families). */
+export interface WorkQueueObserver {
+  added?(key: string): void;
+  depth?(depth: number): void;
+  /** A key left the queue for a worker after waiting `ms`. */
+  started?(key: string, waitedMs: number): void;
+  finished?(key: string, tookMs: number, result: WorkResult | 'error'): void;
+  retried?(key: string): void;
+}
+
+export interface WorkQueueOptions {
+  concurrency: number;
+  /** Backoff of a failing key: base * 2^(failures - 1), at most max (1 s to 5 min). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  clock?: () => number;
+  observer?: WorkQueueObserver;
+  /** Called when a handler throws (it should return `failed` instead); the key backs off. */
+  onError?: (key: string, error: unknown) => void;
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly queued = new Map<string, number>();
+  private readonly processing = new Map<string, AbortController>();
+  private readonly dirty = new Set<string>();
+  private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly failures = new Map<string, number>();
+  private readonly idleWaiters: (() => void)[] = [];
+  private handler?: WorkHandler;
+  private shuttingDown = false;
+  private readonly clock: () => number;
+  private readonly baseMs: number;
+  private readonly maxMs: number;
+
+  constructor(private readonly options: WorkQueueOptions) {
+    if (!(options.concurrency >= 1)) throw new RangeError('concurrency must be at least 1');
+    this.clock = options.clock ?? Date.now;
+    this.baseMs = options.backoffBaseMs ?? 1000;
+    this.maxMs = options.backoffMaxMs ?? 5 * 60_000;
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  get active(): number {
+    return this.processing.size;
+  }
+
+  /** Starts processing with `handler`. */
+  start(handler: WorkHandler): void {
+    this.handler = handler;
+    this.dispatch();
+  }
+
+  /**
+   * Queues `key` now (a delayed add of it is dropped). While it is processed, it runs once more afterwards, and
+   * with `interrupt` the run in progress is asked to stop early.
+   */
+  add(key: string, options: { interrupt?: boolean } = {}): void {
+    if (this.shuttingDown) return;
+    this.cancelDelayed(key);
+    const running = this.processing.get(key);
+    if (running) {
+      this.dirty.add(key);
+      if (options.interrupt) running.abort();
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.set(key, this.clock());
+    this.queue.push(key);
+    this.options.observer?.added?.(key);
+    this.options.observer?.depth?.(this.queue.length);
+    this.dispatch();
+  }
+
+  /** Queues `key` after `ms`, unless it is already due sooner. */
+  addAfter(key: string, ms: number): void {
+    if (this.shuttingDown) return;
+    if (ms <= 0) return this.add(key);
+    const at = this.clock() + ms;
+    const existing = this.delayed.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    timer.unref();
+    this.delayed.set(key, { at, timer });
+  }
+
+  /** The backoff the next failure of `key` would wait. */
+  backoffMs(key: string): number {
+    const n = this.failures.get(key) ?? 0;
+    return Math.min(this.maxMs, this.baseMs * 2 ** n);
+  }
+
+  /** Forgets a key entirely (its object is gone): no delayed add, no backoff. */
+  remove(key: string): void {
+    this.cancelDelayed(key);
+    this.failures.delete(key);
+  }
+
+  /** Resolves when nothing is queued or processed (delayed adds aside). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && this.processing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stops taking work: queued and delayed keys are dropped, runs in progress are interrupted; resolves when they
+   * have finished, or after `timeoutMs`.
+   */
+  async shutdown(timeoutMs = 30_000): Promise<void> {
+    this.shuttingDown = true;
+    for (const key of [...this.delayed.keys()]) this.cancelDelayed(key);
+    this.queue.length = 0;
+    this.queued.clear();
+    this.dirty.clear();
+    for (const controller of this.processing.values()) controller.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private cancelDelayed(key: string): void {
+    const delayed = this.delayed.get(key);
+    if (!delayed) return;
+    clearTimeout(delayed.timer);
+    this.delayed.delete(key);
+  }
+
+  private dispatch(): void {
+    if (!this.handler) return;
+    while (this.processing.size < this.options.concurrency && this.queue.length > 0) {
+      const key = this.queue.shift()!;
+      const queuedAt = this.queued.get(key) ?? this.clock();
+      this.queued.delete(key);
+      this.options.observer?.depth?.(this.queue.length);
+      void this.run(key, queuedAt);
+    }
+  }
+
+  private async run(key: string, queuedAt: number): Promise<void> {
+    const controller = new AbortController();
+    this.processing.set(key, controller);
+    const started = this.clock();
+    this.options.observer?.started?.(key, started - queuedAt);
+    let result: WorkResult | 'error';
+    try {
+      result = await this.handler!(key, { interrupt: controller.signal });
+    } catch (error) {
+      this.options.onError?.(key, error);
+      result = 'error';
+    }
+    this.processing.delete(key);
+    this.options.observer?.finished?.(key, this.clock() - started, result);
+    this.settle(key, result);
+    this.dispatch();
+    if (this.queue.length === 0 && this.processing.size === 0)
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private settle(key: string, result: WorkResult | 'error'): void {
+    if (this.shuttingDown) return;
+    const failed = result === 'error' || result.failed === true;
+    if (failed) {
+      const wait = this.backoffMs(key);
+      this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
+      this.options.observer?.retried?.(key);
+      if (this.dirty.delete(key)) this.add(key);
+      else this.addAfter(key, wait);
+      return;
+    }
+    this.failures.delete(key);
+    if (this.dirty.delete(key)) {
+      this.add(key);
+      return;
+    }
+    if (result.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+  }
+}

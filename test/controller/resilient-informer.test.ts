@@ -1,0 +1,129 @@
+// The informer wrapper against the real API server, behind a proxy that drops, refuses and stalls connections:
+// it restarts with backoff, its watchdog notices a silent watch, it relists, and its cache ends equal to the
+// server's list.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CoreV1Api, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
+import { makeKubeApi } from '../../src/controller/kube-http.js';
+import { ResilientInformer } from '../../src/controller/resilient-informer.js';
+import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
+import { kubeConfigOf } from '../support/kube.js';
+import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';
+
+const cp = await sharedControlPlane();
+const direct = kubeConfigOf(cp.kubeconfig).makeApiClient(CoreV1Api);
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('ResilientInformer', () => {
+  let namespace: string;
+  let proxy: TcpProxy;
+  let kubeconfigPath: string;
+  before(async () => {
+    namespace = await testNamespace(cp, 'informer');
+    proxy = TcpProxy.forServer(cp.server);
+    const server = await proxy.listen();
+    kubeconfigPath = join(tmpdir(), `informer-${process.pid}.kubeconfig`);
+    writeFileSync(kubeconfigPath, kubeconfigVia(readFileSync(cp.kubeconfig, 'utf8'), server), {
+      mode: 0o600,
+    });
+  });
+  after(() => proxy.close());
+
+  function informer(options: { idleTimeoutMs?: number; relistIntervalMs?: number } = {}) {
+    const kc = kubeConfigOf(kubeconfigPath);
+    const api = makeKubeApi(kc, CoreV1Api);
+    return new ResilientInformer<V1ConfigMap & KubernetesObject>({
+      name: 'configmaps',
+      kubeConfig: kc,
+      path: `/api/v1/namespaces/${namespace}/configmaps`,
+      list: () => api.listNamespacedConfigMap({ namespace }) as never,
+      backoffBaseMs: 100,
+      backoffMaxMs: 1000,
+      relistIntervalMs: options.relistIntervalMs ?? 0,
+      transport: { idleTimeoutMs: options.idleTimeoutMs, minHealthyMs: 200 },
+    });
+  }
+
+  const names = (i: ResilientInformer<V1ConfigMap & KubernetesObject>) =>
+    i
+      .list(namespace)
+      .map((o) => o.metadata!.name!)
+      .filter((n) => n.startsWith('cm-'))
+      .sort();
+
+  async function serverNames(): Promise<string[]> {
+    const list = await direct.listNamespacedConfigMap({ namespace });
+    return list.items
+      .map((o) => o.metadata!.name!)
+      .filter((n) => n.startsWith('cm-'))
+      .sort();
+  }
+
+  it('keeps its cache equal to the server through watches dropped every few hundred milliseconds', async () => {
+    const i = informer();
+    await i.start();
+    await i.waitForSync();
+    for (let n = 0; n < 30; n++) {
+      await direct.createNamespacedConfigMap({
+        namespace,
+        body: { metadata: { name: `cm-${n}` }, data: { n: String(n) } },
+      });
+      if (n % 3 === 0) await direct.deleteNamespacedConfigMap({ namespace, name: `cm-${n}` });
+      if (n % 5 === 4) proxy.dropAll();
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const expected = await serverNames();
+    await until(() => JSON.stringify(names(i)) === JSON.stringify(expected), 15_000, 'the cache to catch up');
+    assert.ok(i.stats.restarts + i.stats.watchesStarted > 3, 'the watch came back after the drops');
+    await i.stop();
+  });
+
+  it('restarts with backoff while the API server is unreachable, and catches up when it is back', async () => {
+    const i = informer();
+    await i.start();
+    await i.waitForSync();
+    proxy.refuse();
+    const listsBefore = i.stats.lists + i.stats.listFailures;
+    await direct.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'cm-during-outage' } } });
+    await new Promise((r) => setTimeout(r, 2000));
+    const attempts = i.stats.lists - listsBefore + i.stats.watchesStarted;
+    proxy.forward();
+    await until(() => names(i).includes('cm-during-outage'), 10_000, 'the object created during the outage');
+    assert.ok(i.stats.restarts >= 2, `restarted ${i.stats.restarts} times`);
+    // 100 ms doubling to 1 s: about 6 attempts in 2 s, not a storm.
+    assert.ok(attempts <= 12, `${attempts} attempts in 2 s of outage`);
+    await i.stop();
+  });
+
+  it('drops a watch that goes silent and starts a new one (watchdog)', async () => {
+    const i = informer({ idleTimeoutMs: 1000 });
+    await i.start();
+    await i.waitForSync();
+    proxy.blackhole();
+    await until(() => i.stats.stalls >= 1, 10_000, 'the watchdog');
+    proxy.forward();
+    await direct.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'cm-after-stall' } } });
+    await until(() => names(i).includes('cm-after-stall'), 10_000, 'the object created after the stall');
+    await i.stop();
+  });
+
+  it('relists on its interval, and a relist removes what the server no longer has', async () => {
+    const i = informer({ relistIntervalMs: 300 });
+    await i.start();
+    await i.waitForSync();
+    const lists = i.stats.lists;
+    await until(() => i.stats.lists >= lists + 3, 5000, 'three relists');
+    assert.deepEqual(names(i), await serverNames());
+    await i.stop();
+  });
+});
