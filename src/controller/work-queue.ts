@@ -97,7 +97,10 @@ export class WorkQueue {
   /** Queues `key` after `ms`, unless it is already due sooner. */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
     const at = this.clock() + ms;
     const existing = this.delayed.get(key);
     if (existing && existing.at <= at) return;
