@@ -6,12 +6,14 @@ import { redactSecrets } from '../observability/redact.js';
 import { type CommandIo, processIo, UsageError } from './command-io.js';
 import { runDemoCommand } from './commands/demo.js';
 import { runEmulatorCommand } from './commands/emulator.js';
+import { runOperatorCommand } from './commands/run.js';
 import { runSyncCommand } from './commands/sync.js';
 import { runValidateCommand } from './commands/validate.js';
 
 const USAGE = `Usage: iot-security-operator <command> [options]
 
 Commands:
+  run                run the Kubernetes controller (watches the resources, reconciles the hubs)
   validate PATH...   check IoTHub and SecurityModuleConfig resources in YAML files
   sync -f PATH...    apply SecurityModuleConfigs to a hub (GitOps without a cluster)
   emulator           run the IoT Hub emulator with simulated security agents
@@ -24,6 +26,7 @@ Environment: LOG_LEVEL (error|warn|info|debug), LOG_FORMAT (json|text).`;
 type Command = (argv: string[], io: CommandIo) => number | Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
+  run: runOperatorCommand,
   validate: runValidateCommand,
   sync: runSyncCommand,
   emulator: (argv) => runEmulatorCommand(argv),

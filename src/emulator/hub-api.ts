@@ -171,6 +171,7 @@ export function hubRoutes(hub: EmulatedHub): Route[] {
       const record = find(request);
       requireEtag(request, etagOf(record.state), 'twin');
       store.setState(record, applied(update(record.state, request.body, hub.clock())));
+      hub.stats.recordTwinUpdate(request.params.deviceId, request.params.moduleId);
       return ok(hub.renderTwin(record));
     };
 

@@ -12,6 +12,8 @@ export interface EmulatorStatsSnapshot {
   throttled: Record<string, number>;
   /** Injected faults by class: 500, 503 and reset. */
   faults: Record<string, Record<string, number>>;
+  /** Twin updates the hub applied, by twin (`deviceId` or `deviceId/moduleId`): who wrote what how often. */
+  twinUpdates: Record<string, number>;
 }
 
 export class EmulatorStats {
@@ -19,6 +21,7 @@ export class EmulatorStats {
   private total = 0;
   private requests = new Map<string, Map<number, number>>();
   private faults = new Map<string, Map<string, number>>();
+  private updates = new Map<string, number>();
 
   record(operation: StatsClass, status: number): void {
     this.total++;
@@ -39,6 +42,17 @@ export class EmulatorStats {
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
   }
 
+  /** A twin update (PATCH or PUT) the hub applied. */
+  recordTwinUpdate(deviceId: string, moduleId?: string): void {
+    const key = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
+    this.updates.set(key, (this.updates.get(key) ?? 0) + 1);
+  }
+
+  /** Updates applied to one twin since the last reset. */
+  twinUpdates(deviceId: string, moduleId?: string): number {
+    return this.updates.get(moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`) ?? 0;
+  }
+
   /** How many requests of a class got a status (any status when omitted). */
   count(operation: StatsClass, status?: number): number {
     const byStatus = this.requests.get(operation);
@@ -54,6 +68,7 @@ export class EmulatorStats {
     this.total = 0;
     this.requests.clear();
     this.faults.clear();
+    this.updates.clear();
   }
 
   snapshot(): EmulatorStatsSnapshot {
@@ -66,6 +81,13 @@ export class EmulatorStats {
     }
     const faults: Record<string, Record<string, number>> = {};
     for (const [operation, byKind] of this.faults) faults[operation] = Object.fromEntries(byKind);
-    return { since: this.since.toISOString(), totalRequests: this.total, requests, throttled, faults };
+    return {
+      since: this.since.toISOString(),
+      totalRequests: this.total,
+      requests,
+      throttled,
+      faults,
+      twinUpdates: Object.fromEntries(this.updates),
+    };
   }
 }

@@ -17,7 +17,12 @@ import {
   securityModulesOfDevicesQuery,
 } from './module-reads.js';
 import { type HubCall, HubPipeline } from './pipeline.js';
-import { type AdaptationOptions, type HubRateLimiter, sharedHubRateLimiter } from './rate-limiter.js';
+import {
+  type AdaptationOptions,
+  type HubRateLimiter,
+  releaseSharedHubRateLimiter,
+  sharedHubRateLimiter,
+} from './rate-limiter.js';
 import { type HubRateLimits, type RateLimitOverrides, rateLimitsFor } from './rate-limits.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 import { HubHttpsAgent, useHubAgent } from './sdk-transport.js';
@@ -106,12 +111,16 @@ export class HubClient implements HubAccess {
   private readonly pipeline: HubPipeline;
   private readonly maxConcurrentReads: number;
   private agent?: HubHttpsAgent;
+  /** Whether this client counts as a user of the hub's shared limiter (released on close). */
+  private sharesLimiter = false;
+  private closed = false;
 
   constructor(options: HubClientOptions) {
     const connection = parseHubConnectionString(options.connectionString);
     this.hubName = connection.hostName;
     this.limits = rateLimitsFor(this.hubName, options.tier, options.units, options.rateLimits);
     const clock = options.clock ?? systemClock;
+    this.sharesLimiter = options.rateLimiter === undefined;
     this.rateLimiter =
       options.rateLimiter ??
       sharedHubRateLimiter(this.hubName, this.limits, { clock, adaptation: options.adaptation });
@@ -123,6 +132,7 @@ export class HubClient implements HubAccess {
         this.registry = buildRegistry(connection, options.connectionString, this.agent);
       }
     } catch (error) {
+      if (this.sharesLimiter) releaseSharedHubRateLimiter(this.hubName);
       throw new HubError({
         kind: 'Configuration',
         hubName: this.hubName,
@@ -141,9 +151,11 @@ export class HubClient implements HubAccess {
     });
   }
 
-  /** Closes the connections to the hub; calls after this open new ones. */
+  /** Closes the connections to the hub (calls after this open new ones) and lets go of the shared limiter. */
   close(): void {
     this.agent?.destroy();
+    if (this.sharesLimiter && !this.closed) releaseSharedHubRateLimiter(this.hubName);
+    this.closed = true;
   }
 
   /**

@@ -225,11 +225,12 @@ export class HubRateLimiter {
   }
 }
 
-const sharedLimiters = new Map<string, HubRateLimiter>();
+const sharedLimiters = new Map<string, { limiter: HubRateLimiter; users: number }>();
 
 /**
- * The process-wide limiter of a hub (keyed by host name, case-insensitively), created on first use. Later
- * callers with other limits reconfigure it: the quota belongs to the hub, not to a caller.
+ * The limiter of a hub shared by every client of it in this process (keyed by host name, case-insensitively),
+ * created on first use. Later callers with other limits reconfigure it: the quota belongs to the hub, not to a
+ * caller. Each call counts as a user until `releaseSharedHubRateLimiter`; the last release drops it.
  */
 export function sharedHubRateLimiter(
   hubName: string,
@@ -239,10 +240,23 @@ export function sharedHubRateLimiter(
   const key = hubName.toLowerCase();
   const existing = sharedLimiters.get(key);
   if (existing) {
-    existing.configure(limits);
-    return existing;
+    existing.limiter.configure(limits);
+    existing.users++;
+    return existing.limiter;
   }
   const limiter = new HubRateLimiter(hubName, limits, options);
-  sharedLimiters.set(key, limiter);
+  sharedLimiters.set(key, { limiter, users: 1 });
   return limiter;
+}
+
+/** One user of the hub's shared limiter is done with it (its client closed). */
+export function releaseSharedHubRateLimiter(hubName: string): void {
+  const key = hubName.toLowerCase();
+  const entry = sharedLimiters.get(key);
+  if (entry && --entry.users <= 0) sharedLimiters.delete(key);
+}
+
+/** Hubs with a shared limiter in use (for tests). */
+export function sharedHubRateLimiterCount(): number {
+  return sharedLimiters.size;
 }

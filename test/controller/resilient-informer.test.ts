@@ -12,17 +12,10 @@ import { ResilientInformer } from '../../src/controller/resilient-informer.js';
 import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { kubeConfigOf } from '../support/kube.js';
 import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';
+import { until } from '../support/until.js';
 
 const cp = await sharedControlPlane();
 const direct = kubeConfigOf(cp.kubeconfig).makeApiClient(CoreV1Api);
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('ResilientInformer', () => {
   let namespace: string;

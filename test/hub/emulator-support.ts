@@ -60,3 +60,17 @@ export function scriptFaults(
     faults.decide = decide;
   };
 }
+
+/** The desired agent configuration of a device, read fresh (by GET) through the hub client. */
+export async function desired(
+  emulator: RunningEmulator,
+  deviceId: string,
+): Promise<Record<string, { value: unknown } | undefined>> {
+  const client = emulatorClient(emulator, { tier: 'S3' });
+  try {
+    const twin = (await client.readModuleTwins([deviceId], { consistent: true })).get(deviceId);
+    return (twin?.desiredConfiguration ?? {}) as Record<string, { value: unknown }>;
+  } finally {
+    client.close();
+  }
+}

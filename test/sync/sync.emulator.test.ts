@@ -7,7 +7,7 @@ import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { HubAccess } from '../../src/hub/hub-client-api.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { runSync, type SyncOptions } from '../../src/sync/run-sync.js';
-import { emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
+import { desired, emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
 import { writeTempFiles } from '../support/resources.js';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL === 'warn' ? 'warn' : 'error' });
@@ -91,20 +91,6 @@ function status(run: Run): {
   writes: Record<string, number>;
 } {
   return JSON.parse(run.out.join('\n'));
-}
-
-/** The desired agent configuration of a device, read fresh (by GET) through the hub client. */
-async function desired(
-  emulator: RunningEmulator,
-  deviceId: string,
-): Promise<Record<string, { value: unknown } | undefined>> {
-  const client = emulatorClient(emulator, { tier: 'S3' });
-  try {
-    const twin = (await client.readModuleTwins([deviceId])).get(deviceId);
-    return (twin?.desiredConfiguration ?? {}) as Record<string, { value: unknown }>;
-  } finally {
-    client.close();
-  }
 }
 
 function updates(emulator: RunningEmulator): number {

@@ -1,0 +1,219 @@
+// The controller: informers for IoTHubs, SecurityModuleConfigs and Secrets feed a work queue keyed by hub
+// (`namespace/name`), whose workers run the hub reconciler. An event on a SecurityModuleConfig enqueues its hub
+// (and interrupts a reconcile of it in progress, so the change is planned at once); an IoTHub or a Secret it
+// names changing enqueues the hub. Status-only updates (ours) enqueue nothing.
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../observability/logger.js';
+import { EventRecorder } from './event-recorder.js';
+import { HubConnections, type HubConnectionsOptions } from './hub-connections.js';
+import { HubReconciler } from './hub-reconciler.js';
+import { makeKubeApi } from './kube-http.js';
+import {
+  API_GROUP,
+  API_VERSION,
+  type ApiKind,
+  type ConfigObject,
+  type HubObject,
+  hubKeyOf,
+  objectKey,
+  PLURALS,
+  RECONCILE_REQUESTED_ANNOTATION,
+  type SecretObject,
+} from './kube-objects.js';
+import { KubeWriter } from './kube-writer.js';
+import {
+  type CollectionSource,
+  NamespacedInformers,
+  type NamespacedInformersOptions,
+} from './namespaced-informers.js';
+import { WorkQueue, type WorkQueueObserver } from './work-queue.js';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  /** Namespaces to watch; empty: all. */
+  namespaces: readonly string[];
+  maxConcurrentHubs: number;
+  /** The manager id recorded in the twins' ownership record. */
+  manager: string;
+  logger: Logger;
+  /** This process, for Events (the pod name in a cluster). */
+  instance?: string;
+  informers?: NamespacedInformersOptions['tuning'];
+  session?: HubConnectionsOptions['session'];
+  client?: HubConnectionsOptions['client'];
+  queueObserver?: WorkQueueObserver;
+  /** How long a stop waits for reconciles in progress before abandoning their hub calls (10 s). */
+  shutdownGraceMs?: number;
+}
+
+function customSource(kubeConfig: KubeConfig, kind: ApiKind): CollectionSource {
+  const api = makeKubeApi(kubeConfig, CustomObjectsApi);
+  const plural = PLURALS[kind];
+  const base = `/apis/${API_GROUP}/${API_VERSION}`;
+  return {
+    name: `${kind}s`,
+    path: (namespace) => (namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`),
+    list: (namespace) =>
+      (namespace
+        ? api.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural })
+        : api.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as never,
+  };
+}
+
+function secretSource(kubeConfig: KubeConfig): CollectionSource {
+  const api = makeKubeApi(kubeConfig, CoreV1Api);
+  return {
+    name: 'Secrets',
+    path: (namespace) => (namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets'),
+    list: (namespace) =>
+      (namespace ? api.listNamespacedSecret({ namespace }) : api.listSecretForAllNamespaces()) as never,
+  };
+}
+
+/** What of an object, when it changes, is worth a reconcile (not its status, not our finalizer). */
+function trigger(object: HubObject | ConfigObject): string {
+  return JSON.stringify([
+    object.metadata.generation,
+    object.metadata.deletionTimestamp ?? null,
+    object.metadata.annotations?.[RECONCILE_REQUESTED_ANNOTATION] ?? null,
+  ]);
+}
+
+export class Controller {
+  readonly hubs: NamespacedInformers<HubObject & KubernetesObject>;
+  readonly configs: NamespacedInformers<ConfigObject & KubernetesObject>;
+  readonly secrets: NamespacedInformers<SecretObject & KubernetesObject>;
+  readonly queue: WorkQueue;
+  readonly writer: KubeWriter;
+  readonly events: EventRecorder;
+  readonly connections: HubConnections;
+  private readonly reconciler: HubReconciler;
+  private readonly seen = new Map<string, { trigger: string; hubKey?: string }>();
+  private readonly hardStop = new AbortController();
+  private working = false;
+
+  constructor(private readonly options: ControllerOptions) {
+    const { kubeConfig, logger } = options;
+    const informerOptions = { kubeConfig, namespaces: options.namespaces, logger, tuning: options.informers };
+    this.hubs = new NamespacedInformers(customSource(kubeConfig, 'IoTHub'), informerOptions);
+    this.configs = new NamespacedInformers(customSource(kubeConfig, 'SecurityModuleConfig'), informerOptions);
+    this.secrets = new NamespacedInformers(secretSource(kubeConfig), informerOptions);
+    this.writer = new KubeWriter(makeKubeApi(kubeConfig, CustomObjectsApi), logger);
+    this.events = new EventRecorder(makeKubeApi(kubeConfig, CoreV1Api), {
+      instance: options.instance,
+      logger,
+    });
+    this.connections = new HubConnections({
+      manager: options.manager,
+      logger,
+      session: options.session,
+      client: options.client,
+    });
+    this.reconciler = new HubReconciler({
+      hubs: this.hubs,
+      configs: this.configs,
+      secrets: (namespace, name) => this.secrets.get(namespace, name),
+      writer: this.writer,
+      events: this.events,
+      connections: this.connections,
+      logger,
+      manager: options.manager,
+    });
+    this.queue = new WorkQueue({
+      concurrency: options.maxConcurrentHubs,
+      observer: options.queueObserver,
+      onError: (key, error) =>
+        logger.error('reconcile failed', { hub: key, error: (error as Error).message }),
+    });
+    this.route();
+  }
+
+  /** Whether every informer has listed its collection once. */
+  get synced(): boolean {
+    return this.hubs.synced && this.configs.synced && this.secrets.synced;
+  }
+
+  /** Starts the informers and resolves when their caches are filled (standbys keep theirs warm). */
+  async startInformers(): Promise<void> {
+    await Promise.all([this.hubs.start(), this.configs.start(), this.secrets.start()]);
+    await Promise.all([this.hubs.waitForSync(), this.configs.waitForSync(), this.secrets.waitForSync()]);
+  }
+
+  /** Starts reconciling (the leader does): every hub known now is queued. */
+  startWorkers(): void {
+    if (this.working) return;
+    this.working = true;
+    this.queue.start((key, { interrupt }) =>
+      this.reconciler.reconcile(key, { interrupt, signal: this.hardStop.signal }),
+    );
+    for (const key of this.knownHubs()) this.queue.add(key);
+  }
+
+  /**
+   * Stops taking work, asks reconciles in progress to stop at their next safe point (no new twin write), and
+   * abandons their hub calls if they take longer than the grace period; then stops the informers.
+   */
+  async stop(): Promise<void> {
+    const grace = this.options.shutdownGraceMs ?? 10_000;
+    const timer = setTimeout(() => this.hardStop.abort(), grace);
+    await this.queue.shutdown(grace + 5000);
+    clearTimeout(timer);
+    this.connections.closeAll();
+    await Promise.all([this.hubs.stop(), this.configs.stop(), this.secrets.stop()]);
+  }
+
+  private knownHubs(): Set<string> {
+    const keys = new Set<string>();
+    for (const hub of this.hubs.all()) keys.add(objectKey(hub.metadata));
+    for (const config of this.configs.all()) {
+      const key = hubKeyOf(config);
+      if (key) keys.add(key);
+    }
+    return keys;
+  }
+
+  private enqueue(key: string | undefined, interrupt: boolean): void {
+    if (key && this.working) this.queue.add(key, { interrupt });
+  }
+
+  private route(): void {
+    const onConfig = (config: ConfigObject, deleted: boolean) => {
+      const key = objectKey(config.metadata);
+      const hubKey = hubKeyOf(config);
+      const before = this.seen.get(key);
+      const now = { trigger: trigger(config), hubKey };
+      if (deleted) this.seen.delete(key);
+      else this.seen.set(key, now);
+      if (!deleted && before && before.trigger === now.trigger && before.hubKey === hubKey) return;
+      this.enqueue(hubKey, true);
+      if (before?.hubKey && before.hubKey !== hubKey) this.enqueue(before.hubKey, true);
+    };
+    this.configs.on('add', (c) => onConfig(c, false));
+    this.configs.on('update', (c) => onConfig(c, false));
+    this.configs.on('delete', (c) => onConfig(c, true));
+
+    const onHub = (hub: HubObject, deleted: boolean) => {
+      const key = objectKey(hub.metadata);
+      const before = this.seen.get(`hub:${key}`);
+      const now = trigger(hub);
+      if (deleted) this.seen.delete(`hub:${key}`);
+      else this.seen.set(`hub:${key}`, { trigger: now });
+      if (!deleted && before?.trigger === now) return;
+      this.enqueue(key, true);
+    };
+    this.hubs.on('add', (h) => onHub(h, false));
+    this.hubs.on('update', (h) => onHub(h, false));
+    this.hubs.on('delete', (h) => onHub(h, true));
+
+    const onSecret = (secret: SecretObject) => {
+      const { namespace, name } = secret.metadata;
+      for (const hub of this.hubs.list(namespace)) {
+        const refs = [hub.spec?.connectionStringSecretRef?.name, hub.spec?.caSecretRef?.name];
+        if (refs.includes(name)) this.enqueue(objectKey(hub.metadata), false);
+      }
+    };
+    this.secrets.on('add', onSecret);
+    this.secrets.on('update', onSecret);
+    this.secrets.on('delete', onSecret);
+  }
+}

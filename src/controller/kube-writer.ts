@@ -1,0 +1,132 @@
+// The controller's writes to the Kubernetes API: status through the status subresource, only when it changed;
+// the finalizer added and removed with JSON patches guarded by a test of what is there.
+import { ApiException, type CustomObjectsApi } from '@kubernetes/client-node';
+import type { Logger } from '../observability/logger.js';
+import {
+  API_GROUP,
+  API_VERSION,
+  type ApiKind,
+  type ApiObject,
+  FINALIZER,
+  PLURALS,
+  sameJson,
+} from './kube-objects.js';
+
+/** A failed write, with what a person needs: the verb, the resource, the API server's own message. */
+export class KubeWriteError extends Error {
+  override name = 'KubeWriteError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function serverMessage(error: unknown): string {
+  if (!(error instanceof ApiException)) return (error as Error)?.message ?? String(error);
+  const body = error.body as unknown;
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
+  }
+  return (body as { message?: string } | undefined)?.message ?? error.message;
+}
+
+export function statusOf(error: unknown): number {
+  return error instanceof ApiException ? error.code : ((error as KubeWriteError)?.status ?? 0);
+}
+
+export class KubeWriter {
+  /** Writes made, for tests and metrics. */
+  readonly stats = { statusWrites: 0, statusSkipped: 0, finalizerWrites: 0 };
+
+  constructor(
+    private readonly api: CustomObjectsApi,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** Replaces the object's status when it differs from `status`; true when it wrote. A gone object is fine. */
+  async writeStatus(kind: ApiKind, object: ApiObject, status: object): Promise<boolean> {
+    if (sameJson((object as { status?: unknown }).status, status)) {
+      this.stats.statusSkipped++;
+      return false;
+    }
+    await this.patch(kind, object, 'patch', `${PLURALS[kind]}/status`, () =>
+      this.api.patchNamespacedCustomObjectStatus({
+        ...this.target(kind, object),
+        body: [{ op: 'add', path: '/status', value: status }],
+      }),
+    );
+    this.stats.statusWrites++;
+    return true;
+  }
+
+  async addFinalizer(kind: ApiKind, object: ApiObject): Promise<void> {
+    const finalizers = object.metadata.finalizers;
+    if (finalizers?.includes(FINALIZER)) return;
+    const body = finalizers
+      ? [
+          { op: 'test', path: '/metadata/finalizers', value: finalizers },
+          { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER },
+        ]
+      : [{ op: 'add', path: '/metadata/finalizers', value: [FINALIZER] }];
+    await this.patch(kind, object, 'patch', PLURALS[kind], () =>
+      this.api.patchNamespacedCustomObject({ ...this.target(kind, object), body }),
+    );
+    this.stats.finalizerWrites++;
+  }
+
+  async removeFinalizer(kind: ApiKind, object: ApiObject): Promise<void> {
+    const index = object.metadata.finalizers?.indexOf(FINALIZER) ?? -1;
+    if (index < 0) return;
+    const body = [
+      { op: 'test', path: `/metadata/finalizers/${index}`, value: FINALIZER },
+      { op: 'remove', path: `/metadata/finalizers/${index}` },
+    ];
+    await this.patch(kind, object, 'patch', PLURALS[kind], () =>
+      this.api.patchNamespacedCustomObject({ ...this.target(kind, object), body }),
+    );
+    this.stats.finalizerWrites++;
+  }
+
+  private target(kind: ApiKind, object: ApiObject) {
+    return {
+      group: API_GROUP,
+      version: API_VERSION,
+      namespace: object.metadata.namespace,
+      plural: PLURALS[kind],
+      name: object.metadata.name,
+    };
+  }
+
+  private async patch(
+    kind: ApiKind,
+    object: ApiObject,
+    verb: string,
+    resource: string,
+    call: () => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await call();
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) return; // gone: nothing left to write
+      const where = `${kind} ${object.metadata.namespace}/${object.metadata.name}`;
+      const message =
+        status === 403
+          ? `not allowed to ${verb} ${resource}.${API_GROUP} (${where}): ${serverMessage(error)}; grant it to the operator's ServiceAccount (see manifests/)`
+          : `${verb} ${resource} of ${where} failed${status ? ` (${status})` : ''}: ${serverMessage(error)}`;
+      this.logger?.warn(message, {
+        kind,
+        name: object.metadata.name,
+        namespace: object.metadata.namespace,
+        status,
+      });
+      throw new KubeWriteError(status, message);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// The informers of one kind over the namespaces the controller watches: one over all namespaces, or one per
+// namespace given (with RBAC granted per namespace, a cluster-wide watch would be refused).
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../observability/logger.js';
+import {
+  type InformerEvent,
+  ResilientInformer,
+  type ResilientInformerOptions,
+} from './resilient-informer.js';
+
+export interface CollectionSource {
+  /** For logs, e.g. "SecurityModuleConfigs". */
+  name: string;
+  /** URL path of the collection in `namespace`, or in all namespaces when undefined. */
+  path(namespace?: string): string;
+  list(namespace?: string): Promise<KubernetesListObject<KubernetesObject>>;
+}
+
+export interface NamespacedInformersOptions {
+  kubeConfig: KubeConfig;
+  /** Namespaces to watch; empty: all. */
+  namespaces: readonly string[];
+  logger?: Logger;
+  tuning?: Pick<
+    ResilientInformerOptions,
+    'relistIntervalMs' | 'backoffBaseMs' | 'backoffMaxMs' | 'transport'
+  >;
+}
+
+export class NamespacedInformers<T extends KubernetesObject> {
+  private readonly informers: Map<string | undefined, ResilientInformer<T>>;
+
+  constructor(source: CollectionSource, options: NamespacedInformersOptions) {
+    const scopes: (string | undefined)[] = options.namespaces.length ? [...options.namespaces] : [undefined];
+    this.informers = new Map(
+      scopes.map((namespace) => [
+        namespace,
+        new ResilientInformer<T>({
+          ...options.tuning,
+          name: `${source.name} in ${namespace ? `namespace ${namespace}` : 'all namespaces'}`,
+          kubeConfig: options.kubeConfig,
+          path: source.path(namespace),
+          list: () => source.list(namespace),
+          logger: options.logger,
+        }),
+      ]),
+    );
+  }
+
+  get synced(): boolean {
+    return [...this.informers.values()].every((i) => i.synced);
+  }
+
+  on(event: InformerEvent, handler: (object: T) => void): void {
+    for (const informer of this.informers.values()) informer.on(event, handler);
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    return this.informerFor(namespace)?.get(name, namespace);
+  }
+
+  list(namespace: string): readonly T[] {
+    return this.informerFor(namespace)?.list(namespace) ?? [];
+  }
+
+  /** Every object in every watched namespace. */
+  all(): readonly T[] {
+    return [...this.informers.values()].flatMap((i) => i.list());
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.start()));
+  }
+
+  waitForSync(): Promise<void> {
+    return Promise.all([...this.informers.values()].map((i) => i.waitForSync())).then(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  /** Drops every open watch (tests of reconnection). */
+  dropWatches(): void {
+    for (const informer of this.informers.values()) informer.transport.dropAll('dropped on purpose');
+  }
+
+  private informerFor(namespace: string): ResilientInformer<T> | undefined {
+    return this.informers.get(undefined) ?? this.informers.get(namespace);
+  }
+}

@@ -1,0 +1,69 @@
+// Which Events a status change is worth: transitions only (a rollout started or moved to its next batch, halted,
+// converged, a conflict, an invalid spec, a hub that became unreachable), read off the status before and after,
+// so that a restart of the operator does not repeat them.
+import type { Condition, IoTHubStatus, SecurityModuleConfigStatus } from '../api/generated/types.js';
+import type { RecordedEvent } from './event-recorder.js';
+
+function ready(status: { conditions?: Condition[] } | undefined): Condition | undefined {
+  return status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+const WARNING_REASONS = new Set([
+  'RolloutHalted',
+  'DevicesFailed',
+  'DevicesStalled',
+  'ConflictingSettings',
+  'InvalidSpec',
+  'HubNotFound',
+  'HubNotReady',
+  'DeletionBlocked',
+]);
+
+export function configEvents(
+  before: SecurityModuleConfigStatus | undefined,
+  after: SecurityModuleConfigStatus,
+): RecordedEvent[] {
+  const events: RecordedEvent[] = [];
+  const rollout = after.rollout;
+  const previous = before?.rollout;
+  if (rollout?.revision && rollout.revision !== previous?.revision && (after.targetedDevices ?? 0) > 0) {
+    const batches = rollout.batchSize ? Math.ceil((after.targetedDevices ?? 0) / rollout.batchSize) : 1;
+    events.push({
+      type: 'Normal',
+      reason: 'RolloutStarted',
+      message: `rolling out revision ${rollout.revision} to ${after.targetedDevices} devices${batches > 1 ? ` in ${batches} batches of ${rollout.batchSize}` : ''}`,
+    });
+  } else if (
+    rollout?.batchSize &&
+    rollout.revision === previous?.revision &&
+    Math.ceil((rollout.reachedDevices ?? 0) / rollout.batchSize) >
+      Math.ceil((previous?.reachedDevices ?? 0) / rollout.batchSize)
+  ) {
+    const batch = Math.ceil((rollout.reachedDevices ?? 0) / rollout.batchSize);
+    const batches = Math.ceil((after.targetedDevices ?? 0) / rollout.batchSize);
+    events.push({
+      type: 'Normal',
+      reason: 'BatchAdvanced',
+      message: `batch ${batch} of ${batches} written: ${rollout.reachedDevices} of ${after.targetedDevices} devices reached`,
+    });
+  }
+  const was = ready(before);
+  const now = ready(after);
+  if (now && (now.status !== was?.status || now.reason !== was?.reason)) {
+    if (now.status === 'True') events.push({ type: 'Normal', reason: now.reason, message: now.message });
+    else if (
+      WARNING_REASONS.has(now.reason) ||
+      now.reason.startsWith('Hub') ||
+      now.reason.startsWith('Secret')
+    )
+      events.push({ type: 'Warning', reason: now.reason, message: now.message });
+  }
+  return events;
+}
+
+export function hubEvents(before: IoTHubStatus | undefined, after: IoTHubStatus): RecordedEvent[] {
+  const was = ready(before);
+  const now = ready(after);
+  if (!now || (now.status === was?.status && now.reason === was?.reason)) return [];
+  return [{ type: now.status === 'True' ? 'Normal' : 'Warning', reason: now.reason, message: now.message }];
+}

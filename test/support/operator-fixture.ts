@@ -1,0 +1,169 @@
+// The controller in this process against the real API server and an emulated hub, in namespaces of its own, with
+// kubectl to act as a user would. Engine timings are shortened so that rollouts take moments.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Controller, type ControllerOptions } from '../../src/controller/controller.js';
+import type { EmulatorOptions, NewDevice, RunningEmulator } from '../../src/emulator/index.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startHubEmulator } from '../hub/emulator-support.js';
+import {
+  type ControlPlaneInfo,
+  type KubectlResult,
+  kubectl,
+  kubectlOk,
+  sharedControlPlane,
+  testNamespace,
+} from './control-plane.js';
+import { installCrds, kubeConfigOf } from './kube.js';
+import { until } from './until.js';
+
+export type Kind = 'smc' | 'hub' | 'secret';
+
+export interface OperatorFixture {
+  cp: ControlPlaneInfo;
+  /** The first namespace; `namespaces` holds all of them. */
+  namespace: string;
+  namespaces: string[];
+  emulator: RunningEmulator;
+  controller: Controller;
+  kubectl(args: string[], input?: string): Promise<KubectlResult>;
+  apply(objects: object[], namespace?: string): Promise<void>;
+  get(kind: Kind, name: string, namespace?: string): Promise<any>;
+  /** Waits until the object satisfies `check`; resolves with it. */
+  waitFor(
+    kind: Kind,
+    name: string,
+    check: (object: any) => boolean,
+    timeoutMs?: number,
+    namespace?: string,
+  ): Promise<any>;
+  /** The Secret and IoTHub of the emulated hub in `namespace` (default: the first). */
+  hubObjects(options?: {
+    name?: string;
+    namespace?: string;
+    spec?: Record<string, unknown>;
+    secret?: Record<string, string>;
+  }): object[];
+  smc(name: string, spec: Record<string, unknown>, namespace?: string): object;
+  close(): Promise<void>;
+}
+
+export interface FixtureOptions {
+  prefix: string;
+  /** Namespaces to create and watch (1). */
+  namespaceCount?: number;
+  devices: NewDevice[];
+  emulator?: EmulatorOptions;
+  controller?: Partial<ControllerOptions>;
+  /** Start the controller (true); a test may start it later with controller.startInformers/startWorkers. */
+  start?: boolean;
+}
+
+export const logger = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'error' });
+
+export function condition(object: any, type: string): { status?: string; reason?: string; message?: string } {
+  return object?.status?.conditions?.find((c: any) => c.type === type) ?? {};
+}
+
+export async function startOperatorFixture(options: FixtureOptions): Promise<OperatorFixture> {
+  const cp = await sharedControlPlane();
+  await installCrds(cp);
+  const namespaces: string[] = [];
+  for (let i = 0; i < (options.namespaceCount ?? 1); i++)
+    namespaces.push(await testNamespace(cp, options.prefix));
+  const emulator = await startHubEmulator({ tier: 'S3', ...options.emulator });
+  emulator.addDevices(options.devices);
+  const controller = new Controller({
+    kubeConfig: kubeConfigOf(cp.kubeconfig),
+    namespaces,
+    maxConcurrentHubs: 2,
+    manager: 'iot-security-operator',
+    logger,
+    session: { pollMs: 100, fullReadWhileWaitingMs: 1500 },
+    client: { retry: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 3 } },
+    shutdownGraceMs: 2000,
+    ...options.controller,
+  });
+  if (options.start !== false) {
+    await controller.startInformers();
+    controller.startWorkers();
+  }
+  const namespace = namespaces[0];
+  const fixture: OperatorFixture = {
+    cp,
+    namespace,
+    namespaces,
+    emulator,
+    controller,
+    kubectl: (args, input) => kubectl(cp.kubeconfig, args, { input }),
+    async apply(objects, ns = namespace) {
+      const list = { apiVersion: 'v1', kind: 'List', items: objects };
+      await kubectlOk(cp.kubeconfig, ['apply', '-n', ns, '-f', '-'], JSON.stringify(list));
+    },
+    async get(kind, name, ns = namespace) {
+      const result = await kubectl(cp.kubeconfig, ['get', kind, name, '-n', ns, '-o', 'json']);
+      return result.code === 0 ? JSON.parse(result.stdout) : undefined;
+    },
+    async waitFor(kind, name, check, timeoutMs = 20_000, ns = namespace) {
+      let last: any;
+      try {
+        await until(
+          async () => {
+            last = await fixture.get(kind, name, ns);
+            return check(last);
+          },
+          timeoutMs,
+          `${kind}/${name}`,
+          100,
+        );
+      } catch (error) {
+        throw new Error(
+          `${(error as Error).message}; last seen: ${JSON.stringify(last?.status ?? last ?? null)}`,
+        );
+      }
+      return last;
+    },
+    hubObjects({ name = 'hub', namespace: ns = namespace, spec = {}, secret } = {}) {
+      const secretName = `${name}-credentials`;
+      return [
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: secretName, namespace: ns },
+          stringData: secret ?? { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert },
+        },
+        {
+          apiVersion: 'iotsecurity.io/v1alpha1',
+          kind: 'IoTHub',
+          metadata: { name, namespace: ns },
+          spec: {
+            connectionStringSecretRef: { name: secretName },
+            caSecretRef: { name: secretName },
+            tier: 'S3',
+            units: 10,
+            ...spec,
+          },
+        },
+      ];
+    },
+    smc(name, spec, ns = namespace) {
+      return {
+        apiVersion: 'iotsecurity.io/v1alpha1',
+        kind: 'SecurityModuleConfig',
+        metadata: { name, namespace: ns },
+        spec: { hubRef: { name: 'hub' }, ...spec },
+      };
+    },
+    async close() {
+      await controller.stop();
+      await emulator.close();
+    },
+  };
+  return fixture;
+}
+
+/** Devices named `${prefix}-${i}` with the given tags, online. */
+export function fleet(prefix: string, count: number, tags: NewDevice['tags']): NewDevice[] {
+  return Array.from({ length: count }, (_, i) => ({ deviceId: `${prefix}-${i}`, tags, online: true }));
+}
+
+export type { KubernetesObject };
