@@ -32,7 +32,7 @@ generate: install
 control-plane:
 	@bash scripts/build-control-plane.sh
 
-test: install control-plane
+test: build control-plane
 	npm test --silent
 
 lint: install

@@ -1,0 +1,44 @@
+// The operator as users run it: a separate `node dist/src/cli/main.js run` process, its log in a file.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO } from './kube.js';
+
+export const OPERATOR_MAIN = join(REPO, 'dist/src/cli/main.js');
+
+export interface OperatorProcess {
+  process: ChildProcess;
+  logFile: string;
+  log(): string;
+  /** SIGTERM (a clean stop) and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export function startOperatorProcess(args: string[], env: Record<string, string> = {}): OperatorProcess {
+  if (!existsSync(OPERATOR_MAIN)) throw new Error(`${OPERATOR_MAIN} is missing: run 'make build' first`);
+  const logFile = join(mkdtempSync(join(tmpdir(), 'operator-')), 'operator.log');
+  const log = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [OPERATOR_MAIN, 'run', ...args], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, LOG_FORMAT: 'json', ...env },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    logFile,
+    log: () => readFileSync(logFile, 'utf8'),
+    exited,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
