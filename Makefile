@@ -42,7 +42,9 @@ lint: install
 format: install
 	npx biome check --write .
 
+# The operator on a local control plane (built on first run), or on the cluster KUBECONFIG names.
 demo: build
+	@if [ -z "$$KUBECONFIG" ]; then bash scripts/build-control-plane.sh; fi
 	$(CLI) demo
 
 clean:

@@ -2,76 +2,27 @@
 // from tools/local-control-plane. One is shared by a whole test run (scripts/with-control-plane.ts starts it and
 // passes it in LOCAL_CONTROL_PLANE); a test file run alone starts its own. Each test file works in a namespace
 // of its own.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import {
+  type ControlPlaneInfo,
+  controlPlaneBuilt,
+  type KubectlResult,
+  kubectlPath,
+  runKubectl,
+  startControlPlane,
+} from '../../src/demo/local-control-plane.js';
 
-export const CONTROL_PLANE_BIN = resolve(import.meta.dirname, '../../.control-plane/bin');
-export const KUBECTL = join(CONTROL_PLANE_BIN, 'kubectl');
-const SERVER_BIN = join(CONTROL_PLANE_BIN, 'local-control-plane');
+export {
+  type ControlPlaneInfo,
+  controlPlaneBuilt,
+  type KubectlResult,
+  type RunningControlPlane,
+  startControlPlane,
+} from '../../src/demo/local-control-plane.js';
+export const KUBECTL = kubectlPath();
 export const CONTROL_PLANE_ENV = 'LOCAL_CONTROL_PLANE';
-
-/** What the control plane prints when it is ready. */
-export interface ControlPlaneInfo {
-  server: string;
-  kubeconfig: string;
-  caFile: string;
-  dataDir: string;
-  version: string;
-}
-
-export interface RunningControlPlane {
-  info: ControlPlaneInfo;
-  process: ChildProcess;
-  /** Stops it (SIGTERM: API server, then etcd) and waits for the process to end. */
-  stop(): Promise<void>;
-}
-
-export interface StartOptions {
-  /** Keeps etcd's data (and the certificates) here; a restart on the same folder and port keeps the state. */
-  dataDir?: string;
-  securePort?: number;
-}
-
-export function controlPlaneBuilt(): boolean {
-  return existsSync(SERVER_BIN) && existsSync(KUBECTL);
-}
-
-/** Starts a control plane and resolves when /readyz answers ok. It stops when this process exits. */
-export async function startControlPlane(options: StartOptions = {}): Promise<RunningControlPlane> {
-  if (!controlPlaneBuilt())
-    throw new Error(
-      `${SERVER_BIN} is missing: run 'make control-plane' first (the first build takes minutes)`,
-    );
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'control-plane-'));
-  const log = openSync(join(dataDir, 'control-plane.log'), 'a');
-  const args = ['--data-dir', dataDir];
-  if (options.securePort) args.push('--secure-port', String(options.securePort));
-  // Standard input is a pipe: when this process ends, however it ends, the control plane stops too.
-  const child = spawn(SERVER_BIN, args, { stdio: ['pipe', 'pipe', log] });
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const info = await new Promise<ControlPlaneInfo>((ready, fail) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', (line) => ready(JSON.parse(line) as ControlPlaneInfo));
-    exited.then((code) =>
-      fail(
-        new Error(
-          `local-control-plane exited with ${code} before it was ready; see ${dataDir}/control-plane.log`,
-        ),
-      ),
-    );
-  });
-  return {
-    info,
-    process: child,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 let shared: Promise<ControlPlaneInfo> | undefined;
 
@@ -90,30 +41,13 @@ export function sharedControlPlane(): Promise<ControlPlaneInfo> {
   return shared;
 }
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the kubectl built with the control plane (same version as the API server). */
 export function kubectl(
   kubeconfig: string,
   args: string[],
   options: { input?: string; timeoutMs?: number } = {},
 ): Promise<KubectlResult> {
-  return new Promise((done) => {
-    const child = execFile(
-      KUBECTL,
-      ['--kubeconfig', kubeconfig, ...args],
-      { timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-    child.stdin?.end(options.input ?? '');
-  });
+  return runKubectl(kubeconfig, args, options);
 }
 
 /** kubectl that must succeed: resolves with its standard output, or rejects with its standard error. */
