@@ -4,6 +4,7 @@
 // names changing enqueues the hub. Status-only updates (ours) enqueue nothing.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import { OperatorMetrics } from '../observability/metrics.js';
 import { EventRecorder } from './event-recorder.js';
 import { HubConnections, type HubConnectionsOptions } from './hub-connections.js';
 import { HubReconciler } from './hub-reconciler.js';
@@ -26,7 +27,7 @@ import {
   NamespacedInformers,
   type NamespacedInformersOptions,
 } from './namespaced-informers.js';
-import { WorkQueue, type WorkQueueObserver } from './work-queue.js';
+import { WorkQueue } from './work-queue.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -41,7 +42,8 @@ export interface ControllerOptions {
   informers?: NamespacedInformersOptions['tuning'];
   session?: HubConnectionsOptions['session'];
   client?: HubConnectionsOptions['client'];
-  queueObserver?: WorkQueueObserver;
+  /** Where the controller's metrics go (a registry of their own by default). */
+  metrics?: OperatorMetrics;
   /** How long a stop waits for reconciles in progress before abandoning their hub calls (10 s). */
   shutdownGraceMs?: number;
 }
@@ -83,14 +85,14 @@ export class Controller {
   readonly hubs: NamespacedInformers<HubObject & KubernetesObject>;
   readonly configs: NamespacedInformers<ConfigObject & KubernetesObject>;
   readonly secrets: NamespacedInformers<SecretObject & KubernetesObject>;
-  readonly queue: WorkQueue;
   readonly writer: KubeWriter;
   readonly events: EventRecorder;
   readonly connections: HubConnections;
+  readonly metrics: OperatorMetrics;
   private readonly reconciler: HubReconciler;
   private readonly seen = new Map<string, { trigger: string; hubKey?: string }>();
-  private readonly hardStop = new AbortController();
-  private working = false;
+  /** The workers of the current term (leadership, or the whole run without leader election). */
+  private term?: { queue: WorkQueue; hardStop: AbortController };
 
   constructor(private readonly options: ControllerOptions) {
     const { kubeConfig, logger } = options;
@@ -109,6 +111,7 @@ export class Controller {
       session: options.session,
       client: options.client,
     });
+    this.metrics = options.metrics ?? new OperatorMetrics(this.connections);
     this.reconciler = new HubReconciler({
       hubs: this.hubs,
       configs: this.configs,
@@ -118,12 +121,7 @@ export class Controller {
       connections: this.connections,
       logger,
       manager: options.manager,
-    });
-    this.queue = new WorkQueue({
-      concurrency: options.maxConcurrentHubs,
-      observer: options.queueObserver,
-      onError: (key, error) =>
-        logger.error('reconcile failed', { hub: key, error: (error as Error).message }),
+      metrics: this.metrics,
     });
     this.route();
   }
@@ -139,25 +137,45 @@ export class Controller {
     await Promise.all([this.hubs.waitForSync(), this.configs.waitForSync(), this.secrets.waitForSync()]);
   }
 
+  /** The current term's work queue (undefined when not reconciling). */
+  get queue(): WorkQueue | undefined {
+    return this.term?.queue;
+  }
+
   /** Starts reconciling (the leader does): every hub known now is queued. */
   startWorkers(): void {
-    if (this.working) return;
-    this.working = true;
-    this.queue.start((key, { interrupt }) =>
-      this.reconciler.reconcile(key, { interrupt, signal: this.hardStop.signal }),
+    if (this.term) return;
+    const { logger } = this.options;
+    const queue = new WorkQueue({
+      concurrency: this.options.maxConcurrentHubs,
+      observer: this.metrics.queueObserver(),
+      onError: (key, error) =>
+        logger.error('reconcile failed', { hub: key, error: (error as Error).message }),
+    });
+    const hardStop = new AbortController();
+    this.term = { queue, hardStop };
+    queue.start((key, { interrupt }) =>
+      this.reconciler.reconcile(key, { interrupt, signal: hardStop.signal }),
     );
-    for (const key of this.knownHubs()) this.queue.add(key);
+    for (const key of this.knownHubs()) queue.add(key);
   }
 
   /**
-   * Stops taking work, asks reconciles in progress to stop at their next safe point (no new twin write), and
-   * abandons their hub calls if they take longer than the grace period; then stops the informers.
+   * Stops reconciling: no new work; reconciles in progress stop at their next safe point (no new twin write),
+   * and their hub calls are abandoned after `graceMs` (0: at once, as when leadership is lost).
    */
-  async stop(): Promise<void> {
-    const grace = this.options.shutdownGraceMs ?? 10_000;
-    const timer = setTimeout(() => this.hardStop.abort(), grace);
-    await this.queue.shutdown(grace + 5000);
+  async stopWorkers(graceMs = this.options.shutdownGraceMs ?? 10_000): Promise<void> {
+    const term = this.term;
+    if (!term) return;
+    this.term = undefined;
+    const timer = setTimeout(() => term.hardStop.abort(), graceMs);
+    await term.queue.shutdown(graceMs + 5000);
     clearTimeout(timer);
+  }
+
+  /** Stops the workers (within the grace period), closes the hub connections, stops the informers. */
+  async stop(): Promise<void> {
+    await this.stopWorkers();
     this.connections.closeAll();
     await Promise.all([this.hubs.stop(), this.configs.stop(), this.secrets.stop()]);
   }
@@ -173,7 +191,7 @@ export class Controller {
   }
 
   private enqueue(key: string | undefined, interrupt: boolean): void {
-    if (key && this.working) this.queue.add(key, { interrupt });
+    if (key) this.term?.queue.add(key, { interrupt });
   }
 
   private route(): void {
@@ -182,8 +200,15 @@ export class Controller {
       const hubKey = hubKeyOf(config);
       const before = this.seen.get(key);
       const now = { trigger: trigger(config), hubKey };
-      if (deleted) this.seen.delete(key);
-      else this.seen.set(key, now);
+      if (deleted) {
+        this.seen.delete(key);
+        this.metrics.recordStatus(
+          'SecurityModuleConfig',
+          config.metadata.namespace,
+          config.metadata.name,
+          undefined,
+        );
+      } else this.seen.set(key, now);
       if (!deleted && before && before.trigger === now.trigger && before.hubKey === hubKey) return;
       this.enqueue(hubKey, true);
       if (before?.hubKey && before.hubKey !== hubKey) this.enqueue(before.hubKey, true);
@@ -196,8 +221,10 @@ export class Controller {
       const key = objectKey(hub.metadata);
       const before = this.seen.get(`hub:${key}`);
       const now = trigger(hub);
-      if (deleted) this.seen.delete(`hub:${key}`);
-      else this.seen.set(`hub:${key}`, { trigger: now });
+      if (deleted) {
+        this.seen.delete(`hub:${key}`);
+        this.metrics.recordStatus('IoTHub', hub.metadata.namespace, hub.metadata.name, undefined);
+      } else this.seen.set(`hub:${key}`, { trigger: now });
       if (!deleted && before?.trigger === now) return;
       this.enqueue(key, true);
     };

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 import { redactSecrets } from '../observability/redact.js';
+import { describeApiError } from './api-errors.js';
 import { API_GROUP, API_VERSION, CONTROLLER_NAME, type KubeMeta } from './kube-objects.js';
 
 export interface RecordedEvent {
@@ -93,7 +94,7 @@ export class EventRecorder {
         kind: subject.kind,
         name: subject.metadata.name,
         namespace: subject.metadata.namespace,
-        error: (error as Error).message,
+        error: describeApiError(error),
       });
     }
   }

@@ -5,7 +5,10 @@ import { createHash } from 'node:crypto';
 import { HubSession, type HubSessionOptions } from '../engine/hub-session.js';
 import { type HubCredentials, hubClientOptionsFrom } from '../hub/client-options.js';
 import { createHubClient, type HubClient, type HubClientOptions } from '../hub/hub-client.js';
+import type { RateClassState } from '../hub/rate-limiter.js';
+import { addTelemetry, emptyTelemetry, type HubTelemetrySnapshot } from '../hub/telemetry.js';
 import type { Logger } from '../observability/logger.js';
+import type { HubMetricsSource } from '../observability/metrics.js';
 import type { HubObject } from './kube-objects.js';
 
 export interface HubConnection {
@@ -22,8 +25,10 @@ export interface HubConnectionsOptions {
   client?: Partial<HubClientOptions>;
 }
 
-export class HubConnections {
+export class HubConnections implements HubMetricsSource {
   private readonly connections = new Map<string, { fingerprint: string; connection: HubConnection }>();
+  /** Telemetry of closed clients, by hub host name: the exported counters never go back. */
+  private readonly retired = new Map<string, HubTelemetrySnapshot>();
 
   constructor(private readonly options: HubConnectionsOptions) {}
 
@@ -60,8 +65,34 @@ export class HubConnections {
   }
 
   release(key: string): void {
-    this.connections.get(key)?.connection.client.close();
+    const entry = this.connections.get(key);
+    if (!entry) return;
+    const { client } = entry.connection;
+    const sum = this.retired.get(client.hubName) ?? emptyTelemetry();
+    addTelemetry(sum, client.telemetry.snapshot());
+    this.retired.set(client.hubName, sum);
+    client.close();
     this.connections.delete(key);
+  }
+
+  telemetry(): Map<string, HubTelemetrySnapshot> {
+    const out = new Map<string, HubTelemetrySnapshot>();
+    const add = (hub: string, snapshot: HubTelemetrySnapshot) => {
+      const sum = out.get(hub) ?? emptyTelemetry();
+      addTelemetry(sum, snapshot);
+      out.set(hub, sum);
+    };
+    for (const [hub, snapshot] of this.retired) add(hub, snapshot);
+    for (const { connection } of this.connections.values())
+      add(connection.client.hubName, connection.client.telemetry.snapshot());
+    return out;
+  }
+
+  rateLimits(): Map<string, Record<string, RateClassState>> {
+    const out = new Map<string, Record<string, RateClassState>>();
+    for (const { connection } of this.connections.values())
+      out.set(connection.client.hubName, connection.client.rateLimiter.snapshot());
+    return out;
   }
 
   closeAll(): void {

@@ -7,6 +7,7 @@ import { parseKubeDuration } from '../api/kube-duration.js';
 import type { StepOutcome } from '../engine/hub-session.js';
 import { isHubError, needsChangeToRecover } from '../hub/errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
 import {
   blockedConditions,
   blockedSecurityModuleConfigStatus,
@@ -50,6 +51,7 @@ export interface HubReconcilerDeps {
   connections: HubConnections;
   logger: Logger;
   manager: string;
+  metrics?: OperatorMetrics;
   clock?: () => number;
 }
 
@@ -344,6 +346,7 @@ export class HubReconciler {
   // --- helpers --------------------------------------------------------------------------------------------------
 
   private async writeHubStatus(hub: HubObject, status: IoTHubStatus, failures: unknown[]): Promise<void> {
+    this.deps.metrics?.recordStatus('IoTHub', hub.metadata.namespace, hub.metadata.name, status);
     try {
       if (await this.deps.writer.writeStatus('IoTHub', hub, status))
         for (const event of hubEvents(hub.status, status))
@@ -358,6 +361,12 @@ export class HubReconciler {
     status: SecurityModuleConfigStatus,
     failures: unknown[],
   ): Promise<void> {
+    this.deps.metrics?.recordStatus(
+      'SecurityModuleConfig',
+      config.metadata.namespace,
+      config.metadata.name,
+      status,
+    );
     try {
       if (await this.deps.writer.writeStatus('SecurityModuleConfig', config, status))
         for (const event of configEvents(config.status, status))

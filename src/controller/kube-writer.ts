@@ -1,7 +1,8 @@
 // The controller's writes to the Kubernetes API: status through the status subresource, only when it changed;
 // the finalizer added and removed with JSON patches guarded by a test of what is there.
-import { ApiException, type CustomObjectsApi } from '@kubernetes/client-node';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import { apiMessage, apiStatus } from './api-errors.js';
 import {
   API_GROUP,
   API_VERSION,
@@ -21,23 +22,6 @@ export class KubeWriteError extends Error {
   ) {
     super(message);
   }
-}
-
-function serverMessage(error: unknown): string {
-  if (!(error instanceof ApiException)) return (error as Error)?.message ?? String(error);
-  const body = error.body as unknown;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  return (body as { message?: string } | undefined)?.message ?? error.message;
-}
-
-export function statusOf(error: unknown): number {
-  return error instanceof ApiException ? error.code : ((error as KubeWriteError)?.status ?? 0);
 }
 
 export class KubeWriter {
@@ -113,13 +97,13 @@ export class KubeWriter {
     try {
       await call();
     } catch (error) {
-      const status = statusOf(error);
+      const status = apiStatus(error);
       if (status === 404) return; // gone: nothing left to write
       const where = `${kind} ${object.metadata.namespace}/${object.metadata.name}`;
       const message =
         status === 403
-          ? `not allowed to ${verb} ${resource}.${API_GROUP} (${where}): ${serverMessage(error)}; grant it to the operator's ServiceAccount (see manifests/)`
-          : `${verb} ${resource} of ${where} failed${status ? ` (${status})` : ''}: ${serverMessage(error)}`;
+          ? `not allowed to ${verb} ${resource}.${API_GROUP} (${where}): ${apiMessage(error)}; grant it to the operator's ServiceAccount (see manifests/)`
+          : `${verb} ${resource} of ${where} failed${status ? ` (${status})` : ''}: ${apiMessage(error)}`;
       this.logger?.warn(message, {
         kind,
         name: object.metadata.name,

@@ -10,6 +10,7 @@ import {
   ListWatch,
 } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import { describeApiError } from './api-errors.js';
 import { WatchTransport, type WatchTransportEvent, type WatchTransportOptions } from './watch-transport.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -140,7 +141,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.failures++;
     this.options.logger?.warn('watch failed; restarting after a backoff', {
       informer: this.options.name,
-      error: describe(error),
+      error: describeApiError(error),
       retryInMs: delay,
       failures: this.failures,
     });
@@ -164,20 +165,4 @@ export class ResilientInformer<T extends KubernetesObject> {
     }, delay);
     this.relistTimer.unref();
   }
-}
-
-/** A short description of a list or watch failure (an ApiException's status and message, a socket error). */
-export function describe(error: unknown): string {
-  const e = error as { code?: unknown; statusCode?: unknown; body?: unknown; message?: string };
-  const status =
-    typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-  let message = e?.message ?? String(error);
-  if (typeof e?.body === 'string') {
-    try {
-      message = (JSON.parse(e.body) as { message?: string }).message ?? message;
-    } catch {}
-  } else if (e?.body && typeof e.body === 'object' && 'message' in e.body) {
-    message = String((e.body as { message: unknown }).message);
-  }
-  return status === undefined ? message : `${status}: ${message}`;
 }

@@ -62,7 +62,9 @@ export class HubPipeline {
     try {
       const value = await withRetry(
         async (attemptNumber) => {
+          const waitStarted = clock.now();
           const permit = await limiter.acquire(call.limiterClass, { signal });
+          telemetry.recordWait(call.limiterClass, clock.now() - waitStarted);
           outcome.attempts = attemptNumber;
           telemetry.recordAttempt(call.limiterClass);
           try {
@@ -70,9 +72,12 @@ export class HubPipeline {
             const sent = withCallSignal(signal, () => transport(attemptNumber));
             const result = await raceAbort(sent, signal, cancelled);
             limiter.reportSuccess(permit);
+            telemetry.recordAnswer(call.limiterClass, 200);
             return result;
           } catch (thrown) {
             const error = toError(thrown);
+            if (error.kind !== 'Cancelled')
+              telemetry.recordAnswer(call.limiterClass, error.statusCode ?? 'network');
             if (error.statusCode === 429) {
               telemetry.recordThrottled(call.limiterClass);
               limiter.reportThrottled(permit);

@@ -13,6 +13,10 @@ export interface HubClassCounters {
   retries: number;
   /** 429 answers, retried or not. */
   throttled: number;
+  /** Attempts by how they ended: the HTTP status, or `network` when no answer came. */
+  answers: Record<string, number>;
+  /** Time spent waiting for the rate limiter, in seconds. */
+  rateLimiterWaitSeconds: number;
 }
 
 export type HubTelemetrySnapshot = Record<LimiterClass, HubClassCounters>;
@@ -22,7 +26,10 @@ export class HubTelemetry {
 
   private static empty(): HubTelemetrySnapshot {
     return Object.fromEntries(
-      LIMITER_CLASSES.map((c) => [c, { calls: {}, attempts: 0, retries: 0, throttled: 0 }]),
+      LIMITER_CLASSES.map((c) => [
+        c,
+        { calls: {}, attempts: 0, retries: 0, throttled: 0, answers: {}, rateLimiterWaitSeconds: 0 },
+      ]),
     ) as HubTelemetrySnapshot;
   }
 
@@ -33,6 +40,16 @@ export class HubTelemetry {
 
   recordAttempt(limiterClass: LimiterClass): void {
     this.counters[limiterClass].attempts++;
+  }
+
+  /** How one attempt ended: the hub's HTTP status, or no answer at all. */
+  recordAnswer(limiterClass: LimiterClass, status: number | 'network'): void {
+    const answers = this.counters[limiterClass].answers;
+    answers[String(status)] = (answers[String(status)] ?? 0) + 1;
+  }
+
+  recordWait(limiterClass: LimiterClass, ms: number): void {
+    this.counters[limiterClass].rateLimiterWaitSeconds += ms / 1000;
   }
 
   recordRetry(limiterClass: LimiterClass): void {
@@ -50,4 +67,23 @@ export class HubTelemetry {
   reset(): void {
     this.counters = HubTelemetry.empty();
   }
+}
+
+/** The sum of several snapshots (clients of one hub over time). */
+export function addTelemetry(into: HubTelemetrySnapshot, from: HubTelemetrySnapshot): void {
+  for (const c of LIMITER_CLASSES) {
+    const a = into[c];
+    const b = from[c];
+    a.attempts += b.attempts;
+    a.retries += b.retries;
+    a.throttled += b.throttled;
+    a.rateLimiterWaitSeconds += b.rateLimiterWaitSeconds;
+    for (const [k, n] of Object.entries(b.calls))
+      a.calls[k as CallResult] = (a.calls[k as CallResult] ?? 0) + (n ?? 0);
+    for (const [k, n] of Object.entries(b.answers)) a.answers[k] = (a.answers[k] ?? 0) + n;
+  }
+}
+
+export function emptyTelemetry(): HubTelemetrySnapshot {
+  return new HubTelemetry().snapshot();
 }

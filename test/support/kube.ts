@@ -1,6 +1,6 @@
 // Kubernetes clients for tests against the local control plane, and the project's CRDs installed in it.
 import { join, resolve } from 'node:path';
-import { ApiException, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { type ControlPlaneInfo, kubectl, kubectlOk } from './control-plane.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
@@ -19,24 +19,7 @@ export function customObjects(kubeconfigPath: string): CustomObjectsApi {
   return kubeConfigOf(kubeconfigPath).makeApiClient(CustomObjectsApi);
 }
 
-/** The status code of a failed API call (0 when it is not an API answer). */
-export function apiStatus(error: unknown): number {
-  return error instanceof ApiException ? error.code : 0;
-}
-
-/** The message of the API server's Status body in a failed call. */
-export function apiMessage(error: unknown): string {
-  if (!(error instanceof ApiException)) return String((error as Error)?.message ?? error);
-  const body = error.body as unknown;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  return (body as { message?: string } | undefined)?.message ?? error.message;
-}
+export { apiMessage, apiStatus } from '../../src/controller/api-errors.js';
 
 let installed: Promise<void> | undefined;
 

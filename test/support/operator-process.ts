@@ -16,13 +16,16 @@ export interface OperatorProcess {
   /** SIGKILL and wait. */
   kill(): Promise<void>;
   exited: Promise<number | null>;
+  /** The metrics and probe addresses it listens on, from its "starting" log line. */
+  endpoints(): Promise<{ metrics: string; probes: string }>;
 }
 
 export function startOperatorProcess(args: string[], env: Record<string, string> = {}): OperatorProcess {
   if (!existsSync(OPERATOR_MAIN)) throw new Error(`${OPERATOR_MAIN} is missing: run 'make build' first`);
   const logFile = join(mkdtempSync(join(tmpdir(), 'operator-')), 'operator.log');
   const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [OPERATOR_MAIN, 'run', ...args], {
+  const endpoints = ['--health-probe-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0'];
+  const child = spawn(process.execPath, [OPERATOR_MAIN, 'run', ...endpoints, ...args], {
     stdio: ['ignore', log, log],
     env: { ...process.env, LOG_FORMAT: 'json', ...env },
   });
@@ -32,6 +35,21 @@ export function startOperatorProcess(args: string[], env: Record<string, string>
     logFile,
     log: () => readFileSync(logFile, 'utf8'),
     exited,
+    async endpoints() {
+      for (let i = 0; i < 200; i++) {
+        const line = readFileSync(logFile, 'utf8')
+          .split('\n')
+          .find((l) => l.includes('"message":"starting"'));
+        if (line) {
+          const [probes, metrics] = (JSON.parse(line) as { endpoints: string[] }).endpoints;
+          return { probes: `http://${probes}`, metrics: `http://${metrics}` };
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(
+        `the operator did not log its endpoints: ${readFileSync(logFile, 'utf8').slice(-2000)}`,
+      );
+    },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;

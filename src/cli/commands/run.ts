@@ -2,9 +2,16 @@
 // they name, reconciles each hub, and writes status where cluster operators look.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseKubeDuration } from '../../api/kube-duration.js';
 import { Controller } from '../../controller/controller.js';
+import { makeKubeApi } from '../../controller/kube-http.js';
+import { LeaderElector } from '../../controller/leader-election.js';
+import {
+  parseBindAddress,
+  type RunningHttpServer,
+  startHttpServer,
+} from '../../observability/http-endpoints.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../observability/logger.js';
 import { MANAGER_ID_PATTERN } from '../../planner/ownership.js';
 import { type CommandIo, UsageError } from '../command-io.js';
@@ -27,6 +34,14 @@ Options (named as controller-runtime's where one exists):
   --sync-period 10m              how often the informers list everything again (controller-runtime: SyncPeriod);
                                  each hub is also re-read every spec.resyncInterval to correct drift
   --graceful-shutdown-timeout 10s  on SIGTERM, how long reconciles in progress may take to finish
+  --leader-elect                 only the holder of a coordination.k8s.io Lease reconciles; the others keep their
+                                 caches warm and take over when it goes (on in the manifests)
+  --leader-elect-resource-name iot-security-operator-leader        the Lease
+  --leader-elect-resource-namespace NS   the Lease's namespace (default: POD_NAMESPACE, the one --namespace,
+                                 or default)
+  --leader-elect-lease-duration 15s, --leader-elect-renew-deadline 10s, --leader-elect-retry-period 2s
+  --metrics-bind-address :8080   Prometheus /metrics (0 turns it off)
+  --health-probe-bind-address :8081  /healthz and /readyz (0 turns them off)
   --log-level info               error, warn, info, debug (JSON lines on standard error; LOG_FORMAT=text)
   -h, --help                     show this text`;
 
@@ -60,6 +75,14 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
       'manager-id': { type: 'string', default: DEFAULT_OPERATOR_MANAGER },
       'sync-period': { type: 'string', default: '10m' },
       'graceful-shutdown-timeout': { type: 'string', default: '10s' },
+      'leader-elect': { type: 'boolean', default: false },
+      'leader-elect-resource-name': { type: 'string', default: 'iot-security-operator-leader' },
+      'leader-elect-resource-namespace': { type: 'string' },
+      'leader-elect-lease-duration': { type: 'string', default: '15s' },
+      'leader-elect-renew-deadline': { type: 'string', default: '10s' },
+      'leader-elect-retry-period': { type: 'string', default: '2s' },
+      'metrics-bind-address': { type: 'string', default: ':8080' },
+      'health-probe-bind-address': { type: 'string', default: ':8081' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -84,10 +107,31 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
   const namespaces = values.namespace ?? [];
   const syncPeriodMs = duration(values['sync-period'], '--sync-period');
   const graceMs = duration(values['graceful-shutdown-timeout'], '--graceful-shutdown-timeout');
+  const lease = {
+    name: values['leader-elect-resource-name'],
+    namespace:
+      values['leader-elect-resource-namespace'] ??
+      process.env.POD_NAMESPACE ??
+      (namespaces.length === 1 ? namespaces[0] : 'default'),
+    leaseDurationMs: duration(values['leader-elect-lease-duration'], '--leader-elect-lease-duration'),
+    renewDeadlineMs: duration(values['leader-elect-renew-deadline'], '--leader-elect-renew-deadline'),
+    retryPeriodMs: duration(values['leader-elect-retry-period'], '--leader-elect-retry-period'),
+  };
+  if (!(lease.leaseDurationMs > lease.renewDeadlineMs && lease.renewDeadlineMs > lease.retryPeriodMs))
+    throw new UsageError('the leader election needs lease duration > renew deadline > retry period');
+  let metricsBind: ReturnType<typeof parseBindAddress>;
+  let probeBind: ReturnType<typeof parseBindAddress>;
+  try {
+    metricsBind = parseBindAddress(values['metrics-bind-address'], '--metrics-bind-address');
+    probeBind = parseBindAddress(values['health-probe-bind-address'], '--health-probe-bind-address');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const kubeConfig = loadKubeConfig(values.kubeconfig);
   const logger = createLogger({ level: level as LogLevel | undefined }).child({
     controller: 'iot-security-operator',
   });
+  const instance = process.env.POD_NAME ?? hostname();
 
   const controller = new Controller({
     kubeConfig,
@@ -95,29 +139,83 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     maxConcurrentHubs: concurrency,
     manager,
     logger,
-    instance: process.env.POD_NAME ?? hostname(),
+    instance,
     informers: { relistIntervalMs: syncPeriodMs },
     shutdownGraceMs: graceMs,
   });
   const shutdown = shutdownSignal(graceMs);
+  const stopped = new Promise((resolve) =>
+    shutdown.signal.addEventListener('abort', resolve, { once: true }),
+  );
+  const elector = values['leader-elect']
+    ? new LeaderElector({
+        api: makeKubeApi(kubeConfig, CoordinationV1Api),
+        namespace: lease.namespace,
+        name: lease.name,
+        identity: `${instance}_${process.pid}`,
+        leaseDurationMs: lease.leaseDurationMs,
+        renewDeadlineMs: lease.renewDeadlineMs,
+        retryPeriodMs: lease.retryPeriodMs,
+        logger,
+        onStartedLeading: () => {
+          controller.metrics.setLeader(lease.name, true);
+          logger.info('leading: reconciling');
+          controller.startWorkers();
+        },
+        onStoppedLeading: () => {
+          // Another instance may lead from now on: stop writing at once, keep the caches, campaign again.
+          controller.metrics.setLeader(lease.name, false);
+          void controller.stopWorkers(0);
+        },
+        onNewLeader: (identity) => logger.info('standing by', { leader: identity }),
+      })
+    : undefined;
+  const servers: RunningHttpServer[] = [];
+  if (probeBind)
+    servers.push(
+      await startHttpServer(probeBind, {
+        '/healthz': async () => ({ status: 200, body: 'ok\n' }),
+        '/readyz': async () =>
+          controller.synced
+            ? {
+                status: 200,
+                body: `ok (${elector ? (elector.isLeader ? 'leader' : 'standby') : 'running'})\n`,
+              }
+            : { status: 503, body: 'informer caches not synced yet\n' },
+      }),
+    );
+  if (metricsBind)
+    servers.push(
+      await startHttpServer(metricsBind, {
+        '/metrics': async () => ({
+          status: 200,
+          body: await controller.metrics.metrics(),
+          contentType: controller.metrics.registry.contentType,
+        }),
+      }),
+    );
   logger.info('starting', {
     server: kubeConfig.getCurrentCluster()?.server,
     namespaces: namespaces.length ? namespaces : 'all',
     manager,
     maxConcurrentHubs: concurrency,
+    leaderElection: elector ? `${lease.namespace}/${lease.name}` : 'off',
+    endpoints: servers.map((s) => s.address),
   });
   try {
-    await Promise.race([
-      controller.startInformers(),
-      new Promise((resolve) => shutdown.signal.addEventListener('abort', resolve, { once: true })),
-    ]);
+    await Promise.race([controller.startInformers(), stopped]);
     if (!shutdown.signal.aborted) {
-      logger.info('caches synced; reconciling');
-      controller.startWorkers();
-      await new Promise((resolve) => shutdown.signal.addEventListener('abort', resolve, { once: true }));
+      logger.info('caches synced');
+      if (elector) {
+        controller.metrics.setLeader(lease.name, false);
+        elector.start();
+      } else controller.startWorkers();
+      await stopped;
     }
     logger.info('stopping: finishing reconciles in progress');
     await controller.stop();
+    await elector?.stop();
+    for (const server of servers) await server.close();
     logger.info('stopped');
     return 0;
   } finally {
