@@ -1,0 +1,45 @@
+// The Kubernetes rights the controller's code uses, and nothing more: the single source of the RBAC manifests
+// (`make generate` writes them into manifests/), each rule proven needed by a test that removes it.
+import { API_GROUP, PLURALS } from './kube-objects.js';
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+export const LEADER_LEASE = 'iot-security-operator-leader';
+
+/** Rights over the watched namespaces: the API's resources, the Secrets they name, Events. */
+export const RECONCILE_RULES: PolicyRule[] = [
+  // The informers list and watch both kinds (the controller reads from their caches, never with get).
+  {
+    apiGroups: [API_GROUP],
+    resources: [PLURALS.IoTHub, PLURALS.SecurityModuleConfig],
+    verbs: ['list', 'watch'],
+  },
+  // The finalizer is added and removed with JSON patches.
+  { apiGroups: [API_GROUP], resources: [PLURALS.SecurityModuleConfig], verbs: ['patch'] },
+  // Status through the status subresource.
+  {
+    apiGroups: [API_GROUP],
+    resources: [`${PLURALS.IoTHub}/status`, `${PLURALS.SecurityModuleConfig}/status`],
+    verbs: ['patch'],
+  },
+  // Secrets are read, never written: the connection strings and CA bundles the IoTHubs name.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
+  // Events on transitions; a repeat within ten minutes patches the first one's count.
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+];
+
+/** Rights in the operator's own namespace: its leader-election Lease (create has no name to restrict it to). */
+export const LEADER_ELECTION_RULES: PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  {
+    apiGroups: ['coordination.k8s.io'],
+    resources: ['leases'],
+    resourceNames: [LEADER_LEASE],
+    verbs: ['get', 'update'],
+  },
+];

@@ -1,0 +1,109 @@
+// The install manifests as kustomize renders them: every object valid for the real API server (server-side dry
+// run), the Deployment within the restricted Pod Security Standard, two replicas with leader election.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { kubectl, kubectlOk, sharedControlPlane } from '../support/control-plane.js';
+import { installCrds, REPO } from '../support/kube.js';
+
+const cp = await sharedControlPlane();
+
+export async function render(variant: '' | 'namespaced'): Promise<any[]> {
+  const yaml = await kubectlOk(cp.kubeconfig, ['kustomize', join(REPO, 'manifests', variant)]);
+  return parseAllDocuments(yaml).map((d) => d.toJS());
+}
+
+describe('manifests/', () => {
+  before(async () => {
+    await installCrds(cp);
+    // The namespace as the manifests make it (labelled for the restricted Pod Security Standard), for real: the
+    // PodSecurity admission then judges the Deployment's pod template in the dry runs below.
+    const namespace = (await render('')).find((o) => o.kind === 'Namespace');
+    await kubectlOk(
+      cp.kubeconfig,
+      ['apply', '--server-side', '--force-conflicts', '--field-manager=manifests-test', '-f', '-'],
+      JSON.stringify(namespace),
+    );
+  });
+
+  it('would be warned about by the API server if the pod broke the restricted standard (the check has teeth)', async () => {
+    const deployment = (await render('')).find((o) => o.kind === 'Deployment');
+    delete deployment.spec.template.spec.securityContext.seccompProfile;
+    const result = await kubectl(
+      cp.kubeconfig,
+      ['apply', '--server-side', '--field-manager=manifests-test', '--dry-run=server', '-f', '-'],
+      {
+        input: JSON.stringify(deployment),
+      },
+    );
+    assert.match(result.stderr, /would violate PodSecurity "restricted/);
+  });
+
+  for (const variant of ['', 'namespaced'] as const) {
+    it(`renders ${variant || 'the default install'} into objects the API server accepts (server-side dry run)`, async () => {
+      const objects = await render(variant);
+      const kinds = objects.map((o) => o.kind).sort();
+      for (const kind of [
+        'CustomResourceDefinition',
+        'Deployment',
+        'Namespace',
+        'PodDisruptionBudget',
+        'Service',
+        'ServiceAccount',
+      ])
+        assert.ok(kinds.includes(kind), `${kind} is rendered`);
+      assert.ok(kinds.includes(variant ? 'Role' : 'ClusterRole'));
+      const result = await kubectl(
+        cp.kubeconfig,
+        [
+          'apply',
+          '--server-side',
+          '--force-conflicts',
+          '--field-manager=manifests-test',
+          '--dry-run=server',
+          '-f',
+          '-',
+        ],
+        {
+          input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+        },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.doesNotMatch(result.stderr, /would violate PodSecurity|Warning/, 'no warning from the server');
+      assert.equal(result.stdout.trim().split('\n').length, objects.length, 'every object was checked');
+    });
+  }
+
+  it('runs two replicas with leader election, probes, limits and the restricted security context', async () => {
+    const deployment = (await render('')).find((o) => o.kind === 'Deployment');
+    assert.equal(deployment.spec.replicas, 2);
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    assert.ok(container.args.includes('--leader-elect'));
+    assert.equal(container.readinessProbe.httpGet.path, '/readyz');
+    assert.equal(container.livenessProbe.httpGet.path, '/healthz');
+    assert.ok(container.resources.requests.cpu && container.resources.limits.memory);
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+    assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
+    const namespace = (await render('')).find((o) => o.kind === 'Namespace');
+    assert.equal(namespace.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+  });
+
+  it('passes --namespace in the namespaced variant, and grants no cluster-wide rights there', async () => {
+    const objects = await render('namespaced');
+    const args = objects.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].args;
+    assert.ok(args.includes('--namespace=iot-security'));
+    assert.equal(objects.filter((o) => o.kind.startsWith('Cluster')).length, 0);
+  });
+
+  it('grants Secrets read-only, and never get on the watched kinds', async () => {
+    const role = (await render('')).find((o) => o.kind === 'ClusterRole');
+    const secrets = role.rules.filter((r: any) => r.resources.includes('secrets'));
+    assert.deepEqual(secrets.flatMap((r: any) => r.verbs).sort(), ['list', 'watch']);
+    for (const rule of role.rules) assert.ok(!rule.verbs.includes('*') && !rule.resources.includes('*'));
+  });
+});
