@@ -75,6 +75,7 @@ function secretSource(kubeConfig: KubeConfig): CollectionSource {
 /** What of an object, when it changes, is worth a reconcile (not its status, not our finalizer). */
 function trigger(object: HubObject | ConfigObject): string {
   return JSON.stringify([
+    object.metadata.uid,
     object.metadata.generation,
     object.metadata.deletionTimestamp ?? null,
     object.metadata.annotations?.[RECONCILE_REQUESTED_ANNOTATION] ?? null,
@@ -93,6 +94,8 @@ export class Controller {
   private readonly seen = new Map<string, { trigger: string; hubKey?: string }>();
   /** The workers of the current term (leadership, or the whole run without leader election). */
   private term?: { queue: WorkQueue; hardStop: AbortController };
+  /** A term being stopped: a second signal can still abandon its hub calls. */
+  private draining?: { queue: WorkQueue; hardStop: AbortController };
 
   constructor(private readonly options: ControllerOptions) {
     const { kubeConfig, logger } = options;
@@ -122,6 +125,7 @@ export class Controller {
       logger,
       manager: options.manager,
       metrics: this.metrics,
+      enqueue: (key) => this.enqueue(key, false),
     });
     this.route();
   }
@@ -168,9 +172,16 @@ export class Controller {
     const term = this.term;
     if (!term) return;
     this.term = undefined;
+    this.draining = term;
     const timer = setTimeout(() => term.hardStop.abort(), graceMs);
     await term.queue.shutdown(graceMs + 5000);
     clearTimeout(timer);
+    this.draining = undefined;
+  }
+
+  /** Abandons the hub calls of reconciles in progress now (a second SIGTERM/SIGINT). */
+  abortWork(): void {
+    (this.term ?? this.draining)?.hardStop.abort();
   }
 
   /** Stops the workers (within the grace period), closes the hub connections, stops the informers. */
@@ -202,6 +213,7 @@ export class Controller {
       const now = { trigger: trigger(config), hubKey };
       if (deleted) {
         this.seen.delete(key);
+        this.writer.forget(config.metadata.uid);
         this.metrics.recordStatus(
           'SecurityModuleConfig',
           config.metadata.namespace,
@@ -223,6 +235,7 @@ export class Controller {
       const now = trigger(hub);
       if (deleted) {
         this.seen.delete(`hub:${key}`);
+        this.writer.forget(hub.metadata.uid);
         this.metrics.recordStatus('IoTHub', hub.metadata.namespace, hub.metadata.name, undefined);
       } else this.seen.set(`hub:${key}`, { trigger: now });
       if (!deleted && before?.trigger === now) return;

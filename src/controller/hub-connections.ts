@@ -4,8 +4,10 @@
 import { createHash } from 'node:crypto';
 import { HubSession, type HubSessionOptions } from '../engine/hub-session.js';
 import { type HubCredentials, hubClientOptionsFrom } from '../hub/client-options.js';
+import { parseHubConnectionString } from '../hub/connection-string.js';
 import { createHubClient, type HubClient, type HubClientOptions } from '../hub/hub-client.js';
-import type { RateClassState } from '../hub/rate-limiter.js';
+import { HubRateLimiter, type RateClassState } from '../hub/rate-limiter.js';
+import { rateLimitsFor } from '../hub/rate-limits.js';
 import { addTelemetry, emptyTelemetry, type HubTelemetrySnapshot } from '../hub/telemetry.js';
 import type { Logger } from '../observability/logger.js';
 import type { HubMetricsSource } from '../observability/metrics.js';
@@ -29,6 +31,11 @@ export class HubConnections implements HubMetricsSource {
   private readonly connections = new Map<string, { fingerprint: string; connection: HubConnection }>();
   /** Telemetry of closed clients, by hub host name: the exported counters never go back. */
   private readonly retired = new Map<string, HubTelemetrySnapshot>();
+  /**
+   * One rate limiter per IoTHub resource, kept across new credentials (its adaptation to 429s too). Never shared
+   * between resources: an IoTHub of another namespace naming the same host must not slow this one down.
+   */
+  private readonly limiters = new Map<string, HubRateLimiter>();
 
   constructor(private readonly options: HubConnectionsOptions) {}
 
@@ -47,11 +54,20 @@ export class HubConnections implements HubMetricsSource {
     if (existing?.fingerprint === fingerprint) return existing.connection;
     if (existing) this.release(key);
     const logger = this.options.logger;
-    const client = createHubClient({ ...this.options.client, ...clientOptions, logger });
+    const hostName = parseHubConnectionString(clientOptions.connectionString).hostName;
+    const limits = rateLimitsFor(hostName, clientOptions.tier, clientOptions.units, clientOptions.rateLimits);
+    let rateLimiter = this.limiters.get(key);
+    if (rateLimiter && rateLimiter.hubName === hostName) rateLimiter.configure(limits);
+    else rateLimiter = new HubRateLimiter(hostName, limits);
+    this.limiters.set(key, rateLimiter);
+    const client = createHubClient({ ...this.options.client, ...clientOptions, rateLimiter, logger });
+    const namespace = `${hub.metadata.namespace}/`;
     const session = new HubSession(client, {
       ...this.options.session,
       unknownOwners: 'keep',
       manager: this.options.manager,
+      // An IoTHub answers for the resources of its namespace only: another namespace's IoTHub may name the same hub.
+      scope: (resource) => resource.startsWith(namespace),
       resyncMs,
       logger,
     });
@@ -62,6 +78,12 @@ export class HubConnections implements HubMetricsSource {
 
   get(key: string): HubConnection | undefined {
     return this.connections.get(key)?.connection;
+  }
+
+  /** The IoTHub is gone: its connection and its limiter. */
+  forget(key: string): void {
+    this.release(key);
+    this.limiters.delete(key);
   }
 
   release(key: string): void {
@@ -97,5 +119,6 @@ export class HubConnections implements HubMetricsSource {
 
   closeAll(): void {
     for (const key of [...this.connections.keys()]) this.release(key);
+    this.limiters.clear();
   }
 }

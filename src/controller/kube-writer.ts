@@ -24,40 +24,77 @@ export class KubeWriteError extends Error {
   }
 }
 
+/** How long a status we wrote stands in for the cache's, while the cache has not caught up with the write. */
+const WRITTEN_STATUS_TRUST_MS = 60_000;
+
 export class KubeWriter {
   /** Writes made, for tests and metrics. */
   readonly stats = { statusWrites: 0, statusSkipped: 0, finalizerWrites: 0 };
+  /** The last status written per object (uid), with the resourceVersion the write produced. */
+  private readonly written = new Map<string, { resourceVersion?: string; status: object; at: number }>();
 
   constructor(
     private readonly api: CustomObjectsApi,
     private readonly logger?: Logger,
+    private readonly clock: () => number = Date.now,
   ) {}
+
+  /**
+   * The object's status as it stands: the one we last wrote while the informer cache has not shown that write
+   * yet (a watch outage would otherwise make every reconcile write it again and repeat its Events), for at most a
+   * minute (a status someone else wiped is repaired within it); the cache's otherwise.
+   */
+  currentStatus<T>(object: ApiObject & { status?: T }): T | undefined {
+    const uid = object.metadata.uid;
+    const mine = uid === undefined ? undefined : this.written.get(uid);
+    if (
+      mine &&
+      mine.resourceVersion !== object.metadata.resourceVersion &&
+      this.clock() - mine.at < WRITTEN_STATUS_TRUST_MS
+    )
+      return mine.status as T;
+    return object.status;
+  }
 
   /** Replaces the object's status when it differs from `status`; true when it wrote. A gone object is fine. */
   async writeStatus(kind: ApiKind, object: ApiObject, status: object): Promise<boolean> {
-    if (sameJson((object as { status?: unknown }).status, status)) {
+    if (sameJson(this.currentStatus(object), status)) {
       this.stats.statusSkipped++;
       return false;
     }
-    await this.patch(kind, object, 'patch', `${PLURALS[kind]}/status`, () =>
-      this.api.patchNamespacedCustomObjectStatus({
+    let answer: unknown;
+    await this.patch(kind, object, 'patch', `${PLURALS[kind]}/status`, async () => {
+      answer = await this.api.patchNamespacedCustomObjectStatus({
         ...this.target(kind, object),
         body: [{ op: 'add', path: '/status', value: status }],
-      }),
-    );
+      });
+    });
+    const uid = object.metadata.uid;
+    if (uid !== undefined)
+      this.written.set(uid, {
+        resourceVersion: (answer as { metadata?: { resourceVersion?: string } } | undefined)?.metadata
+          ?.resourceVersion,
+        status,
+        at: this.clock(),
+      });
     this.stats.statusWrites++;
     return true;
+  }
+
+  /** The object is gone: nothing of it to remember. */
+  forget(uid: string | undefined): void {
+    if (uid !== undefined) this.written.delete(uid);
   }
 
   async addFinalizer(kind: ApiKind, object: ApiObject): Promise<void> {
     const finalizers = object.metadata.finalizers;
     if (finalizers?.includes(FINALIZER)) return;
+    // Guarded by the resourceVersion read: another controller's finalizer added since is never overwritten (the
+    // patch fails, and the next reconcile reads again).
+    const guard = { op: 'test', path: '/metadata/resourceVersion', value: object.metadata.resourceVersion };
     const body = finalizers
-      ? [
-          { op: 'test', path: '/metadata/finalizers', value: finalizers },
-          { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER },
-        ]
-      : [{ op: 'add', path: '/metadata/finalizers', value: [FINALIZER] }];
+      ? [guard, { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }]
+      : [guard, { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] }];
     await this.patch(kind, object, 'patch', PLURALS[kind], () =>
       this.api.patchNamespacedCustomObject({ ...this.target(kind, object), body }),
     );

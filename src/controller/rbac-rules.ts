@@ -19,8 +19,8 @@ export const RECONCILE_RULES: PolicyRule[] = [
     resources: [PLURALS.IoTHub, PLURALS.SecurityModuleConfig],
     verbs: ['list', 'watch'],
   },
-  // The finalizer is added and removed with JSON patches.
-  { apiGroups: [API_GROUP], resources: [PLURALS.SecurityModuleConfig], verbs: ['patch'] },
+  // The finalizers are added and removed with JSON patches.
+  { apiGroups: [API_GROUP], resources: [PLURALS.IoTHub, PLURALS.SecurityModuleConfig], verbs: ['patch'] },
   // Status through the status subresource.
   {
     apiGroups: [API_GROUP],

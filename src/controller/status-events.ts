@@ -14,9 +14,13 @@ const WARNING_REASONS = new Set([
   'DevicesStalled',
   'ConflictingSettings',
   'InvalidSpec',
-  'HubNotFound',
-  'HubNotReady',
+  'FinalizerMissing',
   'DeletionBlocked',
+  'Unauthorized',
+  'InvalidConnectionString',
+  'InvalidHubConfiguration',
+  'TierWithoutTwins',
+  'QuotaExceeded',
 ]);
 
 export function configEvents(

@@ -14,6 +14,8 @@ export interface HubSessionOptions {
   unknownOwners: 'keep' | 'remove';
   /** Whose ownership record is read and written (the planner's DEFAULT_MANAGER unless given). */
   manager?: string;
+  /** The resources of that record this session answers for (all when undefined). */
+  scope?: HubReconcileInput['scope'];
   clock?: () => number;
   logger?: Logger;
   /** While agents have yet to answer, their twins are re-read this often (2 s). */
@@ -100,6 +102,7 @@ export class HubSession {
     const outcome = await reconcileHub(this.access, resources, {
       unknownOwners: this.options.unknownOwners,
       manager: this.options.manager,
+      scope: this.options.scope,
       departing: options.departing,
       held: options.held,
       dryRun: options.dryRun,

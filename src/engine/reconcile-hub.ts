@@ -14,6 +14,8 @@ export interface ReconcileOptions {
   held?: HubReconcileInput['held'];
   /** Whose ownership record is read and written (the planner's DEFAULT_MANAGER unless given). */
   manager?: string;
+  /** The resources of that record this reconcile answers for (all when undefined). */
+  scope?: HubReconcileInput['scope'];
   /** Plan only: nothing is written, no module created. */
   dryRun?: boolean;
   signal?: AbortSignal;
@@ -81,6 +83,7 @@ export async function reconcileHub(
       departing: options.departing,
       held: options.held,
       manager: options.manager,
+      scope: options.scope,
       writeFailures,
       admitted,
     });

@@ -16,7 +16,7 @@ import {
   layerSettings,
   yieldToOtherManagers,
 } from './layering.js';
-import { type Ownership, ownershipTagsPatch, readOwnership } from './ownership.js';
+import { type Ownership, ownershipTagsPatch, type ResourceScope, readOwnership } from './ownership.js';
 import { rawSettingValue, sameSettingValue } from './setting-values.js';
 import type { DeviceRecord, PlannedResource, SecurityModuleTwin, TwinPatch } from './types.js';
 
@@ -52,6 +52,8 @@ export interface DeviceEvaluation {
 export interface EvaluationContext {
   /** The manager this plan is made for: its ownership record is the one read and written. */
   manager: string;
+  /** The resources of that record this plan answers for (all when undefined). */
+  scope?: ResourceScope;
   resources: ReadonlyMap<string, PlannedResource>;
   /** Resources that exist but cannot be planned (an invalid spec): their settings stay as they are, by priority. */
   held: ReadonlyMap<string, number>;
@@ -190,7 +192,7 @@ export function evaluateDevice(
   module: SecurityModuleTwin | undefined,
   matching: PlannedResource[],
   context: EvaluationContext,
-  current: Ownership = readOwnership(module?.tags, context.manager),
+  current: Ownership = readOwnership(module?.tags, context.manager, context.scope),
   /** Identifies the set of `matching` resources; devices with the same set share one layering. */
   matchingKey?: string,
 ): DeviceEvaluation {

@@ -42,10 +42,26 @@ function generationOf(context: StatusContext): { observedGeneration?: number } {
   return context.generation === undefined ? {} : { observedGeneration: context.generation };
 }
 
+/** What the controller adds to a SecurityModuleConfig's status (sync has no use for them). */
+export interface ConfigStatusExtras {
+  lastHandledReconcileAt?: string;
+  /** IoTHubs whose twins may hold the resource's settings. */
+  hubs?: string[];
+}
+
+function extras(context: ConfigStatusExtras): ConfigStatusExtras {
+  return {
+    ...(context.hubs === undefined ? {} : { hubs: context.hubs }),
+    ...(context.lastHandledReconcileAt === undefined
+      ? {}
+      : { lastHandledReconcileAt: context.lastHandledReconcileAt }),
+  };
+}
+
 /** A SecurityModuleConfig's status from the planner's report of it. */
 export function securityModuleConfigStatus(
   report: ResourceReport,
-  context: StatusContext & { lastHandledReconcileAt?: string },
+  context: StatusContext & ConfigStatusExtras,
 ): SecurityModuleConfigStatus {
   return {
     ...generationOf(context),
@@ -58,9 +74,7 @@ export function securityModuleConfigStatus(
       reachedDevices: report.rollout.reached,
       halted: report.rollout.halted,
     },
-    ...(context.lastHandledReconcileAt === undefined
-      ? {}
-      : { lastHandledReconcileAt: context.lastHandledReconcileAt }),
+    ...extras(context),
   };
 }
 

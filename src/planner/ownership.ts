@@ -10,19 +10,35 @@ export const OWNERSHIP_TAG = 'iotSecurityOperator';
 /** The manager id `sync` records unless told otherwise. */
 export const DEFAULT_MANAGER = 'sync';
 
+/** Keys of the record before it was kept per manager (`sync` wrote them): read as sync's, migrated on write. */
+const LEGACY_KEYS = ['owners', 'revisions'];
+
 /** Manager ids are DNS labels: valid twin keys as they are, and unambiguous in messages. */
-export const MANAGER_ID_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const MANAGER_ID_PATTERN = /^(?!owners$|revisions$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export interface Ownership {
   /** This manager's settings: twin setting key -> resource key (`namespace/name`). */
   owners: Map<string, string>;
   /** This manager's resources: resource key -> revision last written to this twin. */
   revisions: Map<string, string>;
-  /** Settings other managers own on this twin: setting key -> `manager:namespace/name`. */
+  /** Settings others own on this twin: setting key -> `manager:namespace/name`. */
   managedElsewhere: Map<string, string>;
-  /** Whether other managers keep a record on this twin at all. */
+  /** Whether anyone else keeps entries on this twin (other managers, or other scopes of this manager's record). */
   otherManagers: boolean;
+  /** This manager's record holds entries of resources outside this plan's scope: patch it key by key, never whole. */
+  sharedRecord: boolean;
+  /** The record has keys of the format before managers (top-level owners/revisions), sync's: drop them on write. */
+  legacy: boolean;
+  /** Those legacy keys are what this manager's record was read from: rewrite it whole under the manager. */
+  legacyIsMine: boolean;
 }
+
+/**
+ * Which resources of a manager's record a plan is responsible for. The controller scopes each IoTHub to its own
+ * namespace: two IoTHubs of two namespaces that name the same hub must not take each other's entries for
+ * unknown owners (and remove or overwrite them).
+ */
+export type ResourceScope = (resourceKey: string) => boolean;
 
 // Twin keys may not contain '.', '$' or spaces; resource names may contain '.'.
 export function encodeTagKey(key: string): string {
@@ -49,30 +65,64 @@ const NO_OWNERSHIP: Ownership = Object.freeze({
   revisions: new Map(),
   managedElsewhere: new Map(),
   otherManagers: false,
+  sharedRecord: false,
+  legacy: false,
+  legacyIsMine: false,
 });
 
-/** Reads the record as `manager` sees it; entries someone else mangled are ignored rather than trusted. */
+/**
+ * Reads the record as `manager` sees it, for the resources `inScope` accepts (all by default); entries someone else
+ * mangled are ignored rather than trusted.
+ */
 export function readOwnership(
   tags: Record<string, unknown> | undefined,
   manager = DEFAULT_MANAGER,
+  inScope?: ResourceScope,
 ): Ownership {
   const record = tags?.[OWNERSHIP_TAG];
   if (!isRecord(record)) return NO_OWNERSHIP;
-  const mine = isRecord(record[manager]) ? record[manager] : undefined;
+  const legacy = LEGACY_KEYS.some((k) => isRecord(record[k]));
+  const legacyRecord = legacy ? { owners: record.owners, revisions: record.revisions } : undefined;
+  const records = new Map<string, Record<string, unknown>>();
+  for (const [name, entry] of Object.entries(record))
+    if (!LEGACY_KEYS.includes(name) && isRecord(entry)) records.set(name, entry);
+  // The legacy record was sync's; a manager record of sync written since takes precedence.
+  const legacyIsMine =
+    legacyRecord !== undefined && !records.has(DEFAULT_MANAGER) && manager === DEFAULT_MANAGER;
+  if (legacyRecord && !records.has(DEFAULT_MANAGER)) records.set(DEFAULT_MANAGER, legacyRecord);
+  const mine = records.get(manager);
+  const owners = new Map<string, string>();
+  const revisions = new Map<string, string>();
   const managedElsewhere = new Map<string, string>();
-  let otherManagers = false;
-  for (const [other, entry] of Object.entries(record)) {
-    if (other === manager || !isRecord(entry)) continue;
+  let sharedRecord = false;
+  for (const [setting, owner] of stringEntries(mine?.owners)) {
+    if (!inScope || inScope(owner)) owners.set(setting, owner);
+    else {
+      sharedRecord = true;
+      managedElsewhere.set(setting, `${manager}:${owner}`);
+    }
+  }
+  for (const [key, revision] of stringEntries(mine?.revisions)) {
+    const resource = decodeTagKey(key);
+    if (!inScope || inScope(resource)) revisions.set(resource, revision);
+    else sharedRecord = true;
+  }
+  let otherManagers = sharedRecord;
+  for (const [other, entry] of records) {
+    if (other === manager) continue;
     otherManagers = true;
     for (const [setting, owner] of stringEntries(entry.owners))
       if (!managedElsewhere.has(setting)) managedElsewhere.set(setting, `${other}:${owner}`);
   }
-  if (!mine && !otherManagers) return NO_OWNERSHIP;
+  if (!mine && !otherManagers && !legacy) return NO_OWNERSHIP;
   return {
-    owners: new Map(stringEntries(mine?.owners)),
-    revisions: new Map(stringEntries(mine?.revisions).map(([k, v]) => [decodeTagKey(k), v])),
+    owners,
+    revisions,
     managedElsewhere,
     otherManagers,
+    sharedRecord,
+    legacy: legacy && manager === DEFAULT_MANAGER,
+    legacyIsMine,
   };
 }
 
@@ -84,23 +134,31 @@ function mapPatch(current: Map<string, string>, next: Map<string, string>, encod
 }
 
 /**
- * The merge patch of the twin's tags that turns `manager`'s record from `current` into `next`, touching no
- * other manager's; undefined when they are equal.
+ * The merge patch of the twin's tags that turns `manager`'s record (its entries in scope) from `current` into
+ * `next`, touching no other manager's and no entry out of scope; undefined when they are equal.
  */
 export function ownershipTagsPatch(
   current: Ownership,
   next: Pick<Ownership, 'owners' | 'revisions'>,
   manager = DEFAULT_MANAGER,
 ): Record<string, unknown> | undefined {
-  const owners = mapPatch(current.owners, next.owners, (k) => k);
-  const revisions = mapPatch(current.revisions, next.revisions, encodeTagKey);
+  // A legacy record is rewritten whole under the manager's key, and the old keys dropped.
+  const base: Pick<Ownership, 'owners' | 'revisions'> = current.legacyIsMine
+    ? { owners: new Map(), revisions: new Map() }
+    : current;
+  const owners = mapPatch(base.owners, next.owners, (k) => k);
+  const revisions = mapPatch(base.revisions, next.revisions, encodeTagKey);
   const hasOwners = Object.keys(owners).length > 0;
   const hasRevisions = Object.keys(revisions).length > 0;
-  if (!hasOwners && !hasRevisions) return undefined;
-  if (next.owners.size === 0 && next.revisions.size === 0)
-    return { [OWNERSHIP_TAG]: current.otherManagers ? { [manager]: null } : null };
+  if (!hasOwners && !hasRevisions && !current.legacy) return undefined;
+  const legacyDrop = current.legacy ? { owners: null, revisions: null } : {};
+  const empty = next.owners.size === 0 && next.revisions.size === 0;
+  if (empty && !current.sharedRecord) {
+    if (!current.otherManagers) return { [OWNERSHIP_TAG]: null };
+    return { [OWNERSHIP_TAG]: { ...legacyDrop, [manager]: null } };
+  }
   const record: Record<string, unknown> = {};
-  if (hasOwners) record.owners = next.owners.size === 0 ? null : owners;
-  if (hasRevisions) record.revisions = next.revisions.size === 0 ? null : revisions;
-  return { [OWNERSHIP_TAG]: { [manager]: record } };
+  if (hasOwners) record.owners = next.owners.size === 0 && !current.sharedRecord ? null : owners;
+  if (hasRevisions) record.revisions = next.revisions.size === 0 && !current.sharedRecord ? null : revisions;
+  return { [OWNERSHIP_TAG]: { ...legacyDrop, [manager]: record } };
 }

@@ -11,7 +11,7 @@ import {
 import { deviceBaseState, deviceState } from './device-state.js';
 import type { SettingConflict } from './layering.js';
 import { compileTarget, missingListedDevices } from './membership.js';
-import { DEFAULT_MANAGER, readOwnership } from './ownership.js';
+import { DEFAULT_MANAGER, type ResourceScope, readOwnership } from './ownership.js';
 import {
   countState,
   emptyCounts,
@@ -41,6 +41,11 @@ export interface HubReconcileInput {
   held?: ReadonlyMap<string, number>;
   /** Whose ownership record this plan reads and writes (DEFAULT_MANAGER, `sync`, unless given). */
   manager?: string;
+  /**
+   * The resources of that record this plan answers for (all when undefined): entries of others are left alone, as
+   * another manager's are.
+   */
+  scope?: ResourceScope;
   /** Devices whose last write (or module creation) the hub refused, by device id. */
   writeFailures?: ReadonlyMap<string, DeviceFailure>;
   /** Devices already admitted to the current rollout batch (a retry after 412): not gated again. */
@@ -132,16 +137,18 @@ function conflictFailure(deviceId: string, self: string, conflicts: SettingConfl
   return { deviceId, reason: 'ConflictingSettings', message: lines.join('; ') };
 }
 
-function stalledFailure(evaluation: DeviceEvaluation, now: number): DeviceFailure {
+function stalledFailure(evaluation: DeviceEvaluation): DeviceFailure {
+  // The time of the write, not its age: a message that changes by itself would rewrite the status at every resync.
   const since = evaluation.module?.desiredUpdatedAt;
-  const minutes = since === undefined ? undefined : Math.round((now - since) / 60_000);
+  const written =
+    since === undefined ? '' : ` written at ${new Date(since).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
   const differences = evaluation.module
     ? reportedDifferences(evaluation.module, evaluation.layered.settings, 3)
     : [];
   return {
     deviceId: evaluation.device.deviceId,
     reason: 'ConvergenceTimeout',
-    message: `online, but the agent has not reported the configuration${minutes === undefined ? '' : ` written ${minutes} min ago`} (it may have rejected it: look for its ConfigurationError event)${differences.length ? `; ${differences.join('; ')}` : ''}`,
+    message: `online, but the agent has not reported the configuration${written} (it may have rejected it: look for its ConfigurationError event)${differences.length ? `; ${differences.join('; ')}` : ''}`,
   };
 }
 
@@ -206,6 +213,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
   };
   const context: EvaluationContext = {
     manager,
+    scope: input.scope,
     resources: byKey,
     held,
     revisions: new Map(resources.map((r) => [r.key, resourceRevision(r)])),
@@ -240,7 +248,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       }
     }
     const module = input.snapshot.modules.get(device.deviceId);
-    const ownership = readOwnership(module?.tags, manager);
+    const ownership = readOwnership(module?.tags, manager, input.scope);
     if (deviceTallies.length === 0 && ownership.owners.size === 0) continue;
     const evaluation = evaluateDevice(device, module, active, context, ownership, matchingKey);
     const creates = active.some((r) => r.createMissingModules);
@@ -260,7 +268,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       const state = deviceState(base, evaluation, tally.resource, input.now);
       countState(counts, state);
       if (failure) recordFailure(tally, failure);
-      if (state === 'stalled') recordFailure(tally, () => stalledFailure(evaluation, input.now));
+      if (state === 'stalled') recordFailure(tally, () => stalledFailure(evaluation));
       if (conflicts.length) {
         const mine = conflicts.filter((c) => c.winner === key || c.loser === key);
         if (mine.length) {

@@ -301,8 +301,11 @@ describe('planHubReconcile', () => {
     );
     assert.match(
       report.failures[0].message,
-      /written 16 min ago.*eventPriorityLogin: reported nothing, desired "High"/,
+      /written at 1970-01-01T00:00:01Z.*eventPriorityLogin: reported nothing, desired "High"/,
     );
+    // The message holds still as time passes: no status write per resync.
+    const later = plan(hub, [baseline], { now: 1000 + 30 * 60_000 }).reports.get('iot/baseline')!;
+    assert.deepEqual(later.failures, report.failures);
   });
 
   it('does not count a device as converged from a report that may predate its desired configuration', () => {

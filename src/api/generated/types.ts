@@ -265,6 +265,12 @@ export interface SecurityModuleConfigStatus {
    * The value of the iotsecurity.io/reconcile-requested-at annotation last handled.
    */
   lastHandledReconcileAt?: string;
+  /**
+   * IoTHubs (of this namespace) whose twins may hold settings of this resource: its hub, and hubs it pointed at before until they are cleaned. A deletion with deletionPolicy Remove waits until none does.
+   *
+   * @maxItems 100
+   */
+  hubs?: string[];
   rollout?: RolloutStatus;
 }
 export interface DeviceFailure {

@@ -147,6 +147,8 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
   const stopped = new Promise((resolve) =>
     shutdown.signal.addEventListener('abort', resolve, { once: true }),
   );
+  // A second signal (or the grace period over): abandon the hub calls still in flight.
+  shutdown.abort.addEventListener('abort', () => controller.abortWork(), { once: true });
   const elector = values['leader-elect']
     ? new LeaderElector({
         api: makeKubeApi(kubeConfig, CoordinationV1Api),
