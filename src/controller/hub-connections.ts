@@ -29,7 +29,7 @@ export interface HubConnectionsOptions {
 
 export class HubConnections implements HubMetricsSource {
   private readonly connections = new Map<string, { fingerprint: string; connection: HubConnection }>();
-  /** Telemetry of closed clients, by hub host name: the exported counters never go back. */
+  /** Telemetry of closed clients, by IoTHub resource (`namespace/name`): the exported counters never go back. */
   private readonly retired = new Map<string, HubTelemetrySnapshot>();
   /**
    * One rate limiter per IoTHub resource, kept across new credentials (its adaptation to 429s too). Never shared
@@ -90,9 +90,9 @@ export class HubConnections implements HubMetricsSource {
     const entry = this.connections.get(key);
     if (!entry) return;
     const { client } = entry.connection;
-    const sum = this.retired.get(client.hubName) ?? emptyTelemetry();
+    const sum = this.retired.get(key) ?? emptyTelemetry();
     addTelemetry(sum, client.telemetry.snapshot());
-    this.retired.set(client.hubName, sum);
+    this.retired.set(key, sum);
     client.close();
     this.connections.delete(key);
   }
@@ -105,15 +105,14 @@ export class HubConnections implements HubMetricsSource {
       out.set(hub, sum);
     };
     for (const [hub, snapshot] of this.retired) add(hub, snapshot);
-    for (const { connection } of this.connections.values())
-      add(connection.client.hubName, connection.client.telemetry.snapshot());
+    for (const [key, { connection }] of this.connections) add(key, connection.client.telemetry.snapshot());
     return out;
   }
 
   rateLimits(): Map<string, Record<string, RateClassState>> {
     const out = new Map<string, Record<string, RateClassState>>();
-    for (const { connection } of this.connections.values())
-      out.set(connection.client.hubName, connection.client.rateLimiter.snapshot());
+    for (const [key, { connection }] of this.connections)
+      out.set(key, connection.client.rateLimiter.snapshot());
     return out;
   }
 

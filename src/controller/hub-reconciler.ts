@@ -116,10 +116,10 @@ export class HubReconciler {
     }
     const finalized = await this.ensureFinalizers(hub, current, failures);
     const problem = this.checkHub(hub);
-    if (problem) return this.blocked(hubKey, hub, current, problem, failures);
+    if (problem) return this.blocked(hub, current, problem, failures);
 
     const connection = this.connect(hubKey, hub, current);
-    if ('reason' in connection) return this.blocked(hubKey, hub, current, connection, failures);
+    if ('reason' in connection) return this.blocked(hub, current, connection, failures);
 
     const inputs = this.planInputs(hub, current, away, finalized);
     await this.releaseRetained(current, failures);
@@ -404,13 +404,13 @@ export class HubReconciler {
   }
 
   private async blocked(
-    hubKey: string,
     hub: HubObject,
     configs: readonly ConfigObject[],
     problem: HubProblem,
     failures: unknown[],
   ): Promise<WorkResult> {
-    this.deps.connections.release(hubKey);
+    // The open connection stays: if the IoTHub and its resources are being deleted with the Secret gone first, it
+    // is what takes their settings off the twins.
     await this.status.hub(
       hub,
       iotHubStatus({ ok: false, ...problem }, lastCounts(hub), this.status.context(hub)),

@@ -24,34 +24,26 @@ export class KubeWriteError extends Error {
   }
 }
 
-/** How long a status we wrote stands in for the cache's, while the cache has not caught up with the write. */
-const WRITTEN_STATUS_TRUST_MS = 60_000;
-
 export class KubeWriter {
   /** Writes made, for tests and metrics. */
   readonly stats = { statusWrites: 0, statusSkipped: 0, finalizerWrites: 0 };
-  /** The last status written per object (uid), with the resourceVersion the write produced. */
-  private readonly written = new Map<string, { resourceVersion?: string; status: object; at: number }>();
+  /** The last status written per object (uid), and the resourceVersion the object had when it was written. */
+  private readonly written = new Map<string, { from?: string; status: object }>();
 
   constructor(
     private readonly api: CustomObjectsApi,
     private readonly logger?: Logger,
-    private readonly clock: () => number = Date.now,
   ) {}
 
   /**
-   * The object's status as it stands: the one we last wrote while the informer cache has not shown that write
-   * yet (a watch outage would otherwise make every reconcile write it again and repeat its Events), for at most a
-   * minute (a status someone else wiped is repaired within it); the cache's otherwise.
+   * The object's status as it stands. While the informer cache still shows the object as it was before our last
+   * write (a watch outage), that is the status we wrote: otherwise every reconcile would write it again and
+   * repeat its Events. Once the cache shows our write, or anyone's since, the cache's.
    */
   currentStatus<T>(object: ApiObject & { status?: T }): T | undefined {
     const uid = object.metadata.uid;
     const mine = uid === undefined ? undefined : this.written.get(uid);
-    if (
-      mine &&
-      mine.resourceVersion !== object.metadata.resourceVersion &&
-      this.clock() - mine.at < WRITTEN_STATUS_TRUST_MS
-    )
+    if (mine && mine.from !== undefined && mine.from === object.metadata.resourceVersion)
       return mine.status as T;
     return object.status;
   }
@@ -62,21 +54,14 @@ export class KubeWriter {
       this.stats.statusSkipped++;
       return false;
     }
-    let answer: unknown;
-    await this.patch(kind, object, 'patch', `${PLURALS[kind]}/status`, async () => {
-      answer = await this.api.patchNamespacedCustomObjectStatus({
+    await this.patch(kind, object, 'patch', `${PLURALS[kind]}/status`, () =>
+      this.api.patchNamespacedCustomObjectStatus({
         ...this.target(kind, object),
         body: [{ op: 'add', path: '/status', value: status }],
-      });
-    });
+      }),
+    );
     const uid = object.metadata.uid;
-    if (uid !== undefined)
-      this.written.set(uid, {
-        resourceVersion: (answer as { metadata?: { resourceVersion?: string } } | undefined)?.metadata
-          ?.resourceVersion,
-        status,
-        at: this.clock(),
-      });
+    if (uid !== undefined) this.written.set(uid, { from: object.metadata.resourceVersion, status });
     this.stats.statusWrites++;
     return true;
   }

@@ -11,6 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import type { RunningEmulator } from '../emulator/index.js';
 import type { CommandIo } from '../observability/command-output.js';
 import { packageFolder } from '../package-folder.js';
+import { sleep } from '../sync/sleep.js';
 import { startDemoFleet } from './demo-fleet.js';
 import type { DemoOptions } from './gitops-demo.js';
 import {
@@ -29,10 +30,15 @@ export interface OperatorDemoOptions extends DemoOptions {
   kubeconfig?: string;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The examples as the demo applies them: the Secret holds the emulator's connection string and CA. */
-function demoResources(examples: string, emulator: RunningEmulator): unknown[] {
+/**
+ * The examples as the demo applies them: the Secret holds the emulator's connection string and CA, the IoTHub
+ * trusts that CA and has the emulator's tier; in `namespace` when given.
+ */
+export function demoResources(
+  examples: string,
+  emulator: Pick<RunningEmulator, 'connectionString' | 'caCert'>,
+  options: { namespace?: string; tier?: string; units?: number } = {},
+): any[] {
   const documents = readdirSync(examples)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort()
@@ -40,12 +46,13 @@ function demoResources(examples: string, emulator: RunningEmulator): unknown[] {
       parseAllDocuments(readFileSync(join(examples, f), 'utf8'), { version: '1.1' }).map((d) => d.toJS()),
     );
   for (const document of documents) {
+    if (options.namespace) document.metadata.namespace = options.namespace;
     if (document.kind === 'Secret')
       document.stringData = { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert };
     if (document.kind === 'IoTHub') {
       document.spec.caSecretRef = { name: document.spec.connectionStringSecretRef.name };
-      document.spec.tier = 'S1';
-      document.spec.units = 1;
+      document.spec.tier = options.tier ?? 'S1';
+      document.spec.units = options.units ?? 1;
     }
   }
   return documents;
@@ -150,7 +157,7 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
         }
         if (state.allReady) return true;
         if (Date.now() > deadline || options.signal.aborted) return false;
-        await sleep(1500);
+        await sleep(1500, options.signal);
       }
     };
     if (!(await watchUntilReady())) {

@@ -52,6 +52,8 @@ export interface HubClientOptions {
   adaptation?: Partial<AdaptationOptions>;
   /** Most GETs in flight at once when re-reading twins by GET (32); the limiter sets the pace. */
   maxConcurrentReads?: number;
+  /** An attempt with no answer after this long is retried as a network timeout (60 s). */
+  attemptTimeoutMs?: number;
   registry?: HubRegistry;
 }
 
@@ -148,6 +150,7 @@ export class HubClient implements HubAccess {
       telemetry: this.telemetry,
       logger: options.logger,
       errorContext: { policyName: connection.policyName, credentialExpiresAt: connection.expiresAt },
+      attemptTimeoutMs: options.attemptTimeoutMs,
     });
   }
 

@@ -35,6 +35,18 @@ export interface HubPipelineOptions {
   logger?: Logger;
   /** Names for error messages (the policy, a signature's expiry); never a key. */
   errorContext?: Omit<ErrorContext, 'hubName' | 'action'>;
+  /**
+   * An attempt with no answer after this long is abandoned as a network timeout (and retried like one): a hub
+   * that accepts connections and never answers must not hold a reconcile forever. 60 s by default.
+   */
+  attemptTimeoutMs?: number;
+}
+
+const DEFAULT_ATTEMPT_TIMEOUT_MS = 60_000;
+
+/** What an attempt that timed out looks like to the retry policy: a network error, retried. */
+function timeoutError(action: string, ms: number): Error {
+  return Object.assign(new Error(`${action}: no answer within ${ms / 1000}s`), { code: 'ETIMEDOUT' });
 }
 
 export class HubPipeline {
@@ -67,10 +79,16 @@ export class HubPipeline {
           telemetry.recordWait(call.limiterClass, clock.now() - waitStarted);
           outcome.attempts = attemptNumber;
           telemetry.recordAttempt(call.limiterClass);
+          const timeoutMs = this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
+          const timedOut = new AbortController();
+          const timer = setTimeout(() => timedOut.abort(), timeoutMs);
+          const attemptSignal = signal ? AbortSignal.any([signal, timedOut.signal]) : timedOut.signal;
           try {
             // Cancelling stops the wait at once, and ends the HTTP request the attempt sent (request-abort.ts).
-            const sent = withCallSignal(signal, () => transport(attemptNumber));
-            const result = await raceAbort(sent, signal, cancelled);
+            const sent = withCallSignal(attemptSignal, () => transport(attemptNumber));
+            const result = await raceAbort(sent, attemptSignal, () =>
+              signal?.aborted ? cancelled() : timeoutError(call.action, timeoutMs),
+            );
             limiter.reportSuccess(permit);
             telemetry.recordAnswer(call.limiterClass, 200);
             return result;
@@ -83,6 +101,8 @@ export class HubPipeline {
               limiter.reportThrottled(permit);
             }
             throw error;
+          } finally {
+            clearTimeout(timer);
           }
         },
         {

@@ -10,7 +10,7 @@ export const QUEUE = 'iothub';
 
 /** What the metrics read from the live hub connections at each scrape. */
 export interface HubMetricsSource {
-  /** Telemetry per hub host name, summed over the clients it had (counters never go back). */
+  /** Telemetry per IoTHub resource (`namespace/name`), summed over the clients it had (counters never go back). */
   telemetry(): Map<string, HubTelemetrySnapshot>;
   rateLimits(): Map<string, Record<string, RateClassState>>;
 }
@@ -170,7 +170,7 @@ export class OperatorMetrics {
     const registers = [this.registry];
     new Counter({
       name: 'iot_security_hub_requests_total',
-      help: 'Requests sent to a hub, by operation class and answer (HTTP status, or network when none came)',
+      help: 'Requests sent to a hub, by IoTHub resource (namespace/name), operation class and answer (HTTP status, or network when none came)',
       labelNames: ['hub', 'class', 'code'],
       registers,
       collect() {

@@ -110,7 +110,7 @@ describe('ResilientInformer', () => {
     await i.stop();
   });
 
-  it('relists on its interval, and a relist removes what the server no longer has', async () => {
+  it('relists on its interval, and its cache stays equal to the server list', async () => {
     const i = informer({ relistIntervalMs: 300 });
     await i.start();
     await i.waitForSync();

@@ -165,4 +165,42 @@ describe('WorkQueue', () => {
     await tick(30);
     assert.deepEqual(runs, ['a']);
   });
+
+  it('runs a failing key again at once when it was re-added while it ran (its inputs changed), else after its backoff', async () => {
+    const q = new WorkQueue({ concurrency: 1, backoffBaseMs: 10_000 });
+    const h = gatedHandler();
+    q.start(h.handler);
+    q.add('hub');
+    await tick();
+    q.add('hub');
+    h.release('hub', { failed: true });
+    await tick();
+    assert.deepEqual(h.runs, ['hub', 'hub'], 're-added while failing: runs again without waiting 10 s');
+    h.release('hub', { failed: true });
+    await tick(30);
+    assert.equal(h.runs.length, 2, 'failed again, not re-added: waits its backoff');
+    q.remove('hub');
+  });
+
+  it('counts a handler that throws as a failure, reports it, and forgets a removed key', async () => {
+    const errors: string[] = [];
+    const q = new WorkQueue({
+      concurrency: 1,
+      backoffBaseMs: 20,
+      onError: (key, e) => errors.push(`${key}: ${(e as Error).message}`),
+    });
+    let calls = 0;
+    q.start(async () => {
+      calls++;
+      throw new Error('boom');
+    });
+    q.add('hub');
+    await tick(10);
+    assert.deepEqual(errors, ['hub: boom']);
+    assert.equal(q.backoffMs('hub'), 40, 'the next failure waits twice as long');
+    q.remove('hub');
+    await tick(60);
+    assert.equal(calls, 1, 'removed: the retry that was due never runs');
+    assert.equal(q.backoffMs('hub'), 20);
+  });
 });

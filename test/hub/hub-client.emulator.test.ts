@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AGENT_CONFIGURATION_KEY } from '../../src/agent/settings.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { isHubError } from '../../src/hub/errors.js';
+import { type HubError, isHubError } from '../../src/hub/errors.js';
 import type { HubClient } from '../../src/hub/hub-client.js';
 import { emulatorClient, emulatorCount, scriptFaults, startHubEmulator } from './emulator-support.js';
 
@@ -112,6 +112,30 @@ describe('HubClient against the emulator', () => {
       client.ensureSecurityModule('no-such-device'),
       (e) => isHubError(e, 'NotFound') && e.statusCode === 404,
     );
+  });
+
+  it('abandons an attempt the hub does not answer in time and retries it, so no call hangs', async () => {
+    emulator.hub.faults.set({ twinRead: { latencyMs: 3000 } });
+    const slow = emulatorClient(emulator, {
+      attemptTimeoutMs: 200,
+      retry: { baseDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 },
+    });
+    const started = Date.now();
+    try {
+      await assert.rejects(
+        slow.readModuleTwins(['device-000001'], { consistent: true }),
+        (error: HubError) => {
+          assert.equal(error.kind, 'Transient');
+          assert.equal(error.networkCode, 'ETIMEDOUT');
+          return true;
+        },
+      );
+      assert.ok(Date.now() - started < 2000, `gave up after ${Date.now() - started} ms`);
+      assert.equal(slow.telemetry.snapshot().twinRead.attempts, 2);
+    } finally {
+      slow.close();
+      emulator.hub.faults.set({});
+    }
   });
 
   it('survives injected 500s, 503s and connection resets with every result correct', async () => {

@@ -112,12 +112,15 @@ describe('HubClient over a scripted registry', () => {
     assert.ok(!patch.settled(), 'the retry waits for the next token');
     await clock.advance(1);
     assert.equal((patch.value as { deviceId: string }).deviceId, 'd1');
-    assert.deepEqual(client.telemetry.snapshot().twinUpdate, {
+    const { rateLimiterWaitSeconds, ...counters } = client.telemetry.snapshot().twinUpdate;
+    assert.deepEqual(counters, {
       calls: { ok: 1 },
       attempts: 2,
       retries: 1,
       throttled: 0,
+      answers: { '200': 1, '503': 1 },
     });
+    assert.ok(rateLimiterWaitSeconds >= 0.4, `the retry waited ${rateLimiterWaitSeconds}s for its token`);
   });
 
   it('slows the class down when the hub answers 429, and counts the 429', async () => {

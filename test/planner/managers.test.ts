@@ -157,3 +157,45 @@ describe('readiness in the report', () => {
     assert.deepEqual([report.ready, report.stuck], [false, false]);
   });
 });
+
+describe('ownership records written before managers', () => {
+  it("reads the old top-level record as sync's, and rewrites it under sync's key on the next change", () => {
+    const hub = fleet();
+    const twin = hub.modules.get('a-1')!;
+    twin.desiredConfiguration = { snapshotFrequency: { value: 'PT6H' } };
+    twin.tags = {
+      [OWNERSHIP_TAG]: { owners: { snapshotFrequency: 'gitops/old' }, revisions: { 'gitops/old': 'r1' } },
+    };
+    // The operator sees sync's setting as another manager's: it leaves it alone.
+    const operator = plan(hub, [resource('iot/x', { snapshotFrequency: 'PT1H' })], { manager: 'operator' });
+    assert.equal(
+      operator.writes.find((w) => w.deviceId === 'a-1'),
+      undefined,
+    );
+    // sync, pruning what is no longer in its files, removes it and migrates the record.
+    const sync = plan(hub, [], { unknownOwners: 'remove' });
+    const write = sync.writes.find((w) => w.deviceId === 'a-1')!;
+    assert.deepEqual(write.patch.tags, { [OWNERSHIP_TAG]: null });
+    assert.equal(
+      (write.patch.properties!.desired as any)['ms_iotn:urn_azureiot_Security_SecurityAgentConfiguration']
+        .snapshotFrequency,
+      null,
+    );
+  });
+});
+
+describe('scoped records (an IoTHub answers for its namespace)', () => {
+  it('leaves the entries of resources out of scope alone, key by key, even when its own go', () => {
+    const hub = fleet();
+    const inA = (key: string) => key.startsWith('a/');
+    const inB = (key: string) => key.startsWith('b/');
+    converge(hub, [resource('a/one', { snapshotFrequency: 'PT6H' })], { manager: 'op', scope: inA });
+    converge(hub, [resource('b/two', { eventPriorityLogin: 'Low' })], { manager: 'op', scope: inB });
+    // a/one goes (pruned): b/two's entries in the same manager record stay.
+    converge(hub, [], { manager: 'op', scope: inA, unknownOwners: 'remove' });
+    const record = (hub.modules.get('a-1')!.tags[OWNERSHIP_TAG] as any).op;
+    assert.deepEqual(record.owners, { eventPriorityLogin: 'b/two' });
+    assert.equal(hub.desiredValue('a-1', 'eventPriorityLogin'), 'Low');
+    assert.equal(hub.desiredValue('a-1', 'snapshotFrequency'), undefined);
+  });
+});
