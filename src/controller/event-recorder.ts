@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 import { redactSecrets } from '../observability/redact.js';
+import { kubernetesTime } from '../planner/kubernetes-status.js';
 import { describeApiError } from './api-errors.js';
 import { API_GROUP, API_VERSION, CONTROLLER_NAME, type KubeMeta } from './kube-objects.js';
 
@@ -45,7 +46,7 @@ export class EventRecorder {
     const message = redactSecrets(event.message).slice(0, MAX_MESSAGE);
     const key = `${subject.metadata.uid ?? subject.metadata.name}|${event.reason}|${message}`;
     this.forgetOld(now);
-    const time = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const time = kubernetesTime(new Date(now));
     try {
       const seen = this.recent.get(key);
       if (seen) {

@@ -26,8 +26,8 @@ const NAMESPACE = 'iot-security';
 const EDITED = 'site-amsterdam-strict';
 
 export interface OperatorDemoOptions extends DemoOptions {
-  /** A cluster of the user's (KUBECONFIG); the local control plane when undefined. */
-  kubeconfig?: string;
+  /** Work on the cluster KUBECONFIG names (kubectl and the operator read it themselves), not a local one. */
+  userCluster: boolean;
 }
 
 /**
@@ -75,7 +75,8 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
   let controlPlane: RunningControlPlane | undefined;
   let operator: ChildProcess | undefined;
   let emulator: RunningEmulator | undefined;
-  let kubeconfig = options.kubeconfig;
+  // undefined: the user's cluster, as KUBECONFIG (one path or several) says.
+  let kubeconfig: string | undefined;
   const kubectl = async (args: string[], input?: string): Promise<KubectlResult> => {
     const result = await runKubectl(kubeconfig, args, { input });
     if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
@@ -84,8 +85,10 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
   const t0 = Date.now();
   const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(3)}s`;
   try {
-    if (kubeconfig) {
-      io.out(`Using the cluster KUBECONFIG names (${kubeconfig}); the demo works in namespace ${NAMESPACE}.`);
+    if (options.userCluster) {
+      io.out(
+        `Using the cluster KUBECONFIG names (${process.env.KUBECONFIG}); the demo works in namespace ${NAMESPACE}.`,
+      );
     } else {
       if (!controlPlaneBuilt())
         throw new Error(
@@ -119,7 +122,7 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
     const logFile = join(logDir, 'operator.log');
     operator = spawn(
       process.execPath,
-      [...operatorCommand(), '--kubeconfig', kubeconfig, '--namespace', NAMESPACE],
+      [...operatorCommand(), ...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), '--namespace', NAMESPACE],
       {
         stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
         env: { ...process.env, LOG_FORMAT: 'json' },
@@ -149,7 +152,7 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
     const watchUntilReady = async (): Promise<boolean> => {
       let shown = '';
       for (;;) {
-        const state = await readiness(kubeconfig!);
+        const state = await readiness(kubeconfig);
         if (state.table !== shown) {
           shown = state.table;
           io.out(`${elapsed()} $ kubectl get smc -n ${NAMESPACE}`);
@@ -206,20 +209,28 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
     io.out(
       `\nThe hub received ${stats.requests.twinUpdate?.['200'] ?? 0} twin updates, ${stats.requests.query?.['200'] ?? 0} queries and ${stats.requests.twinRead?.['200'] ?? 0} twin reads; ${Object.values(stats.throttled).reduce((a, b) => a + b, 0)} answered 429`,
     );
-    if (options.kubeconfig) {
-      io.out(`Cleaning up namespace ${NAMESPACE} of the cluster (the operator removes the settings first)`);
-      await kubectl(['delete', 'smc', '--all', '-n', NAMESPACE, '--timeout=60s']);
-      await kubectl(['delete', 'hub', '--all', '-n', NAMESPACE, '--timeout=60s']);
-    }
     return 0;
   } finally {
+    // On a cluster of the user's, what the demo applied goes while the operator still runs (it removes the
+    // settings and the finalizers); a local control plane goes whole.
+    if (options.userCluster && operator?.exitCode === null) {
+      io.out(`Cleaning up namespace ${NAMESPACE} of the cluster (the operator releases the resources first)`);
+      for (const kind of ['smc', 'hub', 'secret/fleet-hub-credentials'])
+        await runKubectl(kubeconfig, [
+          'delete',
+          ...(kind.includes('/') ? [kind] : [kind, '--all']),
+          '-n',
+          NAMESPACE,
+          '--timeout=60s',
+        ]);
+    }
     for (const part of started.reverse()) await part.stop().catch(() => {});
     await emulator?.close();
   }
 }
 
 /** `kubectl get smc` as printed, and whether every resource is Ready for its current generation. */
-async function readiness(kubeconfig: string): Promise<Ready> {
+async function readiness(kubeconfig: string | undefined): Promise<Ready> {
   const [json, table] = await Promise.all([
     runKubectl(kubeconfig, ['get', 'smc', '-n', NAMESPACE, '-o', 'json']),
     runKubectl(kubeconfig, ['get', 'smc', '-n', NAMESPACE]),

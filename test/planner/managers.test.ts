@@ -9,27 +9,7 @@ import {
   type PlannedResource,
   planHubReconcile,
 } from '../../src/planner/index.js';
-import { FakeHub, resource } from '../support/planner-fixtures.js';
-
-function plan(hub: FakeHub, resources: PlannedResource[], extra: Partial<HubReconcileInput> = {}) {
-  return planHubReconcile({
-    snapshot: hub.snapshot(),
-    resources,
-    now: 1000,
-    unknownOwners: 'keep',
-    ...extra,
-  });
-}
-
-function converge(hub: FakeHub, resources: PlannedResource[], extra: Partial<HubReconcileInput> = {}) {
-  for (let round = 0; round < 20; round++) {
-    const p = plan(hub, resources, extra);
-    hub.apply(p.writes, 1000);
-    hub.agentsReport();
-    if (p.writes.length === 0) return plan(hub, resources, extra);
-  }
-  throw new Error('did not converge in 20 rounds');
-}
+import { converge, FakeHub, plan, resource } from '../support/planner-fixtures.js';
 
 function fleet(): FakeHub {
   const hub = new FakeHub();

@@ -6,12 +6,15 @@ import {
   unwrapTwinConfiguration,
   wrapSettings,
 } from '../../src/agent/index.js';
-import type {
-  DeviceRecord,
-  HubSnapshot,
-  PlannedResource,
-  SecurityModuleTwin,
-  TwinWrite,
+import {
+  type DeviceRecord,
+  type HubPlan,
+  type HubReconcileInput,
+  type HubSnapshot,
+  type PlannedResource,
+  planHubReconcile,
+  type SecurityModuleTwin,
+  type TwinWrite,
 } from '../../src/planner/index.js';
 
 export function resource(
@@ -124,4 +127,34 @@ export class FakeHub {
       this.modules.get(deviceId)!.desiredConfiguration as Record<string, { value: unknown } | undefined>
     )[key]?.value;
   }
+}
+
+/** One plan of the fake hub's state (now 1000, unknown owners kept unless said otherwise). */
+export function plan(
+  hub: FakeHub,
+  resources: PlannedResource[],
+  extra: Partial<HubReconcileInput> = {},
+): HubPlan {
+  return planHubReconcile({
+    snapshot: hub.snapshot(),
+    resources,
+    now: 1000,
+    unknownOwners: 'keep',
+    ...extra,
+  });
+}
+
+/** Plans and applies until nothing is left to write (at most 20 rounds), agents reporting between rounds. */
+export function converge(
+  hub: FakeHub,
+  resources: PlannedResource[],
+  extra: Partial<HubReconcileInput> = {},
+): HubPlan {
+  for (let round = 0; round < 20; round++) {
+    const p = plan(hub, resources, extra);
+    hub.apply(p.writes, 1000);
+    hub.agentsReport();
+    if (p.writes.length === 0) return plan(hub, resources, extra);
+  }
+  throw new Error('did not converge in 20 rounds');
 }

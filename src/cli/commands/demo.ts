@@ -51,8 +51,8 @@ export async function runDemoCommand(argv: string[], io: CommandIo): Promise<num
   };
   try {
     if (values.gitops) return await runGitopsDemo(options, io);
-    const kubeconfig = values.local ? undefined : process.env.KUBECONFIG || undefined;
-    return await runOperatorDemo({ ...options, kubeconfig }, io);
+    const userCluster = !values.local && Boolean(process.env.KUBECONFIG);
+    return await runOperatorDemo({ ...options, userCluster }, io);
   } finally {
     shutdown.dispose();
   }

@@ -25,8 +25,8 @@ Runs the controller: watches IoTHub and SecurityModuleConfig resources and the S
 security agents' configuration to the hubs' module twins, and reports progress in each resource's status.
 
 Options (named as controller-runtime's where one exists):
-  --kubeconfig FILE              kubeconfig to use (default: KUBECONFIG, the in-cluster ServiceAccount, or
-                                 ~/.kube/config)
+  --kubeconfig FILE              kubeconfig to use (default: KUBECONFIG, then ~/.kube/config, then the
+                                 in-cluster ServiceAccount)
   --namespace NS                 watch only this namespace; repeat for several (default: all namespaces)
   --max-concurrent-hubs 4        hubs reconciled at once (controller-runtime: MaxConcurrentReconciles)
   --manager-id ID                the manager id recorded in the twins' ownership record (default
