@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  Composer,
   type Document,
   isMap,
   isPair,
@@ -9,10 +10,12 @@ import {
   isSeq,
   LineCounter,
   type Node,
-  parseAllDocuments,
+  Parser,
   type Scalar,
 } from 'yaml';
+import { MAX_ECHOED_MESSAGE_LENGTH } from './input-limits.js';
 import type { FieldPath } from './issues.js';
+import { aliasProblem } from './yaml-guards.js';
 
 export interface SourcePosition {
   line: number;
@@ -213,7 +216,8 @@ function makeDocument(
   return {
     file,
     index,
-    value: document.toJS({ maxAliasCount: 100 }),
+    // Bounded by aliasProblem, which counts expansions as the values hold them (the library counts otherwise).
+    value: document.toJS({ maxAliasCount: -1 }),
     plainScalarText(path) {
       const found = nodeAt(document, path);
       if (!found.exact || !isScalar(found.node) || found.node.type !== 'PLAIN' || !found.node.range)
@@ -250,30 +254,50 @@ function makeDocument(
   };
 }
 
+/** A problem of a file found before (or instead of) its resources: its syntax, its size, its content. */
+function fileProblem(file: string, lines: LineCounter, offset: number, message: string): SyntaxProblem {
+  const { line, col } = lines.linePos(offset);
+  return { file, position: { line, column: col }, message };
+}
+
+/** The first line of a parser's message, shortened: it may quote a whole line of the file. */
+function parserMessage(message: string): string {
+  const first = message.split('\n')[0];
+  return first.length <= MAX_ECHOED_MESSAGE_LENGTH
+    ? first
+    : `${first.slice(0, MAX_ECHOED_MESSAGE_LENGTH)}...`;
+}
+
 export function loadResourceFile(file: string): LoadedFiles {
   const text = readFileSync(file, 'utf8');
   const lines = new LineCounter();
-  // YAML 1.1, as kubectl and the API server read manifests: an unquoted Off, On, Yes or No is a boolean there.
-  const parsed = parseAllDocuments(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: true,
-    version: '1.1',
-  });
   const documents: SourceDocument[] = [];
   const syntaxProblems: SyntaxProblem[] = [];
-  const all = Array.isArray(parsed) ? parsed : [];
-  all.forEach((document, index) => {
+  const report = (offset: number, message: string) =>
+    syntaxProblems.push(fileProblem(file, lines, offset, message));
+
+  // As parseAllDocuments does, one document at a time, so that each can be looked at before it is composed.
+  const parser = new Parser(lines.addNewLine);
+  // YAML 1.1, as kubectl and the API server read manifests: an unquoted Off, On, Yes or No is a boolean there.
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, version: '1.1' });
+  let index = 0;
+  const take = (document: Document.Parsed) => {
+    const at = index++;
     if (document.errors.length) {
-      for (const error of document.errors) {
-        const { line, col } = lines.linePos(error.pos[0]);
-        syntaxProblems.push({ file, position: { line, column: col }, message: error.message.split('\n')[0] });
-      }
+      for (const error of document.errors) report(error.pos[0], parserMessage(error.message));
       return;
     }
     if (document.contents === null) return; // an empty document (e.g. after a trailing ---)
-    documents.push(makeDocument(file, index, document, lines, text));
-  });
+    const aliases = aliasProblem(document);
+    if (aliases) {
+      report(aliases.offset, aliases.message);
+      return;
+    }
+    documents.push(makeDocument(file, at, document, lines, text));
+  };
+  for (const token of parser.parse(text)) for (const document of composer.next(token)) take(document);
+  for (const document of composer.end()) take(document);
+  for (const error of composer.streamInfo().errors) report(error.pos[0], parserMessage(error.message));
   return { documents, syntaxProblems };
 }
 
@@ -281,8 +305,9 @@ export function loadResourceFiles(files: readonly string[]): LoadedFiles {
   const out: LoadedFiles = { documents: [], syntaxProblems: [] };
   for (const file of files) {
     const loaded = loadResourceFile(file);
-    out.documents.push(...loaded.documents);
-    out.syntaxProblems.push(...loaded.syntaxProblems);
+    // One at a time: a spread of 100,000 documents overflows the stack.
+    for (const document of loaded.documents) out.documents.push(document);
+    for (const problem of loaded.syntaxProblems) out.syntaxProblems.push(problem);
   }
   return out;
 }

@@ -1,0 +1,92 @@
+// Resource files written to hurt: each case a regression test of issue 12. Whatever a file holds, `validate`
+// and `sync` name it with a line and column, check the other files, and finish in bounded time and memory.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCliCaptured } from '../support/cli.js';
+import { writeTempFiles } from '../support/resources.js';
+
+/** A syntactically valid connection string: sync refuses invalid files before it ever calls the hub. */
+const HUB = [
+  '--connection-string',
+  `HostName=nowhere.invalid;SharedAccessKeyName=iothubowner;SharedAccessKey=${Buffer.alloc(32, 3).toString('base64')}`,
+];
+
+const INVALID = `apiVersion: iotsecurity.io/v1alpha1
+kind: IoTHub
+metadata: { name: hub }
+spec:
+  connectionStringSecretRef: { name: creds }
+  tier: S9
+`;
+
+/** `&a [...]` then eight levels of `&x [*prev, *prev, ...]` nine wide: 9^9 values once expanded. */
+function aliasBomb(): string {
+  const lines = [`a: &a [${Array(9).fill('"lol"').join(', ')}]`];
+  let previous = 'a';
+  for (const name of 'bcdefghi') {
+    lines.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(', ')}]`);
+    previous = name;
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+describe('an alias bomb', () => {
+  it('is a located problem of its file; the other files are still checked (validate, text and JSON)', async () => {
+    const dir = writeTempFiles({ 'a-bomb.yaml': aliasBomb(), 'b-invalid.yaml': INVALID });
+    const bomb = join(dir, 'a-bomb.yaml');
+    const run = await runCliCaptured(['validate', dir]);
+    assert.equal(run.code, 1, run.stderr.join('\n'));
+    assert.match(
+      run.stdout[0],
+      new RegExp(`^${bomb}:4:8: error: YAML/-: \\(syntax\\): too many aliases: .*limit of 100`),
+    );
+    assert.ok(run.stdout.some((line) => line.includes('b-invalid.yaml:6:9: error: IoTHub/hub: spec.tier')));
+
+    const json = await runCliCaptured(['validate', '--output', 'json', dir]);
+    assert.equal(json.code, 1);
+    const report = JSON.parse(json.stdout.join('\n'));
+    assert.equal(report.valid, false);
+    assert.deepEqual(
+      report.problems.map((p: { file: string; line: number }) => `${p.file}:${p.line}`),
+      [`${bomb}:4`, `${join(dir, 'b-invalid.yaml')}:6`],
+    );
+  });
+
+  it('is the same located problem for sync, with exit 1 and nothing written', async () => {
+    const dir = writeTempFiles({ 'bomb.yaml': aliasBomb() });
+    const run = await runCliCaptured(['sync', '-f', dir, ...HUB]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr.join('\n'), /bomb\.yaml:4:8: error: YAML\/-: \(syntax\): too many aliases/);
+    assert.match(run.stderr.join('\n'), /nothing was written/);
+  });
+
+  it('passes a file with a few aliases', async () => {
+    const dir = writeTempFiles({ 'fine.yaml': `a: &a [1, 2]\nb: [*a, *a, *a]\n` });
+    assert.equal((await runCliCaptured(['validate', dir])).code, 0);
+  });
+
+  it('refuses an alias to its own anchor, which would be an endless value', async () => {
+    const dir = writeTempFiles({
+      'cycle.yaml': `apiVersion: iotsecurity.io/v1alpha1
+kind: SecurityModuleConfig
+metadata: &m
+  name: x
+  labels: *m
+`,
+    });
+    const run = await runCliCaptured(['validate', dir]);
+    assert.equal(run.code, 1);
+    assert.match(run.stdout[0], /cycle\.yaml:5:11: error: YAML\/-: \(syntax\): .*\*m .*its own anchor/);
+  });
+
+  it('refuses an alias that names no anchor before it', async () => {
+    const dir = writeTempFiles({ 'unresolved.yaml': 'a: *later\nb: &later 1\n' });
+    const run = await runCliCaptured(['validate', dir]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout[0],
+      /unresolved\.yaml:1:4: error: YAML\/-: \(syntax\): the alias \*later refers to no anchor/,
+    );
+  });
+});
