@@ -10,10 +10,13 @@ export const MAX_DOCUMENT_BYTES = 1.5 * 1024 * 1024;
 /** Alias resolutions per document, nested ones counted as a full expansion would make them (alias bombs). */
 export const MAX_ALIAS_EXPANSIONS = 100;
 
+/** Documents per file: composing one costs 30 us and 3 KB even when it is `{}`. */
+export const MAX_DOCUMENTS_PER_FILE = 10_000;
+
 /** Nesting of mappings and sequences; a resource needs 6, and the YAML composer recurses once per level. */
 export const MAX_NESTING_DEPTH = 100;
 
-/** Syntax errors shown per file; a garbled file would otherwise print one line per character. */
+/** Problems of a file's YAML shown; a garbled file would otherwise print one line per character. */
 export const MAX_SYNTAX_PROBLEMS_PER_FILE = 20;
 
 /** Longest message taken from the YAML parser, which may quote a whole line of the file. */

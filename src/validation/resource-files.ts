@@ -1,43 +1,15 @@
-// Reads resources from YAML files (multi-document) and maps field paths back to lines and columns.
+// Reads resources from YAML files (multi-document), each document looked at before it is composed so that no
+// file, however written, takes unbounded time, memory or stack; what cannot be read is a problem of its file.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  Composer,
-  type Document,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  Parser,
-  type Scalar,
-} from 'yaml';
-import { MAX_ECHOED_MESSAGE_LENGTH } from './input-limits.js';
-import type { FieldPath } from './issues.js';
-import { aliasProblem } from './yaml-guards.js';
+import { Composer, CST, type Document, Lexer, LineCounter, Parser } from 'yaml';
+import { FileProblems, parserMessage, type SyntaxProblem } from './file-problems.js';
+import { MAX_DOCUMENTS_PER_FILE, MAX_NESTING_DEPTH, MAX_SYNTAX_PROBLEMS_PER_FILE } from './input-limits.js';
+import { makeDocument, type SourceDocument } from './source-document.js';
+import { aliasProblem, nestedTooDeep, nestingProblem } from './yaml-guards.js';
 
-export interface SourcePosition {
-  line: number;
-  column: number;
-}
-
-export interface SourceDocument {
-  file: string;
-  /** 0-based index of the document in its file. */
-  index: number;
-  value: unknown;
-  /** Where a field is written; for a missing field, its nearest parent that is. */
-  locate(path: FieldPath, options?: { offsetInValue?: number; atKey?: boolean }): SourcePosition;
-  /** The source text of the unquoted scalar at `path`, if that is what is written there. */
-  plainScalarText(path: FieldPath): string | undefined;
-}
-
-export interface SyntaxProblem {
-  file: string;
-  position: SourcePosition;
-  message: string;
-}
+export type { SyntaxProblem } from './file-problems.js';
+export type { SourceDocument, SourcePosition } from './source-document.js';
 
 export interface LoadedFiles {
   documents: SourceDocument[];
@@ -70,235 +42,97 @@ export function collectYamlFiles(paths: readonly string[]): string[] {
   return files;
 }
 
-/**
- * The node at `path`. When the path is not all there, `exact` is false and `node`/`key` are the deepest part
- * that is: the parent mapping (or sequence) and the key it is written under (none for the document's root or a
- * sequence item).
- */
-function nodeAt(document: Document, path: FieldPath): { node: Node | null; key?: Node; exact: boolean } {
-  let node: Node | null = document.contents;
-  let key: Node | undefined;
-  for (const [index, segment] of path.entries()) {
-    if (isMap(node)) {
-      const pair = node.items.find(
-        (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment),
-      );
-      if (!pair) return { node, key, exact: false };
-      key = pair.key as Node;
-      const value = (pair.value as Node | null) ?? null;
-      // `field:` with no value (an empty null scalar): the key is all there is to show.
-      if (!value || (isScalar(value) && value.range && value.range[0] === value.range[1]))
-        return { node: key, key, exact: index === path.length - 1 };
-      node = value;
-    } else if (isSeq(node) && typeof segment === 'number' && node.items[segment]) {
-      key = undefined;
-      node = node.items[segment] as Node;
-    } else {
-      return { node, key, exact: false };
-    }
-  }
-  return { node, key, exact: true };
-}
-
-const DOUBLE_QUOTED_ESCAPES: Record<string, string> = {
-  '0': '\0',
-  a: '\x07',
-  b: '\b',
-  t: '\t',
-  '\t': '\t',
-  n: '\n',
-  v: '\v',
-  f: '\f',
-  r: '\r',
-  e: '\x1b',
-  ' ': ' ',
-  '"': '"',
-  '/': '/',
-  '\\': '\\',
-  N: '\u0085',
-  _: '\u00a0',
-  L: '\u2028',
-  P: '\u2029',
-};
-const HEX_ESCAPE_LENGTH: Record<string, number> = { x: 2, u: 4, U: 8 };
-
-/** A piece of a scalar's source (one character, or one escape) and the value text it stands for. */
-interface SourceUnit {
-  start: number;
-  end: number;
-  value: string;
-}
-
-/** The source of a scalar's content split into units, `from`..`to` being offsets in the file. */
-function sourceUnits(text: string, from: number, to: number, type: Scalar['type']): SourceUnit[] {
-  const units: SourceUnit[] = [];
-  let i = from;
-  while (i < to) {
-    const ch = text[i];
-    if (type === 'QUOTE_SINGLE' && ch === "'" && text[i + 1] === "'") {
-      units.push({ start: i, end: i + 2, value: "'" });
-      i += 2;
-    } else if (type === 'QUOTE_DOUBLE' && ch === '\\') {
-      const code = text[i + 1] ?? '';
-      const hex = HEX_ESCAPE_LENGTH[code];
-      if (hex !== undefined) {
-        const digits = text.slice(i + 2, i + 2 + hex);
-        const point = Number.parseInt(digits, 16);
-        const value = /^[0-9a-fA-F]+$/.test(digits) && point <= 0x10ffff ? String.fromCodePoint(point) : '';
-        units.push({ start: i, end: i + 2 + hex, value });
-        i += 2 + hex;
-      } else if (code === '\n' || code === '\r') {
-        // An escaped line break: nothing in the value.
-        const end = code === '\r' && text[i + 2] === '\n' ? i + 3 : i + 2;
-        units.push({ start: i, end, value: '' });
-        i = end;
-      } else {
-        units.push({ start: i, end: i + 2, value: DOUBLE_QUOTED_ESCAPES[code] ?? code });
-        i += 2;
-      }
-    } else {
-      const width = (text.codePointAt(i) ?? 0) > 0xffff ? 2 : 1;
-      units.push({ start: i, end: i + width, value: text.slice(i, i + width) });
-      i += width;
-    }
-  }
-  return units;
-}
-
-const isBlank = (ch: string) => /\s/.test(ch);
-
-/**
- * Where in the file the character at `offset` of a scalar's value is written, for values whose source is not
- * their text verbatim: block scalars (`|`, `>`), values over several lines, quoted values with escapes.
- * Line folding and indentation change only whitespace, and escapes are decoded, so the value's other
- * characters are matched in order with the source's; `undefined` when they do not line up.
- */
-function offsetInScalarSource(text: string, node: Scalar, offset: number): number | undefined {
-  const [start, end] = node.range ?? [0, 0];
-  const value = String(node.value);
-  let from = start;
-  let to = end;
-  if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') {
-    // The content begins on the line after the header (`|`, `>-`, `|2`, maybe a comment).
-    const lineEnd = text.indexOf('\n', start);
-    if (lineEnd < 0 || lineEnd >= end) return undefined;
-    from = lineEnd + 1;
-  } else if (node.type === 'QUOTE_SINGLE' || node.type === 'QUOTE_DOUBLE') {
-    from = start + 1;
-    to = end - 1;
-  }
-  const shown = sourceUnits(text, from, to, node.type).flatMap((unit) =>
-    [...unit.value].filter((ch) => !isBlank(ch)).map((ch) => ({ ch, unit })),
-  );
-  const wanted = [...value].filter((ch) => !isBlank(ch));
-  if (shown.length !== wanted.length || shown.some((s, i) => s.ch !== wanted[i])) return undefined;
-  // How many visible characters come before the offset; the offset itself is at the next one, or (on
-  // whitespace or at the end, as for "unexpected end of input") just after the last.
-  const before = [...value.slice(0, offset)].filter((ch) => !isBlank(ch)).length;
-  const at = value[offset];
-  if (at !== undefined && !isBlank(at) && before < shown.length) return shown[before].unit.start;
-  if (before > 0) return shown[before - 1].unit.end;
-  return shown[0]?.unit.start ?? from;
-}
-
-function makeDocument(
-  file: string,
-  index: number,
-  document: Document,
-  lines: LineCounter,
-  text: string,
-): SourceDocument {
-  const position = (offset: number): SourcePosition => {
-    const { line, col } = lines.linePos(offset);
-    return { line, column: col };
-  };
-  const documentStart = document.contents?.range?.[0] ?? 0;
-  return {
-    file,
-    index,
-    // Bounded by aliasProblem, which counts expansions as the values hold them (the library counts otherwise).
-    value: document.toJS({ maxAliasCount: -1 }),
-    plainScalarText(path) {
-      const found = nodeAt(document, path);
-      if (!found.exact || !isScalar(found.node) || found.node.type !== 'PLAIN' || !found.node.range)
-        return undefined;
-      return text.slice(found.node.range[0], found.node.range[1]);
-    },
-    locate(path, { offsetInValue, atKey } = {}) {
-      const found = nodeAt(document, path);
-      if (!found.exact) {
-        // A missing field: the key of its nearest parent that is written, the document for a top-level one.
-        return position(found.key?.range?.[0] ?? found.node?.range?.[0] ?? documentStart);
-      }
-      const start = found.node?.range?.[0] ?? documentStart;
-      // An unknown field is best shown at its key; a value can point inside itself.
-      if (found.key && offsetInValue === undefined && (atKey || !isScalar(found.node))) {
-        return position(found.key.range?.[0] ?? start);
-      }
-      if (offsetInValue !== undefined && isScalar(found.node)) {
-        const type = found.node.type;
-        const quoted = type === 'QUOTE_SINGLE' || type === 'QUOTE_DOUBLE';
-        const raw = text.slice(start, found.node.range?.[1] ?? start);
-        if (
-          (type === 'PLAIN' || quoted) &&
-          !raw.includes('\n') &&
-          !raw.includes("''") &&
-          !raw.includes('\\')
-        ) {
-          return position(start + (quoted ? 1 : 0) + offsetInValue);
-        }
-        return position(offsetInScalarSource(text, found.node, offsetInValue) ?? start);
-      }
-      return position(start);
-    },
-  };
-}
-
-/** A problem of a file found before (or instead of) its resources: its syntax, its size, its content. */
-function fileProblem(file: string, lines: LineCounter, offset: number, message: string): SyntaxProblem {
-  const { line, col } = lines.linePos(offset);
-  return { file, position: { line, column: col }, message };
-}
-
-/** The first line of a parser's message, shortened: it may quote a whole line of the file. */
-function parserMessage(message: string): string {
-  const first = message.split('\n')[0];
-  return first.length <= MAX_ECHOED_MESSAGE_LENGTH
-    ? first
-    : `${first.slice(0, MAX_ECHOED_MESSAGE_LENGTH)}...`;
-}
-
 export function loadResourceFile(file: string): LoadedFiles {
   const text = readFileSync(file, 'utf8');
   const lines = new LineCounter();
+  const problems = new FileProblems(file, lines);
   const documents: SourceDocument[] = [];
-  const syntaxProblems: SyntaxProblem[] = [];
-  const report = (offset: number, message: string) =>
-    syntaxProblems.push(fileProblem(file, lines, offset, message));
 
-  // As parseAllDocuments does, one document at a time, so that each can be looked at before it is composed.
+  // What parseAllDocuments does, one document at a time, each looked at before it is composed.
   const parser = new Parser(lines.addNewLine);
+  lines.addNewLine(0);
   // YAML 1.1, as kubectl and the API server read manifests: an unquoted Off, On, Yes or No is a boolean there.
   const composer = new Composer({ prettyErrors: false, uniqueKeys: true, version: '1.1' });
-  let index = 0;
+  /** Documents refused before composing; the composer is given an empty one in their place. */
+  const refused = new Set<number>();
+  let documentTokens = 0;
+  let errorTokens = 0;
+  let composed = 0;
   const take = (document: Document.Parsed) => {
-    const at = index++;
+    const index = composed++;
+    if (refused.has(index)) return;
     if (document.errors.length) {
-      for (const error of document.errors) report(error.pos[0], parserMessage(error.message));
+      for (const error of document.errors) problems.add(error.pos[0], parserMessage(error.message));
       return;
     }
     if (document.contents === null) return; // an empty document (e.g. after a trailing ---)
     const aliases = aliasProblem(document);
     if (aliases) {
-      report(aliases.offset, aliases.message);
+      problems.add(aliases.offset, aliases.message);
       return;
     }
-    documents.push(makeDocument(file, at, document, lines, text));
+    documents.push(makeDocument(file, index, document, lines, text));
   };
-  for (const token of parser.parse(text)) for (const document of composer.next(token)) take(document);
+
+  /** A document token looked at before it is composed: refused when nested too deep, or one too many. */
+  const next = (token: CST.Token): boolean => {
+    if (token.type === 'error' && ++errorTokens > MAX_SYNTAX_PROBLEMS_PER_FILE) {
+      problems.stop(token.offset, `more than ${MAX_SYNTAX_PROBLEMS_PER_FILE} syntax errors`);
+      return false;
+    }
+    if (token.type === 'document') {
+      if (documentTokens === MAX_DOCUMENTS_PER_FILE) {
+        problems.stop(token.offset, `more than ${MAX_DOCUMENTS_PER_FILE} documents in this file, the limit`);
+        return false;
+      }
+      const nesting = nestingProblem(token);
+      if (nesting) {
+        problems.add(nesting.offset, nesting.message);
+        refused.add(documentTokens);
+        token = emptyDocument(token);
+      }
+      documentTokens++;
+    }
+    for (const document of composer.next(token)) take(document);
+    return true;
+  };
+  parseTokens(text, parser, next, problems);
   for (const document of composer.end()) take(document);
-  for (const error of composer.streamInfo().errors) report(error.pos[0], parserMessage(error.message));
-  return { documents, syntaxProblems };
+  for (const error of composer.streamInfo().errors) problems.add(error.pos[0], parserMessage(error.message));
+  return { documents, syntaxProblems: problems.all() };
+}
+
+/**
+ * Lexes and parses `text`, giving each token to `next` until it returns false. Flow collections (`[`, `{`)
+ * are counted as they are lexed: the parser holds a kilobyte per open one, so four million '[' would take it
+ * 18 s and 3.6 GB before the document could be looked at.
+ */
+function parseTokens(
+  text: string,
+  parser: Parser,
+  next: (token: CST.Token) => boolean,
+  problems: FileProblems,
+): void {
+  let flowDepth = 0;
+  for (const lexeme of new Lexer().lex(text)) {
+    if (lexeme === '[' || lexeme === '{') {
+      if (++flowDepth > MAX_NESTING_DEPTH) {
+        problems.stop(parser.offset, nestedTooDeep);
+        return;
+      }
+    } else if (lexeme === ']' || lexeme === '}') {
+      flowDepth = Math.max(0, flowDepth - 1);
+    } else if (lexeme === CST.DOCUMENT || lexeme === CST.FLOW_END) {
+      flowDepth = 0;
+    }
+    for (const token of parser.next(lexeme)) if (!next(token)) return;
+  }
+  for (const token of parser.end()) if (!next(token)) return;
+}
+
+/** A document with nothing in it, at the place of one that is refused. */
+function emptyDocument(token: CST.Document): CST.Document {
+  return { type: 'document', offset: token.offset, start: [] };
 }
 
 export function loadResourceFiles(files: readonly string[]): LoadedFiles {

@@ -37,7 +37,7 @@ export function validateFiles(paths: readonly string[]): FilesValidation {
     severity: 'error',
     kind: 'YAML',
     name: '-',
-    field: '(syntax)',
+    field: p.field ?? '(syntax)',
     message: p.message,
   }));
   const documents: ValidatedDocument[] = [];

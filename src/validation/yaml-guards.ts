@@ -9,6 +9,8 @@ export interface GuardProblem {
   message: string;
 }
 
+export const nestedTooDeep = `nested more than ${MAX_NESTING_DEPTH} levels deep, the limit (a resource needs fewer than 10)`;
+
 class Refusal {
   constructor(readonly problem: GuardProblem) {}
 }
@@ -86,10 +88,7 @@ export function nestingProblem(document: CST.Document): GuardProblem | undefined
     if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection')
       continue;
     if (depth > MAX_NESTING_DEPTH) {
-      return {
-        offset: token.offset,
-        message: `nested more than ${MAX_NESTING_DEPTH} levels deep, the limit (a resource needs fewer than 10)`,
-      };
+      return { offset: token.offset, message: nestedTooDeep };
     }
     // Pushed last to first, so that the first deep place in the file is found first.
     for (let i = token.items.length - 1; i >= 0; i--) {

@@ -90,3 +90,79 @@ metadata: &m
     );
   });
 });
+
+/** Runs `validate` on `files` and says how long it took. */
+async function timedValidate(...args: string[]) {
+  const started = performance.now();
+  const run = await runCliCaptured(['validate', ...args]);
+  return { ...run, seconds: (performance.now() - started) / 1000 };
+}
+
+describe('files of many documents or many syntax errors', () => {
+  it('refuses a file of 130,000 small documents past 10,000, names it, and checks the others', async () => {
+    const dir = writeTempFiles({ 'a-many.yaml': '---\n{a: 1}\n'.repeat(130_000), 'b-invalid.yaml': INVALID });
+    const run = await timedValidate(dir);
+    assert.equal(run.code, 1, run.stderr.join('\n'));
+    assert.deepEqual(run.stdout, [
+      `${join(dir, 'a-many.yaml')}:20001:1: error: YAML/-: (syntax): more than 10000 documents in this file, the limit; the rest of the file is not read`,
+      `${join(dir, 'b-invalid.yaml')}:6:9: error: IoTHub/hub: spec.tier: 'S9' is not one of F1, B1, B2, B3, S1, S2, S3; did you mean 'S1'?`,
+    ]);
+    console.log(`130,000 documents (1.4 MB): refused in ${run.seconds.toFixed(2)} s`);
+    assert.ok(run.seconds < 10, `${run.seconds} s`);
+    const sync = await runCliCaptured(['sync', '-f', dir, ...HUB]);
+    assert.equal(sync.code, 1);
+    assert.match(sync.stderr.join('\n'), /a-many\.yaml:20001:1: error: .*more than 10000 documents/);
+  });
+
+  it('shows the first 20 syntax errors of 200,000 lines of ] and stops reading', async () => {
+    const dir = writeTempFiles({ 'brackets.yaml': ']\n'.repeat(200_000) });
+    const file = join(dir, 'brackets.yaml');
+    const run = await timedValidate('--output', 'json', dir);
+    assert.equal(run.code, 1, run.stderr.join('\n'));
+    const { problems } = JSON.parse(run.stdout.join('\n'));
+    assert.equal(problems.length, 21);
+    assert.deepEqual(problems[0], {
+      file,
+      line: 1,
+      column: 1,
+      severity: 'error',
+      kind: 'YAML',
+      name: '-',
+      field: '(syntax)',
+      message: 'Unexpected flow-seq-end token in YAML document: "]"',
+    });
+    assert.deepEqual(
+      [problems[20].line, problems[20].message],
+      [21, 'more than 20 syntax errors; the rest of the file is not read'],
+    );
+    console.log(`200,000 lines of ]: ${problems.length} problems in ${run.seconds.toFixed(2)} s`);
+    assert.ok(run.seconds < 10, `${run.seconds} s`);
+  });
+});
+
+describe('deep nesting', () => {
+  it('stops at the 101st open flow collection of four million', async () => {
+    const dir = writeTempFiles({ 'deep.yaml': `${'['.repeat(4_000_000)}\n` });
+    const run = await timedValidate(dir);
+    assert.equal(run.code, 1, run.stderr.join('\n'));
+    assert.deepEqual(run.stdout, [
+      `${join(dir, 'deep.yaml')}:1:101: error: YAML/-: (syntax): nested more than 100 levels deep, the limit (a resource needs fewer than 10); the rest of the file is not read`,
+    ]);
+    console.log(`4,000,000 '[': refused in ${run.seconds.toFixed(2)} s`);
+    assert.ok(run.seconds < 10, `${run.seconds} s`);
+  });
+
+  it('refuses a document of block mappings nested 101 deep, and reads the next document', async () => {
+    const deep = Array.from({ length: 101 }, (_, i) => `${'  '.repeat(i)}k${i}:`).join('\n');
+    const dir = writeTempFiles({ 'deep.yaml': `${deep} x\n---\n${INVALID}` });
+    const run = await timedValidate(dir);
+    assert.equal(run.code, 1, run.stderr.join('\n'));
+    assert.deepEqual(
+      run.stdout.map((line) => line.slice(dir.length + 1)),
+      [
+        'deep.yaml:101:201: error: YAML/-: (syntax): nested more than 100 levels deep, the limit (a resource needs fewer than 10)',
+        "deep.yaml:108:9: error: IoTHub/hub: spec.tier: 'S9' is not one of F1, B1, B2, B3, S1, S2, S3; did you mean 'S1'?",
+      ],
+    );
+  });
+});
