@@ -1,4 +1,5 @@
 // Validates every resource in a set of YAML files: the library behind `validate` and the first step of `sync`.
+import { duplicateResourceProblems } from './duplicate-resources.js';
 import { type FieldPath, formatFieldPath, type Severity } from './issues.js';
 import { collectYamlFiles, loadResourceFiles, type SourceDocument } from './resource-files.js';
 import { type ResourceValidation, validateResource } from './validate-resource.js';
@@ -58,6 +59,7 @@ export function validateFiles(paths: readonly string[]): FilesValidation {
       });
     }
   }
+  for (const problem of duplicateResourceProblems(documents)) problems.push(problem);
   problems.sort(compareProblems);
   return { files, documents, problems, valid: !problems.some((p) => p.severity === 'error') };
 }

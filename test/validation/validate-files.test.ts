@@ -159,6 +159,31 @@ describe('positions and messages of target condition errors', () => {
   });
 });
 
+describe('resources defined twice', () => {
+  it('makes validate refuse the second definition of a kind, namespace and name, as sync does', () => {
+    const hub = (name: string, namespace?: string) =>
+      `apiVersion: iotsecurity.io/v1alpha1
+kind: IoTHub
+metadata:
+  name: ${name}${namespace ? `\n  namespace: ${namespace}` : ''}
+spec:
+  connectionStringSecretRef: { name: creds }
+`;
+    const dir = writeTempFiles({
+      'a.yaml': `${hub('fleet')}---\n${hub('fleet', 'other')}---\n${config('    deviceIds: [d1]', 'fleet')}`,
+      'b.yaml': `${hub('fleet', 'default')}---\n${hub('fleet', 'other')}`,
+    });
+    const a = join(dir, 'a.yaml');
+    const b = join(dir, 'b.yaml');
+    const result = validateFiles([dir]);
+    assert.equal(result.valid, false);
+    assert.deepEqual(result.problems.map(formatProblem), [
+      `${b}:4:9: error: IoTHub/fleet: metadata.name: default/fleet is also defined in ${a}:4; each resource may appear once`,
+      `${b}:12:9: error: IoTHub/fleet: metadata.name: other/fleet is also defined in ${a}:11; each resource may appear once`,
+    ]);
+  });
+});
+
 describe('loading the resources of a sync', () => {
   it('names the file and line of the first definition of a duplicate, and keeps problems in file order', () => {
     const first = config('    deviceIds: [d1]', 'twice');
