@@ -1,6 +1,7 @@
 // Validates every resource in a set of YAML files: the library behind `validate` and the first step of `sync`.
 import { duplicateResourceProblems } from './duplicate-resources.js';
 import { type FieldPath, formatFieldPath, type Severity } from './issues.js';
+import { printable } from './printable-text.js';
 import { collectYamlFiles, loadResourceFiles, type SourceDocument } from './resource-files.js';
 import { type ResourceValidation, validateResource } from './validate-resource.js';
 
@@ -81,6 +82,8 @@ export function compareProblems(a: LocatedProblem, b: LocatedProblem): number {
   return a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column;
 }
 
+/** One problem on one line; what comes from the files is escaped (see printable). */
 export function formatProblem(p: LocatedProblem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.kind}/${p.name}: ${p.field}: ${p.message}`;
+  const line = `${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.kind}/${p.name}: ${p.field}: ${p.message}`;
+  return printable(line);
 }

@@ -166,3 +166,75 @@ describe('deep nesting', () => {
     );
   });
 });
+
+describe('control characters in what is echoed', () => {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+  const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u202e]/;
+
+  const withName = (name: string) => `apiVersion: iotsecurity.io/v1alpha1
+kind: SecurityModuleConfig
+metadata:
+  name: "${name}"
+spec:
+  hubRef: { name: hub }
+  target: { deviceIds: [d1] }
+  agentConfiguration: { snapshotFrequency: PT1H }
+`;
+
+  it('escapes a name that would clear the screen and colour the output', async () => {
+    const dir = writeTempFiles({ 'ansi.yaml': withName('a\\e[2J\\e[31mRED') });
+    const run = await runCliCaptured(['validate', dir]);
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout.length, 1);
+    assert.ok(!run.stdout[0].includes('\x1b'), JSON.stringify(run.stdout[0]));
+    assert.match(
+      run.stdout[0],
+      /ansi\.yaml:4:9: error: SecurityModuleConfig\/a\\u001b\[2J\\u001b\[31mRED: metadata\.name: 'a\\u001b\[2J/,
+    );
+    const text = (await runCliCaptured(['validate', '-o', 'json', dir])).stdout.join('\n');
+    assert.ok(!UNPRINTABLE.test(text.replaceAll('\n', '')), text);
+    assert.equal(JSON.parse(text).problems[0].name, 'a\x1b[2J\x1b[31mRED', 'JSON keeps the value, escaped');
+  });
+
+  it('keeps a name with a line break on one line, so that it cannot forge a second problem', async () => {
+    const forged = 'x\\nforged.yaml:1:1: error: IoTHub/x: spec: nothing wrong';
+    const dir = writeTempFiles({
+      'newline.yaml': withName(forged),
+      'unicode.yaml': withName('a\\u2028b\\u202Ec\\x9b31m'),
+    });
+    const run = await runCliCaptured(['validate', dir]);
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout.length, 2, run.stdout.join('\n'));
+    assert.ok(run.stdout.every((line) => line.startsWith(dir)));
+    assert.match(run.stdout[0], /SecurityModuleConfig\/x\\nforged\.yaml:1:1: error: /);
+    assert.match(run.stdout[1], /SecurityModuleConfig\/a\\u2028b\\u202ec\\u009b31m: /);
+    const json = (await runCliCaptured(['validate', '-o', 'json', dir])).stdout.join('\n');
+    assert.ok(!UNPRINTABLE.test(json.replaceAll('\n', '')), json);
+    assert.equal(JSON.parse(json).problems[1].name, 'a\u2028b\u202ec\x9b31m');
+    const sync = await runCliCaptured(['sync', '-f', dir, ...HUB]);
+    assert.equal(sync.code, 1);
+    assert.ok(
+      sync.stderr.every((line) => !UNPRINTABLE.test(line)),
+      sync.stderr.join('|'),
+    );
+  });
+
+  it('escapes control characters in file names, field names and quoted values', async () => {
+    const dir = writeTempFiles({
+      'bell\u0007.yaml': `apiVersion: iotsecurity.io/v1alpha1
+kind: IoTHub
+metadata: { name: hub }
+spec:
+  connectionStringSecretRef: { name: creds }
+  "ti\\rer": "S\\e]0;title\\a"
+`,
+    });
+    const run = await runCliCaptured(['validate', dir]);
+    assert.equal(run.code, 1);
+    assert.ok(run.stdout.length > 0);
+    for (const line of run.stdout) assert.ok(!UNPRINTABLE.test(line), JSON.stringify(line));
+    assert.ok(
+      run.stdout.some((line) => line.includes('bell\\u0007.yaml:6:3: error: IoTHub/hub: spec["ti\\rer"]')),
+    );
+  });
+});

@@ -1,5 +1,6 @@
 // `iot-security-operator validate PATH...`: judges resources as the agent and the API server would.
 import { parseArgs } from 'node:util';
+import { printableJson } from '../../validation/printable-text.js';
 import { formatProblem, validateFiles } from '../../validation/validate-files.js';
 import { type CommandIo, UsageError } from '../command-io.js';
 
@@ -33,13 +34,8 @@ export function runValidateCommand(argv: string[], io: CommandIo): number {
   }
   const resources = result.documents.filter((d) => d.validation.ours).length;
   if (values.output === 'json') {
-    io.out(
-      JSON.stringify(
-        { valid: result.valid, files: result.files.length, resources, problems: result.problems },
-        null,
-        2,
-      ),
-    );
+    const report = { valid: result.valid, files: result.files.length, resources, problems: result.problems };
+    io.out(printableJson(JSON.stringify(report, null, 2)));
   } else {
     for (const problem of result.problems) io.out(formatProblem(problem));
     const errors = result.problems.filter((p) => p.severity === 'error').length;
