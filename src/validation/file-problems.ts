@@ -8,7 +8,7 @@ export interface SyntaxProblem {
   file: string;
   position: SourcePosition;
   message: string;
-  /** What the problem is about: `(syntax)` unless said, `(file)` for the file as a whole. */
+  /** What the problem is about: `(syntax)` unless said; `(file)`, `(document)` for their size or bytes. */
   field?: string;
 }
 
@@ -29,9 +29,9 @@ export class FileProblems {
     private readonly lines: LineCounter,
   ) {}
 
-  add(offset: number, message: string): void {
+  add(offset: number, message: string, field?: string): void {
     if (this.shown.length >= MAX_SYNTAX_PROBLEMS_PER_FILE) this.hidden++;
-    else this.shown.push(this.at(offset, message));
+    else this.shown.push({ ...this.at(offset, message), ...(field && { field }) });
   }
 
   /** The last problem, shown whatever the count: reading the file stops here. */

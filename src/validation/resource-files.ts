@@ -1,12 +1,13 @@
 // Reads resources from YAML files (multi-document), each document looked at before it is composed so that no
 // file, however written, takes unbounded time, memory or stack; what cannot be read is a problem of its file.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Composer, CST, type Document, Lexer, LineCounter, Parser } from 'yaml';
 import { FileProblems, parserMessage, type SyntaxProblem } from './file-problems.js';
 import { MAX_DOCUMENTS_PER_FILE, MAX_NESTING_DEPTH, MAX_SYNTAX_PROBLEMS_PER_FILE } from './input-limits.js';
+import { readResourceText } from './resource-text.js';
 import { makeDocument, type SourceDocument } from './source-document.js';
-import { aliasProblem, nestedTooDeep, nestingProblem } from './yaml-guards.js';
+import { aliasProblem, documentSizeProblem, nestedTooDeep, nestingProblem } from './yaml-guards.js';
 
 export type { SyntaxProblem } from './file-problems.js';
 export type { SourceDocument, SourcePosition } from './source-document.js';
@@ -43,7 +44,14 @@ export function collectYamlFiles(paths: readonly string[]): string[] {
 }
 
 export function loadResourceFile(file: string): LoadedFiles {
-  const text = readFileSync(file, 'utf8');
+  const read = readResourceText(file);
+  if (!read.ok) {
+    return {
+      documents: [],
+      syntaxProblems: [{ file, position: read.position, message: read.message, field: '(file)' }],
+    };
+  }
+  const text = read.text;
   const lines = new LineCounter();
   const problems = new FileProblems(file, lines);
   const documents: SourceDocument[] = [];
@@ -74,8 +82,8 @@ export function loadResourceFile(file: string): LoadedFiles {
     documents.push(makeDocument(file, index, document, lines, text));
   };
 
-  /** A document token looked at before it is composed: refused when nested too deep, or one too many. */
-  const next = (token: CST.Token): boolean => {
+  /** A document token looked at before it is composed: refused when too big, nested too deep, or one too many. */
+  const next = (token: CST.Token, end: number): boolean => {
     if (token.type === 'error' && ++errorTokens > MAX_SYNTAX_PROBLEMS_PER_FILE) {
       problems.stop(token.offset, `more than ${MAX_SYNTAX_PROBLEMS_PER_FILE} syntax errors`);
       return false;
@@ -85,9 +93,9 @@ export function loadResourceFile(file: string): LoadedFiles {
         problems.stop(token.offset, `more than ${MAX_DOCUMENTS_PER_FILE} documents in this file, the limit`);
         return false;
       }
-      const nesting = nestingProblem(token);
-      if (nesting) {
-        problems.add(nesting.offset, nesting.message);
+      const refusal = documentSizeProblem(text, token.offset, end) ?? nestingProblem(token);
+      if (refusal) {
+        problems.add(refusal.offset, refusal.message, refusal.field);
         refused.add(documentTokens);
         token = emptyDocument(token);
       }
@@ -110,7 +118,8 @@ export function loadResourceFile(file: string): LoadedFiles {
 function parseTokens(
   text: string,
   parser: Parser,
-  next: (token: CST.Token) => boolean,
+  /** `end`: where the parser is, just after the token (for a document: where the next one starts). */
+  next: (token: CST.Token, end: number) => boolean,
   problems: FileProblems,
 ): void {
   let flowDepth = 0;
@@ -125,9 +134,9 @@ function parseTokens(
     } else if (lexeme === CST.DOCUMENT || lexeme === CST.FLOW_END) {
       flowDepth = 0;
     }
-    for (const token of parser.next(lexeme)) if (!next(token)) return;
+    for (const token of parser.next(lexeme)) if (!next(token, parser.offset)) return;
   }
-  for (const token of parser.end()) if (!next(token)) return;
+  for (const token of parser.end()) if (!next(token, text.length)) return;
 }
 
 /** A document with nothing in it, at the place of one that is refused. */

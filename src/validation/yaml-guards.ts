@@ -1,12 +1,14 @@
 // Checks of a YAML document made before it is turned into values: what would make that step, or the
 // validation after it, take unbounded time, memory or stack. Each finds the first offending place.
 import { type CST, type Document, isAlias, isCollection, isPair, isScalar, type Node } from 'yaml';
-import { MAX_ALIAS_EXPANSIONS, MAX_NESTING_DEPTH } from './input-limits.js';
+import { formatBytes, MAX_ALIAS_EXPANSIONS, MAX_DOCUMENT_BYTES, MAX_NESTING_DEPTH } from './input-limits.js';
 
 export interface GuardProblem {
   /** Offset in the file's text. */
   offset: number;
   message: string;
+  /** `(document)` when the problem is its size rather than its YAML. */
+  field?: string;
 }
 
 export const nestedTooDeep = `nested more than ${MAX_NESTING_DEPTH} levels deep, the limit (a resource needs fewer than 10)`;
@@ -98,4 +100,17 @@ export function nestingProblem(document: CST.Document): GuardProblem | undefined
     }
   }
   return undefined;
+}
+
+/** A document over MAX_DOCUMENT_BYTES (in UTF-8) between `start` and `end` of the file's text. */
+export function documentSizeProblem(text: string, start: number, end: number): GuardProblem | undefined {
+  // A character is at most 3 bytes (4 for a pair of 2 UTF-16 units): only a long document needs counting.
+  if ((end - start) * 3 <= MAX_DOCUMENT_BYTES) return undefined;
+  const bytes = Buffer.byteLength(text.slice(start, end), 'utf8');
+  if (bytes <= MAX_DOCUMENT_BYTES) return undefined;
+  return {
+    offset: start,
+    field: '(document)',
+    message: `the document is ${formatBytes(bytes)}, more than the limit of ${formatBytes(MAX_DOCUMENT_BYTES)} (etcd's request limit, which bounds every Kubernetes object); it is not read`,
+  };
 }

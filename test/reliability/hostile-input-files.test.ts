@@ -1,6 +1,7 @@
 // Resource files written to hurt: each case a regression test of issue 12. Whatever a file holds, `validate`
 // and `sync` name it with a line and column, check the other files, and finish in bounded time and memory.
 import assert from 'node:assert/strict';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCliCaptured } from '../support/cli.js';
@@ -235,6 +236,104 @@ spec:
     for (const line of run.stdout) assert.ok(!UNPRINTABLE.test(line), JSON.stringify(line));
     assert.ok(
       run.stdout.some((line) => line.includes('bell\\u0007.yaml:6:3: error: IoTHub/hub: spec["ti\\rer"]')),
+    );
+  });
+});
+
+const DEVICE_LIST = `apiVersion: iotsecurity.io/v1alpha1
+kind: SecurityModuleConfig
+metadata: { name: big, namespace: fleet }
+spec:
+  hubRef: { name: hub }
+  agentConfiguration: { snapshotFrequency: PT1H }
+  target:
+    deviceIds:
+`;
+
+/** Writes `head` then `count` lines of `line(i)` to `file` in chunks, without holding the file in memory. */
+function writeLines(file: string, head: string, count: number, line: (i: number) => string): void {
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, head);
+    for (let start = 0; start < count; start += 10_000) {
+      const chunk: string[] = [];
+      for (let i = start; i < Math.min(count, start + 10_000); i++) chunk.push(line(i));
+      writeSync(fd, chunk.join(''));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('oversized input', () => {
+  it('refuses a 57 MB file of 2.5 million device ids before reading it, naming the limit', async () => {
+    const dir = writeTempFiles({ 'b-invalid.yaml': INVALID });
+    writeLines(
+      join(dir, 'a-ids.yaml'),
+      DEVICE_LIST,
+      2_500_000,
+      (i) => `    - d-${String(i).padStart(15, '0')}\n`,
+    );
+    const rss = process.memoryUsage().rss;
+    const run = await timedValidate(dir);
+    const grown = (process.memoryUsage().rss - rss) / 2 ** 20;
+    assert.equal(run.code, 1, run.stderr.join('\n'));
+    assert.deepEqual(run.stdout, [
+      `${join(dir, 'a-ids.yaml')}:1:1: error: YAML/-: (file): the file is 57.2 MiB, more than the limit of 4 MiB; it is not read`,
+      `${join(dir, 'b-invalid.yaml')}:6:9: error: IoTHub/hub: spec.tier: 'S9' is not one of F1, B1, B2, B3, S1, S2, S3; did you mean 'S1'?`,
+    ]);
+    console.log(
+      `57 MB file of 2.5 million device ids: refused in ${run.seconds.toFixed(3)} s, RSS +${grown.toFixed(0)} MiB`,
+    );
+    assert.ok(run.seconds < 1, `${run.seconds} s`);
+    assert.ok(grown < 50, `${grown} MiB`);
+    const sync = await runCliCaptured(['sync', '-f', dir, ...HUB]);
+    assert.equal(sync.code, 1);
+    assert.match(sync.stderr.join('\n'), /a-ids\.yaml:1:1: error: YAML\/-: \(file\): the file is 57\.2 MiB/);
+  });
+
+  it('refuses a 50 MB scalar the same way', async () => {
+    const dir = writeTempFiles({});
+    writeLines(join(dir, 'scalar.yaml'), 'name: "', 50_000, () => 'x'.repeat(1000));
+    const run = await timedValidate(dir);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout[0],
+      /scalar\.yaml:1:1: error: YAML\/-: \(file\): the file is 47\.7 MiB, more than the limit of 4 MiB/,
+    );
+    console.log(`50 MB scalar: refused in ${run.seconds.toFixed(3)} s`);
+    assert.ok(run.seconds < 1, `${run.seconds} s`);
+  });
+
+  it('refuses a document over 1.5 MiB at its first line and judges the next one', async () => {
+    const dir = writeTempFiles({});
+    const file = join(dir, 'ids.yaml');
+    writeLines(file, DEVICE_LIST, 80_000, (i) => `    - d-${String(i).padStart(15, '0')}\n`);
+    const after = `---\n${INVALID}`;
+    const fd = openSync(file, 'a');
+    writeSync(fd, after);
+    closeSync(fd);
+    const run = await timedValidate(dir);
+    assert.equal(run.code, 1);
+    assert.deepEqual(
+      run.stdout.map((line) => line.slice(dir.length + 1)),
+      [
+        "ids.yaml:1:1: error: YAML/-: (document): the document is 1.8 MiB, more than the limit of 1.5 MiB (etcd's request limit, which bounds every Kubernetes object); it is not read",
+        "ids.yaml:80015:9: error: IoTHub/hub: spec.tier: 'S9' is not one of F1, B1, B2, B3, S1, S2, S3; did you mean 'S1'?",
+      ],
+    );
+    console.log(`a 1.8 MiB document of 80,000 device ids: refused in ${run.seconds.toFixed(2)} s`);
+    assert.ok(run.seconds < 5, `${run.seconds} s`);
+  });
+
+  it('judges a list of 12,000 device ids in full, under the limits', async () => {
+    const dir = writeTempFiles({});
+    writeLines(join(dir, 'ids.yaml'), DEVICE_LIST, 12_000, (i) => `    - d-${i}\n`);
+    const run = await timedValidate(dir);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout[0],
+      /ids\.yaml:8:5: error: SecurityModuleConfig\/big: spec\.target\.deviceIds: .*10000/,
     );
   });
 });
