@@ -1,11 +1,11 @@
 // Reads resources from YAML files (multi-document), each document looked at before it is composed so that no
 // file, however written, takes unbounded time, memory or stack; what cannot be read is a problem of its file.
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Composer, CST, type Document, Lexer, LineCounter, Parser } from 'yaml';
 import { FileProblems, parserMessage, type SyntaxProblem } from './file-problems.js';
 import { MAX_DOCUMENTS_PER_FILE, MAX_NESTING_DEPTH, MAX_SYNTAX_PROBLEMS_PER_FILE } from './input-limits.js';
-import { readResourceText } from './resource-text.js';
+import { describeFileError, readResourceText } from './resource-text.js';
 import { makeDocument, type SourceDocument } from './source-document.js';
 import { aliasProblem, documentSizeProblem, nestedTooDeep, nestingProblem } from './yaml-guards.js';
 
@@ -19,28 +19,88 @@ export interface LoadedFiles {
 
 const YAML_FILE = /\.ya?ml$/i;
 
-/** The YAML files named by `paths`, directories searched recursively in name order. Throws on a missing path. */
-export function collectYamlFiles(paths: readonly string[]): string[] {
-  const files: string[] = [];
+/** A path given to `validate` or `sync` that cannot be used: a usage error. */
+export class PathError extends Error {
+  override name = 'PathError';
+}
+
+export interface FoundFiles {
+  /** The YAML files, in the order they are read. */
+  files: string[];
+  /** Entries of the directories that look like YAML files but cannot be followed (a dangling link). */
+  problems: SyntaxProblem[];
+}
+
+/** Why a directory entry that `statSync` cannot follow is no file: a link to nothing, or no right to look. */
+function unreachableEntry(path: string, error: unknown): string {
+  try {
+    if (lstatSync(path).isSymbolicLink()) {
+      const target = readlinkSync(path);
+      return (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `a symbolic link to ${target}, which does not exist`
+        : `a symbolic link to ${target}, which cannot be followed: ${describeFileError(error)}`;
+    }
+  } catch {
+    // Not even the entry itself can be looked at: say why its target could not.
+  }
+  return `cannot be read: ${describeFileError(error)}`;
+}
+
+/**
+ * The YAML files named by `paths`, directories searched recursively in name order (each directory once,
+ * whatever links lead to it again). Throws a PathError for a path given that cannot be used.
+ */
+export function findResourceFiles(paths: readonly string[]): FoundFiles {
+  const found: FoundFiles = { files: [], problems: [] };
+  const seenDirectories = new Set<string>();
+  const problem = (path: string, message: string) =>
+    found.problems.push({ file: path, position: { line: 1, column: 1 }, message, field: '(file)' });
   const visit = (path: string, explicit: boolean) => {
     let stats: ReturnType<typeof statSync>;
     try {
       stats = statSync(path);
-    } catch {
-      throw new Error(`${path}: no such file or directory`);
+    } catch (error) {
+      if (explicit) throw new PathError(`${path}: ${describeFileError(error)}`);
+      problem(path, unreachableEntry(path, error));
+      return;
     }
-    if (stats.isDirectory()) {
-      for (const entry of readdirSync(path).sort()) {
-        if (entry.startsWith('.') || entry === 'node_modules') continue;
-        const child = join(path, entry);
-        if (statSync(child).isDirectory() || YAML_FILE.test(entry)) visit(child, false);
-      }
-    } else if (explicit || YAML_FILE.test(path)) {
-      files.push(path);
+    if (!stats.isDirectory()) {
+      if (explicit || YAML_FILE.test(path)) found.files.push(path);
+      return;
+    }
+    const identity = `${stats.dev}:${stats.ino}`;
+    if (seenDirectories.has(identity)) return;
+    seenDirectories.add(identity);
+    let entries: string[];
+    try {
+      entries = readdirSync(path).sort();
+    } catch (error) {
+      if (explicit) throw new PathError(`${path}: ${describeFileError(error)}`);
+      problem(path, `a directory that cannot be listed: ${describeFileError(error)}`);
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.startsWith('.') || entry === 'node_modules') continue;
+      const child = join(path, entry);
+      // Other entries matter only if they are directories; one that cannot be followed is passed over.
+      if (YAML_FILE.test(entry) || isDirectory(child)) visit(child, false);
     }
   };
   for (const path of paths) visit(path, true);
-  return files;
+  return found;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The YAML files of `paths` that can be looked at (see findResourceFiles). */
+export function collectYamlFiles(paths: readonly string[]): string[] {
+  return findResourceFiles(paths).files;
 }
 
 export function loadResourceFile(file: string): LoadedFiles {

@@ -2,7 +2,7 @@
 import { duplicateResourceProblems } from './duplicate-resources.js';
 import { type FieldPath, formatFieldPath, type Severity } from './issues.js';
 import { printable } from './printable-text.js';
-import { collectYamlFiles, loadResourceFiles, type SourceDocument } from './resource-files.js';
+import { findResourceFiles, loadResourceFiles, type SourceDocument } from './resource-files.js';
 import { type ResourceValidation, validateResource } from './validate-resource.js';
 
 export interface LocatedProblem {
@@ -28,11 +28,11 @@ export interface FilesValidation {
   valid: boolean;
 }
 
-/** Throws only for a path that does not exist (a usage error); every problem in the files is returned. */
+/** Throws only a PathError, for a path given that cannot be used; every problem in the files is returned. */
 export function validateFiles(paths: readonly string[]): FilesValidation {
-  const files = collectYamlFiles(paths);
+  const { files, problems: unreadable } = findResourceFiles(paths);
   const loaded = loadResourceFiles(files);
-  const problems: LocatedProblem[] = loaded.syntaxProblems.map((p) => ({
+  const problems: LocatedProblem[] = [...unreadable, ...loaded.syntaxProblems].map((p) => ({
     file: p.file,
     line: p.position.line,
     column: p.position.column,

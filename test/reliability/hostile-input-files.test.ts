@@ -1,7 +1,8 @@
 // Resource files written to hurt: each case a regression test of issue 12. Whatever a file holds, `validate`
 // and `sync` name it with a line and column, check the other files, and finish in bounded time and memory.
 import assert from 'node:assert/strict';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCliCaptured } from '../support/cli.js';
@@ -335,5 +336,74 @@ describe('oversized input', () => {
       run.stdout[0],
       /ids\.yaml:8:5: error: SecurityModuleConfig\/big: spec\.target\.deviceIds: .*10000/,
     );
+  });
+});
+
+describe('files that cannot be read as resources', () => {
+  it('reports a dangling symbolic link in a directory as a problem of its own and reads the rest', async () => {
+    const dir = writeTempFiles({ 'b-invalid.yaml': INVALID });
+    symlinkSync(join(dir, 'gone.yaml'), join(dir, 'a-dangling.yaml'));
+    symlinkSync(join(dir, 'gone.txt'), join(dir, 'not-yaml.txt'));
+    const run = await runCliCaptured(['validate', dir]);
+    assert.equal(run.code, 1, run.stderr.join('\n'));
+    assert.deepEqual(
+      run.stdout.map((line) => line.slice(dir.length + 1)),
+      [
+        `a-dangling.yaml:1:1: error: YAML/-: (file): a symbolic link to ${join(dir, 'gone.yaml')}, which does not exist`,
+        "b-invalid.yaml:6:9: error: IoTHub/hub: spec.tier: 'S9' is not one of F1, B1, B2, B3, S1, S2, S3; did you mean 'S1'?",
+      ],
+    );
+    const sync = await runCliCaptured(['sync', '-f', dir, ...HUB]);
+    assert.equal(sync.code, 1);
+    assert.match(sync.stderr.join('\n'), /a-dangling\.yaml:1:1: error: YAML\/-: \(file\): a symbolic link/);
+  });
+
+  it('follows a symbolic link to a directory once, not round a loop', async () => {
+    const dir = writeTempFiles({ 'b-invalid.yaml': INVALID });
+    mkdirSync(join(dir, 'sub'));
+    symlinkSync(dir, join(dir, 'sub', 'loop'));
+    const run = await runCliCaptured(['validate', dir]);
+    assert.equal(run.code, 1, run.stderr.join('\n'));
+    assert.equal(run.stdout.length, 1, run.stdout.join('\n'));
+  });
+
+  it('says a binary file is not UTF-8 text in one line, without its bytes', async () => {
+    const dir = writeTempFiles({ 'b-invalid.yaml': INVALID });
+    const bytes = Buffer.alloc(200_000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919 + 13) % 256;
+    writeFileSync(
+      join(dir, 'a-binary.yaml'),
+      Buffer.concat([Buffer.from('kind: x\n  # caf'), Buffer.from([0]), bytes]),
+    );
+    writeFileSync(join(dir, 'c-latin1.yaml'), Buffer.from('name: caf\xe9\n', 'latin1'));
+    writeFileSync(join(dir, 'd-utf16.yaml'), Buffer.from('\ufeffkind: IoTHub\n', 'utf16le'));
+    const run = await runCliCaptured(['validate', dir]);
+    assert.equal(run.code, 1);
+    const lines = run.stdout.map((line) => line.slice(dir.length + 1));
+    assert.deepEqual(lines, [
+      'a-binary.yaml:2:8: error: YAML/-: (file): binary content (a NUL byte here): resource files are UTF-8 text; it is not read',
+      "b-invalid.yaml:6:9: error: IoTHub/hub: spec.tier: 'S9' is not one of F1, B1, B2, B3, S1, S2, S3; did you mean 'S1'?",
+      'c-latin1.yaml:1:10: error: YAML/-: (file): not UTF-8 text (the byte 0xe9 here is no part of a UTF-8 character); it is not read',
+      'd-utf16.yaml:1:1: error: YAML/-: (file): UTF-16 text: resource files are UTF-8 (convert it, e.g. with iconv -f UTF-16 -t UTF-8); it is not read',
+    ]);
+    assert.ok(run.stdout.join('\n').length < 1000);
+  });
+
+  it('refuses a named pipe or a device without waiting on it', async () => {
+    const dir = writeTempFiles({});
+    execFileSync('mkfifo', [join(dir, 'pipe.yaml')]);
+    const run = await runCliCaptured(['validate', dir, '/dev/zero']);
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stdout, [
+      '/dev/zero:1:1: error: YAML/-: (file): not a regular file; it is not read',
+      `${join(dir, 'pipe.yaml')}:1:1: error: YAML/-: (file): not a regular file; it is not read`,
+    ]);
+  });
+
+  it('gives a usage error for a missing path given on the command line', async () => {
+    const dir = writeTempFiles({ 'a.yaml': INVALID });
+    const run = await runCliCaptured(['validate', dir, join(dir, 'missing.yaml')]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr[0], /missing\.yaml: no such file or directory/);
   });
 });

@@ -1,6 +1,7 @@
 // `iot-security-operator validate PATH...`: judges resources as the agent and the API server would.
 import { parseArgs } from 'node:util';
 import { printableJson } from '../../validation/printable-text.js';
+import { PathError } from '../../validation/resource-files.js';
 import { formatProblem, validateFiles } from '../../validation/validate-files.js';
 import { type CommandIo, UsageError } from '../command-io.js';
 
@@ -30,7 +31,9 @@ export function runValidateCommand(argv: string[], io: CommandIo): number {
   try {
     result = validateFiles(positionals);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // A path that cannot be used is how the command was called; anything else is no usage error.
+    if (error instanceof PathError) throw new UsageError(error.message);
+    throw error;
   }
   const resources = result.documents.filter((d) => d.validation.ours).length;
   if (values.output === 'json') {
