@@ -145,15 +145,23 @@ function checkLeaf(key: string, value: JsonValue): HubError | undefined {
   return undefined;
 }
 
+const tooDeep = () => hubErrors.argumentInvalid(`Nested depth of twin property exceeds ${TWIN_LIMITS.depth}`);
+
+/**
+ * A value inside `depth` objects and arrays (1: a section's own keys). Arrays count as objects do, so a
+ * value nested 5,000 arrays deep is refused at the eleventh, before anything recurses further.
+ */
+function checkValue(key: string, value: JsonValue, depth: number): HubError | undefined {
+  if (Array.isArray(value)) return depth > TWIN_LIMITS.depth ? tooDeep() : checkArray(key, value, depth + 1);
+  if (isJsonObject(value)) return depth > TWIN_LIMITS.depth ? tooDeep() : checkObject(value, depth + 1);
+  return value === null ? undefined : checkLeaf(key, value);
+}
+
 function checkArray(key: string, items: JsonValue[], depth: number): HubError | undefined {
   for (const item of items) {
     if (item === null)
       return hubErrors.argumentInvalid(`Arrays cannot contain 'null' as value (property ${key})`);
-    const problem = Array.isArray(item)
-      ? checkArray(key, item, depth)
-      : isJsonObject(item)
-        ? checkObject(item, depth + 1)
-        : checkLeaf(key, item);
+    const problem = checkValue(key, item, depth);
     if (problem) return problem;
   }
   return undefined;
@@ -164,19 +172,8 @@ function checkObject(object: JsonObject, depth: number): HubError | undefined {
   for (const [key, value] of Object.entries(object)) {
     const invalidKey = keyProblem(key);
     if (invalidKey) return hubErrors.argumentInvalid(invalidKey);
-    if (isJsonObject(value)) {
-      if (depth > TWIN_LIMITS.depth) {
-        return hubErrors.argumentInvalid(`Nested depth of twin property exceeds ${TWIN_LIMITS.depth}`);
-      }
-      const problem = checkObject(value, depth + 1);
-      if (problem) return problem;
-    } else if (Array.isArray(value)) {
-      const problem = checkArray(key, value, depth);
-      if (problem) return problem;
-    } else if (value !== null) {
-      const problem = checkLeaf(key, value);
-      if (problem) return problem;
-    }
+    const problem = checkValue(key, value, depth);
+    if (problem) return problem;
   }
   return undefined;
 }

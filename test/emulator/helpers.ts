@@ -37,8 +37,8 @@ export function rawRequest(
     method: string;
     path: string;
     body?: unknown;
-    /** Sent as it is instead of `body`. */
-    rawBody?: string;
+    /** Sent as it is instead of `body` (bytes that are not UTF-8, too). */
+    rawBody?: string | Buffer;
     headers?: Record<string, string>;
     authorization?: string | null;
   },

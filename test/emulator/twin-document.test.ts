@@ -178,6 +178,21 @@ describe('twin limits', () => {
     assert.match(error!.message, /depth/);
   });
 
+  it('counts arrays in the depth as objects: 10 nested arrays pass, 11 and 5,000 are refused', () => {
+    const arrays = (depth: number): JsonValue => (depth === 0 ? 1 : [arrays(depth - 1)]);
+    assert.equal(checkSectionUpdate('desired', { a: arrays(10) }), undefined);
+    for (const depth of [11, 5000]) {
+      const error = checkSectionUpdate('desired', { a: arrays(depth) });
+      assert.equal(codeOf(error), '400 ArgumentInvalid', `${depth}`);
+      assert.match(error!.message, /Nested depth of twin property exceeds 10/);
+    }
+    // Objects and arrays alternating count alike.
+    const mixed = (depth: number): JsonValue =>
+      depth === 0 ? 'leaf' : depth % 2 ? [mixed(depth - 1)] : { k: mixed(depth - 1) };
+    assert.equal(checkSectionUpdate('tags', { a: mixed(10) }), undefined);
+    assert.equal(codeOf(checkSectionUpdate('tags', { a: mixed(11) })), '400 ArgumentInvalid');
+  });
+
   it('rejects a string value over 4 KB', () => {
     assert.equal(checkSectionUpdate('reported', { big: 'x'.repeat(4096) }), undefined);
     const error = checkSectionUpdate('reported', { big: 'x'.repeat(4097) });
