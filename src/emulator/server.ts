@@ -1,5 +1,6 @@
 // The HTTPS front of the emulated hub: body reading, authorization, api-version, routing, faults, quotas,
 // statistics and the hub's error responses.
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -72,7 +73,12 @@ function readBody(request: IncomingMessage, limit: number): Promise<string> {
       reject(hubErrors.requestTooLarge(limit));
     };
     request.on('data', onData);
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      // Decoding would turn bytes that are not UTF-8 into U+FFFD and store them; the hub refuses the body.
+      if (!isUtf8(body)) reject(hubErrors.formatError('The request body is not valid UTF-8'));
+      else resolve(body.toString('utf8'));
+    });
     request.on('error', reject);
   });
 }

@@ -48,4 +48,23 @@ describe('hostile requests to the emulator', () => {
     };
     assert.equal(stats.requests.twinUpdate?.['500'], undefined);
   });
+
+  it('answers 400 to a body that is not UTF-8, and stores nothing', async () => {
+    const version = await twinVersion();
+    for (const bytes of [
+      Buffer.from('{"properties":{"desired":{"x":"caf\xe9"}}}', 'latin1'),
+      Buffer.concat([Buffer.from('{"tags":{"x":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}}')]),
+      Buffer.concat([Buffer.from('{"tags":{"x":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}}')]),
+    ]) {
+      const answer = await rawRequest(emulator, { method: 'PATCH', path: TWIN_PATH, rawBody: bytes });
+      assertHubError(answer, 400, 'IotHubFormatError');
+      assert.match(JSON.parse(answer.text).Message, /not valid UTF-8/);
+    }
+    assert.equal(await twinVersion(), version);
+    const valid = Buffer.from('{"properties":{"desired":{"x":"café \ufffd"}}}', 'utf8');
+    assert.equal(
+      (await rawRequest(emulator, { method: 'PATCH', path: TWIN_PATH, rawBody: valid })).status,
+      200,
+    );
+  });
 });
