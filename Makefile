@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean control-plane
+.PHONY: help install build generate test lint format demo clean control-plane bench
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
@@ -13,6 +13,7 @@ help:
 	@echo "make generate  regenerate types and CRDs from schemas/"
 	@echo "make lint      biome lint/format check and type check"
 	@echo "make control-plane  build kube-apiserver + etcd and kubectl from Go modules (first build: minutes)"
+	@echo "make bench     the performance benchmark: contenders at the hub's quota floor (bench/results/)"
 
 # npm ci first; a registry mirror that lacks some platforms' optional packages (Biome's) makes npm ci refuse a
 # lock file npm install accepts, so fall back to npm install, which keeps the locked versions.
@@ -46,6 +47,10 @@ format: install
 demo: build
 	@if [ -z "$$KUBECONFIG" ]; then bash scripts/build-control-plane.sh; fi
 	$(CLI) demo
+
+# Every contender side by side on fresh emulated hubs (BENCH_LARGE=1 adds 100,000 devices); writes bench/results/.
+bench: build control-plane
+	npx tsx bench/rollout.bench.ts
 
 clean:
 	rm -rf dist

@@ -18,8 +18,14 @@ export interface HubSessionOptions {
   scope?: HubReconcileInput['scope'];
   clock?: () => number;
   logger?: Logger;
-  /** While agents have yet to answer, their twins are re-read this often (2 s). */
+  /** While agents have yet to answer, their twins are re-read at most this far apart (2 s). */
   pollMs?: number;
+  /**
+   * After writes, and after a re-read that found agents answering, the next re-read comes this soon (250 ms);
+   * after one that found none, twice as late each time up to pollMs: agents that answer at once are seen at
+   * once, slow ones cost few reads.
+   */
+  firstCheckMs?: number;
   /** While anything is in progress, the whole hub is re-read this often (30 s): devices coming online, drift. */
   fullReadWhileWaitingMs?: number;
   /** When everything is settled, the whole hub is re-read this often to detect drift (10 min). */
@@ -56,6 +62,7 @@ export interface StepOutcome extends ReconcileOutcome {
 }
 
 export const DEFAULT_POLL_MS = 2000;
+export const DEFAULT_FIRST_CHECK_MS = 250;
 export const DEFAULT_FULL_READ_WHILE_WAITING_MS = 30_000;
 export const DEFAULT_RESYNC_MS = 10 * 60_000;
 
@@ -77,6 +84,11 @@ export class HubSession {
   private lastReadAt = Number.NEGATIVE_INFINITY;
   private readonly clock: () => number;
   private readonly pollMs: number;
+  private readonly firstCheckMs: number;
+  /** How long after the last read the next re-read of awaiting devices is due. */
+  private checkDelayMs: number;
+  /** Devices awaiting their agent after the last step. */
+  private lastUnsettled = Number.POSITIVE_INFINITY;
   private readonly fullReadWhileWaitingMs: number;
   private readonly resyncMs: number;
 
@@ -86,6 +98,8 @@ export class HubSession {
   ) {
     this.clock = options.clock ?? Date.now;
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    this.firstCheckMs = Math.min(options.firstCheckMs ?? DEFAULT_FIRST_CHECK_MS, this.pollMs);
+    this.checkDelayMs = this.pollMs;
     this.fullReadWhileWaitingMs = options.fullReadWhileWaitingMs ?? DEFAULT_FULL_READ_WHILE_WAITING_MS;
     this.resyncMs = options.resyncMs ?? DEFAULT_RESYNC_MS;
   }
@@ -115,6 +129,11 @@ export class HubSession {
       logger: this.options.logger,
     });
     if (!options.dryRun) this.lastPlan = outcome.finalPlan;
+    // Fresh writes, or agents answering, are checked soon; silence makes each check wait twice as long.
+    const unsettled = outcome.finalPlan.unsettledDevices.length;
+    const progress = outcome.writesSucceeded > 0 || unsettled < this.lastUnsettled;
+    this.checkDelayMs = progress ? this.firstCheckMs : Math.min(this.pollMs, this.checkDelayMs * 2);
+    if (!options.dryRun) this.lastUnsettled = unsettled;
     const waiting = isWaiting(outcome.finalPlan);
     return {
       ...outcome,
@@ -131,7 +150,8 @@ export class HubSession {
     const now = this.clock();
     const waiting = this.lastPlan ? isWaiting(this.lastPlan) : true;
     if (now - this.lastFullReadAt >= (waiting ? this.fullReadWhileWaitingMs : this.resyncMs)) return 'full';
-    if (this.lastPlan?.unsettledDevices.length && now - this.lastReadAt >= this.pollMs) return 'partial';
+    if (this.lastPlan?.unsettledDevices.length && now - this.lastReadAt >= this.checkDelayMs)
+      return 'partial';
     return 'none';
   }
 
@@ -140,7 +160,10 @@ export class HubSession {
       this.snapshot = await this.access.readSnapshot({ signal });
       this.lastFullReadAt = this.lastReadAt = this.clock();
     } else if (read === 'partial' && this.lastPlan) {
-      const fresh = await this.access.readModuleTwins(this.lastPlan.unsettledDevices, { signal });
+      const fresh = await this.access.readModuleTwins(this.lastPlan.unsettledDevices, {
+        signal,
+        fleetSize: this.snapshot.modules.size,
+      });
       for (const [deviceId, twin] of fresh) this.snapshot.modules.set(deviceId, twin);
       this.lastReadAt = this.clock();
     }
@@ -152,7 +175,7 @@ export class HubSession {
     const now = this.clock();
     if (!waiting) return Math.max(0, this.resyncMs - (now - this.lastFullReadAt));
     const untilFull = this.fullReadWhileWaitingMs - (now - this.lastFullReadAt);
-    const untilPoll = this.pollMs - (now - this.lastReadAt);
+    const untilPoll = this.checkDelayMs - (now - this.lastReadAt);
     return Math.max(0, Math.min(untilFull, Math.max(untilPoll, 0)));
   }
 }

@@ -7,6 +7,7 @@ import { type HubPlan, type HubReconcileInput, planHubReconcile } from '../plann
 import type { DeviceFailure, HubSnapshot, PlannedResource, TwinWrite } from '../planner/types.js';
 import { runBounded } from './run-bounded.js';
 import { TwinMemory } from './twin-memory.js';
+import { WriteVerifier } from './write-verifier.js';
 
 export interface ReconcileOptions {
   unknownOwners: 'keep' | 'remove';
@@ -25,13 +26,21 @@ export interface ReconcileOptions {
    */
   interrupt?: AbortSignal;
   clock?: () => number;
-  /** Twin writes in flight at once (the rate limiter paces them). */
+  /**
+   * Twin writes in flight at once (64). The rate limiter sets the pace; this only has to cover the hub's latency
+   * at that pace (500 writes/s answered in 100 ms need 50 in flight), or the latency, not the quota, sets it.
+   */
   concurrency?: number;
   /** Carried between reconciles of the same hub in one process. */
   memory?: TwinMemory;
   /** Reuse this snapshot (e.g. refreshed in part by the caller) instead of reading a new one. */
   snapshot?: HubSnapshot;
   logger?: Logger;
+  /**
+   * Read the agents' answers while writes go on (on by default for runs of more than `verifyAbove` writes,
+   * 500): see write-verifier.ts.
+   */
+  verifyAbove?: number;
 }
 
 export interface ReconcileOutcome {
@@ -49,6 +58,7 @@ export interface ReconcileOutcome {
 }
 
 const MAX_CONFLICT_ROUNDS = 3;
+const DEFAULT_WRITE_CONCURRENCY = 64;
 
 function errorKind(error: unknown): string | undefined {
   return (error as { kind?: string } | undefined)?.kind;
@@ -130,51 +140,60 @@ export async function reconcileHub(
   }
 
   let writes: TwinWrite[] = initialPlan.moduleCreations.length ? plan().writes : initialPlan.writes;
-  for (
-    let round = 0;
-    writes.length > 0 && round <= MAX_CONFLICT_ROUNDS && !options.interrupt?.aborted;
-    round++
-  ) {
-    const conflicted: string[] = [];
-    for (const write of writes) admitted.add(write.deviceId);
-    await runBounded(
-      writes,
-      options.concurrency ?? 16,
-      async (write) => {
-        try {
-          const twin = await access.patchModuleTwin(write.deviceId, write.patch, write.etag, {
-            signal: options.signal,
-          });
-          snapshot.modules.set(write.deviceId, { ...twin, reportedMayBeStale: false });
-          memory.remember(twin);
-          outcome.writesSucceeded++;
-        } catch (error) {
-          if (errorKind(error) === 'Cancelled') throw error;
-          if (errorKind(error) === 'PreconditionFailed' && round < MAX_CONFLICT_ROUNDS) {
-            conflicted.push(write.deviceId);
-            return;
+  const verifier =
+    writes.length > (options.verifyAbove ?? 500)
+      ? new WriteVerifier(access, snapshot, { clock, signal: options.signal })
+      : undefined;
+  try {
+    for (
+      let round = 0;
+      writes.length > 0 && round <= MAX_CONFLICT_ROUNDS && !options.interrupt?.aborted;
+      round++
+    ) {
+      const conflicted: string[] = [];
+      for (const write of writes) admitted.add(write.deviceId);
+      await runBounded(
+        writes,
+        options.concurrency ?? DEFAULT_WRITE_CONCURRENCY,
+        async (write) => {
+          try {
+            const twin = await access.patchModuleTwin(write.deviceId, write.patch, write.etag, {
+              signal: options.signal,
+            });
+            snapshot.modules.set(write.deviceId, { ...twin, reportedMayBeStale: false });
+            memory.remember(twin);
+            verifier?.written(write.deviceId, twin.version);
+            outcome.writesSucceeded++;
+          } catch (error) {
+            if (errorKind(error) === 'Cancelled') throw error;
+            if (errorKind(error) === 'PreconditionFailed' && round < MAX_CONFLICT_ROUNDS) {
+              conflicted.push(write.deviceId);
+              return;
+            }
+            outcome.writesFailed++;
+            writeFailures.set(write.deviceId, failureOf(write.deviceId, error));
+            options.logger?.warn('twin write failed', {
+              deviceId: write.deviceId,
+              error: (error as Error).message,
+            });
           }
-          outcome.writesFailed++;
-          writeFailures.set(write.deviceId, failureOf(write.deviceId, error));
-          options.logger?.warn('twin write failed', {
-            deviceId: write.deviceId,
-            error: (error as Error).message,
-          });
-        }
-      },
-      stopStarting,
-    );
-    if (conflicted.length === 0 || options.interrupt?.aborted) break;
-    // Someone else wrote these twins since the snapshot: re-read them and plan them again.
-    outcome.conflictsReplanned += conflicted.length;
-    const fresh = await access.readModuleTwins(conflicted, { signal: options.signal, consistent: true });
-    for (const deviceId of conflicted) {
-      const twin = fresh.get(deviceId);
-      if (twin) snapshot.modules.set(deviceId, twin);
-      else snapshot.modules.delete(deviceId);
+        },
+        stopStarting,
+      );
+      if (conflicted.length === 0 || options.interrupt?.aborted) break;
+      // Someone else wrote these twins since the snapshot: re-read them and plan them again.
+      outcome.conflictsReplanned += conflicted.length;
+      const fresh = await access.readModuleTwins(conflicted, { signal: options.signal, consistent: true });
+      for (const deviceId of conflicted) {
+        const twin = fresh.get(deviceId);
+        if (twin) snapshot.modules.set(deviceId, twin);
+        else snapshot.modules.delete(deviceId);
+      }
+      const retry = new Set(conflicted);
+      writes = plan().writes.filter((w) => retry.has(w.deviceId));
     }
-    const retry = new Set(conflicted);
-    writes = plan().writes.filter((w) => retry.has(w.deviceId));
+  } finally {
+    await verifier?.stop();
   }
   outcome.finalPlan = plan();
   outcome.interrupted = Boolean(options.interrupt?.aborted) && outcome.finalPlan.writes.length > 0;

@@ -33,6 +33,14 @@ export class TwinMemory {
     }
     for (const [deviceId, mine] of this.written) {
       const seen = snapshot.modules.get(deviceId);
+      // A GET is the hub's current twin: it stands as read. Older than our write, the hub lost the write (as a
+      // failover may): forget it, so that it is planned (and written) again. Newer, keep remembering: a query
+      // read later may still lag behind it.
+      if (seen?.current) {
+        if (seen.version !== undefined && mine.version !== undefined && seen.version < mine.version)
+          this.written.delete(deviceId);
+        continue;
+      }
       // A write of tags alone leaves desired's $version as it was: the twin's version tells.
       const caughtUp =
         seen !== undefined &&

@@ -20,6 +20,11 @@ export interface CallOptions {
 export interface ReadOptions extends CallOptions {
   /** Read by GET, never by query: queries may lag writes (after a 412 the current twin is needed). */
   consistent?: boolean;
+  /**
+   * Security modules in the hub (the last snapshot's count): when the devices asked for are much of it, reading
+   * every module twin page by page is cheaper than `IN` queries.
+   */
+  fleetSize?: number;
 }
 
 export interface HubAccess {

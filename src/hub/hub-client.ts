@@ -215,10 +215,25 @@ export class HubClient implements HubAccess {
     const twins = new Map<string, SecurityModuleTwin>();
     if (ids.length === 0) return twins;
     const batches = moduleQueryBatches(ids);
-    if (
-      !options.consistent &&
-      chooseModuleReadStrategy(ids.length, batches.length, this.limits) === 'query'
-    ) {
+    const allPages =
+      options.fleetSize === undefined ? undefined : Math.ceil(options.fleetSize / MAX_QUERY_PAGE_SIZE);
+    const strategy = options.consistent
+      ? 'get'
+      : chooseModuleReadStrategy(ids.length, batches.length, this.limits, allPages);
+    if (strategy === 'all') {
+      const wanted = new Set(ids);
+      const { rows } = await this.queryAll(
+        SECURITY_MODULES_QUERY,
+        'reading the security module twins',
+        options.signal,
+      );
+      for (const row of rows) {
+        const twin = moduleTwinFromJson(row);
+        if (wanted.has(twin.deviceId)) twins.set(twin.deviceId, twin);
+      }
+      return twins;
+    }
+    if (strategy === 'query') {
       for (const batch of batches) {
         const { rows } = await this.queryAll(
           securityModulesOfDevicesQuery(batch),
@@ -359,7 +374,7 @@ export class HubClient implements HubAccess {
       async () => {
         try {
           const { responseBody } = await this.registry.getModuleTwin(deviceId, SECURITY_MODULE_ID);
-          return moduleTwinFromJson(responseBody);
+          return { ...moduleTwinFromJson(responseBody), current: true };
         } catch (error) {
           // No device or no module: the device lacks the security module.
           if (statusCodeOf(error) === 404) return undefined;

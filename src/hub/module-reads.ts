@@ -65,15 +65,21 @@ export function moduleQueryBatches(
   return batches;
 }
 
-export type ModuleReadStrategy = 'get' | 'query';
+/** One GET per device, `deviceId IN [...]` queries, or the pages of every security module twin of the hub. */
+export type ModuleReadStrategy = 'get' | 'query' | 'all';
 
-/** GETs when they use no more quota time than the queries would; ties go to GETs, which are never stale. */
+/**
+ * Whichever uses the least quota time: GETs (ties go to them, they are never stale), `IN` queries, or, when the
+ * devices are much of the fleet, the plain pages of every module twin (`allPages` of them).
+ */
 export function chooseModuleReadStrategy(
   deviceCount: number,
   queryCount: number,
   limits: Pick<HubRateLimits, 'twinRead' | 'query'>,
+  allPages = Number.POSITIVE_INFINITY,
 ): ModuleReadStrategy {
   const getsMs = deviceCount * quotaCostMs(limits.twinRead);
-  const queriesMs = queryCount * quotaCostMs(limits.query);
-  return getsMs <= queriesMs ? 'get' : 'query';
+  const queriesMs = Math.min(queryCount, allPages) * quotaCostMs(limits.query);
+  if (getsMs <= queriesMs) return 'get';
+  return allPages < queryCount ? 'all' : 'query';
 }

@@ -22,7 +22,7 @@ export interface AdaptationOptions {
 }
 
 export const DEFAULT_ADAPTATION: AdaptationOptions = {
-  headroom: 0.05,
+  headroom: 0.02,
   burstFraction: 0.5,
   decreaseFactor: 0.5,
   floorFraction: 0.1,

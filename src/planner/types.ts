@@ -38,6 +38,11 @@ export interface SecurityModuleTwin {
    * query that returned this twin): the device must not be counted as converged from it.
    */
   reportedMayBeStale?: boolean;
+  /**
+   * Read by GET (or returned by a write): the hub's current twin, never a lagging query result. Older than a
+   * twin this process wrote, it means the hub lost that write (a failover), not that a query lags.
+   */
+  current?: boolean;
 }
 
 export interface HubSnapshot {

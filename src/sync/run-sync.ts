@@ -11,7 +11,7 @@ import { formatProblem } from '../validation/validate-files.js';
 import { filesFingerprint } from './file-fingerprint.js';
 import { loadSyncResources } from './load-configs.js';
 import { sleep } from './sleep.js';
-import { type PassResult, runPass } from './sync-pass.js';
+import { type PassResult, PassTimedOut, runPass } from './sync-pass.js';
 import { printPassReport } from './sync-report.js';
 
 export const EXIT_OK = 0;
@@ -142,11 +142,18 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
   const passContext = { io: context.io, logger: context.logger, clock };
   const abort = anyOf(context.abort);
   if (!options.watch) {
-    const result = await runPass(session, resources, passOptions, {
-      ...passContext,
-      stop: context.signal,
-      abort,
-    });
+    let result: PassResult;
+    try {
+      result = await runPass(session, resources, passOptions, {
+        ...passContext,
+        stop: context.signal,
+        abort,
+      });
+    } catch (error) {
+      if (!(error instanceof PassTimedOut)) throw error;
+      context.io.err(`sync: ${error.message}`);
+      return EXIT_TIMEOUT;
+    }
     printPassReport(result, context.access.hubName, reportOptions, context.io, new Date(clock()), previous);
     return exitCode(result, options);
   }

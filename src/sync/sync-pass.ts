@@ -1,6 +1,7 @@
 // One pass of `sync`: a session step, then (with --wait) more steps on the session's schedule until every
 // resource is Ready, one is stuck for good, the timeout passes, the files change (--watch) or the process stops.
 import type { HubSession, StepOutcome } from '../engine/hub-session.js';
+import { isHubError, needsChangeToRecover } from '../hub/errors.js';
 import type { CommandIo } from '../observability/command-output.js';
 import type { Logger } from '../observability/logger.js';
 import type { ResourceReport } from '../planner/resource-report.js';
@@ -40,6 +41,14 @@ export interface PassResult {
   totals: PassTotals;
 }
 
+/** The wait ended on its timeout while the hub could not be reached; no step had succeeded to report. */
+export class PassTimedOut extends Error {
+  override name = 'PassTimedOut';
+}
+
+const OUTAGE_FIRST_RETRY_MS = 1000;
+const OUTAGE_MAX_RETRY_MS = 15_000;
+
 /** Suspended resources write nothing and are not waited for. */
 export function awaitedReports(outcome: StepOutcome): ResourceReport[] {
   return [...outcome.finalPlan.reports.values()].filter((r) => !r.suspended);
@@ -59,7 +68,7 @@ export async function runPass(
     modulesCreated: 0,
     conflictsReplanned: 0,
   };
-  const step = async (fullRead: boolean) => {
+  const once = async (fullRead: boolean) => {
     const outcome = await session.step(resources, {
       fullRead,
       dryRun: options.dryRun,
@@ -72,7 +81,40 @@ export async function runPass(
     totals.conflictsReplanned += outcome.conflictsReplanned;
     return outcome;
   };
-  let outcome = await step(options.fullReadFirst);
+  // With --wait, an unreachable hub is waited out within --timeout (its client has retried already): backoff
+  // doubling to 15 s, saying so. Wrong credentials or settings are not: they need a change.
+  const step = async (fullRead: boolean, last?: StepOutcome): Promise<StepOutcome | undefined> => {
+    let delay = OUTAGE_FIRST_RETRY_MS;
+    for (;;) {
+      try {
+        return await once(fullRead);
+      } catch (error) {
+        const waiting = options.wait && !options.dryRun;
+        if (
+          !waiting ||
+          needsChangeToRecover(error) ||
+          isHubError(error, 'Cancelled') ||
+          context.stop?.aborted
+        )
+          throw error;
+        const left = options.timeoutMs - (clock() - started);
+        if (left <= 0) {
+          if (last) return undefined;
+          throw new PassTimedOut(
+            `timed out after ${Math.round(options.timeoutMs / 1000)}s: ${(error as Error).message}`,
+          );
+        }
+        context.io.err(
+          `${(error as Error).message}; retrying in ${Math.round(Math.min(delay, left) / 1000)}s (until --timeout)`,
+        );
+        context.logger.warn('hub step failed while waiting; retrying', { error: (error as Error).message });
+        await sleep(Math.min(delay, left), context.stop);
+        if (context.stop?.aborted) throw error;
+        delay = Math.min(delay * 2, OUTAGE_MAX_RETRY_MS);
+      }
+    }
+  };
+  let outcome = (await step(options.fullReadFirst))!;
   if (context.stop?.aborted) return { outcome, ending: 'stopped', totals };
   if (!options.wait || options.dryRun) return { outcome, ending: 'noWait', totals };
 
@@ -88,6 +130,8 @@ export async function runPass(
     if (left <= 0) return { outcome, ending: 'timeout', totals };
     await sleep(Math.min(outcome.nextStepInMs, left), context.stop);
     if (context.stop?.aborted) return { outcome, ending: 'stopped', totals };
-    outcome = await step(false);
+    const next = await step(false, outcome);
+    if (!next) return { outcome, ending: 'timeout', totals };
+    outcome = next;
   }
 }

@@ -33,18 +33,24 @@ describe('HubSession', () => {
     assert.equal(first.read, 'full');
     assert.equal(first.writesSucceeded, 5);
     assert.equal(first.waiting, true);
-    assert.equal(first.nextStepInMs, 2000, 'the agents are polled after pollMs');
+    assert.equal(first.nextStepInMs, 250, 'fresh writes are checked soon');
 
-    now.t = 1000;
+    now.t = 100;
     const early = await s.step([baseline]);
-    assert.equal(early.read, 'none', 'called before the poll is due: plans on what it has');
+    assert.equal(early.read, 'none', 'called before the check is due: plans on what it has');
     assert.equal(early.writesSucceeded, 0);
+    assert.equal(early.nextStepInMs, 400, 'no write this time: the next check waits twice as long');
+
+    now.t = 500;
+    const silent = await s.step([baseline]);
+    assert.equal(silent.read, 'partial', 'the agents have not answered yet');
+    assert.equal(silent.nextStepInMs, 1000, 'and the checks back off');
 
     access.hub.agentsReport();
     now.t = 2000;
     const polled = await s.step([baseline]);
     assert.equal(polled.read, 'partial');
-    assert.equal(access.calls.rereads, 1);
+    assert.equal(access.calls.rereads, 2);
     assert.equal(access.calls.snapshots, 1);
     const report = polled.finalPlan.reports.get('iot/baseline')!;
     assert.equal(report.ready, true);
@@ -96,5 +102,21 @@ describe('HubSession', () => {
     const rest = await s.step([baseline]);
     assert.equal(rest.writesSucceeded, 17);
     assert.equal(access.calls.patches, 20, 'every twin written once');
+  });
+
+  it('writes a twin again when the hub lost the write (a GET shows it older than what was written)', async () => {
+    const access = new FakeHubAccess(fleet(2));
+    const now = { t: 0 };
+    const s = session(access, now);
+    const before = structuredClone(access.hub.modules.get('d0')!);
+    await s.step([baseline]);
+    assert.equal(access.hub.desiredValue('d0', 'eventPriorityLogin'), 'Low');
+    // A failover loses the last writes: the twin is back as it was, its version lower than the one written.
+    access.hub.modules.set('d0', before);
+    now.t = 300;
+    const again = await s.step([baseline]);
+    assert.equal(again.read, 'partial');
+    assert.equal(again.writesSucceeded, 1, 'the lost write is made again, and only that one');
+    assert.equal(access.hub.desiredValue('d0', 'eventPriorityLogin'), 'Low');
   });
 });

@@ -26,7 +26,8 @@ export class FakeHubAccess implements HubAccess {
     const out = new Map<string, SecurityModuleTwin>();
     for (const id of deviceIds) {
       const twin = this.hub.modules.get(id);
-      if (twin) out.set(id, structuredClone(twin));
+      // As the hub client's GETs do: the current twin, marked so.
+      if (twin) out.set(id, { ...structuredClone(twin), current: true });
     }
     return out;
   }

@@ -1,0 +1,129 @@
+// How the benchmark runs each contender, each as a process of its own (its CPU time and peak memory measured with
+// a preloaded reporter): `sync --wait` as a user runs it, the operator against the local control plane, the hand-written
+// SDK script.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { RunningEmulator } from '../../src/emulator/index.js';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+const CLI = join(REPO, 'dist/src/cli/main.js');
+
+export interface ProcessFigures {
+  /** What the process printed on standard output. */
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  cpuSeconds: number;
+  peakRssMb: number;
+}
+
+export interface RunningProcess {
+  done: Promise<ProcessFigures>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const USAGE_REPORTER = join(REPO, 'bench/rollout/usage-reporter.mjs');
+
+/** Runs `node args...`; a preloaded module reports its CPU time and peak RSS when it exits. */
+export function runNode(args: string[], env: Record<string, string>): RunningProcess {
+  const usageFile = join(mkdtempSync(join(tmpdir(), 'bench-usage-')), 'usage.json');
+  const child = spawn(process.execPath, ['--import', USAGE_REPORTER, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'error', BENCH_USAGE_FILE: usageFile, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<ProcessFigures>((resolvePromise) =>
+    child.once('exit', (code) => {
+      let usage = { cpuSeconds: 0, peakRssMb: 0 };
+      try {
+        usage = JSON.parse(readFileSync(usageFile, 'utf8'));
+      } catch {}
+      resolvePromise({ stdout, stderr, code, ...usage });
+    }),
+  );
+  return { done, kill: (signal = 'SIGTERM') => child.kill(signal) };
+}
+
+/** A folder with one SecurityModuleConfig: the baseline every contender rolls out. */
+export function baselineFiles(settings: Record<string, unknown>, namespace = 'bench'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-files-'));
+  writeBaseline(dir, settings, namespace);
+  return dir;
+}
+
+export function writeBaseline(dir: string, settings: Record<string, unknown>, namespace = 'bench'): void {
+  const smc = {
+    apiVersion: 'iotsecurity.io/v1alpha1',
+    kind: 'SecurityModuleConfig',
+    metadata: { name: 'baseline', namespace },
+    spec: {
+      hubRef: { name: 'hub' },
+      target: { condition: 'IS_DEFINED(tags.site)' },
+      agentConfiguration: settings,
+    },
+  };
+  writeFileSync(join(dir, 'baseline.yaml'), JSON.stringify(smc));
+}
+
+/** `sync -f DIR --wait` (or --watch), as a user runs it against this hub. */
+export function runSync(
+  emulator: RunningEmulator,
+  dir: string,
+  tier: { tier: string; units: number },
+  extra: string[] = [],
+): RunningProcess {
+  const caFile = join(mkdtempSync(join(tmpdir(), 'bench-ca-')), 'ca.pem');
+  writeFileSync(caFile, emulator.caCert);
+  return runNode(
+    [
+      CLI,
+      'sync',
+      '-f',
+      dir,
+      '--ca-file',
+      caFile,
+      '--tier',
+      tier.tier,
+      '--units',
+      String(tier.units),
+      '--output',
+      'json',
+      ...extra,
+    ],
+    { IOTHUB_CONNECTION_STRING: emulator.connectionString },
+  );
+}
+
+/** The hand-written SDK script (bench/contenders/sdk-script.ts). */
+export function runScript(emulator: RunningEmulator, settings: Record<string, unknown>): RunningProcess {
+  const caFile = join(mkdtempSync(join(tmpdir(), 'bench-ca-')), 'ca.pem');
+  writeFileSync(caFile, emulator.caCert);
+  return runNode(['--import', 'tsx', join(REPO, 'bench/contenders/sdk-script.ts')], {
+    IOTHUB_CONNECTION_STRING: emulator.connectionString,
+    CA_FILE: caFile,
+    SETTINGS: JSON.stringify(settings),
+  });
+}
+
+/** The operator (`run`) against a cluster, watching one namespace. */
+export function runOperator(kubeconfig: string, namespace: string): RunningProcess {
+  return runNode(
+    [
+      CLI,
+      'run',
+      '--kubeconfig',
+      kubeconfig,
+      '--namespace',
+      namespace,
+      '--metrics-bind-address',
+      '0',
+      '--health-probe-bind-address',
+      '0',
+    ],
+    {},
+  );
+}

@@ -1,0 +1,82 @@
+// Reads the agents' answers while a long run of twin writes goes on. Queries and twin reads have quotas of their
+// own, separate from twin updates, so checking the twins written a moment ago costs the writes nothing; at the end
+// only the last moment's writes are left to check, and the wait for convergence follows the last write at once
+// instead of starting then.
+import type { HubAccess } from '../hub/hub-client-api.js';
+import type { HubSnapshot } from '../planner/types.js';
+
+export interface WriteVerifierOptions {
+  /** How often it checks (1 s). */
+  everyMs?: number;
+  /** A twin is checked once it was written this long ago (agents answer in about that time at best: 100 ms). */
+  minAgeMs?: number;
+  /** Twins checked at most per round (enough for a second of writes at the highest quotas). */
+  maxPerRound?: number;
+  clock?: () => number;
+  signal?: AbortSignal;
+}
+
+export class WriteVerifier {
+  private readonly pending: { deviceId: string; at: number; version?: number }[] = [];
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  /** Twins read back, for tests and telemetry. */
+  checked = 0;
+
+  constructor(
+    private readonly access: HubAccess,
+    private readonly snapshot: HubSnapshot,
+    private readonly options: WriteVerifierOptions = {},
+  ) {}
+
+  /** A twin was written (the hub returned it at `version`). */
+  written(deviceId: string, version: number | undefined): void {
+    this.pending.push({ deviceId, at: (this.options.clock ?? Date.now)(), version });
+    this.loop ??= this.run();
+  }
+
+  /** Stops checking; resolves when a check in flight has ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const clock = this.options.clock ?? Date.now;
+    const everyMs = this.options.everyMs ?? 1000;
+    const minAgeMs = this.options.minAgeMs ?? 100;
+    const maxPerRound = this.options.maxPerRound ?? 2000;
+    while (!this.stopped) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, everyMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (this.stopped) return;
+      const now = clock();
+      const due: typeof this.pending = [];
+      while (this.pending.length && due.length < maxPerRound && now - this.pending[0].at >= minAgeMs)
+        due.push(this.pending.shift()!);
+      if (due.length === 0) continue;
+      try {
+        const fresh = await this.access.readModuleTwins(
+          due.map((d) => d.deviceId),
+          { signal: this.options.signal, fleetSize: this.snapshot.modules.size },
+        );
+        this.checked += due.length;
+        for (const { deviceId, version } of due) {
+          const twin = fresh.get(deviceId);
+          // A query may lag behind our write: only a read at least as new as the write replaces it.
+          if (twin && (version === undefined || (twin.version ?? 0) >= version))
+            this.snapshot.modules.set(deviceId, twin);
+        }
+      } catch {
+        // A failed check costs nothing: the next step re-reads what is still unsettled.
+      }
+    }
+  }
+}
