@@ -120,7 +120,8 @@ export function loadResourceFile(file: string): LoadedFiles {
   const parser = new Parser(lines.addNewLine);
   lines.addNewLine(0);
   // YAML 1.1, as kubectl and the API server read manifests: an unquoted Off, On, Yes or No is a boolean there.
-  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, version: '1.1' });
+  // Log level 'error': the library would print its warnings (a key that is a list) as Node process warnings.
+  const composer = new Composer({ logLevel: 'error', prettyErrors: false, uniqueKeys: true, version: '1.1' });
   /** Documents refused before composing; the composer is given an empty one in their place. */
   const refused = new Set<number>();
   let documentTokens = 0;

@@ -407,3 +407,20 @@ describe('files that cannot be read as resources', () => {
     assert.match(run.stderr[0], /missing\.yaml: no such file or directory/);
   });
 });
+
+describe('warnings of the YAML library', () => {
+  it('prints no process warning for a mapping key that is a collection', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      const dir = writeTempFiles({ 'key.yaml': '? [a, "\\e[31m"]\n: b\n' });
+      const run = await runCliCaptured(['validate', dir]);
+      assert.equal(run.code, 0);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+});
