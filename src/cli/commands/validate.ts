@@ -1,5 +1,13 @@
 // `iot-security-operator validate PATH...`: judges resources as the agent and the API server would.
 import { parseArgs } from 'node:util';
+import {
+  formatBytes,
+  MAX_ALIAS_EXPANSIONS,
+  MAX_DOCUMENT_BYTES,
+  MAX_DOCUMENTS_PER_FILE,
+  MAX_FILE_BYTES,
+  MAX_NESTING_DEPTH,
+} from '../../validation/input-limits.js';
 import { printableJson } from '../../validation/printable-text.js';
 import { PathError } from '../../validation/resource-files.js';
 import { formatProblem, validateFiles } from '../../validation/validate-files.js';
@@ -9,7 +17,10 @@ export const VALIDATE_USAGE = `Usage: iot-security-operator validate [--output t
 
 Validates IoTHub and SecurityModuleConfig resources in YAML files or directories (recursive, .yaml/.yml,
 multi-document). Prints one line per problem: FILE:LINE:COLUMN: error|warning: KIND/NAME: FIELD: MESSAGE.
-Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error.`;
+A file that cannot be judged safely is one problem of its own: over ${formatBytes(MAX_FILE_BYTES)}, a document over ${formatBytes(MAX_DOCUMENT_BYTES)},
+more than ${MAX_DOCUMENTS_PER_FILE} documents, nesting deeper than ${MAX_NESTING_DEPTH}, more than ${MAX_ALIAS_EXPANSIONS} alias expansions, not UTF-8 text,
+a dangling link.
+Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error (a path that does not exist).`;
 
 export function runValidateCommand(argv: string[], io: CommandIo): number {
   const { values, positionals } = parseArgs({
