@@ -21,15 +21,39 @@ function path(dotted: string): FieldPath {
   return dotted.split('.');
 }
 
-export function checkMetadata(metadata: { name: string; namespace?: string }): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  if (!DNS_SUBDOMAIN.test(metadata.name)) {
+/** Keys of a Secret's data, as the API server allows them. */
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+function checkName(name: string, at: FieldPath): ValidationIssue[] {
+  if (DNS_SUBDOMAIN.test(name)) return [];
+  return [
+    {
+      severity: 'error',
+      path: at,
+      message: `'${name}' is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`,
+    },
+  ];
+}
+
+/** A reference to an object of the same namespace: a name it could have, and a key its data could hold. */
+function checkReference(
+  reference: { name: string; key?: string } | undefined,
+  at: string,
+): ValidationIssue[] {
+  if (reference === undefined) return [];
+  const issues = checkName(reference.name, path(`${at}.name`));
+  if (reference.key !== undefined && !SECRET_KEY.test(reference.key)) {
     issues.push({
       severity: 'error',
-      path: ['metadata', 'name'],
-      message: `'${metadata.name}' is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`,
+      path: path(`${at}.key`),
+      message: `'${reference.key}' is not a valid Secret key: letters, digits, '-', '_' and '.'`,
     });
   }
+  return issues;
+}
+
+export function checkMetadata(metadata: { name: string; namespace?: string }): ValidationIssue[] {
+  const issues = checkName(metadata.name, ['metadata', 'name']);
   if (metadata.namespace !== undefined && !DNS_LABEL.test(metadata.namespace)) {
     issues.push({
       severity: 'error',
@@ -182,6 +206,14 @@ function checkTier(tier: string | undefined): ValidationIssue[] {
 
 export const IOTHUB_RULES: RuleGroup<IoTHub>[] = [
   { reads: ['metadata'], check: (hub) => checkMetadata(hub.metadata) },
+  {
+    reads: ['spec', 'connectionStringSecretRef'],
+    check: (hub) => checkReference(hub.spec.connectionStringSecretRef, 'spec.connectionStringSecretRef'),
+  },
+  {
+    reads: ['spec', 'caSecretRef'],
+    check: (hub) => checkReference(hub.spec.caSecretRef, 'spec.caSecretRef'),
+  },
   { reads: ['spec', 'tier'], check: (hub) => checkTier(hub.spec.tier) },
   {
     reads: ['spec', 'resyncInterval'],
@@ -191,6 +223,7 @@ export const IOTHUB_RULES: RuleGroup<IoTHub>[] = [
 
 export const SECURITY_MODULE_CONFIG_RULES: RuleGroup<SecurityModuleConfig>[] = [
   { reads: ['metadata'], check: (config) => checkMetadata(config.metadata) },
+  { reads: ['spec', 'hubRef'], check: (config) => checkReference(config.spec.hubRef, 'spec.hubRef') },
   { reads: ['spec', 'target'], check: (config) => checkTarget(config.spec) },
   { reads: ['spec', 'agentConfiguration'], check: (config) => checkAgentConfiguration(config.spec) },
   { reads: ['spec', 'rollout'], check: (config) => checkRollout(config.spec) },

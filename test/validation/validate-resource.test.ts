@@ -194,6 +194,12 @@ describe('validating a SecurityModuleConfig', () => {
     ]);
   });
 
+  it('rejects a hub reference no IoTHub could be named, control characters included', () => {
+    assert.deepEqual(problems(securityModuleConfig({ hubRef: { name: 'hub\u001b[2J' } })), [
+      "error spec.hubRef.name: 'hub\u001b[2J' is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+    ]);
+  });
+
   it('reports problems of separate parts together', () => {
     const resource = securityModuleConfig({
       target: { condition: 'tags.a = ' },
@@ -229,6 +235,25 @@ describe('validating an IoTHub', () => {
         'error spec.units: 0 is below the minimum 1',
         'error spec.rateLimits.twinUpdatesPerSecond: 0 is below the minimum 0 (exclusive)',
         "error spec.resyncInterval: '10 minutes' is not a duration such as 30s, 10m or 1h30m",
+      ],
+    );
+  });
+});
+
+describe('references of an IoTHub', () => {
+  it('rejects Secret names and keys no Secret could have, control characters included', () => {
+    assert.deepEqual(
+      problems(
+        iotHub({
+          connectionStringSecretRef: { name: 'creds\nforged', key: 'connection string' },
+          caSecretRef: { name: 'CA', key: 'ca\u009b.crt' },
+        }),
+      ),
+      [
+        "error spec.connectionStringSecretRef.name: 'creds\nforged' is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+        "error spec.connectionStringSecretRef.key: 'connection string' is not a valid Secret key: letters, digits, '-', '_' and '.'",
+        "error spec.caSecretRef.name: 'CA' is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+        "error spec.caSecretRef.key: 'ca\u009b.crt' is not a valid Secret key: letters, digits, '-', '_' and '.'",
       ],
     );
   });
