@@ -447,7 +447,8 @@ async function syncSteadyAndEdit(devices: number): Promise<void> {
   steadyRow('sync (second pass)', devices, callsOf(emulator), steady.cpuSeconds, steady.peakRssMb);
   // --watch: the first pass, then the file saved with one setting changed.
   const watching = runSync(emulator, dir, TIER, ['--watch', '--wait', '--interval', '10m']);
-  await sleep(1500);
+  // The edit is saved once the first pass has ended (its JSON line printed), as a user edits a running watch.
+  while (!watching.stdoutSoFar().includes('\n')) await sleep(20);
   await edit('edit', 'sync --watch', emulator, async () => {
     writeBaseline(dir, { snapshotFrequency: 'PT10H' });
     const tracker = new ConvergenceTracker(emulator, 'snapshotFrequency', 'PT10H');

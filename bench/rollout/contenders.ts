@@ -21,6 +21,8 @@ export interface ProcessFigures {
 
 export interface RunningProcess {
   done: Promise<ProcessFigures>;
+  /** What the process has printed on standard output so far. */
+  stdoutSoFar(): string;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -45,7 +47,7 @@ export function runNode(args: string[], env: Record<string, string>): RunningPro
       resolvePromise({ stdout, stderr, code, ...usage });
     }),
   );
-  return { done, kill: (signal = 'SIGTERM') => child.kill(signal) };
+  return { done, stdoutSoFar: () => stdout, kill: (signal = 'SIGTERM') => child.kill(signal) };
 }
 
 /** A folder with one SecurityModuleConfig: the baseline every contender rolls out. */

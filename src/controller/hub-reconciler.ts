@@ -23,6 +23,7 @@ import { readOwnership } from '../planner/ownership.js';
 import { toPlannedResource } from '../planner/resource-input.js';
 import type { PlannedResource } from '../planner/types.js';
 import { formatFieldPath, type ValidationIssue } from '../validation/issues.js';
+import { printable } from '../validation/printable-text.js';
 import { validateResource } from '../validation/validate-resource.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { HubConnections } from './hub-connections.js';
@@ -82,10 +83,11 @@ const isDeleting = (object: { metadata: { deletionTimestamp?: string } }) =>
 const hasFinalizer = (object: { metadata: { finalizers?: string[] } }) =>
   Boolean(object.metadata.finalizers?.includes(FINALIZER));
 
+/** The issues in one line for a condition or Event; control characters in echoed values shown escaped. */
 function issuesText(issues: readonly ValidationIssue[]): string {
   const shown = issues.slice(0, MAX_MESSAGE_ISSUES).map((i) => `${formatFieldPath(i.path)}: ${i.message}`);
   const more = issues.length > MAX_MESSAGE_ISSUES ? `; and ${issues.length - MAX_MESSAGE_ISSUES} more` : '';
-  return `${shown.join('; ')}${more}`;
+  return printable(`${shown.join('; ')}${more}`);
 }
 
 export class HubReconciler {

@@ -30,6 +30,14 @@ export interface OperatorDemoOptions extends DemoOptions {
   userCluster: boolean;
 }
 
+/** An example document, as far as the demo changes it. */
+export interface DemoDocument {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec: Record<string, unknown> & { connectionStringSecretRef?: { name: string } };
+  stringData?: Record<string, string>;
+}
+
 /**
  * The examples as the demo applies them: the Secret holds the emulator's connection string and CA, the IoTHub
  * trusts that CA and has the emulator's tier; in `namespace` when given.
@@ -38,8 +46,8 @@ export function demoResources(
   examples: string,
   emulator: Pick<RunningEmulator, 'connectionString' | 'caCert'>,
   options: { namespace?: string; tier?: string; units?: number } = {},
-): any[] {
-  const documents = readdirSync(examples)
+): DemoDocument[] {
+  const documents: DemoDocument[] = readdirSync(examples)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort()
     .flatMap((f) =>
@@ -50,7 +58,7 @@ export function demoResources(
     if (document.kind === 'Secret')
       document.stringData = { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert };
     if (document.kind === 'IoTHub') {
-      document.spec.caSecretRef = { name: document.spec.connectionStringSecretRef.name };
+      document.spec.caSecretRef = { name: document.spec.connectionStringSecretRef?.name };
       document.spec.tier = options.tier ?? 'S1';
       document.spec.units = options.units ?? 1;
     }
@@ -229,6 +237,11 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
   }
 }
 
+interface ListedConfig {
+  metadata: { generation?: number };
+  status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] };
+}
+
 /** `kubectl get smc` as printed, and whether every resource is Ready for its current generation. */
 async function readiness(kubeconfig: string | undefined): Promise<Ready> {
   const [json, table] = await Promise.all([
@@ -236,13 +249,13 @@ async function readiness(kubeconfig: string | undefined): Promise<Ready> {
     runKubectl(kubeconfig, ['get', 'smc', '-n', NAMESPACE]),
   ]);
   if (json.code !== 0) return { allReady: false, table: table.stdout || table.stderr };
-  const items = (JSON.parse(json.stdout) as { items: any[] }).items;
+  const items = (JSON.parse(json.stdout) as { items: ListedConfig[] }).items;
   const allReady =
     items.length > 0 &&
     items.every(
       (item) =>
         item.status?.observedGeneration === item.metadata.generation &&
-        item.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+        item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
     );
   // Without AGE: a column that changes every second would reprint the table for nothing.
   const lines = table.stdout

@@ -71,7 +71,8 @@ export function isWaiting(plan: HubPlan): boolean {
   if (plan.unsettledDevices.length > 0) return true;
   for (const report of plan.reports.values()) {
     if (report.suspended || report.rollout.halted) continue;
-    if (report.counts.pendingDevices > 0 || report.deferredDevices > 0) return true;
+    if (report.counts.pendingDevices > 0 || report.deferredDevices > 0 || report.retryingDevices > 0)
+      return true;
   }
   return false;
 }

@@ -64,11 +64,17 @@ function errorKind(error: unknown): string | undefined {
   return (error as { kind?: string } | undefined)?.kind;
 }
 
+/** A 429 or an unavailable hub passes (the device is retried); a used-up daily quota (403) or a refusal does not. */
+function reasonOf(kind: string, statusCode: number | undefined): string {
+  if (kind === 'Throttled') return statusCode === 403 ? 'QuotaExceeded' : 'HubThrottled';
+  return kind === 'Transient' ? 'HubUnavailable' : 'TwinWriteFailed';
+}
+
 function failureOf(deviceId: string, error: unknown): DeviceFailure {
   const kind = errorKind(error) ?? 'Unknown';
   return {
     deviceId,
-    reason: kind === 'Throttled' ? 'HubThrottled' : 'TwinWriteFailed',
+    reason: reasonOf(kind, (error as { statusCode?: number } | undefined)?.statusCode),
     message: (error as Error).message ?? String(error),
   };
 }

@@ -22,7 +22,13 @@ import {
 } from './resource-report.js';
 import { resourceRevision } from './revision.js';
 import { type RolloutProgress, rolloutProgress } from './rollout.js';
-import type { DeviceFailure, HubSnapshot, PlannedResource, TwinWrite } from './types.js';
+import {
+  type DeviceFailure,
+  type HubSnapshot,
+  type PlannedResource,
+  RETRYABLE_FAILURE_REASONS,
+  type TwinWrite,
+} from './types.js';
 
 export interface HubReconcileInput {
   snapshot: HubSnapshot;
@@ -105,6 +111,7 @@ function newTally(resource: PlannedResource, revision: string): Tally {
       plannedWrites: 0,
       sampleDeviceIds: [],
       deferredDevices: 0,
+      retryingDevices: 0,
       lostConflictDevices: 0,
       managedElsewhereDevices: 0,
     },
@@ -268,6 +275,8 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       const state = deviceState(base, evaluation, tally.resource, input.now);
       countState(counts, state);
       if (failure) recordFailure(tally, failure);
+      const retrying = failure !== undefined && RETRYABLE_FAILURE_REASONS.has(failure.reason);
+      if (retrying) tally.report.retryingDevices++;
       if (state === 'stalled') recordFailure(tally, () => stalledFailure(evaluation));
       if (conflicts.length) {
         const mine = conflicts.filter((c) => c.winner === key || c.loser === key);
@@ -281,7 +290,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       if (ownership.revisions.get(key) === context.revisions.get(key)) {
         tally.reached++;
         if (state === 'pending' && evaluation.applied) tally.inFlight++;
-        if (state === 'stalled' || state === 'failed') tally.failing++;
+        if (state === 'stalled' || (state === 'failed' && !retrying)) tally.failing++;
       }
     }
     if (base === 'awaitingAgent' && active.length) unsettledDevices.push(device.deviceId);

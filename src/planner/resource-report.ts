@@ -39,6 +39,8 @@ export interface ResourceReport {
   sampleDeviceIds: string[];
   /** Devices that need a write but wait for the next rollout batch. */
   deferredDevices: number;
+  /** Of the failed devices, those whose write failed for a cause that passes (RETRYABLE_FAILURE_REASONS). */
+  retryingDevices: number;
   /** Devices where an equal-priority resource's value won over this resource's, or another manager's did. */
   lostConflictDevices: number;
   /** Of those, devices where another manager owns a setting this resource sets. */
@@ -54,7 +56,10 @@ export interface ResourceReport {
 
 /** Whether a report with these conditions is Ready, and whether it is stuck short of it. */
 export function readiness(
-  report: Pick<ResourceReport, 'suspended' | 'counts' | 'rollout' | 'lostConflictDevices'>,
+  report: Pick<
+    ResourceReport,
+    'suspended' | 'counts' | 'rollout' | 'lostConflictDevices' | 'retryingDevices'
+  >,
   conditions: readonly PlannedCondition[],
 ): { ready: boolean; stuck: boolean } {
   const ready = conditions.some((c) => c.type === 'Ready' && c.status === 'True');
@@ -63,6 +68,7 @@ export function readiness(
     !ready &&
     !report.suspended &&
     c.pendingDevices === 0 &&
+    report.retryingDevices === 0 &&
     (c.failedDevices + c.stalledDevices > 0 || report.rollout.halted || report.lostConflictDevices > 0);
   return { ready, stuck };
 }
@@ -138,6 +144,14 @@ export function resourceConditions(
     progressing ? 'Progressing' : 'Idle',
     progressing ? progressMessage : 'nothing to do',
   );
+  if (troubled > 0 && troubled === report.retryingDevices) {
+    const message = `${plural(report.retryingDevices, 'device')} not written yet: the hub throttled or was unavailable (see status.failures); retrying`;
+    return [
+      condition('Ready', false, 'HubErrors', message),
+      condition('Reconciling', true, 'RetryingWrites', message),
+      condition('Stalled', false, 'RetryingWrites', message),
+    ];
+  }
   if (troubled > 0) {
     const reason = c.failedDevices ? 'DevicesFailed' : 'DevicesStalled';
     const parts = [

@@ -86,3 +86,9 @@ export interface DeviceFailure {
   reason: string;
   message: string;
 }
+
+/**
+ * Reasons of write failures that pass by themselves: the hub throttled or was unavailable after the client's own
+ * retries. The device is retried at the next step; it does not halt a rollout or leave a resource stuck.
+ */
+export const RETRYABLE_FAILURE_REASONS: ReadonlySet<string> = new Set(['HubThrottled', 'HubUnavailable']);

@@ -104,9 +104,7 @@ describe('iot-security-operator sync (command line)', () => {
     assert.equal((await runCliCaptured(['sync', '-f', dir, ...hubArgs(), '--timeout', 'soon'])).code, 2);
   });
 
-  it('gives a usage error for a missing path, as validate does', {
-    todo: 'src/cli/commands/sync.ts must check its paths with findResourceFiles and throw a UsageError on a PathError',
-  }, async () => {
+  it('gives a usage error for a missing path, as validate does', async () => {
     const run = await runCliCaptured(['sync', '-f', join(dir, 'missing.yaml'), ...hubArgs()]);
     assert.equal(run.code, 2);
     assert.match(run.stderr.join('\n'), /missing\.yaml: no such file or directory/);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AGENT_CONFIGURATION_KEY } from '../../src/agent/index.js';
-import { reconcileHub, TwinMemory } from '../../src/engine/index.js';
+import { isWaiting, reconcileHub, TwinMemory } from '../../src/engine/index.js';
 import { FakeHubAccess } from '../support/fake-hub-access.js';
 import { FakeHub, resource } from '../support/planner-fixtures.js';
 
@@ -99,6 +99,58 @@ describe('reconcileHub', () => {
       failures.map((f) => [f.deviceId, f.reason]),
       [['d0', 'TwinWriteFailed']],
     );
+  });
+
+  it('retries devices whose write the hub throttled or could not take, without halting a rollout or sticking', async () => {
+    const access = new FakeHubAccess(fleet(4));
+    const refusals: Record<string, object> = {
+      d0: { kind: 'Transient', statusCode: 503 },
+      d1: { kind: 'Throttled', statusCode: 429 },
+    };
+    access.beforePatch = (deviceId) => {
+      const refusal = refusals[deviceId];
+      if (refusal) throw Object.assign(new Error(`hub said ${JSON.stringify(refusal)}`), refusal);
+    };
+    // A threshold of 0: one refused write would halt this rollout if it counted as a failed device.
+    const strict = { ...baseline, rollout: { batchSize: 4, failureThreshold: 0 } };
+    const first = await reconcileHub(access, [strict], { unknownOwners: 'keep' });
+    const report = first.finalPlan.reports.get('iot/baseline')!;
+    assert.deepEqual(
+      report.failures.map((f) => [f.deviceId, f.reason]),
+      [
+        ['d0', 'HubUnavailable'],
+        ['d1', 'HubThrottled'],
+      ],
+    );
+    assert.equal(report.retryingDevices, 2);
+    assert.equal(report.rollout.halted, false);
+    assert.equal(report.stuck, false);
+    assert.ok(isWaiting(first.finalPlan), 'the session keeps stepping');
+    const conditions = Object.fromEntries(report.conditions.map((c) => [c.type, [c.status, c.reason]]));
+    assert.deepEqual(conditions, {
+      Ready: ['False', 'HubErrors'],
+      Reconciling: ['True', 'RetryingWrites'],
+      Stalled: ['False', 'RetryingWrites'],
+    });
+    // The hub recovers: the next reconcile writes them.
+    access.beforePatch = undefined;
+    const second = await reconcileHub(access, [strict], { unknownOwners: 'keep' });
+    assert.equal(second.writesSucceeded, 2);
+    assert.equal(second.finalPlan.reports.get('iot/baseline')!.retryingDevices, 0);
+  });
+
+  it('does not retry a write refused for a used-up daily quota (403): it needs a day or a bigger hub', async () => {
+    const access = new FakeHubAccess(fleet(1));
+    access.beforePatch = () => {
+      throw Object.assign(new Error('daily quota'), { kind: 'Throttled', statusCode: 403 });
+    };
+    const outcome = await reconcileHub(access, [baseline], { unknownOwners: 'keep' });
+    const report = outcome.finalPlan.reports.get('iot/baseline')!;
+    assert.deepEqual(
+      report.failures.map((f) => f.reason),
+      ['QuotaExceeded'],
+    );
+    assert.equal(report.stuck, true);
   });
 
   it('does not write an ownership-only change again while queries lag', async () => {

@@ -3,12 +3,7 @@
 // settings as they are.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type HubReconcileInput,
-  OWNERSHIP_TAG,
-  type PlannedResource,
-  planHubReconcile,
-} from '../../src/planner/index.js';
+import { OWNERSHIP_TAG } from '../../src/planner/index.js';
 import { converge, FakeHub, plan, resource } from '../support/planner-fixtures.js';
 
 function fleet(): FakeHub {

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AGENT_CONFIGURATION_KEY } from '../../src/agent/index.js';
-import {
-  type HubReconcileInput,
-  OWNERSHIP_TAG,
-  type PlannedResource,
-  planHubReconcile,
-} from '../../src/planner/index.js';
+import { OWNERSHIP_TAG, planHubReconcile } from '../../src/planner/index.js';
 import { converge, FakeHub, plan, resource } from '../support/planner-fixtures.js';
 
 function fleet(): FakeHub {

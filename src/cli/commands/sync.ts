@@ -9,6 +9,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../../observability/log
 import { DEFAULT_MANAGER, MANAGER_ID_PATTERN } from '../../planner/ownership.js';
 import { HUB_TIERS, isHubTier } from '../../quotas/index.js';
 import { runSync } from '../../sync/run-sync.js';
+import { findResourceFiles, PathError } from '../../validation/resource-files.js';
 import { type CommandIo, UsageError } from '../command-io.js';
 import { shutdownSignal } from '../shutdown-signal.js';
 
@@ -76,6 +77,13 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
   }
   const paths = values.file ?? [];
   if (paths.length === 0) throw new UsageError('sync needs at least one -f PATH');
+  try {
+    findResourceFiles(paths);
+  } catch (error) {
+    // A path that cannot be used is how the command was called, as for validate (exit 2).
+    if (error instanceof PathError) throw new UsageError(error.message);
+    throw error;
+  }
   if (values.output !== 'table' && values.output !== 'json')
     throw new UsageError(`--output must be table or json, not '${values.output}'`);
   const connectionString = values['connection-string'] ?? process.env.IOTHUB_CONNECTION_STRING;

@@ -1,0 +1,124 @@
+// `sync` as a process, interrupted: SIGINT while it writes stops it cleanly (the writes in flight finish, the
+// table or JSON is printed, exit 130), and a hub that goes away for a while during --wait is waited out within
+// --timeout instead of ending the run.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { RunningEmulator } from '../../src/emulator/index.js';
+import { startHubEmulator } from '../hub/emulator-support.js';
+import { OPERATOR_MAIN } from '../support/operator-process.js';
+import { writeTempFiles } from '../support/resources.js';
+import { until } from '../support/until.js';
+
+const BASELINE = (value: string) => `apiVersion: iotsecurity.io/v1alpha1
+kind: SecurityModuleConfig
+metadata: { name: baseline, namespace: fleet }
+spec:
+  hubRef: { name: hub }
+  target: { condition: "IS_DEFINED(tags.site)" }
+  agentConfiguration: { snapshotFrequency: ${value} }
+`;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function sync(connectionString: string, caFile: string, dir: string, extra: string[] = []) {
+  const child = spawn(
+    process.execPath,
+    [
+      OPERATOR_MAIN,
+      'sync',
+      '-f',
+      dir,
+      '--ca-file',
+      caFile,
+      '--tier',
+      'S1',
+      '--units',
+      '1',
+      '--output',
+      'json',
+      ...extra,
+    ],
+    {
+      env: { ...process.env, IOTHUB_CONNECTION_STRING: connectionString, LOG_LEVEL: 'error' },
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  const done = new Promise<Run>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+describe('sync interrupted', () => {
+  let emulator: RunningEmulator;
+  let caFile: string;
+  before(async () => {
+    // S1's quota, 50 twin updates/s: 300 devices take six seconds to write.
+    emulator = await startHubEmulator({
+      tier: 'S1',
+      devices: 300,
+      throttle: true,
+      agentDelay: { min: 5, max: 30 },
+    });
+    await emulator.agentsIdle();
+    caFile = join(tmpdir(), `sync-interruptions-${process.pid}.pem`);
+    writeFileSync(caFile, emulator.caCert);
+  });
+  after(() => emulator.close());
+
+  it('stops on SIGINT while writing: writes in flight finish, the status is printed, exit 130', async () => {
+    emulator.hub.stats.reset();
+    const run = sync(emulator.connectionString, caFile, writeTempFiles({ 'b.yaml': BASELINE('PT7H') }), [
+      '--wait',
+    ]);
+    await until(() => emulator.hub.stats.count('twinUpdate', 200) >= 30, 20_000, 'writes under way');
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    assert.equal(result.code, 130, result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.ending, 'stopped');
+    const written = emulator.hub.stats.count('twinUpdate', 200);
+    assert.ok(written < 300, `stopped part way: ${written} of 300 written`);
+    assert.equal(report.writes.succeeded, written, 'every write the hub applied is accounted for');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(emulator.hub.stats.count('twinUpdate', 200), written, 'nothing written after the exit');
+  });
+
+  it('waits out a hub that refuses every twin write with 503 for twelve seconds: the devices are retried, not failed', async () => {
+    // Longer than the client's own retries (six attempts, about six seconds of backoff): every write of the first
+    // step fails. Before, the run ended there, all devices failed (exit 1); the hub's errors pass, so it retries.
+    const small = await startHubEmulator({ tier: 'S1', devices: 20, agentDelay: { min: 5, max: 30 } });
+    try {
+      await small.agentsIdle();
+      const smallCa = join(tmpdir(), `sync-interruptions-small-${process.pid}.pem`);
+      writeFileSync(smallCa, small.caCert);
+      small.hub.faults.set({ twinUpdate: { errorRatio: 1, errorStatuses: [503] } });
+      const run = sync(small.connectionString, smallCa, writeTempFiles({ 'b.yaml': BASELINE('PT6H') }), [
+        '--wait',
+        '--timeout',
+        '2m',
+      ]);
+      await new Promise((r) => setTimeout(r, 12_000));
+      assert.equal(small.hub.stats.count('twinUpdate', 200), 0, 'no write got through the outage');
+      small.hub.faults.set({});
+      const result = await run.done;
+      assert.equal(result.code, 0, result.stderr.slice(-2000));
+      assert.match(result.stderr, /20 failed \(20 retrying: hub errors\)/);
+      const report = JSON.parse(result.stdout);
+      assert.equal(report.ready, true);
+      assert.ok(report.writes.failed >= 20, `the refused writes are counted: ${report.writes.failed}`);
+      assert.equal(small.hub.stats.count('twinUpdate', 200), 20, 'each device written once it could be');
+    } finally {
+      await small.close();
+    }
+  });
+});
