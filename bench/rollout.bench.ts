@@ -517,9 +517,9 @@ function targets(): string[] {
   for (const steady of rows.filter((r) => r.scenario === 'steady state'))
     check(
       (steady.calls.twinUpdate ?? 0) === 0 &&
-        (steady.calls.query ?? 0) === 2 * Math.ceil(steady.devices / 1000) &&
+        (steady.calls.query ?? 0) <= 2 * Math.ceil(steady.devices / 1000) &&
         !(steady.calls.twinRead ?? 0),
-      `steady state (${steady.contender}): ${steady.calls.twinUpdate ?? 0} writes, ${steady.calls.query ?? 0} queries (target ${2 * Math.ceil(steady.devices / 1000)}), ${steady.calls.twinRead ?? 0} reads`,
+      `steady state (${steady.contender}): ${steady.calls.twinUpdate ?? 0} writes, ${steady.calls.query ?? 0} queries (target at most ${2 * Math.ceil(steady.devices / 1000)}), ${steady.calls.twinRead ?? 0} reads`,
     );
   for (const e of rows.filter((r) => r.scenario === 'edit')) {
     check(
