@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean control-plane bench
+.PHONY: help install build generate test lint format demo clean control-plane bench soak
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint      biome lint/format check and type check"
 	@echo "make control-plane  build kube-apiserver + etcd and kubectl from Go modules (first build: minutes)"
 	@echo "make bench     the performance benchmark: contenders at the hub's quota floor (bench/results/)"
+	@echo "make soak      the reliability suite's long variants (test/reliability/, RELIABILITY_SOAK=1)"
 
 # npm ci first; a registry mirror that lacks some platforms' optional packages (Biome's) makes npm ci refuse a
 # lock file npm install accepts, so fall back to npm install, which keeps the locked versions.
@@ -51,6 +52,10 @@ demo: build
 # Every contender side by side on fresh emulated hubs (BENCH_LARGE=1 adds 100,000 devices); writes bench/results/.
 bench: build control-plane
 	npx tsx bench/rollout.bench.ts
+
+# The reliability suite at full length: more devices, more rounds, longer outages (short variants run in make test).
+soak: build control-plane
+	RELIABILITY_SOAK=1 npx tsx scripts/with-control-plane.ts node --import tsx --test --test-concurrency=1 $$(find test/reliability -name '*.test.ts' | sort)
 
 clean:
 	rm -rf dist
