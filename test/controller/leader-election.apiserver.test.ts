@@ -14,6 +14,7 @@ import {
   testNamespace,
 } from '../support/control-plane.js';
 import { installCrds } from '../support/kube.js';
+import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { until } from '../support/until.js';
 
@@ -94,25 +95,7 @@ describe('leader election between two operator processes', () => {
         online: true,
       })),
     );
-    const hub = [
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'creds', namespace },
-        stringData: { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert },
-      },
-      {
-        apiVersion: 'iotsecurity.io/v1alpha1',
-        kind: 'IoTHub',
-        metadata: { name: 'hub', namespace },
-        spec: {
-          connectionStringSecretRef: { name: 'creds' },
-          caSecretRef: { name: 'creds' },
-          tier: 'S3',
-          units: 10,
-        },
-      },
-    ];
+    const hub = hubResources(emulator, { namespace });
     await kubectlOk(
       cp.kubeconfig,
       ['apply', '-f', '-'],

@@ -19,6 +19,7 @@ import {
   testNamespace,
 } from '../support/control-plane.js';
 import { installCrds, REPO } from '../support/kube.js';
+import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { until } from '../support/until.js';
 
@@ -89,23 +90,7 @@ describe('the operator with only the rights of manifests/', () => {
   });
 
   it('runs the whole scenario without one 403', async () => {
-    const secret = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'hub-credentials', namespace },
-      stringData: { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert },
-    };
-    const hub = {
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'IoTHub',
-      metadata: { name: 'hub', namespace },
-      spec: {
-        connectionStringSecretRef: { name: 'hub-credentials' },
-        caSecretRef: { name: 'hub-credentials' },
-        tier: 'S3',
-        units: 10,
-      },
-    };
+    const [secret, hub] = hubResources(emulator, { namespace });
     const smc = (name: string, spec: object) => ({
       apiVersion: 'iotsecurity.io/v1alpha1',
       kind: 'SecurityModuleConfig',

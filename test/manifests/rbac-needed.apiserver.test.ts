@@ -13,6 +13,7 @@ import {
   testNamespace,
 } from '../support/control-plane.js';
 import { installCrds } from '../support/kube.js';
+import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { until } from '../support/until.js';
 
@@ -58,23 +59,7 @@ describe('every RBAC rule is needed', () => {
             roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'operator' },
             subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace }],
           },
-          {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            metadata: { name: 'creds', namespace },
-            stringData: { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert },
-          },
-          {
-            apiVersion: 'iotsecurity.io/v1alpha1',
-            kind: 'IoTHub',
-            metadata: { name: 'hub', namespace },
-            spec: {
-              connectionStringSecretRef: { name: 'creds' },
-              caSecretRef: { name: 'creds' },
-              tier: 'S3',
-              units: 10,
-            },
-          },
+          ...hubResources(emulator, { namespace }),
           {
             apiVersion: 'iotsecurity.io/v1alpha1',
             kind: 'SecurityModuleConfig',
