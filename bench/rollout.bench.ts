@@ -22,6 +22,7 @@ import { createHubClient } from '../src/hub/hub-client.js';
 import { convergenceChart, type Series } from './rollout/chart.js';
 import {
   baselineFiles,
+  baselineObject,
   REPO,
   type RunningProcess,
   runOperator,
@@ -227,17 +228,9 @@ async function controllerRun(emulator: RunningEmulator, settings: Record<string,
   await sleep(300);
   emulator.hub.stats.reset();
   const apply = async (value: Record<string, unknown>) => {
-    const smc = {
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'SecurityModuleConfig',
-      metadata: { name: 'baseline', namespace },
-      spec: {
-        hubRef: { name: 'hub' },
-        target: { condition: 'IS_DEFINED(tags.site)' },
-        agentConfiguration: value,
-      },
-    };
-    await runKubectl(kubeconfig, ['apply', '-f', '-'], { input: JSON.stringify(smc) });
+    await runKubectl(kubeconfig, ['apply', '-f', '-'], {
+      input: JSON.stringify(baselineObject(value, namespace)),
+    });
   };
   const ready = async () => {
     for (;;) {

@@ -57,8 +57,9 @@ export function baselineFiles(settings: Record<string, unknown>, namespace = 'be
   return dir;
 }
 
-export function writeBaseline(dir: string, settings: Record<string, unknown>, namespace = 'bench'): void {
-  const smc = {
+/** The baseline SecurityModuleConfig: every device with a site tag gets `settings`. */
+export function baselineObject(settings: Record<string, unknown>, namespace: string): object {
+  return {
     apiVersion: 'iotsecurity.io/v1alpha1',
     kind: 'SecurityModuleConfig',
     metadata: { name: 'baseline', namespace },
@@ -68,7 +69,10 @@ export function writeBaseline(dir: string, settings: Record<string, unknown>, na
       agentConfiguration: settings,
     },
   };
-  writeFileSync(join(dir, 'baseline.yaml'), JSON.stringify(smc));
+}
+
+export function writeBaseline(dir: string, settings: Record<string, unknown>, namespace = 'bench'): void {
+  writeFileSync(join(dir, 'baseline.yaml'), JSON.stringify(baselineObject(settings, namespace)));
 }
 
 /** `sync -f DIR --wait` (or --watch), as a user runs it against this hub. */
