@@ -31,6 +31,11 @@ export interface Ownership {
   legacy: boolean;
   /** Those legacy keys are what this manager's record was read from: rewrite it whole under the manager. */
   legacyIsMine: boolean;
+  /**
+   * The record's entries outside the scope, as stored (revision keys encoded): a legacy record rewritten whole
+   * under the manager carries them over, so that another scope's claims are not lost in the move.
+   */
+  outOfScope?: { owners: Map<string, string>; revisions: Map<string, string> };
 }
 
 /**
@@ -94,19 +99,20 @@ export function readOwnership(
   const owners = new Map<string, string>();
   const revisions = new Map<string, string>();
   const managedElsewhere = new Map<string, string>();
-  let sharedRecord = false;
+  const outOfScope = { owners: new Map<string, string>(), revisions: new Map<string, string>() };
   for (const [setting, owner] of stringEntries(mine?.owners)) {
     if (!inScope || inScope(owner)) owners.set(setting, owner);
     else {
-      sharedRecord = true;
+      outOfScope.owners.set(setting, owner);
       managedElsewhere.set(setting, `${manager}:${owner}`);
     }
   }
   for (const [key, revision] of stringEntries(mine?.revisions)) {
     const resource = decodeTagKey(key);
     if (!inScope || inScope(resource)) revisions.set(resource, revision);
-    else sharedRecord = true;
+    else outOfScope.revisions.set(key, revision);
   }
+  const sharedRecord = outOfScope.owners.size + outOfScope.revisions.size > 0;
   let otherManagers = sharedRecord;
   for (const [other, entry] of records) {
     if (other === manager) continue;
@@ -123,6 +129,7 @@ export function readOwnership(
     sharedRecord,
     legacy: legacy && manager === DEFAULT_MANAGER,
     legacyIsMine,
+    ...(sharedRecord ? { outOfScope } : {}),
   };
 }
 
@@ -148,6 +155,10 @@ export function ownershipTagsPatch(
     : current;
   const owners = mapPatch(base.owners, next.owners, (k) => k);
   const revisions = mapPatch(base.revisions, next.revisions, encodeTagKey);
+  if (current.legacyIsMine && current.outOfScope) {
+    for (const [setting, owner] of current.outOfScope.owners) owners[setting] = owner;
+    for (const [key, revision] of current.outOfScope.revisions) revisions[key] = revision;
+  }
   const hasOwners = Object.keys(owners).length > 0;
   const hasRevisions = Object.keys(revisions).length > 0;
   if (!hasOwners && !hasRevisions && !current.legacy) return undefined;
