@@ -1,4 +1,5 @@
 // Validates every resource in a set of YAML files: the library behind `validate` and the first step of `sync`.
+import { redactSecrets } from '../observability/redact.js';
 import { duplicateResourceProblems } from './duplicate-resources.js';
 import { type FieldPath, formatFieldPath, type Severity } from './issues.js';
 import { printable } from './printable-text.js';
@@ -62,7 +63,25 @@ export function validateFiles(paths: readonly string[]): FilesValidation {
   }
   for (const problem of duplicateResourceProblems(documents)) problems.push(problem);
   problems.sort(compareProblems);
-  return { files, documents, problems, valid: !problems.some((p) => p.severity === 'error') };
+  return {
+    files,
+    documents,
+    problems: problems.map(withoutSecrets),
+    valid: !problems.some((p) => p.severity === 'error'),
+  };
+}
+
+/**
+ * Messages quote the values they judge: a connection string pasted into the wrong field (a name, the Secret
+ * reference, the tier) would be printed, key and all, into CI logs. Its key and signatures are redacted.
+ */
+function withoutSecrets(problem: LocatedProblem): LocatedProblem {
+  return {
+    ...problem,
+    name: redactSecrets(problem.name),
+    field: redactSecrets(problem.field),
+    message: redactSecrets(problem.message),
+  };
 }
 
 /** Words YAML 1.1 (kubectl's YAML) reads as booleans when unquoted, beyond true and false. */

@@ -757,12 +757,11 @@ describe('fuzzing the planner', () => {
         revisions: { [OUTSIDE]: 'abc', 'ns/r0': resourceRevision(layer) },
       },
     });
-    const after = mergePatch(desired, first.writes[0].patch.properties!.desired[AGENT_CONFIGURATION_KEY]);
-    assert.deepEqual(
-      (after as any).highPriorityMessageFrequency,
-      { value: 'PT1M' },
-      "the other scope's value",
-    );
+    const after = mergePatch(
+      desired,
+      first.writes[0].patch.properties!.desired[AGENT_CONFIGURATION_KEY],
+    ) as Record<string, unknown>;
+    assert.deepEqual(after.highPriorityMessageFrequency, { value: 'PT1M' }, "the other scope's value");
     const second = planHubReconcile(input({ ...twin(tags, after), etag: 'e2' }));
     assert.deepEqual(second.writes, [], 'nothing left to write');
   });
