@@ -17,11 +17,8 @@ import fc from 'fast-check';
 import {
   AGENT_CONFIGURATION_KEY,
   type AgentSettings,
-  checkAgentSettings,
   effectiveSettings,
-  SETTINGS,
   SETTINGS_BY_KEY,
-  type SettingValue,
   unwrapTwinConfiguration,
   wrapSettings,
 } from '../../src/agent/index.js';
@@ -39,6 +36,15 @@ import {
   type TwinWrite,
 } from '../../src/planner/index.js';
 import { mergePatch } from '../support/planner-fixtures.js';
+import {
+  type AgentBehaviour,
+  agentErrors,
+  type FleetDeviceSpec,
+  fleetDeviceSpec,
+  plannedResourceOf,
+  plannedResourceSpec,
+  valuesOf,
+} from '../support/resource-arbitraries.js';
 
 /** A fixed seed keeps the suite repeatable; FUZZ_SEED, FUZZ_RUNS and RELIABILITY_SOAK=1 explore further. */
 const SOAK = process.env.RELIABILITY_SOAK === '1';
@@ -49,7 +55,6 @@ const MAX_DEVICES = SOAK ? 60 : 30;
 const PLAN_BUDGET_MS = 500;
 
 const NOW = 10_000_000;
-const MINUTE = 60_000;
 const OTHER_MANAGER = 'gitops-b';
 const OTHER_MANAGER_KEY = 'team/other';
 const HELD = 'ns/held';
@@ -59,144 +64,11 @@ const UNKNOWN = 'ns/unknown';
 /** A resource of this manager's record outside the plan's scope (another namespace's IoTHub). */
 const OUTSIDE = 'elsewhere/r';
 
-// --- values -------------------------------------------------------------------------------------------------
-
-const SHA = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
-const DURATIONS = ['PT30S', 'PT1M', 'PT5M', 'PT7M', 'PT60M', 'PT1H', 'PT5H', 'PT13H', 'P1D'];
-
-/** Values a resource may give a setting (each valid on its own). */
-function valuesOf(key: string): SettingValue[] {
-  const kind = SETTINGS_BY_KEY.get(key)!.kind;
-  if (key === 'maxMessageSizeInBytes') return [8192, 65536, 100_000, 204800, 262144];
-  if (key === 'maxLocalCacheSizeInBytes') return [8192, 65536, 262144, 2_560_000];
-  if (key === 'baselineCustomChecksFileHash') return [SHA, null];
-  if (key === 'baselineCustomChecksFilePath') return ['/etc/baseline.xml', null];
-  if (key === 'hubResourceId') return ['', '/subscriptions/x/resourceGroups/y'];
-  switch (kind) {
-    case 'duration':
-      return DURATIONS;
-    case 'priority':
-      return ['High', 'Low', 'Off'];
-    case 'boolean':
-      return [true, false];
-    default:
-      return [''];
-  }
-}
-
-/** Settings most resources name, so that layers overlap; the rest appear now and then. */
-const HOT_KEYS = [
-  'highPriorityMessageFrequency',
-  'lowPriorityMessageFrequency',
-  'snapshotFrequency',
-  'maxLocalCacheSizeInBytes',
-  'maxMessageSizeInBytes',
-  'eventPriorityLogin',
-  'eventPriorityProcessCreate',
-  'aggregationEnabledProcessCreate',
-  'baselineCustomChecksFilePath',
-];
-const ALL_KEYS = SETTINGS.map((s) => s.key);
-const settingKey = fc.oneof(
-  { weight: 5, arbitrary: fc.constantFrom(...HOT_KEYS) },
-  fc.constantFrom(...ALL_KEYS),
-);
-/** A setting and a value for it, the value picked by index (so that shrinking stays within the pool). */
-const settingEntries = (maxKeys: number) =>
-  fc.dictionary(settingKey, fc.nat(), { maxKeys }).map(
-    (picked) =>
-      Object.fromEntries(
-        Object.entries(picked).map(([key, n]) => {
-          const pool = valuesOf(key);
-          return [key, pool[n % pool.length]];
-        }),
-      ) as AgentSettings,
-  );
-
-function agentErrors(settings: AgentSettings): string[] {
-  return checkAgentSettings(effectiveSettings(settings))
-    .filter((p) => p.severity === 'error')
-    .map((p) => p.message);
-}
-
-// --- resources ----------------------------------------------------------------------------------------------
-
-const CONDITIONS = [
-  "tags.site = 'a'",
-  "tags.site IN ['a', 'b']",
-  "tags.env = 'prod' AND NOT (tags.ring = 'canary')",
-  "tags.env = 'dev' OR tags.site = 'c'",
-  'IS_DEFINED(tags.ring)',
-  "STARTSWITH(deviceId, 'd-1')",
-  'tags.level >= 2',
-  "connectionState = 'Connected'",
-  "status = 'enabled'",
-];
-
-const resourceSpec = fc.record({
-  priority: fc.integer({ min: 0, max: 3 }),
-  target: fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom(...CONDITIONS).map((condition) => ({ condition })) },
-    {
-      weight: 1,
-      arbitrary: fc
-        .uniqueArray(fc.nat({ max: MAX_DEVICES + 2 }), { minLength: 1, maxLength: 6 })
-        .map((ids) => ({ deviceIds: ids.map((i) => `d-${i}`) })),
-    },
-  ),
-  // Validated resources only: what a resource asks is accepted by the agent over the defaults.
-  settings: settingEntries(5).filter((s) => agentErrors(s).length === 0),
-  suspend: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
-  createMissingModules: fc.boolean(),
-  batchSize: fc.constantFrom<number | string>('100%', '100%', 1, 3, '34%', '50%'),
-  failureThreshold: fc.constantFrom<number | string>('10%', '100%', 0, 2),
-});
-
-type ResourceSpec = typeof resourceSpec extends fc.Arbitrary<infer T> ? T : never;
-
-function toResource(spec: ResourceSpec, index: number): PlannedResource {
-  return {
-    key: `ns/r${index}`,
-    priority: spec.priority,
-    target: spec.target,
-    settings: spec.settings,
-    suspend: spec.suspend,
-    createMissingModules: spec.createMissingModules,
-    convergenceTimeoutMs: 15 * MINUTE,
-    rollout: { batchSize: spec.batchSize, failureThreshold: spec.failureThreshold },
-  };
-}
-
-// --- fleets -------------------------------------------------------------------------------------------------
-
-type AgentBehaviour = 'reports' | 'lowercase' | 'silent';
-
-const deviceSpec = fc.record({
-  site: fc.constantFrom('a', 'b', 'c', undefined),
-  env: fc.constantFrom('prod', 'dev'),
-  ring: fc.constantFrom('canary', undefined, undefined),
-  level: fc.integer({ min: 0, max: 3 }),
-  disabled: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
-  online: fc.integer({ min: 0, max: 9 }).map((n) => n < 8),
-  agent: fc.constantFrom<AgentBehaviour>('reports', 'reports', 'lowercase', 'silent'),
-  module: fc.integer({ min: 0, max: 9 }).map((n) => n < 8),
-  /** Settings someone wrote by hand, with no ownership record. */
-  setByOthers: settingEntries(3),
-  /** A known setting someone wrote in a form the agent rejects. */
-  invalidByOthers: fc.constantFrom('none', 'none', 'none', 'none', 'bare', 'wrongType'),
-  /** This manager's record: setting -> owner (by index into the owner pool), with the value it wrote. */
-  ours: fc.dictionary(settingKey, fc.tuple(fc.nat(), fc.nat()), { maxKeys: 4 }),
-  /** Revisions recorded per owner index: the current one, or a stale one. */
-  revisions: fc.array(fc.tuple(fc.nat(), fc.boolean()), { maxLength: 3 }),
-  /** Settings another manager owns on this twin, with their values. */
-  otherManager: settingEntries(2),
-  legacyRecord: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
-  reported: fc.constantFrom('none', 'desired', 'other'),
-  writtenAgo: fc.constantFrom(0, 5 * MINUTE, 60 * MINUTE),
-});
+/** Device lists also name a few devices the hub does not have. */
+const resourceSpec = plannedResourceSpec(MAX_DEVICES + 2);
 
 const scenario = fc.record({
-  devices: fc.array(deviceSpec, { maxLength: MAX_DEVICES, size: 'medium' }),
+  devices: fc.array(fleetDeviceSpec, { maxLength: MAX_DEVICES, size: 'medium' }),
   resources: fc.array(resourceSpec, { maxLength: 6 }),
   manager: fc.constantFrom('sync', 'iot-security-operator'),
   unknownOwners: fc.constantFrom<'keep' | 'remove'>('keep', 'remove'),
@@ -208,7 +80,6 @@ const scenario = fc.record({
   throttledRounds: fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { maxLength: 2 }),
 });
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
-type DeviceSpec = typeof deviceSpec extends fc.Arbitrary<infer T> ? T : never;
 
 /** A module twin with everything a PATCH can touch: all of desired (not only the agent's key) and all tags. */
 interface FuzzTwin {
@@ -320,13 +191,13 @@ interface Built {
 }
 
 function build(s: Scenario): Built {
-  const resources = s.resources.map(toResource);
+  const resources = s.resources.map(plannedResourceOf);
   const held = s.held === undefined ? new Map<string, number>() : new Map([[HELD, s.held as number]]);
   const ownerPool = [...resources.map((r) => r.key), HELD, GONE_REMOVE, GONE_RETAIN, UNKNOWN, OUTSIDE];
   const revisionOf = new Map(resources.map((r) => [r.key, resourceRevision(r)]));
   const hub = new FuzzHub();
   const foreign: Built['foreign'] = new Map();
-  s.devices.forEach((d: DeviceSpec, i: number) => {
+  s.devices.forEach((d: FleetDeviceSpec, i: number) => {
     const deviceId = `d-${i}`;
     hub.devices.push({
       deviceId,
@@ -723,7 +594,7 @@ describe('fuzzing the planner', () => {
       reportedConfiguration: undefined,
       desiredVersion: 1,
     });
-    const layer = toResource(
+    const layer = plannedResourceOf(
       {
         priority: 0,
         target: { condition: "tags.site = 'a'" },
@@ -770,7 +641,7 @@ describe('fuzzing the planner', () => {
     const figures = emptyFigures();
     const devices = SOAK ? 20_000 : 2_000;
     const big = fc.record({
-      template: fc.array(deviceSpec, { minLength: 20, maxLength: 20 }),
+      template: fc.array(fleetDeviceSpec, { minLength: 20, maxLength: 20 }),
       // Batches of a share of the fleet: a batch of one device would take thousands of rounds.
       resources: fc.array(
         fc

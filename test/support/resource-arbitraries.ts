@@ -2,7 +2,16 @@
 // valid ones with one mutation (a wrong type, an out-of-range number, an unknown field, a bad enum, a missing
 // required field, a bad name).
 import fc from 'fast-check';
+import {
+  type AgentSettings,
+  checkAgentSettings,
+  effectiveSettings,
+  SETTINGS,
+  SETTINGS_BY_KEY,
+  type SettingValue,
+} from '../../src/agent/index.js';
 import { AGGREGATED_EVENTS, EVENT_NAMES, EVENT_PRIORITIES } from '../../src/agent/settings.js';
+import type { PlannedResource } from '../../src/planner/index.js';
 
 const dnsLabel = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?$/);
 const dnsSubdomain = fc
@@ -226,3 +235,157 @@ export function mutated(valid: fc.Arbitrary<Record<string, any>>): fc.Arbitrary<
       return copy;
     });
 }
+
+// --- planner inputs (test/reliability/fuzz-planner.test.ts) ---------------------------------------------------
+// Resources as the planner takes them (validated, by field) and the devices of a shared hub, their twins as others
+// left them. Values are picked by index from small pools, so that layers overlap and shrinking stays in the pools.
+
+const MINUTE = 60_000;
+
+const SHA = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
+const DURATIONS = ['PT30S', 'PT1M', 'PT5M', 'PT7M', 'PT60M', 'PT1H', 'PT5H', 'PT13H', 'P1D'];
+
+/** Values a resource may give a setting (each valid on its own). */
+export function valuesOf(key: string): SettingValue[] {
+  const kind = SETTINGS_BY_KEY.get(key)!.kind;
+  if (key === 'maxMessageSizeInBytes') return [8192, 65536, 100_000, 204800, 262144];
+  if (key === 'maxLocalCacheSizeInBytes') return [8192, 65536, 262144, 2_560_000];
+  if (key === 'baselineCustomChecksFileHash') return [SHA, null];
+  if (key === 'baselineCustomChecksFilePath') return ['/etc/baseline.xml', null];
+  if (key === 'hubResourceId') return ['', '/subscriptions/x/resourceGroups/y'];
+  switch (kind) {
+    case 'duration':
+      return DURATIONS;
+    case 'priority':
+      return ['High', 'Low', 'Off'];
+    case 'boolean':
+      return [true, false];
+    default:
+      return [''];
+  }
+}
+
+/** Settings most resources name, so that layers overlap; the rest appear now and then. */
+const HOT_KEYS = [
+  'highPriorityMessageFrequency',
+  'lowPriorityMessageFrequency',
+  'snapshotFrequency',
+  'maxLocalCacheSizeInBytes',
+  'maxMessageSizeInBytes',
+  'eventPriorityLogin',
+  'eventPriorityProcessCreate',
+  'aggregationEnabledProcessCreate',
+  'baselineCustomChecksFilePath',
+];
+const ALL_KEYS = SETTINGS.map((s) => s.key);
+export const settingKey = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom(...HOT_KEYS) },
+  fc.constantFrom(...ALL_KEYS),
+);
+/** A setting and a value for it, the value picked by index (so that shrinking stays within the pool). */
+export const settingEntries = (maxKeys: number) =>
+  fc.dictionary(settingKey, fc.nat(), { maxKeys }).map(
+    (picked) =>
+      Object.fromEntries(
+        Object.entries(picked).map(([key, n]) => {
+          const pool = valuesOf(key);
+          return [key, pool[n % pool.length]];
+        }),
+      ) as AgentSettings,
+  );
+
+/** The errors the agent finds in `settings` over its defaults. */
+export function agentErrors(settings: AgentSettings): string[] {
+  return checkAgentSettings(effectiveSettings(settings))
+    .filter((p) => p.severity === 'error')
+    .map((p) => p.message);
+}
+
+/** Conditions over the tags of fleetDeviceSpec. */
+const PLANNER_CONDITIONS = [
+  "tags.site = 'a'",
+  "tags.site IN ['a', 'b']",
+  "tags.env = 'prod' AND NOT (tags.ring = 'canary')",
+  "tags.env = 'dev' OR tags.site = 'c'",
+  'IS_DEFINED(tags.ring)',
+  "STARTSWITH(deviceId, 'd-1')",
+  'tags.level >= 2',
+  "connectionState = 'Connected'",
+  "status = 'enabled'",
+];
+
+/**
+ * A validated SecurityModuleConfig as the planner takes it, by field; device lists name `d-0`..`d-<maxDevice>`,
+ * conditions read the tags of fleetDeviceSpec.
+ */
+export function plannedResourceSpec(maxDevice: number) {
+  return fc.record({
+    priority: fc.integer({ min: 0, max: 3 }),
+    target: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...PLANNER_CONDITIONS).map((condition) => ({ condition })) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .uniqueArray(fc.nat({ max: maxDevice }), { minLength: 1, maxLength: 6 })
+          .map((ids) => ({ deviceIds: ids.map((i) => `d-${i}`) })),
+      },
+    ),
+    // Validated resources only: what a resource asks is accepted by the agent over the defaults.
+    settings: settingEntries(5).filter((s) => agentErrors(s).length === 0),
+    suspend: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
+    createMissingModules: fc.boolean(),
+    batchSize: fc.constantFrom<number | string>('100%', '100%', 1, 3, '34%', '50%'),
+    failureThreshold: fc.constantFrom<number | string>('10%', '100%', 0, 2),
+  });
+}
+
+export type PlannedResourceSpec = typeof plannedResourceSpec extends (n: number) => fc.Arbitrary<infer T>
+  ? T
+  : never;
+
+/** The resource `ns/r<index>` of a spec. */
+export function plannedResourceOf(spec: PlannedResourceSpec, index: number): PlannedResource {
+  return {
+    key: `ns/r${index}`,
+    priority: spec.priority,
+    target: spec.target,
+    settings: spec.settings,
+    suspend: spec.suspend,
+    createMissingModules: spec.createMissingModules,
+    convergenceTimeoutMs: 15 * MINUTE,
+    rollout: { batchSize: spec.batchSize, failureThreshold: spec.failureThreshold },
+  };
+}
+
+export type AgentBehaviour = 'reports' | 'lowercase' | 'silent';
+
+/**
+ * A device of a shared hub and its module twin: tags, online or not, with or without the module, settings others
+ * wrote (some in a form the agent rejects), this manager's record (owners by index into a pool the test chooses),
+ * another manager's settings, what the agent reported and how it behaves.
+ */
+export const fleetDeviceSpec = fc.record({
+  site: fc.constantFrom('a', 'b', 'c', undefined),
+  env: fc.constantFrom('prod', 'dev'),
+  ring: fc.constantFrom('canary', undefined, undefined),
+  level: fc.integer({ min: 0, max: 3 }),
+  disabled: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+  online: fc.integer({ min: 0, max: 9 }).map((n) => n < 8),
+  agent: fc.constantFrom<AgentBehaviour>('reports', 'reports', 'lowercase', 'silent'),
+  module: fc.integer({ min: 0, max: 9 }).map((n) => n < 8),
+  /** Settings someone wrote by hand, with no ownership record. */
+  setByOthers: settingEntries(3),
+  /** A known setting someone wrote in a form the agent rejects. */
+  invalidByOthers: fc.constantFrom('none', 'none', 'none', 'none', 'bare', 'wrongType'),
+  /** This manager's record: setting -> owner (by index into the owner pool), with the value it wrote. */
+  ours: fc.dictionary(settingKey, fc.tuple(fc.nat(), fc.nat()), { maxKeys: 4 }),
+  /** Revisions recorded per owner index: the current one, or a stale one. */
+  revisions: fc.array(fc.tuple(fc.nat(), fc.boolean()), { maxLength: 3 }),
+  /** Settings another manager owns on this twin, with their values. */
+  otherManager: settingEntries(2),
+  legacyRecord: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+  reported: fc.constantFrom('none', 'desired', 'other'),
+  writtenAgo: fc.constantFrom(0, 5 * MINUTE, 60 * MINUTE),
+});
+
+export type FleetDeviceSpec = typeof fleetDeviceSpec extends fc.Arbitrary<infer T> ? T : never;
