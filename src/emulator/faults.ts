@@ -1,5 +1,6 @@
-// Injected faults for tests: a share of requests failing with 500 or 503, added latency, and connections
-// reset in the middle of a response; per operation class, set at start and changed at run time.
+// Injected faults for tests: a share of requests failing with 429, 500 or 503, added latency, and connections
+// reset before the request is handled or in the middle of its response; per operation class, set at start and
+// changed at run time.
 import { OPERATION_CLASSES, type OperationClass } from '../quotas/index.js';
 import { hubErrors } from './errors.js';
 import type { Random } from './prng.js';
@@ -7,18 +8,30 @@ import type { Random } from './prng.js';
 export interface FaultRule {
   /** Share (0..1) of requests answered with an error instead of being handled. */
   errorRatio?: number;
-  /** The errors to answer with, picked at random; 503 by default. */
-  errorStatuses?: (500 | 503)[];
+  /**
+   * The errors to answer with, picked at random; 503 by default. 429 is a throttling storm the quotas alone do
+   * not cause (the hub's own backlog): `ThrottlingException` with `Retry-After: 1`.
+   */
+  errorStatuses?: FaultStatus[];
   /** Delay added before handling, fixed or uniform in [min, max] milliseconds. */
   latencyMs?: number | { min: number; max: number };
   /** Share (0..1) of requests handled (the change is made) whose connection is then reset mid-response. */
   resetRatio?: number;
+  /** Share (0..1) of requests whose connection is reset before they are handled (nothing changes). */
+  dropRatio?: number;
 }
+
+export type FaultStatus = 429 | 500 | 503;
+const FAULT_STATUSES: readonly number[] = [429, 500, 503];
 
 /** Rules by operation class; `all` applies to classes without their own rule. */
 export type FaultConfig = Partial<Record<OperationClass | 'all', FaultRule>>;
 
-export type FaultAction = { kind: 'none' } | { kind: 'error'; status: 500 | 503 } | { kind: 'reset' };
+export type FaultAction =
+  | { kind: 'none' }
+  | { kind: 'error'; status: FaultStatus }
+  | { kind: 'drop' }
+  | { kind: 'reset' };
 
 export interface FaultDecision {
   latencyMs: number;
@@ -45,19 +58,20 @@ export function checkFaultConfig(config: unknown): FaultConfig {
     }
     if (typeof rule !== 'object' || rule === null)
       throw hubErrors.argumentInvalid(`faults.${key} must be an object`);
-    const { errorRatio, errorStatuses, latencyMs, resetRatio } = rule as FaultRule;
+    const { errorRatio, errorStatuses, latencyMs, resetRatio, dropRatio } = rule as FaultRule;
     for (const [name, value] of [
       ['errorRatio', errorRatio],
       ['resetRatio', resetRatio],
+      ['dropRatio', dropRatio],
     ] as const) {
       if (value !== undefined && !isRatio(value))
         throw hubErrors.argumentInvalid(`faults.${key}.${name} must be a number between 0 and 1`);
     }
     if (
       errorStatuses !== undefined &&
-      (!Array.isArray(errorStatuses) || errorStatuses.some((s) => s !== 500 && s !== 503))
+      (!Array.isArray(errorStatuses) || errorStatuses.some((s) => !FAULT_STATUSES.includes(s)))
     ) {
-      throw hubErrors.argumentInvalid(`faults.${key}.errorStatuses must list 500 and/or 503`);
+      throw hubErrors.argumentInvalid(`faults.${key}.errorStatuses must list some of 429, 500 and 503`);
     }
     const latencyOk =
       latencyMs === undefined ||
@@ -107,6 +121,7 @@ export class FaultInjector {
         action: { kind: 'error', status: statuses[Math.floor(this.random() * statuses.length)] },
       };
     }
+    if (rule.dropRatio && this.random() < rule.dropRatio) return { latencyMs, action: { kind: 'drop' } };
     if (rule.resetRatio && this.random() < rule.resetRatio) return { latencyMs, action: { kind: 'reset' } };
     return { latencyMs, action: { kind: 'none' } };
   }

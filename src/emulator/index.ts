@@ -1,7 +1,7 @@
 // An IoT Hub emulator with simulated security agents, over HTTPS, for tests, demos and benchmarks.
 import { randomBytes as cryptoRandomBytes, randomInt } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -94,6 +94,12 @@ export interface RunningEmulator {
   /** Saves the state file now (when there is one). */
   saveState(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Stops as a killed process does: no last save, so with a state file whatever changed since the last save
+   * (every `stateSaveIntervalMs`, or `saveState()`) is lost when it starts again, acknowledged writes included
+   * (as a real hub's failover can lose its most recent updates).
+   */
+  kill(): Promise<void>;
 }
 
 const LOOPBACK_OR_ANY = new Set(['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::']);
@@ -188,6 +194,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   let audiences: string[] = [];
   const server = createHubServer({ hub, certificates, audiences: () => audiences, log });
+  // Every TCP connection, so that stopping ends them all: closeAllConnections() knows only those past their TLS
+  // handshake, and a client's connection still in its handshake would then be served, kept alive, and hold the
+  // stop for as long as the client kept using it.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -218,6 +232,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   const primaryKey = secrets.policies[0].primaryKey;
   let closed: Promise<void> | undefined;
+  const stop = (save: boolean) => {
+    closed ??= (async () => {
+      hub.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+      await (save ? saver?.close() : saver?.abandon());
+      if (temporaryDir) await rm(temporaryDir, { recursive: true, force: true });
+      log('info', save ? 'emulator stopped' : 'emulator killed: changes since the last save are lost');
+    })();
+    return closed;
+  };
   return {
     endpoint: `https://${hostName}`,
     hostName,
@@ -233,18 +260,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     setDeviceOnline: (deviceId, online) => hub.agents.setOnline(deviceId, online),
     agentsIdle: () => hub.agents.whenIdle(),
     saveState: async () => saver?.flush(),
-    close: () => {
-      closed ??= (async () => {
-        hub.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-        await saver?.close();
-        if (temporaryDir) await rm(temporaryDir, { recursive: true, force: true });
-        log('info', 'emulator stopped');
-      })();
-      return closed;
-    },
+    close: () => stop(true),
+    kill: () => stop(false),
   };
 }

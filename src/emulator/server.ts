@@ -11,13 +11,13 @@ import {
 import { adminRoutes } from './admin-api.js';
 import type { EmulatorCertificates } from './certificates.js';
 import { errorBody, HubError, hubErrors } from './errors.js';
-import type { FaultDecision } from './faults.js';
+import type { FaultDecision, FaultStatus } from './faults.js';
 import type { EmulatedHub } from './hub.js';
 import { API_VERSIONS, hubRoutes } from './hub-api.js';
 import type { ApiResult } from './routes.js';
 import { Router } from './routes.js';
 import { verifySharedAccessSignature } from './sas-auth.js';
-import type { StatsClass } from './stats.js';
+import type { FaultKind, StatsClass } from './stats.js';
 
 export type EmulatorLogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type EmulatorLog = (
@@ -107,6 +107,12 @@ function send(response: ServerResponse, result: ApiResult): void {
   response.end(text);
 }
 
+/** The error an injected fault answers with. */
+function injectedError(status: FaultStatus, operation: StatsClass): HubError {
+  if (status === 429) return hubErrors.throttled(operation, 1);
+  return status === 500 ? hubErrors.serverError() : hubErrors.serviceUnavailable();
+}
+
 /** Sends the headers and half the body, then resets the connection: the client cannot tell if it worked. */
 function sendThenReset(response: ServerResponse, result: ApiResult): void {
   const text = result.body === undefined ? '' : JSON.stringify(result.body);
@@ -164,9 +170,10 @@ export function createHubServer(options: HubServerOptions): https.Server {
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     let operation: StatsClass = 'unknown';
     let status = 500;
+    let match: ReturnType<typeof router.match> | undefined;
     try {
       const url = new URL(request.url ?? '/', 'https://hub');
-      const match = router.match(request.method ?? 'GET', url.pathname);
+      match = router.match(request.method ?? 'GET', url.pathname);
       // The class is known from the route alone, so refusals (401, 413, 400) are counted under it.
       if (match) operation = match.route.operation;
       // Authorized on the headers, before any of the body is read.
@@ -182,8 +189,14 @@ export function createHubServer(options: HubServerOptions): https.Server {
         operation === 'admin' || operation === 'unknown' ? NO_FAULT : hub.faults.decide(operation);
       if (fault.latencyMs > 0) await sleep(fault.latencyMs);
       if (fault.action.kind === 'error') {
-        hub.stats.recordFault(operation, fault.action.status === 500 ? '500' : '503');
-        throw fault.action.status === 500 ? hubErrors.serverError() : hubErrors.serviceUnavailable();
+        hub.stats.recordFault(operation, String(fault.action.status) as FaultKind);
+        throw injectedError(fault.action.status, operation);
+      }
+      if (fault.action.kind === 'drop') {
+        hub.stats.recordFault(operation, 'drop');
+        status = 0;
+        response.socket?.destroy();
+        return;
       }
       if (operation !== 'admin' && operation !== 'unknown') hub.throttle.admit(operation);
       const result = await match.route.handle({
@@ -212,6 +225,9 @@ export function createHubServer(options: HubServerOptions): https.Server {
       sendError(request, response, hubError, new Date(hub.clock()));
     } finally {
       hub.stats.record(operation, status);
+      const deviceId = match?.params.deviceId;
+      if (deviceId !== undefined && (operation === 'twinRead' || operation === 'twinUpdate'))
+        hub.stats.recordTwinRequest(operation, deviceId, match?.params.moduleId);
     }
   };
 

@@ -264,4 +264,10 @@ export class StateSaver {
     if (this.timer) clearInterval(this.timer);
     await this.flush();
   }
+
+  /** Stops saving without a last save, as a killed process would; a save under way is let finish. */
+  async abandon(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    while (this.saving) await this.saving.catch(() => undefined);
+  }
 }

@@ -3,6 +3,11 @@ import type { OperationClass } from '../quotas/index.js';
 
 export type StatsClass = OperationClass | 'admin' | 'unknown';
 
+/** An injected fault: an error status, a connection dropped before handling, or reset after it. */
+export type FaultKind = '429' | '500' | '503' | 'drop' | 'reset';
+
+type TwinClass = 'twinRead' | 'twinUpdate';
+
 export interface EmulatorStatsSnapshot {
   since: string;
   totalRequests: number;
@@ -10,11 +15,16 @@ export interface EmulatorStatsSnapshot {
   requests: Record<string, Record<string, number>>;
   /** 429 answers by class. */
   throttled: Record<string, number>;
-  /** Injected faults by class: 500, 503 and reset. */
+  /** Injected faults by class: 429, 500, 503, drop and reset. */
   faults: Record<string, Record<string, number>>;
   /** Twin updates the hub applied, by twin (`deviceId` or `deviceId/moduleId`): who wrote what how often. */
   twinUpdates: Record<string, number>;
+  /** Twin reads and updates asked for, by twin, whatever their answer (faults and refusals too). */
+  twinRequests: Record<TwinClass, Record<string, number>>;
 }
+
+const twinKey = (deviceId: string, moduleId?: string) =>
+  moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
 
 export class EmulatorStats {
   private since = new Date();
@@ -22,7 +32,9 @@ export class EmulatorStats {
   private requests = new Map<string, Map<number, number>>();
   private faults = new Map<string, Map<string, number>>();
   private updates = new Map<string, number>();
+  private twinCalls: Record<TwinClass, Map<string, number>> = { twinRead: new Map(), twinUpdate: new Map() };
 
+  /** A request and its answer; status 0 is a connection dropped without an answer. */
   record(operation: StatsClass, status: number): void {
     this.total++;
     let byStatus = this.requests.get(operation);
@@ -33,7 +45,7 @@ export class EmulatorStats {
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   }
 
-  recordFault(operation: StatsClass, kind: '500' | '503' | 'reset'): void {
+  recordFault(operation: StatsClass, kind: FaultKind): void {
     let byKind = this.faults.get(operation);
     if (!byKind) {
       byKind = new Map();
@@ -44,13 +56,25 @@ export class EmulatorStats {
 
   /** A twin update (PATCH or PUT) the hub applied. */
   recordTwinUpdate(deviceId: string, moduleId?: string): void {
-    const key = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
+    const key = twinKey(deviceId, moduleId);
     this.updates.set(key, (this.updates.get(key) ?? 0) + 1);
   }
 
   /** Updates applied to one twin since the last reset. */
   twinUpdates(deviceId: string, moduleId?: string): number {
-    return this.updates.get(moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`) ?? 0;
+    return this.updates.get(twinKey(deviceId, moduleId)) ?? 0;
+  }
+
+  /** A read or update of one twin asked for, whatever came of it. */
+  recordTwinRequest(operation: TwinClass, deviceId: string, moduleId?: string): void {
+    const key = twinKey(deviceId, moduleId);
+    const calls = this.twinCalls[operation];
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+  }
+
+  /** Reads or updates of one twin asked for since the last reset (so a client's calls per device can be bounded). */
+  twinRequests(operation: TwinClass, deviceId: string, moduleId?: string): number {
+    return this.twinCalls[operation].get(twinKey(deviceId, moduleId)) ?? 0;
   }
 
   /** How many requests of a class got a status (any status when omitted). */
@@ -69,6 +93,8 @@ export class EmulatorStats {
     this.requests.clear();
     this.faults.clear();
     this.updates.clear();
+    this.twinCalls.twinRead.clear();
+    this.twinCalls.twinUpdate.clear();
   }
 
   snapshot(): EmulatorStatsSnapshot {
@@ -88,6 +114,10 @@ export class EmulatorStats {
       throttled,
       faults,
       twinUpdates: Object.fromEntries(this.updates),
+      twinRequests: {
+        twinRead: Object.fromEntries(this.twinCalls.twinRead),
+        twinUpdate: Object.fromEntries(this.twinCalls.twinUpdate),
+      },
     };
   }
 }
