@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import { type HubPlan, type HubReconcileInput, planHubReconcile } from '../planner/plan-hub-reconcile.js';
 import type { DeviceFailure, HubSnapshot, PlannedResource, TwinWrite } from '../planner/types.js';
 import { runBounded } from './run-bounded.js';
-import { TwinMemory } from './twin-memory.js';
+import { type HubMoment, TwinMemory } from './twin-memory.js';
 import { WriteVerifier } from './write-verifier.js';
 
 export interface ReconcileOptions {
@@ -79,6 +79,28 @@ function failureOf(deviceId: string, error: unknown): DeviceFailure {
   };
 }
 
+/**
+ * Twins whose writes the hub may have lost (see twin-memory.ts), read again by GET: older than our write, they are
+ * planned and written again.
+ */
+async function rereadSuspects(
+  access: HubAccess,
+  snapshot: HubSnapshot,
+  memory: TwinMemory,
+  suspects: string[],
+  options: ReconcileOptions,
+  moment: () => HubMoment,
+): Promise<void> {
+  options.logger?.info('re-reading twins the queries show without our writes', { devices: suspects.length });
+  const fresh = await access.readModuleTwins(suspects, { signal: options.signal, consistent: true });
+  for (const deviceId of suspects) {
+    const twin = fresh.get(deviceId);
+    if (twin) snapshot.modules.set(deviceId, twin);
+    else snapshot.modules.delete(deviceId);
+  }
+  memory.overlay(snapshot, moment());
+}
+
 export async function reconcileHub(
   access: HubAccess,
   resources: readonly PlannedResource[],
@@ -87,7 +109,9 @@ export async function reconcileHub(
   const clock = options.clock ?? Date.now;
   const memory = options.memory ?? new TwinMemory();
   const snapshot = options.snapshot ?? (await access.readSnapshot({ signal: options.signal }));
-  memory.overlay(snapshot, clock());
+  const moment = () => ({ now: clock(), unanswered: access.unansweredAttempts });
+  const suspects = memory.overlay(snapshot, moment());
+  if (suspects.length) await rereadSuspects(access, snapshot, memory, suspects, options, moment);
   const writeFailures = new Map<string, DeviceFailure>();
   const admitted = new Set<string>();
   const plan = () =>
@@ -166,8 +190,9 @@ export async function reconcileHub(
             const twin = await access.patchModuleTwin(write.deviceId, write.patch, write.etag, {
               signal: options.signal,
             });
-            snapshot.modules.set(write.deviceId, { ...twin, reportedMayBeStale: false });
-            memory.remember(twin);
+            // The write's answer is the hub's current twin, as a GET is.
+            snapshot.modules.set(write.deviceId, { ...twin, reportedMayBeStale: false, current: true });
+            memory.remember(twin, moment());
             verifier?.written(write.deviceId, twin.version);
             outcome.writesSucceeded++;
           } catch (error) {

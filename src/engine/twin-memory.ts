@@ -1,15 +1,46 @@
 // The twins this process wrote, as the hub returned them. Queries can lag writes by minutes: until a snapshot
 // shows a desired $version at least as new as ours, the remembered twin stands in for the stale one, so the
 // engine neither writes it again nor counts it converged from a report older than the write.
+//
+// A hub can also lose writes it acknowledged (a failover, a restart from an older state): then no query ever
+// catches up, and waiting for one would wait forever. A GET tells, since it never lags: older than our write, the
+// write was lost and is forgotten (so that it is planned and made again). So a twin a query shows older than our
+// write is read again by GET (`overlay` returns these suspects) when the hub went away since the write (attempts
+// got no answer), when a query shows a later write of ours but not this one (a lagging query trails every write
+// alike), or when the query has been behind for a minute.
 import type { HubSnapshot, SecurityModuleTwin } from '../planner/types.js';
 
+/** Query results may reflect writes slightly out of order; a later write seen within this of ours proves nothing. */
+export const QUERY_ORDER_SLACK_MS = 1000;
+/** A query older than our write for this long is checked by GET, whatever the other twins show. */
+export const SUSPECT_LAG_MS = 60_000;
+
+/** What the engine knows of the hub's state at a moment: the time, and the hub's unanswered attempts so far. */
+export interface HubMoment {
+  now: number;
+  unanswered?: number;
+}
+
+interface Remembered {
+  twin: SecurityModuleTwin;
+  writtenAt: number;
+  /** When the hub was last known to hold the write (made, or shown by a GET), and its unanswered attempts then. */
+  vouchedAt: number;
+  unansweredAtVouch: number;
+  /** The stand-in this memory put in a snapshot for a stale read: not a read of the hub. */
+  standIn?: SecurityModuleTwin;
+}
+
 export class TwinMemory {
-  private readonly written = new Map<string, SecurityModuleTwin>();
+  private readonly written = new Map<string, Remembered>();
   private readonly offline = new Set<string>();
   private readonly onlineSince = new Map<string, number>();
+  /** The latest write of ours a query has shown: queries reflect the writes made before it as well. */
+  private queryHorizon = Number.NEGATIVE_INFINITY;
 
-  remember(twin: SecurityModuleTwin): void {
-    this.written.set(twin.deviceId, twin);
+  remember(twin: SecurityModuleTwin, at: HubMoment = { now: Date.now() }): void {
+    const unansweredAtVouch = at.unanswered ?? 0;
+    this.written.set(twin.deviceId, { twin, writtenAt: at.now, vouchedAt: at.now, unansweredAtVouch });
   }
 
   get size(): number {
@@ -17,10 +48,13 @@ export class TwinMemory {
   }
 
   /**
-   * Replaces stale module twins of `snapshot` (in place) and forgets those the hub's queries caught up with;
-   * marks devices seen coming back online since an earlier snapshot with the time it was noticed.
+   * Replaces stale module twins of `snapshot` (in place) and forgets those the hub's reads caught up with;
+   * marks devices seen coming back online since an earlier snapshot with the time it was noticed. Returns the
+   * devices whose write the hub may have lost, to be read again by GET (then overlay again).
    */
-  overlay(snapshot: HubSnapshot, now: number): void {
+  overlay(snapshot: HubSnapshot, at: HubMoment): string[] {
+    const { now } = at;
+    const unanswered = at.unanswered ?? 0;
     for (const device of snapshot.devices) {
       if (device.connectionState !== 'Connected') {
         this.offline.add(device.deviceId);
@@ -33,30 +67,52 @@ export class TwinMemory {
     }
     for (const [deviceId, mine] of this.written) {
       const seen = snapshot.modules.get(deviceId);
-      // A GET is the hub's current twin: it stands as read. Older than our write, the hub lost the write (as a
-      // failover may): forget it, so that it is planned (and written) again. Newer, keep remembering: a query
-      // read later may still lag behind it.
+      if (seen && seen !== mine.standIn && !seen.current && caughtUp(seen, mine.twin))
+        this.queryHorizon = Math.max(this.queryHorizon, mine.writtenAt);
+    }
+    const suspects: string[] = [];
+    for (const [deviceId, mine] of this.written) {
+      const seen = snapshot.modules.get(deviceId);
+      if (seen !== undefined && seen === mine.standIn) continue;
+      // A GET (or a write's answer) is the hub's current twin: it stands as read. Older than our write, the hub
+      // lost the write: forget it, so that it is planned (and written) again. Not older, keep remembering: a
+      // query read later may still lag behind it.
       if (seen?.current) {
-        if (seen.version !== undefined && mine.version !== undefined && seen.version < mine.version)
+        if (seen.version !== undefined && mine.twin.version !== undefined && seen.version < mine.twin.version)
           this.written.delete(deviceId);
+        else {
+          mine.vouchedAt = Math.max(mine.vouchedAt, now);
+          mine.unansweredAtVouch = Math.max(mine.unansweredAtVouch, unanswered);
+        }
         continue;
       }
-      // A write of tags alone leaves desired's $version as it was: the twin's version tells.
-      const caughtUp =
-        seen !== undefined &&
-        (seen.version !== undefined && mine.version !== undefined
-          ? seen.version >= mine.version
-          : seen.desiredVersion >= mine.desiredVersion);
-      if (caughtUp) {
+      if (seen !== undefined && caughtUp(seen, mine.twin)) {
         this.written.delete(deviceId);
         continue;
       }
-      snapshot.modules.set(deviceId, {
-        ...mine,
+      if (
+        seen !== undefined &&
+        (unanswered > mine.unansweredAtVouch ||
+          this.queryHorizon - mine.vouchedAt > QUERY_ORDER_SLACK_MS ||
+          now - mine.vouchedAt > SUSPECT_LAG_MS)
+      )
+        suspects.push(deviceId);
+      mine.standIn = {
+        ...mine.twin,
         // The agent's answer can only be trusted from a read that includes our write.
-        reportedConfiguration: seen?.reportedConfiguration ?? mine.reportedConfiguration,
+        reportedConfiguration: seen?.reportedConfiguration ?? mine.twin.reportedConfiguration,
         reportedMayBeStale: true,
-      });
+        current: false,
+      };
+      snapshot.modules.set(deviceId, mine.standIn);
     }
+    return suspects;
   }
+}
+
+/** Whether a read includes our write. A write of tags alone leaves desired's $version as it was: the twin's version tells. */
+function caughtUp(seen: SecurityModuleTwin, mine: SecurityModuleTwin): boolean {
+  return seen.version !== undefined && mine.version !== undefined
+    ? seen.version >= mine.version
+    : seen.desiredVersion >= mine.desiredVersion;
 }

@@ -154,6 +154,10 @@ export class HubClient implements HubAccess {
     });
   }
 
+  get unansweredAttempts(): number {
+    return this.telemetry.unansweredAttempts;
+  }
+
   /** Closes the connections to the hub (calls after this open new ones) and lets go of the shared limiter. */
   close(): void {
     this.agent?.destroy();

@@ -23,6 +23,15 @@ export type HubTelemetrySnapshot = Record<LimiterClass, HubClassCounters>;
 
 export class HubTelemetry {
   private counters = HubTelemetry.empty();
+  private unanswered = 0;
+
+  /**
+   * Attempts that got no answer at all (refused, reset, timed out) since the client was made; never reset. A hub
+   * that went away may come back without the writes it acknowledged last (a failover, a restart).
+   */
+  get unansweredAttempts(): number {
+    return this.unanswered;
+  }
 
   private static empty(): HubTelemetrySnapshot {
     return Object.fromEntries(
@@ -44,6 +53,7 @@ export class HubTelemetry {
 
   /** How one attempt ended: the hub's HTTP status, or no answer at all. */
   recordAnswer(limiterClass: LimiterClass, status: number | 'network'): void {
+    if (status === 'network') this.unanswered++;
     const answers = this.counters[limiterClass].answers;
     answers[String(status)] = (answers[String(status)] ?? 0) + 1;
   }

@@ -1,0 +1,76 @@
+// A hub that loses writes it acknowledged (a failover, a restart from an older state) shows the twins older than
+// what was written, and no query ever catches up. The engine tells that from a query lagging behind: a query that
+// shows a later write of ours but not an earlier one does not lag, so those twins are read by GET and, found
+// older, written again (and only they); so are those a query shows older after the hub went away (attempts got no
+// answer). A query merely lagging costs no write and no GET, until it lags a minute.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { reconcileHub, TwinMemory } from '../../src/engine/index.js';
+import { SUSPECT_LAG_MS } from '../../src/engine/twin-memory.js';
+import { FakeHubAccess } from '../support/fake-hub-access.js';
+import { FakeHub, resource } from '../support/planner-fixtures.js';
+
+const baseline = resource('iot/baseline', { eventPriorityLogin: 'Low' });
+
+function setup() {
+  const hub = new FakeHub();
+  for (const id of ['d0', 'd1']) hub.addDevice(id, { environment: 'production' });
+  const access = new FakeHubAccess(hub);
+  const now = { t: 0 };
+  const memory = new TwinMemory();
+  const reconcile = () =>
+    reconcileHub(access, [baseline], { unknownOwners: 'keep', memory, clock: () => now.t });
+  return { hub, access, now, memory, reconcile };
+}
+
+describe('writes the hub lost', () => {
+  it('are written again, and only they, once a query shows a later write of ours but not them', async () => {
+    const { hub, access, now, reconcile } = setup();
+    const before = structuredClone(hub.modules.get('d0')!);
+    assert.equal((await reconcile()).writesSucceeded, 2, 'd0 and d1 written at 0 s');
+    // The hub comes back from a failover without d0's write: its twin as before, its version lower.
+    hub.modules.set('d0', before);
+    // Two devices join, written 5 s later: the queries still show d0 older, which could be lag.
+    for (const id of ['d2', 'd3']) hub.addDevice(id, { environment: 'production' });
+    now.t = 5000;
+    assert.equal((await reconcile()).writesSucceeded, 2, 'd2 and d3; d0 not yet');
+    // A query shows d2 and d3 written but not d0, written 5 s before them: d0's write was lost.
+    now.t = 6000;
+    const again = await reconcile();
+    assert.equal(again.writesSucceeded, 1, 'only the lost write is made again');
+    assert.equal(access.calls.patches, 5);
+    assert.equal(hub.desiredValue('d0', 'eventPriorityLogin'), 'Low');
+  });
+
+  it('are written again at the next read when the hub went away since (attempts got no answer)', async () => {
+    const { hub, access, now, reconcile } = setup();
+    const before = structuredClone(hub.modules.get('d0')!);
+    await reconcile();
+    // The hub restarts without d0's write; the client saw connections refused meanwhile.
+    hub.modules.set('d0', before);
+    Object.assign(access, { unansweredAttempts: 3 });
+    now.t = 1000;
+    const again = await reconcile();
+    assert.equal(again.writesSucceeded, 1, 'only the lost write is made again');
+    assert.equal(access.calls.rereads, 1, 'one re-read by GET, of the twin the queries show older');
+    assert.equal(hub.desiredValue('d0', 'eventPriorityLogin'), 'Low');
+  });
+
+  it('are not suspected while queries merely lag: no write, no GET, until they lag a minute', async () => {
+    const { hub, access, now, reconcile } = setup();
+    access.laggingSnapshot = hub.snapshot();
+    await reconcile();
+    hub.agentsReport();
+    now.t = 10_000;
+    const rereads = access.calls.rereads;
+    const lagging = await reconcile();
+    assert.equal(lagging.writesSucceeded, 0);
+    assert.equal(access.calls.rereads, rereads, 'nothing re-read: every write of ours is behind alike');
+    now.t = SUSPECT_LAG_MS + 1000;
+    const late = await reconcile();
+    assert.equal(late.writesSucceeded, 0, 'a GET shows the writes are there: nothing written again');
+    assert.equal(access.calls.rereads, rereads + 1, 'one re-read by GET of the twins lagging that long');
+    assert.equal(access.calls.patches, 2);
+    assert.equal(late.finalPlan.reports.get('iot/baseline')!.counts.convergedDevices, 2);
+  });
+});
