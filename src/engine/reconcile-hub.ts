@@ -197,8 +197,13 @@ export async function reconcileHub(
             outcome.writesSucceeded++;
           } catch (error) {
             if (errorKind(error) === 'Cancelled') throw error;
-            if (errorKind(error) === 'PreconditionFailed' && round < MAX_CONFLICT_ROUNDS) {
-              conflicted.push(write.deviceId);
+            if (errorKind(error) === 'PreconditionFailed') {
+              if (round < MAX_CONFLICT_ROUNDS) conflicted.push(write.deviceId);
+              // Another writer keeps changing the twin: nothing was refused, the next step re-reads and tries again.
+              else
+                options.logger?.info('twin still changing under another writer; retrying at the next step', {
+                  deviceId: write.deviceId,
+                });
               return;
             }
             outcome.writesFailed++;
