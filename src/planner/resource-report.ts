@@ -117,7 +117,8 @@ export function resourceConditions(
 ): PlannedCondition[] {
   const c = report.counts;
   if (report.suspended) {
-    const message = 'suspended: nothing is written for this resource; the settings it owns stay as they are';
+    const message =
+      'suspended: nothing is written for this resource; the settings it owns stay as they are unless a resource of higher priority sets them';
     return [
       condition('Ready', false, 'Suspended', message),
       condition('Reconciling', false, 'Suspended', message),
