@@ -123,35 +123,10 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
       return last;
     },
     hubObjects({ name = 'hub', namespace: ns = namespace, spec = {}, secret } = {}) {
-      const secretName = `${name}-credentials`;
-      return [
-        {
-          apiVersion: 'v1',
-          kind: 'Secret',
-          metadata: { name: secretName, namespace: ns },
-          stringData: secret ?? { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert },
-        },
-        {
-          apiVersion: 'iotsecurity.io/v1alpha1',
-          kind: 'IoTHub',
-          metadata: { name, namespace: ns },
-          spec: {
-            connectionStringSecretRef: { name: secretName },
-            caSecretRef: { name: secretName },
-            tier: 'S3',
-            units: 10,
-            ...spec,
-          },
-        },
-      ];
+      return hubResources(emulator, { name, namespace: ns, spec, secret });
     },
     smc(name, spec, ns = namespace) {
-      return {
-        apiVersion: 'iotsecurity.io/v1alpha1',
-        kind: 'SecurityModuleConfig',
-        metadata: { name, namespace: ns },
-        spec: { hubRef: { name: 'hub' }, ...spec },
-      };
+      return securityModuleConfig(name, spec, ns);
     },
     async close() {
       await controller.stop();
@@ -159,6 +134,50 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
     },
   };
   return fixture;
+}
+
+/** The Secret (connection string and CA of `emulator`) and the IoTHub that names it, in `namespace`. */
+export function hubResources(
+  emulator: RunningEmulator,
+  options: {
+    name?: string;
+    namespace: string;
+    spec?: Record<string, unknown>;
+    secret?: Record<string, string>;
+  },
+): object[] {
+  const { name = 'hub', namespace, spec = {}, secret } = options;
+  const secretName = `${name}-credentials`;
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: secretName, namespace },
+      stringData: secret ?? { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert },
+    },
+    {
+      apiVersion: 'iotsecurity.io/v1alpha1',
+      kind: 'IoTHub',
+      metadata: { name, namespace },
+      spec: {
+        connectionStringSecretRef: { name: secretName },
+        caSecretRef: { name: secretName },
+        tier: 'S3',
+        units: 10,
+        ...spec,
+      },
+    },
+  ];
+}
+
+/** A SecurityModuleConfig of hub `hub` (spec.hubRef unless `spec` names another). */
+export function securityModuleConfig(name: string, spec: Record<string, unknown>, namespace: string): object {
+  return {
+    apiVersion: 'iotsecurity.io/v1alpha1',
+    kind: 'SecurityModuleConfig',
+    metadata: { name, namespace },
+    spec: { hubRef: { name: 'hub' }, ...spec },
+  };
 }
 
 /** Devices named `${prefix}-${i}` with the given tags, online. */

@@ -25,7 +25,7 @@ export class TcpProxy {
   /** Resets every open connection (watches drop; the client sees ECONNRESET or an early end). */
   dropAll(): void {
     for (const { client, upstream } of this.pairs) {
-      client.resetAndDestroy();
+      reset(client);
       upstream.destroy();
     }
     this.pairs.clear();
@@ -62,7 +62,7 @@ export class TcpProxy {
   private accept(client: net.Socket): void {
     this.connections++;
     if (this.mode === 'refuse') {
-      client.resetAndDestroy();
+      reset(client);
       return;
     }
     const upstream = net.connect(this.target.port, this.target.host);
@@ -84,6 +84,16 @@ export class TcpProxy {
     client.pipe(upstream);
     upstream.pipe(client);
   }
+}
+
+/**
+ * Closes `socket` with a TCP reset. Not once its end was asked for (the server closed its side and the pipe passed
+ * the end on): libuv refuses a reset while a shutdown is under way, Node then never closes the handle, and the
+ * process spins at 100% CPU at exit instead of ending. Such a socket is destroyed plainly.
+ */
+function reset(socket: net.Socket): void {
+  if (socket.writableEnded || socket.destroyed) socket.destroy();
+  else socket.resetAndDestroy();
 }
 
 /** A copy of a kubeconfig whose server is `server` (the proxy). */
