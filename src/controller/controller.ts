@@ -99,7 +99,13 @@ export class Controller {
 
   constructor(private readonly options: ControllerOptions) {
     const { kubeConfig, logger } = options;
-    const informerOptions = { kubeConfig, namespaces: options.namespaces, logger, tuning: options.informers };
+    const informerOptions = {
+      kubeConfig,
+      namespaces: options.namespaces,
+      logger,
+      tuning: options.informers,
+      onRestored: () => this.apiServerRestored(),
+    };
     this.hubs = new NamespacedInformers(customSource(kubeConfig, 'IoTHub'), informerOptions);
     this.configs = new NamespacedInformers(customSource(kubeConfig, 'SecurityModuleConfig'), informerOptions);
     this.secrets = new NamespacedInformers(secretSource(kubeConfig), informerOptions);
@@ -189,6 +195,16 @@ export class Controller {
     await this.stopWorkers();
     this.connections.closeAll();
     await Promise.all([this.hubs.stop(), this.configs.stop(), this.secrets.stop()]);
+  }
+
+  /**
+   * An informer got through after failures: the API server is back. The other informers, and the hubs whose
+   * reconcile failed because it could not be reached (their status writes), need not wait out their backoffs,
+   * which after an outage of a minute can be as long again: they try now.
+   */
+  private apiServerRestored(): void {
+    for (const informers of [this.hubs, this.configs, this.secrets]) informers?.retryNow();
+    this.term?.queue.retryWaitingForApiServer();
   }
 
   private knownHubs(): Set<string> {

@@ -36,7 +36,7 @@ import {
   objectKey,
   splitKey,
 } from './kube-objects.js';
-import type { KubeWriter } from './kube-writer.js';
+import { KubeWriteError, type KubeWriter } from './kube-writer.js';
 import { reconcileRequested, StatusReporter } from './status-reporter.js';
 import type { WorkResult } from './work-queue.js';
 
@@ -501,9 +501,16 @@ export class HubReconciler {
   }
 
   private result(failures: unknown[], requeueAfterMs: number | undefined): WorkResult {
-    if (failures.length) return { failed: true };
+    if (failures.length) return { failed: true, waitingForApiServer: failures.some(apiServerUnreachable) };
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
   }
+}
+
+/** A write the API server did not answer, or answered that it could not take now (5xx, 429). */
+function apiServerUnreachable(error: unknown): boolean {
+  return (
+    error instanceof KubeWriteError && (error.status === 0 || error.status === 429 || error.status >= 500)
+  );
 }
 
 function hubMissing(hubKey: string): HubProblem {

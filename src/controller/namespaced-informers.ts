@@ -25,6 +25,8 @@ export interface NamespacedInformersOptions {
     ResilientInformerOptions,
     'relistIntervalMs' | 'backoffBaseMs' | 'backoffMaxMs' | 'transport'
   >;
+  /** One of the informers got through after failures (see ResilientInformerOptions.onRestored). */
+  onRestored?: () => void;
 }
 
 export class NamespacedInformers<T extends KubernetesObject> {
@@ -42,6 +44,7 @@ export class NamespacedInformers<T extends KubernetesObject> {
           path: source.path(namespace),
           list: () => source.list(namespace),
           logger: options.logger,
+          onRestored: options.onRestored,
         }),
       ]),
     );
@@ -78,6 +81,11 @@ export class NamespacedInformers<T extends KubernetesObject> {
 
   async stop(): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  /** Informers waiting out a restart backoff try again now. */
+  retryNow(): void {
+    for (const informer of this.informers.values()) informer.retryNow();
   }
 
   /** Drops every open watch (tests of reconnection). */

@@ -29,19 +29,23 @@ export interface ResilientInformerOptions {
   /** Relist this often (with up to 10% jitter) even when the watch seems fine (10 min); 0 turns it off. */
   relistIntervalMs?: number;
   transport?: WatchTransportOptions;
+  /** Called when a list or watch goes through after failures: the API server can be reached again. */
+  onRestored?: () => void;
 }
 
 export class ResilientInformer<T extends KubernetesObject> {
   readonly transport: WatchTransport;
   private readonly informer: ListWatch<T>;
   private failures = 0;
+  /** When the current run of failures began (undefined while the watch is fine). */
+  private failingSince?: number;
   private restartTimer?: NodeJS.Timeout;
   private relistTimer?: NodeJS.Timeout;
   private stopped = true;
   private hasSynced = false;
   private readonly syncWaiters: (() => void)[] = [];
   /** Counts, for tests and metrics. */
-  readonly stats = { lists: 0, listFailures: 0, restarts: 0, watchesStarted: 0, stalls: 0 };
+  readonly stats = { lists: 0, listFailures: 0, restarts: 0, watchesStarted: 0, stalls: 0, expired: 0 };
 
   constructor(private readonly options: ResilientInformerOptions) {
     this.transport = new WatchTransport(options.kubeConfig, {
@@ -102,13 +106,25 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.transport.close();
   }
 
+  /**
+   * Ends the wait of a restart backoff now (another informer got through: the API server is back). The failures
+   * are kept, so a restart that fails again waits longer, as it would have.
+   */
+  retryNow(): void {
+    if (this.stopped || !this.restartTimer) return;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.stats.restarts++;
+    void this.informer.start();
+  }
+
   /** Lists again now (the watch may have missed something). */
   relist(reason = 'relist requested'): void {
     this.transport.forceRelist(reason);
   }
 
   private markSynced(): void {
-    this.failures = 0;
+    this.restored();
     if (this.hasSynced) return;
     this.hasSynced = true;
     for (const resolve of this.syncWaiters.splice(0)) resolve();
@@ -117,7 +133,15 @@ export class ResilientInformer<T extends KubernetesObject> {
   private onTransportEvent(event: WatchTransportEvent): void {
     if (event.type === 'connected') {
       this.stats.watchesStarted++;
-      this.failures = 0;
+      this.restored();
+    } else if (event.type === 'failed' && event.status === 410 && !event.requested) {
+      // The server no longer has the resourceVersion the watch resumed from (it restarted, or compacted):
+      // client-node lists again. Worth a line: what happened while the watch was away is read back from the list.
+      this.stats.expired++;
+      this.options.logger?.info('watch expired (410 Gone): listing again', {
+        informer: this.options.name,
+        error: event.error,
+      });
     } else if (event.type === 'stalled') {
       this.stats.stalls++;
       this.options.logger?.warn('watch went silent; restarting it', {
@@ -131,8 +155,23 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
   }
 
+  /** A list or a watch went through: the backoff starts over, and a recovery after failures is logged. */
+  private restored(): void {
+    const wasFailing = this.failingSince !== undefined;
+    if (wasFailing)
+      this.options.logger?.info('watch restored', {
+        informer: this.options.name,
+        failures: this.failures,
+        downForMs: Date.now() - this.failingSince!,
+      });
+    this.failures = 0;
+    this.failingSince = undefined;
+    if (wasFailing) this.options.onRestored?.();
+  }
+
   private scheduleRestart(error: unknown): void {
     if (this.stopped || this.restartTimer) return;
+    this.failingSince ??= Date.now();
     const base = this.options.backoffBaseMs ?? 500;
     const max = this.options.backoffMaxMs ?? 30_000;
     const ceiling = Math.min(max, base * 2 ** this.failures);

@@ -25,7 +25,7 @@ export type WatchTransportEvent =
   | { type: 'ended'; path: string; afterMs: number }
   | { type: 'stalled'; path: string; silentMs: number }
   | { type: 'parseError'; path: string; line: string }
-  | { type: 'failed'; path: string; error: string };
+  | { type: 'failed'; path: string; error: string; status?: number; requested?: boolean };
 
 type Callback = (phase: string, object: unknown, watchObject?: unknown) => void;
 type Done = (error: unknown) => void;
@@ -35,9 +35,16 @@ interface ActiveWatch {
   end(error: unknown): void;
 }
 
-/** An error as the informer reads it: `statusCode` 410 makes it relist instead of stopping. */
-function statusError(message: string, statusCode: number): Error & { statusCode: number } {
-  return Object.assign(new Error(message), { statusCode });
+/**
+ * An error as the informer reads it: `statusCode` 410 makes it relist instead of stopping. `requested`: a relist
+ * this process asked for (forceRelist), not the server's answer.
+ */
+function statusError(
+  message: string,
+  statusCode: number,
+  requested = false,
+): Error & { statusCode: number; requested: boolean } {
+  return Object.assign(new Error(message), { statusCode, requested });
 }
 
 export class WatchTransport extends Watch {
@@ -59,7 +66,7 @@ export class WatchTransport extends Watch {
 
   /** Ends every open watch as if the server had answered 410 Gone: their informers list again. */
   forceRelist(reason = 'periodic relist'): void {
-    for (const watch of [...this.active]) watch.end(statusError(`${reason}: relisting`, 410));
+    for (const watch of [...this.active]) watch.end(statusError(`${reason}: relisting`, 410, true));
   }
 
   /** Ends every open watch with a connection error (tests drop watches this way too). */
@@ -115,9 +122,16 @@ export class WatchTransport extends Watch {
       if (error === null && afterMs < this.minHealthyMs) {
         error = new Error(`the watch of ${path} ended after ${afterMs} ms`);
       }
-      if (error)
-        this.options.onEvent?.({ type: 'failed', path, error: String((error as Error).message ?? error) });
-      else this.options.onEvent?.({ type: 'ended', path, afterMs });
+      if (error) {
+        const { statusCode, requested } = error as { statusCode?: number; requested?: boolean };
+        this.options.onEvent?.({
+          type: 'failed',
+          path,
+          error: String((error as Error).message ?? error),
+          status: statusCode,
+          requested,
+        });
+      } else this.options.onEvent?.({ type: 'ended', path, afterMs });
       done(error);
     };
     controller.signal.addEventListener('abort', () => finish(null), { once: true });

@@ -8,6 +8,11 @@ export interface WorkResult {
   requeueAfterMs?: number;
   /** The work failed: the key is retried after its backoff, which grows with each failure in a row. */
   failed?: boolean;
+  /**
+   * It failed because the Kubernetes API server could not be reached: retried at once when it can be again
+   * (retryWaitingForApiServer), not only after its backoff.
+   */
+  waitingForApiServer?: boolean;
 }
 
 export interface WorkContext {
@@ -45,6 +50,8 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly failures = new Map<string, number>();
+  /** Keys whose last run failed because the API server could not be reached. */
+  private readonly waitingForApiServer = new Set<string>();
   private readonly idleWaiters: (() => void)[] = [];
   private handler?: WorkHandler;
   private shuttingDown = false;
@@ -119,10 +126,19 @@ export class WorkQueue {
     return Math.min(this.maxMs, this.baseMs * 2 ** n);
   }
 
+  /**
+   * Keys backing off because the API server could not be reached run now: it can be again. Their failures are
+   * kept, so a key that fails again backs off further, as it would have.
+   */
+  retryWaitingForApiServer(): void {
+    for (const key of [...this.waitingForApiServer]) if (this.delayed.has(key)) this.add(key);
+  }
+
   /** Forgets a key entirely (its object is gone): no delayed add, no backoff. */
   remove(key: string): void {
     this.cancelDelayed(key);
     this.failures.delete(key);
+    this.waitingForApiServer.delete(key);
   }
 
   /** Resolves when nothing is queued or processed (delayed adds aside). */
@@ -193,6 +209,8 @@ export class WorkQueue {
   private settle(key: string, result: WorkResult | 'error'): void {
     if (this.shuttingDown) return;
     const failed = result === 'error' || result.failed === true;
+    if (failed && result !== 'error' && result.waitingForApiServer) this.waitingForApiServer.add(key);
+    else this.waitingForApiServer.delete(key);
     if (failed) {
       const wait = this.backoffMs(key);
       this.failures.set(key, (this.failures.get(key) ?? 0) + 1);

@@ -5,10 +5,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { makeKubeApi } from '../../src/controller/kube-http.js';
 import { ResilientInformer } from '../../src/controller/resilient-informer.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { kubeConfigOf } from '../support/kube.js';
 import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';
@@ -32,7 +34,15 @@ describe('ResilientInformer', () => {
   });
   after(() => proxy.close());
 
-  function informer(options: { idleTimeoutMs?: number; relistIntervalMs?: number } = {}) {
+  function informer(
+    options: {
+      idleTimeoutMs?: number;
+      relistIntervalMs?: number;
+      backoffBaseMs?: number;
+      logger?: Logger;
+      onRestored?: () => void;
+    } = {},
+  ) {
     const kc = kubeConfigOf(kubeconfigPath);
     const api = makeKubeApi(kc, CoreV1Api);
     return new ResilientInformer<V1ConfigMap & KubernetesObject>({
@@ -40,8 +50,10 @@ describe('ResilientInformer', () => {
       kubeConfig: kc,
       path: `/api/v1/namespaces/${namespace}/configmaps`,
       list: () => api.listNamespacedConfigMap({ namespace }) as never,
-      backoffBaseMs: 100,
-      backoffMaxMs: 1000,
+      backoffBaseMs: options.backoffBaseMs ?? 100,
+      backoffMaxMs: Math.max(1000, options.backoffBaseMs ?? 0),
+      logger: options.logger,
+      onRestored: options.onRestored,
       relistIntervalMs: options.relistIntervalMs ?? 0,
       transport: { idleTimeoutMs: options.idleTimeoutMs, minHealthyMs: 200 },
     });
@@ -95,6 +107,38 @@ describe('ResilientInformer', () => {
     assert.ok(i.stats.restarts >= 2, `restarted ${i.stats.restarts} times`);
     // 100 ms doubling to 1 s: about 6 attempts in 2 s, not a storm.
     assert.ok(attempts <= 12, `${attempts} attempts in 2 s of outage`);
+    await i.stop();
+  });
+
+  it('waiting out a long backoff, tries again at once when told the API server is back (retryNow), and says it was restored', async () => {
+    const lines: string[] = [];
+    const stream = new PassThrough();
+    stream.on('data', (chunk) => lines.push(...String(chunk).trim().split('\n')));
+    let restored = 0;
+    // A first failure waits 10 to 20 s: only retryNow can bring it back within the 5 s allowed below.
+    const i = informer({
+      backoffBaseMs: 20_000,
+      logger: createLogger({ stream, format: 'json', level: 'info' }),
+      onRestored: () => restored++,
+    });
+    await i.start();
+    await i.waitForSync();
+    proxy.refuse();
+    proxy.dropAll();
+    await until(
+      () => lines.some((l) => l.includes('restarting after a backoff')),
+      10_000,
+      'a restart scheduled',
+    );
+    proxy.forward();
+    await direct.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'cm-after-retry' } } });
+    i.retryNow();
+    await until(() => names(i).includes('cm-after-retry'), 5000, 'the object created before the retry');
+    await until(() => restored === 1, 5000, 'onRestored');
+    assert.ok(
+      lines.some((l) => JSON.parse(l).message === 'watch restored'),
+      'the recovery is logged',
+    );
     await i.stop();
   });
 

@@ -137,6 +137,26 @@ describe('WorkQueue', () => {
     assert.equal(q.backoffMs('hub'), 10, 'a success resets the backoff');
   });
 
+  it('runs a key that failed for want of the API server at once when it is back; other failures keep their backoff', async () => {
+    const q = new WorkQueue({ concurrency: 2, backoffBaseMs: 10_000 });
+    const runs: string[] = [];
+    q.start(async (key) => {
+      runs.push(key);
+      return key === 'status-write-refused' ? { failed: true, waitingForApiServer: true } : { failed: true };
+    });
+    q.add('status-write-refused');
+    q.add('hub-unreachable');
+    await tick(20);
+    q.retryWaitingForApiServer();
+    await tick(20);
+    assert.deepEqual(runs.sort(), ['hub-unreachable', 'status-write-refused', 'status-write-refused']);
+    assert.ok(
+      q.backoffMs('status-write-refused') > q.backoffMs('hub-unreachable'),
+      'its failures are kept: failing again, it backs off further',
+    );
+    await q.shutdown(100);
+  });
+
   it('requeues after the time the work asked for', async () => {
     const q = new WorkQueue({ concurrency: 1 });
     let calls = 0;
