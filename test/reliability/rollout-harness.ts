@@ -42,12 +42,13 @@ export interface SyncProcess {
 
 /**
  * `sync -f dir` as users run it, with the emulator's CA, JSON output and the given options. The client is told
- * S3 x2 (500 twin writes/s) so that a few hundred devices take about a second to write.
+ * S3 x2 (500 twin writes/s) unless `quota` says otherwise, so that a few hundred devices take about a second.
  */
 export function startSync(
   hub: { connectionString: string; caFile: string },
   dir: string,
   extra: string[] = [],
+  quota: { tier: string; units: number } = { tier: 'S3', units: 2 },
 ): SyncProcess {
   const child = spawn(
     process.execPath,
@@ -59,9 +60,9 @@ export function startSync(
       '--ca-file',
       hub.caFile,
       '--tier',
-      'S3',
+      quota.tier,
       '--units',
-      '2',
+      String(quota.units),
       '--output',
       'json',
     ].concat(extra),

@@ -2,65 +2,18 @@
 // table or JSON is printed, exit 130), and a hub that goes away for a while during --wait is waited out within
 // --timeout instead of ending the run.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { startHubEmulator } from '../hub/emulator-support.js';
-import { OPERATOR_MAIN } from '../support/operator-process.js';
 import { writeTempFiles } from '../support/resources.js';
 import { until } from '../support/until.js';
+import { baselineYaml, startSync } from './rollout-harness.js';
 
-const BASELINE = (value: string) => `apiVersion: iotsecurity.io/v1alpha1
-kind: SecurityModuleConfig
-metadata: { name: baseline, namespace: fleet }
-spec:
-  hubRef: { name: hub }
-  target: { condition: "IS_DEFINED(tags.site)" }
-  agentConfiguration: { snapshotFrequency: ${value} }
-`;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sync(connectionString: string, caFile: string, dir: string, extra: string[] = []) {
-  const child = spawn(
-    process.execPath,
-    [
-      OPERATOR_MAIN,
-      'sync',
-      '-f',
-      dir,
-      '--ca-file',
-      caFile,
-      '--tier',
-      'S1',
-      '--units',
-      '1',
-      '--output',
-      'json',
-      ...extra,
-    ],
-    {
-      env: { ...process.env, IOTHUB_CONNECTION_STRING: connectionString, LOG_LEVEL: 'error' },
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  const done = new Promise<Run>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
-}
+/** S1 x1, as the emulated hubs below: 50 twin updates/s. */
+const S1 = { tier: 'S1', units: 1 };
 
 describe('sync interrupted', () => {
   let emulator: RunningEmulator;
-  let caFile: string;
   before(async () => {
     // S1's quota, 50 twin updates/s: 300 devices take six seconds to write.
     emulator = await startHubEmulator({
@@ -70,16 +23,12 @@ describe('sync interrupted', () => {
       agentDelay: { min: 5, max: 30 },
     });
     await emulator.agentsIdle();
-    caFile = join(tmpdir(), `sync-interruptions-${process.pid}.pem`);
-    writeFileSync(caFile, emulator.caCert);
   });
   after(() => emulator.close());
 
   it('stops on SIGINT while writing: writes in flight finish, the status is printed, exit 130', async () => {
     emulator.hub.stats.reset();
-    const run = sync(emulator.connectionString, caFile, writeTempFiles({ 'b.yaml': BASELINE('PT7H') }), [
-      '--wait',
-    ]);
+    const run = startSync(emulator, writeTempFiles({ 'b.yaml': baselineYaml('PT7H') }), ['--wait'], S1);
     await until(() => emulator.hub.stats.count('twinUpdate', 200) >= 30, 20_000, 'writes under way');
     run.child.kill('SIGINT');
     const result = await run.done;
@@ -99,14 +48,13 @@ describe('sync interrupted', () => {
     const small = await startHubEmulator({ tier: 'S1', devices: 20, agentDelay: { min: 5, max: 30 } });
     try {
       await small.agentsIdle();
-      const smallCa = join(tmpdir(), `sync-interruptions-small-${process.pid}.pem`);
-      writeFileSync(smallCa, small.caCert);
       small.hub.faults.set({ twinUpdate: { errorRatio: 1, errorStatuses: [503] } });
-      const run = sync(small.connectionString, smallCa, writeTempFiles({ 'b.yaml': BASELINE('PT6H') }), [
-        '--wait',
-        '--timeout',
-        '2m',
-      ]);
+      const run = startSync(
+        small,
+        writeTempFiles({ 'b.yaml': baselineYaml('PT6H') }),
+        ['--wait', '--timeout', '2m'],
+        S1,
+      );
       await new Promise((r) => setTimeout(r, 12_000));
       assert.equal(small.hub.stats.count('twinUpdate', 200), 0, 'no write got through the outage');
       small.hub.faults.set({});
