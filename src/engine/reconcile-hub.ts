@@ -198,12 +198,21 @@ export async function reconcileHub(
           } catch (error) {
             if (errorKind(error) === 'Cancelled') throw error;
             if (errorKind(error) === 'PreconditionFailed') {
-              if (round < MAX_CONFLICT_ROUNDS) conflicted.push(write.deviceId);
-              // Another writer keeps changing the twin: nothing was refused, the next step re-reads and tries again.
-              else
-                options.logger?.info('twin still changing under another writer; retrying at the next step', {
-                  deviceId: write.deviceId,
-                });
+              if (round < MAX_CONFLICT_ROUNDS) {
+                conflicted.push(write.deviceId);
+                return;
+              }
+              // Another writer keeps changing the twin: a failure that passes (retried at the next step), reported
+              // so that a run without one says the twin is not written.
+              outcome.writesFailed++;
+              writeFailures.set(write.deviceId, {
+                deviceId: write.deviceId,
+                reason: 'TwinBusy',
+                message: `another writer changed the twin before each of ${MAX_CONFLICT_ROUNDS + 1} writes (412 Precondition Failed)`,
+              });
+              options.logger?.info('twin still changing under another writer; retrying at the next step', {
+                deviceId: write.deviceId,
+              });
               return;
             }
             outcome.writesFailed++;

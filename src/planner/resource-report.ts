@@ -146,7 +146,7 @@ export function resourceConditions(
     progressing ? progressMessage : 'nothing to do',
   );
   if (troubled > 0 && troubled === report.retryingDevices) {
-    const message = `${plural(report.retryingDevices, 'device')} not written yet: the hub throttled or was unavailable (see status.failures); retrying`;
+    const message = `${plural(report.retryingDevices, 'device')} not written yet: the hub throttled or was unavailable, or another writer kept changing them (see status.failures); retrying`;
     return [
       condition('Ready', false, 'HubErrors', message),
       condition('Reconciling', true, 'RetryingWrites', message),

@@ -89,6 +89,11 @@ export interface DeviceFailure {
 
 /**
  * Reasons of write failures that pass by themselves: the hub throttled or was unavailable after the client's own
- * retries. The device is retried at the next step; it does not halt a rollout or leave a resource stuck.
+ * retries, or another writer kept changing the twin (TwinBusy: 412 on every re-read and re-plan). The device is
+ * retried at the next step; it does not halt a rollout or leave a resource stuck.
  */
-export const RETRYABLE_FAILURE_REASONS: ReadonlySet<string> = new Set(['HubThrottled', 'HubUnavailable']);
+export const RETRYABLE_FAILURE_REASONS: ReadonlySet<string> = new Set([
+  'HubThrottled',
+  'HubUnavailable',
+  'TwinBusy',
+]);

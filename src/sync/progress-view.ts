@@ -10,7 +10,7 @@ function bar(report: ResourceReport): string {
   const done = Math.round((c.convergedDevices / total) * WIDTH);
   const offline = Math.round((c.offlineDevices / total) * WIDTH);
   const filled = '#'.repeat(done) + 'o'.repeat(Math.min(offline, WIDTH - done));
-  return `[${filled.padEnd(WIDTH, '-')}] ${c.convergedDevices}/${c.targetedDevices} converged, ${c.pendingDevices} pending, ${c.offlineDevices} offline${c.stalledDevices ? `, ${c.stalledDevices} stalled` : ''}${c.failedDevices ? `, ${c.failedDevices} failed` : ''}${report.retryingDevices ? ` (${report.retryingDevices} retrying: hub errors)` : ''}`;
+  return `[${filled.padEnd(WIDTH, '-')}] ${c.convergedDevices}/${c.targetedDevices} converged, ${c.pendingDevices} pending, ${c.offlineDevices} offline${c.stalledDevices ? `, ${c.stalledDevices} stalled` : ''}${c.failedDevices ? `, ${c.failedDevices} failed` : ''}${report.retryingDevices ? ` (${report.retryingDevices} retrying)` : ''}`;
 }
 
 export class ProgressView {
