@@ -140,7 +140,8 @@ describe('another writer on the same twins during a rollout', { concurrency: fal
     // there, so that their agents can still be seen to converge): most of our writes to them meet a changed etag.
     for (let i = 0; i < 2; i++) writer.start(anyDevice, { pauseMs: 2 });
     const hot = devices.slice(-2);
-    for (let i = 0; i < 4; i++) writer.start(() => hot[i % 2], { revisionOnly: true });
+    // Paused 10 ms between writes, so that a write of ours can land between two of theirs (retried if not).
+    for (let i = 0; i < 4; i++) writer.start(() => hot[i % 2], { revisionOnly: true, pauseMs: 10 });
     const result = await run.done;
     await writer.stop();
     await emulator.agentsIdle();

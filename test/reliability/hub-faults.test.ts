@@ -76,7 +76,12 @@ interface Scenario {
   expectedWrites?: (deviceId: string) => number;
   /** Bounds on PATCH requests per device: mean and max. */
   patches: { mean: number; max: number };
+  /** The quota the client is told (S3 x2, 500 twin writes/s, unless a fault must land mid-rollout). */
+  client?: { tier: string; units: number };
 }
+
+/** 100 twin writes/s: 200 devices take two seconds, long enough for a fault to land mid-rollout. */
+const SLOWER = { tier: 'S2', units: 20 };
 
 async function rollout(t: TestContext, label: string, scenario: Scenario) {
   const started = Date.now();
@@ -87,13 +92,12 @@ async function rollout(t: TestContext, label: string, scenario: Scenario) {
     const owners = await seedForeignProperties(hub.emulator);
     hub.emulator.hub.stats.reset();
     if (scenario.faults) hub.emulator.hub.faults.set(scenario.faults);
-    run = startSync(hub.emulator, writeTempFiles({ 'b.yaml': baselineYaml(VALUE) }), [
-      '--wait',
-      '--timeout',
-      SOAK ? '5m' : '50s',
-      '--poll',
-      '500ms',
-    ]);
+    run = startSync(
+      hub.emulator,
+      writeTempFiles({ 'b.yaml': baselineYaml(VALUE) }),
+      ['--wait', '--timeout', SOAK ? '5m' : '50s', '--poll', '500ms'],
+      scenario.client,
+    );
     await scenario.during?.(hub, { exited: () => run?.child.exitCode !== null });
     const result = await run.done;
     hub.emulator.hub.faults.set({});
@@ -142,6 +146,7 @@ async function rollout(t: TestContext, label: string, scenario: Scenario) {
       DeviceFigures.total(figures.reads) <= 3 * devices.length,
       'at most 3 twin GETs per device on average',
     );
+    assert.ok(DeviceFigures.max(figures.reads) <= 10, 'at most 10 twin GETs of any device');
     return { hub, figures };
   } finally {
     if (run?.child.exitCode === null) run.child.kill('SIGKILL');
@@ -188,9 +193,11 @@ describe('sync --wait against a failing hub', { concurrency: false }, () => {
 
   it('rides out latency spikes: every call delayed 0.3 to 1.5 s for a while', async (t) => {
     await rollout(t, 'latency spike', {
+      client: SLOWER,
       during: async (hub) => {
         await afterWrites(hub, DEVICES / 4);
         hub.emulator.hub.faults.set({ all: { latencyMs: { min: 300, max: 1500 } } });
+        assert.ok(hub.applied() < DEVICES, 'the spike began mid-rollout');
         await new Promise((r) => setTimeout(r, OUTAGE_MS));
         hub.emulator.hub.faults.set({});
       },
@@ -200,9 +207,12 @@ describe('sync --wait against a failing hub', { concurrency: false }, () => {
 
   it('rides out the hub restarting mid-rollout (its state saved), each twin written once', async (t) => {
     await rollout(t, `hub restarted (down ${OUTAGE_MS / 1000} s)`, {
+      client: SLOWER,
       during: async (hub) => {
         await afterWrites(hub, DEVICES / 3);
-        await hub.restart(OUTAGE_MS);
+        await hub.restart(OUTAGE_MS, {
+          whileDown: async () => assert.ok(hub.applied() < DEVICES, 'the hub went down mid-rollout'),
+        });
       },
       patches: { mean: 1.5, max: 8 },
     });
@@ -213,6 +223,7 @@ describe('sync --wait against a failing hub', { concurrency: false }, () => {
     let killedMidRollout = false;
     let rewrittenInMs = Number.POSITIVE_INFINITY;
     await rollout(t, 'hub lost its last writes', {
+      client: SLOWER,
       during: async (hub, sync) => {
         // Saved early; killed a quarter of the fleet's writes after the save ended, which the file cannot hold.
         await afterWrites(hub, DEVICES / 6);
@@ -242,10 +253,10 @@ describe('sync --wait against a failing hub', { concurrency: false }, () => {
       `${lostWrites.size} acknowledged writes lost by the hub, each made again once, the last ${(rewrittenInMs / 1000).toFixed(1)} s after the hub was back`,
     );
     assert.ok(killedMidRollout, 'the hub was killed mid-rollout');
-    assert.ok(lostWrites.size >= DEVICES / 20, `the hub lost writes: ${lostWrites.size}`);
-    // The next read after the hub's return (within --poll, 500 ms) finds them; not the full read 30 s later.
+    assert.ok(lostWrites.size >= DEVICES / 10, `the hub lost writes: ${lostWrites.size}`);
+    // The next reads after the hub's return (--poll, 500 ms) find them; not the full read 30 s later.
     assert.ok(
-      rewrittenInMs < 5000,
+      rewrittenInMs < 10_000,
       `the lost writes were made again ${rewrittenInMs} ms after the hub was back`,
     );
   });
