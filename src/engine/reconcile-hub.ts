@@ -4,7 +4,13 @@
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { Logger } from '../observability/logger.js';
 import { type HubPlan, type HubReconcileInput, planHubReconcile } from '../planner/plan-hub-reconcile.js';
-import type { DeviceFailure, HubSnapshot, PlannedResource, TwinWrite } from '../planner/types.js';
+import type {
+  DeviceFailure,
+  HubSnapshot,
+  PlannedResource,
+  SecurityModuleTwin,
+  TwinWrite,
+} from '../planner/types.js';
 import { runBounded } from './run-bounded.js';
 import { type HubMoment, TwinMemory } from './twin-memory.js';
 import { WriteVerifier } from './write-verifier.js';
@@ -92,11 +98,26 @@ async function rereadSuspects(
   moment: () => HubMoment,
 ): Promise<void> {
   options.logger?.info('re-reading twins the queries show without our writes', { devices: suspects.length });
-  const fresh = await access.readModuleTwins(suspects, { signal: options.signal, consistent: true });
+  let fresh: Map<string, SecurityModuleTwin>;
+  try {
+    fresh = await access.readModuleTwins(suspects, { signal: options.signal, consistent: true });
+  } catch (error) {
+    if (errorKind(error) === 'Cancelled') throw error;
+    // The step goes on with what is remembered standing in for them; the next step suspects them again.
+    options.logger?.warn('re-reading twins failed; trying again at the next step', {
+      devices: suspects.length,
+      error: (error as Error).message,
+    });
+    return;
+  }
   for (const deviceId of suspects) {
     const twin = fresh.get(deviceId);
     if (twin) snapshot.modules.set(deviceId, twin);
-    else snapshot.modules.delete(deviceId);
+    else {
+      // The hub lost the module itself: planned as missing (created again where a resource creates modules).
+      snapshot.modules.delete(deviceId);
+      memory.forget(deviceId);
+    }
   }
   memory.overlay(snapshot, moment());
 }
@@ -191,8 +212,9 @@ export async function reconcileHub(
               signal: options.signal,
             });
             // The write's answer is the hub's current twin, as a GET is.
-            snapshot.modules.set(write.deviceId, { ...twin, reportedMayBeStale: false, current: true });
-            memory.remember(twin, moment());
+            const answer = { ...twin, reportedMayBeStale: false, current: true };
+            snapshot.modules.set(write.deviceId, answer);
+            memory.remember(twin, moment(), answer);
             verifier?.written(write.deviceId, twin.version);
             outcome.writesSucceeded++;
           } catch (error) {

@@ -5,7 +5,7 @@
 // A hub can also lose writes it acknowledged (a failover, a restart from an older state): then no query ever
 // catches up, and waiting for one would wait forever. A GET tells, since it never lags: older than our write, the
 // write was lost and is forgotten (so that it is planned and made again). So a twin a query shows older than our
-// write is read again by GET (`overlay` returns these suspects) when the hub went away since the write (attempts
+// write, or without the module, is read again by GET (`overlay` returns these suspects) when the hub went away since the write (attempts
 // got no answer), when a query shows a later write of ours but not this one (a lagging query trails every write
 // alike), or when the query has been behind for a minute.
 import type { HubSnapshot, SecurityModuleTwin } from '../planner/types.js';
@@ -37,10 +37,27 @@ export class TwinMemory {
   private readonly onlineSince = new Map<string, number>();
   /** The latest write of ours a query has shown: queries reflect the writes made before it as well. */
   private queryHorizon = Number.NEGATIVE_INFINITY;
+  /**
+   * Current twins (GETs, write answers) already taken as the hub's word. A session keeps its snapshot between
+   * steps: a twin read once vouches for the moment it was read, not again at every later step that reuses it
+   * (the hub may have lost the write since).
+   */
+  private readonly vouched = new WeakSet<SecurityModuleTwin>();
 
-  remember(twin: SecurityModuleTwin, at: HubMoment = { now: Date.now() }): void {
+  /** A write of ours, as the hub answered it; `inSnapshot`: the answer as put in the snapshot (vouched for now). */
+  remember(
+    twin: SecurityModuleTwin,
+    at: HubMoment = { now: Date.now() },
+    inSnapshot?: SecurityModuleTwin,
+  ): void {
     const unansweredAtVouch = at.unanswered ?? 0;
     this.written.set(twin.deviceId, { twin, writtenAt: at.now, vouchedAt: at.now, unansweredAtVouch });
+    if (inSnapshot) this.vouched.add(inSnapshot);
+  }
+
+  /** The hub has no such twin (a GET found none): nothing of ours stands in for it any more. */
+  forget(deviceId: string): void {
+    this.written.delete(deviceId);
   }
 
   get size(): number {
@@ -55,7 +72,9 @@ export class TwinMemory {
   overlay(snapshot: HubSnapshot, at: HubMoment): string[] {
     const { now } = at;
     const unanswered = at.unanswered ?? 0;
+    const present = new Set<string>();
     for (const device of snapshot.devices) {
+      present.add(device.deviceId);
       if (device.connectionState !== 'Connected') {
         this.offline.add(device.deviceId);
         this.onlineSince.delete(device.deviceId);
@@ -80,7 +99,8 @@ export class TwinMemory {
       if (seen?.current) {
         if (seen.version !== undefined && mine.twin.version !== undefined && seen.version < mine.twin.version)
           this.written.delete(deviceId);
-        else {
+        else if (!this.vouched.has(seen)) {
+          this.vouched.add(seen);
           mine.vouchedAt = Math.max(mine.vouchedAt, now);
           mine.unansweredAtVouch = Math.max(mine.unansweredAtVouch, unanswered);
         }
@@ -90,8 +110,9 @@ export class TwinMemory {
         this.written.delete(deviceId);
         continue;
       }
+      // A read without the module of a device it lists may lag our creation of it, or the hub lost the module.
       if (
-        seen !== undefined &&
+        (seen !== undefined || present.has(deviceId)) &&
         (unanswered > mine.unansweredAtVouch ||
           this.queryHorizon - mine.vouchedAt > QUERY_ORDER_SLACK_MS ||
           now - mine.vouchedAt > SUSPECT_LAG_MS)

@@ -56,6 +56,70 @@ describe('writes the hub lost', () => {
     assert.equal(hub.desiredValue('d0', 'eventPriorityLogin'), 'Low');
   });
 
+  it('are written again when the hub went away after a step that reused the snapshot holding the write answers', async () => {
+    const { hub, access, now, memory, reconcile } = setup();
+    const before = structuredClone(hub.modules.get('d0')!);
+    // A session's snapshot, kept between steps: it holds the answers of the writes made in it.
+    const kept = await access.readSnapshot();
+    const step = () =>
+      reconcileHub(access, [baseline], { unknownOwners: 'keep', memory, clock: () => now.t, snapshot: kept });
+    assert.equal((await step()).writesSucceeded, 2);
+    // The hub goes away and comes back without d0's write; a step runs on the kept snapshot meanwhile (an edit
+    // between two reads): the write answers in it are what the hub held at the write, not after the outage.
+    hub.modules.set('d0', before);
+    Object.assign(access, { unansweredAttempts: 3 });
+    now.t = 1000;
+    assert.equal((await step()).writesSucceeded, 0);
+    now.t = 2000;
+    const again = await reconcile();
+    assert.equal(
+      again.writesSucceeded,
+      1,
+      'the lost write is made again at the next read, not a minute later',
+    );
+    assert.equal(hub.desiredValue('d0', 'eventPriorityLogin'), 'Low');
+  });
+
+  it('lose no module: one the hub lost with our write is created again (when the resource creates modules) and written', async () => {
+    const { hub, access, now, memory } = setup();
+    const creating = resource('iot/baseline', { eventPriorityLogin: 'Low' }, { createMissingModules: true });
+    const reconcile = () =>
+      reconcileHub(access, [creating], { unknownOwners: 'keep', memory, clock: () => now.t });
+    assert.equal((await reconcile()).writesSucceeded, 2);
+    // The hub comes back from an older state that lacks d0's module altogether; the client saw attempts fail.
+    hub.modules.delete('d0');
+    Object.assign(access, { unansweredAttempts: 3 });
+    now.t = 1000;
+    const again = await reconcile();
+    assert.equal(again.modulesCreated, 1, 'the module is created again');
+    assert.equal(again.writesSucceeded, 1, 'and written');
+    assert.equal(hub.desiredValue('d0', 'eventPriorityLogin'), 'Low');
+  });
+
+  it('do not stop a step when re-reading them fails: the other devices are written, the suspects read again next', async () => {
+    const { hub, access, now, reconcile } = setup();
+    const before = structuredClone(hub.modules.get('d0')!);
+    await reconcile();
+    hub.modules.set('d0', before);
+    Object.assign(access, { unansweredAttempts: 3 });
+    hub.addDevice('d2', { environment: 'production' });
+    const read = access.readModuleTwins.bind(access);
+    access.readModuleTwins = async () => {
+      throw Object.assign(new Error('503 from the hub'), { kind: 'Transient' });
+    };
+    now.t = 1000;
+    const failing = await reconcile();
+    assert.deepEqual(
+      failing.initialPlan.writes.map((w) => w.deviceId),
+      ['d2'],
+      'd2 is written; d0 is not re-written unread',
+    );
+    access.readModuleTwins = read;
+    now.t = 2000;
+    assert.equal((await reconcile()).writesSucceeded, 1, 'the lost write is made at the next step');
+    assert.equal(hub.desiredValue('d0', 'eventPriorityLogin'), 'Low');
+  });
+
   it('are not suspected while queries merely lag: no write, no GET, until they lag a minute', async () => {
     const { hub, access, now, reconcile } = setup();
     access.laggingSnapshot = hub.snapshot();
