@@ -130,7 +130,7 @@ export async function reconcileHub(
   const clock = options.clock ?? Date.now;
   const memory = options.memory ?? new TwinMemory();
   const snapshot = options.snapshot ?? (await access.readSnapshot({ signal: options.signal }));
-  const moment = () => ({ now: clock(), unanswered: access.unansweredAttempts });
+  const moment = () => ({ now: clock(), outages: access.outages });
   const suspects = memory.overlay(snapshot, moment());
   if (suspects.length) await rereadSuspects(access, snapshot, memory, suspects, options, moment);
   const writeFailures = new Map<string, DeviceFailure>();

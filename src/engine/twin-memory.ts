@@ -5,9 +5,9 @@
 // A hub can also lose writes it acknowledged (a failover, a restart from an older state): then no query ever
 // catches up, and waiting for one would wait forever. A GET tells, since it never lags: older than our write, the
 // write was lost and is forgotten (so that it is planned and made again). So a twin a query shows older than our
-// write, or without the module, is read again by GET (`overlay` returns these suspects) when the hub went away since the write (attempts
-// got no answer), when a query shows a later write of ours but not this one (a lagging query trails every write
-// alike), or when the query has been behind for a minute.
+// write, or without the module, is read again by GET (`overlay` returns these suspects) when the hub went away
+// since the write (attempts in a row got no answer), when a query shows a later write of ours but not this one (a
+// lagging query trails every write alike), or when the query has been behind for a minute.
 import type { HubSnapshot, SecurityModuleTwin } from '../planner/types.js';
 
 /** Query results may reflect writes slightly out of order; a later write seen within this of ours proves nothing. */
@@ -15,18 +15,18 @@ export const QUERY_ORDER_SLACK_MS = 1000;
 /** A query older than our write for this long is checked by GET, whatever the other twins show. */
 export const SUSPECT_LAG_MS = 60_000;
 
-/** What the engine knows of the hub's state at a moment: the time, and the hub's unanswered attempts so far. */
+/** What the engine knows of the hub's state at a moment: the time, and the times the hub went away so far. */
 export interface HubMoment {
   now: number;
-  unanswered?: number;
+  outages?: number;
 }
 
 interface Remembered {
   twin: SecurityModuleTwin;
   writtenAt: number;
-  /** When the hub was last known to hold the write (made, or shown by a GET), and its unanswered attempts then. */
+  /** When the hub was last known to hold the write (made, or shown by a GET), and the hub's outages then. */
   vouchedAt: number;
-  unansweredAtVouch: number;
+  outagesAtVouch: number;
   /** The stand-in this memory put in a snapshot for a stale read: not a read of the hub. */
   standIn?: SecurityModuleTwin;
 }
@@ -50,8 +50,8 @@ export class TwinMemory {
     at: HubMoment = { now: Date.now() },
     inSnapshot?: SecurityModuleTwin,
   ): void {
-    const unansweredAtVouch = at.unanswered ?? 0;
-    this.written.set(twin.deviceId, { twin, writtenAt: at.now, vouchedAt: at.now, unansweredAtVouch });
+    const outagesAtVouch = at.outages ?? 0;
+    this.written.set(twin.deviceId, { twin, writtenAt: at.now, vouchedAt: at.now, outagesAtVouch });
     if (inSnapshot) this.vouched.add(inSnapshot);
   }
 
@@ -71,7 +71,7 @@ export class TwinMemory {
    */
   overlay(snapshot: HubSnapshot, at: HubMoment): string[] {
     const { now } = at;
-    const unanswered = at.unanswered ?? 0;
+    const outages = at.outages ?? 0;
     const present = new Set<string>();
     for (const device of snapshot.devices) {
       present.add(device.deviceId);
@@ -102,7 +102,7 @@ export class TwinMemory {
         else if (!this.vouched.has(seen)) {
           this.vouched.add(seen);
           mine.vouchedAt = Math.max(mine.vouchedAt, now);
-          mine.unansweredAtVouch = Math.max(mine.unansweredAtVouch, unanswered);
+          mine.outagesAtVouch = Math.max(mine.outagesAtVouch, outages);
         }
         continue;
       }
@@ -113,7 +113,7 @@ export class TwinMemory {
       // A read without the module of a device it lists may lag our creation of it, or the hub lost the module.
       if (
         (seen !== undefined || present.has(deviceId)) &&
-        (unanswered > mine.unansweredAtVouch ||
+        (outages > mine.outagesAtVouch ||
           this.queryHorizon - mine.vouchedAt > QUERY_ORDER_SLACK_MS ||
           now - mine.vouchedAt > SUSPECT_LAG_MS)
       )

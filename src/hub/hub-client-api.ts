@@ -31,10 +31,11 @@ export interface HubAccess {
   /** The hub's host name, for messages and metrics; never a key. */
   readonly hubName: string;
   /**
-   * Attempts that got no answer from the hub (refused, reset, timed out) so far; it only goes up. A hub that went
-   * away may come back without the writes it acknowledged last, so the engine checks those it cannot see.
+   * Times the hub went away so far (three attempts in a row got no answer: refused, reset, timed out); it only goes
+   * up. A hub that went away may come back without the writes it acknowledged last, so the engine checks those it
+   * cannot see. A single connection reset is no outage: it would send a GET for every twin a query has yet to show.
    */
-  readonly unansweredAttempts?: number;
+  readonly outages?: number;
   /**
    * Every device (id, tags, status, connectionState) and every `azureiotsecurity` module twin, through paged
    * queries with the largest page the hub allows; never one GET per device.

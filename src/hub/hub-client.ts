@@ -154,8 +154,8 @@ export class HubClient implements HubAccess {
     });
   }
 
-  get unansweredAttempts(): number {
-    return this.telemetry.unansweredAttempts;
+  get outages(): number {
+    return this.telemetry.outages;
   }
 
   /** Closes the connections to the hub (calls after this open new ones) and lets go of the shared limiter. */

@@ -19,18 +19,23 @@ export interface HubClassCounters {
   rateLimiterWaitSeconds: number;
 }
 
+/** Attempts in a row without an answer that make an outage (one reset in a burst of writes is none). */
+export const OUTAGE_ATTEMPTS = 3;
+
 export type HubTelemetrySnapshot = Record<LimiterClass, HubClassCounters>;
 
 export class HubTelemetry {
   private counters = HubTelemetry.empty();
-  private unanswered = 0;
+  /** Attempts in a row that got no answer at all (refused, reset, timed out); an answer starts it over. */
+  private unansweredInARow = 0;
+  private outageCount = 0;
 
   /**
-   * Attempts that got no answer at all (refused, reset, timed out) since the client was made; never reset. A hub
-   * that went away may come back without the writes it acknowledged last (a failover, a restart).
+   * Times the hub went away since the client was made (OUTAGE_ATTEMPTS attempts in a row without an answer); never
+   * reset. A hub that went away may come back without the writes it acknowledged last (a failover, a restart).
    */
-  get unansweredAttempts(): number {
-    return this.unanswered;
+  get outages(): number {
+    return this.outageCount;
   }
 
   private static empty(): HubTelemetrySnapshot {
@@ -53,7 +58,8 @@ export class HubTelemetry {
 
   /** How one attempt ended: the hub's HTTP status, or no answer at all. */
   recordAnswer(limiterClass: LimiterClass, status: number | 'network'): void {
-    if (status === 'network') this.unanswered++;
+    if (status !== 'network') this.unansweredInARow = 0;
+    else if (++this.unansweredInARow === OUTAGE_ATTEMPTS) this.outageCount++;
     const answers = this.counters[limiterClass].answers;
     answers[String(status)] = (answers[String(status)] ?? 0) + 1;
   }

@@ -48,7 +48,7 @@ describe('writes the hub lost', () => {
     await reconcile();
     // The hub restarts without d0's write; the client saw connections refused meanwhile.
     hub.modules.set('d0', before);
-    Object.assign(access, { unansweredAttempts: 3 });
+    Object.assign(access, { outages: 3 });
     now.t = 1000;
     const again = await reconcile();
     assert.equal(again.writesSucceeded, 1, 'only the lost write is made again');
@@ -67,7 +67,7 @@ describe('writes the hub lost', () => {
     // The hub goes away and comes back without d0's write; a step runs on the kept snapshot meanwhile (an edit
     // between two reads): the write answers in it are what the hub held at the write, not after the outage.
     hub.modules.set('d0', before);
-    Object.assign(access, { unansweredAttempts: 3 });
+    Object.assign(access, { outages: 3 });
     now.t = 1000;
     assert.equal((await step()).writesSucceeded, 0);
     now.t = 2000;
@@ -88,7 +88,7 @@ describe('writes the hub lost', () => {
     assert.equal((await reconcile()).writesSucceeded, 2);
     // The hub comes back from an older state that lacks d0's module altogether; the client saw attempts fail.
     hub.modules.delete('d0');
-    Object.assign(access, { unansweredAttempts: 3 });
+    Object.assign(access, { outages: 3 });
     now.t = 1000;
     const again = await reconcile();
     assert.equal(again.modulesCreated, 1, 'the module is created again');
@@ -101,7 +101,7 @@ describe('writes the hub lost', () => {
     const before = structuredClone(hub.modules.get('d0')!);
     await reconcile();
     hub.modules.set('d0', before);
-    Object.assign(access, { unansweredAttempts: 3 });
+    Object.assign(access, { outages: 3 });
     hub.addDevice('d2', { environment: 'production' });
     const read = access.readModuleTwins.bind(access);
     access.readModuleTwins = async () => {
