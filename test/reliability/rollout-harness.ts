@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { EmulatorStats } from '../../src/emulator/stats.js';
+import { statusCodeOf } from '../../src/hub/errors.js';
 import { registryFromConnectionString } from '../../src/hub/sdk-transport.js';
 import { OPERATOR_MAIN } from '../support/operator-process.js';
 
@@ -97,22 +98,36 @@ export async function seedForeignProperties(emulator: RunningEmulator, every = 5
   const registry = registryFromConnectionString(emulator.connectionString, { ca: emulator.caCert });
   const owners = deviceIds(emulator.hub.store.deviceCount).filter((_, i) => i % every === 0);
   for (const deviceId of owners) {
-    await registry.updateModuleTwin(
-      deviceId,
-      MODULE,
-      {
-        properties: {
-          desired: {
-            [FOREIGN_PROPERTY]: FOREIGN_VALUE,
-            [AGENT_KEY]: { [FOREIGN_SETTING]: { value: 'High' } },
+    await untilNotThrottled(() =>
+      registry.updateModuleTwin(
+        deviceId,
+        MODULE,
+        {
+          properties: {
+            desired: {
+              [FOREIGN_PROPERTY]: FOREIGN_VALUE,
+              [AGENT_KEY]: { [FOREIGN_SETTING]: { value: 'High' } },
+            },
           },
         },
-      },
-      '*',
+        '*',
+      ),
     );
   }
   await emulator.agentsIdle();
   return owners;
+}
+
+/** Calls `call` again while the hub answers 429 (a scenario's quota is on while the fleet is seeded). */
+async function untilNotThrottled<T>(call: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (statusCodeOf(error) !== 429) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Foreign properties and settings missing or changed on `owners` (each device holds two). */
