@@ -506,11 +506,13 @@ export class HubReconciler {
   }
 }
 
-/** A write the API server did not answer, or answered that it could not take now (5xx, 429). */
+/**
+ * A write the API server did not answer, or that a proxy in front of it could not pass on (502, 503, 504): worth
+ * trying again as soon as a watch gets through. Not a 429 or a 500: the server answered, and a watch coming back
+ * says nothing about its load or its webhooks; those keep their backoff.
+ */
 function apiServerUnreachable(error: unknown): boolean {
-  return (
-    error instanceof KubeWriteError && (error.status === 0 || error.status === 429 || error.status >= 500)
-  );
+  return error instanceof KubeWriteError && [0, 502, 503, 504].includes(error.status);
 }
 
 function hubMissing(hubKey: string): HubProblem {

@@ -26,6 +26,8 @@ const KILLS = SOAK ? 30 : 10;
 const SEED = Number(process.env.CRASH_SEED ?? 12);
 const VALUE = 'PT11H';
 const WAIT = ['--wait', '--timeout', SOAK ? '5m' : '40s', '--poll', '500ms'];
+/** The client's pace: 500 twin writes/s; 100/s in the soak, so that 30 kills fall inside a rollout of 2,000. */
+const QUOTA = SOAK ? { tier: 'S2', units: 20 } : { tier: 'S3', units: 2 };
 
 /** A twin without what differs between two hubs by construction: versions, metadata and timestamps. */
 function comparable(emulator: RunningEmulator, deviceId: string): unknown {
@@ -54,7 +56,7 @@ describe('sync killed mid-rollout', () => {
     const reference = await startFleet();
     const crashed = await startFleet();
     try {
-      const uninterrupted = await startSync(reference.emulator, dir, WAIT).done;
+      const uninterrupted = await startSync(reference.emulator, dir, WAIT, QUOTA).done;
       assert.equal(uninterrupted.code, 0, uninterrupted.stderr.slice(-2000));
 
       const random = mulberry32(SEED);
@@ -63,7 +65,7 @@ describe('sync killed mid-rollout', () => {
       let afterKill = 0;
       for (let i = 0; i < KILLS; i++) {
         const before = applied();
-        const run = startSync(crashed.emulator, dir, WAIT);
+        const run = startSync(crashed.emulator, dir, WAIT, QUOTA);
         let exited = false;
         void run.done.then(() => (exited = true));
         // A point in time (startup, reading, writing or waiting for agents), or a number of writes into the run.
@@ -72,7 +74,9 @@ describe('sync killed mid-rollout', () => {
           random() < 0.5 || remaining === 0
             ? new Promise((r) => setTimeout(r, 150 + random() * 1500))
             : until(
-                () => exited || applied() >= before + 1 + Math.floor(random() * (remaining / 4)),
+                () =>
+                  exited ||
+                  applied() >= before + 1 + Math.floor(random() * Math.min(remaining / 4, DEVICES / KILLS)),
                 30_000,
                 'writes',
                 5,
@@ -90,7 +94,7 @@ describe('sync killed mid-rollout', () => {
         await new Promise((r) => setTimeout(r, 50));
         afterKill += applied() - atKill;
       }
-      const last = await startSync(crashed.emulator, dir, WAIT).done;
+      const last = await startSync(crashed.emulator, dir, WAIT, QUOTA).done;
       assert.equal(last.code, 0, last.stderr.slice(-2000));
       await Promise.all([reference.emulator.agentsIdle(), crashed.emulator.agentsIdle()]);
 
