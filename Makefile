@@ -55,7 +55,7 @@ bench: build control-plane
 
 # The reliability suite at full length: more devices, more rounds, longer outages (short variants run in make test).
 soak: build control-plane
-	RELIABILITY_SOAK=1 npx tsx scripts/with-control-plane.ts node --import tsx --test --test-concurrency=1 $$(find test/reliability -name '*.test.ts' | sort)
+	RELIABILITY_SOAK=1 npx tsx scripts/scan-suite-output.ts npx tsx scripts/with-control-plane.ts node --import tsx --test --test-concurrency=1 $$(find test/reliability -name '*.test.ts' | sort)
 
 clean:
 	rm -rf dist

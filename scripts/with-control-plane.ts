@@ -8,6 +8,7 @@ import {
   type RunningControlPlane,
   startControlPlane,
 } from '../test/support/control-plane.js';
+import { keepClusterOutput, SUITE_OUTPUT_ENV } from '../test/support/suite-output.js';
 
 const [command, ...args] = process.argv.slice(2);
 if (!command) {
@@ -32,5 +33,7 @@ const child = spawn(command, args, {
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
 const code = await new Promise<number>((done) => child.once('exit', (c, s) => done(c ?? (s ? 128 : 1))));
+// The Events and statuses the suite left, for the scan of its output (scripts/scan-suite-output.ts).
+if (controlPlane && process.env[SUITE_OUTPUT_ENV]) await keepClusterOutput(controlPlane.info.kubeconfig);
 await controlPlane?.stop();
 process.exit(code);

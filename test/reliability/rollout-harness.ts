@@ -7,6 +7,7 @@ import type { EmulatorStats } from '../../src/emulator/stats.js';
 import { statusCodeOf } from '../../src/hub/errors.js';
 import { registryFromConnectionString } from '../../src/hub/sdk-transport.js';
 import { OPERATOR_MAIN } from '../support/operator-process.js';
+import { keepOutput } from '../support/suite-output.js';
 
 export const SOAK = process.env.RELIABILITY_SOAK === '1';
 export const AGENT_KEY = 'ms_iotn:urn_azureiot_Security_SecurityAgentConfiguration';
@@ -74,7 +75,10 @@ export function startSync(
   child.stdout!.on('data', (c) => (stdout += c));
   child.stderr!.on('data', (c) => (stderr += c));
   const done = new Promise<SyncResult>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
+    child.once('exit', (code, signal) => {
+      keepOutput('sync', `${stdout}\n${stderr}`);
+      resolve({ code, signal, stdout, stderr });
+    }),
   );
   return { child, done };
 }

@@ -29,6 +29,7 @@ import { startHubEmulator } from '../hub/emulator-support.js';
 import { kubectlOk, sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { installCrds } from '../support/kube.js';
 import { OPERATOR_MAIN, startOperatorProcess } from '../support/operator-process.js';
+import { SecretScanner } from '../support/secret-scanner.js';
 import { until } from '../support/until.js';
 
 const sentinel = (text: string) => Buffer.from(text.padEnd(32, '!').slice(0, 32)).toString('base64');
@@ -47,82 +48,6 @@ spec:
   target: { condition: "tags.site = 'scan'" }
   agentConfiguration: { highPriorityMessageFrequency: PT5M, eventPriorities: { Login: High } }
 `;
-
-// --- the scanner ----------------------------------------------------------------------------------------------
-
-interface Source {
-  name: string;
-  bytes: number;
-  lines: number;
-  findings: string[];
-}
-
-class SecretScanner {
-  private readonly needles = new Map<string, string>();
-  readonly sources: Source[] = [];
-  tokens = 0;
-  keys = 0;
-
-  /** A key and the forms it could leak in. */
-  addKey(label: string, key: string): void {
-    this.keys++;
-    const decoded = Buffer.from(key, 'base64');
-    const forms: Record<string, string> = {
-      base64: key,
-      'URL-encoded': encodeURIComponent(key),
-      base64url: decoded.toString('base64url'),
-      hex: decoded.toString('hex'),
-      'first 16 characters': key.slice(0, 16),
-    };
-    // Sentinels decode to text; random keys to bytes that would only leak as hex or base64.
-    const text = decoded.toString('latin1');
-    if (/^[\x20-\x7e]+$/.test(text)) forms.decoded = text.replace(/!+$/, '');
-    for (const [form, value] of Object.entries(forms)) this.needles.set(value, `${label} (${form})`);
-  }
-
-  /** A token a client sent: the whole of it, and its signature (as sent and decoded). */
-  addToken(token: string): void {
-    const sig = /(?:^|[&\s])sig=([^&\s]+)/.exec(token)?.[1];
-    if (!sig || this.needles.has(token)) return;
-    this.tokens++;
-    this.needles.set(token, 'a SharedAccessSignature token sent');
-    this.needles.set(sig, 'the signature of a token sent');
-    this.needles.set(decodeURIComponent(sig), 'the signature of a token sent (decoded)');
-  }
-
-  /** Scans `text`; records the figures and returns the findings. */
-  scan(name: string, text: string): string[] {
-    const findings: string[] = [];
-    for (const [needle, what] of this.needles) if (text.includes(needle)) findings.push(what);
-    for (const [pattern, what] of [
-      [/SharedAccessKey\s*=\s*(?!\[REDACTED\])[^\s;"'\\]/i, 'a SharedAccessKey= value'],
-      [/\bsig=(?!\[REDACTED\])[^\s&;"'\\]/, 'a sig= signature'],
-      [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
-    ] as const) {
-      const match = pattern.exec(text);
-      if (match)
-        findings.push(`${what}: ...${text.slice(Math.max(0, match.index - 40), match.index + 60)}...`);
-    }
-    const source = {
-      name,
-      bytes: Buffer.byteLength(text),
-      lines: text === '' ? 0 : text.split('\n').length,
-      findings,
-    };
-    this.sources.push(source);
-    return findings;
-  }
-
-  /** Scans and fails on a finding, naming the source. */
-  assertClean(name: string, text: string): void {
-    const findings = this.scan(name, text);
-    assert.deepEqual(
-      findings,
-      [],
-      `${name} holds a secret:\n${findings.join('\n')}\n--- ${name} ---\n${text.slice(0, 4000)}`,
-    );
-  }
-}
 
 const scanner = new SecretScanner();
 for (const [label, key] of [

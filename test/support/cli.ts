@@ -1,5 +1,6 @@
 // Runs the command line in process and captures what a user would see.
 import { runCli } from '../../src/cli/main.js';
+import { keepOutput } from './suite-output.js';
 
 export interface CliRun {
   code: number;
@@ -15,5 +16,6 @@ export async function runCliCaptured(argv: string[]): Promise<CliRun> {
     err: (l) => stderr.push(l),
     isTerminal: false,
   });
+  keepOutput(`cli-${argv[0] ?? 'none'}`, [...stdout, ...stderr].join('\n'));
   return { code, stdout, stderr };
 }

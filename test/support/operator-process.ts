@@ -1,9 +1,9 @@
 // The operator as users run it: a separate `node dist/src/cli/main.js run` process, its log in a file.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from './kube.js';
+import { logFolder } from './suite-output.js';
 
 export const OPERATOR_MAIN = join(REPO, 'dist/src/cli/main.js');
 
@@ -22,7 +22,7 @@ export interface OperatorProcess {
 
 export function startOperatorProcess(args: string[], env: Record<string, string> = {}): OperatorProcess {
   if (!existsSync(OPERATOR_MAIN)) throw new Error(`${OPERATOR_MAIN} is missing: run 'make build' first`);
-  const logFile = join(mkdtempSync(join(tmpdir(), 'operator-')), 'operator.log');
+  const logFile = join(logFolder('operator-'), 'operator.log');
   const log = openSync(logFile, 'a');
   const endpoints = ['--health-probe-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0'];
   const child = spawn(process.execPath, [OPERATOR_MAIN, 'run', ...endpoints, ...args], {
