@@ -22,7 +22,7 @@ import {
   testNamespace,
 } from '../support/control-plane.js';
 import { apiStatus, customObjects, GROUP, installCrds, VERSION } from '../support/kube.js';
-import { hubResources, securityModuleConfig } from '../support/operator-fixture.js';
+import { environmentFleet, hubResources, securityModuleConfig } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/until.js';
@@ -34,13 +34,7 @@ const SEED = Number(process.env.RELIABILITY_SEED ?? Date.now() % 1_000_000);
 const MODULE = 'azureiotsecurity';
 
 type Environment = 'production' | 'staging' | 'lab';
-const environmentOf = (i: number): Environment =>
-  i % 10 === 9 ? 'staging' : i % 10 === 8 ? 'lab' : 'production';
-const FLEET: NewDevice[] = Array.from({ length: DEVICES }, (_, i) => ({
-  deviceId: `k8s-${String(i).padStart(4, '0')}`,
-  tags: { environment: environmentOf(i) },
-  online: i % 25 !== 7,
-}));
+const FLEET = environmentFleet('k8s', DEVICES);
 const devicesOf = (environment: Environment) => FLEET.filter((d) => d.tags?.environment === environment);
 /** A second hub, edited by nobody during the outage, whose agents answer while the API server is away. */
 const QUIET_FLEET: NewDevice[] = Array.from({ length: 30 }, (_, i) => ({

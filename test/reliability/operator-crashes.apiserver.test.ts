@@ -5,7 +5,7 @@
 // Short: 200 devices, 10 kills. RELIABILITY_SOAK=1: 1,000 devices, 25 kills. RELIABILITY_SEED replays the kill points.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { NewDevice, RunningEmulator } from '../../src/emulator/index.js';
+import type { RunningEmulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/prng.js';
 import { emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
 import {
@@ -15,7 +15,7 @@ import {
   testNamespace,
 } from '../support/control-plane.js';
 import { installCrds } from '../support/kube.js';
-import { hubResources, securityModuleConfig } from '../support/operator-fixture.js';
+import { environmentFleet, hubResources, securityModuleConfig } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { until } from '../support/until.js';
 
@@ -26,13 +26,7 @@ const SEED = Number(process.env.RELIABILITY_SEED ?? Date.now() % 1_000_000);
 const MODULE = 'azureiotsecurity';
 
 /** Production devices (baseline, batches of 10%, 5% in the soak), staging (their own resource), lab (no resource); 4% offline. */
-function devices(): NewDevice[] {
-  return Array.from({ length: DEVICES }, (_, i) => ({
-    deviceId: `crash-${String(i).padStart(4, '0')}`,
-    tags: { environment: i % 10 === 9 ? 'staging' : i % 10 === 8 ? 'lab' : 'production' },
-    online: i % 25 !== 7,
-  }));
-}
+const devices = () => environmentFleet('crash', DEVICES);
 
 function resources(namespace: string, emulator: RunningEmulator): object[] {
   return [

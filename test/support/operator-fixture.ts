@@ -180,6 +180,18 @@ export function securityModuleConfig(name: string, spec: Record<string, unknown>
   };
 }
 
+/**
+ * A fleet of three environments, as the reliability tests roll out to: `${prefix}-0000`... tagged production, but
+ * every tenth staging and every tenth lab; one device in 25 offline.
+ */
+export function environmentFleet(prefix: string, count: number): NewDevice[] {
+  return Array.from({ length: count }, (_, i) => ({
+    deviceId: `${prefix}-${String(i).padStart(4, '0')}`,
+    tags: { environment: i % 10 === 9 ? 'staging' : i % 10 === 8 ? 'lab' : 'production' },
+    online: i % 25 !== 7,
+  }));
+}
+
 /** Devices named `${prefix}-${i}` with the given tags, online. */
 export function fleet(prefix: string, count: number, tags: NewDevice['tags']): NewDevice[] {
   return Array.from({ length: count }, (_, i) => ({ deviceId: `${prefix}-${i}`, tags, online: true }));
