@@ -254,7 +254,10 @@ export async function reconcileHub(
       for (const deviceId of conflicted) {
         const twin = fresh.get(deviceId);
         if (twin) snapshot.modules.set(deviceId, twin);
-        else snapshot.modules.delete(deviceId);
+        else {
+          snapshot.modules.delete(deviceId);
+          memory.forget(deviceId);
+        }
       }
       const retry = new Set(conflicted);
       writes = plan().writes.filter((w) => retry.has(w.deviceId));

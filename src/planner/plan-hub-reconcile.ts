@@ -112,6 +112,7 @@ function newTally(resource: PlannedResource, revision: string): Tally {
       sampleDeviceIds: [],
       deferredDevices: 0,
       retryingDevices: 0,
+      busyDevices: 0,
       lostConflictDevices: 0,
       managedElsewhereDevices: 0,
     },
@@ -277,6 +278,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       if (failure) recordFailure(tally, failure);
       const retrying = failure !== undefined && RETRYABLE_FAILURE_REASONS.has(failure.reason);
       if (retrying) tally.report.retryingDevices++;
+      if (failure?.reason === 'TwinBusy') tally.report.busyDevices++;
       if (state === 'stalled') recordFailure(tally, () => stalledFailure(evaluation));
       if (conflicts.length) {
         const mine = conflicts.filter((c) => c.winner === key || c.loser === key);

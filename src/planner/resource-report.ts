@@ -41,6 +41,8 @@ export interface ResourceReport {
   deferredDevices: number;
   /** Of the failed devices, those whose write failed for a cause that passes (RETRYABLE_FAILURE_REASONS). */
   retryingDevices: number;
+  /** Of those, devices whose twin another writer kept changing (TwinBusy): no fault of the hub. */
+  busyDevices: number;
   /** Devices where an equal-priority resource's value won over this resource's, or another manager's did. */
   lostConflictDevices: number;
   /** Of those, devices where another manager owns a setting this resource sets. */
@@ -146,9 +148,13 @@ export function resourceConditions(
     progressing ? progressMessage : 'nothing to do',
   );
   if (troubled > 0 && troubled === report.retryingDevices) {
-    const message = `${plural(report.retryingDevices, 'device')} not written yet: the hub throttled or was unavailable, or another writer kept changing them (see status.failures); retrying`;
+    // Another writer's changes are no hub fault: HubErrors (a Warning Event) only when the hub failed some writes.
+    const busyOnly = report.busyDevices === report.retryingDevices;
+    const message = busyOnly
+      ? `${plural(report.retryingDevices, 'device')} not written yet: another writer kept changing their twins (see status.failures); retrying`
+      : `${plural(report.retryingDevices, 'device')} not written yet: the hub throttled or was unavailable${report.busyDevices ? ', or another writer kept changing them' : ''} (see status.failures); retrying`;
     return [
-      condition('Ready', false, 'HubErrors', message),
+      condition('Ready', false, busyOnly ? 'TwinsBusy' : 'HubErrors', message),
       condition('Reconciling', true, 'RetryingWrites', message),
       condition('Stalled', false, 'RetryingWrites', message),
     ];

@@ -39,6 +39,10 @@ describe('a twin another writer keeps changing', () => {
       'd1 is reported not written, for a cause that passes',
     );
     assert.equal(report.retryingDevices, 1, 'd1 is retried, not failed for good');
+    const ready = report.conditions.find((c) => c.type === 'Ready')!;
+    assert.equal(ready.reason, 'TwinsBusy', 'no hub error: another writer is at work');
+    assert.match(ready.message, /another writer kept changing their twins/);
+    assert.equal(report.stuck, false);
     assert.equal(first.writesFailed, 1);
     busy = false;
     const second = await reconcileHub(access, [baseline], { unknownOwners: 'keep', memory });
