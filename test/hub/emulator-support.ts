@@ -6,9 +6,18 @@ import { createHubClient, type HubClient, type HubClientOptions } from '../../sr
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';
 import { rateLimitsFor } from '../../src/hub/rate-limits.js';
 import type { OperationClass } from '../../src/quotas/index.js';
+import { keepKeys } from '../support/suite-output.js';
 
-export function startHubEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  return startEmulator({ seed: 42, throttle: false, agentDelay: { min: 1, max: 5 }, ...options });
+export async function startHubEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const emulator = await startEmulator({
+    seed: 42,
+    throttle: false,
+    agentDelay: { min: 1, max: 5 },
+    ...options,
+  });
+  const { policies, keySecret } = emulator.hub.secrets;
+  keepKeys([keySecret, ...policies.flatMap((p) => [p.primaryKey, p.secondaryKey])]);
+  return emulator;
 }
 
 /**

@@ -75,7 +75,8 @@ export function startSync(
   child.stdout!.on('data', (c) => (stdout += c));
   child.stderr!.on('data', (c) => (stderr += c));
   const done = new Promise<SyncResult>((resolve) =>
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': the output may still be arriving when the process has exited.
+    child.once('close', (code, signal) => {
       keepOutput('sync', `${stdout}\n${stderr}`);
       resolve({ code, signal, stdout, stderr });
     }),

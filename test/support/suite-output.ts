@@ -1,11 +1,13 @@
 // What the suite's processes and commands print, kept for the scan of the whole suite's output for secrets
 // (scripts/scan-suite-output.ts sets SUITE_OUTPUT_DIR for the run). Without it, nothing is kept.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl } from './control-plane.js';
 
 export const SUITE_OUTPUT_ENV = 'SUITE_OUTPUT_DIR';
+/** Where keepKeys puts the keys, inside the folder. */
+export const KEYS_FOLDER = '.keys';
 
 let kept = 0;
 
@@ -17,9 +19,19 @@ export function keepOutput(what: string, text: string): void {
   writeFileSync(join(dir, name), text, { mode: 0o600 });
 }
 
+/** Keys of an emulator the suite started, for the scan to look for (kept apart from the output it scans). */
+export function keepKeys(keys: string[]): void {
+  const dir = process.env[SUITE_OUTPUT_ENV];
+  if (!dir) return;
+  mkdirSync(join(dir, KEYS_FOLDER), { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, KEYS_FOLDER, `${process.pid}-${++kept}.json`), JSON.stringify(keys), {
+    mode: 0o600,
+  });
+}
+
 /** A folder for a process's log files: in the kept output when there is one, else a fresh temporary folder. */
 export function logFolder(prefix: string): string {
-  return mkdtempSync(join(process.env[SUITE_OUTPUT_ENV] ?? tmpdir(), prefix));
+  return mkdtempSync(join(process.env[SUITE_OUTPUT_ENV] || tmpdir(), prefix));
 }
 
 /**
@@ -32,11 +44,21 @@ export async function keepClusterOutput(kubeconfig: string): Promise<void> {
   for (const kind of ['iothubs', 'securitymoduleconfigs']) {
     const listed = await kubectl(kubeconfig, ['get', kind, '--all-namespaces', '-o', 'json']);
     if (listed.code !== 0) continue;
-    const items = (JSON.parse(listed.stdout) as { items: { metadata: unknown; status?: unknown }[] }).items;
+    // Names and status only: the metadata's annotations hold the whole spec kubectl applied.
+    const items = (
+      JSON.parse(listed.stdout) as {
+        items: { metadata: { namespace: string; name: string }; status?: unknown }[];
+      }
+    ).items;
     keepOutput(
       `cluster-${kind}-status`,
       JSON.stringify(
-        items.map((o) => ({ metadata: o.metadata, status: o.status })),
+        items.map((o) => ({
+          kind,
+          namespace: o.metadata.namespace,
+          name: o.metadata.name,
+          status: o.status,
+        })),
         null,
         1,
       ),

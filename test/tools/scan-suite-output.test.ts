@@ -2,17 +2,23 @@
 // suite kept fails the run, naming the file and line but not the secret; redacted values pass.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startHubEmulator } from '../hub/emulator-support.js';
 import { REPO } from '../support/kube.js';
 
-const scan = (script: string) =>
-  spawnSync(
+/** Runs the scan over `script`; removes the folder it keeps after a finding or a failure. */
+function scan(script: string) {
+  const run = spawnSync(
     process.execPath,
     ['--import', 'tsx', join(REPO, 'scripts/scan-suite-output.ts'), 'bash', '-c', script],
     { encoding: 'utf8', env: { ...process.env, SUITE_OUTPUT_DIR: '' } },
   );
+  const kept = /the output is kept in (\S+)/.exec(run.stderr)?.[1];
+  if (kept) rmSync(kept, { recursive: true, force: true });
+  return { ...run, kept };
+}
 
 describe('scan-suite-output', () => {
   it("fails on a key of the suite's emulators and on an unredacted SharedAccessKey=, without printing them", async () => {
@@ -24,18 +30,29 @@ describe('scan-suite-output', () => {
         `mkdir "$SUITE_OUTPUT_DIR/operator-x"; printf 'ok\\nHostName=h;SharedAccessKey=c2VjcmV0\\n' > "$SUITE_OUTPUT_DIR/operator-x/operator.log"`,
     );
     assert.equal(run.status, 1, run.stderr);
-    assert.match(
-      run.stderr,
-      /a\.log: policy 0 primary key of the suite's emulators \(URL-encoded\) at line 1/,
-    );
+    assert.match(run.stderr, /a\.log: a key of an emulator of the suite \(URL-encoded\) at line 1/);
     assert.match(run.stderr, /operator-x\/operator\.log: a SharedAccessKey= value at line 2/);
     assert.match(run.stderr, /: 2 found/);
+    assert.ok(run.kept, 'the output is kept for a look');
     assert.ok(!run.stderr.includes(key) && !run.stderr.includes('c2VjcmV0'), 'the secrets are not printed');
   });
 
-  it("passes redacted values, and exits with the command's status", () => {
+  it('looks for the keys the suite recorded of its other emulators (keepKeys), in the recorded folder only', () => {
+    const key = Buffer.from('another-emulator-key-0123456789!!').toString('base64');
+    const run = scan(
+      `mkdir "$SUITE_OUTPUT_DIR/.keys"; echo '["${key}"]' > "$SUITE_OUTPUT_DIR/.keys/1.json"; ` +
+        `echo "hex: ${Buffer.from(key, 'base64').toString('hex')}" > "$SUITE_OUTPUT_DIR/b.log"`,
+    );
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(run.stderr, /b\.log: a key of an emulator of the suite \(hex\) at line 1/);
+    assert.match(run.stderr, /: 1 found/, 'the recorded keys themselves are not findings');
+  });
+
+  it("passes redacted values, exits with the command's status, and keeps the output of a failed run", () => {
     const run = scan(`echo "SharedAccessKey=[REDACTED] sig=[REDACTED]" > "$SUITE_OUTPUT_DIR/a.log"; exit 3`);
     assert.equal(run.status, 3);
-    assert.match(run.stderr, /1 files .* 0 found/);
+    // a.log and the runner's own output.
+    assert.match(run.stderr, /2 files .* 0 found/);
+    assert.ok(run.kept, 'the output of a failed run is kept');
   });
 });
