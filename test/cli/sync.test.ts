@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import type { RunningEmulator } from '../../src/emulator/index.js';
+import { startHubEmulator } from '../hub/emulator-support.js';
 import { runCliCaptured } from '../support/cli.js';
 import { writeTempFiles } from '../support/resources.js';
 
@@ -20,7 +21,7 @@ describe('iot-security-operator sync (command line)', () => {
   let dir: string;
   before(async () => {
     // Agents that take a minute to answer: --wait can only time out.
-    emulator = await startEmulator({
+    emulator = await startHubEmulator({
       seed: 3,
       devices: 5,
       throttle: false,

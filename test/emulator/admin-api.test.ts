@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { rawRequest, registryOf, rejectionOf, startTestEmulator } from './helpers.js';
+import { rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
 
 describe('the admin API', () => {
   let emulator: RunningEmulator;
   let registry: Registry;
 
   before(async () => {
-    emulator = await startTestEmulator({ devices: 1 });
+    emulator = await startHubEmulator({ devices: 1 });
     registry = registryOf(emulator);
   });
   after(() => emulator.close());

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import { agentDefaults, wrapSettings } from '../../src/agent/index.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { AGENT_KEY, rawRequest, registryOf, startTestEmulator } from './helpers.js';
+import { AGENT_KEY, rawRequest, registryOf, startHubEmulator } from './helpers.js';
 
 type AnyTwin = Record<string, any>;
 
@@ -42,7 +42,7 @@ describe('simulated security agents', () => {
   let registry: Registry;
 
   before(async () => {
-    emulator = await startTestEmulator({ devices: 4 });
+    emulator = await startHubEmulator({ devices: 4 });
     registry = registryOf(emulator);
     await emulator.agentsIdle();
   });
@@ -127,7 +127,7 @@ describe('simulated security agents', () => {
 
 describe('agents of the C flavour', () => {
   it('write event priorities in lower case', async () => {
-    const emulator = await startTestEmulator({ devices: 2, lowercaseRatio: 1 });
+    const emulator = await startHubEmulator({ devices: 2, lowercaseRatio: 1 });
     try {
       const registry = registryOf(emulator);
       await setDesired(registry, 'device-000001', { eventPriorityLocalUsers: { value: 'Off' } });
@@ -148,7 +148,7 @@ describe('offline devices', () => {
   let registry: Registry;
 
   before(async () => {
-    emulator = await startTestEmulator({ devices: 2, offlineRatio: 1 });
+    emulator = await startHubEmulator({ devices: 2, offlineRatio: 1 });
     registry = registryOf(emulator);
   });
   after(() => emulator.close());

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { errorCodeOf, rawRequest, registryOf, rejectionOf, startTestEmulator } from './helpers.js';
+import { errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
 
 type AnyTwin = Record<string, any>;
 
@@ -13,7 +13,7 @@ describe('throttling storms, dropped connections and per-twin counts', () => {
   let registry: Registry;
 
   before(async () => {
-    emulator = await startTestEmulator({ devices: 2 });
+    emulator = await startHubEmulator({ devices: 2 });
     registry = registryOf(emulator);
   });
   after(() => emulator.close());

@@ -3,14 +3,14 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { errorCodeOf, rawRequest, registryOf, rejectionOf, startTestEmulator } from './helpers.js';
+import { errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
 
 describe('fault injection', () => {
   let emulator: RunningEmulator;
   let registry: Registry;
 
   before(async () => {
-    emulator = await startTestEmulator({
+    emulator = await startHubEmulator({
       devices: 2,
       faults: { twinRead: { errorRatio: 1, errorStatuses: [500] } },
     });

@@ -1,20 +1,13 @@
 // Shared by the emulator tests: an emulator per test file, the SDK's Registry pointed at it, and raw HTTPS calls.
 import https from 'node:https';
 import type { Registry } from 'azure-iothub';
-import {
-  createSharedAccessSignature,
-  type EmulatorOptions,
-  type RunningEmulator,
-  startEmulator,
-} from '../../src/emulator/index.js';
+import { createSharedAccessSignature, type RunningEmulator } from '../../src/emulator/index.js';
 import { HubHttpsAgent, registryFromConnectionString } from '../../src/hub/sdk-transport.js';
 
 export const AGENT_KEY = 'ms_iotn:urn_azureiot_Security_SecurityAgentConfiguration';
 
-/** A quick emulator for tests: fast agents, quotas off unless asked for. */
-export function startTestEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  return startEmulator({ seed: 42, throttle: false, agentDelay: { min: 1, max: 5 }, ...options });
-}
+/** A quick emulator for tests (fast agents, quotas off unless asked for), its keys kept for the suite's scan. */
+export { startHubEmulator } from '../hub/emulator-support.js';
 
 export function registryOf(
   emulator: RunningEmulator,

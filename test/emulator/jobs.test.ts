@@ -5,7 +5,7 @@ import type { JobClient, Registry } from 'azure-iothub';
 import { planFleet } from '../../src/emulator/fleet.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { jobClientFromConnectionString } from '../../src/hub/sdk-transport.js';
-import { errorCodeOf, registryOf, rejectionOf, startTestEmulator } from './helpers.js';
+import { errorCodeOf, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
 
 const SEED = 42;
 
@@ -24,7 +24,7 @@ describe('bulk twin update jobs', () => {
   let jobs: JobClient;
 
   before(async () => {
-    emulator = await startTestEmulator({ devices: 20, seed: SEED, tier: 'S1' });
+    emulator = await startHubEmulator({ devices: 20, seed: SEED, tier: 'S1' });
     registry = registryOf(emulator);
     jobs = jobClientFromConnectionString(emulator.connectionString, { ca: emulator.caCert });
   });

@@ -4,7 +4,7 @@ import type { Registry } from 'azure-iothub';
 import { planFleet } from '../../src/emulator/fleet.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { hubTime } from '../../src/emulator/twin-document.js';
-import { AGENT_KEY, errorCodeOf, rawRequest, registryOf, rejectionOf, startTestEmulator } from './helpers.js';
+import { AGENT_KEY, errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
 
 type AnyTwin = Record<string, any>;
 
@@ -28,7 +28,7 @@ describe('queries', () => {
   let registry: Registry;
 
   before(async () => {
-    emulator = await startTestEmulator({ devices: FLEET, seed: SEED });
+    emulator = await startHubEmulator({ devices: FLEET, seed: SEED });
     registry = registryOf(emulator);
   });
   after(() => emulator.close());
@@ -186,7 +186,7 @@ describe('query lag', () => {
   const LAG = 30_000;
 
   before(async () => {
-    emulator = await startTestEmulator({ queryLagMs: LAG, clock: () => now });
+    emulator = await startHubEmulator({ queryLagMs: LAG, clock: () => now });
     emulator.addDevices([{ deviceId: 'lagged-1', securityModule: false }]);
     registry = registryOf(emulator);
   });
@@ -235,7 +235,7 @@ describe('query results under query lag', () => {
   const DEVICE = 'stalled-1';
 
   before(async () => {
-    emulator = await startTestEmulator({ queryLagMs: LAG, clock: () => now });
+    emulator = await startHubEmulator({ queryLagMs: LAG, clock: () => now });
     emulator.addDevices([{ deviceId: DEVICE, online: false }]);
     registry = registryOf(emulator);
     now += LAG + 1;

@@ -3,14 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { HUB_ERROR_NUMBERS } from '../../src/protocol/error-codes.js';
-import { errorCodeOf, rawRequest, registryOf, rejectionOf, startTestEmulator } from './helpers.js';
+import { errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
 
 describe('the emulator through the azure-iothub Registry', () => {
   let emulator: RunningEmulator;
   let registry: Registry;
 
   before(async () => {
-    emulator = await startTestEmulator({ devices: 3 });
+    emulator = await startHubEmulator({ devices: 3 });
     registry = registryOf(emulator);
   });
   after(() => emulator.close());

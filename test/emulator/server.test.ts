@@ -9,7 +9,7 @@ import {
   ownAudiences,
   type RunningEmulator,
 } from '../../src/emulator/index.js';
-import { errorCodeOf, rawRequest, registryOf, rejectionOf, startTestEmulator } from './helpers.js';
+import { errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
 
 const TWIN_PATH = '/twins/device-000001?api-version=2021-04-12';
 
@@ -92,7 +92,7 @@ describe('the emulator server', () => {
   let emulator: RunningEmulator;
 
   before(async () => {
-    emulator = await startTestEmulator({ devices: 2 });
+    emulator = await startHubEmulator({ devices: 2 });
   });
   after(() => emulator.close());
   beforeEach(() => emulator.hub.stats.reset());

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AGENT_KEY, registryOf, startTestEmulator } from './helpers.js';
+import { AGENT_KEY, registryOf, startHubEmulator } from './helpers.js';
 
 type AnyTwin = Record<string, any>;
 
@@ -20,7 +20,7 @@ describe('an emulator killed within its save window', () => {
 
   it('comes back without the writes it acknowledged after its last save, versions going back', async () => {
     const statePath = join(dir, 'hub.state');
-    const first = await startTestEmulator({ devices: 2, statePath, stateSaveIntervalMs: 0 });
+    const first = await startHubEmulator({ devices: 2, statePath, stateSaveIntervalMs: 0 });
     const registry = registryOf(first);
     const patch = (value: string) => ({
       properties: { desired: { [AGENT_KEY]: { snapshotFrequency: { value } } } },
@@ -33,7 +33,7 @@ describe('an emulator killed within its save window', () => {
     assert.ok(lost.version > saved.version);
     await first.kill();
 
-    const second = await startTestEmulator({ statePath, port: first.port });
+    const second = await startHubEmulator({ statePath, port: first.port });
     try {
       const twin = (await registryOf(second).getModuleTwin('device-000001', 'azureiotsecurity'))
         .responseBody as unknown as AnyTwin;
@@ -46,10 +46,10 @@ describe('an emulator killed within its save window', () => {
 
   it('keeps everything on close, as before', async () => {
     const statePath = join(dir, 'closed.state');
-    const first = await startTestEmulator({ devices: 1, statePath, stateSaveIntervalMs: 0 });
+    const first = await startHubEmulator({ devices: 1, statePath, stateSaveIntervalMs: 0 });
     await registryOf(first).updateTwin('device-000001', { tags: { kept: true } }, '*');
     await first.close();
-    const second = await startTestEmulator({ statePath });
+    const second = await startHubEmulator({ statePath });
     try {
       const twin = (await registryOf(second).getTwin('device-000001')).responseBody as unknown as AnyTwin;
       assert.equal(twin.tags.kept, true);
@@ -62,7 +62,7 @@ describe('an emulator killed within its save window', () => {
 describe('stopping the emulator', () => {
   for (const how of ['close', 'kill'] as const) {
     it(`ends every connection at once on ${how}(), one still in its TLS handshake too`, async () => {
-      const emulator = await startTestEmulator({ devices: 1 });
+      const emulator = await startHubEmulator({ devices: 1 });
       // A client that connected and has not finished (or begun) its handshake: the server would serve it later.
       const socket = connect(emulator.port, '127.0.0.1');
       await new Promise((resolve) => socket.once('connect', resolve));

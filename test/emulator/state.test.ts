@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEmulator } from '../../src/emulator/index.js';
-import { AGENT_KEY, registryOf, startTestEmulator } from './helpers.js';
+import { AGENT_KEY, registryOf, startHubEmulator } from './helpers.js';
 
 type AnyTwin = Record<string, any>;
 
@@ -18,7 +18,7 @@ describe('restarting with --state', () => {
 
   it('brings back devices, twins, keys, certificates and agents as they were', async () => {
     const statePath = join(dir, 'hub.state');
-    const first = await startTestEmulator({ devices: 5, statePath, seed: 9 });
+    const first = await startHubEmulator({ devices: 5, statePath, seed: 9 });
     const registry = registryOf(first);
     await registry.updateModuleTwin(
       'device-000001',
@@ -38,7 +38,7 @@ describe('restarting with --state', () => {
     await first.close();
     assert.deepEqual((await readdir(dir)).sort(), ['hub.state', 'hub.state.ca.pem']);
 
-    const second = await startTestEmulator({ devices: 5, statePath, seed: 9 });
+    const second = await startHubEmulator({ devices: 5, statePath, seed: 9 });
     try {
       const again = registryOf(second);
       assert.equal(/SharedAccessKey=([^;]+)/.exec(second.connectionString)![1], keyBefore);
@@ -69,10 +69,10 @@ describe('restarting with --state', () => {
 
   it('keeps the certificate authority, so clients keep trusting the hub', async () => {
     const statePath = join(dir, 'ca.state');
-    const first = await startTestEmulator({ statePath });
+    const first = await startHubEmulator({ statePath });
     const ca = first.caCert;
     await first.close();
-    const second = await startTestEmulator({ statePath });
+    const second = await startHubEmulator({ statePath });
     try {
       assert.equal(second.caCert, ca);
       await registryOf(second).list();
@@ -85,7 +85,7 @@ describe('restarting with --state', () => {
     skip: process.platform === 'win32' && 'no POSIX modes',
   }, async () => {
     const statePath = join(dir, 'private.state');
-    const emulator = await startTestEmulator({ devices: 1, statePath, stateSaveIntervalMs: 0 });
+    const emulator = await startHubEmulator({ devices: 1, statePath, stateSaveIntervalMs: 0 });
     try {
       assert.equal((await stat(statePath)).mode & 0o777, 0o600);
       await chmod(statePath, 0o644);

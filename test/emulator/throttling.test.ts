@@ -12,7 +12,7 @@ import {
   quotaFor,
   TokenBucket,
 } from '../../src/quotas/index.js';
-import { errorCodeOf, rawRequest, registryOf, rejectionOf, startTestEmulator } from './helpers.js';
+import { errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
 
 describe('tier quotas', () => {
   it('gives S1 the per-unit and fixed rates of the quota table', () => {
@@ -76,7 +76,7 @@ describe('throttling by the emulator', () => {
   const now = Date.now();
 
   before(async () => {
-    emulator = await startTestEmulator({ devices: 1, throttle: true, tier: 'S1', clock: () => now });
+    emulator = await startHubEmulator({ devices: 1, throttle: true, tier: 'S1', clock: () => now });
     registry = registryOf(emulator);
   });
   after(() => emulator.close());
@@ -102,7 +102,7 @@ describe('throttling by the emulator', () => {
 describe('the emulator with --no-throttle', () => {
   it('never answers 429', async () => {
     const now = Date.now();
-    const emulator = await startTestEmulator({ devices: 1, throttle: false, clock: () => now });
+    const emulator = await startHubEmulator({ devices: 1, throttle: false, clock: () => now });
     try {
       const registry = registryOf(emulator);
       for (let i = 0; i < 30; i++) await registry.createQuery('SELECT * FROM devices').next();
@@ -131,7 +131,7 @@ describe('quota overrides', () => {
 
   it('answers 429 ThrottlingException past N requests of the overridden class in a window, and only there', async () => {
     let now = Date.now();
-    const emulator = await startTestEmulator({
+    const emulator = await startHubEmulator({
       devices: 1,
       throttle: true,
       tier: 'S1',
@@ -163,7 +163,7 @@ describe('quota overrides', () => {
 
   it('raises a quota above the tier: 30 queries a minute on S1', async () => {
     const now = Date.now();
-    const emulator = await startTestEmulator({
+    const emulator = await startHubEmulator({
       devices: 1,
       throttle: true,
       quotas: { query: { limit: 30, windowMs: 60_000 } },
@@ -183,7 +183,7 @@ describe('quota overrides', () => {
 
   it('applies with the tier quotas off, throttling only the overridden classes', async () => {
     const now = Date.now();
-    const emulator = await startTestEmulator({
+    const emulator = await startHubEmulator({
       devices: 1,
       throttle: false,
       quotas: { twinUpdate: { limit: 2, windowMs: 1000 } },
@@ -211,7 +211,7 @@ describe('quota overrides', () => {
     const statePath = join(dir, 'hub.state');
     try {
       const now = Date.now();
-      const first = await startTestEmulator({
+      const first = await startHubEmulator({
         devices: 1,
         statePath,
         quotas: { twinUpdate: { limit: 1, windowMs: 1000 } },
@@ -221,7 +221,7 @@ describe('quota overrides', () => {
       assert.equal((await patchTwin(first, 2)).status, 429);
       await first.close();
       assert.doesNotMatch(await readFile(statePath, 'utf8'), /quota|windowMs/);
-      const second = await startTestEmulator({ statePath, clock: () => now });
+      const second = await startHubEmulator({ statePath, clock: () => now });
       try {
         for (let i = 0; i < 5; i++) assert.equal((await patchTwin(second, i)).status, 200);
       } finally {
@@ -234,15 +234,15 @@ describe('quota overrides', () => {
 
   it('rejects an unknown class or an impossible quota', async () => {
     await assert.rejects(
-      startTestEmulator({ quotas: { twinWrite: { limit: 1, windowMs: 1000 } } as never }),
+      startHubEmulator({ quotas: { twinWrite: { limit: 1, windowMs: 1000 } } as never }),
       /unknown operation class 'twinWrite' in quotas; use one of registry, twinRead, twinUpdate, query/,
     );
     await assert.rejects(
-      startTestEmulator({ quotas: { query: { limit: 0, windowMs: 1000 } } }),
+      startHubEmulator({ quotas: { query: { limit: 0, windowMs: 1000 } } }),
       /quotas.query.limit must be a whole number of at least 1, not 0/,
     );
     await assert.rejects(
-      startTestEmulator({ quotas: { query: { limit: 5, windowMs: -1 } } }),
+      startHubEmulator({ quotas: { query: { limit: 5, windowMs: -1 } } }),
       /quotas.query.windowMs must be a number above 0/,
     );
   });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { errorCodeOf, rawRequest, startTestEmulator } from '../emulator/helpers.js';
+import { errorCodeOf, rawRequest, startHubEmulator } from '../emulator/helpers.js';
 
 const TWIN_PATH = '/twins/device-000001?api-version=2021-04-12';
 
@@ -17,7 +17,7 @@ function assertHubError(answer: { status: number; text: string }, status: number
 describe('hostile requests to the emulator', () => {
   let emulator: RunningEmulator;
   before(async () => {
-    emulator = await startTestEmulator({ devices: 2 });
+    emulator = await startHubEmulator({ devices: 2 });
   });
   after(() => emulator.close());
 

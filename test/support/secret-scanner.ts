@@ -58,8 +58,9 @@ export class SecretScanner {
       if (index >= 0) findings.push(`${what} at ${where(index)}`);
     }
     for (const [pattern, what] of [
-      [/SharedAccessKey\s*=\s*(?!\[REDACTED\])[^\s;"'\\]/i, 'a SharedAccessKey= value'],
-      [/\bsig=(?!\[REDACTED\])[^\s&;"'\\]/, 'a sig= signature'],
+      // A value that looks like one (base64, maybe URL-encoded; 8 characters or more), not prose that names it.
+      [/SharedAccessKey\s*=\s*(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/i, 'a SharedAccessKey= value'],
+      [/\bsig=(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/, 'a sig= signature'],
       [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
     ] as const) {
       const match = pattern.exec(text);
