@@ -3,8 +3,9 @@
 import type { IoTHubStatus, SecurityModuleConfigStatus } from '../api/generated/types.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { ConfigStatusExtras, StatusContext } from '../planner/kubernetes-status.js';
-import type { EventRecorder } from './event-recorder.js';
+import type { EventRecorder, RecordedEvent } from './event-recorder.js';
 import {
+  type ApiKind,
   type ApiObject,
   type ConfigObject,
   type HubObject,
@@ -53,30 +54,28 @@ export class StatusReporter {
     return this.deps.writer.currentStatus(config)?.hubs ?? [];
   }
 
-  async hub(hub: HubObject, status: IoTHubStatus, failures: unknown[]): Promise<void> {
-    this.deps.metrics?.recordStatus('IoTHub', hub.metadata.namespace, hub.metadata.name, status);
-    const before = this.deps.writer.currentStatus(hub);
-    try {
-      if (await this.deps.writer.writeStatus('IoTHub', hub, status))
-        for (const event of hubEvents(before, status))
-          await this.deps.events.record({ kind: 'IoTHub', metadata: hub.metadata }, event);
-    } catch (error) {
-      failures.push(error);
-    }
+  hub(hub: HubObject, status: IoTHubStatus, failures: unknown[]): Promise<void> {
+    return this.write('IoTHub', hub, status, hubEvents, failures);
   }
 
-  async config(config: ConfigObject, status: SecurityModuleConfigStatus, failures: unknown[]): Promise<void> {
-    this.deps.metrics?.recordStatus(
-      'SecurityModuleConfig',
-      config.metadata.namespace,
-      config.metadata.name,
-      status,
-    );
-    const before = this.deps.writer.currentStatus(config);
+  config(config: ConfigObject, status: SecurityModuleConfigStatus, failures: unknown[]): Promise<void> {
+    return this.write('SecurityModuleConfig', config, status, configEvents, failures);
+  }
+
+  /** Records the metrics, writes the status if it changed, then the Events its transition is worth. */
+  private async write<T extends IoTHubStatus | SecurityModuleConfigStatus>(
+    kind: ApiKind,
+    object: ApiObject & { status?: T },
+    status: T,
+    events: (before: T | undefined, after: T) => RecordedEvent[],
+    failures: unknown[],
+  ): Promise<void> {
+    this.deps.metrics?.recordStatus(kind, object.metadata.namespace, object.metadata.name, status);
+    const before = this.deps.writer.currentStatus(object);
     try {
-      if (await this.deps.writer.writeStatus('SecurityModuleConfig', config, status))
-        for (const event of configEvents(before, status))
-          await this.deps.events.record({ kind: 'SecurityModuleConfig', metadata: config.metadata }, event);
+      if (await this.deps.writer.writeStatus(kind, object, status))
+        for (const event of events(before, status))
+          await this.deps.events.record({ kind, metadata: object.metadata }, event);
     } catch (error) {
       failures.push(error);
     }

@@ -110,16 +110,28 @@ async function rereadSuspects(
     });
     return;
   }
-  for (const deviceId of suspects) {
+  takeFreshTwins(snapshot, memory, suspects, fresh);
+  memory.overlay(snapshot, moment());
+}
+
+/**
+ * Puts twins read by GET in the snapshot. A device without one lacks the module now (the hub may have lost it):
+ * it is planned as missing (created again where a resource creates modules), and no write of ours stands in.
+ */
+function takeFreshTwins(
+  snapshot: HubSnapshot,
+  memory: TwinMemory,
+  deviceIds: readonly string[],
+  fresh: Map<string, SecurityModuleTwin>,
+): void {
+  for (const deviceId of deviceIds) {
     const twin = fresh.get(deviceId);
     if (twin) snapshot.modules.set(deviceId, twin);
     else {
-      // The hub lost the module itself: planned as missing (created again where a resource creates modules).
       snapshot.modules.delete(deviceId);
       memory.forget(deviceId);
     }
   }
-  memory.overlay(snapshot, moment());
 }
 
 export async function reconcileHub(
@@ -251,14 +263,7 @@ export async function reconcileHub(
       // Someone else wrote these twins since the snapshot: re-read them and plan them again.
       outcome.conflictsReplanned += conflicted.length;
       const fresh = await access.readModuleTwins(conflicted, { signal: options.signal, consistent: true });
-      for (const deviceId of conflicted) {
-        const twin = fresh.get(deviceId);
-        if (twin) snapshot.modules.set(deviceId, twin);
-        else {
-          snapshot.modules.delete(deviceId);
-          memory.forget(deviceId);
-        }
-      }
+      takeFreshTwins(snapshot, memory, conflicted, fresh);
       const retry = new Set(conflicted);
       writes = plan().writes.filter((w) => retry.has(w.deviceId));
     }

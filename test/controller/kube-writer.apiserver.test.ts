@@ -54,21 +54,17 @@ describe('KubeWriter', () => {
       body,
     });
     const writer = new KubeWriter(api);
-    const before = (await api.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: 'securitymoduleconfigs',
-      name: 'fresh',
-    })) as ConfigObject;
+    const readFresh = async () =>
+      (await api.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: 'securitymoduleconfigs',
+        name: 'fresh',
+      })) as ConfigObject;
+    const before = await readFresh();
     await writer.writeStatus('SecurityModuleConfig', before, status(1));
-    const after = (await api.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: 'securitymoduleconfigs',
-      name: 'fresh',
-    })) as ConfigObject;
+    const after = await readFresh();
     assert.deepEqual(writer.currentStatus(after), after.status);
     // Someone wipes it: the fresh read shows that, and the writer repairs it at once.
     await api.patchNamespacedCustomObjectStatus({
@@ -79,13 +75,7 @@ describe('KubeWriter', () => {
       name: 'fresh',
       body: [{ op: 'remove', path: '/status' }],
     });
-    const wiped = (await api.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: 'securitymoduleconfigs',
-      name: 'fresh',
-    })) as ConfigObject;
+    const wiped = await readFresh();
     assert.equal(await writer.writeStatus('SecurityModuleConfig', wiped, status(1)), true);
   });
 });

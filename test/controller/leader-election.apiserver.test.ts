@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { startHubEmulator } from '../hub/emulator-support.js';
 import {
+  applyObjects,
   type ControlPlaneInfo,
   kubectl,
   kubectlOk,
@@ -96,11 +97,7 @@ describe('leader election between two operator processes', () => {
       })),
     );
     const hub = hubResources(emulator, { namespace });
-    await kubectlOk(
-      cp.kubeconfig,
-      ['apply', '-f', '-'],
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: hub }),
-    );
+    await applyObjects(cp.kubeconfig, hub);
     start();
     start();
   });

@@ -210,6 +210,16 @@ interface Figures {
   maxRssMiB: number;
 }
 
+const noFigures = (): Figures => ({
+  files: 0,
+  documents: 0,
+  valid: 0,
+  invalid: 0,
+  problems: 0,
+  slowestMs: 0,
+  maxRssMiB: 0,
+});
+
 /**
  * Validates the file and checks every promise about what comes back. `written`: the resources an unmutated
  * file holds, which must read back as they were, and be judged as validateResource judges them.
@@ -258,15 +268,7 @@ describe('fuzzing the YAML loader and the validator', () => {
   it('judges generated and mutated resource files: no throw, every problem located, valid ones valid', {
     timeout: 120_000,
   }, () => {
-    const figures: Figures = {
-      files: 0,
-      documents: 0,
-      valid: 0,
-      invalid: 0,
-      problems: 0,
-      slowestMs: 0,
-      maxRssMiB: 0,
-    };
+    const figures = noFigures();
     const started = performance.now();
     fc.assert(
       fc.property(resourceFile, ({ documents, edits }) => {
@@ -290,15 +292,7 @@ describe('fuzzing the YAML loader and the validator', () => {
   it('judges files written to hurt in bounded time: alias bombs, deep nesting, long scalars, many documents', {
     timeout: 120_000,
   }, () => {
-    const figures: Figures = {
-      files: 0,
-      documents: 0,
-      valid: 0,
-      invalid: 0,
-      problems: 0,
-      slowestMs: 0,
-      maxRssMiB: 0,
-    };
+    const figures = noFigures();
     fc.assert(
       fc.property(hostileFile, fc.array(edit, { maxLength: 2 }), (text, edits) => {
         checkFile(file, mutate(text, edits), figures);

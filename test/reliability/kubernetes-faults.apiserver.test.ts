@@ -15,6 +15,7 @@ import type { NewDevice, RunningEmulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/prng.js';
 import { emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
 import {
+  applyObjects,
   kubectl,
   kubectlOk,
   type RunningControlPlane,
@@ -67,12 +68,7 @@ describe('the operator through Kubernetes faults', () => {
   const random = mulberry32(SEED);
 
   const kubeconfig = () => controlPlane.info.kubeconfig;
-  const apply = (objects: object[]) =>
-    kubectlOk(
-      kubeconfig(),
-      ['apply', '-f', '-'],
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-    );
+  const apply = (objects: object[]) => applyObjects(kubeconfig(), objects);
   const list = async (kind: string): Promise<any[]> =>
     JSON.parse(await kubectlOk(kubeconfig(), ['get', kind, '-n', namespace, '-o', 'json'])).items;
   const logLines = (): LogLine[] =>

@@ -9,6 +9,7 @@ import type { RunningEmulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/prng.js';
 import { emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
 import {
+  applyObjects,
   type ControlPlaneInfo,
   kubectlOk,
   sharedControlPlane,
@@ -160,11 +161,7 @@ describe('the operator killed at random points of a rollout', () => {
       `seed ${SEED} (RELIABILITY_SEED replays the kill points), ${DEVICES} devices, ${KILLS} kills`,
     );
     const apply = (side: typeof reference) =>
-      kubectlOk(
-        cp.kubeconfig,
-        ['apply', '-f', '-'],
-        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: resources(side.namespace, side.emulator) }),
-      );
+      applyObjects(cp.kubeconfig, resources(side.namespace, side.emulator));
     const started = Date.now();
     reference.operator = operatorFor(reference.namespace);
     await apply(reference);

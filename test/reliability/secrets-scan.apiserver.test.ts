@@ -26,7 +26,7 @@ import { emulatorLog } from '../../src/cli/commands/emulator.js';
 import { createCertificates } from '../../src/emulator/certificates.js';
 import { createSharedAccessSignature, type RunningEmulator } from '../../src/emulator/index.js';
 import { startHubEmulator } from '../hub/emulator-support.js';
-import { kubectlOk, sharedControlPlane, testNamespace } from '../support/control-plane.js';
+import { applyObjects, kubectlOk, sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { installCrds } from '../support/kube.js';
 import { OPERATOR_MAIN, startOperatorProcess } from '../support/operator-process.js';
 import { SecretScanner } from '../support/secret-scanner.js';
@@ -56,6 +56,18 @@ for (const [label, key] of [
   ['the refused key', REFUSED_KEY],
 ] as const)
   scanner.addKey(label, key);
+
+/** A SAS token of the valid key that expired a minute ago, recorded for the scan. */
+function expiredToken(emulator: RunningEmulator): string {
+  const token = createSharedAccessSignature({
+    resource: emulator.hostName,
+    keyName: POLICY,
+    key: VALID_KEY,
+    expirySeconds: Math.floor(Date.now() / 1000) - 60,
+  });
+  scanner.addToken(token);
+  return token;
+}
 
 // Every Authorization header any HTTPS server of this process receives (the emulator, the refusing hub).
 subscribe('http.server.request.start', (message) => {
@@ -224,13 +236,7 @@ describe('secrets scan', () => {
 
   it('sync: a wrong key, an unreachable hub, malformed connection strings, a 401, an expired signature, debug logs', async () => {
     const unreachable = `localhost:${await closedPort()}`;
-    const expired = createSharedAccessSignature({
-      resource: emulator.hostName,
-      keyName: POLICY,
-      key: VALID_KEY,
-      expirySeconds: Math.floor(Date.now() / 1000) - 60,
-    });
-    scanner.addToken(expired);
+    const expired = expiredToken(emulator);
     const cases: { name: string; cs: string; args?: string[]; via?: 'flag' }[] = [
       {
         name: 'wrong key',
@@ -518,8 +524,7 @@ spec:
     await installCrds(cp);
     const namespace = await testNamespace(cp, 'secrets-scan');
     const k = (args: string[], input?: string) => kubectlOk(cp.kubeconfig, [...args, '-n', namespace], input);
-    const apply = (objects: object[]) =>
-      k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+    const apply = (objects: object[]) => applyObjects(cp.kubeconfig, objects, ['-n', namespace]);
     const secret = (name: string, connection: string, ca: string) => ({
       apiVersion: 'v1',
       kind: 'Secret',
@@ -569,13 +574,7 @@ spec:
       await waitReason('iothub', 'hub', 'Unauthorized');
       await waitReason('iothub', 'refusing', 'Unauthorized');
       await waitReason('smc', 'baseline', 'Unauthorized');
-      const expired = createSharedAccessSignature({
-        resource: emulator.hostName,
-        keyName: POLICY,
-        key: VALID_KEY,
-        expirySeconds: Math.floor(Date.now() / 1000) - 60,
-      });
-      scanner.addToken(expired);
+      const expired = expiredToken(emulator);
       const steps: [string, string][] = [
         ['key not base64', connectionString(emulator.hostName, `${WRONG_KEY}*`)],
         ['a part without a name', `HostName=${emulator.hostName};${WRONG_KEY};SharedAccessKeyName=${POLICY}`],

@@ -57,6 +57,15 @@ export async function kubectlOk(kubeconfig: string, args: string[], input?: stri
   return result.stdout;
 }
 
+/** `kubectl apply` of `objects` as one List, which must succeed; `args` go after `apply` (e.g. `-n`, NS). */
+export function applyObjects(kubeconfig: string, objects: object[], args: string[] = []): Promise<string> {
+  return kubectlOk(
+    kubeconfig,
+    ['apply', ...args, '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  );
+}
+
 let namespaces = 0;
 
 /** A new namespace for one test file (the name says which, and is unique across processes). */

@@ -6,10 +6,10 @@ import type { EmulatorOptions, NewDevice, RunningEmulator } from '../../src/emul
 import { createLogger } from '../../src/observability/logger.js';
 import { startHubEmulator } from '../hub/emulator-support.js';
 import {
+  applyObjects,
   type ControlPlaneInfo,
   type KubectlResult,
   kubectl,
-  kubectlOk,
   sharedControlPlane,
   testNamespace,
 } from './control-plane.js';
@@ -96,8 +96,7 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
     controller,
     kubectl: (args, input) => kubectl(cp.kubeconfig, args, { input }),
     async apply(objects, ns = namespace) {
-      const list = { apiVersion: 'v1', kind: 'List', items: objects };
-      await kubectlOk(cp.kubeconfig, ['apply', '-n', ns, '-f', '-'], JSON.stringify(list));
+      await applyObjects(cp.kubeconfig, objects, ['-n', ns]);
     },
     async get(kind, name, ns = namespace) {
       const result = await kubectl(cp.kubeconfig, ['get', kind, name, '-n', ns, '-o', 'json']);
