@@ -245,6 +245,9 @@ describe('the operator through Kubernetes faults', () => {
       60_000,
       'half the rollout',
     );
+    // Drops come every 1.5 to 4 s: a fast rollout can be done before the second; the status must be right after
+    // at least two, with the other writer still at work.
+    await until(() => dropper.drops >= 2, 20_000, 'two connection drops');
     other.stop();
     await other.done;
     const refused = logSince(started, /^patch (securitymoduleconfigs|iothubs)\/status of .* failed \(409\)/);
