@@ -9,7 +9,7 @@ import { createHubClient, type HubClientOptions, type HubRegistry } from '../../
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';
 import { type HubRateLimits, rateLimitsFor } from '../../src/hub/rate-limits.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { FakeClock, settle, track } from './fake-clock.js';
+import { FakeClock, settle, track } from '../support/fake-clock.js';
 
 const KEY = Buffer.from('fake-hub-key-0123456789abcdef012').toString('base64');
 const CONNECTION_STRING = `HostName=unit.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=${KEY}`;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { isHubError } from '../../src/hub/errors.js';
 import { HubRateLimiter, type RatePermit, sharedHubRateLimiter } from '../../src/hub/rate-limiter.js';
 import { type HubRateLimits, rateLimitsFor } from '../../src/hub/rate-limits.js';
-import { FakeClock, settle, track } from './fake-clock.js';
+import { FakeClock, settle, track } from '../support/fake-clock.js';
 
 const SECOND = 1000;
 const MINUTE = 60_000;

@@ -9,7 +9,7 @@ import {
   retryDelayMs,
   withRetry,
 } from '../../src/hub/retry.js';
-import { FakeClock, settle, track } from './fake-clock.js';
+import { FakeClock, settle, track } from '../support/fake-clock.js';
 
 const options = (overrides: Partial<RetryOptions> = {}): RetryOptions => ({
   ...DEFAULT_RETRY,

@@ -1,0 +1,77 @@
+// How long-running work is told to stop, with the same two words everywhere:
+// - `drain`: a soft stop. Start nothing new (no new twin write, no new batch); what is in flight finishes and the
+//   work returns what it has. Fired by a shutdown, by a change of the inputs (a resource edited mid-step), by the
+//   files changing under `sync --watch`.
+// - `abort`: a hard stop. Abandon what is in flight: calls are cancelled and their outcome is unknown (a request
+//   that was sent may have been applied). Fired when draining took longer than its grace period, by a second
+//   SIGTERM, or when leadership is lost. An abort drains too.
+// A function that only ever cancels (an HTTP call, a sleep) takes the hard one alone, as `abort: AbortSignal`.
+
+/** The two stop signals of a piece of work. */
+export interface Stop {
+  readonly drain: AbortSignal;
+  readonly abort: AbortSignal;
+}
+
+/** Thrown by a wait or a call that was abandoned because its abort signal fired. */
+export class AbortedError extends Error {
+  override name = 'AbortedError';
+  constructor(readonly reason?: unknown) {
+    super(reason instanceof Error ? reason.message : 'aborted');
+  }
+}
+
+const never = new AbortController().signal;
+
+/** A stop that never fires. */
+export const NO_STOP: Stop = { drain: never, abort: never };
+
+/** `stop` with another reason to drain (e.g. a reconcile interrupted because its inputs changed). */
+export function drainAlso(stop: Stop, ...signals: (AbortSignal | undefined)[]): Stop {
+  const extra = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (extra.length === 0) return stop;
+  return { drain: AbortSignal.any([stop.drain, ...extra]), abort: stop.abort };
+}
+
+/** Makes a Stop and fires it: `drain()` first, `abort()` when there is no time left. */
+export class StopController {
+  private readonly drainer = new AbortController();
+  private readonly aborter = new AbortController();
+  private graceTimer?: NodeJS.Timeout;
+  readonly stop: Stop;
+
+  constructor() {
+    this.stop = {
+      drain: AbortSignal.any([this.drainer.signal, this.aborter.signal]),
+      abort: this.aborter.signal,
+    };
+  }
+
+  get draining(): boolean {
+    return this.stop.drain.aborted;
+  }
+
+  /**
+   * Soft stop now; with `graceMs`, the hard abort follows unless `settle()` is called first (the work ended).
+   * Draining again changes nothing (the first grace period stands).
+   */
+  drain(reason: Error = new Error('stopping'), graceMs?: number): void {
+    if (this.drainer.signal.aborted) return;
+    this.drainer.abort(reason);
+    if (graceMs !== undefined) {
+      this.graceTimer = setTimeout(() => this.abort(new Error(`${reason.message}: grace period over`)), graceMs);
+      this.graceTimer.unref();
+    }
+  }
+
+  /** Hard stop now (and a soft one, if it had not come yet). */
+  abort(reason: Error = new Error('aborted')): void {
+    clearTimeout(this.graceTimer);
+    if (!this.aborter.signal.aborted) this.aborter.abort(reason);
+  }
+
+  /** The work ended: no abort is due any more. */
+  settle(): void {
+    clearTimeout(this.graceTimer);
+  }
+}
