@@ -1,13 +1,17 @@
 // The controller: informers for IoTHubs, SecurityModuleConfigs and Secrets feed a work queue keyed by hub
 // (`namespace/name`), whose workers run the hub reconciler. An event on a SecurityModuleConfig enqueues its hub
 // (and interrupts a reconcile of it in progress, so the change is planned at once); an IoTHub or a Secret it
-// names changing enqueues the hub. Status-only updates (ours) enqueue nothing.
+// names changing enqueues the hub. Whether an event is worth a reconcile is read off the object itself: its
+// status already answers its generation and reconcile request (our own status writes, and others' changes of
+// labels, enqueue nothing). What is kept about a hub between reconciles lives in its HubState (hub-states.ts),
+// dropped with the IoTHub.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 import { OperatorMetrics } from '../observability/metrics.js';
+import { drainAlso, StopController } from '../runtime/stop.js';
 import { EventRecorder } from './event-recorder.js';
-import { HubConnections, type HubConnectionsOptions } from './hub-connections.js';
 import { HubReconciler } from './hub-reconciler.js';
+import { HubStates, type HubStatesOptions } from './hub-states.js';
 import { makeKubeApi } from './kube-http.js';
 import {
   API_GROUP,
@@ -21,11 +25,12 @@ import {
   RECONCILE_REQUESTED_ANNOTATION,
   type SecretObject,
 } from './kube-objects.js';
-import { KubeWriter } from './kube-writer.js';
+import { isApiServerUnreachable, KubeWriter } from './kube-writer.js';
 import {
   type CollectionSource,
   NamespacedInformers,
   type NamespacedInformersOptions,
+  type ObjectChange,
 } from './namespaced-informers.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -40,8 +45,8 @@ export interface ControllerOptions {
   /** This process, for Events (the pod name in a cluster). */
   instance?: string;
   informers?: NamespacedInformersOptions['tuning'];
-  session?: HubConnectionsOptions['session'];
-  client?: HubConnectionsOptions['client'];
+  session?: HubStatesOptions['session'];
+  client?: HubStatesOptions['client'];
   /** Where the controller's metrics go (a registry of their own by default). */
   metrics?: OperatorMetrics;
   /** How long a stop waits for reconciles in progress before abandoning their hub calls (10 s). */
@@ -72,14 +77,27 @@ function secretSource(kubeConfig: KubeConfig): CollectionSource {
   };
 }
 
-/** What of an object, when it changes, is worth a reconcile (not its status, not our finalizer). */
+/**
+ * What of an object, when it changes, is worth a reconcile: its spec (generation), its deletion, a reconcile
+ * request, the hub it names. Not its status (ours), its labels or our finalizer.
+ */
 function trigger(object: HubObject | ConfigObject): string {
   return JSON.stringify([
     object.metadata.uid,
     object.metadata.generation,
     object.metadata.deletionTimestamp ?? null,
     object.metadata.annotations?.[RECONCILE_REQUESTED_ANNOTATION] ?? null,
+    (object.spec as { hubRef?: { name?: string } } | undefined)?.hubRef?.name ?? null,
   ]);
+}
+
+/** An update that changed nothing worth a reconcile (client-go's predicates: generation, annotation changed). */
+function unchanged<T extends HubObject | ConfigObject>(change: ObjectChange<T>): boolean {
+  return (
+    change.event === 'update' &&
+    change.previous !== undefined &&
+    trigger(change.previous) === trigger(change.object)
+  );
 }
 
 export class Controller {
@@ -88,14 +106,14 @@ export class Controller {
   readonly secrets: NamespacedInformers<SecretObject & KubernetesObject>;
   readonly writer: KubeWriter;
   readonly events: EventRecorder;
-  readonly connections: HubConnections;
+  /** What is kept about each hub between reconciles. */
+  readonly states: HubStates;
   readonly metrics: OperatorMetrics;
   private readonly reconciler: HubReconciler;
-  private readonly seen = new Map<string, { trigger: string; hubKey?: string }>();
   /** The workers of the current term (leadership, or the whole run without leader election). */
-  private term?: { queue: WorkQueue; hardStop: AbortController };
+  private term?: { queue: WorkQueue; stop: StopController };
   /** A term being stopped: a second signal can still abandon its hub calls. */
-  private draining?: { queue: WorkQueue; hardStop: AbortController };
+  private draining?: { queue: WorkQueue; stop: StopController };
 
   constructor(private readonly options: ControllerOptions) {
     const { kubeConfig, logger } = options;
@@ -114,20 +132,20 @@ export class Controller {
       instance: options.instance,
       logger,
     });
-    this.connections = new HubConnections({
+    this.states = new HubStates({
       manager: options.manager,
       logger,
       session: options.session,
       client: options.client,
     });
-    this.metrics = options.metrics ?? new OperatorMetrics(this.connections);
+    this.metrics = options.metrics ?? new OperatorMetrics(this.states);
     this.reconciler = new HubReconciler({
       hubs: this.hubs,
       configs: this.configs,
       secrets: (namespace, name) => this.secrets.get(namespace, name),
       writer: this.writer,
       events: this.events,
-      connections: this.connections,
+      states: this.states,
       logger,
       manager: options.manager,
       metrics: this.metrics,
@@ -161,12 +179,11 @@ export class Controller {
       observer: this.metrics.queueObserver(),
       onError: (key, error) =>
         logger.error('reconcile failed', { hub: key, error: (error as Error).message }),
+      waitsForApiServer: isApiServerUnreachable,
     });
-    const hardStop = new AbortController();
-    this.term = { queue, hardStop };
-    queue.start((key, { interrupt }) =>
-      this.reconciler.reconcile(key, { interrupt, signal: hardStop.signal }),
-    );
+    const stop = new StopController();
+    this.term = { queue, stop };
+    queue.start((key, { interrupt }) => this.reconciler.reconcile(key, drainAlso(stop.stop, interrupt)));
     for (const key of this.knownHubs()) queue.add(key);
   }
 
@@ -179,21 +196,21 @@ export class Controller {
     if (!term) return;
     this.term = undefined;
     this.draining = term;
-    const timer = setTimeout(() => term.hardStop.abort(), graceMs);
+    term.stop.drain(new Error('stopping the workers'), graceMs);
     await term.queue.shutdown(graceMs + 5000);
-    clearTimeout(timer);
+    term.stop.settle();
     this.draining = undefined;
   }
 
   /** Abandons the hub calls of reconciles in progress now (a second SIGTERM/SIGINT). */
   abortWork(): void {
-    (this.term ?? this.draining)?.hardStop.abort();
+    (this.term ?? this.draining)?.stop.abort(new Error('abandoning the reconciles in progress'));
   }
 
-  /** Stops the workers (within the grace period), closes the hub connections, stops the informers. */
+  /** Stops the workers (within the grace period), forgets the hubs (closing their connections), stops the informers. */
   async stop(): Promise<void> {
     await this.stopWorkers();
-    this.connections.closeAll();
+    this.states.closeAll();
     await Promise.all([this.hubs.stop(), this.configs.stop(), this.secrets.stop()]);
   }
 
@@ -222,44 +239,37 @@ export class Controller {
   }
 
   private route(): void {
-    const onConfig = (config: ConfigObject, deleted: boolean) => {
-      const key = objectKey(config.metadata);
-      const hubKey = hubKeyOf(config);
-      const before = this.seen.get(key);
-      const now = { trigger: trigger(config), hubKey };
-      if (deleted) {
-        this.seen.delete(key);
-        this.writer.forget(config.metadata.uid);
+    this.configs.onChange((change) => {
+      if (unchanged(change)) return;
+      const config = change.object;
+      if (change.event === 'delete') {
+        const hubKey = hubKeyOf(config);
+        if (hubKey) this.states.peek(hubKey)?.statuses.forget(config.metadata.uid);
         this.metrics.recordStatus(
           'SecurityModuleConfig',
           config.metadata.namespace,
           config.metadata.name,
           undefined,
         );
-      } else this.seen.set(key, now);
-      if (!deleted && before && before.trigger === now.trigger && before.hubKey === hubKey) return;
-      this.enqueue(hubKey, true);
-      if (before?.hubKey && before.hubKey !== hubKey) this.enqueue(before.hubKey, true);
-    };
-    this.configs.on('add', (c) => onConfig(c, false));
-    this.configs.on('update', (c) => onConfig(c, false));
-    this.configs.on('delete', (c) => onConfig(c, true));
+      }
+      // Its hub now, and the one it named before (a move: the old hub lets go of its settings).
+      this.enqueue(hubKeyOf(config), true);
+      const before = change.previous && hubKeyOf(change.previous);
+      if (before !== hubKeyOf(config)) this.enqueue(before, true);
+    });
 
-    const onHub = (hub: HubObject, deleted: boolean) => {
+    this.hubs.onChange((change) => {
+      if (unchanged(change)) return;
+      const hub = change.object;
       const key = objectKey(hub.metadata);
-      const before = this.seen.get(`hub:${key}`);
-      const now = trigger(hub);
-      if (deleted) {
-        this.seen.delete(`hub:${key}`);
-        this.writer.forget(hub.metadata.uid);
+      if (change.event === 'delete') {
+        // Everything kept for it goes, its backoff too; its resources are told it is gone.
+        this.states.drop(key);
+        this.term?.queue.remove(key);
         this.metrics.recordStatus('IoTHub', hub.metadata.namespace, hub.metadata.name, undefined);
-      } else this.seen.set(`hub:${key}`, { trigger: now });
-      if (!deleted && before?.trigger === now) return;
+      }
       this.enqueue(key, true);
-    };
-    this.hubs.on('add', (h) => onHub(h, false));
-    this.hubs.on('update', (h) => onHub(h, false));
-    this.hubs.on('delete', (h) => onHub(h, true));
+    });
 
     const onSecret = (secret: SecretObject) => {
       const { namespace, name } = secret.metadata;
@@ -268,8 +278,6 @@ export class Controller {
         if (refs.includes(name)) this.enqueue(objectKey(hub.metadata), false);
       }
     };
-    this.secrets.on('add', onSecret);
-    this.secrets.on('update', onSecret);
-    this.secrets.on('delete', onSecret);
+    this.secrets.onChange(({ object }) => onSecret(object));
   }
 }

@@ -1,5 +1,6 @@
-// The controller's writes to the Kubernetes API: status through the status subresource, only when it changed;
-// the finalizer added and removed with JSON patches guarded by a test of what is there.
+// The controller's writes to the Kubernetes API: status through the status subresource, only when it changed
+// (judged against the hub's WrittenStatuses, which trusts our own writes while the cache lags); the finalizer added
+// and removed with JSON patches guarded by a test of what is there.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 import { apiMessage, apiStatus } from './api-errors.js';
@@ -12,6 +13,7 @@ import {
   PLURALS,
   sameJson,
 } from './kube-objects.js';
+import type { WrittenStatuses } from './written-statuses.js';
 
 /** A failed write, with what a person needs: the verb, the resource, the API server's own message. */
 export class KubeWriteError extends Error {
@@ -24,11 +26,19 @@ export class KubeWriteError extends Error {
   }
 }
 
+/**
+ * A write the API server did not answer, or that a proxy in front of it could not pass on (502, 503, 504): worth
+ * trying again as soon as a watch gets through. Not a 429 or a 500: the server answered, and a watch coming back
+ * says nothing about its load or its webhooks; those keep their backoff.
+ */
+export function isApiServerUnreachable(error: unknown): boolean {
+  if (error instanceof AggregateError) return error.errors.some(isApiServerUnreachable);
+  return error instanceof KubeWriteError && [0, 502, 503, 504].includes(error.status);
+}
+
 export class KubeWriter {
   /** Writes made, for tests and metrics. */
   readonly stats = { statusWrites: 0, statusSkipped: 0, finalizerWrites: 0 };
-  /** The last status written per object (uid), and the resourceVersion the object had when it was written. */
-  private readonly written = new Map<string, { from?: string; status: object }>();
 
   constructor(
     private readonly api: CustomObjectsApi,
@@ -36,21 +46,16 @@ export class KubeWriter {
   ) {}
 
   /**
-   * The object's status as it stands. While the informer cache still shows the object as it was before our last
-   * write (a watch outage), that is the status we wrote: otherwise every reconcile would write it again and
-   * repeat its Events. Once the cache shows our write, or anyone's since, the cache's.
+   * Replaces the object's status when it differs from the status `written` says it has; true when it wrote. A
+   * gone object is fine.
    */
-  currentStatus<T>(object: ApiObject & { status?: T }): T | undefined {
-    const uid = object.metadata.uid;
-    const mine = uid === undefined ? undefined : this.written.get(uid);
-    if (mine && mine.from !== undefined && mine.from === object.metadata.resourceVersion)
-      return mine.status as T;
-    return object.status;
-  }
-
-  /** Replaces the object's status when it differs from `status`; true when it wrote. A gone object is fine. */
-  async writeStatus(kind: ApiKind, object: ApiObject, status: object): Promise<boolean> {
-    if (sameJson(this.currentStatus(object), status)) {
+  async writeStatus(
+    kind: ApiKind,
+    object: ApiObject,
+    status: object,
+    written: WrittenStatuses,
+  ): Promise<boolean> {
+    if (sameJson(written.currentStatus(object), status)) {
       this.stats.statusSkipped++;
       return false;
     }
@@ -60,15 +65,9 @@ export class KubeWriter {
         body: [{ op: 'add', path: '/status', value: status }],
       }),
     );
-    const uid = object.metadata.uid;
-    if (uid !== undefined) this.written.set(uid, { from: object.metadata.resourceVersion, status });
+    written.remember(object, status);
     this.stats.statusWrites++;
     return true;
-  }
-
-  /** The object is gone: nothing of it to remember. */
-  forget(uid: string | undefined): void {
-    if (uid !== undefined) this.written.delete(uid);
   }
 
   async addFinalizer(kind: ApiKind, object: ApiObject): Promise<void> {

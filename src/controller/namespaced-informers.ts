@@ -1,5 +1,7 @@
 // The informers of one kind over the namespaces the controller watches: one over all namespaces, or one per
-// namespace given (with RBAC granted per namespace, a cluster-wide watch would be refused).
+// namespace given (with RBAC granted per namespace, a cluster-wide watch would be refused). Changes are delivered
+// as client-go's informers deliver them: an update with the object as it was before (client-node's informer gives
+// only the new one), so that handlers can tell what changed.
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 import {
@@ -29,8 +31,18 @@ export interface NamespacedInformersOptions {
   onRestored?: () => void;
 }
 
+export interface ObjectChange<T> {
+  event: InformerEvent;
+  object: T;
+  /** The object as the last event showed it (updates only). */
+  previous?: T;
+}
+
 export class NamespacedInformers<T extends KubernetesObject> {
   private readonly informers: Map<string | undefined, ResilientInformer<T>>;
+  /** The object each key had at its last event: what an update changed from (the cache already holds the new). */
+  private readonly last = new Map<string, T>();
+  private readonly handlers: ((change: ObjectChange<T>) => void)[] = [];
 
   constructor(source: CollectionSource, options: NamespacedInformersOptions) {
     const scopes: (string | undefined)[] = options.namespaces.length ? [...options.namespaces] : [undefined];
@@ -48,14 +60,18 @@ export class NamespacedInformers<T extends KubernetesObject> {
         }),
       ]),
     );
+    for (const informer of this.informers.values())
+      for (const event of ['add', 'update', 'delete'] as const)
+        informer.on(event, (object) => this.dispatch(event, object));
   }
 
   get synced(): boolean {
     return [...this.informers.values()].every((i) => i.synced);
   }
 
-  on(event: InformerEvent, handler: (object: T) => void): void {
-    for (const informer of this.informers.values()) informer.on(event, handler);
+  /** Calls `handler` at every add, update and delete, in the order the watches deliver them. */
+  onChange(handler: (change: ObjectChange<T>) => void): void {
+    this.handlers.push(handler);
   }
 
   get(namespace: string, name: string): T | undefined {
@@ -91,6 +107,14 @@ export class NamespacedInformers<T extends KubernetesObject> {
   /** Drops every open watch (tests of reconnection). */
   dropWatches(): void {
     for (const informer of this.informers.values()) informer.transport.dropAll('dropped on purpose');
+  }
+
+  private dispatch(event: InformerEvent, object: T): void {
+    const key = `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+    const previous = event === 'update' ? this.last.get(key) : undefined;
+    if (event === 'delete') this.last.delete(key);
+    else this.last.set(key, object);
+    for (const handler of this.handlers) handler({ event, object, previous });
   }
 
   private informerFor(namespace: string): ResilientInformer<T> | undefined {

@@ -1,26 +1,17 @@
 // A work queue keyed by the unit of work (here a hub, `namespace/name`), as client-go's: adding a queued key is
 // a no-op; a key is never processed by two workers at once (an add while it is processed runs it once more
 // afterwards, and can interrupt the run in progress); delayed adds keep the earliest time; failures back off per
-// key; at most `concurrency` keys are processed at once, so one slow key holds no other back.
-
-export interface WorkResult {
-  /** Process the key again after this long (a resync, or the next step of a rollout). */
-  requeueAfterMs?: number;
-  /** The work failed: the key is retried after its backoff, which grows with each failure in a row. */
-  failed?: boolean;
-  /**
-   * It failed because the Kubernetes API server could not be reached: retried at once when it can be again
-   * (retryWaitingForApiServer), not only after its backoff.
-   */
-  waitingForApiServer?: boolean;
-}
+// key (full jitter); at most `concurrency` keys are processed at once, so one slow key holds no other back.
+import { type BackoffPolicy, backoffDelayMs, backoffWindowMs } from '../runtime/backoff.js';
+import { type Clock, pause, systemClock, type Timer } from '../runtime/clock.js';
+import type { ReconcileResult } from './reconcile-result.js';
 
 export interface WorkContext {
   /** Aborts when the key is added again while it is processed: its inputs changed, stop and start over. */
   interrupt: AbortSignal;
 }
 
-export type WorkHandler = (key: string, context: WorkContext) => Promise<WorkResult>;
+export type WorkHandler = (key: string, context: WorkContext) => Promise<ReconcileResult>;
 
 /** What the queue reports as it goes, for metrics (controller-runtime's workqueue families). */
 export interface WorkQueueObserver {
@@ -28,42 +19,46 @@ export interface WorkQueueObserver {
   depth?(depth: number): void;
   /** A key left the queue for a worker after waiting `ms`. */
   started?(key: string, waitedMs: number): void;
-  finished?(key: string, tookMs: number, result: WorkResult | 'error'): void;
+  finished?(key: string, tookMs: number, result: ReconcileResult | 'error'): void;
   retried?(key: string): void;
 }
 
 export interface WorkQueueOptions {
   concurrency: number;
-  /** Backoff of a failing key: base * 2^(failures - 1), at most max (1 s to 5 min). */
-  backoffBaseMs?: number;
-  backoffMaxMs?: number;
-  clock?: () => number;
+  /** Backoff of a failing key, full jitter in a window of base * 2^(failures - 1), at most max (1 s to 5 min). */
+  backoff?: BackoffPolicy;
+  clock?: Clock;
   observer?: WorkQueueObserver;
-  /** Called when a handler throws (it should return `failed` instead); the key backs off. */
+  /** Called when a handler throws (it should return a retry instead); the key backs off. */
   onError?: (key: string, error: unknown) => void;
+  /**
+   * Whether a failure came from the Kubernetes API server being out of reach (the transport's word on the error):
+   * such keys run again as soon as it can be reached (retryWaitingForApiServer), not only after their backoff.
+   */
+  waitsForApiServer?: (error: unknown) => boolean;
 }
+
+export const DEFAULT_QUEUE_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 5 * 60_000 };
 
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly queued = new Map<string, number>();
   private readonly processing = new Map<string, AbortController>();
   private readonly dirty = new Set<string>();
-  private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly delayed = new Map<string, { at: number; timer: Timer }>();
   private readonly failures = new Map<string, number>();
   /** Keys whose last run failed because the API server could not be reached. */
   private readonly waitingForApiServer = new Set<string>();
   private readonly idleWaiters: (() => void)[] = [];
   private handler?: WorkHandler;
   private shuttingDown = false;
-  private readonly clock: () => number;
-  private readonly baseMs: number;
-  private readonly maxMs: number;
+  private readonly clock: Clock;
+  private readonly backoff: BackoffPolicy;
 
   constructor(private readonly options: WorkQueueOptions) {
     if (!(options.concurrency >= 1)) throw new RangeError('concurrency must be at least 1');
-    this.clock = options.clock ?? Date.now;
-    this.baseMs = options.backoffBaseMs ?? 1000;
-    this.maxMs = options.backoffMaxMs ?? 5 * 60_000;
+    this.clock = options.clock ?? systemClock;
+    this.backoff = options.backoff ?? DEFAULT_QUEUE_BACKOFF;
   }
 
   get depth(): number {
@@ -94,7 +89,7 @@ export class WorkQueue {
       return;
     }
     if (this.queued.has(key)) return;
-    this.queued.set(key, this.clock());
+    this.queued.set(key, this.clock.now());
     this.queue.push(key);
     this.options.observer?.added?.(key);
     this.options.observer?.depth?.(this.queue.length);
@@ -108,22 +103,20 @@ export class WorkQueue {
       this.add(key);
       return;
     }
-    const at = this.clock() + ms;
+    const at = this.clock.now() + ms;
     const existing = this.delayed.get(key);
     if (existing && existing.at <= at) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
+    existing?.timer.cancel();
+    const timer = this.clock.setTimer(ms, () => {
       this.delayed.delete(key);
       this.add(key);
-    }, ms);
-    timer.unref();
+    });
     this.delayed.set(key, { at, timer });
   }
 
-  /** The backoff the next failure of `key` would wait. */
-  backoffMs(key: string): number {
-    const n = this.failures.get(key) ?? 0;
-    return Math.min(this.maxMs, this.baseMs * 2 ** n);
+  /** The window of the backoff the next failure of `key` would wait (the wait is drawn in it). */
+  backoffWindowMs(key: string): number {
+    return backoffWindowMs(this.backoff, (this.failures.get(key) ?? 0) + 1);
   }
 
   /**
@@ -158,20 +151,15 @@ export class WorkQueue {
     this.queued.clear();
     this.dirty.clear();
     for (const controller of this.processing.values()) controller.abort();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.idle(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const idle = new AbortController();
+    await Promise.race([this.idle().then(() => idle.abort()), pause(this.clock, timeoutMs, idle.signal)]);
+    idle.abort();
   }
 
   private cancelDelayed(key: string): void {
     const delayed = this.delayed.get(key);
     if (!delayed) return;
-    clearTimeout(delayed.timer);
+    delayed.timer.cancel();
     this.delayed.delete(key);
   }
 
@@ -179,7 +167,7 @@ export class WorkQueue {
     if (!this.handler) return;
     while (this.processing.size < this.options.concurrency && this.queue.length > 0) {
       const key = this.queue.shift()!;
-      const queuedAt = this.queued.get(key) ?? this.clock();
+      const queuedAt = this.queued.get(key) ?? this.clock.now();
       this.queued.delete(key);
       this.options.observer?.depth?.(this.queue.length);
       void this.run(key, queuedAt);
@@ -189,36 +177,38 @@ export class WorkQueue {
   private async run(key: string, queuedAt: number): Promise<void> {
     const controller = new AbortController();
     this.processing.set(key, controller);
-    const started = this.clock();
+    const started = this.clock.now();
     this.options.observer?.started?.(key, started - queuedAt);
-    let result: WorkResult | 'error';
+    let result: ReconcileResult | 'error';
+    let thrown: unknown;
     try {
       result = await this.handler!(key, { interrupt: controller.signal });
     } catch (error) {
       this.options.onError?.(key, error);
       result = 'error';
+      thrown = error;
     }
     this.processing.delete(key);
-    this.options.observer?.finished?.(key, this.clock() - started, result);
-    this.settle(key, result);
+    this.options.observer?.finished?.(key, this.clock.now() - started, result);
+    this.settle(key, result === 'error' ? { kind: 'retry', error: thrown as Error } : result);
     this.dispatch();
     if (this.queue.length === 0 && this.processing.size === 0)
       for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private settle(key: string, result: WorkResult | 'error'): void {
+  private settle(key: string, result: ReconcileResult): void {
     if (this.shuttingDown) return;
-    const failed = result === 'error' || result.failed === true;
-    if (failed && result !== 'error' && result.waitingForApiServer) this.waitingForApiServer.add(key);
-    else this.waitingForApiServer.delete(key);
-    if (failed) {
-      const wait = this.backoffMs(key);
-      this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
+    if (result.kind === 'retry') {
+      if (this.options.waitsForApiServer?.(result.error)) this.waitingForApiServer.add(key);
+      else this.waitingForApiServer.delete(key);
+      const failures = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, failures);
       this.options.observer?.retried?.(key);
       if (this.dirty.delete(key)) this.add(key);
-      else this.addAfter(key, wait);
+      else this.addAfter(key, backoffDelayMs(this.backoff, failures));
       return;
     }
+    this.waitingForApiServer.delete(key);
     this.failures.delete(key);
     if (this.dirty.delete(key)) {
       this.add(key);

@@ -1,6 +1,7 @@
 // The status a resource carries in Kubernetes, computed in one place for both drivers: the controller writes it,
 // `sync --output json` prints it. Pure: the previous status, the generation and the time are inputs.
 import type { Condition, IoTHubStatus, SecurityModuleConfigStatus } from '../api/generated/types.js';
+import { isStalled, type Reason } from '../api/reasons.js';
 import type { PlannedCondition, ResourceReport } from './resource-report.js';
 
 export interface StatusContext {
@@ -80,22 +81,20 @@ export function securityModuleConfigStatus(
 
 /**
  * Conditions of a resource the planner cannot report on: its hub is not usable, or its spec is invalid. `Stalled`
- * says whether it waits for a change (a fix of the spec, the Secret, the hub) rather than for time to pass.
+ * (from the table of reasons) says whether it waits for a change (a fix of the spec, the Secret, the hub) rather
+ * than for time to pass; a reason that follows its cause (DeletionBlocked) takes the cause's.
  */
-export function blockedConditions(
-  reason: string,
-  message: string,
-  options: { stalled: boolean },
-): PlannedCondition[] {
+export function blockedConditions(reason: Reason, message: string, cause?: Reason): PlannedCondition[] {
+  const stalled = isStalled(reason, cause);
   return [
     { type: 'Ready', status: 'False', reason, message },
     {
       type: 'Reconciling',
-      status: options.stalled ? 'False' : 'True',
-      reason: options.stalled ? reason : 'Retrying',
-      message: options.stalled ? message : `retrying: ${message}`,
+      status: stalled ? 'False' : 'True',
+      reason: stalled ? reason : 'Retrying',
+      message: stalled ? message : `retrying: ${message}`,
     },
-    { type: 'Stalled', status: options.stalled ? 'True' : 'False', reason, message },
+    { type: 'Stalled', status: stalled ? 'True' : 'False', reason, message },
   ];
 }
 
@@ -126,7 +125,7 @@ export function blockedSecurityModuleConfigStatus(
 
 /** An IoTHub's status: Ready (and Stalled when only a change can help), the devices at the last snapshot. */
 export function iotHubStatus(
-  ready: { ok: true; message: string } | { ok: false; reason: string; message: string; stalled: boolean },
+  ready: { ok: true; message: string } | { ok: false; reason: Reason; message: string },
   counts: { devices?: number; securityModules?: number },
   context: StatusContext & { lastHandledReconcileAt?: string },
 ): IoTHubStatus {
@@ -139,7 +138,7 @@ export function iotHubStatus(
         { type: 'Ready', status: 'False', reason: ready.reason, message: ready.message },
         {
           type: 'Stalled',
-          status: ready.stalled ? 'True' : 'False',
+          status: isStalled(ready.reason) ? 'True' : 'False',
           reason: ready.reason,
           message: ready.message,
         },

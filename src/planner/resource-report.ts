@@ -1,5 +1,6 @@
 // The status of one resource after a plan: device counts, the first failures, and conditions in the
 // Kubernetes conventions (Ready, Reconciling, Stalled), with messages a person can act on.
+import { isStalled, type Reason } from '../api/reasons.js';
 import type { RolloutProgress } from './rollout.js';
 import type { DeviceFailure, DeviceState } from './types.js';
 
@@ -19,7 +20,7 @@ export interface DeviceCounts {
 export interface PlannedCondition {
   type: 'Ready' | 'Reconciling' | 'Stalled';
   status: 'True' | 'False';
-  reason: string;
+  reason: Reason;
   message: string;
 }
 
@@ -107,10 +108,15 @@ function plural(n: number, word: string): string {
 function condition(
   type: PlannedCondition['type'],
   on: boolean,
-  reason: string,
+  reason: Reason,
   message: string,
 ): PlannedCondition {
   return { type, status: on ? 'True' : 'False', reason, message };
+}
+
+/** Stalled as the table of reasons says for Ready's reason. */
+function stalledFor(reason: Reason, message: string): PlannedCondition {
+  return condition('Stalled', isStalled(reason), reason, message);
 }
 
 export function resourceConditions(
@@ -124,7 +130,7 @@ export function resourceConditions(
     return [
       condition('Ready', false, 'Suspended', message),
       condition('Reconciling', false, 'Suspended', message),
-      condition('Stalled', false, 'Suspended', message),
+      stalledFor('Suspended', message),
     ];
   }
   const offlineNote = c.offlineDevices
@@ -135,7 +141,7 @@ export function resourceConditions(
     return [
       condition('Ready', false, 'RolloutHalted', message),
       condition('Reconciling', false, 'RolloutHalted', message),
-      condition('Stalled', true, 'RolloutHalted', message),
+      stalledFor('RolloutHalted', message),
     ];
   }
   const troubled = c.failedDevices + c.stalledDevices;
@@ -160,7 +166,7 @@ export function resourceConditions(
     ];
   }
   if (troubled > 0) {
-    const reason = c.failedDevices ? 'DevicesFailed' : 'DevicesStalled';
+    const reason: Reason = c.failedDevices ? 'DevicesFailed' : 'DevicesStalled';
     const parts = [
       c.failedDevices ? `${plural(c.failedDevices, 'device')} failed` : '',
       c.stalledDevices
@@ -168,11 +174,7 @@ export function resourceConditions(
         : '',
     ].filter(Boolean);
     const message = `${parts.join(', ')}; see status.failures`;
-    return [
-      condition('Ready', false, reason, message),
-      reconciling,
-      condition('Stalled', true, reason, message),
-    ];
+    return [condition('Ready', false, reason, message), reconciling, stalledFor(reason, message)];
   }
   if (report.lostConflictDevices > 0) {
     const elsewhere = report.managedElsewhereDevices;
@@ -183,7 +185,7 @@ export function resourceConditions(
     return [
       condition('Ready', false, 'ConflictingSettings', message),
       reconciling,
-      condition('Stalled', true, 'ConflictingSettings', message),
+      stalledFor('ConflictingSettings', message),
     ];
   }
   const stalledOff = condition('Stalled', false, 'NoFailures', 'no device failed or stalled');

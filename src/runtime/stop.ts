@@ -59,7 +59,10 @@ export class StopController {
     if (this.drainer.signal.aborted) return;
     this.drainer.abort(reason);
     if (graceMs !== undefined) {
-      this.graceTimer = setTimeout(() => this.abort(new Error(`${reason.message}: grace period over`)), graceMs);
+      this.graceTimer = setTimeout(
+        () => this.abort(new Error(`${reason.message}: grace period over`)),
+        graceMs,
+      );
       this.graceTimer.unref();
     }
   }

@@ -7,6 +7,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { makeKubeApi } from '../../src/controller/kube-http.js';
 import type { ConfigObject } from '../../src/controller/kube-objects.js';
 import { KubeWriter } from '../../src/controller/kube-writer.js';
+import { WrittenStatuses } from '../../src/controller/written-statuses.js';
 import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { GROUP, installCrds, kubeConfigOf, VERSION } from '../support/kube.js';
 import { securityModuleConfig } from '../support/resources.js';
@@ -34,12 +35,13 @@ describe('KubeWriter', () => {
       body,
     })) as ConfigObject;
     const writer = new KubeWriter(api);
-    assert.equal(await writer.writeStatus('SecurityModuleConfig', cached, status(5)), true);
+    const memory = new WrittenStatuses();
+    assert.equal(await writer.writeStatus('SecurityModuleConfig', cached, status(5), memory), true);
     // The same stale object (no status, old resourceVersion), the same status: nothing to write.
-    assert.equal(await writer.writeStatus('SecurityModuleConfig', cached, status(5)), false);
-    assert.deepEqual(writer.currentStatus(cached), status(5));
+    assert.equal(await writer.writeStatus('SecurityModuleConfig', cached, status(5), memory), false);
+    assert.deepEqual(memory.currentStatus(cached), status(5));
     // A new status is written.
-    assert.equal(await writer.writeStatus('SecurityModuleConfig', cached, status(6)), true);
+    assert.equal(await writer.writeStatus('SecurityModuleConfig', cached, status(6), memory), true);
     assert.equal(writer.stats.statusWrites, 2);
   });
 
@@ -54,6 +56,7 @@ describe('KubeWriter', () => {
       body,
     });
     const writer = new KubeWriter(api);
+    const memory = new WrittenStatuses();
     const readFresh = async () =>
       (await api.getNamespacedCustomObject({
         group: GROUP,
@@ -63,9 +66,9 @@ describe('KubeWriter', () => {
         name: 'fresh',
       })) as ConfigObject;
     const before = await readFresh();
-    await writer.writeStatus('SecurityModuleConfig', before, status(1));
+    await writer.writeStatus('SecurityModuleConfig', before, status(1), memory);
     const after = await readFresh();
-    assert.deepEqual(writer.currentStatus(after), after.status);
+    assert.deepEqual(memory.currentStatus(after), after.status);
     // Someone wipes it: the fresh read shows that, and the writer repairs it at once.
     await api.patchNamespacedCustomObjectStatus({
       group: GROUP,
@@ -76,6 +79,6 @@ describe('KubeWriter', () => {
       body: [{ op: 'remove', path: '/status' }],
     });
     const wiped = await readFresh();
-    assert.equal(await writer.writeStatus('SecurityModuleConfig', wiped, status(1)), true);
+    assert.equal(await writer.writeStatus('SecurityModuleConfig', wiped, status(1), memory), true);
   });
 });

@@ -80,7 +80,7 @@ describe('blocked resources', () => {
   it('keeps the last known counts and failures, with conditions that say why', () => {
     const last = securityModuleConfigStatus(reportOf(fleet()), { generation: 1, now: t0 });
     const status = blockedSecurityModuleConfigStatus(
-      blockedConditions('HubUnreachable', 'hub h cannot be reached', { stalled: false }),
+      blockedConditions('HubUnreachable', 'hub h cannot be reached'),
       last,
       { generation: 2, now: t1 },
     );
@@ -97,7 +97,7 @@ describe('blocked resources', () => {
 
   it('is Stalled when only a change can help (an invalid spec)', () => {
     const status = blockedSecurityModuleConfigStatus(
-      blockedConditions('InvalidSpec', 'spec.agentConfiguration: ...', { stalled: true }),
+      blockedConditions('InvalidSpec', 'spec.agentConfiguration: ...'),
       undefined,
       { generation: 1, now: t0 },
     );
@@ -116,7 +116,7 @@ describe('iotHubStatus', () => {
     );
     assert.deepEqual([ok.devices, ok.securityModules, ok.observedGeneration], [10, 9, 1]);
     const bad = iotHubStatus(
-      { ok: false, reason: 'Unauthorized', message: 'the hub refused the key', stalled: true },
+      { ok: false, reason: 'Unauthorized', message: 'the hub refused the key' },
       {},
       { previous: ok, generation: 1, now: t1 },
     );

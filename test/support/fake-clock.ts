@@ -57,9 +57,7 @@ export class FakeClock implements Clock {
     const target = this.time + ms;
     await settle();
     for (;;) {
-      const due = this.waiters
-        .filter((w) => w.at <= target)
-        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      const due = this.waiters.filter((w) => w.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (!due) break;
       this.remove(due);
       this.time = Math.max(this.time, due.at);

@@ -1,0 +1,202 @@
+// What a reconcile decides for each SecurityModuleConfig of a hub: which are planned, held or departing before the
+// step, and after it (or when the hub cannot be used) the status each gets or the finalizer it loses. Pure.
+import type { SecurityModuleConfig } from '../api/generated/types.js';
+import type { Reason } from '../api/reasons.js';
+import type { StepOutcome } from '../engine/hub-session.js';
+import {
+  blockedConditions,
+  blockedSecurityModuleConfigStatus,
+  securityModuleConfigStatus,
+} from '../planner/kubernetes-status.js';
+import { toPlannedResource } from '../planner/resource-input.js';
+import type { PlannedCondition } from '../planner/resource-report.js';
+import type { PlannedResource } from '../planner/types.js';
+import { validateResource } from '../validation/validate-resource.js';
+import { type HubProblem, issuesText } from './hub-problems.js';
+import {
+  type DecisionContext,
+  type HubView,
+  isDeleting,
+  otherHubs,
+  ownedTwins,
+  statusContext,
+} from './hub-view.js';
+import { configStatusChange, type KubeChanges } from './kube-changes.js';
+import { asWritten, type ConfigObject, FINALIZER, type HubObject, objectKey } from './kube-objects.js';
+
+export interface PlanInputs {
+  resources: PlannedResource[];
+  held: Map<string, number>;
+  departing: Map<string, 'Remove' | 'Retain'>;
+  /** Why a resource of this hub is held, by key: an invalid spec, or no finalizer yet. */
+  heldBecause: Map<string, { reason: Reason; message: string }>;
+}
+
+const policy = (c: ConfigObject) => (c.spec?.deletionPolicy === 'Retain' ? 'Retain' : 'Remove');
+const retainedOnDelete = (c: ConfigObject) => isDeleting(c) && c.spec?.deletionPolicy === 'Retain';
+
+/**
+ * Valid resources to plan; invalid ones (or without the finalizer yet) held as they are; the rest departing (being
+ * deleted, of a hub being deleted, or pointing elsewhere now).
+ */
+export function planInputs(view: HubView, finalized: (config: ConfigObject) => boolean): PlanInputs {
+  const inputs: PlanInputs = { resources: [], held: new Map(), departing: new Map(), heldBecause: new Map() };
+  const hubDeleting = view.hub !== undefined && isDeleting(view.hub);
+  for (const config of view.away) inputs.departing.set(objectKey(config.metadata), policy(config));
+  for (const config of view.current) {
+    const key = objectKey(config.metadata);
+    if (isDeleting(config) || hubDeleting) {
+      inputs.departing.set(key, policy(config));
+      continue;
+    }
+    const validation = validateResource(asWritten(config));
+    const errors = validation.issues.filter((i) => i.severity === 'error');
+    const priority = Number.isInteger(config.spec?.priority) ? (config.spec.priority as number) : 0;
+    if (errors.length || !validation.resource) {
+      inputs.held.set(key, priority);
+      inputs.heldBecause.set(key, {
+        reason: 'InvalidSpec',
+        message: `the spec is invalid, nothing is written for it and the settings it set stay as they are: ${issuesText(errors)}`,
+      });
+    } else if (!finalized(config)) {
+      inputs.held.set(key, priority);
+      inputs.heldBecause.set(key, {
+        reason: 'FinalizerMissing',
+        message: `nothing is written before the finalizer ${FINALIZER} is on the resource (it could not be added; see the operator's log)`,
+      });
+    } else {
+      inputs.resources.push(toPlannedResource(validation.resource as SecurityModuleConfig));
+    }
+  }
+  return inputs;
+}
+
+/** deletionPolicy Retain lets go at once, whether or not the hub can be reached. */
+export function releaseRetained(view: HubView, changes: KubeChanges): void {
+  for (const config of view.current)
+    if (retainedOnDelete(config))
+      changes.removeFinalizers.push({ kind: 'SecurityModuleConfig', object: config });
+}
+
+/** A status that keeps the counts the resource carried, with new conditions. */
+function blockedStatus(
+  config: ConfigObject,
+  conditions: PlannedCondition[],
+  context: DecisionContext,
+  hubs?: string[],
+) {
+  const before = context.statusOf(config);
+  const status = blockedSecurityModuleConfigStatus(
+    conditions,
+    before,
+    statusContext(config, context, hubs === undefined ? {} : { hubs }),
+  );
+  return configStatusChange(config, status, before);
+}
+
+/**
+ * After a step: the status of every resource of the hub; a deleting one lets go once no twin of any hub it may have
+ * written holds its settings. Returns how many resources still hold settings on this hub's twins.
+ */
+export function configsAfterStep(
+  view: HubView & { hub: HubObject },
+  inputs: PlanInputs,
+  outcome: StepOutcome,
+  context: DecisionContext,
+  changes: KubeChanges,
+): number {
+  let remaining = 0;
+  for (const config of view.current) {
+    const key = objectKey(config.metadata);
+    const owned = ownedTwins(config, outcome.snapshot, context.manager);
+    if (owned > 0) remaining++;
+    const others = otherHubs(config, view.name, context);
+    const hubs = owned > 0 || !inputs.departing.has(key) ? [view.name, ...others].sort() : others;
+    if (inputs.departing.has(key)) {
+      if (retainedOnDelete(config)) continue;
+      if (isDeleting(config) && owned === 0 && others.length === 0) {
+        changes.removeFinalizers.push({ kind: 'SecurityModuleConfig', object: config });
+        continue;
+      }
+      const conditions = departingConditions(view.hub, config, owned, others, outcome);
+      changes.statuses.push(blockedStatus(config, conditions, context, hubs));
+      continue;
+    }
+    const held = inputs.heldBecause.get(key);
+    const report = outcome.finalPlan.reports.get(key);
+    if (held) {
+      changes.statuses.push(
+        blockedStatus(config, blockedConditions(held.reason, held.message), context, hubs),
+      );
+    } else if (report) {
+      const before = context.statusOf(config);
+      const status = securityModuleConfigStatus(report, statusContext(config, context, { hubs }));
+      changes.statuses.push(configStatusChange(config, status, before));
+    }
+  }
+  return remaining;
+}
+
+function departingConditions(
+  hub: HubObject,
+  config: ConfigObject,
+  owned: number,
+  others: string[],
+  outcome: StepOutcome,
+): PlannedCondition[] {
+  const key = objectKey(config.metadata);
+  const why = isDeleting(config)
+    ? 'before the finalizer goes'
+    : `the IoTHub ${hub.metadata.name} is being deleted`;
+  if (owned === 0)
+    return blockedConditions(
+      'Deleting',
+      `waiting for the twins of ${others.join(', ')} to let go of its settings ${why}`,
+    );
+  // Still owned, and nothing planned to remove it: the hub refuses the writes, or the result would be invalid.
+  const removing = outcome.finalPlan.foreignOwners.some((o) => o.owner === key && o.fate !== 'kept');
+  if (removing || outcome.interrupted)
+    return blockedConditions(
+      'Deleting',
+      `removing the settings it manages from ${owned} device twin${owned === 1 ? '' : 's'} ${why} (set spec.deletionPolicy: Retain to leave them and let go now)`,
+    );
+  return blockedConditions(
+    'DeletionBlocked',
+    `${owned} device twin${owned === 1 ? '' : 's'} still hold its settings and cannot be written (the hub refuses the write, or the configuration left would be invalid: see the other resources' failures); set spec.deletionPolicy: Retain to leave them and let go`,
+  );
+}
+
+/**
+ * The status of the hub's resources when the hub cannot be used (`hub` undefined: there is no IoTHub); deleting
+ * ones wait, or go (Retain, or nothing left that they could have written).
+ */
+export function configsWithoutHub(
+  view: HubView,
+  problem: HubProblem,
+  context: DecisionContext,
+  changes: KubeChanges,
+): void {
+  const hub = view.hub;
+  for (const config of view.current) {
+    if (retainedOnDelete(config)) continue;
+    const others = otherHubs(config, config.spec?.hubRef?.name ?? '', context);
+    // No IoTHub: nothing of its twins can be reached or remains ours to clean (a deleted IoTHub cleaned them).
+    if (!hub && isDeleting(config) && others.length === 0) {
+      changes.removeFinalizers.push({ kind: 'SecurityModuleConfig', object: config });
+      continue;
+    }
+    const conditions = isDeleting(config)
+      ? blockedConditions(
+          'DeletionBlocked',
+          `waiting to remove the settings it manages: ${problem.message}; set spec.deletionPolicy: Retain to leave them on the twins and let go now`,
+          problem.reason,
+        )
+      : blockedConditions(
+          problem.reason,
+          hub
+            ? `hub ${objectKey(hub.metadata)} is not Ready (${problem.reason}): ${problem.message}`
+            : problem.message,
+        );
+    changes.statuses.push(blockedStatus(config, conditions, context, hub ? undefined : others));
+  }
+}

@@ -1,0 +1,160 @@
+// Everything the controller keeps about a hub between reconciles, in one place per IoTHub resource
+// (`namespace/name`), dropped when the IoTHub goes:
+// - its hub client and engine session (the session's memory of written twins and its last snapshot are what make
+//   an edit reach its first twin write at once), made anew when what says how to reach the hub changes;
+// - its rate limiter, kept across new credentials (its adaptation to 429s too);
+// - the resources seen gone from its twins after they moved to another hub;
+// - the statuses it wrote to the IoTHub and its resources (written-statuses.ts).
+// Everything else a reconcile needs is read from the informer caches.
+import { createHash } from 'node:crypto';
+import { HubSession, type HubSessionOptions } from '../engine/hub-session.js';
+import { type HubCredentials, hubClientOptionsFrom } from '../hub/client-options.js';
+import { parseHubConnectionString } from '../hub/connection-string.js';
+import { createHubClient, type HubClient, type HubClientOptions } from '../hub/hub-client.js';
+import { HubRateLimiter, type RateClassState } from '../hub/rate-limiter.js';
+import { rateLimitsFor } from '../hub/rate-limits.js';
+import { addTelemetry, emptyTelemetry, type HubTelemetrySnapshot } from '../hub/telemetry.js';
+import type { Logger } from '../observability/logger.js';
+import type { HubMetricsSource } from '../observability/metrics.js';
+import type { HubObject } from './kube-objects.js';
+import { WrittenStatuses } from './written-statuses.js';
+
+export interface HubConnection {
+  client: HubClient;
+  session: HubSession;
+}
+
+/** One hub's state. */
+export class HubState {
+  connection?: HubConnection & { fingerprint: string };
+  /**
+   * Never shared between IoTHub resources: an IoTHub of another namespace naming the same host must not slow this
+   * one down.
+   */
+  limiter?: HubRateLimiter;
+  /** uids of resources that no longer point at this hub and whose settings its twins were seen to hold no more. */
+  readonly cleaned = new Set<string>();
+  readonly statuses = new WrittenStatuses();
+}
+
+export interface HubStatesOptions {
+  manager: string;
+  logger?: Logger;
+  /** Engine timing (tests shorten it); resyncMs comes from each IoTHub's spec.resyncInterval. */
+  session?: Omit<HubSessionOptions, 'unknownOwners' | 'manager' | 'resyncMs' | 'logger'>;
+  /** Extra hub client options (tests: retry timing). */
+  client?: Partial<HubClientOptions>;
+}
+
+export class HubStates implements HubMetricsSource {
+  private readonly states = new Map<string, HubState>();
+  /**
+   * Telemetry of closed clients, by IoTHub resource: the exported counters never go back, so this outlives the
+   * hubs (a few numbers per hub ever connected).
+   */
+  private readonly retired = new Map<string, HubTelemetrySnapshot>();
+
+  constructor(private readonly options: HubStatesOptions) {}
+
+  /** The state of hub `key`, made empty on first use. */
+  of(key: string): HubState {
+    let state = this.states.get(key);
+    if (!state) {
+      state = new HubState();
+      this.states.set(key, state);
+    }
+    return state;
+  }
+
+  /** The state of hub `key` if there is one (no state is made). */
+  peek(key: string): HubState | undefined {
+    return this.states.get(key);
+  }
+
+  /** Hubs with an open connection. */
+  get connected(): number {
+    let n = 0;
+    for (const state of this.states.values()) if (state.connection) n++;
+    return n;
+  }
+
+  /** The connection of hub `key`, made anew when its credentials, tier, units, limits or resync changed. */
+  connect(key: string, hub: HubObject, credentials: HubCredentials, resyncMs: number): HubConnection {
+    const clientOptions = hubClientOptionsFrom(hub.spec, credentials);
+    // A hash, never logged: it tells that something changed without holding what.
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([clientOptions, resyncMs]))
+      .digest('hex');
+    const state = this.of(key);
+    if (state.connection?.fingerprint === fingerprint) return state.connection;
+    this.disconnect(key);
+    const logger = this.options.logger;
+    const hostName = parseHubConnectionString(clientOptions.connectionString).hostName;
+    const limits = rateLimitsFor(hostName, clientOptions.tier, clientOptions.units, clientOptions.rateLimits);
+    let rateLimiter = state.limiter;
+    if (rateLimiter && rateLimiter.hubName === hostName) rateLimiter.configure(limits);
+    else rateLimiter = new HubRateLimiter(hostName, limits);
+    state.limiter = rateLimiter;
+    const client = createHubClient({ ...this.options.client, ...clientOptions, rateLimiter, logger });
+    const namespace = `${hub.metadata.namespace}/`;
+    const session = new HubSession(client, {
+      ...this.options.session,
+      unknownOwners: 'keep',
+      manager: this.options.manager,
+      // An IoTHub answers for the resources of its namespace only: another namespace's IoTHub may name the same hub.
+      scope: (resource) => resource.startsWith(namespace),
+      resyncMs,
+      logger,
+    });
+    state.connection = { client, session, fingerprint };
+    return state.connection;
+  }
+
+  /** The open connection of hub `key`, if any. */
+  connection(key: string): HubConnection | undefined {
+    return this.states.get(key)?.connection;
+  }
+
+  /** The IoTHub is gone: everything kept for it. */
+  drop(key: string): void {
+    this.disconnect(key);
+    this.states.delete(key);
+  }
+
+  /** Closes the hub's connection (its limiter and the rest of its state stay). */
+  disconnect(key: string): void {
+    const state = this.states.get(key);
+    const client = state?.connection?.client;
+    if (!state || !client) return;
+    const sum = this.retired.get(key) ?? emptyTelemetry();
+    addTelemetry(sum, client.telemetry.snapshot());
+    this.retired.set(key, sum);
+    client.close();
+    state.connection = undefined;
+  }
+
+  telemetry(): Map<string, HubTelemetrySnapshot> {
+    const out = new Map<string, HubTelemetrySnapshot>();
+    const add = (hub: string, snapshot: HubTelemetrySnapshot) => {
+      const sum = out.get(hub) ?? emptyTelemetry();
+      addTelemetry(sum, snapshot);
+      out.set(hub, sum);
+    };
+    for (const [hub, snapshot] of this.retired) add(hub, snapshot);
+    for (const [key, { connection }] of this.states)
+      if (connection) add(key, connection.client.telemetry.snapshot());
+    return out;
+  }
+
+  rateLimits(): Map<string, Record<string, RateClassState>> {
+    const out = new Map<string, Record<string, RateClassState>>();
+    for (const [key, { connection }] of this.states)
+      if (connection) out.set(key, connection.client.rateLimiter.snapshot());
+    return out;
+  }
+
+  /** Closes every connection and forgets every hub (the controller stops). */
+  closeAll(): void {
+    for (const key of [...this.states.keys()]) this.drop(key);
+  }
+}
