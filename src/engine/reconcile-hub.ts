@@ -1,6 +1,7 @@
 // One reconcile of one hub: read a snapshot, plan, create missing modules, write the twins that differ, re-read
 // and re-plan the devices that answered 412, and report the status of every resource. The same engine serves
 // `sync` and the Kubernetes controller.
+import { type Reason, throttlingReason } from '../api/reasons.js';
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { Logger } from '../observability/logger.js';
 import { type HubPlan, type HubReconcileInput, planHubReconcile } from '../planner/plan-hub-reconcile.js';
@@ -71,8 +72,8 @@ function errorKind(error: unknown): string | undefined {
 }
 
 /** A 429 or an unavailable hub passes (the device is retried); a used-up daily quota (403) or a refusal does not. */
-function reasonOf(kind: string, statusCode: number | undefined): string {
-  if (kind === 'Throttled') return statusCode === 403 ? 'QuotaExceeded' : 'HubThrottled';
+function reasonOf(kind: string, statusCode: number | undefined): Reason {
+  if (kind === 'Throttled') return throttlingReason(statusCode);
   return kind === 'Transient' ? 'HubUnavailable' : 'TwinWriteFailed';
 }
 

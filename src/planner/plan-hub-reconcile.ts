@@ -1,6 +1,7 @@
 // planHubReconcile: one hub, all the SecurityModuleConfigs that point at it, one snapshot in; the twin writes
 // to make and the status of every resource out. Pure: no I/O, no clock (the time is an input).
 
+import { isRetriedFailure } from '../api/reasons.js';
 import {
   type DeviceEvaluation,
   type EvaluationContext,
@@ -22,13 +23,7 @@ import {
 } from './resource-report.js';
 import { resourceRevision } from './revision.js';
 import { type RolloutProgress, rolloutProgress } from './rollout.js';
-import {
-  type DeviceFailure,
-  type HubSnapshot,
-  type PlannedResource,
-  RETRYABLE_FAILURE_REASONS,
-  type TwinWrite,
-} from './types.js';
+import type { DeviceFailure, HubSnapshot, PlannedResource, TwinWrite } from './types.js';
 
 export interface HubReconcileInput {
   snapshot: HubSnapshot;
@@ -276,7 +271,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       const state = deviceState(base, evaluation, tally.resource, input.now);
       countState(counts, state);
       if (failure) recordFailure(tally, failure);
-      const retrying = failure !== undefined && RETRYABLE_FAILURE_REASONS.has(failure.reason);
+      const retrying = failure !== undefined && isRetriedFailure(failure.reason);
       if (retrying) tally.report.retryingDevices++;
       if (failure?.reason === 'TwinBusy') tally.report.busyDevices++;
       if (state === 'stalled') recordFailure(tally, () => stalledFailure(evaluation));

@@ -40,7 +40,7 @@ export interface ResourceReport {
   sampleDeviceIds: string[];
   /** Devices that need a write but wait for the next rollout batch. */
   deferredDevices: number;
-  /** Of the failed devices, those whose write failed for a cause that passes (RETRYABLE_FAILURE_REASONS). */
+  /** Of the failed devices, those whose write failed for a cause that passes (retried, in the table of reasons). */
   retryingDevices: number;
   /** Of those, devices whose twin another writer kept changing (TwinBusy): no fault of the hub. */
   busyDevices: number;

@@ -1,5 +1,6 @@
 // The data the planner works on: a snapshot of one hub, the resources that target it, and what it decides.
 import type { AgentSettings } from '../agent/index.js';
+import type { Reason } from '../api/reasons.js';
 
 /** A device as the hub's `devices` collection shows it (the fields target conditions may read). */
 export interface DeviceRecord {
@@ -83,17 +84,7 @@ export type DeviceState = 'converged' | 'pending' | 'offline' | 'stalled' | 'fai
 
 export interface DeviceFailure {
   deviceId: string;
-  reason: string;
+  /** A reason of the table (src/api/reasons.ts), which says whether it is retried at the next step. */
+  reason: Reason;
   message: string;
 }
-
-/**
- * Reasons of write failures that pass by themselves: the hub throttled or was unavailable after the client's own
- * retries, or another writer kept changing the twin (TwinBusy: 412 on every re-read and re-plan). The device is
- * retried at the next step; it does not halt a rollout or leave a resource stuck.
- */
-export const RETRYABLE_FAILURE_REASONS: ReadonlySet<string> = new Set([
-  'HubThrottled',
-  'HubUnavailable',
-  'TwinBusy',
-]);

@@ -311,7 +311,7 @@ describe('planHubReconcile', () => {
   it('reports a module the hub refused to create as a failure, not as pending', () => {
     const hub = fleet();
     hub.addDevice('bare-1', { environment: 'production' }, { module: false });
-    const failure = { deviceId: 'bare-1', reason: 'ModuleCreationFailed', message: 'hub said no' };
+    const failure = { deviceId: 'bare-1', reason: 'ModuleCreationFailed' as const, message: 'hub said no' };
     const result = plan(hub, [{ ...baseline, createMissingModules: true }], {
       writeFailures: new Map([['bare-1', failure]]),
     });

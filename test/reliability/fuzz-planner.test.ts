@@ -24,6 +24,7 @@ import {
 } from '../../src/agent/index.js';
 import { compileCondition, parseCondition } from '../../src/condition/index.js';
 import {
+  type DeviceFailure,
   type DeviceRecord,
   type HubPlan,
   type HubReconcileInput,
@@ -458,7 +459,7 @@ function runScenario(s: Scenario, figures: Figures): void {
       ? new Set(r.target.deviceIds).size
       : hub.devices.filter((d) => matchers.get(r.key)!(d)).length;
   let bound = 4;
-  let writeFailures = new Map<string, { deviceId: string; reason: string; message: string }>();
+  let writeFailures = new Map<string, DeviceFailure>();
   let round = 0;
   for (; ; round++) {
     const plan = timedPlan({ ...input, snapshot: hub.snapshot(), writeFailures }, figures);

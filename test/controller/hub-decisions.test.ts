@@ -1,0 +1,267 @@
+// What a reconcile decides, without a server: the decisions are pure functions of what it read and what the step
+// did, so every branch is tried here on plain objects (the apiserver tests prove the writes).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { planInputs } from '../../src/controller/config-decisions.js';
+import {
+  decideAfterStep,
+  decideBlocked,
+  decideWithoutHub,
+  prepare,
+} from '../../src/controller/hub-decisions.js';
+import type { DecisionContext, HubView } from '../../src/controller/hub-view.js';
+import type { StatusChange } from '../../src/controller/kube-changes.js';
+import { type ConfigObject, FINALIZER, type HubObject } from '../../src/controller/kube-objects.js';
+import type { StepOutcome } from '../../src/engine/hub-session.js';
+import type { HubPlan } from '../../src/planner/index.js';
+import { DEFAULT_MANAGER } from '../../src/planner/ownership.js';
+import { converge, FakeHub, resource } from '../support/planner-fixtures.js';
+import { iotHub, securityModuleConfig } from '../support/resources.js';
+
+const RESYNC_MS = 60_000;
+
+function hubObject(meta: Partial<HubObject['metadata']> = {}): HubObject {
+  const hub = iotHub() as unknown as HubObject;
+  return {
+    ...hub,
+    metadata: { ...hub.metadata, uid: 'hub-uid', generation: 1, finalizers: [FINALIZER], ...meta },
+  };
+}
+
+function config(
+  name: string,
+  meta: Partial<ConfigObject['metadata']> = {},
+  spec: Record<string, unknown> = {},
+  status?: Record<string, unknown>,
+): ConfigObject {
+  const object = securityModuleConfig(spec, name) as unknown as ConfigObject;
+  return {
+    ...object,
+    metadata: { ...object.metadata, uid: `${name}-uid`, generation: 1, finalizers: [FINALIZER], ...meta },
+    ...(status ? { status } : {}),
+  };
+}
+
+function context(extra: Partial<DecisionContext> = {}): DecisionContext {
+  return {
+    now: new Date(Date.UTC(2026, 11, 5)),
+    manager: DEFAULT_MANAGER,
+    resyncMs: RESYNC_MS,
+    statusOf: (object) => object.status,
+    hubExists: (_namespace, name) => name === 'hub',
+    cleanedFrom: () => false,
+    ...extra,
+  };
+}
+
+function view(hub: HubObject | undefined, current: ConfigObject[], away: ConfigObject[] = []): HubView {
+  return { key: 'iot/hub', namespace: 'iot', name: 'hub', hub, current, away };
+}
+
+/** A step's outcome over a fake hub the planner has converged (or only planned, when `converged` is false). */
+function stepOutcome(fake: FakeHub, finalPlan: HubPlan): StepOutcome {
+  return {
+    initialPlan: finalPlan,
+    finalPlan,
+    snapshot: fake.snapshot(),
+    writesSucceeded: 0,
+    writesFailed: 0,
+    conflictsReplanned: 0,
+    modulesCreated: 0,
+    interrupted: false,
+    read: 'full',
+    waiting: false,
+    nextStepInMs: 12_345,
+    devices: fake.devices.length,
+    securityModules: fake.modules.size,
+  };
+}
+
+function amsterdamFleet(): FakeHub {
+  const fake = new FakeHub();
+  for (let i = 0; i < 3; i++) fake.addDevice(`ams-${i}`, { site: 'amsterdam' });
+  return fake;
+}
+
+const baselineResource = resource(
+  'iot/baseline',
+  { highPriorityMessageFrequency: 'PT5M' },
+  { target: { condition: "tags.site = 'amsterdam'" } },
+);
+
+const statusOf = (changes: StatusChange[], name: string) =>
+  changes.find((c) => c.object.metadata.name === name)!;
+const ready = (change: StatusChange) => change.status.conditions!.find((c) => c.type === 'Ready')!;
+const stalled = (change: StatusChange) => change.status.conditions!.find((c) => c.type === 'Stalled')!;
+
+describe('what a reconcile decides', () => {
+  it('puts the finalizer on the IoTHub and its resources before anything is written, and lets Retain go at once', () => {
+    const changes = prepare(
+      view(hubObject({ finalizers: [] }), [
+        config('fresh', { finalizers: [] }),
+        config('kept'),
+        config('retained', { deletionTimestamp: '2026-12-05T00:00:00Z' }, { deletionPolicy: 'Retain' }),
+      ]),
+    );
+    assert.deepEqual(
+      changes.addFinalizers.map((c) => `${c.kind}/${c.object.metadata.name}`),
+      ['IoTHub/hub', 'SecurityModuleConfig/fresh'],
+    );
+    assert.deepEqual(
+      changes.removeFinalizers.map((c) => c.object.metadata.name),
+      ['retained'],
+    );
+  });
+
+  it('holds an invalid resource and one without its finalizer; plans the rest; a deleting one departs', () => {
+    const inputs = planInputs(
+      view(hubObject(), [
+        config('baseline'),
+        config('broken', {}, { priority: 7, agentConfiguration: { maxMessageSizeInBytes: 1 } }),
+        config('unfinalized', { finalizers: [] }),
+        config('going', { deletionTimestamp: '2026-12-05T00:00:00Z' }),
+      ]),
+      (c) => c.metadata.name !== 'unfinalized',
+    );
+    assert.deepEqual(
+      inputs.resources.map((r) => r.key),
+      ['iot/baseline'],
+    );
+    assert.equal(inputs.heldBecause.get('iot/broken')?.reason, 'InvalidSpec');
+    assert.equal(
+      inputs.held.get('iot/broken'),
+      7,
+      'held at its priority: lower layers do not take its settings',
+    );
+    assert.equal(inputs.heldBecause.get('iot/unfinalized')?.reason, 'FinalizerMissing');
+    assert.equal(inputs.departing.get('iot/going'), 'Remove');
+  });
+
+  it('without an IoTHub: its resources say HubNotFound (Stalled), and a deleting one lets go', () => {
+    const decision = decideWithoutHub(
+      view(undefined, [config('orphan'), config('going', { deletionTimestamp: '2026-12-05T00:00:00Z' })]),
+      context(),
+    );
+    const orphan = statusOf(decision.changes.statuses, 'orphan');
+    assert.deepEqual([ready(orphan).reason, stalled(orphan).status], ['HubNotFound', 'True']);
+    assert.deepEqual(
+      orphan.events.map((e) => `${e.type}/${e.reason}`),
+      ['Warning/HubNotFound'],
+    );
+    assert.deepEqual(
+      decision.changes.removeFinalizers.map((c) => c.object.metadata.name),
+      ['going'],
+    );
+    assert.deepEqual(decision.result, { kind: 'done' });
+  });
+
+  it('refused credentials: the hub and its resources say Unauthorized, and only the resync brings it back', () => {
+    const decision = decideBlocked(
+      { ...view(hubObject(), [config('baseline')]), hub: hubObject() },
+      { reason: 'Unauthorized', message: 'the hub refused the key' },
+      context(),
+      { stepFailed: true },
+    );
+    const hub = statusOf(decision.changes.statuses, 'hub');
+    assert.deepEqual([ready(hub).reason, stalled(hub).status], ['Unauthorized', 'True']);
+    assert.deepEqual(
+      hub.events.map((e) => e.type),
+      ['Warning'],
+    );
+    const baseline = statusOf(decision.changes.statuses, 'baseline');
+    assert.match(ready(baseline).message, /^hub iot\/hub is not Ready \(Unauthorized\)/);
+    assert.equal(decision.result.kind, 'terminal');
+    assert.equal(decision.result.kind === 'terminal' && decision.result.requeueAfterMs, RESYNC_MS);
+  });
+
+  it('an unreachable hub is retried after its backoff, and a deleted IoTHub waits for it rather than letting go', () => {
+    const deleting = hubObject({ deletionTimestamp: '2026-12-05T00:00:00Z' });
+    const unreachable = { reason: 'HubUnreachable', message: 'no answer' } as const;
+    const failed = decideBlocked({ ...view(deleting, []), hub: deleting }, unreachable, context(), {
+      stepFailed: true,
+    });
+    assert.equal(failed.result.kind, 'retry');
+    assert.deepEqual(failed.changes.removeFinalizers, []);
+    // Its spec or Secret makes the hub unusable: nothing can clean its twins, so it lets go.
+    const unusable = decideBlocked(
+      { ...view(deleting, []), hub: deleting },
+      { reason: 'SecretNotFound', message: 'gone' },
+      context(),
+      { stepFailed: false },
+    );
+    assert.deepEqual(
+      unusable.changes.removeFinalizers.map((c) => c.kind),
+      ['IoTHub'],
+    );
+  });
+
+  it('after a step: the statuses with their Events, and the next step when the session says', () => {
+    const fake = amsterdamFleet();
+    const plan = converge(fake, [baselineResource]);
+    const baseline = config('baseline');
+    const decision = decideAfterStep(
+      { ...view(hubObject(), [baseline]), hub: hubObject() },
+      planInputs(view(hubObject(), [baseline]), () => true),
+      stepOutcome(fake, plan),
+      'hub.example',
+      context(),
+    );
+    const hub = statusOf(decision.changes.statuses, 'hub');
+    assert.match(ready(hub).message, /connected to hub.example: 3 devices/);
+    const status = statusOf(decision.changes.statuses, 'baseline');
+    assert.equal(ready(status).reason, 'Converged');
+    assert.deepEqual((status.status as { hubs?: string[] }).hubs, ['hub']);
+    assert.deepEqual(
+      status.events.map((e) => e.reason),
+      ['RolloutStarted', 'Converged'],
+    );
+    assert.deepEqual(decision.result, { kind: 'done', requeueAfterMs: 12_345 });
+  });
+
+  it('hands a resource that moved away to its new hub once these twins hold nothing of it', () => {
+    const fake = amsterdamFleet();
+    const plan = converge(fake, []);
+    const moved = config('moved', {}, { hubRef: { name: 'other' } }, { hubs: ['hub'] });
+    const decision = decideAfterStep(
+      { ...view(hubObject(), [], [moved]), hub: hubObject() },
+      planInputs(view(hubObject(), [], [moved]), () => true),
+      stepOutcome(fake, plan),
+      'hub.example',
+      context(),
+    );
+    assert.deepEqual(decision.changes.cleaned, ['moved-uid']);
+    assert.deepEqual(decision.changes.enqueue, ['iot/other']);
+  });
+
+  it('a deleted IoTHub lets go, and forgets the hub, once no twin holds anything of its resources', () => {
+    const fake = amsterdamFleet();
+    const deleting = hubObject({ deletionTimestamp: '2026-12-05T00:00:00Z' });
+    const holding = converge(fake, [baselineResource]);
+    const baseline = config('baseline');
+    const still = decideAfterStep(
+      { ...view(deleting, [baseline]), hub: deleting },
+      planInputs(view(deleting, [baseline]), () => true),
+      stepOutcome(fake, holding),
+      'hub.example',
+      context(),
+    );
+    assert.equal(still.dropHub, false, 'its twins still hold the baseline: it waits');
+    assert.ok(!still.changes.removeFinalizers.some((c) => c.kind === 'IoTHub'));
+    assert.equal(ready(statusOf(still.changes.statuses, 'baseline')).reason, 'DeletionBlocked');
+
+    const clean = new FakeHub();
+    clean.addDevice('ams-0', { site: 'amsterdam' });
+    const done = decideAfterStep(
+      { ...view(deleting, []), hub: deleting },
+      planInputs(view(deleting, []), () => true),
+      stepOutcome(clean, converge(clean, [])),
+      'hub.example',
+      context(),
+    );
+    assert.deepEqual(
+      done.changes.removeFinalizers.map((c) => c.kind),
+      ['IoTHub'],
+    );
+    assert.deepEqual([done.dropHub, done.result], [true, { kind: 'done' }]);
+  });
+});
