@@ -23,7 +23,6 @@ export const EVENT_NAMES = [
 export type EventName = (typeof EVENT_NAMES)[number];
 
 export const AGGREGATED_EVENTS = ['ProcessCreate', 'ConnectionCreate', 'ProcessTerminate'] as const;
-export type AggregatedEvent = (typeof AGGREGATED_EVENTS)[number];
 
 export const EVENT_PRIORITIES = ['High', 'Low', 'Off'] as const;
 export type EventPriority = (typeof EVENT_PRIORITIES)[number];

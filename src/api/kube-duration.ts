@@ -23,10 +23,3 @@ export function requireKubeDuration(text: string, field: string): number {
   if (ms === undefined) throw new Error(`${field}: '${text}' is not a duration such as 30s, 10m or 1h`);
   return ms;
 }
-
-export function formatKubeDuration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

@@ -59,11 +59,3 @@ export interface Negation {
 }
 
 export type Expression = Comparison | Membership | IsDefined | StringMatch | Conjunction | Negation;
-
-export function pathOf(...segments: string[]): PathOperand {
-  return { kind: 'path', segments };
-}
-
-export function literalOf(value: LiteralValue): LiteralOperand {
-  return { kind: 'literal', value };
-}

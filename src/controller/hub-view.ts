@@ -55,7 +55,7 @@ export function reconcileRequested(object: ApiObject, context: DecisionContext):
 }
 
 /** The hubs a resource's status lists as possibly holding its settings. */
-export function listedHubs(config: ConfigObject, context: DecisionContext): string[] {
+function listedHubs(config: ConfigObject, context: DecisionContext): string[] {
   return context.statusOf(config)?.hubs ?? [];
 }
 
