@@ -57,9 +57,7 @@ export class FakeClock implements Clock {
     const target = this.time + ms;
     await settle();
     for (;;) {
-      const due = this.waiters
-        .filter((w) => w.at <= target)
-        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      const due = this.waiters.filter((w) => w.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (!due) break;
       this.remove(due);
       this.time = Math.max(this.time, due.at);
@@ -68,6 +66,11 @@ export class FakeClock implements Clock {
     }
     this.time = target;
     await settle();
+  }
+
+  /** Moves time forward to `at` (epoch ms), as `advance` does. */
+  advanceTo(at: number): Promise<void> {
+    return this.advance(Math.max(0, at - this.time));
   }
 
   /** Sleeps and timers not yet due. */
