@@ -22,6 +22,7 @@ import {
 import { readOwnership } from '../planner/ownership.js';
 import { toPlannedResource } from '../planner/resource-input.js';
 import type { PlannedResource } from '../planner/types.js';
+import { drainAlso, stopOnAbort } from '../runtime/stop.js';
 import { formatFieldPath, type ValidationIssue } from '../validation/issues.js';
 import { printable } from '../validation/printable-text.js';
 import { validateResource } from '../validation/validate-resource.js';
@@ -130,8 +131,7 @@ export class HubReconciler {
       outcome = await connection.session.step(inputs.resources, {
         departing: inputs.departing,
         held: inputs.held,
-        interrupt: options.interrupt,
-        signal: options.signal,
+        stop: drainAlso(stopOnAbort(options.signal), options.interrupt),
         fullRead: [hub, ...current].some(reconcileRequested),
       });
     } catch (error) {

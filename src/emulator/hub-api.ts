@@ -108,7 +108,7 @@ export function hubRoutes(hub: EmulatedHub): Route[] {
     if (record.moduleId !== undefined && body.managedBy !== undefined) {
       record.managedBy = typeof body.managedBy === 'string' ? body.managedBy : undefined;
     }
-    const at = hub.clock();
+    const at = hub.clock.now();
     store.setState(record, {
       ...record.state,
       status,
@@ -170,7 +170,7 @@ export function hubRoutes(hub: EmulatedHub): Route[] {
     (request: ApiRequest): ApiResult => {
       const record = find(request);
       requireEtag(request, etagOf(record.state), 'twin');
-      store.setState(record, applied(update(record.state, request.body, hub.clock())));
+      store.setState(record, applied(update(record.state, request.body, hub.clock.now())));
       hub.stats.recordTwinUpdate(request.params.deviceId, request.params.moduleId);
       return ok(hub.renderTwin(record));
     };

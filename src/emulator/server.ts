@@ -149,7 +149,7 @@ export function createHubServer(options: HubServerOptions): https.Server {
 
   const authorize = (request: IncomingMessage): void => {
     const header = request.headers.authorization;
-    const nowSeconds = Math.floor(hub.clock() / 1000);
+    const nowSeconds = Math.floor(hub.clock.now() / 1000);
     const cachedExpiry = header ? verifiedTokens.get(header) : undefined;
     if (cachedExpiry !== undefined && cachedExpiry > nowSeconds) return;
     // Only the emulator's own names: never the request's Host header, which the client chooses.
@@ -222,7 +222,7 @@ export function createHubServer(options: HubServerOptions): https.Server {
         });
       const hubError = error ?? new HubError(500, 'ServerError', 'The emulator failed to handle the request');
       status = hubError.status;
-      sendError(request, response, hubError, new Date(hub.clock()));
+      sendError(request, response, hubError, new Date(hub.clock.now()));
     } finally {
       hub.stats.record(operation, status);
       const deviceId = match?.params.deviceId;
