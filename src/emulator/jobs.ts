@@ -4,7 +4,7 @@
 import { compileCondition, parseQuery, type TwinPredicate } from '../condition/index.js';
 import { type HubTier, maxConcurrentJobs } from '../quotas/index.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
-import { HubError, hubErrors } from './errors.js';
+import { HubErrorResponse, hubErrors } from './errors.js';
 import type { QueryEngine } from './query-engine.js';
 import type { RegistryStore } from './registry-store.js';
 import type { HubThrottle } from './throttling.js';
@@ -77,7 +77,7 @@ export class JobManager {
     const updateTwin = body.updateTwin;
     if (!isJsonObject(updateTwin)) throw hubErrors.argumentInvalid('updateTwin must be a twin patch object');
     const checked = patchTwin(newTwinState({ at: 0 }), updateTwin, 0);
-    if (checked instanceof HubError) throw checked;
+    if (checked instanceof HubErrorResponse) throw checked;
     if (typeof body.queryCondition !== 'string' || body.queryCondition.trim() === '') {
       throw hubErrors.argumentNull('queryCondition');
     }
@@ -199,7 +199,7 @@ export class JobManager {
       return;
     }
     const next = patchTwin(device.state, job.updateTwin, now);
-    if (next instanceof HubError) {
+    if (next instanceof HubErrorResponse) {
       job.failed++;
       return;
     }
