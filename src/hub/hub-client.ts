@@ -110,10 +110,11 @@ export class HubClient implements HubAccess {
   private closed = false;
 
   constructor(options: HubClientOptions) {
-    const connection = parseHubConnectionString(options.connectionString);
+    const clock = options.clock ?? systemClock;
+    // A signature in the connection string that has expired is refused here, by the client's clock.
+    const connection = parseHubConnectionString(options.connectionString, clock.now());
     this.hubName = connection.hostName;
     this.limits = rateLimitsFor(this.hubName, options.tier, options.units, options.rateLimits);
-    const clock = options.clock ?? systemClock;
     this.sharesLimiter = options.rateLimiter === undefined;
     this.rateLimiter =
       options.rateLimiter ??
