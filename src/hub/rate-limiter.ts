@@ -2,7 +2,7 @@
 // FIFO order. A 429 means the hub's quota is smaller than we thought (other clients share it), so the class's
 // rate halves, down to a floor, and climbs back to nominal step by step while calls succeed.
 import { type Quota, TokenBucket } from '../quotas/index.js';
-import { type Clock, systemClock } from '../runtime/clock.js';
+import { type Clock, pause, systemClock } from '../runtime/clock.js';
 import { cancelledError } from './errors.js';
 import { type HubRateLimits, LIMITER_CLASSES, type LimiterClass } from './rate-limits.js';
 
@@ -160,7 +160,7 @@ class ClassLimiter {
         const wait = this.bucket.msUntilAvailable();
         if (wait > 0) {
           this.pumpTimer = new AbortController();
-          await this.clock.sleep(wait, this.pumpTimer.signal).catch(() => undefined);
+          await pause(this.clock, wait, this.pumpTimer.signal);
           continue;
         }
         this.bucket.tryTake();

@@ -139,6 +139,15 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
   };
   // Statuses printed last, per resource: conditions keep their transition times across --watch passes.
   const previous = new Map<string, SecurityModuleConfigStatus>();
+  const report = (result: PassResult) =>
+    printPassReport(
+      result,
+      context.access.hubName,
+      reportOptions,
+      context.io,
+      new Date(clock.now()),
+      previous,
+    );
   let resources = load(options, context.io);
   if (!resources) return EXIT_FAILED;
   const passContext = { io: context.io, logger: context.logger, clock };
@@ -151,14 +160,7 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
       context.io.err(`sync: ${error.message}`);
       return EXIT_TIMEOUT;
     }
-    printPassReport(
-      result,
-      context.access.hubName,
-      reportOptions,
-      context.io,
-      new Date(clock.now()),
-      previous,
-    );
+    report(result);
     return exitCode(result, options);
   }
 
@@ -171,14 +173,7 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
       const result = await runPass(session, resources, passOptions, { ...passContext, stop: passStop });
       // After the first pass the session's schedule decides: an edit is planned on what it knows at once.
       passOptions.fullReadFirst = false;
-      printPassReport(
-        result,
-        context.access.hubName,
-        reportOptions,
-        context.io,
-        new Date(clock.now()),
-        previous,
-      );
+      report(result);
       await pause(clock, Math.max(result.outcome.nextStepInMs, 0), passStop.drain);
     } catch (error) {
       if (stop.drain.aborted) break;
