@@ -1,33 +1,26 @@
-// SIGINT/SIGTERM as AbortSignals: `signal` asks long-running commands to stop at the next safe point (no new
-// write starts, the ones in flight finish); `abort` follows when that takes longer than `graceMs` or a second
-// signal comes, and abandons calls in flight.
+// SIGINT/SIGTERM as a Stop: the first signal drains long-running commands (no new write starts, the ones in flight
+// finish); the abort follows when that takes longer than `graceMs`, or at a second signal, and abandons calls in
+// flight.
+import type { Stop } from '../runtime/stop.js';
+import { StopController } from '../runtime/stop-controller.js';
 
-export interface ShutdownSignals {
-  signal: AbortSignal;
-  abort: AbortSignal;
+export interface Shutdown {
+  stop: Stop;
   dispose(): void;
 }
 
-export function shutdownSignal(graceMs = 10_000): ShutdownSignals {
-  const stop = new AbortController();
-  const abort = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+export function shutdownSignal(graceMs = 10_000): Shutdown {
+  const controller = new StopController();
   const onSignal = () => {
-    if (stop.signal.aborted) {
-      abort.abort(new Error('shutting down now'));
-      return;
-    }
-    stop.abort(new Error('shutting down'));
-    timer = setTimeout(() => abort.abort(new Error('shutting down: grace period over')), graceMs);
-    timer.unref();
+    if (controller.draining) controller.abort(new Error('shutting down now'));
+    else controller.drain(new Error('shutting down'), graceMs);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {
-    signal: stop.signal,
-    abort: abort.signal,
+    stop: controller.stop,
     dispose() {
-      clearTimeout(timer);
+      controller.settle();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     },

@@ -2,14 +2,7 @@
 // which for a refusal names the user, the verb and the resource ("... cannot patch resource
 // \"securitymoduleconfigs/status\" in API group \"iotsecurity.io\" ...").
 import { ApiException } from '@kubernetes/client-node';
-
-/** The HTTP status of a failed call (`statusCode` for watch errors), or 0 when there was no answer. */
-export function apiStatus(error: unknown): number {
-  if (error instanceof ApiException) return error.code;
-  const e = error as { statusCode?: unknown; status?: unknown } | null;
-  if (typeof e?.statusCode === 'number') return e.statusCode;
-  return typeof e?.status === 'number' ? e.status : 0;
-}
+import { httpStatusOf } from '../runtime/http-status.js';
 
 /** The API server's message of a failed call, or the error's own message. */
 export function apiMessage(error: unknown): string {
@@ -27,6 +20,6 @@ export function apiMessage(error: unknown): string {
 
 /** `STATUS: message`, or just the message when there was no answer. */
 export function describeApiError(error: unknown): string {
-  const status = apiStatus(error);
+  const status = httpStatusOf(error);
   return status ? `${status}: ${apiMessage(error)}` : apiMessage(error);
 }

@@ -8,7 +8,8 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 import { OperatorMetrics } from '../observability/metrics.js';
-import { drainAlso, StopController } from '../runtime/stop.js';
+import { drainAlso } from '../runtime/stop.js';
+import { StopController } from '../runtime/stop-controller.js';
 import { EventRecorder } from './event-recorder.js';
 import { HubReconciler } from './hub-reconciler.js';
 import { HubStates, type HubStatesOptions } from './hub-states.js';

@@ -3,9 +3,10 @@
 // creating another. The controller records transitions only, never one event per resync.
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
+import { formatKubeTime } from '../api/kube-time.js';
 import type { Logger } from '../observability/logger.js';
 import { redactSecrets } from '../observability/redact.js';
-import { kubernetesTime } from '../planner/kubernetes-status.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
 import { describeApiError } from './api-errors.js';
 import { API_GROUP, API_VERSION, CONTROLLER_NAME, type KubeMeta } from './kube-objects.js';
 
@@ -36,17 +37,16 @@ export class EventRecorder {
 
   constructor(
     private readonly api: CoreV1Api,
-    private readonly options: { instance?: string; logger?: Logger; clock?: () => number } = {},
+    private readonly options: { instance?: string; logger?: Logger; clock?: Clock } = {},
   ) {}
 
   /** Records `event` on `subject`. Never throws: an event is worth a warning in the log, not a failed reconcile. */
   async record(subject: EventSubject, event: RecordedEvent): Promise<void> {
-    const clock = this.options.clock ?? Date.now;
-    const now = clock();
+    const now = (this.options.clock ?? systemClock).now();
     const message = redactSecrets(event.message).slice(0, MAX_MESSAGE);
     const key = `${subject.metadata.uid ?? subject.metadata.name}|${event.reason}|${message}`;
     this.forgetOld(now);
-    const time = kubernetesTime(new Date(now));
+    const time = formatKubeTime(now);
     try {
       const seen = this.recent.get(key);
       if (seen) {

@@ -191,8 +191,7 @@ export class HubReconciler {
       const outcome = await connection.session.step(inputs.resources, {
         departing: inputs.departing,
         held: inputs.held,
-        interrupt: stop.drain,
-        signal: stop.abort,
+        stop,
         fullRead: [view.hub, ...view.current].some((object) => reconcileRequested(object, context)),
       });
       return { ok: true, outcome, hostName: connection.hostName };

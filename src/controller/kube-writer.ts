@@ -3,7 +3,8 @@
 // and removed with JSON patches guarded by a test of what is there.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
-import { apiMessage, apiStatus } from './api-errors.js';
+import { httpStatusOf } from '../runtime/http-status.js';
+import { apiMessage } from './api-errors.js';
 import {
   API_GROUP,
   API_VERSION,
@@ -118,7 +119,7 @@ export class KubeWriter {
     try {
       await call();
     } catch (error) {
-      const status = apiStatus(error);
+      const status = httpStatusOf(error) ?? 0;
       if (status === 404) return; // gone: nothing left to write
       const where = `${kind} ${object.metadata.namespace}/${object.metadata.name}`;
       const message =

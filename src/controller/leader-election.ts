@@ -6,8 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import { formatKubeMicroTime } from '../api/kube-time.js';
 import type { Logger } from '../observability/logger.js';
-import { describeApiError, apiStatus as statusOf } from './api-errors.js';
+import { type Clock, systemClock, type Timer } from '../runtime/clock.js';
+import { httpStatusOf } from '../runtime/http-status.js';
+import { describeApiError } from './api-errors.js';
 
 export interface LeaderElectionOptions {
   api: CoordinationV1Api;
@@ -19,23 +22,18 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   logger?: Logger;
-  clock?: () => number;
+  clock?: Clock;
   onStartedLeading: () => void;
   /** Leadership lost (not on a release at stop): the caller must stop writing at once. */
   onStoppedLeading: () => void;
   onNewLeader?: (identity: string) => void;
 }
 
-/** RFC 3339 with microseconds, as MicroTime fields must be written. */
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
 export class LeaderElector {
   readonly identity: string;
   private leading = false;
   private stopped = false;
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private observed?: { holder: string; renewTime: string; resourceVersion?: string };
   private observedAt = 0;
   private lastRenewAt = 0;
@@ -44,14 +42,14 @@ export class LeaderElector {
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly options: LeaderElectionOptions) {
     this.identity = options.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     if (!(this.leaseDurationMs > this.renewDeadlineMs && this.renewDeadlineMs > this.retryPeriodMs))
       throw new RangeError('leader election needs leaseDuration > renewDeadline > retryPeriod');
   }
@@ -68,7 +66,7 @@ export class LeaderElector {
   /** Stops campaigning; a leader releases the Lease so that a standby takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     if (!this.leading) return;
     this.leading = false;
     try {
@@ -81,7 +79,7 @@ export class LeaderElector {
         ...lease.spec,
         holderIdentity: '',
         leaseDurationSeconds: 1,
-        renewTime: microTime(this.clock()) as never,
+        renewTime: formatKubeMicroTime(this.clock.now()) as never,
         acquireTime: undefined,
       };
       await this.options.api.replaceNamespacedLease({
@@ -108,7 +106,7 @@ export class LeaderElector {
     } catch (error) {
       // Once per distinct failure, then once a minute: a missing right must be said, not repeated every 2 s.
       const message = describeApiError(error);
-      const now = this.clock();
+      const now = this.clock.now();
       if (message !== this.lastWarning.message || now - this.lastWarning.at >= 60_000) {
         this.lastWarning = { message, at: now };
         this.options.logger?.warn('leader election: the Lease could not be read or written', {
@@ -118,7 +116,7 @@ export class LeaderElector {
       }
     }
     if (this.stopped) return;
-    const now = this.clock();
+    const now = this.clock.now();
     if (acquired) {
       this.lastRenewAt = now;
       if (!this.leading) {
@@ -134,20 +132,19 @@ export class LeaderElector {
       });
       this.options.onStoppedLeading();
     }
-    this.timer = setTimeout(() => void this.tick(), this.retryPeriodMs);
-    this.timer.unref();
+    this.timer = this.clock.setTimer(this.retryPeriodMs, () => void this.tick());
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { api, namespace, name } = this.options;
-    const now = this.clock();
+    const now = this.clock.now();
     const spec = (previous?: V1Lease['spec']) => ({
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.round(this.leaseDurationMs / 1000),
       acquireTime: (previous?.holderIdentity === this.identity && previous.acquireTime
         ? previous.acquireTime
-        : microTime(now)) as never,
-      renewTime: microTime(now) as never,
+        : formatKubeMicroTime(now)) as never,
+      renewTime: formatKubeMicroTime(now) as never,
       leaseTransitions:
         (previous?.leaseTransitions ?? 0) +
         (previous?.holderIdentity && previous.holderIdentity !== this.identity ? 1 : 0),
@@ -156,12 +153,12 @@ export class LeaderElector {
     try {
       lease = await api.readNamespacedLease({ name, namespace });
     } catch (error) {
-      if (statusOf(error) !== 404) throw error;
+      if (httpStatusOf(error) !== 404) throw error;
       try {
         await api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: spec() } });
         return true;
       } catch (createError) {
-        if (statusOf(createError) === 409) return false; // another candidate was first
+        if (httpStatusOf(createError) === 409) return false; // another candidate was first
         throw createError;
       }
     }
@@ -189,7 +186,7 @@ export class LeaderElector {
       await api.replaceNamespacedLease({ name, namespace, body: lease });
       return true;
     } catch (error) {
-      if (statusOf(error) === 409) return false;
+      if (httpStatusOf(error) === 409) return false;
       throw error;
     }
   }

@@ -23,10 +23,7 @@ export interface NamespacedInformersOptions {
   /** Namespaces to watch; empty: all. */
   namespaces: readonly string[];
   logger?: Logger;
-  tuning?: Pick<
-    ResilientInformerOptions,
-    'relistIntervalMs' | 'backoffBaseMs' | 'backoffMaxMs' | 'transport'
-  >;
+  tuning?: Pick<ResilientInformerOptions, 'relistIntervalMs' | 'backoff' | 'transport'>;
   /** One of the informers got through after failures (see ResilientInformerOptions.onRestored). */
   onRestored?: () => void;
 }

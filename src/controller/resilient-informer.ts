@@ -1,8 +1,8 @@
 // client-node's informer (ListWatch: a list, then a watch from its resourceVersion, a relist on 410) made to
-// survive: in 1.4 any other error stops it for good. Here an error restarts it after a backoff with jitter
+// survive: in 1.4 any other error stops it for good. Here an error restarts it after a backoff with full jitter
 // (never straight from the error handler: that has caused request storms), the watches run over WatchTransport
 // (bookmarks, server-side timeout, a watchdog against silent stalls, one connection pool), and a periodic relist
-// repairs whatever a watch may have missed.
+// repairs whatever a watch may have missed. Restarts and relists are timers of a Clock, so tests can drive them.
 import {
   type KubeConfig,
   type KubernetesListObject,
@@ -10,10 +10,14 @@ import {
   ListWatch,
 } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import { type BackoffPolicy, backoffDelayMs } from '../runtime/backoff.js';
+import { type Clock, systemClock, type Timer } from '../runtime/clock.js';
 import { describeApiError } from './api-errors.js';
 import { WatchTransport, type WatchTransportEvent, type WatchTransportOptions } from './watch-transport.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
+
+const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
 
 export interface ResilientInformerOptions {
   /** For logs: what is watched, e.g. "SecurityModuleConfigs in all namespaces". */
@@ -23,11 +27,11 @@ export interface ResilientInformerOptions {
   path: string;
   list: () => Promise<KubernetesListObject<KubernetesObject>>;
   logger?: Logger;
-  /** Restart backoff: base * 2^n with full jitter, at most max (500 ms to 30 s). */
-  backoffBaseMs?: number;
-  backoffMaxMs?: number;
-  /** Relist this often (with up to 10% jitter) even when the watch seems fine (10 min); 0 turns it off. */
+  /** Restart backoff, full jitter (500 ms doubling to 30 s). */
+  backoff?: BackoffPolicy;
+  /** Relist this often (up to 10% sooner, at random) even when the watch seems fine (10 min); 0 turns it off. */
   relistIntervalMs?: number;
+  clock?: Clock;
   transport?: WatchTransportOptions;
   /** Called when a list or watch goes through after failures: the API server can be reached again. */
   onRestored?: () => void;
@@ -39,8 +43,10 @@ export class ResilientInformer<T extends KubernetesObject> {
   private failures = 0;
   /** When the current run of failures began (undefined while the watch is fine). */
   private failingSince?: number;
-  private restartTimer?: NodeJS.Timeout;
-  private relistTimer?: NodeJS.Timeout;
+  private restartTimer?: Timer;
+  private relistTimer?: Timer;
+  private readonly clock: Clock;
+  private readonly backoff: BackoffPolicy;
   private stopped = true;
   private hasSynced = false;
   private readonly syncWaiters: (() => void)[] = [];
@@ -48,6 +54,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   readonly stats = { lists: 0, listFailures: 0, restarts: 0, watchesStarted: 0, stalls: 0, expired: 0 };
 
   constructor(private readonly options: ResilientInformerOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.transport = new WatchTransport(options.kubeConfig, {
       ...options.transport,
       onEvent: (event) => {
@@ -100,8 +108,8 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.restartTimer);
-    clearTimeout(this.relistTimer);
+    this.restartTimer?.cancel();
+    this.relistTimer?.cancel();
     await this.informer.stop();
     this.transport.close();
   }
@@ -112,7 +120,7 @@ export class ResilientInformer<T extends KubernetesObject> {
    */
   retryNow(): void {
     if (this.stopped || !this.restartTimer) return;
-    clearTimeout(this.restartTimer);
+    this.restartTimer.cancel();
     this.restartTimer = undefined;
     this.stats.restarts++;
     void this.informer.start();
@@ -162,7 +170,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.options.logger?.info('watch restored', {
         informer: this.options.name,
         failures: this.failures,
-        downForMs: Date.now() - this.failingSince!,
+        downForMs: this.clock.now() - this.failingSince!,
       });
     this.failures = 0;
     this.failingSince = undefined;
@@ -171,37 +179,32 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   private scheduleRestart(error: unknown): void {
     if (this.stopped || this.restartTimer) return;
-    this.failingSince ??= Date.now();
-    const base = this.options.backoffBaseMs ?? 500;
-    const max = this.options.backoffMaxMs ?? 30_000;
-    const ceiling = Math.min(max, base * 2 ** this.failures);
-    // Full jitter: informers of many processes that lost the same API server do not come back in step.
-    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    this.failingSince ??= this.clock.now();
     this.failures++;
+    // Full jitter: informers of many processes that lost the same API server do not come back in step.
+    const delay = backoffDelayMs(this.backoff, this.failures);
     this.options.logger?.warn('watch failed; restarting after a backoff', {
       informer: this.options.name,
       error: describeApiError(error),
       retryInMs: delay,
       failures: this.failures,
     });
-    this.restartTimer = setTimeout(() => {
+    this.restartTimer = this.clock.setTimer(delay, () => {
       this.restartTimer = undefined;
       if (this.stopped) return;
       this.stats.restarts++;
       void this.informer.start();
-    }, delay);
-    this.restartTimer.unref();
+    });
   }
 
   private scheduleRelist(): void {
     const interval = this.options.relistIntervalMs ?? 10 * 60_000;
     if (interval <= 0) return;
     const delay = Math.round(interval * (0.9 + Math.random() * 0.1));
-    this.relistTimer = setTimeout(() => {
+    this.relistTimer = this.clock.setTimer(delay, () => {
       if (this.stopped) return;
       this.relist('periodic relist');
       this.scheduleRelist();
-    }, delay);
-    this.relistTimer.unref();
+    });
   }
 }

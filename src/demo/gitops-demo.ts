@@ -2,6 +2,7 @@
 import { createHubClient } from '../hub/hub-client.js';
 import type { CommandIo } from '../observability/command-output.js';
 import type { Logger } from '../observability/logger.js';
+import type { Stop } from '../runtime/stop.js';
 import { runSync } from '../sync/run-sync.js';
 import { startDemoFleet } from './demo-fleet.js';
 
@@ -10,8 +11,8 @@ export interface DemoOptions {
   examples: string;
   timeoutMs: number;
   logger: Logger;
-  signal: AbortSignal;
-  abort: AbortSignal;
+  /** SIGINT/SIGTERM: drain, then abort after the grace period. */
+  stop: Stop;
 }
 
 export async function runGitopsDemo(options: DemoOptions, io: CommandIo): Promise<number> {
@@ -43,7 +44,7 @@ export async function runGitopsDemo(options: DemoOptions, io: CommandIo): Promis
         pollMs: 1000,
         fullReadMs: 20_000,
       },
-      { io, access: client, logger: options.logger, signal: options.signal, abort: options.abort },
+      { io, access: client, logger: options.logger, stop: options.stop },
     );
     const stats = emulator.hub.stats.snapshot();
     const calls = Object.entries(stats.requests).map(

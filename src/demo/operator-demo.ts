@@ -11,7 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import type { RunningEmulator } from '../emulator/index.js';
 import type { CommandIo } from '../observability/command-output.js';
 import { packageFolder } from '../package-folder.js';
-import { sleep } from '../sync/sleep.js';
+import { pause, systemClock } from '../runtime/clock.js';
 import { startDemoFleet } from './demo-fleet.js';
 import type { DemoOptions } from './gitops-demo.js';
 import {
@@ -167,15 +167,15 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
           for (const line of state.table.trimEnd().split('\n')) io.out(`       ${line}`);
         }
         if (state.allReady) return true;
-        if (Date.now() > deadline || options.signal.aborted) return false;
-        await sleep(1500, options.signal);
+        if (Date.now() > deadline || options.stop.drain.aborted) return false;
+        await pause(systemClock, 1500, options.stop.drain);
       }
     };
     if (!(await watchUntilReady())) {
       io.err(
         `not every resource was Ready within ${options.timeoutMs / 1000}s (see the operator's log: ${logFile})`,
       );
-      return options.signal.aborted ? 130 : 3;
+      return options.stop.drain.aborted ? 130 : 3;
     }
 
     io.out(
@@ -197,7 +197,7 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
     ]);
     if (!(await watchUntilReady())) {
       io.err(`the edit was not rolled out within the timeout (see ${logFile})`);
-      return options.signal.aborted ? 130 : 3;
+      return options.stop.drain.aborted ? 130 : 3;
     }
     const hubs = await kubectl(['get', 'hub', '-n', NAMESPACE]);
     io.out(`\n${elapsed()} $ kubectl get hub -n ${NAMESPACE}`);

@@ -1,6 +1,6 @@
 // Work due at given times, on one timer instead of one per item (100,000 agents would need 100,000 timers).
 // Due items run in batches so a burst never holds the event loop for long.
-import type { Clock } from '../quotas/index.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
 
 interface Entry {
   at: number;
@@ -20,7 +20,7 @@ export class DueQueue {
 
   constructor(
     private readonly run: (key: string) => void,
-    private readonly clock: Clock = Date.now,
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {}
 
   /** Items scheduled and not yet run. */
@@ -65,7 +65,7 @@ export class DueQueue {
     if (this.timer && next >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = next;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, next - this.clock()));
+    this.timer = setTimeout(() => this.fire(), Math.max(0, next - this.clock.now()));
     this.timer.unref();
   }
 
@@ -73,7 +73,7 @@ export class DueQueue {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
     this.running = true;
-    const now = this.clock();
+    const now = this.clock.now();
     let ran = 0;
     while (this.heap.length > 0 && this.heap[0].at <= now && ran < BATCH && !this.closed) {
       const entry = this.pop()!;
@@ -84,7 +84,7 @@ export class DueQueue {
     }
     this.running = false;
     this.notifyIdle();
-    if (this.heap.length > 0 && this.heap[0].at <= this.clock() && !this.closed) {
+    if (this.heap.length > 0 && this.heap[0].at <= this.clock.now() && !this.closed) {
       setImmediate(() => this.fire());
     } else {
       this.arm();

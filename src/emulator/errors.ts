@@ -2,7 +2,8 @@
 // SDK reads the code from `Message` (it splits on ';', so texts never contain one).
 import { randomBytes } from 'node:crypto';
 
-export class HubError extends Error {
+/** An error answer the emulated hub sends (thrown inside the emulator, written out by the server). */
+export class HubErrorResponse extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -11,75 +12,78 @@ export class HubError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message.replaceAll(';', ','));
-    this.name = 'HubError';
+    this.name = 'HubErrorResponse';
   }
 }
 
 export const hubErrors = {
-  unauthorized: () => new HubError(401, 'IotHubUnauthorizedAccess', 'Unauthorized'),
+  unauthorized: () => new HubErrorResponse(401, 'IotHubUnauthorizedAccess', 'Unauthorized'),
   invalidProtocolVersion: (version: string | null) =>
-    new HubError(
+    new HubErrorResponse(
       400,
       'InvalidProtocolVersion',
       version ? `Invalid api-version '${version}'` : 'The api-version query parameter is required',
     ),
-  argumentInvalid: (text: string) => new HubError(400, 'ArgumentInvalid', text),
-  argumentNull: (name: string) => new HubError(400, 'ArgumentNull', `${name} cannot be null or empty`),
-  formatError: (text: string) => new HubError(400, 'IotHubFormatError', text),
-  invalidOperation: (text: string) => new HubError(400, 'InvalidOperation', text),
+  argumentInvalid: (text: string) => new HubErrorResponse(400, 'ArgumentInvalid', text),
+  argumentNull: (name: string) =>
+    new HubErrorResponse(400, 'ArgumentNull', `${name} cannot be null or empty`),
+  formatError: (text: string) => new HubErrorResponse(400, 'IotHubFormatError', text),
+  invalidOperation: (text: string) => new HubErrorResponse(400, 'InvalidOperation', text),
   sectionTooLarge: (section: string, limit: number) =>
-    new HubError(
+    new HubErrorResponse(
       403,
       'DeviceModelMaxPropertiesExceeded',
       `'${section}' size should be less than ${limit} bytes.`,
     ),
   deviceNotFound: (deviceId: string) =>
-    new HubError(404, 'DeviceNotFound', `Device ${deviceId} not registered`),
+    new HubErrorResponse(404, 'DeviceNotFound', `Device ${deviceId} not registered`),
   moduleNotFound: (deviceId: string, moduleId: string) =>
-    new HubError(404, 'ModuleNotFound', `Module ${moduleId} on device ${deviceId} not registered`),
-  jobNotFound: (jobId: string) => new HubError(404, 'JobNotFound', `Job with id '${jobId}' was not found`),
+    new HubErrorResponse(404, 'ModuleNotFound', `Module ${moduleId} on device ${deviceId} not registered`),
+  jobNotFound: (jobId: string) =>
+    new HubErrorResponse(404, 'JobNotFound', `Job with id '${jobId}' was not found`),
   routeNotFound: (method: string, path: string) =>
-    new HubError(404, 'InvalidOperation', `${method} ${path} is not an operation of this hub`),
+    new HubErrorResponse(404, 'InvalidOperation', `${method} ${path} is not an operation of this hub`),
   deviceAlreadyExists: (deviceId: string) =>
-    new HubError(409, 'DeviceAlreadyExists', `A device with ID '${deviceId}' is already registered.`),
+    new HubErrorResponse(409, 'DeviceAlreadyExists', `A device with ID '${deviceId}' is already registered.`),
   moduleAlreadyExists: (deviceId: string, moduleId: string) =>
-    new HubError(
+    new HubErrorResponse(
       409,
       'ModuleAlreadyExistsOnDevice',
       `A module with ID '${moduleId}' is already registered on device '${deviceId}'.`,
     ),
   jobAlreadyExists: (jobId: string) =>
-    new HubError(409, 'JobAlreadyExists', `A job with id '${jobId}' already exists`),
+    new HubErrorResponse(409, 'JobAlreadyExists', `A job with id '${jobId}' already exists`),
   preconditionFailed: (what: string) =>
-    new HubError(
+    new HubErrorResponse(
       412,
       'PreconditionFailed',
       `Precondition failed: the etag does not match the ${what}'s current etag`,
     ),
   requestTooLarge: (limit: number) =>
-    new HubError(413, 'MessageTooLarge', `The request body is larger than ${limit} bytes`),
+    new HubErrorResponse(413, 'MessageTooLarge', `The request body is larger than ${limit} bytes`),
   /** The C# SDK maps a 413 from PUT /devices/{id}/modules/{mid} to TooManyModulesOnDeviceException (413003). */
   tooManyModules: (deviceId: string, limit: number) =>
-    new HubError(
+    new HubErrorResponse(
       413,
       'TooManyModulesOnDevice',
       `Device ${deviceId} already has the maximum of ${limit} modules`,
     ),
   throttled: (operation: string, retryAfterSeconds: number) =>
-    new HubError(
+    new HubErrorResponse(
       429,
       'ThrottlingException',
       `IotHub throttling limit for ${operation} operations exceeded. Retry after some time.`,
       { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
     ),
   tooManyActiveJobs: (limit: number) =>
-    new HubError(
+    new HubErrorResponse(
       429,
       'ThrottlingMaxActiveJobCountExceeded',
       `The number of active jobs has reached the maximum of ${limit} for this hub's tier`,
     ),
-  serverError: () => new HubError(500, 'ServerError', 'Internal server error (injected fault)'),
-  serviceUnavailable: () => new HubError(503, 'ServiceUnavailable', 'Service unavailable (injected fault)'),
+  serverError: () => new HubErrorResponse(500, 'ServerError', 'Internal server error (injected fault)'),
+  serviceUnavailable: () =>
+    new HubErrorResponse(503, 'ServiceUnavailable', 'Service unavailable (injected fault)'),
 };
 
 function pad(value: number, width = 2): string {
@@ -93,7 +97,7 @@ export function trackingLine(now: Date): string {
 }
 
 /** The JSON body of an error response. */
-export function errorBody(error: HubError, now = new Date()): string {
+export function errorBody(error: HubErrorResponse, now = new Date()): string {
   return JSON.stringify({
     Message: `ErrorCode:${error.code};${error.message}`,
     ExceptionMessage: trackingLine(now),

@@ -1,6 +1,6 @@
 // The hub's service REST API (api-version 2021-04-12) as the azure-iothub SDK calls it: devices, modules,
 // twins, queries and jobs.
-import { HubError, hubErrors } from './errors.js';
+import { HubErrorResponse, hubErrors } from './errors.js';
 import type { EmulatedHub } from './hub.js';
 import { pageSizeOf } from './query-engine.js';
 import type { DeviceRecord, IdentityRecord, StoredAuthentication } from './registry-store.js';
@@ -94,8 +94,8 @@ function checkIdInBody(body: Record<string, unknown>, field: string, expected: s
   }
 }
 
-function applied(result: TwinState | HubError): TwinState {
-  if (result instanceof HubError) throw result;
+function applied(result: TwinState | HubErrorResponse): TwinState {
+  if (result instanceof HubErrorResponse) throw result;
   return result;
 }
 
@@ -108,7 +108,7 @@ export function hubRoutes(hub: EmulatedHub): Route[] {
     if (record.moduleId !== undefined && body.managedBy !== undefined) {
       record.managedBy = typeof body.managedBy === 'string' ? body.managedBy : undefined;
     }
-    const at = hub.clock();
+    const at = hub.clock.now();
     store.setState(record, {
       ...record.state,
       status,
@@ -170,7 +170,7 @@ export function hubRoutes(hub: EmulatedHub): Route[] {
     (request: ApiRequest): ApiResult => {
       const record = find(request);
       requireEtag(request, etagOf(record.state), 'twin');
-      store.setState(record, applied(update(record.state, request.body, hub.clock())));
+      store.setState(record, applied(update(record.state, request.body, hub.clock.now())));
       hub.stats.recordTwinUpdate(request.params.deviceId, request.params.moduleId);
       return ok(hub.renderTwin(record));
     };

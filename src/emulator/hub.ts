@@ -2,7 +2,8 @@
 // faults and statistics, and the JSON the REST API returns for devices, modules and twins.
 import { createHmac } from 'node:crypto';
 import { SECURITY_MODULE_ID } from '../agent/index.js';
-import type { Clock, HubTier } from '../quotas/index.js';
+import type { HubTier } from '../quotas/index.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
 import { type FaultConfig, FaultInjector } from './faults.js';
 import { JobManager } from './jobs.js';
 import { streamFor } from './prng.js';
@@ -33,7 +34,7 @@ export interface HubSettings {
   offlineRatio: number;
   seed: number;
   faults?: FaultConfig;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** What makes a hub the same hub across restarts. */
@@ -60,13 +61,13 @@ export class EmulatedHub {
   readonly throttle: HubThrottle;
   readonly faults: FaultInjector;
   readonly stats = new EmulatorStats();
-  readonly clock: Clock;
+  readonly clock: Pick<Clock, 'now'>;
 
   constructor(
     readonly settings: HubSettings,
     readonly secrets: HubSecrets,
   ) {
-    this.clock = settings.clock ?? Date.now;
+    this.clock = settings.clock ?? systemClock;
     const generation = streamFor(settings.seed, 'generation');
     this.store = new RegistryStore({
       queryLagMs: settings.queryLagMs,

@@ -4,13 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type Clock,
-  checkTierUnits,
-  type HubTier,
-  type OperationClass,
-  type Quota,
-} from '../quotas/index.js';
+import { checkTierUnits, type HubTier, type OperationClass, type Quota } from '../quotas/index.js';
+import type { Clock } from '../runtime/clock.js';
 import { certificatesUsable, createCertificates, type EmulatorCertificates } from './certificates.js';
 import { type FaultConfig, isRatio } from './faults.js';
 import { seedFleet } from './fleet.js';
@@ -67,7 +62,7 @@ export interface EmulatorOptions {
   /** The fault configuration at start (as `PUT /_emulator/faults` sets it). */
   faults?: FaultConfig;
   /** Time source for quotas, twins and agents; tests may freeze it for exact quota checks. */
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
   /** How often a changed hub is saved to `statePath`; 2000 ms by default, 0 saves only on close. */
   stateSaveIntervalMs?: number;
   log?: EmulatorLog;

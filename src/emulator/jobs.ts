@@ -2,8 +2,9 @@
 // get a tags/desired patch, paced by the tier's job device operation quota, with the tier's limit on jobs
 // active at once. Jobs target device twins, as on the hub.
 import { compileCondition, parseQuery, type TwinPredicate } from '../condition/index.js';
-import { type Clock, type HubTier, maxConcurrentJobs } from '../quotas/index.js';
-import { HubError, hubErrors } from './errors.js';
+import { type HubTier, maxConcurrentJobs } from '../quotas/index.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
+import { HubErrorResponse, hubErrors } from './errors.js';
 import type { QueryEngine } from './query-engine.js';
 import type { RegistryStore } from './registry-store.js';
 import type { HubThrottle } from './throttling.js';
@@ -38,7 +39,7 @@ export interface JobManagerOptions {
   engine: QueryEngine;
   throttle: HubThrottle;
   tier: HubTier;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
 }
 
 function iso(ms: number | undefined): string | null {
@@ -47,11 +48,11 @@ function iso(ms: number | undefined): string | null {
 
 export class JobManager {
   private readonly jobs = new Map<string, Job>();
-  private readonly clock: Clock;
+  private readonly clock: Pick<Clock, 'now'>;
   private closed = false;
 
   constructor(private readonly options: JobManagerOptions) {
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
   }
 
   get activeCount(): number {
@@ -76,7 +77,7 @@ export class JobManager {
     const updateTwin = body.updateTwin;
     if (!isJsonObject(updateTwin)) throw hubErrors.argumentInvalid('updateTwin must be a twin patch object');
     const checked = patchTwin(newTwinState({ at: 0 }), updateTwin, 0);
-    if (checked instanceof HubError) throw checked;
+    if (checked instanceof HubErrorResponse) throw checked;
     if (typeof body.queryCondition !== 'string' || body.queryCondition.trim() === '') {
       throw hubErrors.argumentNull('queryCondition');
     }
@@ -85,7 +86,7 @@ export class JobManager {
     const limit = maxConcurrentJobs(this.options.tier);
     if (this.activeCount >= limit) throw hubErrors.tooManyActiveJobs(limit);
 
-    const now = this.clock();
+    const now = this.clock.now();
     const requestedStart = typeof body.startTime === 'string' ? Date.parse(body.startTime) : Number.NaN;
     const startTime = Number.isNaN(requestedStart) ? now : Math.max(now, requestedStart);
     const job: Job = {
@@ -157,13 +158,13 @@ export class JobManager {
     job.timer = undefined;
     job.status = status;
     job.failureReason = failureReason;
-    job.endTime = this.clock();
+    job.endTime = this.clock.now();
   }
 
   private step(job: Job): void {
     job.timer = undefined;
     if (!ACTIVE.has(job.status)) return;
-    const now = this.clock();
+    const now = this.clock.now();
     if (job.status !== 'running') {
       job.status = 'running';
       job.targets = this.options.engine.selectDeviceIds(job.predicate);
@@ -198,7 +199,7 @@ export class JobManager {
       return;
     }
     const next = patchTwin(device.state, job.updateTwin, now);
-    if (next instanceof HubError) {
+    if (next instanceof HubErrorResponse) {
       job.failed++;
       return;
     }

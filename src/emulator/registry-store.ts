@@ -1,6 +1,6 @@
 // Devices, their modules and twins, in memory. Direct reads see the current twin; queries see a lagged view
 // when the hub runs with a query lag (writes and deletes become visible `queryLagMs` later).
-import type { Clock } from '../quotas/index.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
 import { hubErrors } from './errors.js';
 import type { JsonObject } from './twin-document.js';
 import { type ConnectionState, type IdentityStatus, newTwinState, type TwinState } from './twin-state.js';
@@ -54,7 +54,7 @@ export interface TwinChange {
 
 export interface RegistryStoreOptions {
   queryLagMs?: number;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
   /** Makes the generationId of a new identity (seeded by the hub for reproducible fleets). */
   generationId?: () => string;
 }
@@ -83,7 +83,7 @@ export interface RestoredDevice {
 
 export class RegistryStore {
   readonly queryLagMs: number;
-  private readonly clock: Clock;
+  private readonly clock: Pick<Clock, 'now'>;
   private readonly makeGenerationId: () => string;
   private readonly devices = new Map<string, DeviceRecord>();
   private sortedIds: string[] | undefined;
@@ -95,7 +95,7 @@ export class RegistryStore {
 
   constructor(options: RegistryStoreOptions = {}) {
     this.queryLagMs = Math.max(0, options.queryLagMs ?? 0);
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     let counter = 0;
     this.makeGenerationId = options.generationId ?? (() => String(638_000_000_000_000_000 + ++counter));
   }
@@ -110,7 +110,7 @@ export class RegistryStore {
   }
 
   now(): number {
-    return this.clock();
+    return this.clock.now();
   }
 
   // ---- devices ----------------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ export class RegistryStore {
       generationId: init.generationId ?? this.makeGenerationId(),
       authentication: init.authentication,
       managedBy: undefined,
-      state: newTwinState({ at: this.clock(), ...init }),
+      state: newTwinState({ at: this.clock.now(), ...init }),
       view: ghost?.view,
       deleted: false,
       modules: [],
@@ -214,7 +214,7 @@ export class RegistryStore {
       generationId: init.generationId ?? this.makeGenerationId(),
       authentication: init.authentication,
       managedBy: init.managedBy,
-      state: newTwinState({ at: this.clock(), connectionState: init.connectionState }),
+      state: newTwinState({ at: this.clock.now(), connectionState: init.connectionState }),
       view: ghost?.view,
       deleted: false,
     };
@@ -284,7 +284,7 @@ export class RegistryStore {
   // ---- queries ----------------------------------------------------------------------------------------
 
   /** What queries see of an identity now (undefined when it does not exist for them). */
-  visibleState(record: IdentityRecord, now = this.clock()): TwinState | undefined {
+  visibleState(record: IdentityRecord, now = this.clock.now()): TwinState | undefined {
     const view = record.view;
     if (!view) return record.deleted ? undefined : record.state;
     while (view.pending.length > 0 && view.pending[0].at <= now) view.visible = view.pending.shift()!.state;
@@ -305,7 +305,7 @@ export class RegistryStore {
 
   private purgeGhosts(): void {
     if (this.ghosts === 0) return;
-    const now = this.clock();
+    const now = this.clock.now();
     for (const record of this.devices.values()) {
       if (
         record.deleted &&
@@ -328,7 +328,7 @@ export class RegistryStore {
     if (this.queryLagMs > 0) {
       if (!record.view) record.view = { visible: previous, pending: [] };
       else this.visibleState(record);
-      record.view.pending.push({ at: this.clock() + this.queryLagMs, state: next });
+      record.view.pending.push({ at: this.clock.now() + this.queryLagMs, state: next });
     }
     for (const listener of this.listeners) listener({ record, previous, next });
   }

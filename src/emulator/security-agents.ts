@@ -14,7 +14,7 @@ import {
   unwrapTwinConfiguration,
   wrapSettings,
 } from '../agent/index.js';
-import type { Clock } from '../quotas/index.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
 import { DueQueue } from './due-queue.js';
 import { type Random, randomInt, unitFor } from './prng.js';
 import type { DeviceRecord, IdentityRecord, RegistryStore, TwinChange } from './registry-store.js';
@@ -55,7 +55,7 @@ export interface SecurityAgentsOptions {
   lowercaseRatio: number;
   seed: number;
   random: Random;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
   onError?: (deviceId: string, error: unknown) => void;
 }
 
@@ -107,11 +107,11 @@ export class SecurityAgents {
   private readonly lowercaseReports = new WeakMap<AgentSettings, JsonObject>();
   private readonly queue: DueQueue;
   private readonly store: RegistryStore;
-  private readonly clock: Clock;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(private readonly options: SecurityAgentsOptions) {
     this.store = options.store;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     // Agent delays are real time, whatever clock stamps the twins (tests may freeze that one).
     this.queue = new DueQueue((deviceId) => this.readConfiguration(deviceId));
     this.store.onChange((change) => this.onStoreChange(change));
@@ -133,7 +133,7 @@ export class SecurityAgents {
   /** Sets a device online or offline; its agent reads its configuration once it is online again. */
   setOnline(deviceId: string, online: boolean): void {
     const device = this.store.requireDevice(deviceId);
-    const at = this.clock();
+    const at = this.clock.now();
     const state = online ? 'Connected' : 'Disconnected';
     this.store.setState(device, withConnection(device.state, state, at));
     const module = this.store.getModule(device, SECURITY_MODULE_ID);
@@ -229,7 +229,7 @@ export class SecurityAgents {
 
   private report(device: DeviceRecord, module: IdentityRecord, agent: Agent): void {
     const patch = { [AGENT_CONFIGURATION_KEY]: this.reportOf(agent.applied!, agent.lowercase) };
-    const at = this.clock();
+    const at = this.clock.now();
     const next = reportProperties(module.state, patch, at);
     if (next instanceof Error) {
       this.options.onError?.(device.deviceId, next);

@@ -10,7 +10,7 @@ import {
 } from '../protocol/shared-access-signature.js';
 import { adminRoutes } from './admin-api.js';
 import type { EmulatorCertificates } from './certificates.js';
-import { errorBody, HubError, hubErrors } from './errors.js';
+import { errorBody, HubErrorResponse, hubErrors } from './errors.js';
 import type { FaultDecision, FaultStatus } from './faults.js';
 import type { EmulatedHub } from './hub.js';
 import { API_VERSIONS, hubRoutes } from './hub-api.js';
@@ -108,7 +108,7 @@ function send(response: ServerResponse, result: ApiResult): void {
 }
 
 /** The error an injected fault answers with. */
-function injectedError(status: FaultStatus, operation: StatsClass): HubError {
+function injectedError(status: FaultStatus, operation: StatsClass): HubErrorResponse {
   if (status === 429) return hubErrors.throttled(operation, 1);
   return status === 500 ? hubErrors.serverError() : hubErrors.serviceUnavailable();
 }
@@ -129,7 +129,12 @@ function sendThenReset(response: ServerResponse, result: ApiResult): void {
 }
 
 /** Sends the hub's error; when the request body was not read to its end, closes the connection after it. */
-function sendError(request: IncomingMessage, response: ServerResponse, error: HubError, now: Date): void {
+function sendError(
+  request: IncomingMessage,
+  response: ServerResponse,
+  error: HubErrorResponse,
+  now: Date,
+): void {
   const text = errorBody(error, now);
   response.writeHead(error.status, {
     ...error.headers,
@@ -149,7 +154,7 @@ export function createHubServer(options: HubServerOptions): https.Server {
 
   const authorize = (request: IncomingMessage): void => {
     const header = request.headers.authorization;
-    const nowSeconds = Math.floor(hub.clock() / 1000);
+    const nowSeconds = Math.floor(hub.clock.now() / 1000);
     const cachedExpiry = header ? verifiedTokens.get(header) : undefined;
     if (cachedExpiry !== undefined && cachedExpiry > nowSeconds) return;
     // Only the emulator's own names: never the request's Host header, which the client chooses.
@@ -214,15 +219,16 @@ export function createHubServer(options: HubServerOptions): https.Server {
         send(response, result);
       }
     } catch (caught) {
-      const error = caught instanceof HubError ? caught : undefined;
+      const error = caught instanceof HubErrorResponse ? caught : undefined;
       if (!error)
         log('error', 'request failed', {
           url: request.url,
           error: (caught as Error)?.stack ?? String(caught),
         });
-      const hubError = error ?? new HubError(500, 'ServerError', 'The emulator failed to handle the request');
-      status = hubError.status;
-      sendError(request, response, hubError, new Date(hub.clock()));
+      const errorResponse =
+        error ?? new HubErrorResponse(500, 'ServerError', 'The emulator failed to handle the request');
+      status = errorResponse.status;
+      sendError(request, response, errorResponse, new Date(hub.clock.now()));
     } finally {
       hub.stats.record(operation, status);
       const deviceId = match?.params.deviceId;

@@ -1,7 +1,6 @@
 // The hub's quotas as token buckets, one per operation class, for a tier and unit count, with optional
 // overrides of single classes.
 import {
-  type Clock,
   type HubTier,
   hubQuotas,
   OPERATION_CLASSES,
@@ -9,6 +8,7 @@ import {
   type Quota,
   TokenBucket,
 } from '../quotas/index.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
 import { hubErrors } from './errors.js';
 
 /** Quotas that replace the tier's for some operation classes. */
@@ -60,7 +60,7 @@ export class HubThrottle {
     readonly units: number,
     /** The tier's quotas on or off; overridden classes are throttled either way. */
     readonly enabled: boolean,
-    clock: Clock = Date.now,
+    clock: Pick<Clock, 'now'> = systemClock,
     overrides: QuotaOverrides = {},
   ) {
     checkQuotaOverrides(overrides);
@@ -81,9 +81,9 @@ export class HubThrottle {
     if (!bucket.tryTake()) throw hubErrors.throttled(operation, bucket.msUntilAvailable() / 1000);
   }
 
-  /** Milliseconds until the class has a token again (jobs pace their device operations with it). */
-  msUntilAvailable(operation: OperationClass): number {
-    return this.enforced.has(operation) ? this.buckets.get(operation)!.msUntilAvailable() : 0;
+  /** Milliseconds until the class has `count` tokens again (jobs pace their device operations with it). */
+  msUntilAvailable(operation: OperationClass, count = 1): number {
+    return this.enforced.has(operation) ? this.buckets.get(operation)!.msUntilAvailable(count) : 0;
   }
 
   /** Takes a token if there is one, without failing (for the hub's own paced work). */

@@ -3,7 +3,7 @@
 // Values are immutable and shared between twins (the copy-on-write merge never mutates), which keeps 100,000
 // twins with the same agent configuration small. Metadata is stored collapsed: a subtree written by one
 // update holds a single Stamp, expanded only when a twin is rendered.
-import { type HubError, hubErrors } from './errors.js';
+import { type HubErrorResponse, hubErrors } from './errors.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -127,7 +127,7 @@ function keyProblem(key: string): string | undefined {
   return undefined;
 }
 
-function checkLeaf(key: string, value: JsonValue): HubError | undefined {
+function checkLeaf(key: string, value: JsonValue): HubErrorResponse | undefined {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return hubErrors.argumentInvalid(`Property ${key} is not a finite number`);
     if (Number.isInteger(value) && (value > TWIN_LIMITS.maxInteger || value < TWIN_LIMITS.minInteger)) {
@@ -151,13 +151,13 @@ const tooDeep = () => hubErrors.argumentInvalid(`Nested depth of twin property e
  * A value inside `depth` objects and arrays (1: a section's own keys). Arrays count as objects do, so a
  * value nested 5,000 arrays deep is refused at the eleventh, before anything recurses further.
  */
-function checkValue(key: string, value: JsonValue, depth: number): HubError | undefined {
+function checkValue(key: string, value: JsonValue, depth: number): HubErrorResponse | undefined {
   if (Array.isArray(value)) return depth > TWIN_LIMITS.depth ? tooDeep() : checkArray(key, value, depth + 1);
   if (isJsonObject(value)) return depth > TWIN_LIMITS.depth ? tooDeep() : checkObject(value, depth + 1);
   return value === null ? undefined : checkLeaf(key, value);
 }
 
-function checkArray(key: string, items: JsonValue[], depth: number): HubError | undefined {
+function checkArray(key: string, items: JsonValue[], depth: number): HubErrorResponse | undefined {
   for (const item of items) {
     if (item === null)
       return hubErrors.argumentInvalid(`Arrays cannot contain 'null' as value (property ${key})`);
@@ -168,7 +168,7 @@ function checkArray(key: string, items: JsonValue[], depth: number): HubError | 
 }
 
 /** `depth` is the level of the object's keys: 1 for a section's own keys. */
-function checkObject(object: JsonObject, depth: number): HubError | undefined {
+function checkObject(object: JsonObject, depth: number): HubErrorResponse | undefined {
   for (const [key, value] of Object.entries(object)) {
     const invalidKey = keyProblem(key);
     if (invalidKey) return hubErrors.argumentInvalid(invalidKey);
@@ -179,7 +179,7 @@ function checkObject(object: JsonObject, depth: number): HubError | undefined {
 }
 
 /** The hub's error for an update of a section (a patch or a replacement), or undefined when it is valid. */
-export function checkSectionUpdate(section: SectionName, update: unknown): HubError | undefined {
+export function checkSectionUpdate(section: SectionName, update: unknown): HubErrorResponse | undefined {
   if (!isJsonObject(update)) {
     return hubErrors.argumentInvalid(`${SECTION_LIMITS[section].label} must be a JSON object`);
   }
@@ -187,7 +187,7 @@ export function checkSectionUpdate(section: SectionName, update: unknown): HubEr
 }
 
 /** The hub's error when a section's value is over its size limit, counted as the hub counts (twinValueSize). */
-export function checkSectionSize(section: SectionName, value: JsonObject): HubError | undefined {
+export function checkSectionSize(section: SectionName, value: JsonObject): HubErrorResponse | undefined {
   const { bytes, label } = SECTION_LIMITS[section];
   return twinValueSize(value) > bytes ? hubErrors.sectionTooLarge(label, bytes) : undefined;
 }

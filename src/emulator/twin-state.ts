@@ -1,5 +1,5 @@
 // A whole twin at one moment (immutable), the updates the service and devices make to it, and its JSON.
-import { type HubError, hubErrors } from './errors.js';
+import { type HubErrorResponse, hubErrors } from './errors.js';
 import {
   checkSectionSize,
   checkSectionUpdate,
@@ -69,7 +69,7 @@ interface ServiceUpdate {
   desired?: JsonObject;
 }
 
-function readServiceUpdate(body: unknown): ServiceUpdate | HubError {
+function readServiceUpdate(body: unknown): ServiceUpdate | HubErrorResponse {
   if (!isJsonObject(body)) return hubErrors.argumentInvalid('The twin must be a JSON object');
   const update: ServiceUpdate = {};
   if (body.tags !== undefined && body.tags !== null) {
@@ -98,12 +98,12 @@ function stripServiceKeys(section: unknown): unknown {
   return rest;
 }
 
-function checkSizes(state: TwinState): HubError | undefined {
+function checkSizes(state: TwinState): HubErrorResponse | undefined {
   return checkSectionSize('tags', state.tags) ?? checkSectionSize('desired', state.desired.value);
 }
 
 /** PATCH /twins: merges tags and desired properties (null deletes). */
-export function patchTwin(state: TwinState, body: unknown, at: number): TwinState | HubError {
+export function patchTwin(state: TwinState, body: unknown, at: number): TwinState | HubErrorResponse {
   const update = readServiceUpdate(body);
   if (update instanceof Error) return update;
   const tagsChanged = update.tags !== undefined && Object.keys(update.tags).length > 0;
@@ -118,7 +118,7 @@ export function patchTwin(state: TwinState, body: unknown, at: number): TwinStat
 }
 
 /** PUT /twins: replaces tags and desired properties; reported properties are the device's and stay. */
-export function replaceTwin(state: TwinState, body: unknown, at: number): TwinState | HubError {
+export function replaceTwin(state: TwinState, body: unknown, at: number): TwinState | HubErrorResponse {
   const update = readServiceUpdate(body);
   if (update instanceof Error) return update;
   const next: TwinState = {
@@ -131,7 +131,11 @@ export function replaceTwin(state: TwinState, body: unknown, at: number): TwinSt
 }
 
 /** A device (or module) writing its reported properties; it is active and connected as it does. */
-export function reportProperties(state: TwinState, patch: JsonObject, at: number): TwinState | HubError {
+export function reportProperties(
+  state: TwinState,
+  patch: JsonObject,
+  at: number,
+): TwinState | HubErrorResponse {
   const problem = checkSectionUpdate('reported', patch);
   if (problem) return problem;
   const reported = mergeSection(state.reported, patch, at);

@@ -6,6 +6,8 @@ import type { HubAccess } from '../hub/hub-client-api.js';
 import type { Logger } from '../observability/logger.js';
 import type { HubPlan, HubReconcileInput } from '../planner/plan-hub-reconcile.js';
 import type { HubSnapshot, PlannedResource } from '../planner/types.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
+import { NO_STOP, type Stop } from '../runtime/stop.js';
 import { type ReconcileOutcome, reconcileHub } from './reconcile-hub.js';
 import { TwinMemory } from './twin-memory.js';
 
@@ -16,14 +18,15 @@ export interface HubSessionOptions {
   manager?: string;
   /** The resources of that record this session answers for (all when undefined). */
   scope?: HubReconcileInput['scope'];
-  clock?: () => number;
+  clock?: Clock;
   logger?: Logger;
   /** While agents have yet to answer, their twins are re-read at most this far apart (2 s). */
   pollMs?: number;
   /**
    * After writes, and after a re-read that found agents answering, the next re-read comes this soon (250 ms);
    * after one that found none, twice as late each time up to pollMs: agents that answer at once are seen at
-   * once, slow ones cost few reads.
+   * once, slow ones cost few reads. (A poll schedule, not a retry backoff: nothing failed, and it starts over as
+   * soon as agents answer.)
    */
   firstCheckMs?: number;
   /** While anything is in progress, the whole hub is re-read this often (30 s): devices coming online, drift. */
@@ -37,10 +40,11 @@ export interface HubSessionOptions {
 export interface StepOptions {
   departing?: HubReconcileInput['departing'];
   held?: HubReconcileInput['held'];
-  /** Cancels the step: hub calls in flight are abandoned (their outcome is unknown, see CallOptions.signal). */
-  signal?: AbortSignal;
-  /** Stops starting new writes; the ones in flight finish and the step returns with `interrupted`. */
-  interrupt?: AbortSignal;
+  /**
+   * `drain`: no new write starts; the ones in flight finish and the step returns with `interrupted`. `abort`: hub
+   * calls in flight are abandoned too (their outcome is unknown, see CallOptions.abort) and the step rejects.
+   */
+  stop?: Stop;
   /** Read the whole hub whatever the schedule says (a reconcile requested by hand). */
   fullRead?: boolean;
   /** Plan only: nothing is written. */
@@ -83,7 +87,7 @@ export class HubSession {
   private lastPlan?: HubPlan;
   private lastFullReadAt = Number.NEGATIVE_INFINITY;
   private lastReadAt = Number.NEGATIVE_INFINITY;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly pollMs: number;
   private readonly firstCheckMs: number;
   /** How long after the last read the next re-read of awaiting devices is due. */
@@ -97,7 +101,7 @@ export class HubSession {
     readonly access: HubAccess,
     private readonly options: HubSessionOptions,
   ) {
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     this.firstCheckMs = Math.min(options.firstCheckMs ?? DEFAULT_FIRST_CHECK_MS, this.pollMs);
     this.checkDelayMs = this.pollMs;
@@ -112,8 +116,9 @@ export class HubSession {
 
   /** One step: read what the schedule calls for, plan, write what differs, and say when the next step is due. */
   async step(resources: readonly PlannedResource[], options: StepOptions = {}): Promise<StepOutcome> {
+    const stop = options.stop ?? NO_STOP;
     const read = this.chooseRead(options.fullRead === true);
-    const snapshot = await this.refresh(read, options.signal);
+    const snapshot = await this.refresh(read, stop.abort);
     const outcome = await reconcileHub(this.access, resources, {
       unknownOwners: this.options.unknownOwners,
       manager: this.options.manager,
@@ -121,8 +126,7 @@ export class HubSession {
       departing: options.departing,
       held: options.held,
       dryRun: options.dryRun,
-      signal: options.signal,
-      interrupt: options.interrupt,
+      stop,
       clock: this.clock,
       memory: this.memory,
       snapshot,
@@ -148,7 +152,7 @@ export class HubSession {
 
   private chooseRead(forced: boolean): SnapshotRead {
     if (!this.snapshot || forced) return 'full';
-    const now = this.clock();
+    const now = this.clock.now();
     const waiting = this.lastPlan ? isWaiting(this.lastPlan) : true;
     if (now - this.lastFullReadAt >= (waiting ? this.fullReadWhileWaitingMs : this.resyncMs)) return 'full';
     if (this.lastPlan?.unsettledDevices.length && now - this.lastReadAt >= this.checkDelayMs)
@@ -156,24 +160,24 @@ export class HubSession {
     return 'none';
   }
 
-  private async refresh(read: SnapshotRead, signal?: AbortSignal): Promise<HubSnapshot> {
+  private async refresh(read: SnapshotRead, abort: AbortSignal): Promise<HubSnapshot> {
     if (read === 'full' || !this.snapshot) {
-      this.snapshot = await this.access.readSnapshot({ signal });
-      this.lastFullReadAt = this.lastReadAt = this.clock();
+      this.snapshot = await this.access.readSnapshot({ abort });
+      this.lastFullReadAt = this.lastReadAt = this.clock.now();
     } else if (read === 'partial' && this.lastPlan) {
       const fresh = await this.access.readModuleTwins(this.lastPlan.unsettledDevices, {
-        signal,
+        abort,
         fleetSize: this.snapshot.modules.size,
       });
       for (const [deviceId, twin] of fresh) this.snapshot.modules.set(deviceId, twin);
-      this.lastReadAt = this.clock();
+      this.lastReadAt = this.clock.now();
     }
     return this.snapshot;
   }
 
   private nextStepInMs(outcome: ReconcileOutcome, waiting: boolean): number {
     if (outcome.interrupted) return 0;
-    const now = this.clock();
+    const now = this.clock.now();
     if (!waiting) return Math.max(0, this.resyncMs - (now - this.lastFullReadAt));
     const untilFull = this.fullReadWhileWaitingMs - (now - this.lastFullReadAt);
     const untilPoll = this.checkDelayMs - (now - this.lastReadAt);

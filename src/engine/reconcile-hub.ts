@@ -12,7 +12,9 @@ import type {
   SecurityModuleTwin,
   TwinWrite,
 } from '../planner/types.js';
-import { runBounded } from './run-bounded.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
+import { NO_STOP, type Stop } from '../runtime/stop.js';
+import { forEachBounded } from '../runtime/worker-pool.js';
 import { type HubMoment, TwinMemory } from './twin-memory.js';
 import { WriteVerifier } from './write-verifier.js';
 
@@ -26,13 +28,13 @@ export interface ReconcileOptions {
   scope?: HubReconcileInput['scope'];
   /** Plan only: nothing is written, no module created. */
   dryRun?: boolean;
-  signal?: AbortSignal;
   /**
-   * A soft stop: no new write or module creation starts once it aborts, the ones in flight finish, and the
-   * outcome says `interrupted` (the resources changed: plan again at once rather than finish a stale plan).
+   * `drain`: no new write or module creation starts, the ones in flight finish, and the outcome says
+   * `interrupted` (e.g. the resources changed: plan again at once rather than finish a stale plan). `abort`: hub
+   * calls in flight are abandoned, and the reconcile rejects with a 'Cancelled' HubError.
    */
-  interrupt?: AbortSignal;
-  clock?: () => number;
+  stop?: Stop;
+  clock?: Clock;
   /**
    * Twin writes in flight at once (64). The rate limiter sets the pace; this only has to cover the hub's latency
    * at that pace (500 writes/s answered in 100 ms need 50 in flight), or the latency, not the quota, sets it.
@@ -60,7 +62,7 @@ export interface ReconcileOutcome {
   writesFailed: number;
   conflictsReplanned: number;
   modulesCreated: number;
-  /** The interrupt came before every planned write was made. */
+  /** The drain came before every planned write was made. */
   interrupted: boolean;
 }
 
@@ -101,7 +103,7 @@ async function rereadSuspects(
   options.logger?.info('re-reading twins the queries show without our writes', { devices: suspects.length });
   let fresh: Map<string, SecurityModuleTwin>;
   try {
-    fresh = await access.readModuleTwins(suspects, { signal: options.signal, consistent: true });
+    fresh = await access.readModuleTwins(suspects, { abort: options.stop?.abort, consistent: true });
   } catch (error) {
     if (errorKind(error) === 'Cancelled') throw error;
     // The step goes on with what is remembered standing in for them; the next step suspects them again.
@@ -140,10 +142,11 @@ export async function reconcileHub(
   resources: readonly PlannedResource[],
   options: ReconcileOptions,
 ): Promise<ReconcileOutcome> {
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const { drain, abort } = options.stop ?? NO_STOP;
   const memory = options.memory ?? new TwinMemory();
-  const snapshot = options.snapshot ?? (await access.readSnapshot({ signal: options.signal }));
-  const moment = () => ({ now: clock(), outages: access.outages });
+  const snapshot = options.snapshot ?? (await access.readSnapshot({ abort }));
+  const moment = () => ({ now: clock.now(), outages: access.outages });
   const suspects = memory.overlay(snapshot, moment());
   if (suspects.length) await rereadSuspects(access, snapshot, memory, suspects, options, moment);
   const writeFailures = new Map<string, DeviceFailure>();
@@ -152,7 +155,7 @@ export async function reconcileHub(
     planHubReconcile({
       snapshot,
       resources,
-      now: clock(),
+      now: clock.now(),
       unknownOwners: options.unknownOwners,
       departing: options.departing,
       held: options.held,
@@ -161,12 +164,6 @@ export async function reconcileHub(
       writeFailures,
       admitted,
     });
-  // Stop starting new work on a shutdown (signal) or a change of the resources (interrupt).
-  const stopStarting = options.interrupt
-    ? options.signal
-      ? AbortSignal.any([options.signal, options.interrupt])
-      : options.interrupt
-    : options.signal;
   const initialPlan = plan();
   const outcome = {
     initialPlan,
@@ -181,12 +178,12 @@ export async function reconcileHub(
   if (options.dryRun) return outcome;
 
   if (initialPlan.moduleCreations.length) {
-    await runBounded(
+    await forEachBounded(
       initialPlan.moduleCreations,
       options.concurrency ?? 8,
       async (deviceId) => {
         try {
-          if ((await access.ensureSecurityModule(deviceId, { signal: options.signal })) === 'created')
+          if ((await access.ensureSecurityModule(deviceId, { abort })) === 'created')
             outcome.modulesCreated++;
         } catch (error) {
           if (errorKind(error) === 'Cancelled') throw error;
@@ -197,33 +194,27 @@ export async function reconcileHub(
           });
         }
       },
-      stopStarting,
+      drain,
     );
-    const created = await access.readModuleTwins(initialPlan.moduleCreations, { signal: options.signal });
+    const created = await access.readModuleTwins(initialPlan.moduleCreations, { abort });
     for (const [deviceId, twin] of created) snapshot.modules.set(deviceId, twin);
   }
 
   let writes: TwinWrite[] = initialPlan.moduleCreations.length ? plan().writes : initialPlan.writes;
   const verifier =
     writes.length > (options.verifyAbove ?? 500)
-      ? new WriteVerifier(access, snapshot, { clock, signal: options.signal })
+      ? new WriteVerifier(access, snapshot, { clock, abort })
       : undefined;
   try {
-    for (
-      let round = 0;
-      writes.length > 0 && round <= MAX_CONFLICT_ROUNDS && !options.interrupt?.aborted;
-      round++
-    ) {
+    for (let round = 0; writes.length > 0 && round <= MAX_CONFLICT_ROUNDS && !drain.aborted; round++) {
       const conflicted: string[] = [];
       for (const write of writes) admitted.add(write.deviceId);
-      await runBounded(
+      await forEachBounded(
         writes,
         options.concurrency ?? DEFAULT_WRITE_CONCURRENCY,
         async (write) => {
           try {
-            const twin = await access.patchModuleTwin(write.deviceId, write.patch, write.etag, {
-              signal: options.signal,
-            });
+            const twin = await access.patchModuleTwin(write.deviceId, write.patch, write.etag, { abort });
             // The write's answer is the hub's current twin, as a GET is.
             const answer = { ...twin, reportedMayBeStale: false, current: true };
             snapshot.modules.set(write.deviceId, answer);
@@ -258,12 +249,12 @@ export async function reconcileHub(
             });
           }
         },
-        stopStarting,
+        drain,
       );
-      if (conflicted.length === 0 || options.interrupt?.aborted) break;
+      if (conflicted.length === 0 || drain.aborted) break;
       // Someone else wrote these twins since the snapshot: re-read them and plan them again.
       outcome.conflictsReplanned += conflicted.length;
-      const fresh = await access.readModuleTwins(conflicted, { signal: options.signal, consistent: true });
+      const fresh = await access.readModuleTwins(conflicted, { abort, consistent: true });
       takeFreshTwins(snapshot, memory, conflicted, fresh);
       const retry = new Set(conflicted);
       writes = plan().writes.filter((w) => retry.has(w.deviceId));
@@ -272,6 +263,6 @@ export async function reconcileHub(
     await verifier?.stop();
   }
   outcome.finalPlan = plan();
-  outcome.interrupted = Boolean(options.interrupt?.aborted) && outcome.finalPlan.writes.length > 0;
+  outcome.interrupted = drain.aborted && outcome.finalPlan.writes.length > 0;
   return outcome;
 }

@@ -4,6 +4,7 @@
 // instead of starting then.
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { HubSnapshot } from '../planner/types.js';
+import { type Clock, pause, systemClock } from '../runtime/clock.js';
 
 export interface WriteVerifierOptions {
   /** How often it checks (1 s). */
@@ -12,15 +13,15 @@ export interface WriteVerifierOptions {
   minAgeMs?: number;
   /** Twins checked at most per round (enough for a second of writes at the highest quotas). */
   maxPerRound?: number;
-  clock?: () => number;
-  signal?: AbortSignal;
+  clock?: Clock;
+  /** Abandons a check in flight. */
+  abort?: AbortSignal;
 }
 
 export class WriteVerifier {
   private readonly pending: { deviceId: string; at: number; version?: number }[] = [];
-  private stopped = false;
+  private readonly stopping = new AbortController();
   private loop?: Promise<void>;
-  private wake?: () => void;
   /** Twins read back, for tests and telemetry. */
   checked = 0;
 
@@ -32,32 +33,23 @@ export class WriteVerifier {
 
   /** A twin was written (the hub returned it at `version`). */
   written(deviceId: string, version: number | undefined): void {
-    this.pending.push({ deviceId, at: (this.options.clock ?? Date.now)(), version });
+    this.pending.push({ deviceId, at: (this.options.clock ?? systemClock).now(), version });
     this.loop ??= this.run();
   }
 
   /** Stops checking; resolves when a check in flight has ended. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
+    this.stopping.abort();
     await this.loop;
   }
 
   private async run(): Promise<void> {
-    const clock = this.options.clock ?? Date.now;
+    const clock = this.options.clock ?? systemClock;
     const everyMs = this.options.everyMs ?? 1000;
     const minAgeMs = this.options.minAgeMs ?? 100;
     const maxPerRound = this.options.maxPerRound ?? 2000;
-    while (!this.stopped) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, everyMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      if (this.stopped) return;
-      const now = clock();
+    while (await pause(clock, everyMs, this.stopping.signal)) {
+      const now = clock.now();
       const due: typeof this.pending = [];
       while (this.pending.length && due.length < maxPerRound && now - this.pending[0].at >= minAgeMs)
         due.push(this.pending.shift()!);
@@ -65,7 +57,7 @@ export class WriteVerifier {
       try {
         const fresh = await this.access.readModuleTwins(
           due.map((d) => d.deviceId),
-          { signal: this.options.signal, fleetSize: this.snapshot.modules.size },
+          { abort: this.options.abort, fleetSize: this.snapshot.modules.size },
         );
         this.checked += due.length;
         for (const { deviceId, version } of due) {

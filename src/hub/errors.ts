@@ -2,6 +2,10 @@
 // when there was an answer, and a message that names the hub and the cause, never a key or a signature.
 import { redactSecrets } from '../observability/redact.js';
 import { HUB_ERROR_NAMES, HUB_ERROR_NUMBERS } from '../protocol/error-codes.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
+import { httpStatusOf } from '../runtime/http-status.js';
+import { isTransientSocketError } from '../runtime/socket-errors.js';
+import { AbortedError } from '../runtime/stop.js';
 
 /**
  * What a caller can do about an error. Whether the client itself retries is decided by the status (see
@@ -13,7 +17,7 @@ import { HUB_ERROR_NAMES, HUB_ERROR_NUMBERS } from '../protocol/error-codes.js';
  *   `statusCode` (and `hubErrorCode`).
  * - `InvalidArgument`: the request cannot succeed as sent, e.g. a device that already has the most modules a
  *   device may have (413 `TooManyModulesOnDevice`) or a twin over its size limits (403100).
- * - `Cancelled`: the caller's AbortSignal fired. When the request had been sent, its outcome is unknown (see
+ * - `Cancelled`: the caller's abort signal fired. When the request had been sent, its outcome is unknown (see
  *   hub-client-api.ts).
  */
 export type HubErrorKind =
@@ -154,26 +158,11 @@ export interface ErrorContext {
   /** When the connection string's own signature expires (epoch ms), for connection strings that carry one. */
   credentialExpiresAt?: number;
   /**
-   * The client's clock (epoch ms), to turn an HTTP-date Retry-After into a wait and to tell whether the
-   * signature above has expired; `Date.now` when omitted.
+   * The client's clock, to turn an HTTP-date Retry-After into a wait and to tell whether the signature above has
+   * expired; the system clock when omitted.
    */
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }
-
-/** Socket errors after which the same request may succeed; ECONNREFUSED covers a hub or gateway restarting. */
-const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-]);
 
 const TLS_TRUST_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -193,13 +182,6 @@ interface SdkErrorShape {
   message?: unknown;
   response?: { statusCode?: unknown; headers?: Record<string, unknown> };
   responseBody?: unknown;
-}
-
-/** The HTTP status of an SDK error (`err.response.statusCode`), if the hub answered. */
-export function statusCodeOf(error: unknown): number | undefined {
-  if (error instanceof HubError) return error.statusCode;
-  const status = (error as SdkErrorShape | null)?.response?.statusCode;
-  return typeof status === 'number' ? status : undefined;
 }
 
 /** Retry-After in delta-seconds or as an HTTP-date; a date is measured from `now`, the client's clock. */
@@ -263,9 +245,9 @@ export function toHubError(error: unknown, context: ErrorContext): HubError {
   if (error instanceof HubError) return error;
   const sdk = (error ?? {}) as SdkErrorShape;
   const where = `${context.action} on hub ${context.hubName}`;
-  const status = statusCodeOf(error);
+  const status = httpStatusOf(error);
   if (status !== undefined) {
-    const now = (context.now ?? Date.now)();
+    const now = (context.clock ?? systemClock).now();
     const parsed = parseHubErrorBody(sdk.responseBody);
     const kind = kindOfStatus(status, parsed.name);
     const code = parsed.name ? ` ${parsed.name}` : '';
@@ -288,7 +270,8 @@ export function toHubError(error: unknown, context: ErrorContext): HubError {
   }
   const networkCode = typeof sdk.code === 'string' ? sdk.code : undefined;
   const rawMessage = typeof sdk.message === 'string' ? sdk.message : String(error);
-  if (sdk.name === 'AbortError') return cancelledError(where, context.hubName);
+  if (error instanceof AbortedError || sdk.name === 'AbortError')
+    return cancelledError(where, context.hubName);
   if (networkCode === 'ENOTFOUND') {
     return new HubError({
       kind: 'Configuration',
@@ -305,10 +288,7 @@ export function toHubError(error: unknown, context: ErrorContext): HubError {
       message: `${where} failed: the hub's TLS certificate is not trusted (${networkCode}); give the hub's CA bundle (ca) rather than turning verification off`,
     });
   }
-  if (
-    (networkCode !== undefined && TRANSIENT_NETWORK_CODES.has(networkCode)) ||
-    /socket hang up/i.test(rawMessage)
-  ) {
+  if (isTransientSocketError(networkCode) || /socket hang up/i.test(rawMessage)) {
     return new HubError({
       kind: 'Transient',
       hubName: context.hubName,

@@ -14,7 +14,7 @@ export interface CallOptions {
    * The client destroys the HTTP request of a cancelled attempt: its connection is closed, not reused, and a
    * late answer is never read.
    */
-  signal?: AbortSignal;
+  abort?: AbortSignal;
 }
 
 export interface ReadOptions extends CallOptions {
@@ -53,7 +53,7 @@ export interface HubAccess {
    * One PATCH with If-Match `etag` (never `*`); resolves with the twin the hub returns. A stale etag rejects
    * with a HubError of kind 'PreconditionFailed' and nothing is written.
    *
-   * Rejected with 'Cancelled', the patch may or may not have been applied (see `CallOptions.signal`): re-read
+   * Rejected with 'Cancelled', the patch may or may not have been applied (see `CallOptions.abort`): re-read
    * the twin before planning this device again. Sending the same patch with the same etag stays safe (If-Match
    * turns a landed first write into a 412), but the snapshot's etag, versions and desired section are stale.
    */

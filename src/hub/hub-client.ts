@@ -4,9 +4,12 @@ import iothub, { type Module, type Registry } from 'azure-iothub';
 import { SECURITY_MODULE_ID } from '../agent/settings.js';
 import type { Logger } from '../observability/logger.js';
 import type { DeviceRecord, HubSnapshot, SecurityModuleTwin, TwinPatch } from '../planner/types.js';
-import { type HubClock, systemClock } from './clock.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
+import { httpStatusOf } from '../runtime/http-status.js';
+import { neverSent } from '../runtime/socket-errors.js';
+import { forEachBounded } from '../runtime/worker-pool.js';
 import { connectionSecret, type HubConnectionString, parseHubConnectionString } from './connection-string.js';
-import { HubError, isHubError, statusCodeOf } from './errors.js';
+import { HubError, isHubError } from './errors.js';
 import type { CallOptions, HubAccess, ReadOptions } from './hub-client-api.js';
 import {
   chooseModuleReadStrategy,
@@ -43,8 +46,8 @@ export interface HubClientOptions {
   units: number;
   rateLimits?: RateLimitOverrides;
   logger?: Logger;
-  /** Time for backoff, and for the limiter when this client creates the hub's limiter. */
-  clock?: HubClock;
+  /** Time for backoff and attempt timeouts, and for the limiter when this client creates the hub's limiter. */
+  clock?: Clock;
   retry?: Partial<RetryOptions>;
   /** The limiter to share; by default the process-wide one of this hub. */
   rateLimiter?: HubRateLimiter;
@@ -66,24 +69,13 @@ export interface HubClientSnapshot extends HubSnapshot {
 
 const ACCESS_PROBE_DEVICE = 'iot-security-operator-access-check';
 
-/** Socket errors that mean the request never left: no connection was made, so the hub did nothing. */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-]);
-
 /**
  * Whether a failed request may have been applied although no answer came back: the connection dropped (reset,
  * timeout, hang-up) after the request was sent. An HTTP status is an answer, and says what the hub did.
  */
 function mayHaveReachedHub(error: unknown): boolean {
-  if (statusCodeOf(error) !== undefined || isHubError(error, 'Cancelled')) return false;
-  const code = (error as { code?: unknown } | null)?.code;
-  return !(typeof code === 'string' && NOT_SENT_CODES.has(code));
+  if (httpStatusOf(error) !== undefined || isHubError(error, 'Cancelled')) return false;
+  return !neverSent((error as { code?: unknown } | null)?.code);
 }
 
 function buildRegistry(
@@ -118,10 +110,11 @@ export class HubClient implements HubAccess {
   private closed = false;
 
   constructor(options: HubClientOptions) {
-    const connection = parseHubConnectionString(options.connectionString);
+    const clock = options.clock ?? systemClock;
+    // A signature in the connection string that has expired is refused here, by the client's clock.
+    const connection = parseHubConnectionString(options.connectionString, clock.now());
     this.hubName = connection.hostName;
     this.limits = rateLimitsFor(this.hubName, options.tier, options.units, options.rateLimits);
-    const clock = options.clock ?? systemClock;
     this.sharesLimiter = options.rateLimiter === undefined;
     this.rateLimiter =
       options.rateLimiter ??
@@ -177,25 +170,25 @@ export class HubClient implements HubAccess {
         try {
           await this.registry.getTwin(ACCESS_PROBE_DEVICE);
         } catch (error) {
-          if (statusCodeOf(error) !== 404) throw error;
+          if (httpStatusOf(error) !== 404) throw error;
         }
       },
-      options.signal,
+      options.abort,
     );
   }
 
   async readSnapshot(options: CallOptions = {}): Promise<HubClientSnapshot> {
     // Both collections at once; the first failure stops the other, and is what the caller gets.
     const both = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, both.signal]) : both.signal;
+    const abort = options.abort ? AbortSignal.any([options.abort, both.signal]) : both.signal;
     const stopOnFailure = <T>(promise: Promise<T>) =>
       promise.catch((error: unknown) => {
         both.abort();
         throw error;
       });
     const [devices, modules] = await Promise.all([
-      stopOnFailure(this.queryAll(DEVICES_QUERY, 'reading the devices', signal)),
-      stopOnFailure(this.queryAll(SECURITY_MODULES_QUERY, 'reading the security module twins', signal)),
+      stopOnFailure(this.queryAll(DEVICES_QUERY, 'reading the devices', abort)),
+      stopOnFailure(this.queryAll(SECURITY_MODULES_QUERY, 'reading the security module twins', abort)),
     ]);
     const deviceRecords: DeviceRecord[] = devices.rows.map(deviceRecordFromJson);
     const moduleTwins = new Map<string, SecurityModuleTwin>();
@@ -229,7 +222,7 @@ export class HubClient implements HubAccess {
       const { rows } = await this.queryAll(
         SECURITY_MODULES_QUERY,
         'reading the security module twins',
-        options.signal,
+        options.abort,
       );
       for (const row of rows) {
         const twin = moduleTwinFromJson(row);
@@ -242,7 +235,7 @@ export class HubClient implements HubAccess {
         const { rows } = await this.queryAll(
           securityModulesOfDevicesQuery(batch),
           `reading the security module twins of ${batch.length} devices`,
-          options.signal,
+          options.abort,
         );
         for (const row of rows) {
           const twin = moduleTwinFromJson(row);
@@ -251,20 +244,24 @@ export class HubClient implements HubAccess {
       }
       return twins;
     }
-    // A few GETs in flight at a time; the limiter, not this bound, sets the pace.
-    const queue = [...ids];
-    const worker = async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+    // A few GETs in flight at a time; the limiter, not this bound, sets the pace. The first failure is the
+    // answer: no GET starts after it, and those in flight are cancelled (a read changes nothing).
+    const failed = new AbortController();
+    const abort = options.abort ? AbortSignal.any([options.abort, failed.signal]) : failed.signal;
+    await forEachBounded(
+      ids,
+      this.maxConcurrentReads,
+      async (id) => {
         try {
-          const twin = await this.getModuleTwin(id, options.signal);
+          const twin = await this.getModuleTwin(id, abort);
           if (twin) twins.set(twin.deviceId, twin);
         } catch (error) {
-          queue.length = 0; // the first failure is the answer; the other workers stop
+          failed.abort();
           throw error;
         }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.maxConcurrentReads, ids.length) }, worker));
+      },
+      failed.signal,
+    );
     return twins;
   }
 
@@ -301,14 +298,14 @@ export class HubClient implements HubAccess {
           return moduleTwinFromJson(responseBody);
         } catch (error) {
           // A retry after a dropped connection meets 412 when the first attempt was applied: that is success.
-          if (attemptNumber > 1 && statusCodeOf(error) === 412) {
-            const applied = await this.currentTwinIfApplied(deviceId, patch, options.signal);
+          if (attemptNumber > 1 && httpStatusOf(error) === 412) {
+            const applied = await this.currentTwinIfApplied(deviceId, patch, options.abort);
             if (applied) return applied;
           }
           throw error;
         }
       },
-      options.signal,
+      options.abort,
     );
   }
 
@@ -331,13 +328,13 @@ export class HubClient implements HubAccess {
         } catch (error) {
           // A retry after a dropped connection meets 409 when the first attempt was applied: that module is
           // ours. (Another writer would have had to create it in the same moment, between our attempts.)
-          if (statusCodeOf(error) === 409)
+          if (httpStatusOf(error) === 409)
             return mayHaveCreated ? ('created' as const) : ('existed' as const);
           if (mayHaveReachedHub(error)) mayHaveCreated = true;
           throw error;
         }
       },
-      options.signal,
+      options.abort,
     );
   }
 
@@ -345,7 +342,7 @@ export class HubClient implements HubAccess {
   private async queryAll(
     sql: string,
     action: string,
-    signal?: AbortSignal,
+    abort?: AbortSignal,
   ): Promise<{ rows: unknown[]; pages: number }> {
     const query = this.registry.createQuery(sql, MAX_QUERY_PAGE_SIZE);
     const rows: unknown[] = [];
@@ -356,7 +353,7 @@ export class HubClient implements HubAccess {
       const page = await this.pipeline.send(
         { operation: 'query', limiterClass: 'query', action: `${action} (page ${pages + 1})` },
         () => (token === undefined ? query.next() : query.next(token)),
-        signal,
+        abort,
       );
       pages++;
       if (Array.isArray(page.result)) rows.push(...page.result);
@@ -366,7 +363,7 @@ export class HubClient implements HubAccess {
     return { rows, pages };
   }
 
-  private getModuleTwin(deviceId: string, signal?: AbortSignal): Promise<SecurityModuleTwin | undefined> {
+  private getModuleTwin(deviceId: string, abort?: AbortSignal): Promise<SecurityModuleTwin | undefined> {
     const call: HubCall = {
       operation: 'getModuleTwin',
       limiterClass: 'twinRead',
@@ -381,18 +378,18 @@ export class HubClient implements HubAccess {
           return { ...moduleTwinFromJson(responseBody), current: true };
         } catch (error) {
           // No device or no module: the device lacks the security module.
-          if (statusCodeOf(error) === 404) return undefined;
+          if (httpStatusOf(error) === 404) return undefined;
           throw error;
         }
       },
-      signal,
+      abort,
     );
   }
 
   private async currentTwinIfApplied(
     deviceId: string,
     patch: TwinPatch,
-    signal?: AbortSignal,
+    abort?: AbortSignal,
   ): Promise<SecurityModuleTwin | undefined> {
     const call: HubCall = {
       operation: 'getModuleTwin',
@@ -404,7 +401,7 @@ export class HubClient implements HubAccess {
       const raw = await this.pipeline.send(
         call,
         async () => (await this.registry.getModuleTwin(deviceId, SECURITY_MODULE_ID)).responseBody,
-        signal,
+        abort,
       );
       return patchIsApplied(patch, raw) ? moduleTwinFromJson(raw) : undefined;
     } catch (error) {

@@ -2,11 +2,11 @@
 // own token, because each attempt the hub sees counts against its quota; a retry that skipped the limiter
 // would answer a 429 with more load. Errors become HubErrors, and each call leaves counters and one log line.
 import type { Logger } from '../observability/logger.js';
-import { type HubClock, raceAbort } from './clock.js';
+import type { Clock } from '../runtime/clock.js';
 import { cancelledError, type ErrorContext, type HubError, toHubError } from './errors.js';
 import type { HubRateLimiter } from './rate-limiter.js';
 import type { LimiterClass } from './rate-limits.js';
-import { withCallSignal } from './request-abort.js';
+import { raceAbort, withCallAbort } from './request-abort.js';
 import { type RetryOptions, withRetry } from './retry.js';
 import type { CallResult, HubTelemetry } from './telemetry.js';
 
@@ -29,7 +29,7 @@ interface CallOutcome {
 export interface HubPipelineOptions {
   hubName: string;
   limiter: HubRateLimiter;
-  clock: HubClock;
+  clock: Clock;
   retry: RetryOptions;
   telemetry: HubTelemetry;
   logger?: Logger;
@@ -56,17 +56,17 @@ export class HubPipeline {
   async send<T>(
     call: HubCall,
     transport: (attemptNumber: number) => Promise<T>,
-    callerSignal?: AbortSignal,
+    callerAbort?: AbortSignal,
   ): Promise<T> {
     const { clock, limiter, telemetry, hubName } = this.options;
     // A signal of the call's own: a caller sharing one signal across hundreds of calls would otherwise collect
     // hundreds of listeners on it.
-    const signal = callerSignal && AbortSignal.any([callerSignal]);
+    const abort = callerAbort && AbortSignal.any([callerAbort]);
     const context: ErrorContext = {
       ...this.options.errorContext,
       hubName,
       action: call.action,
-      now: () => clock.now(),
+      clock,
     };
     const toError = (error: unknown) => toHubError(error, context);
     const cancelled = () => cancelledError(`${call.action} on hub ${hubName}`, hubName);
@@ -75,19 +75,19 @@ export class HubPipeline {
       const value = await withRetry(
         async (attemptNumber) => {
           const waitStarted = clock.now();
-          const permit = await limiter.acquire(call.limiterClass, { signal });
+          const permit = await limiter.acquire(call.limiterClass, { abort });
           telemetry.recordWait(call.limiterClass, clock.now() - waitStarted);
           outcome.attempts = attemptNumber;
           telemetry.recordAttempt(call.limiterClass);
           const timeoutMs = this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
           const timedOut = new AbortController();
-          const timer = setTimeout(() => timedOut.abort(), timeoutMs);
-          const attemptSignal = signal ? AbortSignal.any([signal, timedOut.signal]) : timedOut.signal;
+          const timer = clock.setTimer(timeoutMs, () => timedOut.abort());
+          const attemptAbort = abort ? AbortSignal.any([abort, timedOut.signal]) : timedOut.signal;
           try {
             // Cancelling stops the wait at once, and ends the HTTP request the attempt sent (request-abort.ts).
-            const sent = withCallSignal(attemptSignal, () => transport(attemptNumber));
-            const result = await raceAbort(sent, attemptSignal, () =>
-              signal?.aborted ? cancelled() : timeoutError(call.action, timeoutMs),
+            const sent = withCallAbort(attemptAbort, () => transport(attemptNumber));
+            const result = await raceAbort(sent, attemptAbort, () =>
+              abort?.aborted ? cancelled() : timeoutError(call.action, timeoutMs),
             );
             limiter.reportSuccess(permit);
             telemetry.recordAnswer(call.limiterClass, 200);
@@ -102,13 +102,13 @@ export class HubPipeline {
             }
             throw error;
           } finally {
-            clearTimeout(timer);
+            timer.cancel();
           }
         },
         {
           clock,
           options: this.options.retry,
-          signal,
+          abort,
           toError,
           onRetry: (error) => {
             telemetry.recordRetry(call.limiterClass);
@@ -120,7 +120,7 @@ export class HubPipeline {
       return value;
     } catch (thrown) {
       let error: HubError = toError(thrown);
-      if (error.kind === 'Cancelled' || signal?.aborted) error = cancelled();
+      if (error.kind === 'Cancelled' || abort?.aborted) error = cancelled();
       this.finish(call, error.kind, outcome, error.statusCode);
       throw error;
     }

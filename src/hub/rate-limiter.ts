@@ -2,7 +2,7 @@
 // FIFO order. A 429 means the hub's quota is smaller than we thought (other clients share it), so the class's
 // rate halves, down to a floor, and climbs back to nominal step by step while calls succeed.
 import { type Quota, TokenBucket } from '../quotas/index.js';
-import { type HubClock, systemClock } from './clock.js';
+import { type Clock, pause, systemClock } from '../runtime/clock.js';
 import { cancelledError } from './errors.js';
 import { type HubRateLimits, LIMITER_CLASSES, type LimiterClass } from './rate-limits.js';
 
@@ -63,7 +63,7 @@ class ClassLimiter {
   constructor(
     private readonly limiterClass: LimiterClass,
     quota: Quota,
-    private readonly clock: HubClock,
+    private readonly clock: Clock,
     private readonly adaptation: AdaptationOptions,
   ) {
     this.target = quota;
@@ -72,8 +72,8 @@ class ClassLimiter {
     this.changedAt = clock.now();
   }
 
-  acquire(signal: AbortSignal | undefined, what: () => string): Promise<RatePermit> {
-    if (signal?.aborted) return Promise.reject(cancelledError(what()));
+  acquire(abort: AbortSignal | undefined, what: () => string): Promise<RatePermit> {
+    if (abort?.aborted) return Promise.reject(cancelledError(what()));
     if (this.queue.length === 0 && this.bucket.tryTake()) return Promise.resolve(this.permit());
     return new Promise<RatePermit>((resolve, reject) => {
       const onAbort = () => {
@@ -86,9 +86,9 @@ class ClassLimiter {
       const waiter: Waiter = {
         resolve,
         reject,
-        detach: () => signal?.removeEventListener('abort', onAbort),
+        detach: () => abort?.removeEventListener('abort', onAbort),
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      abort?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(waiter);
       void this.pump();
     });
@@ -135,7 +135,7 @@ class ClassLimiter {
     return new TokenBucket({
       capacity,
       refillPerMs: limit / this.target.windowMs,
-      clock: () => this.clock.now(),
+      clock: this.clock,
       initialTokens: tokens === undefined ? capacity : Math.min(tokens, capacity),
     });
   }
@@ -160,7 +160,7 @@ class ClassLimiter {
         const wait = this.bucket.msUntilAvailable();
         if (wait > 0) {
           this.pumpTimer = new AbortController();
-          await this.clock.sleep(wait, this.pumpTimer.signal).catch(() => undefined);
+          await pause(this.clock, wait, this.pumpTimer.signal);
           continue;
         }
         this.bucket.tryTake();
@@ -176,7 +176,7 @@ class ClassLimiter {
 }
 
 export interface HubRateLimiterOptions {
-  clock?: HubClock;
+  clock?: Clock;
   adaptation?: Partial<AdaptationOptions>;
 }
 
@@ -195,11 +195,11 @@ export class HubRateLimiter {
     );
   }
 
-  /** Waits for a token of the class; rejects with a HubError of kind 'Cancelled' when `signal` aborts. */
-  acquire(limiterClass: LimiterClass, options: { signal?: AbortSignal } = {}): Promise<RatePermit> {
+  /** Waits for a token of the class; rejects with a HubError of kind 'Cancelled' when `abort` fires. */
+  acquire(limiterClass: LimiterClass, options: { abort?: AbortSignal } = {}): Promise<RatePermit> {
     return this.classes
       .get(limiterClass)!
-      .acquire(options.signal, () => `waiting for a ${limiterClass} token of hub ${this.hubName}`);
+      .acquire(options.abort, () => `waiting for a ${limiterClass} token of hub ${this.hubName}`);
   }
 
   /** The hub answered 429 to a call made with `permit`: slow the class down (once per generation). */
@@ -254,9 +254,4 @@ export function releaseSharedHubRateLimiter(hubName: string): void {
   const key = hubName.toLowerCase();
   const entry = sharedLimiters.get(key);
   if (entry && --entry.users <= 0) sharedLimiters.delete(key);
-}
-
-/** Hubs with a shared limiter in use (for tests). */
-export function sharedHubRateLimiterCount(): number {
-  return sharedLimiters.size;
 }

@@ -1,24 +1,20 @@
-// Retries with exponential backoff and full jitter, capped, for the answers after which the same request can
-// succeed: 408, 429, 5xx and dropped connections. Other 4xx are answers, not accidents, and are returned.
-import type { HubClock } from './clock.js';
-import type { HubError } from './errors.js';
+// Retries with exponential backoff and full jitter (runtime/backoff.ts), capped, for the answers after which the
+// same request can succeed: 408, 429, 5xx and dropped connections. Other 4xx are answers, not accidents, and are
+// returned.
+import { type BackoffPolicy, backoffDelayMs } from '../runtime/backoff.js';
+import { type Clock, pause } from '../runtime/clock.js';
+import { cancelledError, type HubError } from './errors.js';
 
-export interface RetryOptions {
+/** The backoff (its `maxMs` also caps the hub's Retry-After: no wait is longer) and how many attempts. */
+export interface RetryOptions extends BackoffPolicy {
   /** Attempts in all, the first included. */
   maxAttempts: number;
-  /** The backoff window of the first retry; it doubles per retry. */
-  baseDelayMs: number;
-  /** No wait is longer, whatever the backoff or the hub's Retry-After says. */
-  maxDelayMs: number;
-  /** Uniform in [0, 1); injectable for tests. */
-  random: () => number;
 }
 
 export const DEFAULT_RETRY: RetryOptions = {
   maxAttempts: 6,
-  baseDelayMs: 200,
-  maxDelayMs: 10_000,
-  random: Math.random,
+  baseMs: 200,
+  maxMs: 10_000,
 };
 
 const RETRIED_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
@@ -29,23 +25,18 @@ export function isRetryable(error: HubError): boolean {
   return error.kind === 'Transient' && error.networkCode !== undefined;
 }
 
-/** Full jitter: uniform in [0, min(cap, base * 2^(retry - 1))), `retry` counting from 1. */
-export function backoffDelayMs(retry: number, options: RetryOptions): number {
-  const window = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (retry - 1));
-  return Math.floor(options.random() * window);
-}
-
 /** The wait before retry number `retry` after `error`, or undefined when it must not be retried. */
 export function retryDelayMs(error: HubError, retry: number, options: RetryOptions): number | undefined {
   if (retry >= options.maxAttempts || !isRetryable(error)) return undefined;
-  const backoff = backoffDelayMs(retry, options);
-  return Math.min(options.maxDelayMs, Math.max(backoff, error.retryAfterMs ?? 0));
+  const backoff = backoffDelayMs(options, retry);
+  return Math.min(options.maxMs, Math.max(backoff, error.retryAfterMs ?? 0));
 }
 
 export interface RetryRun {
-  clock: HubClock;
+  clock: Clock;
   options: RetryOptions;
-  signal?: AbortSignal;
+  /** Ends the retries, and a backoff wait at once (rejecting with a HubError of kind 'Cancelled'). */
+  abort?: AbortSignal;
   /** Maps a thrown value to a HubError (the caller knows the hub and the action). */
   toError: (error: unknown) => HubError;
   /** Called before each wait; for telemetry and logs. */
@@ -64,10 +55,10 @@ export async function withRetry<T>(
     } catch (thrown) {
       error = run.toError(thrown);
     }
-    if (error.kind === 'Cancelled' || run.signal?.aborted) throw error;
+    if (error.kind === 'Cancelled' || run.abort?.aborted) throw error;
     const delay = retryDelayMs(error, attemptNumber, run.options);
     if (delay === undefined) throw error;
     run.onRetry?.(error, attemptNumber, delay);
-    await run.clock.sleep(delay, run.signal);
+    if (!(await pause(run.clock, delay, run.abort))) throw cancelledError('waiting');
   }
 }

@@ -1,6 +1,7 @@
 // The status a resource carries in Kubernetes, computed in one place for both drivers: the controller writes it,
 // `sync --output json` prints it. Pure: the previous status, the generation and the time are inputs.
 import type { Condition, IoTHubStatus, SecurityModuleConfigStatus } from '../api/generated/types.js';
+import { formatKubeTime } from '../api/kube-time.js';
 import { isStalled, type Reason } from '../api/reasons.js';
 import type { PlannedCondition, ResourceReport } from './resource-report.js';
 
@@ -14,7 +15,7 @@ export interface StatusContext {
 
 /** RFC 3339 with whole seconds, as Kubernetes writes times. */
 export function kubernetesTime(at: Date): string {
-  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return formatKubeTime(at);
 }
 
 /**

@@ -1,6 +1,7 @@
 // planHubReconcile: one hub, all the SecurityModuleConfigs that point at it, one snapshot in; the twin writes
 // to make and the status of every resource out. Pure: no I/O, no clock (the time is an input).
 
+import { formatKubeTime } from '../api/kube-time.js';
 import { isRetriedFailure } from '../api/reasons.js';
 import {
   type DeviceEvaluation,
@@ -143,8 +144,7 @@ function conflictFailure(deviceId: string, self: string, conflicts: SettingConfl
 function stalledFailure(evaluation: DeviceEvaluation): DeviceFailure {
   // The time of the write, not its age: a message that changes by itself would rewrite the status at every resync.
   const since = evaluation.module?.desiredUpdatedAt;
-  const written =
-    since === undefined ? '' : ` written at ${new Date(since).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+  const written = since === undefined ? '' : ` written at ${formatKubeTime(since)}`;
   const differences = evaluation.module
     ? reportedDifferences(evaluation.module, evaluation.layered.settings, 3)
     : [];

@@ -1,15 +1,14 @@
 // A token bucket: `capacity` tokens at most, refilled continuously at `limit` per `windowMs`.
+import { type Clock, systemClock } from '../runtime/clock.js';
 import type { Quota } from './tiers.js';
-
-/** Milliseconds since any fixed origin; injectable so tests control time. */
-export type Clock = () => number;
 
 export interface TokenBucketOptions {
   /** The most tokens the bucket holds (the burst a caller may spend at once). */
   capacity: number;
   /** Tokens added per millisecond. */
   refillPerMs: number;
-  clock?: Clock;
+  /** Injectable so tests control time (the system clock by default). */
+  clock?: Pick<Clock, 'now'>;
   /** Tokens at creation; a full bucket by default. */
   initialTokens?: number;
 }
@@ -17,7 +16,7 @@ export interface TokenBucketOptions {
 export class TokenBucket {
   readonly capacity: number;
   readonly refillPerMs: number;
-  private readonly clock: Clock;
+  private readonly clock: Pick<Clock, 'now'>;
   private tokens: number;
   private updatedAt: number;
 
@@ -27,13 +26,13 @@ export class TokenBucket {
       throw new RangeError(`refillPerMs must be above 0, not ${options.refillPerMs}`);
     this.capacity = options.capacity;
     this.refillPerMs = options.refillPerMs;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.tokens = Math.min(options.initialTokens ?? options.capacity, options.capacity);
-    this.updatedAt = this.clock();
+    this.updatedAt = this.clock.now();
   }
 
   /** A bucket that allows a quota's whole window at once, then its steady rate. */
-  static forQuota(quota: Quota, clock?: Clock): TokenBucket {
+  static forQuota(quota: Quota, clock?: Pick<Clock, 'now'>): TokenBucket {
     return new TokenBucket({ capacity: quota.limit, refillPerMs: quota.limit / quota.windowMs, clock });
   }
 
@@ -59,7 +58,7 @@ export class TokenBucket {
   }
 
   private refill(): void {
-    const now = this.clock();
+    const now = this.clock.now();
     const elapsed = now - this.updatedAt;
     if (elapsed > 0) {
       this.tokens = Math.min(this.capacity, this.tokens + elapsed * this.refillPerMs);

@@ -46,12 +46,12 @@ export const systemClock: Clock = {
 };
 
 /**
- * Sleeps `ms` unless `stop` fires first; resolves true when the whole time passed, false when it was cut short.
- * For loops that end on a stop rather than fail on it.
+ * Sleeps `ms` unless `cutShort` fires first (a drain, usually); resolves true when the whole time passed, false
+ * when it was cut short. For loops that end on a stop rather than fail on it.
  */
-export async function pause(clock: Clock, ms: number, stop?: AbortSignal): Promise<boolean> {
+export async function pause(clock: Clock, ms: number, cutShort?: AbortSignal): Promise<boolean> {
   try {
-    await clock.sleep(ms, stop);
+    await clock.sleep(ms, cutShort);
     return true;
   } catch (error) {
     if (error instanceof AbortedError) return false;

@@ -26,55 +26,14 @@ const never = new AbortController().signal;
 /** A stop that never fires. */
 export const NO_STOP: Stop = { drain: never, abort: never };
 
+/** A stop fired only by `abort` (which drains too): for work whose caller has no soft stop of its own. */
+export function stopOnAbort(abort?: AbortSignal): Stop {
+  return abort ? { drain: abort, abort } : NO_STOP;
+}
+
 /** `stop` with another reason to drain (e.g. a reconcile interrupted because its inputs changed). */
 export function drainAlso(stop: Stop, ...signals: (AbortSignal | undefined)[]): Stop {
   const extra = signals.filter((s): s is AbortSignal => s !== undefined);
   if (extra.length === 0) return stop;
   return { drain: AbortSignal.any([stop.drain, ...extra]), abort: stop.abort };
-}
-
-/** Makes a Stop and fires it: `drain()` first, `abort()` when there is no time left. */
-export class StopController {
-  private readonly drainer = new AbortController();
-  private readonly aborter = new AbortController();
-  private graceTimer?: NodeJS.Timeout;
-  readonly stop: Stop;
-
-  constructor() {
-    this.stop = {
-      drain: AbortSignal.any([this.drainer.signal, this.aborter.signal]),
-      abort: this.aborter.signal,
-    };
-  }
-
-  get draining(): boolean {
-    return this.stop.drain.aborted;
-  }
-
-  /**
-   * Soft stop now; with `graceMs`, the hard abort follows unless `settle()` is called first (the work ended).
-   * Draining again changes nothing (the first grace period stands).
-   */
-  drain(reason: Error = new Error('stopping'), graceMs?: number): void {
-    if (this.drainer.signal.aborted) return;
-    this.drainer.abort(reason);
-    if (graceMs !== undefined) {
-      this.graceTimer = setTimeout(
-        () => this.abort(new Error(`${reason.message}: grace period over`)),
-        graceMs,
-      );
-      this.graceTimer.unref();
-    }
-  }
-
-  /** Hard stop now (and a soft one, if it had not come yet). */
-  abort(reason: Error = new Error('aborted')): void {
-    clearTimeout(this.graceTimer);
-    if (!this.aborter.signal.aborted) this.aborter.abort(reason);
-  }
-
-  /** The work ended: no abort is due any more. */
-  settle(): void {
-    clearTimeout(this.graceTimer);
-  }
 }

@@ -7,10 +7,11 @@ import type { HubAccess } from '../hub/hub-client-api.js';
 import type { CommandIo } from '../observability/command-output.js';
 import type { Logger } from '../observability/logger.js';
 import type { PlannedResource } from '../planner/types.js';
+import { type Clock, pause, systemClock } from '../runtime/clock.js';
+import { drainAlso, NO_STOP, type Stop } from '../runtime/stop.js';
 import { formatProblem } from '../validation/validate-files.js';
 import { filesFingerprint } from './file-fingerprint.js';
 import { loadSyncResources } from './load-configs.js';
-import { sleep } from './sleep.js';
 import { type PassResult, PassTimedOut, runPass } from './sync-pass.js';
 import { printPassReport } from './sync-report.js';
 
@@ -44,11 +45,12 @@ export interface SyncContext {
   io: CommandIo;
   access: HubAccess;
   logger: Logger;
-  /** Stop (SIGINT/SIGTERM): no new write starts; the pass ends, prints what it has, and sync exits 130. */
-  signal?: AbortSignal;
-  /** Abandon hub calls in flight as well (the stop took too long, or came twice). */
-  abort?: AbortSignal;
-  clock?: () => number;
+  /**
+   * SIGINT/SIGTERM. `drain`: no new write starts; the pass ends, prints what it has, and sync exits 130. `abort`:
+   * hub calls in flight are abandoned as well (the drain took too long, or the signal came twice).
+   */
+  stop?: Stop;
+  clock?: Clock;
 }
 
 /** The resources of the files, or undefined (problems printed) when they cannot be used. */
@@ -96,24 +98,24 @@ function exitCode(result: PassResult, options: SyncOptions): number {
   }
 }
 
-/** A signal that aborts when any of `signals` does (undefined ones ignored). */
-function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
-  const present = signals.filter((s): s is AbortSignal => s !== undefined);
-  return present.length <= 1 ? present[0] : AbortSignal.any(present);
-}
-
-/** Aborts when the files' fingerprint changes from `fingerprint` (polled), or when stopped. */
-function watchFiles(paths: readonly string[], fingerprint: string): { signal: AbortSignal; close(): void } {
+/** `changed` fires when the files' fingerprint changes from `fingerprint` (polled on `clock`). */
+function watchFiles(
+  paths: readonly string[],
+  fingerprint: string,
+  clock: Clock,
+): { changed: AbortSignal; close(): void } {
   const controller = new AbortController();
-  const timer = setInterval(() => {
+  let timer = clock.setTimer(WATCH_POLL_MS, poll);
+  function poll() {
     if (filesFingerprint(paths) !== fingerprint) controller.abort(new Error('the resource files changed'));
-  }, WATCH_POLL_MS);
-  timer.unref();
-  return { signal: controller.signal, close: () => clearInterval(timer) };
+    else timer = clock.setTimer(WATCH_POLL_MS, poll);
+  }
+  return { changed: controller.signal, close: () => timer.cancel() };
 }
 
 export async function runSync(options: SyncOptions, context: SyncContext): Promise<number> {
-  const clock = context.clock ?? Date.now;
+  const clock = context.clock ?? systemClock;
+  const stop = context.stop ?? NO_STOP;
   const session = new HubSession(context.access, {
     unknownOwners: options.prune ? 'remove' : 'keep',
     manager: options.manager,
@@ -137,44 +139,48 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
   };
   // Statuses printed last, per resource: conditions keep their transition times across --watch passes.
   const previous = new Map<string, SecurityModuleConfigStatus>();
+  const report = (result: PassResult) =>
+    printPassReport(
+      result,
+      context.access.hubName,
+      reportOptions,
+      context.io,
+      new Date(clock.now()),
+      previous,
+    );
   let resources = load(options, context.io);
   if (!resources) return EXIT_FAILED;
   const passContext = { io: context.io, logger: context.logger, clock };
-  const abort = anyOf(context.abort);
   if (!options.watch) {
     let result: PassResult;
     try {
-      result = await runPass(session, resources, passOptions, {
-        ...passContext,
-        stop: context.signal,
-        abort,
-      });
+      result = await runPass(session, resources, passOptions, { ...passContext, stop });
     } catch (error) {
       if (!(error instanceof PassTimedOut)) throw error;
       context.io.err(`sync: ${error.message}`);
       return EXIT_TIMEOUT;
     }
-    printPassReport(result, context.access.hubName, reportOptions, context.io, new Date(clock()), previous);
+    report(result);
     return exitCode(result, options);
   }
 
   // --watch: resync every interval and whenever the files change, until stopped.
   let fingerprint = filesFingerprint(options.paths);
-  while (!context.signal?.aborted) {
-    const files = watchFiles(options.paths, fingerprint);
-    const stop = anyOf(context.signal, files.signal);
+  while (!stop.drain.aborted) {
+    const files = watchFiles(options.paths, fingerprint, clock);
+    const passStop = drainAlso(stop, files.changed);
     try {
-      const result = await runPass(session, resources, passOptions, { ...passContext, stop, abort });
+      const result = await runPass(session, resources, passOptions, { ...passContext, stop: passStop });
       // After the first pass the session's schedule decides: an edit is planned on what it knows at once.
       passOptions.fullReadFirst = false;
-      printPassReport(result, context.access.hubName, reportOptions, context.io, new Date(clock()), previous);
-      await sleep(Math.max(result.outcome.nextStepInMs, 0), stop);
+      report(result);
+      await pause(clock, Math.max(result.outcome.nextStepInMs, 0), passStop.drain);
     } catch (error) {
-      if (context.signal?.aborted) break;
+      if (stop.drain.aborted) break;
       context.logger.error('sync pass failed; retrying at the next interval', {
         error: (error as Error).message,
       });
-      await sleep(options.intervalMs, stop);
+      await pause(clock, options.intervalMs, passStop.drain);
     } finally {
       files.close();
     }

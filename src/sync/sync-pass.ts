@@ -6,8 +6,10 @@ import type { CommandIo } from '../observability/command-output.js';
 import type { Logger } from '../observability/logger.js';
 import type { ResourceReport } from '../planner/resource-report.js';
 import type { PlannedResource } from '../planner/types.js';
+import { type BackoffPolicy, backoffWindowMs } from '../runtime/backoff.js';
+import { type Clock, pause } from '../runtime/clock.js';
+import type { Stop } from '../runtime/stop.js';
 import { ProgressView } from './progress-view.js';
-import { sleep } from './sleep.js';
 
 export interface PassOptions {
   dryRun: boolean;
@@ -20,11 +22,12 @@ export interface PassOptions {
 export interface PassContext {
   io: CommandIo;
   logger: Logger;
-  /** Stop: no new write starts, the pass ends with what it has (SIGINT/SIGTERM, or the files changed). */
-  stop?: AbortSignal;
-  /** Abandon hub calls in flight too (a stop that did not end the pass in time). */
-  abort?: AbortSignal;
-  clock: () => number;
+  /**
+   * `drain`: no new write starts, the pass ends with what it has (SIGINT/SIGTERM, or the files changed).
+   * `abort`: hub calls in flight are abandoned too (a drain that did not end the pass in time).
+   */
+  stop: Stop;
+  clock: Clock;
 }
 
 export interface PassTotals {
@@ -46,8 +49,11 @@ export class PassTimedOut extends Error {
   override name = 'PassTimedOut';
 }
 
-const OUTAGE_FIRST_RETRY_MS = 1000;
-const OUTAGE_MAX_RETRY_MS = 15_000;
+/**
+ * Waits for an unreachable hub: 1 s doubling to 15 s. The whole window, without jitter: one process waits, and
+ * says how long ("retrying in 4s").
+ */
+const OUTAGE_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 15_000 };
 
 /** Suspended resources write nothing and are not waited for. */
 export function awaitedReports(outcome: StepOutcome): ResourceReport[] {
@@ -60,8 +66,8 @@ export async function runPass(
   options: PassOptions,
   context: PassContext,
 ): Promise<PassResult> {
-  const { clock } = context;
-  const started = clock();
+  const { clock, stop } = context;
+  const started = clock.now();
   const totals: PassTotals = {
     writesSucceeded: 0,
     writesFailed: 0,
@@ -72,8 +78,7 @@ export async function runPass(
     const outcome = await session.step(resources, {
       fullRead,
       dryRun: options.dryRun,
-      signal: context.abort,
-      interrupt: context.stop,
+      stop,
     });
     totals.writesSucceeded += outcome.writesSucceeded;
     totals.writesFailed += outcome.writesFailed;
@@ -84,52 +89,45 @@ export async function runPass(
   // With --wait, an unreachable hub is waited out within --timeout (its client has retried already): backoff
   // doubling to 15 s, saying so. Wrong credentials or settings are not: they need a change.
   const step = async (fullRead: boolean, last?: StepOutcome): Promise<StepOutcome | undefined> => {
-    let delay = OUTAGE_FIRST_RETRY_MS;
-    for (;;) {
+    for (let retry = 1; ; retry++) {
       try {
         return await once(fullRead);
       } catch (error) {
         const waiting = options.wait && !options.dryRun;
-        if (
-          !waiting ||
-          needsChangeToRecover(error) ||
-          isHubError(error, 'Cancelled') ||
-          context.stop?.aborted
-        )
+        if (!waiting || needsChangeToRecover(error) || isHubError(error, 'Cancelled') || stop.drain.aborted)
           throw error;
-        const left = options.timeoutMs - (clock() - started);
+        const left = options.timeoutMs - (clock.now() - started);
         if (left <= 0) {
           if (last) return undefined;
           throw new PassTimedOut(
             `timed out after ${Math.round(options.timeoutMs / 1000)}s: ${(error as Error).message}`,
           );
         }
+        const delay = Math.min(backoffWindowMs(OUTAGE_BACKOFF, retry), left);
         context.io.err(
-          `${(error as Error).message}; retrying in ${Math.round(Math.min(delay, left) / 1000)}s (until --timeout)`,
+          `${(error as Error).message}; retrying in ${Math.round(delay / 1000)}s (until --timeout)`,
         );
         context.logger.warn('hub step failed while waiting; retrying', { error: (error as Error).message });
-        await sleep(Math.min(delay, left), context.stop);
-        if (context.stop?.aborted) throw error;
-        delay = Math.min(delay * 2, OUTAGE_MAX_RETRY_MS);
+        if (!(await pause(clock, delay, stop.drain))) throw error;
       }
     }
   };
   let outcome = (await step(options.fullReadFirst))!;
-  if (context.stop?.aborted) return { outcome, ending: 'stopped', totals };
+  if (stop.drain.aborted) return { outcome, ending: 'stopped', totals };
   if (!options.wait || options.dryRun) return { outcome, ending: 'noWait', totals };
 
   const progress = new ProgressView(context.io);
   for (;;) {
     const reports = awaitedReports(outcome);
-    progress.update([...outcome.finalPlan.reports.values()], clock() - started);
+    progress.update([...outcome.finalPlan.reports.values()], clock.now() - started);
     if (reports.every((r) => r.ready)) return { outcome, ending: 'ready', totals };
     if (reports.some((r) => r.stuck) && reports.every((r) => r.ready || r.stuck))
       return { outcome, ending: 'stuck', totals };
-    if (context.stop?.aborted) return { outcome, ending: 'stopped', totals };
-    const left = options.timeoutMs - (clock() - started);
+    if (stop.drain.aborted) return { outcome, ending: 'stopped', totals };
+    const left = options.timeoutMs - (clock.now() - started);
     if (left <= 0) return { outcome, ending: 'timeout', totals };
-    await sleep(Math.min(outcome.nextStepInMs, left), context.stop);
-    if (context.stop?.aborted) return { outcome, ending: 'stopped', totals };
+    if (!(await pause(clock, Math.min(outcome.nextStepInMs, left), stop.drain)))
+      return { outcome, ending: 'stopped', totals };
     const next = await step(false, outcome);
     if (!next) return { outcome, ending: 'timeout', totals };
     outcome = next;

@@ -11,7 +11,9 @@ import { CoreV1Api, type KubernetesObject, type V1ConfigMap } from '@kubernetes/
 import { makeKubeApi } from '../../src/controller/kube-http.js';
 import { ResilientInformer } from '../../src/controller/resilient-informer.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
+import type { Clock } from '../../src/runtime/clock.js';
 import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { kubeConfigOf } from '../support/kube.js';
 import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/until.js';
@@ -39,6 +41,8 @@ describe('ResilientInformer', () => {
       idleTimeoutMs?: number;
       relistIntervalMs?: number;
       backoffBaseMs?: number;
+      random?: () => number;
+      clock?: Clock;
       logger?: Logger;
       onRestored?: () => void;
     } = {},
@@ -50,8 +54,12 @@ describe('ResilientInformer', () => {
       kubeConfig: kc,
       path: `/api/v1/namespaces/${namespace}/configmaps`,
       list: () => api.listNamespacedConfigMap({ namespace }) as never,
-      backoffBaseMs: options.backoffBaseMs ?? 100,
-      backoffMaxMs: Math.max(1000, options.backoffBaseMs ?? 0),
+      backoff: {
+        baseMs: options.backoffBaseMs ?? 100,
+        maxMs: Math.max(1000, options.backoffBaseMs ?? 0),
+        random: options.random,
+      },
+      clock: options.clock,
       logger: options.logger,
       onRestored: options.onRestored,
       relistIntervalMs: options.relistIntervalMs ?? 0,
@@ -65,6 +73,18 @@ describe('ResilientInformer', () => {
       .map((o) => o.metadata!.name!)
       .filter((n) => n.startsWith('cm-'))
       .sort();
+
+  /** Waits for `condition`, moving `clock` on meanwhile so that restarts fall due. */
+  async function untilOnClock(clock: FakeClock, condition: () => boolean, what: string): Promise<void> {
+    await until(
+      async () => {
+        await clock.advance(50);
+        return condition();
+      },
+      10_000,
+      what,
+    );
+  }
 
   async function serverNames(): Promise<string[]> {
     const list = await direct.listNamespacedConfigMap({ namespace });
@@ -84,8 +104,9 @@ describe('ResilientInformer', () => {
         body: { metadata: { name: `cm-${n}` }, data: { n: String(n) } },
       });
       if (n % 3 === 0) await direct.deleteNamespacedConfigMap({ namespace, name: `cm-${n}` });
+      // Each object is in the cache before the next is made, but for those made while the watch is down.
       if (n % 5 === 4) proxy.dropAll();
-      await new Promise((r) => setTimeout(r, 40));
+      else await until(() => names(i).includes(`cm-${n}`) === (n % 3 !== 0), 10_000, `cm-${n} in the cache`);
     }
     const expected = await serverNames();
     await until(() => JSON.stringify(names(i)) === JSON.stringify(expected), 15_000, 'the cache to catch up');
@@ -94,18 +115,28 @@ describe('ResilientInformer', () => {
   });
 
   it('restarts with backoff while the API server is unreachable, and catches up when it is back', async () => {
-    const i = informer();
+    // Restarts wait half their window: 50 ms doubling to 500 ms, on a clock the test moves.
+    const clock = new FakeClock();
+    const i = informer({ clock, random: () => 0.5 });
     await i.start();
     await i.waitForSync();
     proxy.refuse();
     const listsBefore = i.stats.lists + i.stats.listFailures;
     await direct.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'cm-during-outage' } } });
-    await new Promise((r) => setTimeout(r, 2000));
+    // Two seconds of outage: each restart is refused and schedules the next before time moves on.
+    while (clock.now() < 2000) {
+      await until(() => clock.pendingSleeps > 0, 10_000, 'a restart scheduled');
+      await clock.advance(10);
+    }
     const attempts = i.stats.lists - listsBefore + i.stats.watchesStarted;
     proxy.forward();
-    await until(() => names(i).includes('cm-during-outage'), 10_000, 'the object created during the outage');
+    await untilOnClock(
+      clock,
+      () => names(i).includes('cm-during-outage'),
+      'the object created during the outage',
+    );
     assert.ok(i.stats.restarts >= 2, `restarted ${i.stats.restarts} times`);
-    // 100 ms doubling to 1 s: about 6 attempts in 2 s, not a storm.
+    // Waits of 50, 100, 200, 400, 500, 500 ms: 6 attempts in 2 s, not a storm.
     assert.ok(attempts <= 12, `${attempts} attempts in 2 s of outage`);
     await i.stop();
   });
@@ -115,9 +146,10 @@ describe('ResilientInformer', () => {
     const stream = new PassThrough();
     stream.on('data', (chunk) => lines.push(...String(chunk).trim().split('\n')));
     let restored = 0;
-    // A first failure waits 10 to 20 s: only retryNow can bring it back within the 5 s allowed below.
+    // The informer's clock stands still: only retryNow can bring it back.
     const i = informer({
       backoffBaseMs: 20_000,
+      clock: new FakeClock(),
       logger: createLogger({ stream, format: 'json', level: 'info' }),
       onRestored: () => restored++,
     });

@@ -186,7 +186,7 @@ describe('query lag', () => {
   const LAG = 30_000;
 
   before(async () => {
-    emulator = await startHubEmulator({ queryLagMs: LAG, clock: () => now });
+    emulator = await startHubEmulator({ queryLagMs: LAG, clock: { now: () => now } });
     emulator.addDevices([{ deviceId: 'lagged-1', securityModule: false }]);
     registry = registryOf(emulator);
   });
@@ -235,7 +235,7 @@ describe('query results under query lag', () => {
   const DEVICE = 'stalled-1';
 
   before(async () => {
-    emulator = await startHubEmulator({ queryLagMs: LAG, clock: () => now });
+    emulator = await startHubEmulator({ queryLagMs: LAG, clock: { now: () => now } });
     emulator.addDevices([{ deviceId: DEVICE, online: false }]);
     registry = registryOf(emulator);
     now += LAG + 1;

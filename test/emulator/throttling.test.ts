@@ -50,7 +50,7 @@ describe('tier quotas', () => {
 describe('the token bucket', () => {
   it('allows a full burst, then refills at its rate on the injected clock', () => {
     let now = 0;
-    const bucket = new TokenBucket({ capacity: 5, refillPerMs: 1 / 100, clock: () => now });
+    const bucket = new TokenBucket({ capacity: 5, refillPerMs: 1 / 100, clock: { now: () => now } });
     for (let i = 0; i < 5; i++) assert.ok(bucket.tryTake());
     assert.equal(bucket.tryTake(), false);
     assert.equal(bucket.msUntilAvailable(), 100);
@@ -63,7 +63,7 @@ describe('the token bucket', () => {
   });
 
   it('takes nothing when a request is larger than what is left', () => {
-    const bucket = new TokenBucket({ capacity: 3, refillPerMs: 0.001, clock: () => 0 });
+    const bucket = new TokenBucket({ capacity: 3, refillPerMs: 0.001, clock: { now: () => 0 } });
     assert.equal(bucket.tryTake(4), false);
     assert.equal(bucket.available(), 3);
     assert.equal(bucket.msUntilAvailable(4), Number.POSITIVE_INFINITY);
@@ -76,7 +76,7 @@ describe('throttling by the emulator', () => {
   const now = Date.now();
 
   before(async () => {
-    emulator = await startHubEmulator({ devices: 1, throttle: true, tier: 'S1', clock: () => now });
+    emulator = await startHubEmulator({ devices: 1, throttle: true, tier: 'S1', clock: { now: () => now } });
     registry = registryOf(emulator);
   });
   after(() => emulator.close());
@@ -102,7 +102,7 @@ describe('throttling by the emulator', () => {
 describe('the emulator with --no-throttle', () => {
   it('never answers 429', async () => {
     const now = Date.now();
-    const emulator = await startHubEmulator({ devices: 1, throttle: false, clock: () => now });
+    const emulator = await startHubEmulator({ devices: 1, throttle: false, clock: { now: () => now } });
     try {
       const registry = registryOf(emulator);
       for (let i = 0; i < 30; i++) await registry.createQuery('SELECT * FROM devices').next();
@@ -136,7 +136,7 @@ describe('quota overrides', () => {
       throttle: true,
       tier: 'S1',
       quotas: { twinUpdate: { limit: 3, windowMs: 1000 } },
-      clock: () => now,
+      clock: { now: () => now },
     });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await patchTwin(emulator, i)).status, 200);
@@ -167,7 +167,7 @@ describe('quota overrides', () => {
       devices: 1,
       throttle: true,
       quotas: { query: { limit: 30, windowMs: 60_000 } },
-      clock: () => now,
+      clock: { now: () => now },
     });
     try {
       for (let i = 0; i < 30; i++) assert.equal((await query(emulator)).status, 200);
@@ -187,7 +187,7 @@ describe('quota overrides', () => {
       devices: 1,
       throttle: false,
       quotas: { twinUpdate: { limit: 2, windowMs: 1000 } },
-      clock: () => now,
+      clock: { now: () => now },
     });
     try {
       for (let i = 0; i < 30; i++) assert.equal((await query(emulator)).status, 200);
@@ -215,13 +215,13 @@ describe('quota overrides', () => {
         devices: 1,
         statePath,
         quotas: { twinUpdate: { limit: 1, windowMs: 1000 } },
-        clock: () => now,
+        clock: { now: () => now },
       });
       assert.equal((await patchTwin(first, 1)).status, 200);
       assert.equal((await patchTwin(first, 2)).status, 429);
       await first.close();
       assert.doesNotMatch(await readFile(statePath, 'utf8'), /quota|windowMs/);
-      const second = await startHubEmulator({ statePath, clock: () => now });
+      const second = await startHubEmulator({ statePath, clock: { now: () => now } });
       try {
         for (let i = 0; i < 5; i++) assert.equal((await patchTwin(second, i)).status, 200);
       } finally {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { HubError } from '../../src/emulator/errors.js';
+import { HubErrorResponse } from '../../src/emulator/errors.js';
 import {
   checkSectionSize,
   checkSectionUpdate,
@@ -136,7 +136,7 @@ describe('twin sections', () => {
 });
 
 describe('twin limits', () => {
-  const codeOf = (error: HubError | undefined) => error && `${error.status} ${error.code}`;
+  const codeOf = (error: HubErrorResponse | undefined) => error && `${error.status} ${error.code}`;
 
   it('accepts keys with letters, digits, dashes, colons and underscores', () => {
     assert.equal(
@@ -246,7 +246,7 @@ describe('twin limits', () => {
     assert.ok(Buffer.byteLength(JSON.stringify(desired)) > 32 * 1024);
     assert.equal(twinValueSize(desired), 2600 * (5 + 4));
     const next = patchTwin(newTwinState({ at: T0 }), { properties: { desired } }, T0);
-    assert.ok(!(next instanceof HubError), next instanceof HubError ? next.message : '');
+    assert.ok(!(next instanceof HubErrorResponse), next instanceof HubErrorResponse ? next.message : '');
     assert.equal(Object.keys(next.desired.value).length, 2600);
   });
 
@@ -257,7 +257,7 @@ describe('twin limits', () => {
     assert.ok(Buffer.byteLength(JSON.stringify(tags)) < 8 * 1024);
     assert.equal(twinValueSize(tags), 800 * (4 + 8));
     const next = patchTwin(newTwinState({ at: T0 }), { tags }, T0);
-    assert.ok(next instanceof HubError);
+    assert.ok(next instanceof HubErrorResponse);
     assert.equal(codeOf(next), '403 DeviceModelMaxPropertiesExceeded');
     assert.match(next.message, /'Tags' size should be less than 8192 bytes/);
   });
@@ -268,7 +268,7 @@ describe('twin limits', () => {
     );
     assert.ok(Buffer.byteLength(JSON.stringify(reported)) < 32 * 1024);
     const next = reportProperties(newTwinState({ at: T0 }), reported, T0);
-    assert.ok(next instanceof HubError);
+    assert.ok(next instanceof HubErrorResponse);
     assert.equal(codeOf(next), '403 DeviceModelMaxPropertiesExceeded');
   });
 
@@ -276,7 +276,7 @@ describe('twin limits', () => {
     let state = newTwinState({ at: T0 });
     for (let i = 0; i < 7; i++) {
       const next = patchTwin(state, { properties: { desired: { [`part${i}`]: 'x'.repeat(4000) } } }, T0);
-      assert.ok(!(next instanceof HubError));
+      assert.ok(!(next instanceof HubErrorResponse));
       state = next;
     }
     const tooMuch = patchTwin(
@@ -284,7 +284,7 @@ describe('twin limits', () => {
       { properties: { desired: { more: 'y'.repeat(4000), evenMore: 'z'.repeat(4000) } } },
       T0,
     );
-    assert.ok(tooMuch instanceof HubError);
+    assert.ok(tooMuch instanceof HubErrorResponse);
     assert.equal(tooMuch.code, 'DeviceModelMaxPropertiesExceeded');
   });
 });
@@ -329,7 +329,7 @@ describe('twins', () => {
       { tags: { c: 3 }, properties: { desired: { z: 3 }, reported: { ignored: true } } },
       T0 + 1,
     );
-    assert.ok(!(replaced instanceof HubError));
+    assert.ok(!(replaced instanceof HubErrorResponse));
     assert.deepEqual(replaced.tags, { c: 3 });
     assert.deepEqual(replaced.desired.value, { z: 3 });
     assert.deepEqual(replaced.reported.value, { r: 1 });
@@ -339,7 +339,7 @@ describe('twins', () => {
   it('ignores $metadata and $version a client echoes back in desired properties', () => {
     const state = newTwinState({ at: T0 });
     const patched = patchTwin(state, { properties: { desired: { a: 1, $version: 7, $metadata: {} } } }, T0);
-    assert.ok(!(patched instanceof HubError));
+    assert.ok(!(patched instanceof HubErrorResponse));
     assert.deepEqual(patched.desired.value, { a: 1 });
   });
 });

@@ -1,8 +1,10 @@
-// The hub session: how much each step reads, when it says the next step is due, and a soft interrupt that stops
-// starting writes (a changed resource is planned at once, on what the session already knows).
+// The hub session: how much each step reads, when it says the next step is due, and a drain that stops starting
+// writes (a changed resource is planned at once, on what the session already knows).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HubSession } from '../../src/engine/index.js';
+import { StopController } from '../../src/runtime/stop-controller.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { FakeHubAccess } from '../support/fake-hub-access.js';
 import { FakeHub, resource } from '../support/planner-fixtures.js';
 
@@ -14,10 +16,10 @@ function fleet(n = 5): FakeHub {
 
 const baseline = resource('iot/baseline', { eventPriorityLogin: 'Low' });
 
-function session(access: FakeHubAccess, now: { t: number }) {
+function session(access: FakeHubAccess, clock: FakeClock) {
   return new HubSession(access, {
     unknownOwners: 'keep',
-    clock: () => now.t,
+    clock,
     pollMs: 2000,
     fullReadWhileWaitingMs: 30_000,
     resyncMs: 600_000,
@@ -27,27 +29,27 @@ function session(access: FakeHubAccess, now: { t: number }) {
 describe('HubSession', () => {
   it('reads the whole hub first, then only the twins of devices awaiting their agent, on the poll schedule', async () => {
     const access = new FakeHubAccess(fleet());
-    const now = { t: 0 };
-    const s = session(access, now);
+    const clock = new FakeClock();
+    const s = session(access, clock);
     const first = await s.step([baseline]);
     assert.equal(first.read, 'full');
     assert.equal(first.writesSucceeded, 5);
     assert.equal(first.waiting, true);
     assert.equal(first.nextStepInMs, 250, 'fresh writes are checked soon');
 
-    now.t = 100;
+    await clock.advanceTo(100);
     const early = await s.step([baseline]);
     assert.equal(early.read, 'none', 'called before the check is due: plans on what it has');
     assert.equal(early.writesSucceeded, 0);
     assert.equal(early.nextStepInMs, 400, 'no write this time: the next check waits twice as long');
 
-    now.t = 500;
+    await clock.advanceTo(500);
     const silent = await s.step([baseline]);
     assert.equal(silent.read, 'partial', 'the agents have not answered yet');
     assert.equal(silent.nextStepInMs, 1000, 'and the checks back off');
 
     access.hub.agentsReport();
-    now.t = 2000;
+    await clock.advanceTo(2000);
     const polled = await s.step([baseline]);
     assert.equal(polled.read, 'partial');
     assert.equal(access.calls.rereads, 2);
@@ -60,26 +62,26 @@ describe('HubSession', () => {
 
   it('reads the whole hub again while waiting after fullReadWhileWaitingMs, and when asked', async () => {
     const access = new FakeHubAccess(fleet());
-    const now = { t: 0 };
-    const s = session(access, now);
+    const clock = new FakeClock();
+    const s = session(access, clock);
     await s.step([baseline]);
-    now.t = 30_000;
+    await clock.advanceTo(30_000);
     assert.equal((await s.step([baseline])).read, 'full');
-    now.t = 31_000;
+    await clock.advanceTo(31_000);
     assert.equal((await s.step([baseline], { fullRead: true })).read, 'full');
     assert.equal(access.calls.snapshots, 3);
   });
 
   it('plans an edited resource on the last snapshot at once, without reading the hub again', async () => {
     const access = new FakeHubAccess(fleet());
-    const now = { t: 0 };
-    const s = session(access, now);
+    const clock = new FakeClock();
+    const s = session(access, clock);
     await s.step([baseline]);
     access.hub.agentsReport();
-    now.t = 2000;
+    await clock.advanceTo(2000);
     await s.step([baseline]);
     const edited = resource('iot/baseline', { eventPriorityLogin: 'High' });
-    now.t = 2500;
+    await clock.advanceTo(2500);
     const outcome = await s.step([edited]);
     assert.equal(outcome.read, 'none');
     assert.equal(outcome.writesSucceeded, 5, 'written from the twins the hub returned to our last writes');
@@ -87,15 +89,15 @@ describe('HubSession', () => {
     assert.equal(access.hub.desiredValue('d0', 'eventPriorityLogin'), 'High');
   });
 
-  it('stops starting writes on an interrupt, and says the next step is due at once', async () => {
+  it('stops starting writes on a drain, and says the next step is due at once', async () => {
     const access = new FakeHubAccess(fleet(20));
-    const now = { t: 0 };
-    const s = new HubSession(access, { unknownOwners: 'keep', clock: () => now.t, concurrency: 1 });
-    const interrupt = new AbortController();
+    const clock = new FakeClock();
+    const s = new HubSession(access, { unknownOwners: 'keep', clock, concurrency: 1 });
+    const stopping = new StopController();
     access.beforePatch = () => {
-      if (access.calls.patches === 3) interrupt.abort();
+      if (access.calls.patches === 3) stopping.drain();
     };
-    const outcome = await s.step([baseline], { interrupt: interrupt.signal });
+    const outcome = await s.step([baseline], { stop: stopping.stop });
     assert.equal(outcome.interrupted, true);
     assert.equal(outcome.writesSucceeded, 3, 'the write in flight finished, no new one started');
     assert.equal(outcome.nextStepInMs, 0);
@@ -106,14 +108,14 @@ describe('HubSession', () => {
 
   it('writes a twin again when the hub lost the write (a GET shows it older than what was written)', async () => {
     const access = new FakeHubAccess(fleet(2));
-    const now = { t: 0 };
-    const s = session(access, now);
+    const clock = new FakeClock();
+    const s = session(access, clock);
     const before = structuredClone(access.hub.modules.get('d0')!);
     await s.step([baseline]);
     assert.equal(access.hub.desiredValue('d0', 'eventPriorityLogin'), 'Low');
     // A failover loses the last writes: the twin is back as it was, its version lower than the one written.
     access.hub.modules.set('d0', before);
-    now.t = 300;
+    await clock.advanceTo(300);
     const again = await s.step([baseline]);
     assert.equal(again.read, 'partial');
     assert.equal(again.writesSucceeded, 1, 'the lost write is made again, and only that one');

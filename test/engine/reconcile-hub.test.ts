@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AGENT_CONFIGURATION_KEY } from '../../src/agent/index.js';
 import { isWaiting, reconcileHub, TwinMemory } from '../../src/engine/index.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { FakeHubAccess } from '../support/fake-hub-access.js';
 import { FakeHub, resource } from '../support/planner-fixtures.js';
 
@@ -177,16 +178,15 @@ describe('reconcileHub', () => {
     hub.devices[0].connectionState = 'Disconnected';
     const access = new FakeHubAccess(hub);
     const memory = new TwinMemory();
-    let now = 0;
-    const clock = () => now;
+    const clock = new FakeClock();
     access.clock = clock;
     const slow = { ...baseline, convergenceTimeoutMs: 60_000 };
     await reconcileHub(access, [slow], { unknownOwners: 'keep', memory, clock });
-    now = 3_600_000; // an hour offline, then it reconnects
+    await clock.advanceTo(3_600_000); // an hour offline, then it reconnects
     hub.devices[0].connectionState = 'Connected';
     const back = await reconcileHub(access, [slow], { unknownOwners: 'keep', memory, clock });
     assert.equal(back.finalPlan.reports.get('iot/baseline')!.counts.pendingDevices, 1);
-    now += 61_000;
+    await clock.advance(61_000);
     const late = await reconcileHub(access, [slow], { unknownOwners: 'keep', memory, clock });
     assert.equal(late.finalPlan.reports.get('iot/baseline')!.counts.stalledDevices, 1);
   });

@@ -39,7 +39,7 @@ export function emulatorClient(
       emulator.hostName,
       rateLimitsFor(emulator.hostName, tier, units, options.rateLimits),
     ),
-    retry: { baseDelayMs: 20, maxDelayMs: 500 },
+    retry: { baseMs: 20, maxMs: 500 },
     ...options,
   });
 }

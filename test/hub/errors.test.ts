@@ -102,7 +102,7 @@ describe('toHubError', () => {
       sdkError(429, hubBody('ThrottlingException', 'slow down'), {
         'retry-after': 'Sat, 01 Jan 2000 00:00:05 GMT',
       }),
-      { ...context, now: () => now },
+      { ...context, clock: { now: () => now } },
     );
     assert.equal(error.retryAfterMs, 5000);
   });
@@ -176,7 +176,7 @@ describe('toHubError', () => {
     const expiring = { ...context, credentialExpiresAt: Date.parse('2020-01-01T00:00:00Z') };
     const before = toHubError(sdkError(401, ''), {
       ...expiring,
-      now: () => Date.parse('2019-12-31T00:00:00Z'),
+      clock: { now: () => Date.parse('2019-12-31T00:00:00Z') },
     });
     assert.doesNotMatch(before.message, /expired at/);
     assert.match(before.message, /key is wrong/);

@@ -122,7 +122,7 @@ describe('HubClient with bad connection input', () => {
   it('gives up on a port where nothing listens with a Transient error after its retries', async () => {
     const client = emulatorClient(emulator, {
       connectionString: emulator.connectionString.replace(emulator.hostName, 'localhost:1'),
-      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+      retry: { maxAttempts: 3, baseMs: 1, maxMs: 5 },
     });
     const error = await failureOf(client.verifyAccess());
     client.close();

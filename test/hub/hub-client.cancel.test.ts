@@ -10,29 +10,21 @@ import { isHubError } from '../../src/hub/errors.js';
 import { createHubClient, type HubClient } from '../../src/hub/hub-client.js';
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';
 import { rateLimitsFor } from '../../src/hub/rate-limits.js';
+import { until } from '../support/until.js';
 
 const KEY = Buffer.alloc(32, 4).toString('base64');
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 describe('cancelling a hub call with its request in flight', () => {
   let certificates: EmulatorCertificates;
   let server: https.Server;
   let port: number;
   let connections = 0;
-  /** Resolves with the held request when the server receives a GET of device `hang`. */
-  let held: Promise<IncomingMessage>;
-  let onHeld: (request: IncomingMessage) => void;
+  /** The GET of device `hang`, once the server has received it (never answered). */
+  let held: IncomingMessage | undefined;
 
   const answer = (request: IncomingMessage, response: ServerResponse) => {
     if (request.url?.startsWith('/twins/hang/')) {
-      onHeld(request); // never answered
+      held = request;
       return;
     }
     response.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
@@ -48,9 +40,6 @@ describe('cancelling a hub call with its request in flight', () => {
 
   before(async () => {
     certificates = await createCertificates(['localhost', '127.0.0.1']);
-    held = new Promise((resolve) => {
-      onHeld = resolve;
-    });
     server = https.createServer({ key: certificates.serverKey, cert: certificates.serverCert }, answer);
     server.on('secureConnection', () => connections++);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -80,13 +69,16 @@ describe('cancelling a hub call with its request in flight', () => {
       assert.equal(connections, 1);
 
       const controller = new AbortController();
-      const read = hub.readModuleTwins(['hang'], { consistent: true, signal: controller.signal });
+      const read = hub.readModuleTwins(['hang'], { consistent: true, abort: controller.signal });
       read.catch(() => {});
-      const request = await within(held, 5000, 'the request reaching the server');
-      const closed = new Promise<void>((resolve) => request.socket.once('close', () => resolve()));
+      await until(() => held !== undefined, 5000, 'the request reaching the server');
+      let closed = false;
+      held!.socket.once('close', () => {
+        closed = true;
+      });
       controller.abort();
       await assert.rejects(read, (error) => isHubError(error, 'Cancelled'));
-      await within(closed, 2000, 'closing the connection of the cancelled request');
+      await until(() => closed, 2000, 'closing the connection of the cancelled request');
 
       assert.equal((await hub.readModuleTwins(['ok'], { consistent: true })).size, 1);
       assert.equal(connections, 2, 'the next request opened a connection of its own');

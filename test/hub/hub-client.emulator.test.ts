@@ -118,7 +118,7 @@ describe('HubClient against the emulator', () => {
     emulator.hub.faults.set({ twinRead: { latencyMs: 3000 } });
     const slow = emulatorClient(emulator, {
       attemptTimeoutMs: 200,
-      retry: { baseDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 },
+      retry: { baseMs: 10, maxMs: 20, maxAttempts: 2 },
     });
     const started = Date.now();
     try {
@@ -157,7 +157,7 @@ describe('HubClient against the emulator', () => {
     // Retries take query tokens too: a quota of 600/min keeps the test from waiting on S1's 20/min.
     const faulty = emulatorClient(emulator, {
       rateLimits: { queriesPerMinute: 600 },
-      retry: { baseDelayMs: 10, maxDelayMs: 200, maxAttempts: 12 },
+      retry: { baseMs: 10, maxMs: 200, maxAttempts: 12 },
     });
     try {
       const ids = Array.from({ length: 40 }, (_, i) => `device-${String(100 + i).padStart(6, '0')}`);

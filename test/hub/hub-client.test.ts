@@ -374,7 +374,7 @@ describe('HubClient over a scripted registry', () => {
       { limits: { query: { limit: 2, windowMs: 60_000 } } },
     );
     const controller = new AbortController();
-    const snapshot = track(client.readSnapshot({ signal: controller.signal }));
+    const snapshot = track(client.readSnapshot({ abort: controller.signal }));
     await settle();
     assert.ok(!snapshot.settled(), 'waiting for a query token');
     controller.abort();
@@ -387,7 +387,7 @@ describe('HubClient over a scripted registry', () => {
     const { client } = clientWith({ updateModuleTwin: () => new Promise(() => {}) });
     const controller = new AbortController();
     const patch = track(
-      client.patchModuleTwin('d1', { tags: { a: 1 } }, 'etag-1', { signal: controller.signal }),
+      client.patchModuleTwin('d1', { tags: { a: 1 } }, 'etag-1', { abort: controller.signal }),
     );
     await settle();
     controller.abort();

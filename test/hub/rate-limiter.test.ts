@@ -24,8 +24,8 @@ function exactLimiter(clock: FakeClock, overrides: Partial<HubRateLimits> = {}) 
   return new HubRateLimiter('hub.example', limits(overrides), { clock, adaptation: { headroom: 0 } });
 }
 
-async function acquireMany(limiter: HubRateLimiter, count: number, signal?: AbortSignal) {
-  const calls = Array.from({ length: count }, () => track(limiter.acquire('twinUpdate', { signal })));
+async function acquireMany(limiter: HubRateLimiter, count: number, abort?: AbortSignal) {
+  const calls = Array.from({ length: count }, () => track(limiter.acquire('twinUpdate', { abort })));
   await settle();
   return { calls, granted: () => calls.filter((c) => c.settled() && c.error === undefined).length };
 }
@@ -73,7 +73,7 @@ describe('HubRateLimiter', () => {
     const limiter = exactLimiter(clock, { twinUpdate: { limit: 2, windowMs: SECOND } });
     await limiter.acquire('twinUpdate');
     const controller = new AbortController();
-    const cancelled = track(limiter.acquire('twinUpdate', { signal: controller.signal }));
+    const cancelled = track(limiter.acquire('twinUpdate', { abort: controller.signal }));
     const next = track(limiter.acquire('twinUpdate'));
     await settle();
     controller.abort();
@@ -90,7 +90,7 @@ describe('HubRateLimiter', () => {
     const limiter = exactLimiter(clock, { query: { limit: 2, windowMs: MINUTE } });
     await limiter.acquire('query');
     const controller = new AbortController();
-    const waiting = track(limiter.acquire('query', { signal: controller.signal }));
+    const waiting = track(limiter.acquire('query', { abort: controller.signal }));
     await settle();
     assert.equal(clock.pendingSleeps, 1);
     controller.abort();
@@ -104,7 +104,7 @@ describe('HubRateLimiter', () => {
 
   it('rejects at once when the signal is already aborted', async () => {
     const limiter = exactLimiter(new FakeClock());
-    await assert.rejects(limiter.acquire('query', { signal: AbortSignal.abort() }), (e) =>
+    await assert.rejects(limiter.acquire('query', { abort: AbortSignal.abort() }), (e) =>
       isHubError(e, 'Cancelled'),
     );
   });

@@ -2,19 +2,19 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HubError, isHubError } from '../../src/hub/errors.js';
 import {
-  backoffDelayMs,
   DEFAULT_RETRY,
   isRetryable,
   type RetryOptions,
   retryDelayMs,
   withRetry,
 } from '../../src/hub/retry.js';
+import { backoffDelayMs } from '../../src/runtime/backoff.js';
 import { FakeClock, settle, track } from '../support/fake-clock.js';
 
 const options = (overrides: Partial<RetryOptions> = {}): RetryOptions => ({
   ...DEFAULT_RETRY,
-  baseDelayMs: 100,
-  maxDelayMs: 2000,
+  baseMs: 100,
+  maxMs: 2000,
   maxAttempts: 6,
   ...overrides,
 });
@@ -33,11 +33,11 @@ describe('backoff', () => {
   it('doubles its window per retry up to the cap, with full jitter below the window', () => {
     const top = options({ random: () => 0.9999 });
     assert.deepEqual(
-      [1, 2, 3, 4, 5, 6, 7].map((retry) => backoffDelayMs(retry, top)),
+      [1, 2, 3, 4, 5, 6, 7].map((retry) => backoffDelayMs(top, retry)),
       [99, 199, 399, 799, 1599, 1999, 1999],
     );
-    assert.equal(backoffDelayMs(5, options({ random: () => 0 })), 0);
-    assert.equal(backoffDelayMs(3, options({ random: () => 0.5 })), 200);
+    assert.equal(backoffDelayMs(options({ random: () => 0 }), 5), 0);
+    assert.equal(backoffDelayMs(options({ random: () => 0.5 }), 3), 200);
   });
 
   it('spreads retries over the whole window', () => {
@@ -46,7 +46,7 @@ describe('backoff', () => {
       seed = (seed * 16807) % 2147483647;
       return seed / 2147483647;
     };
-    const delays = Array.from({ length: 2000 }, () => backoffDelayMs(4, options({ random })));
+    const delays = Array.from({ length: 2000 }, () => backoffDelayMs(options({ random }), 4));
     assert.ok(Math.min(...delays) < 80 && Math.max(...delays) > 720, 'uses the whole 0..800 ms window');
     const mean = delays.reduce((a, b) => a + b, 0) / delays.length;
     assert.ok(mean > 360 && mean < 440, `mean ${mean} is about half the window`);
@@ -147,7 +147,7 @@ describe('withRetry', () => {
           calls++;
           throw answer(503);
         },
-        run(clock, { signal: controller.signal }),
+        run(clock, { abort: controller.signal }),
       ),
     );
     await settle();

@@ -22,7 +22,7 @@ import {
   startControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
-import { apiStatus, customObjects, GROUP, installCrds, VERSION } from '../support/kube.js';
+import { customObjects, GROUP, httpStatusOf, installCrds, VERSION } from '../support/kube.js';
 import { environmentFleet, hubResources, securityModuleConfig } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';
@@ -449,7 +449,7 @@ function otherWriter(kubeconfigPath: string, namespace: string, random: () => nu
           stats.status++;
         }
       } catch (error) {
-        if (apiStatus(error) === 409) stats.conflicts++;
+        if (httpStatusOf(error) === 409) stats.conflicts++;
         else stats.errors++;
       }
     }

@@ -4,8 +4,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { EmulatorStats } from '../../src/emulator/stats.js';
-import { statusCodeOf } from '../../src/hub/errors.js';
 import { registryFromConnectionString } from '../../src/hub/sdk-transport.js';
+import { httpStatusOf } from '../../src/runtime/http-status.js';
 import { OPERATOR_MAIN } from '../support/operator-process.js';
 import { keepOutput } from '../support/suite-output.js';
 
@@ -129,7 +129,7 @@ async function untilNotThrottled<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (error) {
-      if (statusCodeOf(error) !== 429) throw error;
+      if (httpStatusOf(error) !== 429) throw error;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

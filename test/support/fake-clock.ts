@@ -68,6 +68,11 @@ export class FakeClock implements Clock {
     await settle();
   }
 
+  /** Moves time forward to `at` (epoch ms), as `advance` does. */
+  advanceTo(at: number): Promise<void> {
+    return this.advance(Math.max(0, at - this.time));
+  }
+
   /** Sleeps and timers not yet due. */
   get pendingSleeps(): number {
     return this.waiters.length;

@@ -2,6 +2,7 @@
 // snapshot older than the writes) and other writers racing us (412).
 import type { HubAccess } from '../../src/hub/hub-client-api.js';
 import type { HubSnapshot, SecurityModuleTwin, TwinPatch } from '../../src/planner/index.js';
+import { type Clock, systemClock } from '../../src/runtime/clock.js';
 import type { FakeHub } from './planner-fixtures.js';
 
 export class FakeHubAccess implements HubAccess {
@@ -12,7 +13,7 @@ export class FakeHubAccess implements HubAccess {
   /** Called before each patch; may change the twin behind our back (another writer). */
   beforePatch?: (deviceId: string) => void;
   /** The hub's time, stamped on desired writes. */
-  clock: () => number = Date.now;
+  clock: Pick<Clock, 'now'> = systemClock;
 
   constructor(readonly hub: FakeHub) {}
 
@@ -35,7 +36,7 @@ export class FakeHubAccess implements HubAccess {
   async patchModuleTwin(deviceId: string, patch: TwinPatch, etag: string): Promise<SecurityModuleTwin> {
     this.calls.patches++;
     this.beforePatch?.(deviceId);
-    const refused = this.hub.apply([{ deviceId, etag, patch, changedSettings: [] }], this.clock());
+    const refused = this.hub.apply([{ deviceId, etag, patch, changedSettings: [] }], this.clock.now());
     if (refused.length)
       throw Object.assign(new Error(`precondition failed for ${deviceId}`), { kind: 'PreconditionFailed' });
     return structuredClone(this.hub.modules.get(deviceId)!);

@@ -19,7 +19,8 @@ export function customObjects(kubeconfigPath: string): CustomObjectsApi {
   return kubeConfigOf(kubeconfigPath).makeApiClient(CustomObjectsApi);
 }
 
-export { apiMessage, apiStatus } from '../../src/controller/api-errors.js';
+export { apiMessage } from '../../src/controller/api-errors.js';
+export { httpStatusOf } from '../../src/runtime/http-status.js';
 
 let installed: Promise<void> | undefined;
 

@@ -79,7 +79,7 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
     manager: 'iot-security-operator',
     logger,
     session: { pollMs: 100, fullReadWhileWaitingMs: 1500 },
-    client: { retry: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 3 } },
+    client: { retry: { baseMs: 20, maxMs: 200, maxAttempts: 3 } },
     shutdownGraceMs: 2000,
     ...options.controller,
   });

@@ -6,9 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { HubAccess } from '../../src/hub/hub-client-api.js';
 import { createLogger } from '../../src/observability/logger.js';
+import type { Stop } from '../../src/runtime/stop.js';
+import { StopController } from '../../src/runtime/stop-controller.js';
 import { runSync, type SyncOptions } from '../../src/sync/run-sync.js';
 import { desired, emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
 import { writeTempFiles } from '../support/resources.js';
+import { until } from '../support/until.js';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL === 'warn' ? 'warn' : 'error' });
 
@@ -50,7 +53,7 @@ async function sync(
   files: Record<string, string>,
   options: Partial<SyncOptions> = {},
   access?: HubAccess,
-  signal?: AbortSignal,
+  stop?: Stop,
 ): Promise<Run> {
   const dir = writeTempFiles(files);
   const out: string[] = [];
@@ -75,7 +78,7 @@ async function sync(
         io: { out: (l) => out.push(l), err: (l) => err.push(l), isTerminal: false },
         access: access ?? client,
         logger,
-        signal,
+        stop,
       },
     );
     return { code, out, err };
@@ -334,7 +337,7 @@ describe('sync --watch and module creation', () => {
 
   it('re-applies the files when they change while watching, until stopped', async () => {
     const emulator = await startHubEmulator({ tier: 'S3', devices: 5 });
-    const controller = new AbortController();
+    const stopping = new StopController();
     try {
       const config = (frequency: string) =>
         smc(
@@ -344,6 +347,7 @@ describe('sync --watch and module creation', () => {
       const dir = writeTempFiles({ 'watched.yaml': config('PT4H') });
       const client = emulatorClient(emulator, { tier: 'S3' });
       const out: string[] = [];
+      const errors: string[] = [];
       const watching = runSync(
         {
           paths: [dir],
@@ -357,30 +361,33 @@ describe('sync --watch and module creation', () => {
           pollMs: 100,
         },
         {
-          io: { out: (l) => out.push(l), err: () => undefined, isTerminal: false },
+          io: { out: (l) => out.push(l), err: (l) => errors.push(l), isTerminal: false },
           access: client,
           logger,
-          signal: controller.signal,
+          stop: stopping.stop,
         },
       );
-      const until = async (check: () => Promise<boolean>) => {
-        for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 100));
-      };
-      await until(async () => (await desired(emulator, 'device-000001')).snapshotFrequency?.value === 'PT4H');
-      assert.equal((await desired(emulator, 'device-000001')).snapshotFrequency?.value, 'PT4H');
+      const frequency = async (deviceId: string) =>
+        (await desired(emulator, deviceId)).snapshotFrequency?.value;
+      await until(async () => (await frequency('device-000001')) === 'PT4H', 10_000, 'PT4H written');
+      assert.equal(await frequency('device-000001'), 'PT4H');
       writeFileSync(join(dir, 'watched.yaml'), config('PT8H'));
-      await until(async () => (await desired(emulator, 'device-000005')).snapshotFrequency?.value === 'PT8H');
-      assert.equal((await desired(emulator, 'device-000005')).snapshotFrequency?.value, 'PT8H');
+      await until(async () => (await frequency('device-000005')) === 'PT8H', 10_000, 'the edit written');
+      assert.equal(await frequency('device-000005'), 'PT8H');
       // An invalid edit is reported and changes nothing.
       writeFileSync(join(dir, 'watched.yaml'), config('8 hours'));
-      await new Promise((r) => setTimeout(r, 1500));
-      assert.equal((await desired(emulator, 'device-000005')).snapshotFrequency?.value, 'PT8H');
-      controller.abort();
+      await until(
+        () => errors.some((l) => l.includes('the resources are invalid')),
+        10_000,
+        'the invalid edit reported',
+      );
+      assert.equal(await frequency('device-000005'), 'PT8H');
+      stopping.drain();
       assert.equal(await watching, 0);
       assert.ok(out.length >= 2, 'a status per pass');
       client.close();
     } finally {
-      controller.abort();
+      stopping.drain();
       await emulator.close();
     }
   });
@@ -397,7 +404,13 @@ describe("sync under a real hub's behaviour", () => {
     });
     try {
       // Seeded devices become visible to queries only after the lag.
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      const probe = emulatorClient(emulator, { tier: 'S3' });
+      await until(
+        async () => (await probe.readSnapshot()).modules.size === 40,
+        5000,
+        'the seeded fleet in queries',
+      );
+      probe.close();
       emulator.hub.faults.set({
         twinUpdate: { errorRatio: 0.15, errorStatuses: [500, 503], resetRatio: 0.05 },
         query: { errorRatio: 0.1 },
@@ -426,7 +439,7 @@ describe("sync under a real hub's behaviour", () => {
         'all',
         `  target: { condition: "IS_DEFINED(tags.site)" }\n  agentConfiguration:\n    eventPriorities: { Login: 'Off' }\n`,
       );
-      const controller = new AbortController();
+      const stopping = new StopController();
       const client = emulatorClient(emulator, { tier: 'S3' });
       let patches = 0;
       const interrupting: HubAccess = {
@@ -435,11 +448,11 @@ describe("sync under a real hub's behaviour", () => {
         readModuleTwins: (ids, o) => client.readModuleTwins(ids, o),
         ensureSecurityModule: (id, o) => client.ensureSecurityModule(id, o),
         patchModuleTwin: (id, patch, etag, o) => {
-          if (++patches === 20) controller.abort();
+          if (++patches === 20) stopping.drain();
           return client.patchModuleTwin(id, patch, etag, o);
         },
       };
-      await sync(emulator, { 'all.yaml': all }, {}, interrupting, controller.signal).catch(() => undefined);
+      await sync(emulator, { 'all.yaml': all }, {}, interrupting, stopping.stop).catch(() => undefined);
       client.close();
       const first = emulator.hub.stats.count('twinUpdate', 200);
       assert.ok(first >= 1 && first < 60, `the first run stopped part way (${first} writes)`);

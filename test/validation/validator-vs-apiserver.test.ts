@@ -11,10 +11,10 @@ import { validateResource } from '../../src/validation/validate-resource.js';
 import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import {
   apiMessage,
-  apiStatus,
   customObjects,
   EXAMPLES,
   GROUP,
+  httpStatusOf,
   installCrds,
   VERSION,
 } from '../support/kube.js';
@@ -43,7 +43,7 @@ async function serverVerdict(document: Record<string, any>): Promise<Verdict> {
     });
     return { accepted: true, message: '' };
   } catch (error) {
-    const status = apiStatus(error);
+    const status = httpStatusOf(error);
     // 422 Invalid and 400 BadRequest (strict decoding) are verdicts; anything else is a broken test run.
     if (status !== 422 && status !== 400) throw error;
     return { accepted: false, message: apiMessage(error) };

@@ -46,8 +46,7 @@ export async function runDemoCommand(argv: string[], io: CommandIo): Promise<num
     examples: values.examples ?? packageFolder('examples', (f) => /\.ya?ml$/.test(f)),
     timeoutMs: Number(timeoutMinutes[1]) * 60_000,
     logger: createLogger({ level: 'warn' }),
-    signal: shutdown.signal,
-    abort: shutdown.abort,
+    stop: shutdown.stop,
   };
   try {
     if (values.gitops) return await runGitopsDemo(options, io);

@@ -145,10 +145,10 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
   });
   const shutdown = shutdownSignal(graceMs);
   const stopped = new Promise((resolve) =>
-    shutdown.signal.addEventListener('abort', resolve, { once: true }),
+    shutdown.stop.drain.addEventListener('abort', resolve, { once: true }),
   );
   // A second signal (or the grace period over): abandon the hub calls still in flight.
-  shutdown.abort.addEventListener('abort', () => controller.abortWork(), { once: true });
+  shutdown.stop.abort.addEventListener('abort', () => controller.abortWork(), { once: true });
   const elector = values['leader-elect']
     ? new LeaderElector({
         api: makeKubeApi(kubeConfig, CoordinationV1Api),
@@ -206,7 +206,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
   });
   try {
     await Promise.race([controller.startInformers(), stopped]);
-    if (!shutdown.signal.aborted) {
+    if (!shutdown.stop.drain.aborted) {
       logger.info('caches synced');
       if (elector) {
         controller.metrics.setLeader(lease.name, false);

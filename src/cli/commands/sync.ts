@@ -141,7 +141,7 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
         output: values.output,
         manager: values.manager,
       },
-      { io, access: client, logger, signal: shutdown.signal, abort: shutdown.abort },
+      { io, access: client, logger, stop: shutdown.stop },
     );
   } finally {
     shutdown.dispose();
