@@ -354,14 +354,40 @@ export type Reason = keyof typeof REASONS;
 
 /** Reasons a device failure is retried at the next step for (it does not halt a rollout). */
 export function isRetriedFailure(reason: string): boolean {
-  return (REASONS as Record<string, ReasonInfo>)[reason]?.retried === true;
+  return reason in REASONS && isRetried(reason as Reason);
+}
+
+/** What decides the effects that depend on the situation. */
+export interface Situation {
+  /** Devices are still being written or awaited (`whilePending`). */
+  pending?: boolean;
+  /** The reason that blocks this one (`cause`); without one, a blocked reason waits for a change. */
+  cause?: Reason;
+}
+
+/** Whether Reconciling (or Stalled) is True while `reason` is Ready's reason, in this situation. */
+export function conditionOn(
+  reason: Reason,
+  type: 'reconciling' | 'stalled',
+  situation: Situation = {},
+): boolean {
+  const effect = (REASONS[reason] as ReasonInfo)[type];
+  if (effect === 'whilePending') return situation.pending === true;
+  if (effect === 'cause')
+    return situation.cause === undefined ? type === 'stalled' : conditionOn(situation.cause, type);
+  return effect === true;
 }
 
 /** Stalled for this reason; a reason that follows its cause takes the cause's. */
 export function isStalled(reason: Reason, cause?: Reason): boolean {
-  const stalled = (REASONS[reason] as ReasonInfo).stalled;
-  if (stalled === 'cause') return cause === undefined ? true : isStalled(cause);
-  return stalled === true;
+  return conditionOn(reason, 'stalled', { cause });
+}
+
+/** Whether the operator tries again by itself (after a backoff) while this is the reason. */
+export function isRetried(reason: Reason, cause?: Reason): boolean {
+  const retried = (REASONS[reason] as ReasonInfo).retried;
+  if (retried === 'cause') return cause === undefined ? false : isRetried(cause);
+  return retried === true;
 }
 
 /** The Event type a transition of Ready to this reason records, if any. */

@@ -1,7 +1,6 @@
 // What a reconcile decides for each SecurityModuleConfig of a hub: which are planned, held or departing before the
 // step, and after it (or when the hub cannot be used) the status each gets or the finalizer it loses. Pure.
 import type { SecurityModuleConfig } from '../api/generated/types.js';
-import type { Reason } from '../api/reasons.js';
 import type { StepOutcome } from '../engine/hub-session.js';
 import {
   blockedConditions,
@@ -15,13 +14,15 @@ import { validateResource } from '../validation/validate-resource.js';
 import { type HubProblem, issuesText } from './hub-problems.js';
 import {
   type DecisionContext,
+  type ExistingHubView,
   type HubView,
   isDeleting,
   otherHubs,
   ownedTwins,
   statusContext,
+  statusOf,
 } from './hub-view.js';
-import { configStatusChange, type KubeChanges } from './kube-changes.js';
+import { configStatusChange, type KubeChanges, noChanges } from './kube-changes.js';
 import { asWritten, type ConfigObject, FINALIZER, type HubObject, objectKey } from './kube-objects.js';
 
 export interface PlanInputs {
@@ -29,26 +30,33 @@ export interface PlanInputs {
   held: Map<string, number>;
   departing: Map<string, 'Remove' | 'Retain'>;
   /** Why a resource of this hub is held, by key: an invalid spec, or no finalizer yet. */
-  heldBecause: Map<string, { reason: Reason; message: string }>;
+  heldBecause: Map<string, { reason: 'InvalidSpec' | 'FinalizerMissing'; message: string }>;
 }
 
 const policy = (c: ConfigObject) => (c.spec?.deletionPolicy === 'Retain' ? 'Retain' : 'Remove');
 const retainedOnDelete = (c: ConfigObject) => isDeleting(c) && c.spec?.deletionPolicy === 'Retain';
 
-/**
- * Valid resources to plan; invalid ones (or without the finalizer yet) held as they are; the rest departing (being
- * deleted, of a hub being deleted, or pointing elsewhere now).
- */
-export function planInputs(view: HubView, finalized: (config: ConfigObject) => boolean): PlanInputs {
-  const inputs: PlanInputs = { resources: [], held: new Map(), departing: new Map(), heldBecause: new Map() };
-  const hubDeleting = view.hub !== undefined && isDeleting(view.hub);
+/** Resources that point elsewhere now, and those being deleted, depart: their deletionPolicy applies. */
+function departures(view: HubView, inputs: PlanInputs): void {
   for (const config of view.away) inputs.departing.set(objectKey(config.metadata), policy(config));
+  for (const config of view.current)
+    if (isDeleting(config)) inputs.departing.set(objectKey(config.metadata), policy(config));
+}
+
+const emptyInputs = (): PlanInputs => ({
+  resources: [],
+  held: new Map(),
+  departing: new Map(),
+  heldBecause: new Map(),
+});
+
+/** The IoTHub is in use: valid resources are planned; invalid ones (or without the finalizer yet) held as they are. */
+export function planInputs(view: HubView, finalized: (config: ConfigObject) => boolean): PlanInputs {
+  const inputs = emptyInputs();
+  departures(view, inputs);
   for (const config of view.current) {
+    if (isDeleting(config)) continue;
     const key = objectKey(config.metadata);
-    if (isDeleting(config) || hubDeleting) {
-      inputs.departing.set(key, policy(config));
-      continue;
-    }
     const validation = validateResource(asWritten(config));
     const errors = validation.issues.filter((i) => i.severity === 'error');
     const priority = Number.isInteger(config.spec?.priority) ? (config.spec.priority as number) : 0;
@@ -71,11 +79,19 @@ export function planInputs(view: HubView, finalized: (config: ConfigObject) => b
   return inputs;
 }
 
+/** The IoTHub is being deleted: every resource departs by its deletionPolicy. */
+export function departAll(view: HubView): PlanInputs {
+  const inputs = emptyInputs();
+  departures(view, inputs);
+  for (const config of view.current) inputs.departing.set(objectKey(config.metadata), policy(config));
+  return inputs;
+}
+
 /** deletionPolicy Retain lets go at once, whether or not the hub can be reached. */
-export function releaseRetained(view: HubView, changes: KubeChanges): void {
-  for (const config of view.current)
-    if (retainedOnDelete(config))
-      changes.removeFinalizers.push({ kind: 'SecurityModuleConfig', object: config });
+export function releaseRetained(view: HubView): KubeChanges['removeFinalizers'] {
+  return view.current
+    .filter(retainedOnDelete)
+    .map((config) => ({ kind: 'SecurityModuleConfig' as const, object: config }));
 }
 
 /** A status that keeps the counts the resource carried, with new conditions. */
@@ -85,7 +101,7 @@ function blockedStatus(
   context: DecisionContext,
   hubs?: string[],
 ) {
-  const before = context.statusOf(config);
+  const before = statusOf(config, context);
   const status = blockedSecurityModuleConfigStatus(
     conditions,
     before,
@@ -96,15 +112,15 @@ function blockedStatus(
 
 /**
  * After a step: the status of every resource of the hub; a deleting one lets go once no twin of any hub it may have
- * written holds its settings. Returns how many resources still hold settings on this hub's twins.
+ * written holds its settings. `remaining`: how many resources still hold settings on this hub's twins.
  */
 export function configsAfterStep(
-  view: HubView & { hub: HubObject },
+  view: ExistingHubView,
   inputs: PlanInputs,
   outcome: StepOutcome,
   context: DecisionContext,
-  changes: KubeChanges,
-): number {
+): { changes: KubeChanges; remaining: number } {
+  const changes = noChanges();
   let remaining = 0;
   for (const config of view.current) {
     const key = objectKey(config.metadata);
@@ -129,12 +145,12 @@ export function configsAfterStep(
         blockedStatus(config, blockedConditions(held.reason, held.message), context, hubs),
       );
     } else if (report) {
-      const before = context.statusOf(config);
+      const before = statusOf(config, context);
       const status = securityModuleConfigStatus(report, statusContext(config, context, { hubs }));
       changes.statuses.push(configStatusChange(config, status, before));
     }
   }
-  return remaining;
+  return { changes, remaining };
 }
 
 function departingConditions(
@@ -170,12 +186,8 @@ function departingConditions(
  * The status of the hub's resources when the hub cannot be used (`hub` undefined: there is no IoTHub); deleting
  * ones wait, or go (Retain, or nothing left that they could have written).
  */
-export function configsWithoutHub(
-  view: HubView,
-  problem: HubProblem,
-  context: DecisionContext,
-  changes: KubeChanges,
-): void {
+export function configsWithoutHub(view: HubView, problem: HubProblem, context: DecisionContext): KubeChanges {
+  const changes = noChanges();
   const hub = view.hub;
   for (const config of view.current) {
     if (retainedOnDelete(config)) continue;
@@ -199,4 +211,5 @@ export function configsWithoutHub(
         );
     changes.statuses.push(blockedStatus(config, conditions, context, hub ? undefined : others));
   }
+  return changes;
 }

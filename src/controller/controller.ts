@@ -1,18 +1,18 @@
 // The controller: informers for IoTHubs, SecurityModuleConfigs and Secrets feed a work queue keyed by hub
 // (`namespace/name`), whose workers run the hub reconciler. An event on a SecurityModuleConfig enqueues its hub
 // (and interrupts a reconcile of it in progress, so the change is planned at once); an IoTHub or a Secret it
-// names changing enqueues the hub. Whether an event is worth a reconcile is read off the object itself: its
-// status already answers its generation and reconcile request (our own status writes, and others' changes of
-// labels, enqueue nothing). What is kept about a hub between reconciles lives in its HubState (hub-states.ts),
-// dropped with the IoTHub.
+// names changing enqueues the hub. An update is worth a reconcile when it changed the object's generation,
+// deletion, reconcile request or hub, told from the object as it was (the informer hands it with the update, as
+// client-go's do): our own status writes and finalizers, and others' labels, enqueue nothing. What is kept between
+// reconciles lives in the ControllerMemory (controller-memory.ts).
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 import { OperatorMetrics } from '../observability/metrics.js';
 import { drainAlso } from '../runtime/stop.js';
 import { StopController } from '../runtime/stop-controller.js';
+import { ControllerMemory, type ControllerMemoryOptions } from './controller-memory.js';
 import { EventRecorder } from './event-recorder.js';
 import { HubReconciler } from './hub-reconciler.js';
-import { HubStates, type HubStatesOptions } from './hub-states.js';
 import { makeKubeApi } from './kube-http.js';
 import {
   API_GROUP,
@@ -46,8 +46,8 @@ export interface ControllerOptions {
   /** This process, for Events (the pod name in a cluster). */
   instance?: string;
   informers?: NamespacedInformersOptions['tuning'];
-  session?: HubStatesOptions['session'];
-  client?: HubStatesOptions['client'];
+  session?: ControllerMemoryOptions['session'];
+  client?: ControllerMemoryOptions['client'];
   /** Where the controller's metrics go (a registry of their own by default). */
   metrics?: OperatorMetrics;
   /** How long a stop waits for reconciles in progress before abandoning their hub calls (10 s). */
@@ -107,8 +107,8 @@ export class Controller {
   readonly secrets: NamespacedInformers<SecretObject & KubernetesObject>;
   readonly writer: KubeWriter;
   readonly events: EventRecorder;
-  /** What is kept about each hub between reconciles. */
-  readonly states: HubStates;
+  /** What is kept between reconciles: per hub, and the statuses written. */
+  readonly memory: ControllerMemory;
   readonly metrics: OperatorMetrics;
   private readonly reconciler: HubReconciler;
   /** The workers of the current term (leadership, or the whole run without leader election). */
@@ -133,20 +133,20 @@ export class Controller {
       instance: options.instance,
       logger,
     });
-    this.states = new HubStates({
+    this.memory = new ControllerMemory({
       manager: options.manager,
       logger,
       session: options.session,
       client: options.client,
     });
-    this.metrics = options.metrics ?? new OperatorMetrics(this.states);
+    this.metrics = options.metrics ?? new OperatorMetrics(this.memory);
     this.reconciler = new HubReconciler({
       hubs: this.hubs,
       configs: this.configs,
       secrets: (namespace, name) => this.secrets.get(namespace, name),
       writer: this.writer,
       events: this.events,
-      states: this.states,
+      memory: this.memory,
       logger,
       manager: options.manager,
       metrics: this.metrics,
@@ -184,7 +184,7 @@ export class Controller {
     });
     const stop = new StopController();
     this.term = { queue, stop };
-    queue.start((key, { interrupt }) => this.reconciler.reconcile(key, drainAlso(stop.stop, interrupt)));
+    queue.start((key, { drain }) => this.reconciler.reconcile(key, drainAlso(stop.stop, drain)));
     for (const key of this.knownHubs()) queue.add(key);
   }
 
@@ -211,7 +211,7 @@ export class Controller {
   /** Stops the workers (within the grace period), forgets the hubs (closing their connections), stops the informers. */
   async stop(): Promise<void> {
     await this.stopWorkers();
-    this.states.closeAll();
+    this.memory.closeAll();
     await Promise.all([this.hubs.stop(), this.configs.stop(), this.secrets.stop()]);
   }
 
@@ -244,8 +244,7 @@ export class Controller {
       if (unchanged(change)) return;
       const config = change.object;
       if (change.event === 'delete') {
-        const hubKey = hubKeyOf(config);
-        if (hubKey) this.states.peek(hubKey)?.statuses.forget(config.metadata.uid);
+        this.memory.forgetObject(config.metadata.uid);
         this.metrics.recordStatus(
           'SecurityModuleConfig',
           config.metadata.namespace,
@@ -264,8 +263,9 @@ export class Controller {
       const hub = change.object;
       const key = objectKey(hub.metadata);
       if (change.event === 'delete') {
-        // Everything kept for it goes, its backoff too; its resources are told it is gone.
-        this.states.drop(key);
+        // Its backoff goes; the reconcile that finds it gone tells its resources and drops what was kept for it
+        // (here, a reconcile of it may still be running).
+        this.memory.forgetObject(hub.metadata.uid);
         this.term?.queue.remove(key);
         this.metrics.recordStatus('IoTHub', hub.metadata.namespace, hub.metadata.name, undefined);
       }

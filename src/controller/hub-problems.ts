@@ -7,8 +7,24 @@ import { printable } from '../validation/printable-text.js';
 import { validateResource } from '../validation/validate-resource.js';
 import { asWritten, type HubObject } from './kube-objects.js';
 
+/** The reasons a hub cannot be used for: the IoTHub's own Ready reasons, and its absence. */
+export type HubProblemReason = Extract<
+  Reason,
+  | 'HubNotFound'
+  | 'InvalidSpec'
+  | 'TierWithoutTwins'
+  | 'SecretNotFound'
+  | 'SecretKeyMissing'
+  | 'InvalidConnectionString'
+  | 'InvalidHubConfiguration'
+  | 'Unauthorized'
+  | 'QuotaExceeded'
+  | 'HubThrottled'
+  | 'HubUnreachable'
+>;
+
 export interface HubProblem {
-  reason: Reason;
+  reason: HubProblemReason;
   message: string;
 }
 

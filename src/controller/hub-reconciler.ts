@@ -1,8 +1,9 @@
 // reconcile(hub): the controller's one unit of work. It reads (the IoTHub, its resources and Secrets from the
-// informer caches, and what the hub's state keeps), decides (pure functions: hub-decisions.ts,
-// config-decisions.ts), runs one step of the hub's engine session when the hub can be used, and applies what it
-// decided in one place (kube-changes.ts), gathering the errors. A deleted IoTHub takes its own branch: its
-// resources' settings come off its twins by their deletionPolicy before its finalizer goes.
+// informer caches, and what the controller's memory keeps), prepares (finalizers), runs one step of the hub's
+// engine session when the hub can be used, decides from the outcome (pure functions: hub-decisions.ts,
+// config-decisions.ts), and applies what it decided in one place (kube-changes.ts), gathering the errors.
+// Three branches: no IoTHub (its resources say so; nothing is kept for it), a deleted IoTHub (its resources'
+// settings come off its twins by their deletionPolicy before its finalizer goes), an IoTHub in use (converge).
 // It knows nothing of queues or watches: it says when it wants to run again.
 import { parseKubeDuration } from '../api/kube-duration.js';
 import type { HubSession, StepOutcome } from '../engine/hub-session.js';
@@ -10,34 +11,29 @@ import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
-import { type PlanInputs, planInputs } from './config-decisions.js';
+import { departAll, type PlanInputs, planInputs } from './config-decisions.js';
+import type { ControllerMemory } from './controller-memory.js';
 import type { EventRecorder } from './event-recorder.js';
 import { resolveHubCredentials, type SecretLookup } from './hub-credentials.js';
 import {
   decideAfterStep,
   decideBlocked,
+  decideCleanup,
   decideWithoutHub,
   type HubDecision,
   prepare,
 } from './hub-decisions.js';
 import { checkHub, type HubProblem, hubProblemOf } from './hub-problems.js';
-import type { HubStates } from './hub-states.js';
 import {
   type DecisionContext,
+  type ExistingHubView,
   type HubView,
   isDeleting,
   mayHoldSettings,
   reconcileRequested,
 } from './hub-view.js';
-import { type Applied, applyChanges, type KubeChanges } from './kube-changes.js';
-import {
-  type ConfigObject,
-  FINALIZER,
-  type HubObject,
-  hubKeyOf,
-  objectKey,
-  splitKey,
-} from './kube-objects.js';
+import { type Applied, applyChanges, finalizerTarget, type KubeChanges } from './kube-changes.js';
+import { type ConfigObject, FINALIZER, type HubObject, splitKey } from './kube-objects.js';
 import type { KubeWriter } from './kube-writer.js';
 import { type ReconcileResult, withApplyErrors } from './reconcile-result.js';
 
@@ -52,7 +48,7 @@ export interface HubReconcilerDeps {
   secrets: SecretLookup;
   writer: KubeWriter;
   events: EventRecorder;
-  states: HubStates;
+  memory: ControllerMemory;
   logger: Logger;
   manager: string;
   metrics?: OperatorMetrics;
@@ -63,10 +59,6 @@ export interface HubReconcilerDeps {
 
 const DEFAULT_RESYNC_MS = 10 * 60_000;
 
-/** An IoTHub, not a SecurityModuleConfig (objects from a list may lack `kind`: only a resource has a hubRef). */
-const isHubObject = (object: { kind?: string; spec?: unknown }) =>
-  object.kind ? object.kind === 'IoTHub' : !(object.spec as { hubRef?: unknown } | undefined)?.hubRef;
-
 type Stepped =
   | { ok: true; outcome: StepOutcome; hostName: string }
   | { ok: false; problem: HubProblem; stepFailed: boolean }
@@ -74,77 +66,97 @@ type Stepped =
   | { ok: false; aborted: true };
 
 export class HubReconciler {
-  constructor(private readonly deps: HubReconcilerDeps) {}
+  private readonly clock: Clock;
 
-  async reconcile(hubKey: string, stop: Stop = NO_STOP): Promise<ReconcileResult> {
-    const { namespace, name } = splitKey(hubKey);
-    const hub = this.deps.hubs.get(namespace, name);
-    const context = this.context(hub);
-    const view = this.read(hubKey, hub, context);
-    const prepared = await this.apply(hubKey, prepare(view));
-    if (!view.hub) {
-      // Its connection goes (the IoTHub's delete event drops the rest of its state).
-      this.deps.states.disconnect(hubKey);
-      return this.conclude(hubKey, decideWithoutHub(view, context), prepared);
-    }
-    const hubView = { ...view, hub: view.hub };
-    return isDeleting(view.hub)
-      ? this.finalize(hubView, context, prepared, stop)
-      : this.converge(hubView, context, prepared, stop);
+  constructor(private readonly deps: HubReconcilerDeps) {
+    this.clock = deps.clock ?? systemClock;
   }
 
-  /** The IoTHub is in use: plan its valid resources (held: invalid ones, and those without the finalizer yet). */
+  async reconcile(hubKey: string, stop: Stop = NO_STOP): Promise<ReconcileResult> {
+    const { view, context } = this.read(hubKey);
+    const prepared = await this.apply(view, prepare(view));
+    if (!view.hub) {
+      // Nothing is kept for a hub that does not exist (its resources' statuses go with their own delete events).
+      const applied = await this.apply(view, decideWithoutHub(view, context).changes);
+      this.deps.memory.drop(hubKey);
+      return withApplyErrors({ kind: 'done' }, [...prepared.errors, ...applied.errors]);
+    }
+    const existing: ExistingHubView = { ...view, hub: view.hub };
+    return isDeleting(view.hub)
+      ? this.finalize(existing, context, prepared, stop)
+      : this.converge(existing, context, prepared, stop);
+  }
+
+  /** The IoTHub is in use: its valid resources are planned (invalid ones, and those without the finalizer, held). */
   private async converge(
-    view: HubView & { hub: HubObject },
+    view: ExistingHubView,
     context: DecisionContext,
     prepared: Applied,
     stop: Stop,
   ): Promise<ReconcileResult> {
     const finalized = (config: ConfigObject) =>
-      isDeleting(config) ||
       (config.metadata.finalizers?.includes(FINALIZER) ?? false) ||
-      !prepared.finalizerMissing.has(objectKey(config.metadata));
-    return this.stepAndDecide(view, planInputs(view, finalized), context, prepared, stop);
-  }
-
-  /** The IoTHub is being deleted: every resource departs; it lets go once its twins hold nothing of them. */
-  private async finalize(
-    view: HubView & { hub: HubObject },
-    context: DecisionContext,
-    prepared: Applied,
-    stop: Stop,
-  ): Promise<ReconcileResult> {
-    return this.stepAndDecide(
-      view,
-      planInputs(view, () => true),
-      context,
-      prepared,
-      stop,
-    );
-  }
-
-  private async stepAndDecide(
-    view: HubView & { hub: HubObject },
-    inputs: PlanInputs,
-    context: DecisionContext,
-    prepared: Applied,
-    stop: Stop,
-  ): Promise<ReconcileResult> {
+      !prepared.finalizerMissing.has(finalizerTarget('SecurityModuleConfig', config));
+    const inputs = planInputs(view, finalized);
     const stepped = await this.step(view, inputs, context, stop);
     if ('aborted' in stepped) return withApplyErrors({ kind: 'done' }, prepared.errors);
+    const now = this.now(context);
     const decision = stepped.ok
-      ? decideAfterStep(view, inputs, stepped.outcome, stepped.hostName, context)
-      : decideBlocked(view, stepped.problem, context, { stepFailed: stepped.stepFailed });
-    if (stepped.ok) this.logStep(view.key, stepped.outcome);
-    return this.conclude(view.key, decision, prepared);
+      ? decideAfterStep(view, inputs, stepped.outcome, stepped.hostName, now)
+      : decideBlocked(view, stepped.problem, now, { letGo: false });
+    return this.conclude(view, decision, prepared);
+  }
+
+  /**
+   * The IoTHub is being deleted: every resource departs by its deletionPolicy; it lets go once its twins hold
+   * nothing of them, or at once when its spec or Secrets leave no way to reach them.
+   */
+  private async finalize(
+    view: ExistingHubView,
+    context: DecisionContext,
+    prepared: Applied,
+    stop: Stop,
+  ): Promise<ReconcileResult> {
+    const inputs = departAll(view);
+    const stepped = await this.step(view, inputs, context, stop);
+    if ('aborted' in stepped) return withApplyErrors({ kind: 'done' }, prepared.errors);
+    const now = this.now(context);
+    const decision = stepped.ok
+      ? decideCleanup(view, inputs, stepped.outcome, now)
+      : decideBlocked(view, stepped.problem, now, { letGo: !stepped.stepFailed });
+    return this.conclude(view, decision, prepared);
   }
 
   // --- read ---------------------------------------------------------------------------------------------------
 
-  private read(key: string, hub: HubObject | undefined, context: DecisionContext): HubView {
+  /** The hub's objects and what the controller knows of them, as of now. */
+  private read(key: string): { view: HubView; context: DecisionContext } {
     const { namespace, name } = splitKey(key);
-    const inNamespace = this.deps.configs.list(namespace);
-    return {
+    const { hubs, configs, memory } = this.deps;
+    const hub = hubs.get(namespace, name);
+    const inNamespace = configs.list(namespace);
+    const hubsInNamespace = hubs.list(namespace);
+    const statuses = new Map<string, unknown>();
+    for (const object of [...hubsInNamespace, ...inNamespace]) {
+      const uid = object.metadata.uid;
+      if (uid !== undefined) statuses.set(uid, memory.statuses.currentStatus(object));
+    }
+    const cleaned = new Map<string, ReadonlySet<string>>();
+    for (const other of hubsInNamespace) {
+      const state = memory.peek(`${namespace}/${other.metadata.name}`);
+      if (state) cleaned.set(other.metadata.name, state.cleaned);
+    }
+    const context: DecisionContext = {
+      now: new Date(this.clock.now()),
+      manager: this.deps.manager,
+      resyncMs: hub
+        ? (parseKubeDuration(hub.spec.resyncInterval ?? '10m') ?? DEFAULT_RESYNC_MS)
+        : DEFAULT_RESYNC_MS,
+      statuses,
+      hubNames: new Set(hubsInNamespace.map((h) => h.metadata.name)),
+      cleaned,
+    };
+    const view: HubView = {
       key,
       namespace,
       name,
@@ -152,33 +164,19 @@ export class HubReconciler {
       current: inNamespace.filter((c) => c.spec?.hubRef?.name === name),
       away: inNamespace.filter((c) => c.spec?.hubRef?.name !== name && mayHoldSettings(c, name, context)),
     };
+    return { view, context };
   }
 
-  private context(hub: HubObject | undefined): DecisionContext {
-    const { states, hubs } = this.deps;
-    return {
-      now: new Date((this.deps.clock ?? systemClock).now()),
-      manager: this.deps.manager,
-      resyncMs: hub
-        ? (parseKubeDuration(hub.spec.resyncInterval ?? '10m') ?? DEFAULT_RESYNC_MS)
-        : DEFAULT_RESYNC_MS,
-      // An object's status was written by the reconcile of the hub it points at: that hub's memory knows it.
-      statusOf: (object) => {
-        const hubKey = isHubObject(object) ? objectKey(object.metadata) : hubKeyOf(object as ConfigObject);
-        const memory = hubKey === undefined ? undefined : states.peek(hubKey)?.statuses;
-        return memory ? memory.currentStatus(object) : object.status;
-      },
-      hubExists: (namespace, name) => hubs.get(namespace, name) !== undefined,
-      cleanedFrom: (namespace, hubName, uid) =>
-        uid !== undefined && (states.peek(`${namespace}/${hubName}`)?.cleaned.has(uid) ?? false),
-    };
+  /** The context with the time after the step: transition times are when the status is written. */
+  private now(context: DecisionContext): DecisionContext {
+    return { ...context, now: new Date(this.clock.now()) };
   }
 
   // --- step ---------------------------------------------------------------------------------------------------
 
   /** One step of the hub's session, or why there can be none. */
   private async step(
-    view: HubView & { hub: HubObject },
+    view: ExistingHubView,
     inputs: PlanInputs,
     context: DecisionContext,
     stop: Stop,
@@ -194,6 +192,7 @@ export class HubReconciler {
         stop,
         fullRead: [view.hub, ...view.current].some((object) => reconcileRequested(object, context)),
       });
+      this.logStep(view.key, outcome);
       return { ok: true, outcome, hostName: connection.hostName };
     } catch (error) {
       if (stop.abort.aborted) return { ok: false, aborted: true };
@@ -212,19 +211,19 @@ export class HubReconciler {
    * a Secret deleted with them does not stop the clean-up: the connection already open is used.
    */
   private connect(
-    view: HubView & { hub: HubObject },
+    view: ExistingHubView,
     context: DecisionContext,
   ): { session: HubSession; hostName: string } | HubProblem {
     const { hub } = view;
     const credentials = resolveHubCredentials(hub, this.deps.secrets);
     if (!credentials.ok) {
-      const open = this.deps.states.connection(view.key);
+      const open = this.deps.memory.connection(view.key);
       if (open && (isDeleting(hub) || view.current.some(isDeleting)))
         return { session: open.session, hostName: open.client.hubName };
       return { reason: credentials.reason, message: credentials.message };
     }
     try {
-      const { session } = this.deps.states.connect(view.key, hub, credentials.credentials, context.resyncMs);
+      const { session } = this.deps.memory.connect(view.key, hub, credentials.credentials, context.resyncMs);
       return { session, hostName: credentials.hostName };
     } catch (error) {
       return { reason: 'InvalidHubConfiguration', message: (error as Error).message };
@@ -233,13 +232,18 @@ export class HubReconciler {
 
   // --- apply ----------------------------------------------------------------------------------------------------
 
-  private apply(hubKey: string, changes: KubeChanges): Promise<Applied> {
-    return applyChanges(changes, { ...this.deps, state: this.deps.states.of(hubKey) });
+  private apply(view: HubView, changes: KubeChanges): Promise<Applied> {
+    const { memory } = this.deps;
+    return applyChanges(changes, {
+      ...this.deps,
+      statuses: memory.statuses,
+      cleaned: view.hub ? memory.ensure(view.key).cleaned : undefined,
+    });
   }
 
-  private async conclude(hubKey: string, decision: HubDecision, prepared: Applied): Promise<ReconcileResult> {
-    const applied = await this.apply(hubKey, decision.changes);
-    if (decision.dropHub) this.deps.states.drop(hubKey);
+  private async conclude(view: HubView, decision: HubDecision, prepared: Applied): Promise<ReconcileResult> {
+    const applied = await this.apply(view, decision.changes);
+    if (decision.dropHub) this.deps.memory.drop(view.key);
     return withApplyErrors(decision.result, [...prepared.errors, ...applied.errors]);
   }
 

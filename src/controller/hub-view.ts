@@ -1,5 +1,6 @@
 // What one reconcile of a hub reads, and the questions the decisions ask of it. Read once from the informer caches
-// and the hub's state at the start; the decisions (hub-decisions.ts, config-decisions.ts) are pure functions of it.
+// and the controller's memory at the start; the decisions (hub-decisions.ts, config-decisions.ts) are pure
+// functions of it, of the step's outcome and of the time.
 //
 // Which resources a hub answers for: those that point at it, and those that pointed at it before and may still
 // have settings on its twins (they list it in status.hubs): these are taken off its twins by their deletionPolicy.
@@ -27,53 +28,58 @@ export interface HubView {
   away: readonly ConfigObject[];
 }
 
-/** What the decisions know besides the objects, fixed for one reconcile. */
+/** The view of a hub whose IoTHub exists. */
+export type ExistingHubView = HubView & { hub: HubObject };
+
+/** What the decisions know besides the objects, as read at the start of the reconcile (and the time). */
 export interface DecisionContext {
   now: Date;
   /** The manager id of the twins' ownership records this controller writes. */
   manager: string;
   /** How long a settled hub waits before it is read again (its spec.resyncInterval). */
   resyncMs: number;
-  /** The status an object carries as the controller knows it (its own writes trusted over a lagging cache). */
-  statusOf<T>(object: ApiObject & { status?: T }): T | undefined;
-  /** Whether an IoTHub of that name exists in the namespace. */
-  hubExists(namespace: string, name: string): boolean;
-  /** Whether the twins of hub `namespace/hubName` were seen to hold nothing more of the resource `uid`. */
-  cleanedFrom(namespace: string, hubName: string, uid: string | undefined): boolean;
+  /** Statuses by object uid as the controller knows them (its own writes trusted over a lagging cache). */
+  statuses: ReadonlyMap<string, unknown>;
+  /** The IoTHubs of the namespace. */
+  hubNames: ReadonlySet<string>;
+  /** By IoTHub name: uids of resources its twins were seen to hold nothing more of. */
+  cleaned: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export const isDeleting = (object: { metadata: { deletionTimestamp?: string } }): boolean =>
   Boolean(object.metadata.deletionTimestamp);
 
+/** The status an object carries as the controller knows it. */
+export function statusOf<T>(object: ApiObject & { status?: T }, context: DecisionContext): T | undefined {
+  const uid = object.metadata.uid;
+  return uid !== undefined && context.statuses.has(uid) ? (context.statuses.get(uid) as T) : object.status;
+}
+
 /** The reconcile-now annotation, when it asks for a reconcile the status has not acknowledged yet. */
 export function reconcileRequested(object: ApiObject, context: DecisionContext): boolean {
   const value = object.metadata.annotations?.[RECONCILE_REQUESTED_ANNOTATION];
-  const handled = context.statusOf(
-    object as ApiObject & { status?: { lastHandledReconcileAt?: string } },
-  )?.lastHandledReconcileAt;
-  return value !== undefined && value !== handled;
+  const status = statusOf(object as ApiObject & { status?: { lastHandledReconcileAt?: string } }, context);
+  return value !== undefined && value !== status?.lastHandledReconcileAt;
 }
 
-/** The hubs a resource's status lists as possibly holding its settings. */
 function listedHubs(config: ConfigObject, context: DecisionContext): string[] {
-  return context.statusOf(config)?.hubs ?? [];
+  return statusOf(config, context)?.hubs ?? [];
+}
+
+function cleanedFrom(hubName: string, config: ConfigObject, context: DecisionContext): boolean {
+  const uid = config.metadata.uid;
+  return uid !== undefined && (context.cleaned.get(hubName)?.has(uid) ?? false);
 }
 
 /** Whether a resource that no longer points at `hubName` may still hold settings on its twins. */
 export function mayHoldSettings(config: ConfigObject, hubName: string, context: DecisionContext): boolean {
-  return (
-    listedHubs(config, context).includes(hubName) &&
-    !context.cleanedFrom(config.metadata.namespace, hubName, config.metadata.uid)
-  );
+  return listedHubs(config, context).includes(hubName) && !cleanedFrom(hubName, config, context);
 }
 
 /** The other hubs whose twins may hold the resource's settings: listed, existing, not seen cleaned. */
 export function otherHubs(config: ConfigObject, hubName: string, context: DecisionContext): string[] {
-  const { namespace, uid } = config.metadata;
   return listedHubs(config, context)
-    .filter(
-      (h) => h !== hubName && context.hubExists(namespace, h) && !context.cleanedFrom(namespace, h, uid),
-    )
+    .filter((h) => h !== hubName && context.hubNames.has(h) && !cleanedFrom(h, config, context))
     .sort();
 }
 
@@ -94,7 +100,7 @@ export function statusContext<T>(
   context: DecisionContext,
   extras: ConfigStatusExtras = {},
 ): StatusContext & ConfigStatusExtras {
-  const previous = context.statusOf(object) as ({ lastHandledReconcileAt?: string } & T) | undefined;
+  const previous = statusOf(object, context) as ({ lastHandledReconcileAt?: string } & T) | undefined;
   return {
     previous: previous as StatusContext['previous'],
     generation: object.metadata.generation,

@@ -1,7 +1,6 @@
 // What a reconcile answers, as controller-runtime's (Result, error) with its TerminalError: only what the
 // reconciler knows. What the work queue needs to know about the API server it learns from the errors' transport
 // (kube-writer.ts: isApiServerUnreachable), not from flags in this answer.
-import type { Reason } from '../api/reasons.js';
 
 export type ReconcileResult =
   /** Done; come back after `requeueAfterMs` if given (the session's next step, or the resync). */
@@ -12,7 +11,7 @@ export type ReconcileResult =
    * Stopped by something only a change can fix (credentials, a Secret, the spec, a used-up quota), reported in the
    * status: no backoff retry, only the resync (`requeueAfterMs`) or an event on the objects brings it back.
    */
-  | { kind: 'terminal'; reason: Reason; message: string; requeueAfterMs?: number };
+  | { kind: 'terminal'; requeueAfterMs?: number };
 
 /** The result, or a retry when writing what it decided failed: the errors gathered into one. */
 export function withApplyErrors(result: ReconcileResult, errors: readonly Error[]): ReconcileResult {

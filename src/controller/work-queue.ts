@@ -7,8 +7,11 @@ import { type Clock, pause, systemClock, type Timer } from '../runtime/clock.js'
 import type { ReconcileResult } from './reconcile-result.js';
 
 export interface WorkContext {
-  /** Aborts when the key is added again while it is processed: its inputs changed, stop and start over. */
-  interrupt: AbortSignal;
+  /**
+   * Fires when the key is added with `interrupt` while it is processed: its inputs changed, so the run should
+   * start nothing new and return (a drain, in the runtime's words); it runs again at once.
+   */
+  drain: AbortSignal;
 }
 
 export type WorkHandler = (key: string, context: WorkContext) => Promise<ReconcileResult>;
@@ -19,7 +22,8 @@ export interface WorkQueueObserver {
   depth?(depth: number): void;
   /** A key left the queue for a worker after waiting `ms`. */
   started?(key: string, waitedMs: number): void;
-  finished?(key: string, tookMs: number, result: ReconcileResult | 'error'): void;
+  /** A run ended: `outcome` as controller-runtime labels it (an error is a retry, or a handler that threw). */
+  finished?(key: string, tookMs: number, outcome: 'success' | 'error' | 'requeue_after'): void;
   retried?(key: string): void;
 }
 
@@ -36,6 +40,11 @@ export interface WorkQueueOptions {
    * such keys run again as soon as it can be reached (retryWaitingForApiServer), not only after their backoff.
    */
   waitsForApiServer?: (error: unknown) => boolean;
+}
+
+function outcomeLabel(result: ReconcileResult | 'error'): 'success' | 'error' | 'requeue_after' {
+  if (result === 'error' || result.kind === 'retry') return 'error';
+  return result.requeueAfterMs !== undefined ? 'requeue_after' : 'success';
 }
 
 export const DEFAULT_QUEUE_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 5 * 60_000 };
@@ -182,14 +191,14 @@ export class WorkQueue {
     let result: ReconcileResult | 'error';
     let thrown: unknown;
     try {
-      result = await this.handler!(key, { interrupt: controller.signal });
+      result = await this.handler!(key, { drain: controller.signal });
     } catch (error) {
       this.options.onError?.(key, error);
       result = 'error';
       thrown = error;
     }
     this.processing.delete(key);
-    this.options.observer?.finished?.(key, this.clock.now() - started, result);
+    this.options.observer?.finished?.(key, this.clock.now() - started, outcomeLabel(result));
     this.settle(key, result === 'error' ? { kind: 'retry', error: thrown as Error } : result);
     this.dispatch();
     if (this.queue.length === 0 && this.processing.size === 0)

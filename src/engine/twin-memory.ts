@@ -45,11 +45,7 @@ export class TwinMemory {
   private readonly vouched = new WeakSet<SecurityModuleTwin>();
 
   /** A write of ours, as the hub answered it; `inSnapshot`: the answer as put in the snapshot (vouched for now). */
-  remember(
-    twin: SecurityModuleTwin,
-    at: HubMoment = { now: Date.now() },
-    inSnapshot?: SecurityModuleTwin,
-  ): void {
+  remember(twin: SecurityModuleTwin, at: HubMoment, inSnapshot?: SecurityModuleTwin): void {
     const outagesAtVouch = at.outages ?? 0;
     this.written.set(twin.deviceId, { twin, writtenAt: at.now, vouchedAt: at.now, outagesAtVouch });
     if (inSnapshot) this.vouched.add(inSnapshot);

@@ -2,7 +2,6 @@
 // the work queue, leader election) and the hub's (calls by class and result, 429s, rate-limiter waits, devices by
 // state per resource). Hub counters are read from the clients' telemetry at scrape time.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ReconcileResult } from '../controller/reconcile-result.js';
 import type { RateClassState } from '../hub/rate-limiter.js';
 import type { HubTelemetrySnapshot } from '../hub/telemetry.js';
 
@@ -111,15 +110,9 @@ export class OperatorMetrics {
       added: () => this.queueAdds.inc(labels),
       depth: (depth: number) => this.queueDepth.set(labels, depth),
       started: (_key: string, waitedMs: number) => this.queueDuration.observe(labels, waitedMs / 1000),
-      finished: (_key: string, tookMs: number, result: ReconcileResult | 'error') => {
+      finished: (_key: string, tookMs: number, outcome: 'success' | 'error' | 'requeue_after') => {
         this.workDuration.observe(labels, tookMs / 1000);
         this.reconcileTime.observe({ controller: CONTROLLER }, tookMs / 1000);
-        const outcome =
-          result === 'error' || result.kind === 'retry'
-            ? 'error'
-            : result.requeueAfterMs !== undefined
-              ? 'requeue_after'
-              : 'success';
         this.reconcileTotal.inc({ controller: CONTROLLER, result: outcome });
         if (outcome === 'error') this.reconcileErrors.inc({ controller: CONTROLLER });
       },

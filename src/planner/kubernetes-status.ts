@@ -2,7 +2,8 @@
 // `sync --output json` prints it. Pure: the previous status, the generation and the time are inputs.
 import type { Condition, IoTHubStatus, SecurityModuleConfigStatus } from '../api/generated/types.js';
 import { formatKubeTime } from '../api/kube-time.js';
-import { isStalled, type Reason } from '../api/reasons.js';
+import type { Reason } from '../api/reasons.js';
+import { readyConditions } from './ready-conditions.js';
 import type { PlannedCondition, ResourceReport } from './resource-report.js';
 
 export interface StatusContext {
@@ -13,11 +14,6 @@ export interface StatusContext {
   now: Date;
 }
 
-/** RFC 3339 with whole seconds, as Kubernetes writes times. */
-export function kubernetesTime(at: Date): string {
-  return formatKubeTime(at);
-}
-
 /**
  * Conditions with `lastTransitionTime` kept from the previous status unless the condition's status changes,
  * and `observedGeneration` set to the generation they were computed from.
@@ -26,7 +22,7 @@ export function kubernetesConditions(
   planned: readonly PlannedCondition[],
   context: StatusContext,
 ): Condition[] {
-  const now = kubernetesTime(context.now);
+  const now = formatKubeTime(context.now);
   return planned.map((c) => {
     const before = context.previous?.conditions?.find((p) => p.type === c.type);
     return {
@@ -81,22 +77,16 @@ export function securityModuleConfigStatus(
 }
 
 /**
- * Conditions of a resource the planner cannot report on: its hub is not usable, or its spec is invalid. `Stalled`
- * (from the table of reasons) says whether it waits for a change (a fix of the spec, the Secret, the hub) rather
- * than for time to pass; a reason that follows its cause (DeletionBlocked) takes the cause's.
+ * Conditions of a resource the planner cannot report on: its hub is not usable, or its spec is invalid. Whether it
+ * is Stalled (waits for a change: a fix of the spec, the Secret, the hub) or Reconciling (retried) comes from the
+ * table of reasons; a reason that follows its cause (DeletionBlocked) takes the cause's.
  */
 export function blockedConditions(reason: Reason, message: string, cause?: Reason): PlannedCondition[] {
-  const stalled = isStalled(reason, cause);
-  return [
-    { type: 'Ready', status: 'False', reason, message },
-    {
-      type: 'Reconciling',
-      status: stalled ? 'False' : 'True',
-      reason: stalled ? reason : 'Retrying',
-      message: stalled ? message : `retrying: ${message}`,
-    },
-    { type: 'Stalled', status: stalled ? 'True' : 'False', reason, message },
-  ];
+  return readyConditions(reason, message, {
+    cause,
+    reconciling: { on: ['Retrying', `retrying: ${message}`], off: [reason, message] },
+    notStalled: [reason, message],
+  });
 }
 
 /**
@@ -130,20 +120,12 @@ export function iotHubStatus(
   counts: { devices?: number; securityModules?: number },
   context: StatusContext & { lastHandledReconcileAt?: string },
 ): IoTHubStatus {
-  const conditions: PlannedCondition[] = ready.ok
-    ? [
-        { type: 'Ready', status: 'True', reason: 'Connected', message: ready.message },
-        { type: 'Stalled', status: 'False', reason: 'Connected', message: ready.message },
-      ]
-    : [
-        { type: 'Ready', status: 'False', reason: ready.reason, message: ready.message },
-        {
-          type: 'Stalled',
-          status: isStalled(ready.reason) ? 'True' : 'False',
-          reason: ready.reason,
-          message: ready.message,
-        },
-      ];
+  // An IoTHub has no Reconciling condition: Ready and Stalled, from the table of reasons.
+  const reason = ready.ok ? 'Connected' : ready.reason;
+  const conditions = readyConditions(reason, ready.message, {
+    reconciling: { on: [reason, ready.message], off: [reason, ready.message] },
+    notStalled: [reason, ready.message],
+  }).filter((c) => c.type !== 'Reconciling');
   return {
     ...generationOf(context),
     conditions: kubernetesConditions(conditions, context),

@@ -1,6 +1,7 @@
 // The status of one resource after a plan: device counts, the first failures, and conditions in the
 // Kubernetes conventions (Ready, Reconciling, Stalled), with messages a person can act on.
-import { isStalled, type Reason } from '../api/reasons.js';
+import type { Reason } from '../api/reasons.js';
+import { type ConditionWording, readyConditions } from './ready-conditions.js';
 import type { RolloutProgress } from './rollout.js';
 import type { DeviceFailure, DeviceState } from './types.js';
 
@@ -105,65 +106,45 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function condition(
-  type: PlannedCondition['type'],
-  on: boolean,
-  reason: Reason,
-  message: string,
-): PlannedCondition {
-  return { type, status: on ? 'True' : 'False', reason, message };
-}
-
-/** Stalled as the table of reasons says for Ready's reason. */
-function stalledFor(reason: Reason, message: string): PlannedCondition {
-  return condition('Stalled', isStalled(reason), reason, message);
-}
-
 export function resourceConditions(
   report: Omit<ResourceReport, 'conditions' | 'ready' | 'stuck'>,
   thresholdText: string,
 ): PlannedCondition[] {
   const c = report.counts;
+  const pending = c.pendingDevices > 0;
+  const progressMessage = `${plural(c.pendingDevices, 'device')} of ${c.targetedDevices} pending (${c.convergedDevices} converged${report.deferredDevices ? `, ${report.deferredDevices} waiting for a rollout batch of ${report.rollout.batchSize}` : ''})`;
+  // Devices being written or awaited make Reconciling True; nothing failed or stalled makes Stalled False.
+  const progress = {
+    pending,
+    reconciling: {
+      on: ['Progressing', progressMessage],
+      off: ['Idle', 'nothing to do'],
+    },
+    notStalled: ['NoFailures', 'no device failed or stalled'],
+  } satisfies ConditionWording;
+  /** Words for a reason that says everything itself on all three conditions. */
+  const itself = (reason: Reason, message: string): ConditionWording => ({
+    reconciling: { on: [reason, message], off: [reason, message] },
+    notStalled: [reason, message],
+  });
+
   if (report.suspended) {
     const message =
       'suspended: nothing is written for this resource; the settings it owns stay as they are unless a resource of higher priority sets them';
-    return [
-      condition('Ready', false, 'Suspended', message),
-      condition('Reconciling', false, 'Suspended', message),
-      stalledFor('Suspended', message),
-    ];
+    return readyConditions('Suspended', message, itself('Suspended', message));
   }
-  const offlineNote = c.offlineDevices
-    ? `; ${plural(c.offlineDevices, 'offline device')} will get it when they connect`
-    : '';
   if (report.rollout.halted) {
     const message = `rollout halted: ${report.rollout.failing} of ${plural(report.rollout.reached, 'device')} reached are stalled or failed, above failureThreshold ${thresholdText}; fix the cause (see failures) and change the spec to resume`;
-    return [
-      condition('Ready', false, 'RolloutHalted', message),
-      condition('Reconciling', false, 'RolloutHalted', message),
-      stalledFor('RolloutHalted', message),
-    ];
+    return readyConditions('RolloutHalted', message, itself('RolloutHalted', message));
   }
   const troubled = c.failedDevices + c.stalledDevices;
-  const progressing = c.pendingDevices > 0;
-  const progressMessage = `${plural(c.pendingDevices, 'device')} of ${c.targetedDevices} pending (${c.convergedDevices} converged${report.deferredDevices ? `, ${report.deferredDevices} waiting for a rollout batch of ${report.rollout.batchSize}` : ''})`;
-  const reconciling = condition(
-    'Reconciling',
-    progressing,
-    progressing ? 'Progressing' : 'Idle',
-    progressing ? progressMessage : 'nothing to do',
-  );
   if (troubled > 0 && troubled === report.retryingDevices) {
     // Another writer's changes are no hub fault: HubErrors (a Warning Event) only when the hub failed some writes.
     const busyOnly = report.busyDevices === report.retryingDevices;
     const message = busyOnly
       ? `${plural(report.retryingDevices, 'device')} not written yet: another writer kept changing their twins (see status.failures); retrying`
       : `${plural(report.retryingDevices, 'device')} not written yet: the hub throttled or was unavailable${report.busyDevices ? ', or another writer kept changing them' : ''} (see status.failures); retrying`;
-    return [
-      condition('Ready', false, busyOnly ? 'TwinsBusy' : 'HubErrors', message),
-      condition('Reconciling', true, 'RetryingWrites', message),
-      condition('Stalled', false, 'RetryingWrites', message),
-    ];
+    return readyConditions(busyOnly ? 'TwinsBusy' : 'HubErrors', message, itself('RetryingWrites', message));
   }
   if (troubled > 0) {
     const reason: Reason = c.failedDevices ? 'DevicesFailed' : 'DevicesStalled';
@@ -173,8 +154,7 @@ export function resourceConditions(
         ? `${plural(c.stalledDevices, 'device')} stalled (online, not reporting the configuration within convergenceTimeout)`
         : '',
     ].filter(Boolean);
-    const message = `${parts.join(', ')}; see status.failures`;
-    return [condition('Ready', false, reason, message), reconciling, stalledFor(reason, message)];
+    return readyConditions(reason, `${parts.join(', ')}; see status.failures`, progress);
   }
   if (report.lostConflictDevices > 0) {
     const elsewhere = report.managedElsewhereDevices;
@@ -182,28 +162,19 @@ export function resourceConditions(
       elsewhere === report.lostConflictDevices
         ? `on ${plural(elsewhere, 'device')} another manager of this hub owns settings this resource sets, and keeps them (see status.failures); remove them from one of the two`
         : `on ${plural(report.lostConflictDevices, 'device')} a resource of the same priority${elsewhere ? ' (or another manager of this hub)' : ''} sets other values, and they win (see status.failures); give the resources different priorities`;
-    return [
-      condition('Ready', false, 'ConflictingSettings', message),
-      reconciling,
-      stalledFor('ConflictingSettings', message),
-    ];
+    return readyConditions('ConflictingSettings', message, progress);
   }
-  const stalledOff = condition('Stalled', false, 'NoFailures', 'no device failed or stalled');
-  if (progressing)
-    return [condition('Ready', false, 'Progressing', progressMessage), reconciling, stalledOff];
-  if (c.targetedDevices === 0)
-    return [condition('Ready', true, 'NoTargets', 'the target matches no device'), reconciling, stalledOff];
+  if (pending) return readyConditions('Progressing', progressMessage, progress);
+  if (c.targetedDevices === 0) return readyConditions('NoTargets', 'the target matches no device', progress);
+  const offlineNote = c.offlineDevices
+    ? `; ${plural(c.offlineDevices, 'offline device')} will get it when they connect`
+    : '';
   const conflictNote = c.conflictingDevices
     ? `; on ${plural(c.conflictingDevices, 'device')} a resource of the same priority disagrees, and this one wins (see status.failures)`
     : '';
-  return [
-    condition(
-      'Ready',
-      true,
-      'Converged',
-      `all ${plural(c.targetedDevices - c.offlineDevices, 'online targeted device')} report the configuration${offlineNote}${conflictNote}`,
-    ),
-    reconciling,
-    stalledOff,
-  ];
+  return readyConditions(
+    'Converged',
+    `all ${plural(c.targetedDevices - c.offlineDevices, 'online targeted device')} report the configuration${offlineNote}${conflictNote}`,
+    progress,
+  );
 }

@@ -1,7 +1,7 @@
 // Exponential backoff with full jitter (AWS's "full jitter"): the wait before retry n is uniform in
 // [0, min(max, base * 2^(n-1))). Jitter keeps the many clients that lost the same server from coming back in step.
-// One policy type for the hub client's retries, the informers' restarts and `sync`'s waits for an unreachable hub
-// (which waits the whole window: one process waiting has no crowd to spread out).
+// One policy type for the hub client's retries, the work queue's failing keys, the informers' restarts and `sync`'s
+// waits for an unreachable hub (which waits the whole window: one process waiting has no crowd to spread out).
 
 export interface BackoffPolicy {
   /** The window of the first retry; it doubles with each retry. */

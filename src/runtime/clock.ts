@@ -1,5 +1,5 @@
 // Time, one way for the whole program: `now` in epoch milliseconds, a `sleep` that ends early when its abort
-// signal fires, and timers that never keep the process alive. Injectable, so tests drive time by hand
+// signal fires (a sleep keeps the process alive while it is awaited), and timers that never keep it alive. Injectable, so tests drive time by hand
 // (test/support/fake-clock.ts) instead of waiting for it.
 import { AbortedError } from './stop.js';
 

@@ -26,11 +26,6 @@ const never = new AbortController().signal;
 /** A stop that never fires. */
 export const NO_STOP: Stop = { drain: never, abort: never };
 
-/** A stop fired only by `abort` (which drains too): for work whose caller has no soft stop of its own. */
-export function stopOnAbort(abort?: AbortSignal): Stop {
-  return abort ? { drain: abort, abort } : NO_STOP;
-}
-
 /** `stop` with another reason to drain (e.g. a reconcile interrupted because its inputs changed). */
 export function drainAlso(stop: Stop, ...signals: (AbortSignal | undefined)[]): Stop {
   const extra = signals.filter((s): s is AbortSignal => s !== undefined);

@@ -2,20 +2,23 @@
 // did, so every branch is tried here on plain objects (the apiserver tests prove the writes).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planInputs } from '../../src/controller/config-decisions.js';
+import { departAll, planInputs } from '../../src/controller/config-decisions.js';
 import {
   decideAfterStep,
   decideBlocked,
+  decideCleanup,
   decideWithoutHub,
   prepare,
 } from '../../src/controller/hub-decisions.js';
+import { hubProblemOf } from '../../src/controller/hub-problems.js';
 import type { DecisionContext, HubView } from '../../src/controller/hub-view.js';
 import type { StatusChange } from '../../src/controller/kube-changes.js';
 import { type ConfigObject, FINALIZER, type HubObject } from '../../src/controller/kube-objects.js';
 import type { StepOutcome } from '../../src/engine/hub-session.js';
+import { HubError, type HubErrorKind } from '../../src/hub/errors.js';
 import type { HubPlan } from '../../src/planner/index.js';
 import { DEFAULT_MANAGER } from '../../src/planner/ownership.js';
-import { converge, FakeHub, resource } from '../support/planner-fixtures.js';
+import { converge, FakeHub, plan, resource } from '../support/planner-fixtures.js';
 import { iotHub, securityModuleConfig } from '../support/resources.js';
 
 const RESYNC_MS = 60_000;
@@ -47,9 +50,9 @@ function context(extra: Partial<DecisionContext> = {}): DecisionContext {
     now: new Date(Date.UTC(2026, 11, 5)),
     manager: DEFAULT_MANAGER,
     resyncMs: RESYNC_MS,
-    statusOf: (object) => object.status,
-    hubExists: (_namespace, name) => name === 'hub',
-    cleanedFrom: () => false,
+    statuses: new Map(),
+    hubNames: new Set(['hub']),
+    cleaned: new Map(),
     ...extra,
   };
 }
@@ -152,7 +155,7 @@ describe('what a reconcile decides', () => {
       decision.changes.removeFinalizers.map((c) => c.object.metadata.name),
       ['going'],
     );
-    assert.deepEqual(decision.result, { kind: 'done' });
+    assert.deepEqual([decision.result, decision.dropHub], [{ kind: 'done' }, true], 'nothing is kept for it');
   });
 
   it('refused credentials: the hub and its resources say Unauthorized, and only the resync brings it back', () => {
@@ -160,7 +163,7 @@ describe('what a reconcile decides', () => {
       { ...view(hubObject(), [config('baseline')]), hub: hubObject() },
       { reason: 'Unauthorized', message: 'the hub refused the key' },
       context(),
-      { stepFailed: true },
+      { letGo: false },
     );
     const hub = statusOf(decision.changes.statuses, 'hub');
     assert.deepEqual([ready(hub).reason, stalled(hub).status], ['Unauthorized', 'True']);
@@ -178,7 +181,7 @@ describe('what a reconcile decides', () => {
     const deleting = hubObject({ deletionTimestamp: '2026-12-05T00:00:00Z' });
     const unreachable = { reason: 'HubUnreachable', message: 'no answer' } as const;
     const failed = decideBlocked({ ...view(deleting, []), hub: deleting }, unreachable, context(), {
-      stepFailed: true,
+      letGo: false,
     });
     assert.equal(failed.result.kind, 'retry');
     assert.deepEqual(failed.changes.removeFinalizers, []);
@@ -187,7 +190,7 @@ describe('what a reconcile decides', () => {
       { ...view(deleting, []), hub: deleting },
       { reason: 'SecretNotFound', message: 'gone' },
       context(),
-      { stepFailed: false },
+      { letGo: true },
     );
     assert.deepEqual(
       unusable.changes.removeFinalizers.map((c) => c.kind),
@@ -233,35 +236,51 @@ describe('what a reconcile decides', () => {
     assert.deepEqual(decision.changes.enqueue, ['iot/other']);
   });
 
-  it('a deleted IoTHub lets go, and forgets the hub, once no twin holds anything of its resources', () => {
+  it('a deleted IoTHub takes its resources off its twins, then lets go and is forgotten', () => {
     const fake = amsterdamFleet();
+    converge(fake, [baselineResource]);
     const deleting = hubObject({ deletionTimestamp: '2026-12-05T00:00:00Z' });
-    const holding = converge(fake, [baselineResource]);
     const baseline = config('baseline');
-    const still = decideAfterStep(
+    const inputs = departAll(view(deleting, [baseline]));
+    assert.deepEqual([...inputs.departing], [['iot/baseline', 'Remove']], 'every resource departs');
+    const removing = plan(fake, [], { departing: inputs.departing });
+    assert.ok(removing.writes.length > 0, 'the step removes the baseline from the twins');
+    const still = decideCleanup(
       { ...view(deleting, [baseline]), hub: deleting },
-      planInputs(view(deleting, [baseline]), () => true),
-      stepOutcome(fake, holding),
-      'hub.example',
+      inputs,
+      stepOutcome(fake, removing),
       context(),
     );
     assert.equal(still.dropHub, false, 'its twins still hold the baseline: it waits');
     assert.ok(!still.changes.removeFinalizers.some((c) => c.kind === 'IoTHub'));
-    assert.equal(ready(statusOf(still.changes.statuses, 'baseline')).reason, 'DeletionBlocked');
+    assert.equal(ready(statusOf(still.changes.statuses, 'baseline')).reason, 'Deleting');
+    assert.match(ready(statusOf(still.changes.statuses, 'hub')).message, /being deleted/);
 
-    const clean = new FakeHub();
-    clean.addDevice('ams-0', { site: 'amsterdam' });
-    const done = decideAfterStep(
-      { ...view(deleting, []), hub: deleting },
-      planInputs(view(deleting, []), () => true),
-      stepOutcome(clean, converge(clean, [])),
-      'hub.example',
+    fake.apply(removing.writes);
+    const done = decideCleanup(
+      { ...view(deleting, [baseline]), hub: deleting },
+      inputs,
+      stepOutcome(fake, plan(fake, [], { departing: inputs.departing })),
       context(),
     );
     assert.deepEqual(
-      done.changes.removeFinalizers.map((c) => c.kind),
-      ['IoTHub'],
+      done.changes.removeFinalizers.map((c) => `${c.kind}/${c.object.metadata.name}`),
+      ['IoTHub/hub'],
+      'the baseline keeps its finalizer (only its own deletion removes it); the IoTHub lets go',
     );
     assert.deepEqual([done.dropHub, done.result], [true, { kind: 'done' }]);
+  });
+});
+
+describe('hubProblemOf', () => {
+  it('tells a refused key, a used-up daily quota, a throttled hub and an unreachable one apart', () => {
+    const problem = (kind: HubErrorKind, statusCode?: number) =>
+      hubProblemOf(new HubError({ kind, statusCode, message: 'm', hubName: 'h' }), 'h.example').reason;
+    assert.equal(problem('Unauthorized', 401), 'Unauthorized');
+    assert.equal(problem('Configuration'), 'InvalidHubConfiguration');
+    assert.equal(problem('Throttled', 403), 'QuotaExceeded');
+    assert.equal(problem('Throttled', 429), 'HubThrottled');
+    assert.equal(problem('Transient', 503), 'HubUnreachable');
+    assert.equal(hubProblemOf(new Error('socket hang up'), 'h.example').reason, 'HubUnreachable');
   });
 });

@@ -196,8 +196,8 @@ describe('resource lifecycle on the API server', () => {
     // An IoTHub of the other namespace naming this hub's host with another tier does not change this one's limits.
     await f.apply(f.hubObjects({ name: 'slow', namespace: ns, spec: { tier: 'F1', units: 1 } }), ns);
     await f.waitFor('hub', 'slow', (o) => o?.status?.conditions !== undefined, 20_000, ns);
-    const mineLimits = f.controller.states.rateLimits().get(`${f.namespace}/hub`)!;
-    assert.equal(f.controller.states.rateLimits().get(`${ns}/slow`)?.twinUpdate.nominalPerSecond, 50);
+    const mineLimits = f.controller.memory.rateLimits().get(`${f.namespace}/hub`)!;
+    assert.equal(f.controller.memory.rateLimits().get(`${ns}/slow`)?.twinUpdate.nominalPerSecond, 50);
     assert.ok(mineLimits.twinUpdate.nominalPerSecond >= 2500, `${mineLimits.twinUpdate.nominalPerSecond}/s`);
   });
 });

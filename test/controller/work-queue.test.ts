@@ -34,7 +34,7 @@ function gatedHandler() {
       runs.push(key);
       active++;
       maxActive = Math.max(maxActive, active);
-      interrupts.set(key, context.interrupt);
+      interrupts.set(key, context.drain);
       gates.set(key, (result = DONE) => {
         active--;
         gates.delete(key);
@@ -200,7 +200,7 @@ describe('WorkQueue', () => {
     const { q, clock } = queue();
     const results: ReconcileResult[] = [
       { kind: 'done', requeueAfterMs: 15 },
-      { kind: 'terminal', reason: 'Unauthorized', message: 'refused', requeueAfterMs: 15 },
+      { kind: 'terminal', requeueAfterMs: 15 },
       DONE,
     ];
     let calls = 0;
@@ -221,9 +221,9 @@ describe('WorkQueue', () => {
     const { q, clock } = queue();
     let interrupted = false;
     const runs: string[] = [];
-    q.start(async (key, { interrupt }) => {
+    q.start(async (key, { drain }) => {
       runs.push(key);
-      await new Promise<void>((resolve) => interrupt.addEventListener('abort', () => resolve()));
+      await new Promise<void>((resolve) => drain.addEventListener('abort', () => resolve()));
       interrupted = true;
       return { kind: 'done', requeueAfterMs: 1 };
     });

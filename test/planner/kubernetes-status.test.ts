@@ -2,12 +2,12 @@
 // was computed from, counts and failures from the report, and the last known counts for a blocked resource.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { formatKubeTime } from '../../src/api/kube-time.js';
 import { planHubReconcile } from '../../src/planner/index.js';
 import {
   blockedConditions,
   blockedSecurityModuleConfigStatus,
   iotHubStatus,
-  kubernetesTime,
   securityModuleConfigStatus,
 } from '../../src/planner/kubernetes-status.js';
 import { FakeHub, resource } from '../support/planner-fixtures.js';
@@ -62,10 +62,10 @@ describe('securityModuleConfigStatus', () => {
     const converged = securityModuleConfigStatus(reportOf(hub), { previous: first, generation: 1, now: t1 });
     const ready = converged.conditions!.find((c) => c.type === 'Ready')!;
     assert.equal(ready.status, 'True');
-    assert.equal(ready.lastTransitionTime, kubernetesTime(t1));
+    assert.equal(ready.lastTransitionTime, formatKubeTime(t1));
     assert.equal(
       converged.conditions!.find((c) => c.type === 'Stalled')!.lastTransitionTime,
-      kubernetesTime(t0),
+      formatKubeTime(t0),
     );
   });
 
@@ -92,7 +92,7 @@ describe('blocked resources', () => {
       Reconciling: 'True/Retrying',
       Stalled: 'False/HubUnreachable',
     });
-    assert.equal(status.conditions!.find((c) => c.type === 'Ready')!.lastTransitionTime, kubernetesTime(t0));
+    assert.equal(status.conditions!.find((c) => c.type === 'Ready')!.lastTransitionTime, formatKubeTime(t0));
   });
 
   it('is Stalled when only a change can help (an invalid spec)', () => {
@@ -123,7 +123,7 @@ describe('iotHubStatus', () => {
     const ready = bad.conditions!.find((c) => c.type === 'Ready')!;
     assert.deepEqual(
       [ready.status, ready.reason, ready.lastTransitionTime],
-      ['False', 'Unauthorized', kubernetesTime(t1)],
+      ['False', 'Unauthorized', formatKubeTime(t1)],
     );
     assert.equal(bad.conditions!.find((c) => c.type === 'Stalled')!.status, 'True');
   });

@@ -2,7 +2,7 @@
 // fires them, the abort after a grace period.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AbortedError, drainAlso, NO_STOP, stopOnAbort } from '../../src/runtime/stop.js';
+import { AbortedError, drainAlso } from '../../src/runtime/stop.js';
 import { StopController } from '../../src/runtime/stop-controller.js';
 import { FakeClock } from '../support/fake-clock.js';
 
@@ -73,15 +73,6 @@ describe('stops made from signals', () => {
   it('drainAlso without a signal is the same stop', () => {
     const base = new StopController(new FakeClock());
     assert.equal(drainAlso(base.stop, undefined), base.stop);
-  });
-
-  it('stopOnAbort drains and aborts on the one signal, and never fires without one', () => {
-    const abort = new AbortController();
-    const stop = stopOnAbort(abort.signal);
-    abort.abort();
-    assert.deepEqual([stop.drain.aborted, stop.abort.aborted], [true, true]);
-    assert.equal(stopOnAbort(undefined), NO_STOP);
-    assert.deepEqual([NO_STOP.drain.aborted, NO_STOP.abort.aborted], [false, false]);
   });
 
   it('AbortedError says why the wait was abandoned', () => {

@@ -1,11 +1,12 @@
-// Everything the controller keeps about a hub between reconciles, in one place per IoTHub resource
-// (`namespace/name`), dropped when the IoTHub goes:
-// - its hub client and engine session (the session's memory of written twins and its last snapshot are what make
-//   an edit reach its first twin write at once), made anew when what says how to reach the hub changes;
-// - its rate limiter, kept across new credentials (its adaptation to 429s too);
-// - the resources seen gone from its twins after they moved to another hub;
-// - the statuses it wrote to the IoTHub and its resources (written-statuses.ts).
-// Everything else a reconcile needs is read from the informer caches.
+// Everything the controller keeps between reconciles, in one place; everything else a reconcile needs is read from
+// the informer caches.
+// - Per IoTHub resource (`namespace/name`), a HubState, dropped when a reconcile finds the IoTHub gone:
+//   - its hub client and engine session (the session's memory of written twins and its last snapshot are what make
+//     an edit reach its first twin write at once), made anew when what says how to reach the hub changes;
+//   - its rate limiter, kept across new credentials (its adaptation to 429s too);
+//   - the resources seen gone from its twins after they moved to another hub.
+// - Per object, the statuses the controller wrote (written-statuses.ts), forgotten when the object is deleted.
+// - The telemetry of closed hub clients, so that the exported counters never go back.
 import { createHash } from 'node:crypto';
 import { HubSession, type HubSessionOptions } from '../engine/hub-session.js';
 import { type HubCredentials, hubClientOptionsFrom } from '../hub/client-options.js';
@@ -24,7 +25,7 @@ export interface HubConnection {
   session: HubSession;
 }
 
-/** One hub's state. */
+/** What is kept about one hub. */
 export class HubState {
   connection?: HubConnection & { fingerprint: string };
   /**
@@ -34,10 +35,9 @@ export class HubState {
   limiter?: HubRateLimiter;
   /** uids of resources that no longer point at this hub and whose settings its twins were seen to hold no more. */
   readonly cleaned = new Set<string>();
-  readonly statuses = new WrittenStatuses();
 }
 
-export interface HubStatesOptions {
+export interface ControllerMemoryOptions {
   manager: string;
   logger?: Logger;
   /** Engine timing (tests shorten it); resyncMs comes from each IoTHub's spec.resyncInterval. */
@@ -46,18 +46,20 @@ export interface HubStatesOptions {
   client?: Partial<HubClientOptions>;
 }
 
-export class HubStates implements HubMetricsSource {
+export class ControllerMemory implements HubMetricsSource {
   private readonly states = new Map<string, HubState>();
+  /** The statuses written, by object uid (an object's status is written by whichever hub it points at). */
+  readonly statuses = new WrittenStatuses();
   /**
    * Telemetry of closed clients, by IoTHub resource: the exported counters never go back, so this outlives the
    * hubs (a few numbers per hub ever connected).
    */
   private readonly retired = new Map<string, HubTelemetrySnapshot>();
 
-  constructor(private readonly options: HubStatesOptions) {}
+  constructor(private readonly options: ControllerMemoryOptions) {}
 
-  /** The state of hub `key`, made empty on first use. */
-  of(key: string): HubState {
+  /** The state of hub `key`, made empty on first use (a hub that exists and is being reconciled). */
+  ensure(key: string): HubState {
     let state = this.states.get(key);
     if (!state) {
       state = new HubState();
@@ -66,16 +68,21 @@ export class HubStates implements HubMetricsSource {
     return state;
   }
 
-  /** The state of hub `key` if there is one (no state is made). */
+  /** The state of hub `key` if there is one (none is made). */
   peek(key: string): HubState | undefined {
     return this.states.get(key);
   }
 
-  /** Hubs with an open connection. */
-  get connected(): number {
-    let n = 0;
-    for (const state of this.states.values()) if (state.connection) n++;
-    return n;
+  /** Hubs with state kept, for tests and logs. */
+  get hubKeys(): string[] {
+    return [...this.states.keys()];
+  }
+
+  /** A resource is gone: no hub's twins need be watched for its settings. */
+  forgetObject(uid: string | undefined): void {
+    if (uid === undefined) return;
+    this.statuses.forget(uid);
+    for (const state of this.states.values()) state.cleaned.delete(uid);
   }
 
   /** The connection of hub `key`, made anew when its credentials, tier, units, limits or resync changed. */
@@ -85,7 +92,7 @@ export class HubStates implements HubMetricsSource {
     const fingerprint = createHash('sha256')
       .update(JSON.stringify([clientOptions, resyncMs]))
       .digest('hex');
-    const state = this.of(key);
+    const state = this.ensure(key);
     if (state.connection?.fingerprint === fingerprint) return state.connection;
     this.disconnect(key);
     const logger = this.options.logger;
@@ -115,14 +122,14 @@ export class HubStates implements HubMetricsSource {
     return this.states.get(key)?.connection;
   }
 
-  /** The IoTHub is gone: everything kept for it. */
+  /** The IoTHub is gone: everything kept for it (the statuses of its objects go with their delete events). */
   drop(key: string): void {
     this.disconnect(key);
     this.states.delete(key);
   }
 
   /** Closes the hub's connection (its limiter and the rest of its state stay). */
-  disconnect(key: string): void {
+  private disconnect(key: string): void {
     const state = this.states.get(key);
     const client = state?.connection?.client;
     if (!state || !client) return;
