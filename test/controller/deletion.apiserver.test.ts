@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FINALIZER } from '../../src/controller/kube-objects.js';
-import { desired } from '../hub/emulator-support.js';
+import { desired } from '../support/emulator-support.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
 import { until } from '../support/until.js';
 

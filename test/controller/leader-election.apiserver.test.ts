@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
 import {
   applyObjects,
   type ControlPlaneInfo,
@@ -14,6 +13,7 @@ import {
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
+import { startHubEmulator } from '../support/emulator-support.js';
 import { installCrds } from '../support/kube.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';

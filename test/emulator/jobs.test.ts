@@ -5,7 +5,7 @@ import type { JobClient, Registry } from 'azure-iothub';
 import { planFleet } from '../../src/emulator/fleet.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { jobClientFromConnectionString } from '../../src/hub/sdk-transport.js';
-import { errorCodeOf, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
+import { errorCodeOf, registryOf, rejectionOf, startHubEmulator } from '../support/emulator-requests.js';
 
 const SEED = 42;
 

@@ -8,8 +8,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { rawRequest } from '../emulator/helpers.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
 import {
   type ControlPlaneInfo,
   kubectl,
@@ -18,6 +16,8 @@ import {
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
+import { rawRequest } from '../support/emulator-requests.js';
+import { startHubEmulator } from '../support/emulator-support.js';
 import { installCrds, REPO } from '../support/kube.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';

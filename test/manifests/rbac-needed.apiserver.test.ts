@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LEADER_ELECTION_RULES, type PolicyRule, RECONCILE_RULES } from '../../src/controller/rbac-rules.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
 import {
   kubectlOk,
   serviceAccountKubeconfig,
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
+import { startHubEmulator } from '../support/emulator-support.js';
 import { installCrds } from '../support/kube.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';

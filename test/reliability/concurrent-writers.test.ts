@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { registryFromConnectionString } from '../../src/hub/sdk-transport.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
+import { startHubEmulator } from '../support/emulator-support.js';
 import { writeTempFiles } from '../support/resources.js';
 import { until } from '../support/until.js';
 import {

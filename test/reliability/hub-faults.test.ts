@@ -12,7 +12,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { EmulatorOptions, RunningEmulator } from '../../src/emulator/index.js';
 import { readState } from '../../src/emulator/state-file.js';
 import type { EmulatorStats } from '../../src/emulator/stats.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
+import { startHubEmulator } from '../support/emulator-support.js';
 import { writeTempFiles } from '../support/resources.js';
 import { until } from '../support/until.js';
 import {

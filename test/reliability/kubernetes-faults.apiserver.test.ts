@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NewDevice, RunningEmulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/prng.js';
-import { emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
 import {
   applyObjects,
   kubectl,
@@ -22,6 +21,7 @@ import {
   startControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
+import { emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 import { apiStatus, customObjects, GROUP, installCrds, VERSION } from '../support/kube.js';
 import { environmentFleet, hubResources, securityModuleConfig } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/prng.js';
-import { emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
 import {
   applyObjects,
   type ControlPlaneInfo,
@@ -15,6 +14,7 @@ import {
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
+import { emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 import { installCrds } from '../support/kube.js';
 import { environmentFleet, hubResources, securityModuleConfig } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';

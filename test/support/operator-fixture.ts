@@ -4,7 +4,6 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { Controller, type ControllerOptions } from '../../src/controller/controller.js';
 import type { EmulatorOptions, NewDevice, RunningEmulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
 import {
   applyObjects,
   type ControlPlaneInfo,
@@ -13,6 +12,7 @@ import {
   sharedControlPlane,
   testNamespace,
 } from './control-plane.js';
+import { startHubEmulator } from './emulator-support.js';
 import { installCrds, kubeConfigOf } from './kube.js';
 import { until } from './until.js';
 

@@ -7,7 +7,7 @@ import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { HubAccess } from '../../src/hub/hub-client-api.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { runSync, type SyncOptions } from '../../src/sync/run-sync.js';
-import { desired, emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
+import { desired, emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 import { writeTempFiles } from '../support/resources.js';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL === 'warn' ? 'warn' : 'error' });
