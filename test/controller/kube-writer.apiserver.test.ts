@@ -9,7 +9,7 @@ import type { ConfigObject } from '../../src/controller/kube-objects.js';
 import { KubeWriter } from '../../src/controller/kube-writer.js';
 import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { GROUP, installCrds, kubeConfigOf, VERSION } from '../support/kube.js';
-import { securityModuleConfig } from '../support/resources.js';
+import { validSecurityModuleConfig } from '../support/resources.js';
 
 const cp = await sharedControlPlane();
 const api = makeKubeApi(kubeConfigOf(cp.kubeconfig), CustomObjectsApi);
@@ -24,7 +24,7 @@ describe('KubeWriter', () => {
   const status = (n: number) => ({ targetedDevices: n, conditions: [] });
 
   it('does not write a status again while the cache has not shown its own write', async () => {
-    const body = securityModuleConfig({}, 'stale') as any;
+    const body = validSecurityModuleConfig({}, 'stale') as any;
     body.metadata.namespace = namespace;
     const cached = (await api.createNamespacedCustomObject({
       group: GROUP,
@@ -44,7 +44,7 @@ describe('KubeWriter', () => {
   });
 
   it('believes the cache once it shows the write', async () => {
-    const body = securityModuleConfig({}, 'fresh') as any;
+    const body = validSecurityModuleConfig({}, 'fresh') as any;
     body.metadata.namespace = namespace;
     await api.createNamespacedCustomObject({
       group: GROUP,

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { desired, startHubEmulator } from '../support/emulator-support.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
+import { emulatorCredentials } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const BASE = { target: { condition: "tags.environment = 'production'" }, priority: 10 };
@@ -28,7 +29,7 @@ describe('resource lifecycle on the API server', () => {
     await f.apply(
       f.hubObjects({
         name: 'other',
-        secret: { connectionString: second.connectionString, 'ca.crt': second.caCert },
+        secret: emulatorCredentials(second),
       }),
     );
   });

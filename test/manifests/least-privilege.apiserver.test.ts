@@ -21,6 +21,7 @@ import { startHubEmulator } from '../support/emulator-support.js';
 import { installCrds, REPO } from '../support/kube.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { securityModuleConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 function parseMetrics(text: string): { name: string; labels: Record<string, string>; value: number }[] {
@@ -91,12 +92,8 @@ describe('the operator with only the rights of manifests/', () => {
 
   it('runs the whole scenario without one 403', async () => {
     const [secret, hub] = hubResources(emulator, { namespace });
-    const smc = (name: string, spec: object) => ({
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'SecurityModuleConfig',
-      metadata: { name, namespace },
-      spec: { hubRef: { name: 'hub' }, ...spec },
-    });
+    const smc = (name: string, spec: Record<string, unknown>) =>
+      securityModuleConfig(name, spec, { namespace });
     const baseline = smc('baseline', {
       target: { condition: "tags.environment = 'production'" },
       priority: 10,

@@ -15,6 +15,7 @@ import { startHubEmulator } from '../support/emulator-support.js';
 import { installCrds } from '../support/kube.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { securityModuleConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const cp = await sharedControlPlane();
@@ -60,16 +61,14 @@ describe('every RBAC rule is needed', () => {
             subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace }],
           },
           ...hubResources(emulator, { namespace }),
-          {
-            apiVersion: 'iotsecurity.io/v1alpha1',
-            kind: 'SecurityModuleConfig',
-            metadata: { name: 'baseline', namespace },
-            spec: {
-              hubRef: { name: 'hub' },
+          securityModuleConfig(
+            'baseline',
+            {
               target: { condition: `tags.rule = '${index}'` },
               agentConfiguration: { snapshotFrequency: 'PT2H' },
             },
-          },
+            { namespace },
+          ),
         ];
         const token = await serviceAccountKubeconfig(cp, namespace, 'operator');
         await kubectlOk(

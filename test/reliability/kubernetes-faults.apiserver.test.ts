@@ -23,8 +23,9 @@ import {
 } from '../support/control-plane.js';
 import { emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 import { apiStatus, customObjects, GROUP, installCrds, VERSION } from '../support/kube.js';
-import { environmentFleet, hubResources, securityModuleConfig } from '../support/operator-fixture.js';
+import { environmentFleet, hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { securityModuleConfig } from '../support/resources.js';
 import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/until.js';
 
@@ -92,7 +93,7 @@ describe('the operator through Kubernetes faults', () => {
         agentConfiguration: { snapshotFrequency, eventPriorities: { ProcessCreate: 'High' } },
         rollout: { batchSize: '25%' },
       },
-      namespace,
+      { namespace },
     );
   const staging = (lowPriorityMessageFrequency: string) =>
     securityModuleConfig(
@@ -102,13 +103,13 @@ describe('the operator through Kubernetes faults', () => {
         agentConfiguration: { lowPriorityMessageFrequency },
         rollout: { batchSize: '50%' },
       },
-      namespace,
+      { namespace },
     );
   const canary = () =>
     securityModuleConfig(
       'canary',
       { target: { deviceIds: CANARY }, priority: 100, agentConfiguration: { snapshotFrequency: 'PT2H' } },
-      namespace,
+      { namespace },
     );
   const lab = () =>
     securityModuleConfig(
@@ -117,7 +118,7 @@ describe('the operator through Kubernetes faults', () => {
         target: { condition: "tags.environment = 'lab'" },
         agentConfiguration: { snapshotFrequency: 'PT3H' },
       },
-      namespace,
+      { namespace },
     );
 
   /**
@@ -286,7 +287,7 @@ describe('the operator through Kubernetes faults', () => {
           target: { condition: "tags.environment = 'production'" },
           agentConfiguration: { snapshotFrequency: 'PT5H' },
         },
-        namespace,
+        { namespace },
       ),
     ]);
     expected.baseline.generation = 2;

@@ -16,8 +16,9 @@ import {
 } from '../support/control-plane.js';
 import { emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 import { installCrds } from '../support/kube.js';
-import { environmentFleet, hubResources, securityModuleConfig } from '../support/operator-fixture.js';
+import { environmentFleet, hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { securityModuleConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const SOAK = process.env.RELIABILITY_SOAK === '1';
@@ -43,7 +44,7 @@ function resources(namespace: string, emulator: RunningEmulator): object[] {
         // Smaller batches in the soak: its 25 kills fall inside a rollout of 1,000 devices.
         rollout: { batchSize: SOAK ? '5%' : '10%' },
       },
-      namespace,
+      { namespace },
     ),
     securityModuleConfig(
       'staging',
@@ -53,7 +54,7 @@ function resources(namespace: string, emulator: RunningEmulator): object[] {
         agentConfiguration: { lowPriorityMessageFrequency: 'PT45M', maxLocalCacheSizeInBytes: 5242880 },
         rollout: { batchSize: '50%' },
       },
-      namespace,
+      { namespace },
     ),
   ];
 }

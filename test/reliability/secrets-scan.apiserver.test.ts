@@ -29,6 +29,7 @@ import { applyObjects, kubectlOk, sharedControlPlane, testNamespace } from '../s
 import { startHubEmulator } from '../support/emulator-support.js';
 import { installCrds } from '../support/kube.js';
 import { OPERATOR_MAIN, startOperatorProcess } from '../support/operator-process.js';
+import { hubSecret, iotHub, securityModuleConfig } from '../support/resources.js';
 import { SecretScanner } from '../support/secret-scanner.js';
 import { until } from '../support/until.js';
 
@@ -525,33 +526,21 @@ spec:
     const namespace = await testNamespace(cp, 'secrets-scan');
     const k = (args: string[], input?: string) => kubectlOk(cp.kubeconfig, [...args, '-n', namespace], input);
     const apply = (objects: object[]) => applyObjects(cp.kubeconfig, objects, ['-n', namespace]);
-    const secret = (name: string, connection: string, ca: string) => ({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name },
-      stringData: { connectionString: connection, 'ca.crt': ca },
-    });
-    const hub = (name: string, secretName: string) => ({
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'IoTHub',
-      metadata: { name },
-      spec: {
+    const secret = (name: string, connection: string, ca: string) =>
+      hubSecret(name, { connectionString: connection, 'ca.crt': ca });
+    const hub = (name: string, secretName: string) =>
+      iotHub(name, {
         connectionStringSecretRef: { name: secretName },
         caSecretRef: { name: secretName },
         tier: 'S3',
         units: 10,
-      },
-    });
-    const smc = (name: string, hubName: string) => ({
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'SecurityModuleConfig',
-      metadata: { name },
-      spec: {
+      });
+    const smc = (name: string, hubName: string) =>
+      securityModuleConfig(name, {
         hubRef: { name: hubName },
         target: { condition: "tags.site = 'scan'" },
         agentConfiguration: { snapshotFrequency: 'PT6H' },
-      },
-    });
+      });
     const ready = async (kind: string, name: string) =>
       JSON.parse(await k(['get', kind, name, '-o', 'json'])).status?.conditions?.find(
         (c: any) => c.type === 'Ready',

@@ -14,6 +14,13 @@ import {
 } from './control-plane.js';
 import { startHubEmulator } from './emulator-support.js';
 import { installCrds, kubeConfigOf } from './kube.js';
+import {
+  emulatorCredentials,
+  hubSecret,
+  iotHub,
+  securityModuleConfig,
+  type TestObject,
+} from './resources.js';
 import { until } from './until.js';
 
 export type Kind = 'smc' | 'hub' | 'secret';
@@ -42,8 +49,8 @@ export interface OperatorFixture {
     namespace?: string;
     spec?: Record<string, unknown>;
     secret?: Record<string, string>;
-  }): object[];
-  smc(name: string, spec: Record<string, unknown>, namespace?: string): object;
+  }): TestObject[];
+  smc(name: string, spec: Record<string, unknown>, namespace?: string): TestObject;
   close(): Promise<void>;
 }
 
@@ -125,7 +132,7 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
       return hubResources(emulator, { name, namespace: ns, spec, secret });
     },
     smc(name, spec, ns = namespace) {
-      return securityModuleConfig(name, spec, ns);
+      return securityModuleConfig(name, spec, { namespace: ns });
     },
     async close() {
       await controller.stop();
@@ -144,39 +151,13 @@ export function hubResources(
     spec?: Record<string, unknown>;
     secret?: Record<string, string>;
   },
-): object[] {
+): TestObject[] {
   const { name = 'hub', namespace, spec = {}, secret } = options;
   const secretName = `${name}-credentials`;
   return [
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: secretName, namespace },
-      stringData: secret ?? { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert },
-    },
-    {
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'IoTHub',
-      metadata: { name, namespace },
-      spec: {
-        connectionStringSecretRef: { name: secretName },
-        caSecretRef: { name: secretName },
-        tier: 'S3',
-        units: 10,
-        ...spec,
-      },
-    },
+    hubSecret(secretName, secret ?? emulatorCredentials(emulator), { namespace }),
+    iotHub(name, { caSecretRef: { name: secretName }, tier: 'S3', units: 10, ...spec }, { namespace }),
   ];
-}
-
-/** A SecurityModuleConfig of hub `hub` (spec.hubRef unless `spec` names another). */
-export function securityModuleConfig(name: string, spec: Record<string, unknown>, namespace: string): object {
-  return {
-    apiVersion: 'iotsecurity.io/v1alpha1',
-    kind: 'SecurityModuleConfig',
-    metadata: { name, namespace },
-    spec: { hubRef: { name: 'hub' }, ...spec },
-  };
 }
 
 /**
