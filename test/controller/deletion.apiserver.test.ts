@@ -79,8 +79,8 @@ describe('deleting a SecurityModuleConfig', () => {
     ]);
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.equal((await desired(f.emulator, 'ams-1')).lowPriorityMessageFrequency?.value, 'PT3H');
-    // The next reconcile may drop the ownership record, but never the value.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The next reconcile may drop the ownership record, but never the value: two more reconciles of the hub.
+    await f.reconcileNow('hub');
     assert.equal((await desired(f.emulator, 'ams-1')).lowPriorityMessageFrequency?.value, 'PT3H');
     assert.ok(f.emulator.hub.stats.count('twinUpdate') - updates <= 4);
   });

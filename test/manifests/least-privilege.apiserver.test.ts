@@ -19,22 +19,11 @@ import {
 import { rawRequest } from '../support/emulator-requests.js';
 import { startHubEmulator } from '../support/emulator-support.js';
 import { installCrds, REPO } from '../support/kube.js';
+import { parseMetrics } from '../support/metrics.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { securityModuleConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
-
-function parseMetrics(text: string): { name: string; labels: Record<string, string>; value: number }[] {
-  const samples = [];
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) continue;
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]] = pair[2];
-    samples.push({ name: match[1], labels, value: Number(match[3]) });
-  }
-  return samples;
-}
 
 describe('the operator with only the rights of manifests/', () => {
   let cp: ControlPlaneInfo;

@@ -14,6 +14,7 @@ import {
 } from './control-plane.js';
 import { startHubEmulator } from './emulator-support.js';
 import { installCrds, kubeConfigOf } from './kube.js';
+import { ReconcileCounter, type ReconcileNowOptions, reconcileNow } from './reconciles.js';
 import {
   emulatorCredentials,
   hubSecret,
@@ -51,6 +52,10 @@ export interface OperatorFixture {
     secret?: Record<string, string>;
   }): TestObject[];
   smc(name: string, spec: Record<string, unknown>, namespace?: string): TestObject;
+  /** Reconciles of the IoTHub `name` (default `hub`) finished so far. */
+  reconciles(name?: string, namespace?: string): number;
+  /** Asks for reconciles of the IoTHub `name` (default `hub`) and waits for them: see `reconcileNow`. */
+  reconcileNow(name?: string, options?: ReconcileNowOptions & { namespace?: string }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,7 +65,8 @@ export interface FixtureOptions {
   namespaceCount?: number;
   devices: NewDevice[];
   emulator?: EmulatorOptions;
-  controller?: Partial<ControllerOptions>;
+  /** The fixture counts reconciles through metrics of its own. */
+  controller?: Partial<Omit<ControllerOptions, 'metrics'>>;
   /** Start the controller (true); a test may start it later with controller.startInformers/startWorkers. */
   start?: boolean;
 }
@@ -79,7 +85,12 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
     namespaces.push(await testNamespace(cp, options.prefix));
   const emulator = await startHubEmulator({ tier: 'S3', ...options.emulator });
   emulator.addDevices(options.devices);
-  const controller = new Controller({
+  // The controller's metrics, which count reconciles by hub; their hub families read the controller's connections.
+  const counter: ReconcileCounter = new ReconcileCounter({
+    telemetry: () => controller.connections.telemetry(),
+    rateLimits: () => controller.connections.rateLimits(),
+  });
+  const controller: Controller = new Controller({
     kubeConfig: kubeConfigOf(cp.kubeconfig),
     namespaces,
     maxConcurrentHubs: 2,
@@ -89,6 +100,7 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
     client: { retry: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 3 } },
     shutdownGraceMs: 2000,
     ...options.controller,
+    metrics: counter,
   });
   if (options.start !== false) {
     await controller.startInformers();
@@ -133,6 +145,18 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
     },
     smc(name, spec, ns = namespace) {
       return securityModuleConfig(name, spec, { namespace: ns });
+    },
+    reconciles(name = 'hub', ns = namespace) {
+      return counter.finished(`${ns}/${name}`);
+    },
+    reconcileNow(name = 'hub', { namespace: ns = namespace, ...options } = {}) {
+      const hub = {
+        kubeconfig: cp.kubeconfig,
+        namespace: ns,
+        name,
+        finished: () => fixture.reconciles(name, ns),
+      };
+      return reconcileNow(hub, options);
     },
     async close() {
       await controller.stop();
