@@ -91,17 +91,15 @@ function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_00
     const child = spawn(process.execPath, [OPERATOR_MAIN, ...args], {
       env: { ...process.env, IOTHUB_CONNECTION_STRING: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
