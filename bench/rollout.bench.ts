@@ -19,6 +19,7 @@ import { makeKubeApi } from '../src/controller/kube-http.js';
 import { type RunningControlPlane, runKubectl, startControlPlane } from '../src/demo/local-control-plane.js';
 import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../src/emulator/index.js';
 import { createHubClient } from '../src/hub/hub-client.js';
+import { emulatorCredentials, hubSecret, iotHub } from '../test/support/resources.js';
 import { convergenceChart, type Series } from './rollout/chart.js';
 import {
   baselineFiles,
@@ -180,18 +181,12 @@ async function controllerRun(emulator: RunningEmulator, settings: Record<string,
   ]);
   if (!reuse) await runKubectl(kubeconfig, ['create', 'namespace', namespace]);
   const objects = [
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'creds', namespace },
-      stringData: { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert },
-    },
-    {
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'IoTHub',
-      metadata: { name: 'hub', namespace },
-      spec: { connectionStringSecretRef: { name: 'creds' }, caSecretRef: { name: 'creds' }, ...TIER },
-    },
+    hubSecret('creds', emulatorCredentials(emulator), { namespace }),
+    iotHub(
+      'hub',
+      { connectionStringSecretRef: { name: 'creds' }, caSecretRef: { name: 'creds' }, ...TIER },
+      { namespace },
+    ),
   ];
   await runKubectl(kubeconfig, ['apply', '-f', '-'], {
     input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),

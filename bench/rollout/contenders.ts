@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunningEmulator } from '../../src/emulator/index.js';
+import { securityModuleConfig } from '../../test/support/resources.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO, 'dist/src/cli/main.js');
@@ -59,16 +60,11 @@ export function baselineFiles(settings: Record<string, unknown>, namespace = 'be
 
 /** The baseline SecurityModuleConfig: every device with a site tag gets `settings`. */
 export function baselineObject(settings: Record<string, unknown>, namespace: string): object {
-  return {
-    apiVersion: 'iotsecurity.io/v1alpha1',
-    kind: 'SecurityModuleConfig',
-    metadata: { name: 'baseline', namespace },
-    spec: {
-      hubRef: { name: 'hub' },
-      target: { condition: 'IS_DEFINED(tags.site)' },
-      agentConfiguration: settings,
-    },
-  };
+  return securityModuleConfig(
+    'baseline',
+    { target: { condition: 'IS_DEFINED(tags.site)' }, agentConfiguration: settings },
+    { namespace },
+  );
 }
 
 export function writeBaseline(dir: string, settings: Record<string, unknown>, namespace = 'bench'): void {

@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { validateResource } from '../../src/validation/validate-resource.js';
 import { kubectl, kubectlOk, sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { customObjects, EXAMPLES, GROUP, installCrds, VERSION } from '../support/kube.js';
-import { iotHub, securityModuleConfig } from '../support/resources.js';
+import { validIotHub, validSecurityModuleConfig } from '../support/resources.js';
 
 const cp = await sharedControlPlane();
 const api = customObjects(cp.kubeconfig);
@@ -124,42 +124,42 @@ describe('the CRDs on a real API server', () => {
     const cases: { title: string; document: Record<string, unknown>; field: RegExp }[] = [
       {
         title: 'a string priority',
-        document: securityModuleConfig({ priority: 'high' }),
+        document: validSecurityModuleConfig({ priority: 'high' }),
         field: /spec\.priority/,
       },
       {
         title: 'an unknown field',
-        document: securityModuleConfig({ colour: 'blue' }),
+        document: validSecurityModuleConfig({ colour: 'blue' }),
         field: /unknown field "spec\.colour"/,
       },
       {
         title: 'a message size above 262144',
-        document: securityModuleConfig({ agentConfiguration: { maxMessageSizeInBytes: 300000 } }),
+        document: validSecurityModuleConfig({ agentConfiguration: { maxMessageSizeInBytes: 300000 } }),
         field: /spec\.agentConfiguration\.maxMessageSizeInBytes/,
       },
       {
         title: 'a negative priority',
-        document: securityModuleConfig({ priority: -1 }),
+        document: validSecurityModuleConfig({ priority: -1 }),
         field: /spec\.priority/,
       },
       {
         title: 'an event priority outside High/Low/Off',
-        document: securityModuleConfig({ agentConfiguration: { eventPriorities: { Login: 'Urgent' } } }),
+        document: validSecurityModuleConfig({ agentConfiguration: { eventPriorities: { Login: 'Urgent' } } }),
         field: /spec\.agentConfiguration\.eventPriorities\.Login/,
       },
       {
         title: 'both target forms at once',
-        document: securityModuleConfig({ target: { condition: "tags.a = 'b'", deviceIds: ['d1'] } }),
+        document: validSecurityModuleConfig({ target: { condition: "tags.a = 'b'", deviceIds: ['d1'] } }),
         field: /spec\.target/,
       },
       {
         title: 'a tier that does not exist',
-        document: iotHub({ tier: 'S9' }),
+        document: validIotHub({ tier: 'S9' }),
         field: /spec\.tier/,
       },
       {
         title: 'an ISO duration that is not one',
-        document: securityModuleConfig({ agentConfiguration: { snapshotFrequency: '13 hours' } }),
+        document: validSecurityModuleConfig({ agentConfiguration: { snapshotFrequency: '13 hours' } }),
         field: /spec\.agentConfiguration\.snapshotFrequency/,
       },
     ];
@@ -190,7 +190,7 @@ describe('the CRDs on a real API server', () => {
     const target = () => ({ group: GROUP, version: VERSION, namespace, plural: 'securitymoduleconfigs' });
 
     it('leaves metadata.generation alone on a write to /status, and ignores status in a write to the resource', async () => {
-      const body = securityModuleConfig({}, 'status-probe') as any;
+      const body = validSecurityModuleConfig({}, 'status-probe') as any;
       body.metadata.namespace = namespace;
       body.status = { targetedDevices: 99 };
       const created = (await api.createNamespacedCustomObject({ ...target(), body })) as any;

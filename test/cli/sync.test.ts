@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
 import { runCliCaptured } from '../support/cli.js';
+import { startHubEmulator } from '../support/emulator-support.js';
 import { writeTempFiles } from '../support/resources.js';
 
 const CONFIG = `apiVersion: iotsecurity.io/v1alpha1

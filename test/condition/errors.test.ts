@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_CONDITION_LENGTH, MAX_NESTING_DEPTH, parseCondition } from '../../src/condition/index.js';
-import { parsed, rejected } from './helpers.js';
+import {
+  evaluateCondition,
+  evaluateTruth,
+  MAX_CONDITION_LENGTH,
+  MAX_NESTING_DEPTH,
+  parseCondition,
+} from '../../src/condition/index.js';
+import { literal, parsed, path, rejected } from './helpers.js';
 
 /** Asserts the message and that offset and column point at the same place on a one-line condition. */
 function assertRejected(text: string, column: number, message: string): void {
@@ -461,6 +467,33 @@ describe('parseCondition injection attempts', () => {
   });
 
   it('never reads properties from the object prototype', () => {
-    parsed('tags.constructor = 1 AND tags.__proto__ = 2');
+    const both = parsed('tags.constructor = 1 AND tags.__proto__ = 2');
+    assert.deepEqual(both, {
+      kind: 'and',
+      operands: [
+        { kind: 'compare', operator: '=', left: path('tags.constructor'), right: literal(1) },
+        { kind: 'compare', operator: '=', left: path('tags.__proto__'), right: literal(2) },
+      ],
+    });
+    // A twin without such tags: Object.prototype's names are not its tags, in any spelling.
+    const untagged = { tags: { site: 'ams' } };
+    for (const text of [
+      'tags.constructor = 1',
+      'tags.__proto__ = 2',
+      'tags.Constructor = 1',
+      'tags.__PROTO__ = 2',
+    ]) {
+      assert.equal(evaluateTruth(parsed(text), untagged), undefined, text);
+      assert.equal(evaluateCondition(parsed(text), untagged), false, text);
+    }
+    assert.equal(evaluateCondition(parsed('IS_DEFINED(tags.constructor)'), untagged), false);
+    assert.equal(evaluateCondition(parsed('IS_DEFINED(tags.__proto__)'), untagged), false);
+    // A twin whose tags are named so (JSON.parse keeps `__proto__` as an own key) is selected by them.
+    const tagged = JSON.parse('{"tags": {"constructor": 1, "__proto__": 2}}');
+    assert.equal(evaluateCondition(both, tagged), true);
+    assert.equal(evaluateCondition(parsed('tags.constructor = 2 OR tags.__proto__ = 1'), tagged), false);
+    // Spelled otherwise, they are still found (names match case-insensitively), not shadowed by the prototype's.
+    const otherwise = JSON.parse('{"tags": {"Constructor": 1, "__PROTO__": 2}}');
+    assert.equal(evaluateCondition(both, otherwise), true);
   });
 });

@@ -10,7 +10,7 @@ import {
   type Truth,
   type TwinDocument,
 } from '../../src/condition/index.js';
-import { expressionArbitrary } from './arbitraries.js';
+import { expressionArbitrary } from '../support/condition-arbitraries.js';
 import { parsed } from './helpers.js';
 
 const twin: TwinDocument = {

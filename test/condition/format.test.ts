@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { formatCondition, MAX_CONDITION_LENGTH, parseCondition } from '../../src/condition/index.js';
-import { anyLiteral, anyText, expressionArbitrary, validName } from './arbitraries.js';
+import { anyLiteral, anyText, expressionArbitrary, validName } from '../support/condition-arbitraries.js';
 import { parsed } from './helpers.js';
 
 const canonical = (text: string, dialect: 'deviceTarget' | 'hubQuery' = 'deviceTarget') =>

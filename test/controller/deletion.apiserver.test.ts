@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FINALIZER } from '../../src/controller/kube-objects.js';
-import { desired } from '../hub/emulator-support.js';
+import { desired } from '../support/emulator-support.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
 import { until } from '../support/until.js';
 
@@ -79,8 +79,8 @@ describe('deleting a SecurityModuleConfig', () => {
     ]);
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.equal((await desired(f.emulator, 'ams-1')).lowPriorityMessageFrequency?.value, 'PT3H');
-    // The next reconcile may drop the ownership record, but never the value.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The next reconcile may drop the ownership record, but never the value: two more reconciles of the hub.
+    await f.reconcileNow('hub');
     assert.equal((await desired(f.emulator, 'ams-1')).lowPriorityMessageFrequency?.value, 'PT3H');
     assert.ok(f.emulator.hub.stats.count('twinUpdate') - updates <= 4);
   });

@@ -24,7 +24,7 @@ import { iotHub, securityModuleConfig } from '../support/resources.js';
 const RESYNC_MS = 60_000;
 
 function hubObject(meta: Partial<HubObject['metadata']> = {}): HubObject {
-  const hub = iotHub() as unknown as HubObject;
+  const hub = iotHub('hub', {}, { namespace: 'iot' }) as unknown as HubObject;
   return {
     ...hub,
     metadata: { ...hub.metadata, uid: 'hub-uid', generation: 1, finalizers: [FINALIZER], ...meta },
@@ -37,7 +37,15 @@ function config(
   spec: Record<string, unknown> = {},
   status?: Record<string, unknown>,
 ): ConfigObject {
-  const object = securityModuleConfig(spec, name) as unknown as ConfigObject;
+  const object = securityModuleConfig(
+    name,
+    {
+      target: { condition: "tags.site = 'amsterdam'" },
+      agentConfiguration: { highPriorityMessageFrequency: 'PT5M' },
+      ...spec,
+    },
+    { namespace: 'iot' },
+  ) as unknown as ConfigObject;
   return {
     ...object,
     metadata: { ...object.metadata, uid: `${name}-uid`, generation: 1, finalizers: [FINALIZER], ...meta },

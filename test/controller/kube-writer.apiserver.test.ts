@@ -10,7 +10,7 @@ import { KubeWriter } from '../../src/controller/kube-writer.js';
 import { WrittenStatuses } from '../../src/controller/written-statuses.js';
 import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { GROUP, installCrds, kubeConfigOf, VERSION } from '../support/kube.js';
-import { securityModuleConfig } from '../support/resources.js';
+import { validSecurityModuleConfig } from '../support/resources.js';
 
 const cp = await sharedControlPlane();
 const api = makeKubeApi(kubeConfigOf(cp.kubeconfig), CustomObjectsApi);
@@ -25,7 +25,7 @@ describe('KubeWriter', () => {
   const status = (n: number) => ({ targetedDevices: n, conditions: [] });
 
   it('does not write a status again while the cache has not shown its own write', async () => {
-    const body = securityModuleConfig({}, 'stale') as any;
+    const body = validSecurityModuleConfig({}, 'stale') as any;
     body.metadata.namespace = namespace;
     const cached = (await api.createNamespacedCustomObject({
       group: GROUP,
@@ -46,7 +46,7 @@ describe('KubeWriter', () => {
   });
 
   it('believes the cache once it shows the write', async () => {
-    const body = securityModuleConfig({}, 'fresh') as any;
+    const body = validSecurityModuleConfig({}, 'fresh') as any;
     body.metadata.namespace = namespace;
     await api.createNamespacedCustomObject({
       group: GROUP,

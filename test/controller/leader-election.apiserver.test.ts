@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
 import {
   applyObjects,
   type ControlPlaneInfo,
@@ -14,9 +13,11 @@ import {
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
+import { startHubEmulator } from '../support/emulator-support.js';
 import { installCrds } from '../support/kube.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { securityModuleConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const DEVICES = 240;
@@ -54,17 +55,16 @@ describe('leader election between two operator processes', () => {
     operators.push(operator);
     return operator;
   };
-  const smc = (snapshotFrequency: string) => ({
-    apiVersion: 'iotsecurity.io/v1alpha1',
-    kind: 'SecurityModuleConfig',
-    metadata: { name: 'baseline', namespace },
-    spec: {
-      hubRef: { name: 'hub' },
-      target: { condition: "tags.environment = 'production'" },
-      agentConfiguration: { snapshotFrequency },
-      rollout: { batchSize: '20%' },
-    },
-  });
+  const smc = (snapshotFrequency: string) =>
+    securityModuleConfig(
+      'baseline',
+      {
+        target: { condition: "tags.environment = 'production'" },
+        agentConfiguration: { snapshotFrequency },
+        rollout: { batchSize: '20%' },
+      },
+      { namespace },
+    );
   const readyAt = async (generation: number) => {
     await until(
       async () => {

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { desired, startHubEmulator } from '../hub/emulator-support.js';
+import { desired, startHubEmulator } from '../support/emulator-support.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
+import { emulatorCredentials } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const BASE = { target: { condition: "tags.environment = 'production'" }, priority: 10 };
@@ -28,7 +29,7 @@ describe('resource lifecycle on the API server', () => {
     await f.apply(
       f.hubObjects({
         name: 'other',
-        secret: { connectionString: second.connectionString, 'ca.crt': second.caCert },
+        secret: emulatorCredentials(second),
       }),
     );
   });
@@ -189,7 +190,8 @@ describe('resource lifecycle on the API server', () => {
       new RegExp(`managed on this twin by ${f.namespace}/mine`),
     );
     const updates = f.emulator.hub.stats.count('twinUpdate');
-    await new Promise((r) => setTimeout(r, 3000));
+    // Each IoTHub reconciled twice more, reading the twins in full.
+    await Promise.all([f.reconcileNow('hub'), f.reconcileNow('hub', { namespace: ns })]);
     assert.equal(f.emulator.hub.stats.count('twinUpdate'), updates, 'nobody writes over the other');
     assert.equal((await desired(f.emulator, 'a-3')).snapshotFrequency?.value, 'PT9H');
 

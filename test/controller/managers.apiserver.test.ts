@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/observability/logger.js';
 import { OWNERSHIP_TAG } from '../../src/planner/ownership.js';
 import { runSync } from '../../src/sync/run-sync.js';
-import { desired, emulatorClient } from '../hub/emulator-support.js';
+import { desired, emulatorClient } from '../support/emulator-support.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
 import { writeTempFiles } from '../support/resources.js';
 

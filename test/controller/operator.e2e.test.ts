@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { demoResources } from '../../src/demo/operator-demo.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { desired, emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
 import {
   type ControlPlaneInfo,
   kubectl,
@@ -17,6 +16,7 @@ import {
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
+import { desired, emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 import { EXAMPLES, installCrds } from '../support/kube.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';

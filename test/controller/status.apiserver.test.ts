@@ -3,7 +3,7 @@
 // the reconcile-now annotation, and an invalid spec held without a write.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { desired } from '../hub/emulator-support.js';
+import { desired } from '../support/emulator-support.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
 import { until } from '../support/until.js';
 

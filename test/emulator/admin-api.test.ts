@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
+import { rawRequest, registryOf, rejectionOf, startHubEmulator } from '../support/emulator-requests.js';
 
 describe('the admin API', () => {
   let emulator: RunningEmulator;

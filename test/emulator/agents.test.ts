@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import { agentDefaults, wrapSettings } from '../../src/agent/index.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { AGENT_KEY, rawRequest, registryOf, startHubEmulator } from './helpers.js';
+import { AGENT_KEY, rawRequest, registryOf, startHubEmulator } from '../support/emulator-requests.js';
 
 type AnyTwin = Record<string, any>;
 

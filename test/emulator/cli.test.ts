@@ -7,7 +7,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { emulatorLog, parseEmulatorArgs, runEmulatorCommand } from '../../src/cli/commands/emulator.js';
 import { registryFromConnectionString } from '../../src/hub/sdk-transport.js';
-import { errorCodeOf, rejectionOf } from './helpers.js';
+import { errorCodeOf, rejectionOf } from '../support/emulator-requests.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/emulator-command.ts', import.meta.url));
 

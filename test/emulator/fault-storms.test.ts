@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
+import {
+  errorCodeOf,
+  rawRequest,
+  registryOf,
+  rejectionOf,
+  startHubEmulator,
+} from '../support/emulator-requests.js';
 
 type AnyTwin = Record<string, any>;
 

@@ -3,7 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
+import {
+  errorCodeOf,
+  rawRequest,
+  registryOf,
+  rejectionOf,
+  startHubEmulator,
+} from '../support/emulator-requests.js';
 
 describe('fault injection', () => {
   let emulator: RunningEmulator;

@@ -1,21 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobClient, Registry } from 'azure-iothub';
 import { planFleet } from '../../src/emulator/fleet.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { jobClientFromConnectionString } from '../../src/hub/sdk-transport.js';
-import { errorCodeOf, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
+import { errorCodeOf, registryOf, rejectionOf, startHubEmulator } from '../support/emulator-requests.js';
+import { until } from '../support/until.js';
 
 const SEED = 42;
 
+/** The job once its status is `wanted`; as it was last read if it never got there (the caller's assertion says so). */
 async function waitForStatus(jobs: JobClient, jobId: string, wanted: string): Promise<Record<string, any>> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const job = (await jobs.getJob(jobId)).jobStatus as unknown as Record<string, any>;
-    if (job.status === wanted || Date.now() > deadline) return job;
-    await sleep(20);
-  }
+  let job: Record<string, any> = {};
+  const reached = async () => {
+    job = (await jobs.getJob(jobId)).jobStatus as unknown as Record<string, any>;
+    return job.status === wanted;
+  };
+  await until(reached, 10_000, `job ${jobId} ${wanted}`, 20).catch(() => undefined);
+  return job;
 }
 
 describe('bulk twin update jobs', () => {

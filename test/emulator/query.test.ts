@@ -4,7 +4,14 @@ import type { Registry } from 'azure-iothub';
 import { planFleet } from '../../src/emulator/fleet.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { hubTime } from '../../src/emulator/twin-document.js';
-import { AGENT_KEY, errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
+import {
+  AGENT_KEY,
+  errorCodeOf,
+  rawRequest,
+  registryOf,
+  rejectionOf,
+  startHubEmulator,
+} from '../support/emulator-requests.js';
 
 type AnyTwin = Record<string, any>;
 

@@ -3,7 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { HUB_ERROR_NUMBERS } from '../../src/protocol/error-codes.js';
-import { errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
+import {
+  errorCodeOf,
+  rawRequest,
+  registryOf,
+  rejectionOf,
+  startHubEmulator,
+} from '../support/emulator-requests.js';
 
 describe('the emulator through the azure-iothub Registry', () => {
   let emulator: RunningEmulator;

@@ -9,7 +9,13 @@ import {
   ownAudiences,
   type RunningEmulator,
 } from '../../src/emulator/index.js';
-import { errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
+import {
+  errorCodeOf,
+  rawRequest,
+  registryOf,
+  rejectionOf,
+  startHubEmulator,
+} from '../support/emulator-requests.js';
 
 const TWIN_PATH = '/twins/device-000001?api-version=2021-04-12';
 

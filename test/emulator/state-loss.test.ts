@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AGENT_KEY, registryOf, startHubEmulator } from './helpers.js';
+import { AGENT_KEY, registryOf, startHubEmulator } from '../support/emulator-requests.js';
 
 type AnyTwin = Record<string, any>;
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEmulator } from '../../src/emulator/index.js';
-import { AGENT_KEY, registryOf, startHubEmulator } from './helpers.js';
+import { AGENT_KEY, registryOf, startHubEmulator } from '../support/emulator-requests.js';
 
 type AnyTwin = Record<string, any>;
 

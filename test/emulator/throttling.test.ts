@@ -12,7 +12,13 @@ import {
   quotaFor,
   TokenBucket,
 } from '../../src/quotas/index.js';
-import { errorCodeOf, rawRequest, registryOf, rejectionOf, startHubEmulator } from './helpers.js';
+import {
+  errorCodeOf,
+  rawRequest,
+  registryOf,
+  rejectionOf,
+  startHubEmulator,
+} from '../support/emulator-requests.js';
 
 describe('tier quotas', () => {
   it('gives S1 the per-unit and fixed rates of the quota table', () => {

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createSharedAccessSignature, type RunningEmulator } from '../../src/emulator/index.js';
 import { HubError } from '../../src/hub/errors.js';
 import { createHubClient } from '../../src/hub/hub-client.js';
-import { emulatorClient, startHubEmulator } from './emulator-support.js';
+import { emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 
 const OTHER_KEY = Buffer.from('a-key-that-is-not-the-hubs-key!!').toString('base64');
 

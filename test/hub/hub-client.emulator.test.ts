@@ -6,7 +6,12 @@ import { AGENT_CONFIGURATION_KEY } from '../../src/agent/settings.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { type HubError, isHubError } from '../../src/hub/errors.js';
 import type { HubClient } from '../../src/hub/hub-client.js';
-import { emulatorClient, emulatorCount, scriptFaults, startHubEmulator } from './emulator-support.js';
+import {
+  emulatorClient,
+  emulatorCount,
+  scriptFaults,
+  startHubEmulator,
+} from '../support/emulator-support.js';
 
 const SEEDED = 4997;
 const BARE = ['bare-1', 'bare-2', 'bare-3'];

@@ -6,8 +6,8 @@ import type { RunningEmulator } from '../../src/emulator/index.js';
 import { isHubError } from '../../src/hub/errors.js';
 import type { HubClient } from '../../src/hub/hub-client.js';
 import type { SecurityModuleTwin } from '../../src/planner/types.js';
+import { emulatorClient, emulatorCount, startHubEmulator } from '../support/emulator-support.js';
 import { until } from '../support/until.js';
-import { emulatorClient, emulatorCount, startHubEmulator } from './emulator-support.js';
 
 const DEVICES = 200;
 const ids = Array.from({ length: DEVICES }, (_, i) => `device-${String(i + 1).padStart(6, '0')}`);

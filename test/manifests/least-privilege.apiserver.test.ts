@@ -8,8 +8,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { rawRequest } from '../emulator/helpers.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
 import {
   type ControlPlaneInfo,
   kubectl,
@@ -18,22 +16,14 @@ import {
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
+import { rawRequest } from '../support/emulator-requests.js';
+import { startHubEmulator } from '../support/emulator-support.js';
 import { installCrds, REPO } from '../support/kube.js';
+import { parseMetrics } from '../support/metrics.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { securityModuleConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
-
-function parseMetrics(text: string): { name: string; labels: Record<string, string>; value: number }[] {
-  const samples = [];
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) continue;
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]] = pair[2];
-    samples.push({ name: match[1], labels, value: Number(match[3]) });
-  }
-  return samples;
-}
 
 describe('the operator with only the rights of manifests/', () => {
   let cp: ControlPlaneInfo;
@@ -91,12 +81,8 @@ describe('the operator with only the rights of manifests/', () => {
 
   it('runs the whole scenario without one 403', async () => {
     const [secret, hub] = hubResources(emulator, { namespace });
-    const smc = (name: string, spec: object) => ({
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'SecurityModuleConfig',
-      metadata: { name, namespace },
-      spec: { hubRef: { name: 'hub' }, ...spec },
-    });
+    const smc = (name: string, spec: Record<string, unknown>) =>
+      securityModuleConfig(name, spec, { namespace });
     const baseline = smc('baseline', {
       target: { condition: "tags.environment = 'production'" },
       priority: 10,

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/observability/logger.js';
 import { redactSecrets } from '../../src/observability/redact.js';
+import { until } from '../support/until.js';
 
 const KEY = 'c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY3OA==';
 const CONNECTION_STRING = `HostName=hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=${KEY}`;
@@ -39,7 +40,7 @@ describe('secret redaction', () => {
         error: new Error(`failed: ${CONNECTION_STRING}`),
       });
       logger.end();
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await until(() => text().endsWith('\n'), 5000, 'the log line written', 5);
       const written = text();
       assert.ok(written.includes('SharedAccessKey=[REDACTED]'), written);
       assert.ok(!written.includes(KEY), written);

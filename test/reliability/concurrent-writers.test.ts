@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { registryFromConnectionString } from '../../src/hub/sdk-transport.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
+import { startHubEmulator } from '../support/emulator-support.js';
+import { pace } from '../support/pace.js';
 import { writeTempFiles } from '../support/resources.js';
 import { until } from '../support/until.js';
 import {
@@ -73,7 +74,7 @@ class OtherWriter {
           if (!options.revisionOnly) this.settingSet.add(deviceId);
           this.writes.set(deviceId, (this.writes.get(deviceId) ?? 0) + 1);
           if (options.ours) this.overwrites.set(deviceId, (this.overwrites.get(deviceId) ?? 0) + 1);
-          if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
+          if (options.pauseMs) await pace(options.pauseMs);
         }
       })(),
     );
@@ -186,7 +187,7 @@ describe('another writer on the same twins during a rollout', { concurrency: fal
       for (let i = 0; i < 2; i++) writer.start(anyDevice, { ours: true, pauseMs: 5 });
       const oursSoFar = () => DeviceFigures.total(ourWrites(emulator, devices, writer));
       await until(() => oursSoFar() >= DEVICES, 30_000, 'every twin written by us once', 20);
-      await new Promise((r) => setTimeout(r, SOAK ? 15_000 : 2000));
+      await pace(SOAK ? 15_000 : 2000);
       await writer.stop();
       await until(
         () => notConverged(emulator, devices, 'PT10H').length === 0,

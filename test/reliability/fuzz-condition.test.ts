@@ -13,7 +13,7 @@ import {
   parseCondition,
   parseQuery,
 } from '../../src/condition/index.js';
-import { anyLiteral, anyText, expressionArbitrary, validName } from '../condition/arbitraries.js';
+import { anyLiteral, anyText, expressionArbitrary, validName } from '../support/condition-arbitraries.js';
 
 /** A fixed seed keeps the suite repeatable; FUZZ_SEED and FUZZ_RUNS explore further (a soak run). */
 const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 12);

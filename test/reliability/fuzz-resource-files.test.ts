@@ -12,7 +12,7 @@ import { hasErrors } from '../../src/validation/issues.js';
 import { formatProblem, validateFiles } from '../../src/validation/validate-files.js';
 import { validateResource } from '../../src/validation/validate-resource.js';
 import { iotHubArb, mutated, securityModuleConfigArb } from '../support/resource-arbitraries.js';
-import { writeTempFiles } from '../support/resources.js';
+import { hubSecret, writeTempFiles } from '../support/resources.js';
 
 /** A fixed seed keeps the suite repeatable; FUZZ_SEED and FUZZ_RUNS explore further (a soak run). */
 const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 7);
@@ -21,7 +21,7 @@ const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 2500);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
-const SECRET = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { a: 'b' } };
+const SECRET = hubSecret('creds', { a: 'b' });
 
 const anyResource: fc.Arbitrary<Record<string, any>> = fc.oneof(
   { weight: 2, arbitrary: securityModuleConfigArb('fleet') },

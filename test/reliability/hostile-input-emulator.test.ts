@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { errorCodeOf, rawRequest, startHubEmulator } from '../emulator/helpers.js';
+import { errorCodeOf, rawRequest, startHubEmulator } from '../support/emulator-requests.js';
 
 const TWIN_PATH = '/twins/device-000001?api-version=2021-04-12';
 

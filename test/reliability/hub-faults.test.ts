@@ -12,7 +12,8 @@ import { describe, it, type TestContext } from 'node:test';
 import type { EmulatorOptions, RunningEmulator } from '../../src/emulator/index.js';
 import { readState } from '../../src/emulator/state-file.js';
 import type { EmulatorStats } from '../../src/emulator/stats.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
+import { startHubEmulator } from '../support/emulator-support.js';
+import { pace } from '../support/pace.js';
 import { writeTempFiles } from '../support/resources.js';
 import { until } from '../support/until.js';
 import {
@@ -23,6 +24,7 @@ import {
   foreignLost,
   notConverged,
   queries,
+  queriesCaughtUp,
   SOAK,
   type SyncProcess,
   seedForeignProperties,
@@ -61,7 +63,7 @@ class HubUnderTest {
   async restart(downMs: number, options: { kill?: boolean; whileDown?: () => Promise<void> } = {}) {
     await (options.kill ? this.emulator.kill() : this.emulator.close());
     await options.whileDown?.();
-    await new Promise((r) => setTimeout(r, downMs));
+    await pace(downMs);
     this.emulator = await startHubEmulator({ ...this.options, port: this.emulator.port });
     this.lives.push(this.emulator.hub.stats);
   }
@@ -94,7 +96,12 @@ async function rollout(t: TestContext, label: string, scenario: Scenario) {
     const devices = deviceIds(DEVICES);
     const owners = await seedForeignProperties(hub.emulator);
     // Queries show the fleet and the seeded properties once the lag has passed.
-    if (scenario.queryLagMs) await new Promise((r) => setTimeout(r, scenario.queryLagMs! + 200));
+    if (scenario.queryLagMs)
+      await until(
+        () => queriesCaughtUp(hub.emulator),
+        10_000 + scenario.queryLagMs,
+        'queries to show the fleet',
+      );
     hub.emulator.hub.stats.reset();
     if (scenario.faults) hub.emulator.hub.faults.set(scenario.faults);
     run = startSync(
@@ -203,7 +210,7 @@ describe('sync --wait against a failing hub', { concurrency: false }, () => {
       during: async (hub) => {
         await afterWrites(hub, DEVICES / 4);
         hub.emulator.hub.faults.set({ all: { errorRatio: 0.5, errorStatuses: [429] } });
-        await new Promise((r) => setTimeout(r, OUTAGE_MS));
+        await pace(OUTAGE_MS);
         hub.emulator.hub.faults.set({});
       },
       patches: { mean: 2, max: 12 },
@@ -217,7 +224,7 @@ describe('sync --wait against a failing hub', { concurrency: false }, () => {
         await afterWrites(hub, DEVICES / 4);
         hub.emulator.hub.faults.set({ all: { latencyMs: { min: 300, max: 1500 } } });
         assert.ok(hub.applied() < DEVICES, 'the spike began mid-rollout');
-        await new Promise((r) => setTimeout(r, OUTAGE_MS));
+        await pace(OUTAGE_MS);
         hub.emulator.hub.faults.set({});
       },
       patches: { mean: 1.05, max: 2 },

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NewDevice, RunningEmulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/prng.js';
-import { emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
 import {
   applyObjects,
   kubectl,
@@ -22,9 +21,12 @@ import {
   startControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
+import { emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 import { customObjects, GROUP, httpStatusOf, installCrds, VERSION } from '../support/kube.js';
-import { environmentFleet, hubResources, securityModuleConfig } from '../support/operator-fixture.js';
+import { environmentFleet, hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { pace } from '../support/pace.js';
+import { securityModuleConfig } from '../support/resources.js';
 import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/until.js';
 
@@ -92,7 +94,7 @@ describe('the operator through Kubernetes faults', () => {
         agentConfiguration: { snapshotFrequency, eventPriorities: { ProcessCreate: 'High' } },
         rollout: { batchSize: '25%' },
       },
-      namespace,
+      { namespace },
     );
   const staging = (lowPriorityMessageFrequency: string) =>
     securityModuleConfig(
@@ -102,13 +104,13 @@ describe('the operator through Kubernetes faults', () => {
         agentConfiguration: { lowPriorityMessageFrequency },
         rollout: { batchSize: '50%' },
       },
-      namespace,
+      { namespace },
     );
   const canary = () =>
     securityModuleConfig(
       'canary',
       { target: { deviceIds: CANARY }, priority: 100, agentConfiguration: { snapshotFrequency: 'PT2H' } },
-      namespace,
+      { namespace },
     );
   const lab = () =>
     securityModuleConfig(
@@ -117,7 +119,7 @@ describe('the operator through Kubernetes faults', () => {
         target: { condition: "tags.environment = 'lab'" },
         agentConfiguration: { snapshotFrequency: 'PT3H' },
       },
-      namespace,
+      { namespace },
     );
 
   /**
@@ -286,7 +288,7 @@ describe('the operator through Kubernetes faults', () => {
           target: { condition: "tags.environment = 'production'" },
           agentConfiguration: { snapshotFrequency: 'PT5H' },
         },
-        namespace,
+        { namespace },
       ),
     ]);
     expected.baseline.generation = 2;
@@ -305,7 +307,7 @@ describe('the operator through Kubernetes faults', () => {
     const downAt = Date.now();
     const writesAtStop = emulator.hub.stats.count('twinUpdate', 200);
     await controlPlane.stop();
-    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - downAt))));
+    await pace(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
     const writesDuringOutage = emulator.hub.stats.count('twinUpdate', 200) - writesAtStop;
 
     // Back on the same data and port. Before the operator may reach it again, a resource is edited, one deleted
@@ -385,27 +387,21 @@ describe('the operator through Kubernetes faults', () => {
 
 /** Resets every connection through `proxy` at random intervals between `minMs` and `maxMs`. */
 function dropConnectionsEvery(proxy: TcpProxy, minMs: number, maxMs: number, random: () => number) {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
+  const stopped = new AbortController();
   const state = {
     drops: 0,
     stop() {
-      stopped = true;
-      clearTimeout(timer);
+      stopped.abort();
     },
   };
-  const next = () => {
-    timer = setTimeout(
-      () => {
-        if (stopped) return;
-        proxy.dropAll();
-        state.drops++;
-        next();
-      },
-      minMs + random() * (maxMs - minMs),
-    );
-  };
-  next();
+  void (async () => {
+    for (;;) {
+      await pace(minMs + random() * (maxMs - minMs), stopped.signal);
+      if (stopped.signal.aborted) return;
+      proxy.dropAll();
+      state.drops++;
+    }
+  })();
   return state;
 }
 
@@ -430,7 +426,7 @@ function otherWriter(kubeconfigPath: string, namespace: string, random: () => nu
       const at = { group: GROUP, version: VERSION, namespace, plural, name };
       try {
         const object = (await api.getNamespacedCustomObject(at)) as any;
-        await new Promise((r) => setTimeout(r, random() * 50));
+        await pace(random() * 50);
         if (random() < 0.5 || !object.status?.conditions) {
           object.metadata.labels = { ...object.metadata.labels, [`other-writer-${worker}`]: String(n) };
           await api.replaceNamespacedCustomObject({ ...at, body: object });

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/prng.js';
-import { emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
 import {
   applyObjects,
   type ControlPlaneInfo,
@@ -15,9 +14,15 @@ import {
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
+import { emulatorClient, startHubEmulator } from '../support/emulator-support.js';
+import { connectionsFromOtherProcesses } from '../support/hub-connections.js';
 import { installCrds } from '../support/kube.js';
-import { environmentFleet, hubResources, securityModuleConfig } from '../support/operator-fixture.js';
+import { reconcilesFinished } from '../support/metrics.js';
+import { environmentFleet, hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { pace } from '../support/pace.js';
+import { reconcileNow } from '../support/reconciles.js';
+import { securityModuleConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const SOAK = process.env.RELIABILITY_SOAK === '1';
@@ -43,7 +48,7 @@ function resources(namespace: string, emulator: RunningEmulator): object[] {
         // Smaller batches in the soak: its 25 kills fall inside a rollout of 1,000 devices.
         rollout: { batchSize: SOAK ? '5%' : '10%' },
       },
-      namespace,
+      { namespace },
     ),
     securityModuleConfig(
       'staging',
@@ -53,7 +58,7 @@ function resources(namespace: string, emulator: RunningEmulator): object[] {
         agentConfiguration: { lowPriorityMessageFrequency: 'PT45M', maxLocalCacheSizeInBytes: 5242880 },
         rollout: { batchSize: '50%' },
       },
-      namespace,
+      { namespace },
     ),
   ];
 }
@@ -109,8 +114,9 @@ describe('the operator killed at random points of a rollout', () => {
   let crashed: { namespace: string; emulator: RunningEmulator; operator?: OperatorProcess };
   const random = mulberry32(SEED);
 
+  // At info level: its "starting" line says where its /metrics are.
   const operatorFor = (namespace: string) =>
-    startOperatorProcess(['--kubeconfig', cp.kubeconfig, '--namespace', namespace, '--log-level', 'warn']);
+    startOperatorProcess(['--kubeconfig', cp.kubeconfig, '--namespace', namespace, '--log-level', 'info']);
   const list = async (kind: string, namespace: string): Promise<any[]> =>
     JSON.parse(await kubectlOk(cp.kubeconfig, ['get', kind, '-n', namespace, '-o', 'json'])).items;
   /** Every resource Ready at generation 1, every targeted device reached, the hub Connected. */
@@ -177,17 +183,24 @@ describe('the operator killed at random points of a rollout', () => {
       // Half the kills at a random time from the start (while it loads, lists, reads the hub, writes or waits),
       // half while it writes: a few writes into a burst, with others in flight.
       const mode = random() < 0.5 ? 'time' : 'writes';
-      if (mode === 'time') await new Promise((r) => setTimeout(r, 150 + Math.round(random() * 2350)));
+      if (mode === 'time') await pace(150 + Math.round(random() * 2350));
       else {
         const target = before + 1 + Math.floor(random() * 12);
-        const deadline = Date.now() + 6000;
-        while (writes(crashed.emulator) < target && Date.now() < deadline)
-          await new Promise((r) => setTimeout(r, 2));
+        // Killed after 6 s however far it got.
+        await until(() => writes(crashed.emulator) >= target, 6000, `${target} writes`, 2).catch(
+          () => undefined,
+        );
       }
       const afterMs = Date.now() - spawnedAt;
       await operator.kill();
       const writesAtKill = writes(crashed.emulator);
-      await new Promise((r) => setTimeout(r, 150));
+      // What it had sent in full before it died reaches the hub: wait until the hub has answered it.
+      await until(
+        () => connectionsFromOtherProcesses(crashed.emulator.port) === 0,
+        10_000,
+        'the hub to answer what the killed operator had sent',
+        5,
+      );
       kills.push({
         round,
         mode,
@@ -213,8 +226,18 @@ describe('the operator killed at random points of a rollout', () => {
     const crashedDoneMs = Date.now() - started;
     await until(() => finished(reference.namespace), 120_000, 'the reference run to finish', 250);
     const referenceDoneMs = Date.now() - started;
-    // Whatever was due is done: nothing more is written by either.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Whatever was due is done: each operator reconciles its hub twice more, asked the same way on both sides.
+    const settled = (side: typeof reference) =>
+      reconcileNow(
+        {
+          kubeconfig: cp.kubeconfig,
+          namespace: side.namespace,
+          name: 'hub',
+          finished: () => reconcilesFinished(side.operator!),
+        },
+        { request: 'settled' },
+      );
+    await Promise.all([settled(reference), settled(crashed)]);
 
     const referenceTwins = await twins(reference.emulator, reference.namespace);
     const crashedTwins = await twins(crashed.emulator, crashed.namespace);

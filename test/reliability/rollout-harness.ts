@@ -7,6 +7,7 @@ import type { EmulatorStats } from '../../src/emulator/stats.js';
 import { registryFromConnectionString } from '../../src/hub/sdk-transport.js';
 import { httpStatusOf } from '../../src/runtime/http-status.js';
 import { OPERATOR_MAIN } from '../support/operator-process.js';
+import { pace } from '../support/pace.js';
 import { keepOutput } from '../support/suite-output.js';
 
 export const SOAK = process.env.RELIABILITY_SOAK === '1';
@@ -130,9 +131,20 @@ async function untilNotThrottled<T>(call: () => Promise<T>): Promise<T> {
       return await call();
     } catch (error) {
       if (httpStatusOf(error) !== 429) throw error;
-      await new Promise((r) => setTimeout(r, 100));
+      await pace(100);
     }
   }
+}
+
+/** Whether queries show every device and module as it is now: no change waits out the hub's query lag. */
+export function queriesCaughtUp(emulator: RunningEmulator): boolean {
+  const { store } = emulator.hub;
+  return store
+    .orderedDeviceIds()
+    .map((deviceId) => store.recordForQuery(deviceId)!)
+    .every((device) =>
+      [device, ...device.modules].every((r) => store.visibleState(r) === (r.deleted ? undefined : r.state)),
+    );
 }
 
 /** Foreign properties and settings missing or changed on `owners` (each device holds two). */

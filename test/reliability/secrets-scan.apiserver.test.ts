@@ -25,10 +25,11 @@ import { after, before, describe, it } from 'node:test';
 import { emulatorLog } from '../../src/cli/commands/emulator.js';
 import { createCertificates } from '../../src/emulator/certificates.js';
 import { createSharedAccessSignature, type RunningEmulator } from '../../src/emulator/index.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
 import { applyObjects, kubectlOk, sharedControlPlane, testNamespace } from '../support/control-plane.js';
+import { startHubEmulator } from '../support/emulator-support.js';
 import { installCrds } from '../support/kube.js';
 import { OPERATOR_MAIN, startOperatorProcess } from '../support/operator-process.js';
+import { hubSecret, iotHub, securityModuleConfig } from '../support/resources.js';
 import { SecretScanner } from '../support/secret-scanner.js';
 import { until } from '../support/until.js';
 
@@ -90,17 +91,15 @@ function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_00
     const child = spawn(process.execPath, [OPERATOR_MAIN, ...args], {
       env: { ...process.env, IOTHUB_CONNECTION_STRING: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -525,33 +524,21 @@ spec:
     const namespace = await testNamespace(cp, 'secrets-scan');
     const k = (args: string[], input?: string) => kubectlOk(cp.kubeconfig, [...args, '-n', namespace], input);
     const apply = (objects: object[]) => applyObjects(cp.kubeconfig, objects, ['-n', namespace]);
-    const secret = (name: string, connection: string, ca: string) => ({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name },
-      stringData: { connectionString: connection, 'ca.crt': ca },
-    });
-    const hub = (name: string, secretName: string) => ({
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'IoTHub',
-      metadata: { name },
-      spec: {
+    const secret = (name: string, connection: string, ca: string) =>
+      hubSecret(name, { connectionString: connection, 'ca.crt': ca });
+    const hub = (name: string, secretName: string) =>
+      iotHub(name, {
         connectionStringSecretRef: { name: secretName },
         caSecretRef: { name: secretName },
         tier: 'S3',
         units: 10,
-      },
-    });
-    const smc = (name: string, hubName: string) => ({
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'SecurityModuleConfig',
-      metadata: { name },
-      spec: {
+      });
+    const smc = (name: string, hubName: string) =>
+      securityModuleConfig(name, {
         hubRef: { name: hubName },
         target: { condition: "tags.site = 'scan'" },
         agentConfiguration: { snapshotFrequency: 'PT6H' },
-      },
-    });
+      });
     const ready = async (kind: string, name: string) =>
       JSON.parse(await k(['get', kind, name, '-o', 'json'])).status?.conditions?.find(
         (c: any) => c.type === 'Ready',

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/prng.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
+import { startHubEmulator } from '../support/emulator-support.js';
+import { connectionsFromOtherProcesses } from '../support/hub-connections.js';
+import { pace } from '../support/pace.js';
 import { writeTempFiles } from '../support/resources.js';
 import { until } from '../support/until.js';
 import {
@@ -75,7 +77,7 @@ describe('sync killed mid-rollout', () => {
         const remaining = DEVICES - before;
         const trigger =
           random() < 0.5 || remaining === 0
-            ? new Promise((r) => setTimeout(r, 150 + random() * 1500))
+            ? pace(150 + random() * 1500)
             : until(
                 () =>
                   exited ||
@@ -93,8 +95,13 @@ describe('sync killed mid-rollout', () => {
         else if (rolloutDone) kills.afterRollout++;
         else if (atKill === before) kills.beforeItsFirstWrite++;
         else kills.afterWrites++;
-        // Requests the killed process had sent still reach the hub.
-        await new Promise((r) => setTimeout(r, 50));
+        // Requests the killed process had sent still reach the hub: wait until it has answered them.
+        await until(
+          () => connectionsFromOtherProcesses(crashed.emulator.port) === 0,
+          10_000,
+          'the hub to answer what the killed run had sent',
+          5,
+        );
         afterKill += applied() - atKill;
       }
       const last = await startSync(crashed.emulator, dir, WAIT, QUOTA).done;

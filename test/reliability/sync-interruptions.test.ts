@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
+import { startHubEmulator } from '../support/emulator-support.js';
+import { connectionsFromOtherProcesses } from '../support/hub-connections.js';
+import { pace } from '../support/pace.js';
 import { writeTempFiles } from '../support/resources.js';
 import { until } from '../support/until.js';
 import { baselineYaml, startSync } from './rollout-harness.js';
@@ -38,7 +40,13 @@ describe('sync interrupted', () => {
     const written = emulator.hub.stats.count('twinUpdate', 200);
     assert.ok(written < 300, `stopped part way: ${written} of 300 written`);
     assert.equal(report.writes.succeeded, written, 'every write the hub applied is accounted for');
-    await new Promise((r) => setTimeout(r, 500));
+    // Every request it sent has been answered once the hub holds none of its connections.
+    await until(
+      () => connectionsFromOtherProcesses(emulator.port) === 0,
+      10_000,
+      'the hub to answer what the stopped run had sent',
+      5,
+    );
     assert.equal(emulator.hub.stats.count('twinUpdate', 200), written, 'nothing written after the exit');
   });
 
@@ -55,7 +63,7 @@ describe('sync interrupted', () => {
         ['--wait', '--timeout', '2m'],
         S1,
       );
-      await new Promise((r) => setTimeout(r, 12_000));
+      await pace(12_000);
       assert.equal(small.hub.stats.count('twinUpdate', 200), 0, 'no write got through the outage');
       small.hub.faults.set({});
       const result = await run.done;

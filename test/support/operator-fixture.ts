@@ -4,7 +4,6 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { Controller, type ControllerOptions } from '../../src/controller/controller.js';
 import type { EmulatorOptions, NewDevice, RunningEmulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { startHubEmulator } from '../hub/emulator-support.js';
 import {
   applyObjects,
   type ControlPlaneInfo,
@@ -13,7 +12,16 @@ import {
   sharedControlPlane,
   testNamespace,
 } from './control-plane.js';
+import { startHubEmulator } from './emulator-support.js';
 import { installCrds, kubeConfigOf } from './kube.js';
+import { ReconcileCounter, type ReconcileNowOptions, reconcileNow } from './reconciles.js';
+import {
+  emulatorCredentials,
+  hubSecret,
+  iotHub,
+  securityModuleConfig,
+  type TestObject,
+} from './resources.js';
 import { until } from './until.js';
 
 export type Kind = 'smc' | 'hub' | 'secret';
@@ -42,8 +50,12 @@ export interface OperatorFixture {
     namespace?: string;
     spec?: Record<string, unknown>;
     secret?: Record<string, string>;
-  }): object[];
-  smc(name: string, spec: Record<string, unknown>, namespace?: string): object;
+  }): TestObject[];
+  smc(name: string, spec: Record<string, unknown>, namespace?: string): TestObject;
+  /** Reconciles of the IoTHub `name` (default `hub`) finished so far. */
+  reconciles(name?: string, namespace?: string): number;
+  /** Asks for reconciles of the IoTHub `name` (default `hub`) and waits for them: see `reconcileNow`. */
+  reconcileNow(name?: string, options?: ReconcileNowOptions & { namespace?: string }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,7 +65,8 @@ export interface FixtureOptions {
   namespaceCount?: number;
   devices: NewDevice[];
   emulator?: EmulatorOptions;
-  controller?: Partial<ControllerOptions>;
+  /** The fixture counts reconciles through metrics of its own. */
+  controller?: Partial<Omit<ControllerOptions, 'metrics'>>;
   /** Start the controller (true); a test may start it later with controller.startInformers/startWorkers. */
   start?: boolean;
 }
@@ -72,7 +85,12 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
     namespaces.push(await testNamespace(cp, options.prefix));
   const emulator = await startHubEmulator({ tier: 'S3', ...options.emulator });
   emulator.addDevices(options.devices);
-  const controller = new Controller({
+  // The controller's metrics, which count reconciles by hub; their hub families read the controller's connections.
+  const counter: ReconcileCounter = new ReconcileCounter({
+    telemetry: () => controller.memory.telemetry(),
+    rateLimits: () => controller.memory.rateLimits(),
+  });
+  const controller: Controller = new Controller({
     kubeConfig: kubeConfigOf(cp.kubeconfig),
     namespaces,
     maxConcurrentHubs: 2,
@@ -82,6 +100,7 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
     client: { retry: { baseMs: 20, maxMs: 200, maxAttempts: 3 } },
     shutdownGraceMs: 2000,
     ...options.controller,
+    metrics: counter,
   });
   if (options.start !== false) {
     await controller.startInformers();
@@ -125,7 +144,19 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
       return hubResources(emulator, { name, namespace: ns, spec, secret });
     },
     smc(name, spec, ns = namespace) {
-      return securityModuleConfig(name, spec, ns);
+      return securityModuleConfig(name, spec, { namespace: ns });
+    },
+    reconciles(name = 'hub', ns = namespace) {
+      return counter.finished(`${ns}/${name}`);
+    },
+    reconcileNow(name = 'hub', { namespace: ns = namespace, ...options } = {}) {
+      const hub = {
+        kubeconfig: cp.kubeconfig,
+        namespace: ns,
+        name,
+        finished: () => fixture.reconciles(name, ns),
+      };
+      return reconcileNow(hub, options);
     },
     async close() {
       await controller.stop();
@@ -144,39 +175,13 @@ export function hubResources(
     spec?: Record<string, unknown>;
     secret?: Record<string, string>;
   },
-): object[] {
+): TestObject[] {
   const { name = 'hub', namespace, spec = {}, secret } = options;
   const secretName = `${name}-credentials`;
   return [
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: secretName, namespace },
-      stringData: secret ?? { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert },
-    },
-    {
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'IoTHub',
-      metadata: { name, namespace },
-      spec: {
-        connectionStringSecretRef: { name: secretName },
-        caSecretRef: { name: secretName },
-        tier: 'S3',
-        units: 10,
-        ...spec,
-      },
-    },
+    hubSecret(secretName, secret ?? emulatorCredentials(emulator), { namespace }),
+    iotHub(name, { caSecretRef: { name: secretName }, tier: 'S3', units: 10, ...spec }, { namespace }),
   ];
-}
-
-/** A SecurityModuleConfig of hub `hub` (spec.hubRef unless `spec` names another). */
-export function securityModuleConfig(name: string, spec: Record<string, unknown>, namespace: string): object {
-  return {
-    apiVersion: 'iotsecurity.io/v1alpha1',
-    kind: 'SecurityModuleConfig',
-    metadata: { name, namespace },
-    spec: { hubRef: { name: 'hub' }, ...spec },
-  };
 }
 
 /**

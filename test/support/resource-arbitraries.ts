@@ -12,6 +12,7 @@ import {
 } from '../../src/agent/index.js';
 import { AGGREGATED_EVENTS, EVENT_NAMES, EVENT_PRIORITIES } from '../../src/agent/settings.js';
 import type { PlannedResource } from '../../src/planner/index.js';
+import { iotHub, securityModuleConfig } from './resources.js';
 
 const dnsLabel = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?$/);
 const dnsSubdomain = fc
@@ -105,12 +106,13 @@ export function securityModuleConfigArb(namespace: string): fc.Arbitrary<Record<
       },
       { requiredKeys: ['name', 'hub', 'target', 'optional', 'agentConfiguration'] },
     )
-    .map(({ name, hub, target, optional, agentConfiguration }) => ({
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'SecurityModuleConfig',
-      metadata: { name, namespace },
-      spec: { hubRef: { name: hub }, target, agentConfiguration, ...optional },
-    }));
+    .map(({ name, hub, target, optional, agentConfiguration }) =>
+      securityModuleConfig(
+        name,
+        { hubRef: { name: hub }, target, agentConfiguration, ...optional },
+        { namespace },
+      ),
+    );
 }
 
 export function iotHubArb(namespace: string): fc.Arbitrary<Record<string, any>> {
@@ -145,12 +147,9 @@ export function iotHubArb(namespace: string): fc.Arbitrary<Record<string, any>> 
       },
       { requiredKeys: ['name', 'secret', 'optional'] },
     )
-    .map(({ name, secret, optional }) => ({
-      apiVersion: 'iotsecurity.io/v1alpha1',
-      kind: 'IoTHub',
-      metadata: { name, namespace },
-      spec: { connectionStringSecretRef: secret, ...optional },
-    }));
+    .map(({ name, secret, optional }) =>
+      iotHub(name, { connectionStringSecretRef: secret, ...optional }, { namespace }),
+    );
 }
 
 const WRONG_VALUES: unknown[] = [

@@ -1,32 +1,89 @@
-// Builders of valid resources for tests, and a temporary folder of YAML files.
+// One builder per kind of object the tests send to the API server or write to files (SecurityModuleConfig, IoTHub,
+// the Secret an IoTHub names), and a temporary folder of files.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+const API_VERSION = 'iotsecurity.io/v1alpha1';
+
+/** A Kubernetes object as tests build, send and change it. */
+export type TestObject = Record<string, any>;
+
+export interface ObjectOptions {
+  /** metadata.namespace; none leaves it to the namespace kubectl or the client is given. */
+  namespace?: string;
+}
+
+function metadata(name: string, { namespace }: ObjectOptions): { name: string; namespace?: string } {
+  return namespace === undefined ? { name } : { name, namespace };
+}
+
+/** A SecurityModuleConfig of the IoTHub `hub`, unless `spec.hubRef` names another. */
 export function securityModuleConfig(
+  name: string,
   spec: Record<string, unknown> = {},
-  name = 'baseline',
-): Record<string, unknown> {
+  options: ObjectOptions = {},
+): TestObject {
   return {
-    apiVersion: 'iotsecurity.io/v1alpha1',
+    apiVersion: API_VERSION,
     kind: 'SecurityModuleConfig',
-    metadata: { name, namespace: 'iot' },
-    spec: {
-      hubRef: { name: 'hub' },
+    metadata: metadata(name, options),
+    spec: { hubRef: { name: 'hub' }, ...spec },
+  };
+}
+
+/** An IoTHub whose connection string is in the Secret `${name}-credentials`, unless `spec` names another. */
+export function iotHub(
+  name: string,
+  spec: Record<string, unknown> = {},
+  options: ObjectOptions = {},
+): TestObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'IoTHub',
+    metadata: metadata(name, options),
+    spec: { connectionStringSecretRef: { name: `${name}-credentials` }, ...spec },
+  };
+}
+
+/** A Secret of string data: what an IoTHub names (see `emulatorCredentials`), or anything else. */
+export function hubSecret(
+  name: string,
+  stringData?: Record<string, string>,
+  options: ObjectOptions = {},
+): TestObject {
+  const secret: TestObject = { apiVersion: 'v1', kind: 'Secret', metadata: metadata(name, options) };
+  if (stringData !== undefined) secret.stringData = stringData;
+  return secret;
+}
+
+/** The Secret data that reaches a hub: its connection string and the CA that signed its certificate. */
+export function emulatorCredentials(hub: {
+  connectionString: string;
+  caCert: string;
+}): Record<string, string> {
+  return { connectionString: hub.connectionString, 'ca.crt': hub.caCert };
+}
+
+/**
+ * The valid SecurityModuleConfig `name` in namespace iot (a target and one setting), with `spec` laid over it:
+ * what validation tests vary.
+ */
+export function validSecurityModuleConfig(spec: Record<string, unknown> = {}, name = 'baseline'): TestObject {
+  return securityModuleConfig(
+    name,
+    {
       target: { condition: "tags.site = 'amsterdam'" },
       agentConfiguration: { highPriorityMessageFrequency: 'PT5M' },
       ...spec,
     },
-  };
+    { namespace: 'iot' },
+  );
 }
 
-export function iotHub(spec: Record<string, unknown> = {}, name = 'hub'): Record<string, unknown> {
-  return {
-    apiVersion: 'iotsecurity.io/v1alpha1',
-    kind: 'IoTHub',
-    metadata: { name, namespace: 'iot' },
-    spec: { connectionStringSecretRef: { name: 'hub-credentials' }, ...spec },
-  };
+/** The valid IoTHub `hub` in namespace iot, with `spec` laid over it. */
+export function validIotHub(spec: Record<string, unknown> = {}): TestObject {
+  return iotHub('hub', spec, { namespace: 'iot' });
 }
 
 /** Writes `files` (relative path -> content) under a new temporary folder and returns the folder. */

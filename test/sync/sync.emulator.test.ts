@@ -9,7 +9,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import type { Stop } from '../../src/runtime/stop.js';
 import { StopController } from '../../src/runtime/stop-controller.js';
 import { runSync, type SyncOptions } from '../../src/sync/run-sync.js';
-import { desired, emulatorClient, startHubEmulator } from '../hub/emulator-support.js';
+import { desired, emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 import { writeTempFiles } from '../support/resources.js';
 import { until } from '../support/until.js';
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { kubectl, kubectlOk, startControlPlane } from '../support/control-plane.js';
+import { until } from '../support/until.js';
 
 function alive(pid: number): boolean {
   try {
@@ -12,15 +13,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return condition();
 }
 
 describe('local-control-plane', () => {
@@ -43,7 +35,11 @@ describe('local-control-plane', () => {
 
     const pid = cp.process.pid!;
     cp.process.stdin!.end();
-    assert.ok(await until(() => !alive(pid), 20_000), 'the control plane stopped after its stdin closed');
+    const stopped = await until(() => !alive(pid), 20_000, 'the control plane to stop', 100).then(
+      () => true,
+      () => false,
+    );
+    assert.ok(stopped, 'the control plane stopped after its stdin closed');
     assert.equal(cp.process.exitCode, 0);
   });
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { startHubEmulator } from '../hub/emulator-support.js';
+import { startHubEmulator } from '../support/emulator-support.js';
 import { REPO } from '../support/kube.js';
 
 /** Runs the scan over `script`; removes the folder it keeps after a finding or a failure. */

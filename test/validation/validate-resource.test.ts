@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatFieldPath } from '../../src/validation/issues.js';
 import { validateResource } from '../../src/validation/validate-resource.js';
-import { iotHub, securityModuleConfig } from '../support/resources.js';
+import { hubSecret, validIotHub, validSecurityModuleConfig } from '../support/resources.js';
 
 function problems(resource: unknown): string[] {
   return validateResource(resource).issues.map(
@@ -11,12 +11,12 @@ function problems(resource: unknown): string[] {
 }
 
 function agent(agentConfiguration: Record<string, unknown>): unknown {
-  return securityModuleConfig({ agentConfiguration });
+  return validSecurityModuleConfig({ agentConfiguration });
 }
 
 describe('validating a SecurityModuleConfig', () => {
   it('accepts a valid resource and fills in the schema defaults', () => {
-    const result = validateResource(securityModuleConfig());
+    const result = validateResource(validSecurityModuleConfig());
     assert.deepEqual(result.issues, []);
     assert.equal(result.resource?.kind, 'SecurityModuleConfig');
     const spec = result.resource?.spec as unknown as Record<string, unknown>;
@@ -31,7 +31,7 @@ describe('validating a SecurityModuleConfig', () => {
   });
 
   it('names every missing required field', () => {
-    const resource = securityModuleConfig();
+    const resource = validSecurityModuleConfig();
     delete (resource.spec as Record<string, unknown>).hubRef;
     delete (resource.spec as Record<string, unknown>).target;
     assert.deepEqual(problems(resource), [
@@ -41,7 +41,7 @@ describe('validating a SecurityModuleConfig', () => {
   });
 
   it('rejects unknown fields and suggests the closest known one', () => {
-    assert.deepEqual(problems(securityModuleConfig({ priorty: 3 })), [
+    assert.deepEqual(problems(validSecurityModuleConfig({ priorty: 3 })), [
       "error spec.priorty: unknown field 'priorty'; did you mean 'priority'?",
     ]);
     assert.deepEqual(problems(agent({ eventPriorities: { Logn: 'High' } })), [
@@ -56,31 +56,31 @@ describe('validating a SecurityModuleConfig', () => {
   });
 
   it('requires exactly one of condition and deviceIds', () => {
-    const both = securityModuleConfig({ target: { condition: "tags.a = 'b'", deviceIds: ['d1'] } });
+    const both = validSecurityModuleConfig({ target: { condition: "tags.a = 'b'", deviceIds: ['d1'] } });
     assert.deepEqual(problems(both), ['error spec.target: must set exactly one of condition or deviceIds']);
-    assert.deepEqual(problems(securityModuleConfig({ target: {} })), [
+    assert.deepEqual(problems(validSecurityModuleConfig({ target: {} })), [
       'error spec.target: must set exactly one of condition or deviceIds',
     ]);
-    assert.deepEqual(problems(securityModuleConfig({ target: { deviceIds: [] } })), [
+    assert.deepEqual(problems(validSecurityModuleConfig({ target: { deviceIds: [] } })), [
       'error spec.target.deviceIds: must list at least 1 item',
     ]);
   });
 
   it('rejects device ids the hub would refuse and warns about duplicates', () => {
     assert.deepEqual(
-      problems(securityModuleConfig({ target: { deviceIds: ['ok-1', 'has space', 'ok-1'] } })),
+      problems(validSecurityModuleConfig({ target: { deviceIds: ['ok-1', 'has space', 'ok-1'] } })),
       [
         "error spec.target.deviceIds[1]: 'has space' is not a valid IoT Hub device id (at most 128 ASCII letters, digits and - . % _ * ? ! ( ) , : = @ $ ')",
       ],
     );
-    assert.deepEqual(problems(securityModuleConfig({ target: { deviceIds: ['ok-1', 'ok-1'] } })), [
+    assert.deepEqual(problems(validSecurityModuleConfig({ target: { deviceIds: ['ok-1', 'ok-1'] } })), [
       "warning spec.target.deviceIds[1]: device 'ok-1' is listed twice",
     ]);
   });
 
   it('reports a target condition outside the grammar with its column', () => {
     const result = validateResource(
-      securityModuleConfig({ target: { condition: "tags.site = 'a' OR 1=1 --" } }),
+      validSecurityModuleConfig({ target: { condition: "tags.site = 'a' OR 1=1 --" } }),
     );
     assert.equal(result.issues.length, 1);
     assert.deepEqual(result.issues[0].path, ['spec', 'target', 'condition']);
@@ -89,19 +89,19 @@ describe('validating a SecurityModuleConfig', () => {
   });
 
   it('names the place of a condition error as a character of the condition, never as a column', () => {
-    assert.deepEqual(problems(securityModuleConfig({ target: { condition: "tags.site = 'a' AND" } })), [
+    assert.deepEqual(problems(validSecurityModuleConfig({ target: { condition: "tags.site = 'a' AND" } })), [
       "error spec.target.condition: unexpected end of input at character 20 of the condition, expected a condition: a property path, a value, a function or '('",
     ]);
     // Text of the condition quoted in the message is left alone.
     assert.deepEqual(
-      problems(securityModuleConfig({ target: { condition: "tags.a = 'at column 3' 'b'" } })),
+      problems(validSecurityModuleConfig({ target: { condition: "tags.a = 'at column 3' 'b'" } })),
       [
         "error spec.target.condition: unexpected string 'b' at character 24 of the condition, expected AND, OR or the end of the condition",
       ],
     );
     // Over several lines (a block scalar): the line inside the condition; its final line break is no line.
     assert.deepEqual(
-      problems(securityModuleConfig({ target: { condition: "tags.a = 'x'\n  AND tags.b =\n" } })),
+      problems(validSecurityModuleConfig({ target: { condition: "tags.a = 'x'\n  AND tags.b =\n" } })),
       [
         'error spec.target.condition: unexpected end of input at character 15 of line 2 of the condition, expected a value',
       ],
@@ -110,7 +110,7 @@ describe('validating a SecurityModuleConfig', () => {
 
   it('rejects a target condition over reported properties', () => {
     const [problem] = problems(
-      securityModuleConfig({ target: { condition: "properties.reported.x = 'a'" } }),
+      validSecurityModuleConfig({ target: { condition: "properties.reported.x = 'a'" } }),
     );
     assert.match(problem, /^error spec\.target\.condition: .*properties\.reported/);
   });
@@ -124,7 +124,7 @@ describe('validating a SecurityModuleConfig', () => {
       zero,
       /^error spec\.agentConfiguration\.snapshotFrequency: snapshotFrequency 'PT0S' must be longer than zero/,
     );
-    assert.deepEqual(problems(securityModuleConfig({ convergenceTimeout: '0s' })), [
+    assert.deepEqual(problems(validSecurityModuleConfig({ convergenceTimeout: '0s' })), [
       "error spec.convergenceTimeout: '0s' must be longer than zero",
     ]);
   });
@@ -180,28 +180,28 @@ describe('validating a SecurityModuleConfig', () => {
   });
 
   it('validates rollout sizes as a count or a percentage', () => {
-    assert.deepEqual(problems(securityModuleConfig({ rollout: { batchSize: '150%' } })), [
+    assert.deepEqual(problems(validSecurityModuleConfig({ rollout: { batchSize: '150%' } })), [
       "error spec.rollout.batchSize: '150%' must be a whole number of devices (0 or more) or a percentage such as 25%",
     ]);
-    assert.deepEqual(problems(securityModuleConfig({ rollout: { batchSize: 0 } })), [
+    assert.deepEqual(problems(validSecurityModuleConfig({ rollout: { batchSize: 0 } })), [
       'error spec.rollout.batchSize: 0 would never roll out: use at least 1 device or 1%',
     ]);
   });
 
   it('rejects names Kubernetes would refuse', () => {
-    assert.deepEqual(problems(securityModuleConfig({}, 'Fleet_Baseline')), [
+    assert.deepEqual(problems(validSecurityModuleConfig({}, 'Fleet_Baseline')), [
       "error metadata.name: 'Fleet_Baseline' is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
     ]);
   });
 
   it('rejects a hub reference no IoTHub could be named, control characters included', () => {
-    assert.deepEqual(problems(securityModuleConfig({ hubRef: { name: 'hub\u001b[2J' } })), [
+    assert.deepEqual(problems(validSecurityModuleConfig({ hubRef: { name: 'hub\u001b[2J' } })), [
       "error spec.hubRef.name: 'hub\u001b[2J' is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
     ]);
   });
 
   it('reports problems of separate parts together', () => {
-    const resource = securityModuleConfig({
+    const resource = validSecurityModuleConfig({
       target: { condition: 'tags.a = ' },
       agentConfiguration: { maxMessageSizeInBytes: 1 },
     });
@@ -211,7 +211,7 @@ describe('validating a SecurityModuleConfig', () => {
 
 describe('validating an IoTHub', () => {
   it('accepts a valid hub and fills in tier, units, key and resync interval', () => {
-    const result = validateResource(iotHub());
+    const result = validateResource(validIotHub());
     assert.deepEqual(result.issues, []);
     const spec = result.resource?.spec as Record<string, any>;
     assert.equal(spec.tier, 'S1');
@@ -223,7 +223,7 @@ describe('validating an IoTHub', () => {
   it('rejects unknown tiers, zero units, bad intervals and non-positive rate limits', () => {
     assert.deepEqual(
       problems(
-        iotHub({
+        validIotHub({
           tier: 'S4',
           units: 0,
           resyncInterval: '10 minutes',
@@ -244,7 +244,7 @@ describe('references of an IoTHub', () => {
   it('rejects Secret names and keys no Secret could have, control characters included', () => {
     assert.deepEqual(
       problems(
-        iotHub({
+        validIotHub({
           connectionStringSecretRef: { name: 'creds\nforged', key: 'connection string' },
           caSecretRef: { name: 'CA', key: 'ca\u009b.crt' },
         }),
@@ -261,16 +261,16 @@ describe('references of an IoTHub', () => {
 
 describe('documents that are not ours', () => {
   it('are passed over (a Secret beside an IoTHub)', () => {
-    const result = validateResource({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } });
+    const result = validateResource(hubSecret('s'));
     assert.equal(result.ours, false);
     assert.deepEqual(result.issues, []);
   });
 
   it('of our group but an unknown kind or version are errors', () => {
-    assert.deepEqual(problems({ ...securityModuleConfig(), kind: 'SecurityModuleConfg' }), [
+    assert.deepEqual(problems({ ...validSecurityModuleConfig(), kind: 'SecurityModuleConfg' }), [
       "error kind: 'SecurityModuleConfg' is not one of IoTHub, SecurityModuleConfig; did you mean 'SecurityModuleConfig'?",
     ]);
-    assert.deepEqual(problems({ ...securityModuleConfig(), apiVersion: 'iotsecurity.io/v1' }), [
+    assert.deepEqual(problems({ ...validSecurityModuleConfig(), apiVersion: 'iotsecurity.io/v1' }), [
       "error apiVersion: 'iotsecurity.io/v1' is not served; use iotsecurity.io/v1alpha1",
     ]);
   });

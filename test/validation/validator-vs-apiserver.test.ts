@@ -19,7 +19,7 @@ import {
   VERSION,
 } from '../support/kube.js';
 import { iotHubArb, mutated, securityModuleConfigArb } from '../support/resource-arbitraries.js';
-import { iotHub, securityModuleConfig } from '../support/resources.js';
+import { validIotHub, validSecurityModuleConfig } from '../support/resources.js';
 
 const cp = await sharedControlPlane();
 const api = customObjects(cp.kubeconfig);
@@ -90,11 +90,11 @@ describe('validate refuses everything the API server refuses', () => {
       )
       .filter((d) => d.apiVersion === `${GROUP}/${VERSION}`);
     const fixtures = [
-      securityModuleConfig(),
-      securityModuleConfig({ target: { deviceIds: ['d1', 'd2'] }, priority: 5 }),
-      securityModuleConfig({ rollout: { batchSize: 10, failureThreshold: '5%' } }),
-      iotHub(),
-      iotHub({ tier: 'S3', units: 10, caSecretRef: { name: 'ca' } }),
+      validSecurityModuleConfig(),
+      validSecurityModuleConfig({ target: { deviceIds: ['d1', 'd2'] }, priority: 5 }),
+      validSecurityModuleConfig({ rollout: { batchSize: 10, failureThreshold: '5%' } }),
+      validIotHub(),
+      validIotHub({ tier: 'S3', units: 10, caSecretRef: { name: 'ca' } }),
     ];
     const all = [...documents, ...fixtures].map((d) => ({ ...d, metadata: { ...d.metadata, namespace } }));
     for (const document of all)

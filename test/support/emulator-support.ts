@@ -1,12 +1,12 @@
-// Shared by the emulator-backed hub client tests: an emulator, clients that trust its CA, request counts and
-// scripted faults. (A quota of our choosing for one operation class is the emulator's `quotas` option.)
+// The emulator as tests start it (its keys kept for the suite's scan), clients of it that trust its CA, request
+// counts and scripted faults. (A quota of our choosing for one operation class is the emulator's `quotas` option.)
 import type { FaultAction } from '../../src/emulator/faults.js';
 import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createHubClient, type HubClient, type HubClientOptions } from '../../src/hub/hub-client.js';
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';
 import { rateLimitsFor } from '../../src/hub/rate-limits.js';
 import type { OperationClass } from '../../src/quotas/index.js';
-import { keepKeys } from '../support/suite-output.js';
+import { keepKeys } from './suite-output.js';
 
 export async function startHubEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const emulator = await startEmulator({

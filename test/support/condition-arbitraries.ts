@@ -1,3 +1,4 @@
+// Random conditions (fast-check): names, literals and expression trees, for the condition tests and the fuzzer.
 import fc from 'fast-check';
 import { isReservedWord } from '../../src/condition/dialect.js';
 import type { Expression, LiteralValue, Operand, PathOperand } from '../../src/condition/index.js';

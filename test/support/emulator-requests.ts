@@ -1,4 +1,5 @@
-// Shared by the emulator tests: an emulator per test file, the SDK's Registry pointed at it, and raw HTTPS calls.
+// Calls to an emulator as its clients make them, for the emulator tests and those that probe it from outside: the
+// SDK's Registry pointed at it, raw HTTPS calls, and the hub errors the SDK rejects with.
 import https from 'node:https';
 import type { Registry } from 'azure-iothub';
 import { createSharedAccessSignature, type RunningEmulator } from '../../src/emulator/index.js';
@@ -7,7 +8,7 @@ import { HubHttpsAgent, registryFromConnectionString } from '../../src/hub/sdk-t
 export const AGENT_KEY = 'ms_iotn:urn_azureiot_Security_SecurityAgentConfiguration';
 
 /** A quick emulator for tests (fast agents, quotas off unless asked for), its keys kept for the suite's scan. */
-export { startHubEmulator } from '../hub/emulator-support.js';
+export { startHubEmulator } from './emulator-support.js';
 
 export function registryOf(
   emulator: RunningEmulator,
