@@ -111,6 +111,9 @@ export function runKubectl(
         done({ code, stdout, stderr });
       },
     );
+    // kubectl may exit before it reads its input (a refused flag, a server it cannot reach): the write then fails
+    // with EPIPE, and its exit code and stderr already say what happened.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(options.input ?? '');
   });
 }
