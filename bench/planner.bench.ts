@@ -1,6 +1,6 @@
 // Planning benchmark: 100,000 devices against 50 layered resources. Prints CPU time and memory of one plan,
 // and of the re-plan of a converged hub (which must write nothing). Targets: < 2 s CPU, < 500 MB.
-import { AGENT_CONFIGURATION_KEY, EVENT_NAMES } from '../src/agent/index.js';
+import { AGENT_CONFIGURATION_KEY, EVENT_NAMES } from '../src/profiles/security-agent/index.js';
 import {
   type HubSnapshot,
   type PlannedResource,

@@ -1,6 +1,6 @@
 // A seeded fleet: N devices, each with an azureiotsecurity module and the tags an operator targets by
 // (environment, site, deviceType, firmware), drawn reproducibly from the seed.
-import { SECURITY_MODULE_ID } from '../agent/index.js';
+import { SECURITY_MODULE_ID } from '../profiles/security-agent/index.js';
 import { type Random, streamFor, weightedPick } from './prng.js';
 import type { RegistryStore } from './registry-store.js';
 import type { JsonObject } from './twin-document.js';

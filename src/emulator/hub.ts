@@ -1,7 +1,7 @@
 // The emulated hub without its HTTP server: the registry, the simulated agents, queries, jobs, quotas,
 // faults and statistics, and the JSON the REST API returns for devices, modules and twins.
 import { createHmac } from 'node:crypto';
-import { SECURITY_MODULE_ID } from '../agent/index.js';
+import { SECURITY_MODULE_ID } from '../profiles/security-agent/index.js';
 import type { HubTier } from '../quotas/index.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { type FaultConfig, FaultInjector } from './faults.js';

@@ -13,7 +13,7 @@ import {
   SECURITY_MODULE_ID,
   unwrapTwinConfiguration,
   wrapSettings,
-} from '../agent/index.js';
+} from '../profiles/security-agent/index.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { DueQueue } from './due-queue.js';
 import { type Random, randomInt, unitFor } from './prng.js';

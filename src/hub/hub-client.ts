@@ -1,7 +1,7 @@
 // HubAccess over azure-iothub's Registry: paged snapshots, batched re-reads, etag-guarded patches and
 // non-destructive module creation, each call paced by the hub's shared limiter and retried when it may succeed.
 import iothub, { type Module, type Registry } from 'azure-iothub';
-import { SECURITY_MODULE_ID } from '../agent/settings.js';
+import { SECURITY_MODULE_ID } from '../profiles/security-agent/settings.js';
 import type { Logger } from '../observability/logger.js';
 import type { DeviceRecord, HubSnapshot, SecurityModuleTwin, TwinPatch } from '../planner/types.js';
 import { type Clock, systemClock } from '../runtime/clock.js';

@@ -1,7 +1,7 @@
 // How to re-read the module twins of some devices: `deviceId IN [...]` queries or one GET each, whichever
 // uses less of the hub's quotas. On S1 a query costs 3 s of the query quota (20/min) and a GET 10 ms of the
 // read quota (100/s), so GETs win below about 300 devices per query; GETs are also never stale.
-import { SECURITY_MODULE_ID } from '../agent/settings.js';
+import { SECURITY_MODULE_ID } from '../profiles/security-agent/settings.js';
 import {
   conditionFromDeviceIds,
   type Expression,

@@ -1,5 +1,5 @@
 // From the hub's twin JSON to the planner's records, and back to the question "is this patch in that twin?".
-import { AGENT_CONFIGURATION_KEY, SECURITY_MODULE_ID } from '../agent/settings.js';
+import { AGENT_CONFIGURATION_KEY, SECURITY_MODULE_ID } from '../profiles/security-agent/settings.js';
 import type { DeviceRecord, SecurityModuleTwin, TwinPatch } from '../planner/types.js';
 import { HubError } from './errors.js';
 

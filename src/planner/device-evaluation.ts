@@ -8,7 +8,7 @@ import {
   effectiveSettings,
   SETTINGS_BY_KEY,
   unwrapTwinConfiguration,
-} from '../agent/index.js';
+} from '../profiles/security-agent/index.js';
 import {
   type Contribution,
   compareContributions,

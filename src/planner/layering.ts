@@ -1,6 +1,6 @@
 // Per device and per setting, the highest-priority resource that sets it wins; equal priorities that disagree
 // are a conflict, won by the lowest namespace/name so that every run decides the same way.
-import type { AgentSettings, SettingValue } from '../agent/index.js';
+import type { AgentSettings, SettingValue } from '../profiles/security-agent/index.js';
 import { sameSettingValue } from './setting-values.js';
 
 export interface Contribution {

@@ -1,5 +1,5 @@
 // From a validated SecurityModuleConfig (defaults applied) to what the planner reads.
-import { agentSettingsOf } from '../agent/index.js';
+import { agentSettingsOf } from '../profiles/security-agent/index.js';
 import type { SecurityModuleConfig } from '../api/generated/types.js';
 import { requireKubeDuration } from '../api/kube-duration.js';
 import type { PlannedResource } from './types.js';

@@ -1,5 +1,5 @@
 // Equality of setting values as the agent means them: enums in any case, durations by length.
-import { SETTINGS_BY_KEY, type SettingValue, sameDuration } from '../agent/index.js';
+import { SETTINGS_BY_KEY, type SettingValue, sameDuration } from '../profiles/security-agent/index.js';
 
 export function sameSettingValue(
   key: string,

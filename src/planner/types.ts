@@ -1,5 +1,5 @@
 // The data the planner works on: a snapshot of one hub, the resources that target it, and what it decides.
-import type { AgentSettings } from '../agent/index.js';
+import type { AgentSettings } from '../profiles/security-agent/index.js';
 import type { Reason } from '../api/reasons.js';
 
 /** A device as the hub's `devices` collection shows it (the fields target conditions may read). */

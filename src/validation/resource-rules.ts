@@ -1,14 +1,14 @@
 // The rules of each kind beyond its schema: what the security agent would reject, target conditions that must
 // parse in our grammar, durations that must be positive. They run on a resource whose schema check passed.
 
-import type { AgentProblem } from '../agent/index.js';
+import type { AgentProblem } from '../profiles/security-agent/index.js';
 import {
   agentSettingsOf,
   checkAgentSettings,
   effectiveSettings,
   SETTINGS_BY_KEY,
   settingFieldPath,
-} from '../agent/index.js';
+} from '../profiles/security-agent/index.js';
 import type { IoTHub, SecurityModuleConfig } from '../api/generated/types.js';
 import { parseKubeDuration } from '../api/kube-duration.js';
 import { type ConditionError, parseCondition } from '../condition/index.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/agent/index.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
 import { desired, emulatorClient } from '../support/emulator-support.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
 import { until } from '../support/until.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/agent/index.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
 import { isWaiting, reconcileHub, TwinMemory } from '../../src/engine/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakeHubAccess } from '../support/fake-hub-access.js';

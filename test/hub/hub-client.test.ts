@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/agent/settings.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
 import { isHubError } from '../../src/hub/errors.js';
 import { createHubClient, type HubClientOptions, type HubRegistry } from '../../src/hub/hub-client.js';
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';

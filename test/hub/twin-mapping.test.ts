@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/agent/settings.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
 import { isHubError } from '../../src/hub/errors.js';
 import { deviceRecordFromJson, moduleTwinFromJson, patchIsApplied } from '../../src/hub/twin-mapping.js';
 

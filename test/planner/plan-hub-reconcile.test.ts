@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/agent/index.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
 import { OWNERSHIP_TAG, planHubReconcile } from '../../src/planner/index.js';
 import { converge, FakeHub, plan, resource } from '../support/planner-fixtures.js';
 

@@ -21,7 +21,7 @@ import {
   SETTINGS_BY_KEY,
   unwrapTwinConfiguration,
   wrapSettings,
-} from '../../src/agent/index.js';
+} from '../../src/profiles/security-agent/index.js';
 import { compileCondition, parseCondition } from '../../src/condition/index.js';
 import {
   type DeviceFailure,

@@ -5,7 +5,7 @@ import {
   effectiveSettings,
   unwrapTwinConfiguration,
   wrapSettings,
-} from '../../src/agent/index.js';
+} from '../../src/profiles/security-agent/index.js';
 import {
   type DeviceRecord,
   type HubPlan,

@@ -9,8 +9,8 @@ import {
   SETTINGS,
   SETTINGS_BY_KEY,
   type SettingValue,
-} from '../../src/agent/index.js';
-import { AGGREGATED_EVENTS, EVENT_NAMES, EVENT_PRIORITIES } from '../../src/agent/settings.js';
+} from '../../src/profiles/security-agent/index.js';
+import { AGGREGATED_EVENTS, EVENT_NAMES, EVENT_PRIORITIES } from '../../src/profiles/security-agent/settings.js';
 import type { PlannedResource } from '../../src/planner/index.js';
 import { iotHub, securityModuleConfig } from './resources.js';
 

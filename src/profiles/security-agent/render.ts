@@ -1,5 +1,5 @@
 // From a resource's spec.agentConfiguration to the settings it manages, and to the twin's object.
-import type { AgentConfiguration } from '../api/generated/types.js';
+import type { AgentConfiguration } from '../../api/generated/types.js';
 import {
   AGGREGATED_EVENTS,
   type AgentSettings,

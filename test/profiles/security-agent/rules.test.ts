@@ -8,7 +8,7 @@ import {
   renderAgentConfiguration,
   sameDuration,
   unwrapTwinConfiguration,
-} from '../../src/agent/index.js';
+} from '../../../src/profiles/security-agent/index.js';
 
 const problemsOf = (settings: Record<string, unknown>) =>
   checkAgentSettings(effectiveSettings(settings as never)).map(

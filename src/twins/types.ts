@@ -1,0 +1,93 @@
+// The twins of a hub as the operator reads and writes them: devices (what target conditions read), and the twins
+// whose desired properties resources manage (a module twin, or the device twin itself). Shared by the hub client,
+// which makes them, and the planner and the engine, which read them.
+
+/** A device as the hub's `devices` collection shows it (the fields target conditions may read). */
+export interface DeviceRecord {
+  deviceId: string;
+  tags: Record<string, unknown>;
+  status: string;
+  connectionState: string;
+  lastActivityTime?: string;
+  /** The IoT Plug and Play model the device announced (`modelId` of its twin), when it did. */
+  modelId?: string;
+  /**
+   * When this process saw the device come back online (epoch ms), set by the engine: the convergence timeout of
+   * a device that was offline when its configuration was written starts when it reconnects.
+   */
+  onlineSince?: number;
+}
+
+/** Which twin of each device: a module id, or DEVICE_TWIN for the device twin itself. */
+export type TwinSlot = string;
+export const DEVICE_TWIN: TwinSlot = '';
+
+export function describeSlot(slot: TwinSlot): string {
+  return slot === DEVICE_TWIN ? 'the device twin' : `the module twin '${slot}'`;
+}
+
+/** A twin of one device, reduced to what reconciling reads. */
+export interface ManagedTwin {
+  deviceId: string;
+  /** The module, undefined for the device twin. */
+  moduleId?: string;
+  etag: string;
+  /** The twin's tags: the operator keeps its ownership record there. */
+  tags: Record<string, unknown>;
+  /** properties.desired, without `$metadata` and `$version`. */
+  desired: Record<string, unknown>;
+  /** properties.desired.$metadata: when, and at which desired version, each property was last written. */
+  desiredMetadata: Record<string, unknown>;
+  /** properties.reported, without `$metadata` and `$version`. */
+  reported: Record<string, unknown>;
+  /** properties.desired.$version: only ever increases. */
+  desiredVersion: number;
+  /** properties.reported.$version: increases with every report of the device; absent if the twin has none. */
+  reportedVersion?: number;
+  /** The twin's `version`: increases with every change of tags, desired or reported. */
+  version?: number;
+  /**
+   * True when the reported side may predate the desired one we know of (our own write is newer than the
+   * query that returned this twin): the device must not be counted as converged from it.
+   */
+  reportedMayBeStale?: boolean;
+  /**
+   * Read by GET (or returned by a write): the hub's current twin, never a lagging query result. Older than a
+   * twin this process wrote, it means the hub lost that write (a failover), not that a query lags.
+   */
+  current?: boolean;
+}
+
+export interface HubSnapshot {
+  devices: DeviceRecord[];
+  /** The managed twins by slot, then by device id; a device without an entry lacks that module. */
+  twins: Map<TwinSlot, Map<string, ManagedTwin>>;
+}
+
+/** The twins of one slot in a snapshot (an empty map when none was read). */
+export function twinsOf(snapshot: HubSnapshot, slot: TwinSlot): Map<string, ManagedTwin> {
+  let twins = snapshot.twins.get(slot);
+  if (!twins) {
+    twins = new Map();
+    snapshot.twins.set(slot, twins);
+  }
+  return twins;
+}
+
+/** One PATCH of a twin: only what changes. */
+export interface TwinPatch {
+  tags?: Record<string, unknown>;
+  properties?: { desired: Record<string, unknown> };
+}
+
+/** When (epoch ms) and at which desired version the desired property at `path` was last written. */
+export function lastWritten(twin: ManagedTwin, path: readonly string[]): { at?: number; version?: number } {
+  let node: unknown = twin.desiredMetadata;
+  for (const key of path) node = (node as Record<string, unknown> | undefined)?.[key];
+  const meta = node as { $lastUpdated?: unknown; $lastUpdatedVersion?: unknown } | undefined;
+  const at = typeof meta?.$lastUpdated === 'string' ? Date.parse(meta.$lastUpdated) : Number.NaN;
+  return {
+    ...(Number.isNaN(at) ? {} : { at }),
+    ...(typeof meta?.$lastUpdatedVersion === 'number' ? { version: meta.$lastUpdatedVersion } : {}),
+  };
+}
