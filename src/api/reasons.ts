@@ -99,6 +99,17 @@ export const REASONS = {
     means: 'writes refused, module missing, a listed device unknown, an invalid merge',
     action: '`status.failures` per device',
   },
+  DevicesRejected: {
+    uses: ['SecurityModuleConfig'],
+    ...notReady,
+    reconciling: 'whilePending',
+    stalled: true,
+    retried: false,
+    means:
+      'devices refused the values (an IoT Plug and Play acknowledgement with a non-2xx `ac`): TwinConfig only',
+    action:
+      "`status.failures` shows each device's own message (`ad`); change the value, or the devices' firmware",
+  },
   HubErrors: {
     uses: ['SecurityModuleConfig'],
     ...notReady,
@@ -311,6 +322,18 @@ export const REASONS = {
     retried: false,
     means: 'the device has no `azureiotsecurity` module',
     action: 'install the agent, or set `createMissingModules: true`',
+  },
+  ModuleMissing: {
+    uses: ['failure'],
+    retried: false,
+    means: 'the device has no module of the id the TwinConfig names',
+    action: 'create the module, or set `spec.twin.createModule: true`',
+  },
+  DeviceRejected: {
+    uses: ['failure'],
+    retried: false,
+    means: "the device refused the value: its acknowledgement's `ac` is not 2xx; the message is its `ad`",
+    action: 'change the value, or the device',
   },
   ModuleCreationFailed: {
     uses: ['failure'],

@@ -5,6 +5,7 @@
 import { isRetried } from '../api/reasons.js';
 import type { StepOutcome } from '../engine/hub-session.js';
 import { iotHubStatus } from '../planner/kubernetes-status.js';
+import { securityModuleCount } from '../profiles/security-agent/profile.js';
 import { configsAfterStep, configsWithoutHub, type PlanInputs, releaseRetained } from './config-decisions.js';
 import { type HubProblem, hubMissing } from './hub-problems.js';
 import {
@@ -91,7 +92,8 @@ export function decideAfterStep(
   hostName: string,
   context: DecisionContext,
 ): HubDecision {
-  const message = `connected to ${hostName}: ${outcome.devices} devices, ${outcome.securityModules} with the security module`;
+  const modules = securityModuleCount(outcome.snapshot);
+  const message = `connected to ${hostName}: ${outcome.devices} devices${modules === undefined ? '' : `, ${modules} with the security module`}`;
   const { changes } = afterStep(view, inputs, outcome, message, context);
   return { changes, result: { kind: 'done', requeueAfterMs: outcome.nextStepInMs }, dropHub: false };
 }
@@ -129,7 +131,7 @@ function afterStep(
   const { hub } = view;
   const hubStatus = iotHubStatus(
     { ok: true, message },
-    { devices: outcome.devices, securityModules: outcome.securityModules },
+    { devices: outcome.devices, securityModules: securityModuleCount(outcome.snapshot) },
     statusContext(hub, context),
   );
   const handedOver = noChanges();

@@ -9,6 +9,7 @@ import { parseKubeDuration } from '../api/kube-duration.js';
 import type { HubSession, StepOutcome } from '../engine/hub-session.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
+import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
 import { departAll, type PlanInputs, planInputs } from './config-decisions.js';
@@ -189,6 +190,8 @@ export class HubReconciler {
       const outcome = await connection.session.step(inputs.resources, {
         departing: inputs.departing,
         held: inputs.held,
+        // Where departing and held resources keep settings: their twins are read though nothing plans them.
+        slots: [SECURITY_MODULE_ID],
         stop,
         fullRead: [view.hub, ...view.current].some((object) => reconcileRequested(object, context)),
       });

@@ -87,10 +87,11 @@ export function otherHubs(config: ConfigObject, hubName: string, context: Decisi
 export function ownedTwins(config: ConfigObject, snapshot: HubSnapshot, manager: string): number {
   const key = objectKey(config.metadata);
   let count = 0;
-  for (const twin of snapshot.modules.values()) {
-    const ownership = readOwnership(twin.tags, manager);
-    if (ownership.revisions.has(key) || [...ownership.owners.values()].includes(key)) count++;
-  }
+  for (const twins of snapshot.twins.values())
+    for (const twin of twins.values()) {
+      const ownership = readOwnership(twin.tags, manager);
+      if (ownership.revisions.has(key) || [...ownership.owners.values()].includes(key)) count++;
+    }
   return count;
 }
 

@@ -66,18 +66,3 @@ export function asWritten(object: ApiObject): Record<string, unknown> {
     spec: object.spec,
   };
 }
-
-/** JSON equality that ignores the order of keys (the API server's order is not ours). */
-export function sameJson(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
-        )
-      : v,
-  );
-}

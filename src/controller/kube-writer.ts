@@ -4,16 +4,9 @@
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 import { httpStatusOf } from '../runtime/http-status.js';
+import { sameJson } from '../runtime/same-json.js';
 import { apiMessage } from './api-errors.js';
-import {
-  API_GROUP,
-  API_VERSION,
-  type ApiKind,
-  type ApiObject,
-  FINALIZER,
-  PLURALS,
-  sameJson,
-} from './kube-objects.js';
+import { API_GROUP, API_VERSION, type ApiKind, type ApiObject, FINALIZER, PLURALS } from './kube-objects.js';
 import type { WrittenStatuses } from './written-statuses.js';
 
 /** A failed write, with what a person needs: the verb, the resource, the API server's own message. */

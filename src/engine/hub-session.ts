@@ -5,10 +5,11 @@
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { Logger } from '../observability/logger.js';
 import type { HubPlan, HubReconcileInput } from '../planner/plan-hub-reconcile.js';
-import type { HubSnapshot, PlannedResource } from '../planner/types.js';
+import type { PlannedResource } from '../planner/types.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
-import { type ReconcileOutcome, reconcileHub } from './reconcile-hub.js';
+import { type HubSnapshot, type TwinSlot, twinsOf } from '../twins/types.js';
+import { type ReconcileOutcome, reconcileHub, slotsToRead } from './reconcile-hub.js';
 import { TwinMemory } from './twin-memory.js';
 
 export interface HubSessionOptions {
@@ -40,6 +41,8 @@ export interface HubSessionOptions {
 export interface StepOptions {
   departing?: HubReconcileInput['departing'];
   held?: HubReconcileInput['held'];
+  /** Twin slots to read besides those of the resources (where departing or held resources keep settings). */
+  slots?: readonly TwinSlot[];
   /**
    * `drain`: no new write starts; the ones in flight finish and the step returns with `interrupted`. `abort`: hub
    * calls in flight are abandoned too (their outcome is unknown, see CallOptions.abort) and the step rejects.
@@ -60,9 +63,8 @@ export interface StepOutcome extends ReconcileOutcome {
   waiting: boolean;
   /** When the next step is due, in milliseconds from the end of this one (0: at once). */
   nextStepInMs: number;
-  /** Devices in the hub and devices with the security module, at this step. */
+  /** Devices in the hub, at this step. */
   devices: number;
-  securityModules: number;
 }
 
 export const DEFAULT_POLL_MS = 2000;
@@ -72,7 +74,7 @@ export const DEFAULT_RESYNC_MS = 10 * 60_000;
 
 /** Whether anything in the plan can progress without a change of spec or fleet. */
 export function isWaiting(plan: HubPlan): boolean {
-  if (plan.unsettledDevices.length > 0) return true;
+  if (plan.unsettledTwins.length > 0) return true;
   for (const report of plan.reports.values()) {
     if (report.suspended || report.rollout.halted) continue;
     if (report.counts.pendingDevices > 0 || report.deferredDevices > 0 || report.retryingDevices > 0)
@@ -117,14 +119,18 @@ export class HubSession {
   /** One step: read what the schedule calls for, plan, write what differs, and say when the next step is due. */
   async step(resources: readonly PlannedResource[], options: StepOptions = {}): Promise<StepOutcome> {
     const stop = options.stop ?? NO_STOP;
-    const read = this.chooseRead(options.fullRead === true);
-    const snapshot = await this.refresh(read, stop.abort);
+    const slots = slotsToRead(resources, options.slots);
+    // A slot the last snapshot did not read (a new kind of resource): the whole hub is read again.
+    const newSlot = slots.some((slot) => !this.snapshot?.twins.has(slot));
+    const read = this.chooseRead(options.fullRead === true || newSlot);
+    const snapshot = await this.refresh(read, slots, stop.abort);
     const outcome = await reconcileHub(this.access, resources, {
       unknownOwners: this.options.unknownOwners,
       manager: this.options.manager,
       scope: this.options.scope,
       departing: options.departing,
       held: options.held,
+      slots: options.slots,
       dryRun: options.dryRun,
       stop,
       clock: this.clock,
@@ -135,7 +141,7 @@ export class HubSession {
     });
     if (!options.dryRun) this.lastPlan = outcome.finalPlan;
     // Fresh writes, or agents answering, are checked soon; silence makes each check wait twice as long.
-    const unsettled = outcome.finalPlan.unsettledDevices.length;
+    const unsettled = outcome.finalPlan.unsettledTwins.length;
     const progress = outcome.writesSucceeded > 0 || unsettled < this.lastUnsettled;
     this.checkDelayMs = progress ? this.firstCheckMs : Math.min(this.pollMs, this.checkDelayMs * 2);
     if (!options.dryRun) this.lastUnsettled = unsettled;
@@ -146,7 +152,6 @@ export class HubSession {
       waiting,
       nextStepInMs: this.nextStepInMs(outcome, waiting),
       devices: snapshot.devices.length,
-      securityModules: snapshot.modules.size,
     };
   }
 
@@ -155,21 +160,25 @@ export class HubSession {
     const now = this.clock.now();
     const waiting = this.lastPlan ? isWaiting(this.lastPlan) : true;
     if (now - this.lastFullReadAt >= (waiting ? this.fullReadWhileWaitingMs : this.resyncMs)) return 'full';
-    if (this.lastPlan?.unsettledDevices.length && now - this.lastReadAt >= this.checkDelayMs)
-      return 'partial';
+    if (this.lastPlan?.unsettledTwins.length && now - this.lastReadAt >= this.checkDelayMs) return 'partial';
     return 'none';
   }
 
-  private async refresh(read: SnapshotRead, abort: AbortSignal): Promise<HubSnapshot> {
+  private async refresh(
+    read: SnapshotRead,
+    slots: readonly TwinSlot[],
+    abort: AbortSignal,
+  ): Promise<HubSnapshot> {
     if (read === 'full' || !this.snapshot) {
-      this.snapshot = await this.access.readSnapshot({ abort });
+      this.snapshot = await this.access.readSnapshot(slots, { abort });
       this.lastFullReadAt = this.lastReadAt = this.clock.now();
     } else if (read === 'partial' && this.lastPlan) {
-      const fresh = await this.access.readModuleTwins(this.lastPlan.unsettledDevices, {
-        abort,
-        fleetSize: this.snapshot.modules.size,
-      });
-      for (const [deviceId, twin] of fresh) this.snapshot.modules.set(deviceId, twin);
+      for (const slot of new Set(this.lastPlan.unsettledTwins.map((t) => t.slot))) {
+        const twins = twinsOf(this.snapshot, slot);
+        const ids = this.lastPlan.unsettledTwins.filter((t) => t.slot === slot).map((t) => t.deviceId);
+        const fresh = await this.access.readTwins(slot, ids, { abort, fleetSize: twins.size });
+        for (const [deviceId, twin] of fresh) twins.set(deviceId, twin);
+      }
       this.lastReadAt = this.clock.now();
     }
     return this.snapshot;

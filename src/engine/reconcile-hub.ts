@@ -4,17 +4,17 @@
 import { type Reason, throttlingReason } from '../api/reasons.js';
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { Logger } from '../observability/logger.js';
-import { type HubPlan, type HubReconcileInput, planHubReconcile } from '../planner/plan-hub-reconcile.js';
-import type {
-  DeviceFailure,
-  HubSnapshot,
-  PlannedResource,
-  SecurityModuleTwin,
-  TwinWrite,
-} from '../planner/types.js';
+import {
+  type HubPlan,
+  type HubReconcileInput,
+  planHubReconcile,
+  twinKey,
+} from '../planner/plan-hub-reconcile.js';
+import type { DeviceFailure, PlannedResource, TwinWrite } from '../planner/types.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
 import { forEachBounded } from '../runtime/worker-pool.js';
+import { type HubSnapshot, type ManagedTwin, type TwinRef, type TwinSlot, twinsOf } from '../twins/types.js';
 import { type HubMoment, TwinMemory } from './twin-memory.js';
 import { WriteVerifier } from './write-verifier.js';
 
@@ -22,6 +22,11 @@ export interface ReconcileOptions {
   unknownOwners: 'keep' | 'remove';
   departing?: HubReconcileInput['departing'];
   held?: HubReconcileInput['held'];
+  /**
+   * Twin slots to read besides those of `resources`: where departing and held resources keep settings (their
+   * ownership records are there), or every slot a prune must cover.
+   */
+  slots?: readonly TwinSlot[];
   /** Whose ownership record is read and written (the planner's DEFAULT_MANAGER unless given). */
   manager?: string;
   /** The resources of that record this reconcile answers for (all when undefined). */
@@ -92,18 +97,42 @@ function failureOf(deviceId: string, error: unknown): DeviceFailure {
  * Twins whose writes the hub may have lost (see twin-memory.ts), read again by GET: older than our write, they are
  * planned and written again.
  */
+/** Twins by slot, for the reads that take one slot at a time. */
+function bySlot(refs: readonly TwinRef[]): Map<TwinSlot, string[]> {
+  const groups = new Map<TwinSlot, string[]>();
+  for (const { slot, deviceId } of refs) groups.set(slot, [...(groups.get(slot) ?? []), deviceId]);
+  return groups;
+}
+
+/** Fresh twins of `refs` by GET, put in the snapshot (see takeFreshTwins). */
+async function rereadByGet(
+  access: HubAccess,
+  snapshot: HubSnapshot,
+  memory: TwinMemory,
+  refs: readonly TwinRef[],
+  abort: AbortSignal | undefined,
+): Promise<void> {
+  for (const [slot, deviceIds] of bySlot(refs)) {
+    const fresh = await access.readTwins(slot, deviceIds, { abort, consistent: true });
+    takeFreshTwins(snapshot, memory, slot, deviceIds, fresh);
+  }
+}
+
+/**
+ * Twins whose writes the hub may have lost (see twin-memory.ts), read again by GET: older than our write, they are
+ * planned and written again.
+ */
 async function rereadSuspects(
   access: HubAccess,
   snapshot: HubSnapshot,
   memory: TwinMemory,
-  suspects: string[],
+  suspects: TwinRef[],
   options: ReconcileOptions,
   moment: () => HubMoment,
 ): Promise<void> {
   options.logger?.info('re-reading twins the queries show without our writes', { devices: suspects.length });
-  let fresh: Map<string, SecurityModuleTwin>;
   try {
-    fresh = await access.readModuleTwins(suspects, { abort: options.stop?.abort, consistent: true });
+    await rereadByGet(access, snapshot, memory, suspects, options.stop?.abort);
   } catch (error) {
     if (errorKind(error) === 'Cancelled') throw error;
     // The step goes on with what is remembered standing in for them; the next step suspects them again.
@@ -113,7 +142,6 @@ async function rereadSuspects(
     });
     return;
   }
-  takeFreshTwins(snapshot, memory, suspects, fresh);
   memory.overlay(snapshot, moment());
 }
 
@@ -124,17 +152,27 @@ async function rereadSuspects(
 function takeFreshTwins(
   snapshot: HubSnapshot,
   memory: TwinMemory,
+  slot: TwinSlot,
   deviceIds: readonly string[],
-  fresh: Map<string, SecurityModuleTwin>,
+  fresh: Map<string, ManagedTwin>,
 ): void {
+  const twins = twinsOf(snapshot, slot);
   for (const deviceId of deviceIds) {
     const twin = fresh.get(deviceId);
-    if (twin) snapshot.modules.set(deviceId, twin);
+    if (twin) twins.set(deviceId, twin);
     else {
-      snapshot.modules.delete(deviceId);
-      memory.forget(deviceId);
+      twins.delete(deviceId);
+      memory.forget({ slot, deviceId });
     }
   }
+}
+
+/** The twins a step reads: those its resources manage, and those named besides (departing or held resources'). */
+export function slotsToRead(
+  resources: readonly PlannedResource[],
+  extra: readonly TwinSlot[] = [],
+): TwinSlot[] {
+  return [...new Set([...resources.map((r) => r.slot), ...extra])].sort();
 }
 
 export async function reconcileHub(
@@ -145,7 +183,8 @@ export async function reconcileHub(
   const clock = options.clock ?? systemClock;
   const { drain, abort } = options.stop ?? NO_STOP;
   const memory = options.memory ?? new TwinMemory();
-  const snapshot = options.snapshot ?? (await access.readSnapshot({ abort }));
+  const snapshot =
+    options.snapshot ?? (await access.readSnapshot(slotsToRead(resources, options.slots), { abort }));
   const moment = () => ({ now: clock.now(), outages: access.outages });
   const suspects = memory.overlay(snapshot, moment());
   if (suspects.length) await rereadSuspects(access, snapshot, memory, suspects, options, moment);
@@ -181,14 +220,13 @@ export async function reconcileHub(
     await forEachBounded(
       initialPlan.moduleCreations,
       options.concurrency ?? 8,
-      async (deviceId) => {
+      async (ref) => {
         try {
-          if ((await access.ensureSecurityModule(deviceId, { abort })) === 'created')
-            outcome.modulesCreated++;
+          if ((await access.ensureModule(ref, { abort })) === 'created') outcome.modulesCreated++;
         } catch (error) {
           if (errorKind(error) === 'Cancelled') throw error;
-          writeFailures.set(deviceId, {
-            deviceId,
+          writeFailures.set(twinKey(ref), {
+            deviceId: ref.deviceId,
             reason: 'ModuleCreationFailed',
             message: (error as Error).message,
           });
@@ -196,8 +234,11 @@ export async function reconcileHub(
       },
       drain,
     );
-    const created = await access.readModuleTwins(initialPlan.moduleCreations, { abort });
-    for (const [deviceId, twin] of created) snapshot.modules.set(deviceId, twin);
+    for (const [slot, deviceIds] of bySlot(initialPlan.moduleCreations)) {
+      const created = await access.readTwins(slot, deviceIds, { abort });
+      const twins = twinsOf(snapshot, slot);
+      for (const [deviceId, twin] of created) twins.set(deviceId, twin);
+    }
   }
 
   let writes: TwinWrite[] = initialPlan.moduleCreations.length ? plan().writes : initialPlan.writes;
@@ -207,31 +248,32 @@ export async function reconcileHub(
       : undefined;
   try {
     for (let round = 0; writes.length > 0 && round <= MAX_CONFLICT_ROUNDS && !drain.aborted; round++) {
-      const conflicted: string[] = [];
-      for (const write of writes) admitted.add(write.deviceId);
+      const conflicted: TwinRef[] = [];
+      for (const write of writes) admitted.add(twinKey(write));
       await forEachBounded(
         writes,
         options.concurrency ?? DEFAULT_WRITE_CONCURRENCY,
         async (write) => {
           try {
-            const twin = await access.patchModuleTwin(write.deviceId, write.patch, write.etag, { abort });
+            const ref = { slot: write.slot, deviceId: write.deviceId };
+            const twin = await access.patchTwin(ref, write.patch, write.etag, { abort });
             // The write's answer is the hub's current twin, as a GET is.
             const answer = { ...twin, reportedMayBeStale: false, current: true };
-            snapshot.modules.set(write.deviceId, answer);
-            memory.remember(twin, moment(), answer);
-            verifier?.written(write.deviceId, twin.version);
+            twinsOf(snapshot, write.slot).set(write.deviceId, answer);
+            memory.remember(ref, twin, moment(), answer);
+            verifier?.written(write.slot, write.deviceId, twin.version);
             outcome.writesSucceeded++;
           } catch (error) {
             if (errorKind(error) === 'Cancelled') throw error;
             if (errorKind(error) === 'PreconditionFailed') {
               if (round < MAX_CONFLICT_ROUNDS) {
-                conflicted.push(write.deviceId);
+                conflicted.push({ slot: write.slot, deviceId: write.deviceId });
                 return;
               }
               // Another writer keeps changing the twin: a failure that passes (retried at the next step), reported
               // so that a run without one says the twin is not written.
               outcome.writesFailed++;
-              writeFailures.set(write.deviceId, {
+              writeFailures.set(twinKey(write), {
                 deviceId: write.deviceId,
                 reason: 'TwinBusy',
                 message: `another writer changed the twin before each of ${MAX_CONFLICT_ROUNDS + 1} writes (412 Precondition Failed)`,
@@ -242,7 +284,7 @@ export async function reconcileHub(
               return;
             }
             outcome.writesFailed++;
-            writeFailures.set(write.deviceId, failureOf(write.deviceId, error));
+            writeFailures.set(twinKey(write), failureOf(write.deviceId, error));
             options.logger?.warn('twin write failed', {
               deviceId: write.deviceId,
               error: (error as Error).message,
@@ -254,10 +296,9 @@ export async function reconcileHub(
       if (conflicted.length === 0 || drain.aborted) break;
       // Someone else wrote these twins since the snapshot: re-read them and plan them again.
       outcome.conflictsReplanned += conflicted.length;
-      const fresh = await access.readModuleTwins(conflicted, { abort, consistent: true });
-      takeFreshTwins(snapshot, memory, conflicted, fresh);
-      const retry = new Set(conflicted);
-      writes = plan().writes.filter((w) => retry.has(w.deviceId));
+      await rereadByGet(access, snapshot, memory, conflicted, abort);
+      const retry = new Set(conflicted.map(twinKey));
+      writes = plan().writes.filter((w) => retry.has(twinKey(w)));
     }
   } finally {
     await verifier?.stop();

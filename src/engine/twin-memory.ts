@@ -5,10 +5,12 @@
 // A hub can also lose writes it acknowledged (a failover, a restart from an older state): then no query ever
 // catches up, and waiting for one would wait forever. A GET tells, since it never lags: older than our write, the
 // write was lost and is forgotten (so that it is planned and made again). So a twin a query shows older than our
-// write, or without the module, is read again by GET (`overlay` returns these suspects) when the hub went away
+// write, or without its module, is read again by GET (`overlay` returns these suspects) when the hub went away
 // since the write (attempts in a row got no answer), when a query shows a later write of ours but not this one (a
 // lagging query trails every write alike), or when the query has been behind for a minute.
-import type { HubSnapshot, SecurityModuleTwin } from '../planner/types.js';
+import { type HubSnapshot, type ManagedTwin, type TwinRef, twinsOf } from '../twins/types.js';
+
+const keyOf = (ref: TwinRef) => `${ref.slot}/${ref.deviceId}`;
 
 /** Query results may reflect writes slightly out of order; a later write seen within this of ours proves nothing. */
 export const QUERY_ORDER_SLACK_MS = 1000;
@@ -22,13 +24,14 @@ export interface HubMoment {
 }
 
 interface Remembered {
-  twin: SecurityModuleTwin;
+  ref: TwinRef;
+  twin: ManagedTwin;
   writtenAt: number;
   /** When the hub was last known to hold the write (made, or shown by a GET), and the hub's outages then. */
   vouchedAt: number;
   outagesAtVouch: number;
   /** The stand-in this memory put in a snapshot for a stale read: not a read of the hub. */
-  standIn?: SecurityModuleTwin;
+  standIn?: ManagedTwin;
 }
 
 export class TwinMemory {
@@ -42,18 +45,18 @@ export class TwinMemory {
    * steps: a twin read once vouches for the moment it was read, not again at every later step that reuses it
    * (the hub may have lost the write since).
    */
-  private readonly vouched = new WeakSet<SecurityModuleTwin>();
+  private readonly vouched = new WeakSet<ManagedTwin>();
 
   /** A write of ours, as the hub answered it; `inSnapshot`: the answer as put in the snapshot (vouched for now). */
-  remember(twin: SecurityModuleTwin, at: HubMoment, inSnapshot?: SecurityModuleTwin): void {
+  remember(ref: TwinRef, twin: ManagedTwin, at: HubMoment, inSnapshot?: ManagedTwin): void {
     const outagesAtVouch = at.outages ?? 0;
-    this.written.set(twin.deviceId, { twin, writtenAt: at.now, vouchedAt: at.now, outagesAtVouch });
+    this.written.set(keyOf(ref), { ref, twin, writtenAt: at.now, vouchedAt: at.now, outagesAtVouch });
     if (inSnapshot) this.vouched.add(inSnapshot);
   }
 
   /** The hub has no such twin (a GET found none): nothing of ours stands in for it any more. */
-  forget(deviceId: string): void {
-    this.written.delete(deviceId);
+  forget(ref: TwinRef): void {
+    this.written.delete(keyOf(ref));
   }
 
   get size(): number {
@@ -61,11 +64,11 @@ export class TwinMemory {
   }
 
   /**
-   * Replaces stale module twins of `snapshot` (in place) and forgets those the hub's reads caught up with;
-   * marks devices seen coming back online since an earlier snapshot with the time it was noticed. Returns the
-   * devices whose write the hub may have lost, to be read again by GET (then overlay again).
+   * Replaces stale twins of `snapshot` (in place) and forgets those the hub's reads caught up with; marks devices
+   * seen coming back online since an earlier snapshot with the time it was noticed. Returns the twins whose write
+   * the hub may have lost, to be read again by GET (then overlay again).
    */
-  overlay(snapshot: HubSnapshot, at: HubMoment): string[] {
+  overlay(snapshot: HubSnapshot, at: HubMoment): TwinRef[] {
     const { now } = at;
     const outages = at.outages ?? 0;
     const present = new Set<string>();
@@ -80,21 +83,25 @@ export class TwinMemory {
       const since = this.onlineSince.get(device.deviceId);
       if (since !== undefined) device.onlineSince = since;
     }
-    for (const [deviceId, mine] of this.written) {
-      const seen = snapshot.modules.get(deviceId);
+    // Only the slots the snapshot read: a twin of a slot not read is neither confirmed nor suspected.
+    const seenOf = (ref: TwinRef) => snapshot.twins.get(ref.slot)?.get(ref.deviceId);
+    const read = (ref: TwinRef) => snapshot.twins.has(ref.slot);
+    for (const mine of this.written.values()) {
+      const seen = seenOf(mine.ref);
       if (seen && seen !== mine.standIn && !seen.current && caughtUp(seen, mine.twin))
         this.queryHorizon = Math.max(this.queryHorizon, mine.writtenAt);
     }
-    const suspects: string[] = [];
-    for (const [deviceId, mine] of this.written) {
-      const seen = snapshot.modules.get(deviceId);
+    const suspects: TwinRef[] = [];
+    for (const [key, mine] of this.written) {
+      if (!read(mine.ref)) continue;
+      const seen = seenOf(mine.ref);
       if (seen !== undefined && seen === mine.standIn) continue;
       // A GET (or a write's answer) is the hub's current twin: it stands as read. Older than our write, the hub
       // lost the write: forget it, so that it is planned (and written) again. Not older, keep remembering: a
       // query read later may still lag behind it.
       if (seen?.current) {
         if (seen.version !== undefined && mine.twin.version !== undefined && seen.version < mine.twin.version)
-          this.written.delete(deviceId);
+          this.written.delete(key);
         else if (!this.vouched.has(seen)) {
           this.vouched.add(seen);
           mine.vouchedAt = Math.max(mine.vouchedAt, now);
@@ -103,32 +110,32 @@ export class TwinMemory {
         continue;
       }
       if (seen !== undefined && caughtUp(seen, mine.twin)) {
-        this.written.delete(deviceId);
+        this.written.delete(key);
         continue;
       }
       // A read without the module of a device it lists may lag our creation of it, or the hub lost the module.
       if (
-        (seen !== undefined || present.has(deviceId)) &&
+        (seen !== undefined || present.has(mine.ref.deviceId)) &&
         (outages > mine.outagesAtVouch ||
           this.queryHorizon - mine.vouchedAt > QUERY_ORDER_SLACK_MS ||
           now - mine.vouchedAt > SUSPECT_LAG_MS)
       )
-        suspects.push(deviceId);
+        suspects.push(mine.ref);
       mine.standIn = {
         ...mine.twin,
-        // The agent's answer can only be trusted from a read that includes our write.
-        reportedConfiguration: seen?.reportedConfiguration ?? mine.twin.reportedConfiguration,
+        // The device's answer can only be trusted from a read that includes our write.
+        reported: seen?.reported ?? mine.twin.reported,
         reportedMayBeStale: true,
         current: false,
       };
-      snapshot.modules.set(deviceId, mine.standIn);
+      twinsOf(snapshot, mine.ref.slot).set(mine.ref.deviceId, mine.standIn);
     }
     return suspects;
   }
 }
 
 /** Whether a read includes our write. A write of tags alone leaves desired's $version as it was: the twin's version tells. */
-function caughtUp(seen: SecurityModuleTwin, mine: SecurityModuleTwin): boolean {
+function caughtUp(seen: ManagedTwin, mine: ManagedTwin): boolean {
   return seen.version !== undefined && mine.version !== undefined
     ? seen.version >= mine.version
     : seen.desiredVersion >= mine.desiredVersion;

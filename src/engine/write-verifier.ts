@@ -3,8 +3,8 @@
 // only the last moment's writes are left to check, and the wait for convergence follows the last write at once
 // instead of starting then.
 import type { HubAccess } from '../hub/hub-client-api.js';
-import type { HubSnapshot } from '../planner/types.js';
 import { type Clock, pause, systemClock } from '../runtime/clock.js';
+import { type HubSnapshot, type TwinSlot, twinsOf } from '../twins/types.js';
 
 export interface WriteVerifierOptions {
   /** How often it checks (1 s). */
@@ -19,7 +19,7 @@ export interface WriteVerifierOptions {
 }
 
 export class WriteVerifier {
-  private readonly pending: { deviceId: string; at: number; version?: number }[] = [];
+  private readonly pending: { slot: TwinSlot; deviceId: string; at: number; version?: number }[] = [];
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
   /** Twins read back, for tests and telemetry. */
@@ -32,8 +32,8 @@ export class WriteVerifier {
   ) {}
 
   /** A twin was written (the hub returned it at `version`). */
-  written(deviceId: string, version: number | undefined): void {
-    this.pending.push({ deviceId, at: (this.options.clock ?? systemClock).now(), version });
+  written(slot: TwinSlot, deviceId: string, version: number | undefined): void {
+    this.pending.push({ slot, deviceId, at: (this.options.clock ?? systemClock).now(), version });
     this.loop ??= this.run();
   }
 
@@ -55,16 +55,20 @@ export class WriteVerifier {
         due.push(this.pending.shift()!);
       if (due.length === 0) continue;
       try {
-        const fresh = await this.access.readModuleTwins(
-          due.map((d) => d.deviceId),
-          { abort: this.options.abort, fleetSize: this.snapshot.modules.size },
-        );
-        this.checked += due.length;
-        for (const { deviceId, version } of due) {
-          const twin = fresh.get(deviceId);
-          // A query may lag behind our write: only a read at least as new as the write replaces it.
-          if (twin && (version === undefined || (twin.version ?? 0) >= version))
-            this.snapshot.modules.set(deviceId, twin);
+        for (const slot of new Set(due.map((d) => d.slot))) {
+          const ofSlot = due.filter((d) => d.slot === slot);
+          const twins = twinsOf(this.snapshot, slot);
+          const fresh = await this.access.readTwins(
+            slot,
+            ofSlot.map((d) => d.deviceId),
+            { abort: this.options.abort, fleetSize: twins.size },
+          );
+          this.checked += ofSlot.length;
+          for (const { deviceId, version } of ofSlot) {
+            const twin = fresh.get(deviceId);
+            // A query may lag behind our write: only a read at least as new as the write replaces it.
+            if (twin && (version === undefined || (twin.version ?? 0) >= version)) twins.set(deviceId, twin);
+          }
         }
       } catch {
         // A failed check costs nothing: the next step re-reads what is still unsettled.

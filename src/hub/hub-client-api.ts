@@ -1,6 +1,6 @@
 // What the reconcile engine needs from a hub. Implemented over azure-iothub by HubClient; the engine and its
 // tests depend only on this interface.
-import type { HubSnapshot, SecurityModuleTwin, TwinPatch } from '../planner/types.js';
+import type { HubSnapshot, ManagedTwin, TwinPatch, TwinRef, TwinSlot } from '../twins/types.js';
 
 export interface CallOptions {
   /**
@@ -10,7 +10,7 @@ export interface CallOptions {
    * Cancelling cannot take back a request the hub has received, so a 'Cancelled' error means the outcome is
    * unknown: if an attempt had been sent, a PATCH may have been applied and a module may have been created
    * (the error does not say whether one had been sent). After one, assume neither outcome: re-read the twin
-   * (`readModuleTwins` with `consistent: true`, since queries lag writes) and plan from what the hub holds.
+   * (`readTwins` with `consistent: true`, since queries lag writes) and plan from what the hub holds.
    * The client destroys the HTTP request of a cancelled attempt: its connection is closed, not reused, and a
    * late answer is never read.
    */
@@ -21,8 +21,8 @@ export interface ReadOptions extends CallOptions {
   /** Read by GET, never by query: queries may lag writes (after a 412 the current twin is needed). */
   consistent?: boolean;
   /**
-   * Security modules in the hub (the last snapshot's count): when the devices asked for are much of it, reading
-   * every module twin page by page is cheaper than `IN` queries.
+   * Twins of the slot in the hub (the last snapshot's count): when the devices asked for are much of it, reading
+   * every twin page by page is cheaper than `IN` queries.
    */
   fleetSize?: number;
 }
@@ -37,18 +37,20 @@ export interface HubAccess {
    */
   readonly outages?: number;
   /**
-   * Every device (id, tags, status, connectionState) and every `azureiotsecurity` module twin, through paged
-   * queries with the largest page the hub allows; never one GET per device.
+   * Every device (id, tags, status, connectionState, modelId) and every twin of the slots asked for (modules by
+   * id; DEVICE_TWIN, the device twins), through paged queries with the largest page the hub allows; never one GET
+   * per device.
    */
-  readSnapshot(options?: CallOptions): Promise<HubSnapshot>;
+  readSnapshot(slots: readonly TwinSlot[], options?: CallOptions): Promise<HubSnapshot>;
   /**
-   * Fresh module twins of some devices (e.g. pending ones, or one that answered 412), by `deviceId IN [...]`
+   * Fresh twins of one slot of some devices (e.g. pending ones, or one that answered 412), by `deviceId IN [...]`
    * queries in batches or by GETs, whichever the quotas make cheaper. Devices without the module are absent.
    */
-  readModuleTwins(
+  readTwins(
+    slot: TwinSlot,
     deviceIds: readonly string[],
     options?: ReadOptions,
-  ): Promise<Map<string, SecurityModuleTwin>>;
+  ): Promise<Map<string, ManagedTwin>>;
   /**
    * One PATCH with If-Match `etag` (never `*`); resolves with the twin the hub returns. A stale etag rejects
    * with a HubError of kind 'PreconditionFailed' and nothing is written.
@@ -57,16 +59,11 @@ export interface HubAccess {
    * the twin before planning this device again. Sending the same patch with the same etag stays safe (If-Match
    * turns a landed first write into a 412), but the snapshot's etag, versions and desired section are stale.
    */
-  patchModuleTwin(
-    deviceId: string,
-    patch: TwinPatch,
-    etag: string,
-    options?: CallOptions,
-  ): Promise<SecurityModuleTwin>;
+  patchTwin(twin: TwinRef, patch: TwinPatch, etag: string, options?: CallOptions): Promise<ManagedTwin>;
   /**
-   * Creates the `azureiotsecurity` module when missing; never replaces one that exists. Rejected with
+   * Creates the module `twin.slot` of the device when missing; never replaces one that exists. Rejected with
    * 'Cancelled', the module may or may not have been created: re-read (a later call answers 'existed' if it
    * was). A device that already has the most modules a device may have rejects with 'InvalidArgument', final.
    */
-  ensureSecurityModule(deviceId: string, options?: CallOptions): Promise<'created' | 'existed'>;
+  ensureModule(twin: TwinRef, options?: CallOptions): Promise<'created' | 'existed'>;
 }

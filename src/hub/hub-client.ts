@@ -1,24 +1,24 @@
 // HubAccess over azure-iothub's Registry: paged snapshots, batched re-reads, etag-guarded patches and
 // non-destructive module creation, each call paced by the hub's shared limiter and retried when it may succeed.
 import iothub, { type Module, type Registry } from 'azure-iothub';
-import { SECURITY_MODULE_ID } from '../profiles/security-agent/settings.js';
 import type { Logger } from '../observability/logger.js';
-import type { DeviceRecord, HubSnapshot, SecurityModuleTwin, TwinPatch } from '../planner/types.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { httpStatusOf } from '../runtime/http-status.js';
 import { neverSent } from '../runtime/socket-errors.js';
 import { forEachBounded } from '../runtime/worker-pool.js';
+import {
+  DEVICE_TWIN,
+  type DeviceRecord,
+  describeSlot,
+  type HubSnapshot,
+  type ManagedTwin,
+  type TwinPatch,
+  type TwinRef,
+  type TwinSlot,
+} from '../twins/types.js';
 import { connectionSecret, type HubConnectionString, parseHubConnectionString } from './connection-string.js';
 import { HubError, isHubError } from './errors.js';
 import type { CallOptions, HubAccess, ReadOptions } from './hub-client-api.js';
-import {
-  chooseModuleReadStrategy,
-  DEVICES_QUERY,
-  MAX_QUERY_PAGE_SIZE,
-  moduleQueryBatches,
-  SECURITY_MODULES_QUERY,
-  securityModulesOfDevicesQuery,
-} from './module-reads.js';
 import { type HubCall, HubPipeline } from './pipeline.js';
 import {
   type AdaptationOptions,
@@ -30,12 +30,20 @@ import { type HubRateLimits, type RateLimitOverrides, rateLimitsFor } from './ra
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 import { HubHttpsAgent, useHubAgent } from './sdk-transport.js';
 import { HubTelemetry } from './telemetry.js';
-import { deviceRecordFromJson, moduleTwinFromJson, patchIsApplied } from './twin-mapping.js';
+import { deviceRecordFromJson, patchIsApplied, twinFromJson } from './twin-mapping.js';
+import {
+  chooseTwinReadStrategy,
+  DEVICES_QUERY,
+  MAX_QUERY_PAGE_SIZE,
+  queryBatches,
+  twinsOfDevicesQuery,
+  twinsQuery,
+} from './twin-reads.js';
 
 /** The Registry calls the client makes; a test may hand in its own. */
 export type HubRegistry = Pick<
   Registry,
-  'createQuery' | 'getTwin' | 'getModuleTwin' | 'updateModuleTwin' | 'addModule'
+  'createQuery' | 'getTwin' | 'getModuleTwin' | 'updateTwin' | 'updateModuleTwin' | 'addModule'
 >;
 
 export interface HubClientOptions {
@@ -61,10 +69,13 @@ export interface HubClientOptions {
 }
 
 export interface HubClientSnapshot extends HubSnapshot {
-  /** Devices of `devices` that have no `azureiotsecurity` module. */
-  devicesWithoutModule: string[];
-  /** Query pages read per collection. */
+  /** Query pages read: of the devices, and of each module slot's twins. */
   queryCalls: { devices: number; modules: number };
+}
+
+/** How a twin of a slot is named in calls and messages. */
+function twinOperation(slot: TwinSlot, verb: 'get' | 'patch'): string {
+  return `${verb}${slot === DEVICE_TWIN ? 'DeviceTwin' : 'ModuleTwin'}`;
 }
 
 const ACCESS_PROBE_DEVICE = 'iot-security-operator-access-check';
@@ -177,55 +188,67 @@ export class HubClient implements HubAccess {
     );
   }
 
-  async readSnapshot(options: CallOptions = {}): Promise<HubClientSnapshot> {
-    // Both collections at once; the first failure stops the other, and is what the caller gets.
-    const both = new AbortController();
-    const abort = options.abort ? AbortSignal.any([options.abort, both.signal]) : both.signal;
+  async readSnapshot(slots: readonly TwinSlot[], options: CallOptions = {}): Promise<HubClientSnapshot> {
+    // Every collection at once; the first failure stops the others, and is what the caller gets.
+    const all = new AbortController();
+    const abort = options.abort ? AbortSignal.any([options.abort, all.signal]) : all.signal;
     const stopOnFailure = <T>(promise: Promise<T>) =>
       promise.catch((error: unknown) => {
-        both.abort();
+        all.abort();
         throw error;
       });
-    const [devices, modules] = await Promise.all([
+    const modules = [...new Set(slots)].filter((slot) => slot !== DEVICE_TWIN);
+    const [devices, ...moduleRows] = await Promise.all([
       stopOnFailure(this.queryAll(DEVICES_QUERY, 'reading the devices', abort)),
-      stopOnFailure(this.queryAll(SECURITY_MODULES_QUERY, 'reading the security module twins', abort)),
+      ...modules.map((slot) =>
+        stopOnFailure(
+          this.queryAll(twinsQuery(slot), `reading ${describeSlot(slot)} of every device`, abort),
+        ),
+      ),
     ]);
+    const twins = new Map<TwinSlot, Map<string, ManagedTwin>>();
+    const keep = (slot: TwinSlot, rows: unknown[]) => {
+      const bySlot = new Map<string, ManagedTwin>();
+      for (const row of rows) {
+        const twin = twinFromJson(row, slot);
+        bySlot.set(twin.deviceId, twin);
+      }
+      twins.set(slot, bySlot);
+    };
+    // The device twins come with the devices' own query.
+    if (slots.includes(DEVICE_TWIN)) keep(DEVICE_TWIN, devices.rows);
+    modules.forEach((slot, i) => keep(slot, moduleRows[i].rows));
     const deviceRecords: DeviceRecord[] = devices.rows.map(deviceRecordFromJson);
-    const moduleTwins = new Map<string, SecurityModuleTwin>();
-    for (const row of modules.rows) {
-      const twin = moduleTwinFromJson(row);
-      moduleTwins.set(twin.deviceId, twin);
-    }
     return {
       devices: deviceRecords,
-      modules: moduleTwins,
-      devicesWithoutModule: deviceRecords.filter((d) => !moduleTwins.has(d.deviceId)).map((d) => d.deviceId),
-      queryCalls: { devices: devices.pages, modules: modules.pages },
+      twins,
+      queryCalls: { devices: devices.pages, modules: moduleRows.reduce((sum, r) => sum + r.pages, 0) },
     };
   }
 
-  async readModuleTwins(
+  async readTwins(
+    slot: TwinSlot,
     deviceIds: readonly string[],
     options: ReadOptions = {},
-  ): Promise<Map<string, SecurityModuleTwin>> {
+  ): Promise<Map<string, ManagedTwin>> {
     const ids = [...new Set(deviceIds)];
-    const twins = new Map<string, SecurityModuleTwin>();
+    const twins = new Map<string, ManagedTwin>();
     if (ids.length === 0) return twins;
-    const batches = moduleQueryBatches(ids);
+    const batches = queryBatches(slot, ids);
     const allPages =
       options.fleetSize === undefined ? undefined : Math.ceil(options.fleetSize / MAX_QUERY_PAGE_SIZE);
     const strategy = options.consistent
       ? 'get'
-      : chooseModuleReadStrategy(ids.length, batches.length, this.limits, allPages);
+      : chooseTwinReadStrategy(ids.length, batches.length, this.limits, allPages);
     if (strategy === 'all') {
       const wanted = new Set(ids);
       const { rows } = await this.queryAll(
-        SECURITY_MODULES_QUERY,
-        'reading the security module twins',
+        twinsQuery(slot),
+        `reading ${describeSlot(slot)} of every device`,
         options.abort,
       );
       for (const row of rows) {
-        const twin = moduleTwinFromJson(row);
+        const twin = twinFromJson(row, slot);
         if (wanted.has(twin.deviceId)) twins.set(twin.deviceId, twin);
       }
       return twins;
@@ -233,12 +256,12 @@ export class HubClient implements HubAccess {
     if (strategy === 'query') {
       for (const batch of batches) {
         const { rows } = await this.queryAll(
-          securityModulesOfDevicesQuery(batch),
-          `reading the security module twins of ${batch.length} devices`,
+          twinsOfDevicesQuery(slot, batch),
+          `reading ${describeSlot(slot)} of ${batch.length} devices`,
           options.abort,
         );
         for (const row of rows) {
-          const twin = moduleTwinFromJson(row);
+          const twin = twinFromJson(row, slot);
           twins.set(twin.deviceId, twin);
         }
       }
@@ -251,9 +274,9 @@ export class HubClient implements HubAccess {
     await forEachBounded(
       ids,
       this.maxConcurrentReads,
-      async (id) => {
+      async (deviceId) => {
         try {
-          const twin = await this.getModuleTwin(id, abort);
+          const twin = await this.getTwin({ slot, deviceId }, abort);
           if (twin) twins.set(twin.deviceId, twin);
         } catch (error) {
           failed.abort();
@@ -265,16 +288,17 @@ export class HubClient implements HubAccess {
     return twins;
   }
 
-  async patchModuleTwin(
-    deviceId: string,
+  async patchTwin(
+    ref: TwinRef,
     patch: TwinPatch,
     etag: string,
     options: CallOptions = {},
-  ): Promise<SecurityModuleTwin> {
+  ): Promise<ManagedTwin> {
+    const { slot, deviceId } = ref;
     const call: HubCall = {
-      operation: 'patchModuleTwin',
+      operation: twinOperation(slot, 'patch'),
       limiterClass: 'twinUpdate',
-      action: `patching the module twin of device ${deviceId}`,
+      action: `patching ${describeSlot(slot)} of device ${deviceId}`,
       deviceId,
     };
     if (!etag || etag.trim() === '*' || etag.trim() === '"*"') {
@@ -289,17 +313,15 @@ export class HubClient implements HubAccess {
       call,
       async (attemptNumber) => {
         try {
-          const { responseBody } = await this.registry.updateModuleTwin(
-            deviceId,
-            SECURITY_MODULE_ID,
-            patch,
-            etag,
-          );
-          return moduleTwinFromJson(responseBody);
+          const { responseBody } =
+            slot === DEVICE_TWIN
+              ? await this.registry.updateTwin(deviceId, patch, etag)
+              : await this.registry.updateModuleTwin(deviceId, slot, patch, etag);
+          return twinFromJson(responseBody, slot);
         } catch (error) {
           // A retry after a dropped connection meets 412 when the first attempt was applied: that is success.
           if (attemptNumber > 1 && httpStatusOf(error) === 412) {
-            const applied = await this.currentTwinIfApplied(deviceId, patch, options.abort);
+            const applied = await this.currentTwinIfApplied(ref, patch, options.abort);
             if (applied) return applied;
           }
           throw error;
@@ -309,11 +331,18 @@ export class HubClient implements HubAccess {
     );
   }
 
-  async ensureSecurityModule(deviceId: string, options: CallOptions = {}): Promise<'created' | 'existed'> {
+  async ensureModule(ref: TwinRef, options: CallOptions = {}): Promise<'created' | 'existed'> {
+    const { slot: moduleId, deviceId } = ref;
+    if (moduleId === DEVICE_TWIN)
+      throw new HubError({
+        kind: 'InvalidArgument',
+        hubName: this.hubName,
+        message: 'a device twin is no module',
+      });
     const call: HubCall = {
-      operation: 'ensureSecurityModule',
+      operation: 'ensureModule',
       limiterClass: 'identity',
-      action: `creating the ${SECURITY_MODULE_ID} module of device ${deviceId}`,
+      action: `creating the ${moduleId} module of device ${deviceId}`,
       deviceId,
     };
     // Whether an earlier attempt may have created the module: it was sent, but its answer never came back.
@@ -323,7 +352,7 @@ export class HubClient implements HubAccess {
       async () => {
         try {
           // A create without If-Match: the hub answers 409 rather than replace a module that exists.
-          await this.registry.addModule({ deviceId, moduleId: SECURITY_MODULE_ID } as Module);
+          await this.registry.addModule({ deviceId, moduleId } as Module);
           return 'created' as const;
         } catch (error) {
           // A retry after a dropped connection meets 409 when the first attempt was applied: that module is
@@ -363,21 +392,21 @@ export class HubClient implements HubAccess {
     return { rows, pages };
   }
 
-  private getModuleTwin(deviceId: string, abort?: AbortSignal): Promise<SecurityModuleTwin | undefined> {
+  private getTwin(ref: TwinRef, abort?: AbortSignal): Promise<ManagedTwin | undefined> {
+    const { slot, deviceId } = ref;
     const call: HubCall = {
-      operation: 'getModuleTwin',
+      operation: twinOperation(slot, 'get'),
       limiterClass: 'twinRead',
-      action: `reading the module twin of device ${deviceId}`,
+      action: `reading ${describeSlot(slot)} of device ${deviceId}`,
       deviceId,
     };
     return this.pipeline.send(
       call,
       async () => {
         try {
-          const { responseBody } = await this.registry.getModuleTwin(deviceId, SECURITY_MODULE_ID);
-          return { ...moduleTwinFromJson(responseBody), current: true };
+          return { ...twinFromJson(await this.rawTwin(ref), slot), current: true };
         } catch (error) {
-          // No device or no module: the device lacks the security module.
+          // No device, or no module: the device lacks that twin.
           if (httpStatusOf(error) === 404) return undefined;
           throw error;
         }
@@ -386,24 +415,28 @@ export class HubClient implements HubAccess {
     );
   }
 
+  private async rawTwin({ slot, deviceId }: TwinRef): Promise<unknown> {
+    const { responseBody } =
+      slot === DEVICE_TWIN
+        ? await this.registry.getTwin(deviceId)
+        : await this.registry.getModuleTwin(deviceId, slot);
+    return responseBody;
+  }
+
   private async currentTwinIfApplied(
-    deviceId: string,
+    ref: TwinRef,
     patch: TwinPatch,
     abort?: AbortSignal,
-  ): Promise<SecurityModuleTwin | undefined> {
+  ): Promise<ManagedTwin | undefined> {
     const call: HubCall = {
-      operation: 'getModuleTwin',
+      operation: twinOperation(ref.slot, 'get'),
       limiterClass: 'twinRead',
-      action: `re-reading the module twin of device ${deviceId} after a conflict`,
-      deviceId,
+      action: `re-reading ${describeSlot(ref.slot)} of device ${ref.deviceId} after a conflict`,
+      deviceId: ref.deviceId,
     };
     try {
-      const raw = await this.pipeline.send(
-        call,
-        async () => (await this.registry.getModuleTwin(deviceId, SECURITY_MODULE_ID)).responseBody,
-        abort,
-      );
-      return patchIsApplied(patch, raw) ? moduleTwinFromJson(raw) : undefined;
+      const raw = await this.pipeline.send(call, () => this.rawTwin(ref), abort);
+      return patchIsApplied(patch, raw) ? twinFromJson(raw, ref.slot) : undefined;
     } catch (error) {
       if (isHubError(error, 'Cancelled')) throw error;
       return undefined;

@@ -1,6 +1,12 @@
 // From the hub's twin JSON to the planner's records, and back to the question "is this patch in that twin?".
-import { AGENT_CONFIGURATION_KEY, SECURITY_MODULE_ID } from '../profiles/security-agent/settings.js';
-import type { DeviceRecord, SecurityModuleTwin, TwinPatch } from '../planner/types.js';
+import {
+  DEVICE_TWIN,
+  type DeviceRecord,
+  describeSlot,
+  type ManagedTwin,
+  type TwinPatch,
+  type TwinSlot,
+} from '../twins/types.js';
 import { HubError } from './errors.js';
 
 type Json = Record<string, unknown>;
@@ -16,44 +22,45 @@ function malformed(what: string): HubError {
   });
 }
 
-function epochMs(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+/** An object of properties without the twin's bookkeeping (`$metadata`, `$version`). */
+function withoutBookkeeping(properties: Json): Json {
+  const { $metadata: _metadata, $version: _version, ...rest } = properties;
+  return rest;
 }
 
 /**
- * The `azureiotsecurity` module twin as the planner reads it. Throws a HubError when the JSON lacks what a safe
- * write needs: without an etag a later PATCH could not be guarded (the SDK's Twin would even default it to *).
+ * A twin of `slot` (a module, or the device twin) as the planner reads it. Throws a HubError when the JSON lacks
+ * what a safe write needs: without an etag a later PATCH could not be guarded (the SDK's Twin would even default
+ * it to *).
  */
-export function moduleTwinFromJson(twinJson: unknown): SecurityModuleTwin {
+export function twinFromJson(twinJson: unknown, slot: TwinSlot): ManagedTwin {
   if (!isObject(twinJson)) throw malformed('it is not an object');
   const { deviceId, moduleId, etag } = twinJson;
   if (typeof deviceId !== 'string' || deviceId === '') throw malformed('it has no deviceId');
-  if (moduleId !== undefined && moduleId !== SECURITY_MODULE_ID) {
-    throw malformed(`device ${deviceId}: module ${String(moduleId)} is not ${SECURITY_MODULE_ID}`);
+  const expected = slot === DEVICE_TWIN ? undefined : slot;
+  if ((moduleId ?? undefined) !== expected && !(expected === undefined && moduleId === '')) {
+    throw malformed(
+      `device ${deviceId}: ${moduleId ? `module ${String(moduleId)}` : 'the device twin'} is not ${describeSlot(slot)}`,
+    );
   }
   if (typeof etag !== 'string' || etag === '' || etag === '*' || etag === '"*"') {
-    throw malformed(`the module twin of device ${deviceId} has no etag`);
+    throw malformed(`${describeSlot(slot)} of device ${deviceId} has no etag`);
   }
   const properties = isObject(twinJson.properties) ? twinJson.properties : {};
   const desired = isObject(properties.desired) ? properties.desired : {};
   const reported = isObject(properties.reported) ? properties.reported : {};
-  const metadata = isObject(desired.$metadata) ? desired.$metadata : {};
-  const keyMetadata = metadata[AGENT_CONFIGURATION_KEY];
-  const desiredUpdatedAt =
-    (isObject(keyMetadata) ? epochMs(keyMetadata.$lastUpdated) : undefined) ?? epochMs(metadata.$lastUpdated);
-  const twin: SecurityModuleTwin = {
+  const twin: ManagedTwin = {
     deviceId,
+    ...(expected === undefined ? {} : { moduleId: expected }),
     etag,
     tags: isObject(twinJson.tags) ? twinJson.tags : {},
-    desiredConfiguration: desired[AGENT_CONFIGURATION_KEY],
-    reportedConfiguration: reported[AGENT_CONFIGURATION_KEY],
+    desired: withoutBookkeeping(desired),
+    desiredMetadata: isObject(desired.$metadata) ? desired.$metadata : {},
+    reported: withoutBookkeeping(reported),
     desiredVersion: typeof desired.$version === 'number' ? desired.$version : 0,
   };
   if (typeof reported.$version === 'number') twin.reportedVersion = reported.$version;
   if (typeof twinJson.version === 'number') twin.version = twinJson.version;
-  if (desiredUpdatedAt !== undefined) twin.desiredUpdatedAt = desiredUpdatedAt;
   return twin;
 }
 
@@ -69,6 +76,7 @@ export function deviceRecordFromJson(twinJson: unknown): DeviceRecord {
     connectionState: typeof twinJson.connectionState === 'string' ? twinJson.connectionState : 'Disconnected',
   };
   if (typeof twinJson.lastActivityTime === 'string') record.lastActivityTime = twinJson.lastActivityTime;
+  if (typeof twinJson.modelId === 'string' && twinJson.modelId !== '') record.modelId = twinJson.modelId;
   return record;
 }
 

@@ -1,24 +1,21 @@
-// One device against the resources of its hub: the merged configuration, whether the agent would accept it,
-// and the twin patch that would bring desired there without touching what the operator does not own.
-import {
-  AGENT_CONFIGURATION_KEY,
-  type AgentProblem,
-  type AgentSettings,
-  checkAgentSettings,
-  effectiveSettings,
-  SETTINGS_BY_KEY,
-  unwrapTwinConfiguration,
-} from '../profiles/security-agent/index.js';
+// One twin of one device against the resources that target it: the layered settings, whether the device would
+// accept the result, the patch that would bring desired there without touching what the operator does not own,
+// and how each resource stands on it. What is specific to a kind of setting (where it sits, how values compare,
+// how the device answers) comes from its profile (src/profiles/).
+import { profileFor, profileOf } from '../profiles/profiles.js';
+import type { ReportedState } from '../profiles/twin-profile.js';
+import type { DeviceRecord, ManagedTwin, TwinPatch } from '../twins/types.js';
+import { mergeDesired } from './desired-merge.js';
 import {
   type Contribution,
   compareContributions,
   type LayeredSettings,
   layerSettings,
+  type Settings,
   yieldToOtherManagers,
 } from './layering.js';
 import { type Ownership, ownershipTagsPatch, type ResourceScope, readOwnership } from './ownership.js';
-import { rawSettingValue, sameSettingValue } from './setting-values.js';
-import type { DeviceRecord, PlannedResource, SecurityModuleTwin, TwinPatch } from './types.js';
+import type { PlannedResource } from './types.js';
 
 /**
  * What happens to settings owned by a resource that is not active: `suspended` freezes them as they are, at the
@@ -30,18 +27,17 @@ export type OwnerPolicy = 'active' | 'suspended' | 'keep' | 'remove' | 'retain';
 
 export interface DeviceEvaluation {
   device: DeviceRecord;
-  module?: SecurityModuleTwin;
+  /** The twin the resources manage; undefined when the device lacks that module. */
+  twin?: ManagedTwin;
   /** The ownership record the twin carries now. */
   ownership: Ownership;
   /** Active resources whose target matches the device, by priority. */
   matching: PlannedResource[];
   layered: LayeredSettings;
-  /** Errors the agent would find in the configuration it would run after the write. */
-  agentErrors: AgentProblem[];
-  /** Desired already carries the merged configuration. */
+  /** What the device would refuse in its desired properties after the write (its rules across settings). */
+  judgeErrors: string[];
+  /** Desired already carries the layered settings. */
   applied: boolean;
-  /** The agent reports the merged configuration (and the report is not older than desired). */
-  converged: boolean;
   /** The patch that would bring the twin to the plan; undefined when the twin is as planned. */
   patch?: TwinPatch;
   changedSettings: string[];
@@ -59,8 +55,8 @@ export interface EvaluationContext {
   held: ReadonlyMap<string, number>;
   revisions: ReadonlyMap<string, string>;
   ownerPolicy: (resourceKey: string) => OwnerPolicy;
-  /** Agent verdicts by configuration: devices of one fleet share a handful of merged configurations. */
-  verdicts: Map<string, AgentProblem[]>;
+  /** Verdicts of the profiles' judges by content: devices of one fleet share a handful of configurations. */
+  verdicts: Map<string, string[]>;
   /** Layerings by set of matching resources, for devices with no frozen settings (most of them). */
   layerings: Map<string, LayeredSettings>;
   /** Twin plans shared by twins with no ownership record yet, the same layering and the same desired. */
@@ -70,17 +66,20 @@ export interface EvaluationContext {
 /** Below every resource (priorities are >= 0). */
 const KEPT_PRIORITY = -1;
 
+const readSetting = (twin: ManagedTwin | undefined, settingId: string) =>
+  profileOf(settingId).read(twin?.desired, settingId);
+
 /** Settings of suspended or unknown owners stay as the twin has them: one contribution per such owner. */
 function frozenContributions(
-  module: SecurityModuleTwin | undefined,
+  twin: ManagedTwin | undefined,
   current: Ownership,
   context: EvaluationContext,
 ): Contribution[] {
-  const frozen = new Map<string, AgentSettings>();
+  const frozen = new Map<string, Settings>();
   for (const [setting, owner] of current.owners) {
     const policy = context.ownerPolicy(owner);
     if (policy !== 'suspended' && policy !== 'keep') continue;
-    const value = rawSettingValue(module?.desiredConfiguration, setting);
+    const value = readSetting(twin, setting);
     if (value === undefined) continue;
     const settings = frozen.get(owner) ?? {};
     settings[setting] = value;
@@ -98,12 +97,12 @@ function frozenContributions(
 
 function layeringFor(
   matching: PlannedResource[],
-  module: SecurityModuleTwin | undefined,
+  twin: ManagedTwin | undefined,
   current: Ownership,
   context: EvaluationContext,
   matchingKey: string | undefined,
 ): LayeredSettings {
-  const frozen = current.owners.size ? frozenContributions(module, current, context) : [];
+  const frozen = current.owners.size ? frozenContributions(twin, current, context) : [];
   const cacheable = frozen.length === 0 && current.managedElsewhere.size === 0 && matchingKey !== undefined;
   if (cacheable) {
     const cached = context.layerings.get(matchingKey);
@@ -116,69 +115,59 @@ function layeringFor(
   }));
   const sorted = [...contributions, ...frozen].sort(compareContributions);
   const layered = yieldToOtherManagers(layerSettings(sorted), current.managedElsewhere, sorted, (setting) =>
-    rawSettingValue(module?.desiredConfiguration, setting),
+    readSetting(twin, setting),
   );
   if (cacheable) context.layerings.set(matchingKey, layered);
   return layered;
 }
 
-/** The settings the agent does not report as desired holds them (at most `limit`), as "key: reported X, desired Y". */
+/** The layered settings a resource waits for the device to take, with the profile that reads its answer. */
+function wantedBy(resource: PlannedResource, layered: LayeredSettings) {
+  const profile = profileFor(resource.convergence);
+  const wanted = new Map<string, unknown>();
+  for (const [id, value] of Object.entries(layered.settings)) {
+    if (!profile.handles(id)) continue;
+    // A device that reports its whole configuration must report every setting, whoever set it.
+    if (profile.reportsWhole || layered.owners.get(id) === resource.key) wanted.set(id, value);
+  }
+  return { profile, wanted };
+}
+
+/** How the device stands for `resource`: converged only once desired carries the plan and the device says so. */
+export function reportedStateFor(evaluation: DeviceEvaluation, resource: PlannedResource): ReportedState {
+  if (!evaluation.twin || !evaluation.applied) return { state: 'pending' };
+  const { profile, wanted } = wantedBy(resource, evaluation.layered);
+  return profile.reportedState(evaluation.twin, wanted, resource.convergence);
+}
+
+/** What the device reports where it differs from what `resource` waits for (at most `limit` lines). */
 export function reportedDifferences(
-  module: SecurityModuleTwin,
-  layered: AgentSettings,
-  limit = Number.POSITIVE_INFINITY,
+  evaluation: DeviceEvaluation,
+  resource: PlannedResource,
+  limit: number,
 ): string[] {
-  const differences: string[] = [];
-  const desired = module.desiredConfiguration;
-  const reported = module.reportedConfiguration;
-  const check = (key: string, expected: AgentSettings[string] | undefined) => {
-    const actual = rawSettingValue(reported, key);
-    if (differences.length < limit && !sameSettingValue(key, actual, expected)) {
-      differences.push(
-        `${key}: reported ${actual === undefined ? 'nothing' : JSON.stringify(actual)}, desired ${JSON.stringify(expected ?? null)}`,
-      );
-    }
-  };
-  for (const key of Object.keys(layered)) check(key, layered[key]);
-  // Settings others wrote are part of what the agent must run too.
-  if (desired && typeof desired === 'object') {
-    for (const key of Object.keys(desired))
-      if (SETTINGS_BY_KEY.has(key) && !(key in layered)) check(key, rawSettingValue(desired, key));
-  }
-  return differences;
+  if (!evaluation.twin) return [];
+  const { profile, wanted } = wantedBy(resource, evaluation.layered);
+  return profile.differences(evaluation.twin, wanted, limit);
 }
 
-function reportedMatches(module: SecurityModuleTwin, layered: AgentSettings): boolean {
-  return !module.reportedMayBeStale && reportedDifferences(module, layered, 1).length === 0;
+/** When the settings `resource` waits for were last written on the device's twin (epoch ms). */
+export function writtenAtFor(evaluation: DeviceEvaluation, resource: PlannedResource): number | undefined {
+  if (!evaluation.twin) return undefined;
+  const { profile, wanted } = wantedBy(resource, evaluation.layered);
+  return profile.writtenAt(evaluation.twin, [...wanted.keys()]);
 }
 
-/**
- * The errors the agent would find in the configuration it would run once `desiredPatch` is written, read as
- * the agent reads it (a bare value someone else wrote is a TypeMismatch).
- */
-function agentErrorsAfter(
-  desired: unknown,
+/** What the device would refuse in desired once `desiredPatch` is written, judged by each profile it touches. */
+function judgeAfter(
+  desired: Readonly<Record<string, unknown>>,
   desiredPatch: Record<string, unknown>,
-  verdicts: Map<string, AgentProblem[]>,
-): AgentProblem[] {
-  const after: Record<string, unknown> = {};
-  if (desired && typeof desired === 'object') {
-    for (const [key, value] of Object.entries(desired)) if (SETTINGS_BY_KEY.has(key)) after[key] = value;
-  }
-  for (const [key, value] of Object.entries(desiredPatch)) {
-    if (value === null) delete after[key];
-    else after[key] = value;
-  }
-  const signature = JSON.stringify(after);
-  let verdict = verdicts.get(signature);
-  if (!verdict) {
-    const { settings, problems } = unwrapTwinConfiguration(after);
-    verdict = [...problems, ...checkAgentSettings(effectiveSettings(settings))].filter(
-      (p) => p.severity === 'error',
-    );
-    verdicts.set(signature, verdict);
-  }
-  return verdict;
+  changed: readonly string[],
+  verdicts: Map<string, string[]>,
+): string[] {
+  const after = mergeDesired(desired, desiredPatch);
+  const profiles = new Set(changed.map(profileOf));
+  return [...profiles].flatMap((profile) => profile.judge(after, verdicts));
 }
 
 function sameOwners(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
@@ -189,88 +178,84 @@ function sameOwners(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, strin
 
 export function evaluateDevice(
   device: DeviceRecord,
-  module: SecurityModuleTwin | undefined,
+  twin: ManagedTwin | undefined,
   matching: PlannedResource[],
   context: EvaluationContext,
-  current: Ownership = readOwnership(module?.tags, context.manager, context.scope),
+  current: Ownership = readOwnership(twin?.tags, context.manager, context.scope),
   /** Identifies the set of `matching` resources; devices with the same set share one layering. */
   matchingKey?: string,
 ): DeviceEvaluation {
-  const layered = layeringFor(matching, module, current, context, matchingKey);
+  const layered = layeringFor(matching, twin, current, context, matchingKey);
   const base: DeviceEvaluation = {
     device,
-    module,
+    twin,
     ownership: current,
     matching,
     layered,
-    agentErrors: [],
+    judgeErrors: [],
     applied: false,
-    converged: false,
     changedSettings: [],
     rolloutResources: [],
   };
-  if (!module) return base;
+  if (!twin) return base;
 
   // A twin without an ownership record (never managed yet) is planned like every other such twin with the same
-  // layering and the same desired configuration: the plan is made once and shared.
+  // layering and the same desired properties: the plan is made once and shared.
   const shareable =
     matchingKey !== undefined &&
     current.owners.size === 0 &&
     current.revisions.size === 0 &&
     !current.otherManagers;
-  const templateKey = shareable
-    ? `${matchingKey}|${JSON.stringify(module.desiredConfiguration ?? null)}`
-    : undefined;
+  const templateKey = shareable ? `${matchingKey}|${JSON.stringify(twin.desired)}` : undefined;
   let template = templateKey === undefined ? undefined : context.templates.get(templateKey);
   if (!template) {
-    template = planTwin(module, layered, current, context);
+    template = planTwin(twin, layered, current, context);
     if (templateKey !== undefined) context.templates.set(templateKey, template);
   }
-  return {
-    ...base,
-    ...template,
-    converged: template.applied && reportedMatches(module, layered.settings),
-  };
+  return { ...base, ...template };
 }
 
 interface TwinPlan {
-  agentErrors: AgentProblem[];
+  judgeErrors: string[];
   applied: boolean;
   changedSettings: string[];
   patch?: TwinPatch;
   rolloutResources: string[];
 }
 
-/** The patch that brings one twin to its layered configuration, and what the agent would say of the result. */
+/** The patch that brings one twin to its layered settings, and what the device would say of the result. */
 function planTwin(
-  module: SecurityModuleTwin,
+  twin: ManagedTwin,
   layered: LayeredSettings,
   current: Ownership,
   context: EvaluationContext,
 ): TwinPlan {
-  const desired = module.desiredConfiguration;
-  const desiredPatch: Record<string, unknown> = {};
+  const changes: [string, unknown][] = [];
   const nextOwners = layered.owners;
   for (const [key, value] of Object.entries(layered.settings)) {
-    if (!sameSettingValue(key, rawSettingValue(desired, key), value)) desiredPatch[key] = { value };
+    const profile = profileOf(key);
+    if (!profile.same(key, profile.read(twin.desired, key), value)) changes.push([key, value]);
   }
   for (const [key, owner] of current.owners) {
     // Another manager claims it too: theirs, never removed by us (our claim is dropped below).
     if (layered.owners.has(key) || current.managedElsewhere.has(key)) continue;
     // The owner no longer sets this setting on this device (gone, retargeted, or dropped the setting).
-    if (context.ownerPolicy(owner) !== 'retain' && rawSettingValue(desired, key) !== undefined)
-      desiredPatch[key] = null;
+    if (context.ownerPolicy(owner) !== 'retain' && readSetting(twin, key) !== undefined)
+      changes.push([key, null]);
   }
-  const changedSettings = Object.keys(desiredPatch);
+  const changedSettings = changes.map(([key]) => key);
+  let desiredPatch: Record<string, unknown> = {};
+  for (const [key, value] of changes)
+    desiredPatch = mergeDesired(desiredPatch, profileOf(key).write(key, value), true);
 
   const applied = changedSettings.length === 0;
-  const evaluation: TwinPlan = {
-    agentErrors: applied ? [] : agentErrorsAfter(desired, desiredPatch, context.verdicts),
+  const plan: TwinPlan = {
+    judgeErrors: applied ? [] : judgeAfter(twin.desired, desiredPatch, changedSettings, context.verdicts),
     applied,
     changedSettings,
     rolloutResources: [],
   };
-  if (applied && sameOwners(current.owners, nextOwners)) return evaluation;
+  if (applied && sameOwners(current.owners, nextOwners)) return plan;
 
   const nextRevisions = new Map<string, string>();
   for (const owner of new Set(nextOwners.values())) {
@@ -279,19 +264,17 @@ function planTwin(
     if (revision !== undefined) nextRevisions.set(owner, revision);
   }
   const tags = ownershipTagsPatch(current, { owners: nextOwners, revisions: nextRevisions }, context.manager);
-  evaluation.patch = {
+  plan.patch = {
     ...(tags ? { tags } : {}),
-    ...(changedSettings.length
-      ? { properties: { desired: { [AGENT_CONFIGURATION_KEY]: desiredPatch } } }
-      : {}),
+    ...(changedSettings.length ? { properties: { desired: desiredPatch } } : {}),
   };
   const setBy = new Set(
-    changedSettings.filter((k) => desiredPatch[k] !== null).map((k) => layered.owners.get(k)!),
+    changes.filter(([, value]) => value !== null).map(([key]) => layered.owners.get(key)!),
   );
-  evaluation.rolloutResources = [...setBy].filter(
+  plan.rolloutResources = [...setBy].filter(
     (owner) =>
       context.ownerPolicy(owner) === 'active' &&
       current.revisions.get(owner) !== context.revisions.get(owner),
   );
-  return evaluation;
+  return plan;
 }

@@ -1,10 +1,11 @@
-// Where a device stands for a resource that targets it. Most of it is the device's own state; only whether an
-// applied, silent device is stalled depends on the resource (its convergenceTimeout).
-import type { DeviceEvaluation } from './device-evaluation.js';
+// Where a device stands for a resource that targets it: from its failure if any, what its device reports for the
+// resource's settings, whether it is online, and (for a silent online device) the resource's convergenceTimeout.
+import type { ReportedState } from '../profiles/twin-profile.js';
+import { type DeviceEvaluation, writtenAtFor } from './device-evaluation.js';
 import type { DeviceFailure, DeviceState, PlannedResource } from './types.js';
 
-/** An applied configuration the online agent has not reported yet: pending or stalled, by resource. */
-export type DeviceBaseState = DeviceState | 'awaitingAgent';
+/** Desired carries the plan and the online device has not answered yet: pending or stalled, by resource. */
+export type DeviceBaseState = DeviceState | 'awaitingDevice';
 
 export function isOnline(evaluation: DeviceEvaluation): boolean {
   return evaluation.device.connectionState === 'Connected' && evaluation.device.status !== 'disabled';
@@ -12,12 +13,14 @@ export function isOnline(evaluation: DeviceEvaluation): boolean {
 
 export function deviceBaseState(
   evaluation: DeviceEvaluation,
+  reported: ReportedState,
   failure: DeviceFailure | undefined,
 ): DeviceBaseState {
   if (failure) return 'failed';
-  if (evaluation.converged) return 'converged';
+  if (reported.state === 'converged') return 'converged';
+  if (reported.state === 'rejected') return 'rejected';
   if (!isOnline(evaluation)) return 'offline';
-  return evaluation.applied ? 'awaitingAgent' : 'pending';
+  return evaluation.applied ? 'awaitingDevice' : 'pending';
 }
 
 export function deviceState(
@@ -26,8 +29,8 @@ export function deviceState(
   resource: PlannedResource,
   now: number,
 ): DeviceState {
-  if (base !== 'awaitingAgent') return base;
-  const written = evaluation.module?.desiredUpdatedAt;
+  if (base !== 'awaitingDevice') return base;
+  const written = writtenAtFor(evaluation, resource);
   if (written === undefined) return 'pending';
   const since = Math.max(written, evaluation.device.onlineSince ?? written);
   return now - since > resource.convergenceTimeoutMs ? 'stalled' : 'pending';

@@ -56,6 +56,13 @@ function extras(context: ConfigStatusExtras): ConfigStatusExtras {
   };
 }
 
+function withoutRejected(
+  counts: ResourceReport['counts'],
+): Omit<ResourceReport['counts'], 'rejectedDevices'> {
+  const { rejectedDevices: _rejected, ...rest } = counts;
+  return rest;
+}
+
 /** A SecurityModuleConfig's status from the planner's report of it. */
 export function securityModuleConfigStatus(
   report: ResourceReport,
@@ -64,7 +71,8 @@ export function securityModuleConfigStatus(
   return {
     ...generationOf(context),
     conditions: kubernetesConditions(report.conditions, context),
-    ...report.counts,
+    // A SecurityModuleConfig's devices never reject (the agent does not say so): its status has no such count.
+    ...withoutRejected(report.counts),
     failures: report.failures,
     rollout: {
       revision: report.revision,

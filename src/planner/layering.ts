@@ -1,27 +1,31 @@
 // Per device and per setting, the highest-priority resource that sets it wins; equal priorities that disagree
 // are a conflict, won by the lowest namespace/name so that every run decides the same way.
-import type { AgentSettings, SettingValue } from '../profiles/security-agent/index.js';
-import { sameSettingValue } from './setting-values.js';
+import { profileOf } from '../profiles/profiles.js';
+
+/** The values a resource wants, by setting id. */
+export type Settings = Record<string, unknown>;
+
+const sameValue = (settingId: string, a: unknown, b: unknown) => profileOf(settingId).same(settingId, a, b);
 
 export interface Contribution {
   resourceKey: string;
   priority: number;
-  settings: AgentSettings;
+  settings: Settings;
 }
 
 export interface SettingConflict {
   setting: string;
   winner: string;
   loser: string;
-  winnerValue: SettingValue;
-  loserValue: SettingValue;
+  winnerValue: unknown;
+  loserValue: unknown;
   priority: number;
   /** The winner is another manager's resource (`manager:namespace/name`), which owns the setting on the twin. */
   managedElsewhere?: boolean;
 }
 
 export interface LayeredSettings {
-  settings: AgentSettings;
+  settings: Settings;
   /** Setting -> the resource whose value won. */
   owners: Map<string, string>;
   conflicts: SettingConflict[];
@@ -35,7 +39,7 @@ export function compareContributions(a: Contribution, b: Contribution): number {
 
 /** `contributions` must be sorted with compareContributions. */
 export function layerSettings(contributions: readonly Contribution[]): LayeredSettings {
-  const settings: AgentSettings = {};
+  const settings: Settings = {};
   const owners = new Map<string, string>();
   const winnerPriority = new Map<string, number>();
   const conflicts: SettingConflict[] = [];
@@ -46,10 +50,7 @@ export function layerSettings(contributions: readonly Contribution[]): LayeredSe
         settings[key] = value;
         owners.set(key, contribution.resourceKey);
         winnerPriority.set(key, contribution.priority);
-      } else if (
-        winnerPriority.get(key) === contribution.priority &&
-        !sameSettingValue(key, settings[key], value)
-      ) {
+      } else if (winnerPriority.get(key) === contribution.priority && !sameValue(key, settings[key], value)) {
         conflicts.push({
           setting: key,
           winner: owner,
@@ -72,7 +73,7 @@ export function yieldToOtherManagers(
   layered: LayeredSettings,
   managedElsewhere: ReadonlyMap<string, string>,
   contributions: readonly Contribution[],
-  theirValue: (setting: string) => SettingValue | undefined,
+  theirValue: (setting: string) => unknown | undefined,
 ): LayeredSettings {
   const taken = [...managedElsewhere.keys()].filter((setting) => layered.owners.has(setting));
   if (taken.length === 0) return layered;

@@ -1,14 +1,19 @@
-// planHubReconcile: one hub, all the SecurityModuleConfigs that point at it, one snapshot in; the twin writes
-// to make and the status of every resource out. Pure: no I/O, no clock (the time is an input).
+// planHubReconcile: one hub, all the resources that point at it, one snapshot in; the twin writes to make and the
+// status of every resource out. Pure: no I/O, no clock (the time is an input). Each twin slot (a module, or the
+// device twin) is planned on its own: a resource manages one slot, and each twin has its own etag and record.
 
 import { formatKubeTime } from '../api/kube-time.js';
 import { isRetriedFailure } from '../api/reasons.js';
+import { profileFor } from '../profiles/profiles.js';
+import { type HubSnapshot, type ManagedTwin, type TwinSlot, twinsOf } from '../twins/types.js';
 import {
   type DeviceEvaluation,
   type EvaluationContext,
   evaluateDevice,
   type OwnerPolicy,
   reportedDifferences,
+  reportedStateFor,
+  writtenAtFor,
 } from './device-evaluation.js';
 import { deviceBaseState, deviceState } from './device-state.js';
 import type { SettingConflict } from './layering.js';
@@ -24,7 +29,7 @@ import {
 } from './resource-report.js';
 import { resourceRevision } from './revision.js';
 import { type RolloutProgress, rolloutProgress } from './rollout.js';
-import type { DeviceFailure, HubSnapshot, PlannedResource, TwinWrite } from './types.js';
+import type { DeviceFailure, PlannedResource, TwinRef, TwinWrite } from './types.js';
 
 export interface HubReconcileInput {
   snapshot: HubSnapshot;
@@ -48,10 +53,15 @@ export interface HubReconcileInput {
    * another manager's are.
    */
   scope?: ResourceScope;
-  /** Devices whose last write (or module creation) the hub refused, by device id. */
+  /** Twins whose last write (or module creation) the hub refused, by twinKey. */
   writeFailures?: ReadonlyMap<string, DeviceFailure>;
-  /** Devices already admitted to the current rollout batch (a retry after 412): not gated again. */
+  /** Twins already admitted to the current rollout batch (a retry after 412), by twinKey: not gated again. */
   admitted?: ReadonlySet<string>;
+}
+
+/** The key of one twin of one device in the plan's maps. */
+export function twinKey(ref: TwinRef): string {
+  return `${ref.slot}/${ref.deviceId}`;
 }
 
 /** Settings owned by resources that are not among the input's resources, by owner. */
@@ -68,11 +78,11 @@ export interface ForeignOwner {
 
 export interface HubPlan {
   writes: TwinWrite[];
-  /** Devices that lack the security module and are targeted by a resource that creates it. */
-  moduleCreations: string[];
+  /** Modules missing on devices that a resource creating them targets. */
+  moduleCreations: TwinRef[];
   reports: Map<string, ResourceReport>;
-  /** Online devices whose agent has yet to report what desired holds: the ones worth re-reading while waiting. */
-  unsettledDevices: string[];
+  /** Twins of online devices yet to answer what desired holds: the ones worth re-reading while waiting. */
+  unsettledTwins: TwinRef[];
   foreignOwners: ForeignOwner[];
 }
 
@@ -141,41 +151,55 @@ function conflictFailure(deviceId: string, self: string, conflicts: SettingConfl
   return { deviceId, reason: 'ConflictingSettings', message: lines.join('; ') };
 }
 
-function stalledFailure(evaluation: DeviceEvaluation): DeviceFailure {
+function stalledFailure(
+  evaluation: DeviceEvaluation,
+  resource: PlannedResource,
+  writtenAt: number | undefined,
+): DeviceFailure {
   // The time of the write, not its age: a message that changes by itself would rewrite the status at every resync.
-  const since = evaluation.module?.desiredUpdatedAt;
-  const written = since === undefined ? '' : ` written at ${formatKubeTime(since)}`;
-  const differences = evaluation.module
-    ? reportedDifferences(evaluation.module, evaluation.layered.settings, 3)
-    : [];
+  const written = writtenAt === undefined ? '' : ` written at ${formatKubeTime(writtenAt)}`;
+  const differences = reportedDifferences(evaluation, resource, 3);
   return {
     deviceId: evaluation.device.deviceId,
     reason: 'ConvergenceTimeout',
-    message: `online, but the agent has not reported the configuration${written} (it may have rejected it: look for its ConfigurationError event)${differences.length ? `; ${differences.join('; ')}` : ''}`,
+    message: `online, but ${profileFor(resource.convergence).silence(written)}${differences.length ? `; ${differences.join('; ')}` : ''}`,
   };
+}
+
+/** A module the device lacks, said in the words of the resource that wants it. */
+function missingModule(
+  deviceId: string,
+  slot: TwinSlot,
+  resources: readonly PlannedResource[],
+): DeviceFailure {
+  return resources.some((r) => r.kind === 'SecurityModuleConfig')
+    ? {
+        deviceId,
+        reason: 'SecurityModuleMissing',
+        message: `the device has no '${slot}' module; set createMissingModules or create it`,
+      }
+    : {
+        deviceId,
+        reason: 'ModuleMissing',
+        message: `the device has no module '${slot}'; set spec.twin.createModule or create it`,
+      };
 }
 
 function deviceFailure(
   evaluation: DeviceEvaluation,
+  slot: TwinSlot,
   input: HubReconcileInput,
   creates: boolean,
 ): DeviceFailure | undefined {
   const deviceId = evaluation.device.deviceId;
-  const refused = input.writeFailures?.get(deviceId);
-  if (!evaluation.module) {
-    if (creates) return refused;
-    return {
-      deviceId,
-      reason: 'SecurityModuleMissing',
-      message: "the device has no 'azureiotsecurity' module; set createMissingModules or create it",
-    };
-  }
-  if (evaluation.agentErrors.length) {
+  const refused = input.writeFailures?.get(twinKey({ slot, deviceId }));
+  if (!evaluation.twin) return creates ? refused : missingModule(deviceId, slot, evaluation.matching);
+  if (evaluation.judgeErrors.length) {
     const contributors = [...new Set(evaluation.layered.owners.values())].sort().join(', ');
     return {
       deviceId,
       reason: 'InvalidMergedConfiguration',
-      message: `the merged configuration (from ${contributors || 'settings others wrote'}) would be rejected by the agent, so it was not written: ${evaluation.agentErrors.map((e) => e.message).join('; ')}`,
+      message: `the merged configuration (from ${contributors || 'settings others wrote'}) would be rejected by the agent, so it was not written: ${evaluation.judgeErrors.join('; ')}`,
     };
   }
   return refused;
@@ -202,7 +226,38 @@ class ForeignOwners {
 }
 
 export function planHubReconcile(input: HubReconcileInput): HubPlan {
-  const resources = [...input.resources].sort(byPrecedence);
+  const slots = new Set<TwinSlot>([...input.resources.map((r) => r.slot), ...input.snapshot.twins.keys()]);
+  const plan: HubPlan = {
+    writes: [],
+    moduleCreations: [],
+    reports: new Map(),
+    unsettledTwins: [],
+    foreignOwners: [],
+  };
+  for (const slot of [...slots].sort()) {
+    const part = planSlot(
+      input,
+      slot,
+      input.resources.filter((r) => r.slot === slot),
+      twinsOf(input.snapshot as HubSnapshot, slot),
+    );
+    plan.writes.push(...part.writes);
+    plan.moduleCreations.push(...part.moduleCreations);
+    for (const [key, report] of part.reports) plan.reports.set(key, report);
+    plan.unsettledTwins.push(...part.unsettledTwins);
+    plan.foreignOwners.push(...part.foreignOwners);
+  }
+  return plan;
+}
+
+/** The plan of one twin slot: the resources that manage it, over the twins of that slot. */
+function planSlot(
+  input: HubReconcileInput,
+  slot: TwinSlot,
+  slotResources: readonly PlannedResource[],
+  twins: ReadonlyMap<string, ManagedTwin>,
+): HubPlan {
+  const resources = [...slotResources].sort(byPrecedence);
   const byKey = new Map(resources.map((r) => [r.key, r]));
   const held = input.held ?? new Map<string, number>();
   const manager = input.manager ?? DEFAULT_MANAGER;
@@ -235,8 +290,8 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
   const foreign = new ForeignOwners();
 
   const candidates: DeviceEvaluation[] = [];
-  const moduleCreations: string[] = [];
-  const unsettledDevices: string[] = [];
+  const moduleCreations: TwinRef[] = [];
+  const unsettledTwins: TwinRef[] = [];
   for (const device of devices) {
     const deviceTallies: Tally[] = [];
     const active: PlannedResource[] = [];
@@ -250,31 +305,43 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
         matchingKey += `${i},`;
       }
     }
-    const module = input.snapshot.modules.get(device.deviceId);
-    const ownership = readOwnership(module?.tags, manager, input.scope);
+    const twin = twins.get(device.deviceId);
+    const ownership = readOwnership(twin?.tags, manager, input.scope);
     if (deviceTallies.length === 0 && ownership.owners.size === 0) continue;
-    const evaluation = evaluateDevice(device, module, active, context, ownership, matchingKey);
-    const creates = active.some((r) => r.createMissingModules);
-    if (!module && creates) moduleCreations.push(device.deviceId);
-    const failure = deviceFailure(evaluation, input, creates);
-    const base = deviceBaseState(evaluation, failure);
+    const evaluation = evaluateDevice(device, twin, active, context, ownership, matchingKey);
+    const creates = active.some((r) => r.createModule);
+    if (!twin && creates) moduleCreations.push({ slot, deviceId: device.deviceId });
+    const failure = deviceFailure(evaluation, slot, input, creates);
     const conflicts = evaluation.layered.conflicts;
+    let awaiting = false;
     for (const tally of deviceTallies) {
       const key = tally.resource.key;
       const counts = tally.report.counts;
       counts.targetedDevices++;
-      if (module && evaluation.applied) counts.appliedDevices++;
+      if (twin && evaluation.applied) counts.appliedDevices++;
+      const reported = reportedStateFor(evaluation, tally.resource);
       if (tally.resource.suspend) {
-        countState(counts, evaluation.converged ? 'converged' : 'pending');
+        countState(counts, reported.state === 'converged' ? 'converged' : 'pending');
         continue;
       }
+      const base = deviceBaseState(evaluation, reported, failure);
+      if (base === 'awaitingDevice') awaiting = true;
       const state = deviceState(base, evaluation, tally.resource, input.now);
       countState(counts, state);
       if (failure) recordFailure(tally, failure);
       const retrying = failure !== undefined && isRetriedFailure(failure.reason);
       if (retrying) tally.report.retryingDevices++;
       if (failure?.reason === 'TwinBusy') tally.report.busyDevices++;
-      if (state === 'stalled') recordFailure(tally, () => stalledFailure(evaluation));
+      if (reported.state === 'rejected' && !failure)
+        recordFailure(tally, {
+          deviceId: device.deviceId,
+          reason: 'DeviceRejected',
+          message: reported.message,
+        });
+      if (state === 'stalled')
+        recordFailure(tally, () =>
+          stalledFailure(evaluation, tally.resource, writtenAtFor(evaluation, tally.resource)),
+        );
       if (conflicts.length) {
         const mine = conflicts.filter((c) => c.winner === key || c.loser === key);
         if (mine.length) {
@@ -287,10 +354,10 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       if (ownership.revisions.get(key) === context.revisions.get(key)) {
         tally.reached++;
         if (state === 'pending' && evaluation.applied) tally.inFlight++;
-        if (state === 'stalled' || (state === 'failed' && !retrying)) tally.failing++;
+        if (state === 'stalled' || state === 'rejected' || (state === 'failed' && !retrying)) tally.failing++;
       }
     }
-    if (base === 'awaitingAgent' && active.length) unsettledDevices.push(device.deviceId);
+    if (awaiting) unsettledTwins.push({ slot, deviceId: device.deviceId });
     for (const owner of new Set(evaluation.layered.owners.values())) {
       if (ownerPolicy(owner) === 'keep') {
         foreign.add(
@@ -335,7 +402,8 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
 
   const writes: TwinWrite[] = [];
   for (const candidate of candidates) {
-    const gated = input.admitted?.has(candidate.device.deviceId) ? [] : candidate.rolloutResources;
+    const ref = { slot, deviceId: candidate.device.deviceId };
+    const gated = input.admitted?.has(twinKey(ref)) ? [] : candidate.rolloutResources;
     let evaluation: DeviceEvaluation | undefined = candidate;
     if (gated.some((key) => (capacity.get(key) ?? 0) <= 0)) {
       for (const key of gated) tallies.get(key)!.report.deferredDevices++;
@@ -344,10 +412,9 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
     } else {
       for (const key of gated) capacity.set(key, capacity.get(key)! - 1);
     }
-    const module = evaluation.module!;
     writes.push({
-      deviceId: module.deviceId,
-      etag: module.etag,
+      ...ref,
+      etag: evaluation.twin!.etag,
       patch: evaluation.patch!,
       changedSettings: evaluation.changedSettings,
     });
@@ -365,7 +432,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
     const conditions = resourceConditions(partial, String(tally.resource.rollout.failureThreshold));
     reports.set(key, { ...partial, conditions, ...readiness(partial, conditions) });
   }
-  return { writes, moduleCreations, reports, unsettledDevices, foreignOwners: foreign.list() };
+  return { writes, moduleCreations, reports, unsettledTwins, foreignOwners: foreign.list() };
 }
 
 /**
@@ -380,13 +447,13 @@ function withoutRollouts(
   const heldSet = new Set(held);
   const partial = evaluateDevice(
     evaluation.device,
-    evaluation.module,
+    evaluation.twin,
     evaluation.matching.filter((r) => !heldSet.has(r.key)),
     // No matching key: this device's layering and plan are its own, never taken from or put in the shared caches.
     { ...context, ownerPolicy: (key) => (heldSet.has(key) ? 'suspended' : context.ownerPolicy(key)) },
     evaluation.ownership,
   );
-  if (!partial.patch || partial.agentErrors.length || partial.changedSettings.length === 0) return undefined;
+  if (!partial.patch || partial.judgeErrors.length || partial.changedSettings.length === 0) return undefined;
   return partial;
 }
 

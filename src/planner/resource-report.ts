@@ -15,6 +15,8 @@ export interface DeviceCounts {
   offlineDevices: number;
   stalledDevices: number;
   failedDevices: number;
+  /** Devices that refused the values (TwinConfig: an IoT Plug and Play acknowledgement that is not 2xx). */
+  rejectedDevices: number;
   conflictingDevices: number;
 }
 
@@ -73,7 +75,9 @@ export function readiness(
     !report.suspended &&
     c.pendingDevices === 0 &&
     report.retryingDevices === 0 &&
-    (c.failedDevices + c.stalledDevices > 0 || report.rollout.halted || report.lostConflictDevices > 0);
+    (c.failedDevices + c.stalledDevices + c.rejectedDevices > 0 ||
+      report.rollout.halted ||
+      report.lostConflictDevices > 0);
   return { ready, stuck };
 }
 
@@ -86,6 +90,7 @@ export function emptyCounts(): DeviceCounts {
     offlineDevices: 0,
     stalledDevices: 0,
     failedDevices: 0,
+    rejectedDevices: 0,
     conflictingDevices: 0,
   };
 }
@@ -96,6 +101,7 @@ const COUNT_OF_STATE: Record<DeviceState, keyof DeviceCounts> = {
   offline: 'offlineDevices',
   stalled: 'stalledDevices',
   failed: 'failedDevices',
+  rejected: 'rejectedDevices',
 };
 
 export function countState(counts: DeviceCounts, state: DeviceState): void {
@@ -137,7 +143,7 @@ export function resourceConditions(
     const message = `rollout halted: ${report.rollout.failing} of ${plural(report.rollout.reached, 'device')} reached are stalled or failed, above failureThreshold ${thresholdText}; fix the cause (see failures) and change the spec to resume`;
     return readyConditions('RolloutHalted', message, itself('RolloutHalted', message));
   }
-  const troubled = c.failedDevices + c.stalledDevices;
+  const troubled = c.failedDevices + c.stalledDevices + c.rejectedDevices;
   if (troubled > 0 && troubled === report.retryingDevices) {
     // Another writer's changes are no hub fault: HubErrors (a Warning Event) only when the hub failed some writes.
     const busyOnly = report.busyDevices === report.retryingDevices;
@@ -147,9 +153,14 @@ export function resourceConditions(
     return readyConditions(busyOnly ? 'TwinsBusy' : 'HubErrors', message, itself('RetryingWrites', message));
   }
   if (troubled > 0) {
-    const reason: Reason = c.failedDevices ? 'DevicesFailed' : 'DevicesStalled';
+    const reason: Reason = c.failedDevices
+      ? 'DevicesFailed'
+      : c.rejectedDevices
+        ? 'DevicesRejected'
+        : 'DevicesStalled';
     const parts = [
       c.failedDevices ? `${plural(c.failedDevices, 'device')} failed` : '',
+      c.rejectedDevices ? `${plural(c.rejectedDevices, 'device')} rejected the values` : '',
       c.stalledDevices
         ? `${plural(c.stalledDevices, 'device')} stalled (online, not reporting the configuration within convergenceTimeout)`
         : '',

@@ -6,6 +6,7 @@ import type { CommandIo } from '../observability/command-output.js';
 import type { Logger } from '../observability/logger.js';
 import type { ResourceReport } from '../planner/resource-report.js';
 import type { PlannedResource } from '../planner/types.js';
+import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
 import { type BackoffPolicy, backoffWindowMs } from '../runtime/backoff.js';
 import { type Clock, pause } from '../runtime/clock.js';
 import type { Stop } from '../runtime/stop.js';
@@ -76,6 +77,8 @@ export async function runPass(
   };
   const once = async (fullRead: boolean) => {
     const outcome = await session.step(resources, {
+      // The security agent's twins are read whatever the files hold: a prune takes off what removed resources left.
+      slots: [SECURITY_MODULE_ID],
       fullRead,
       dryRun: options.dryRun,
       stop,

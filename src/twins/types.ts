@@ -22,6 +22,12 @@ export interface DeviceRecord {
 export type TwinSlot = string;
 export const DEVICE_TWIN: TwinSlot = '';
 
+/** One twin of one device. */
+export interface TwinRef {
+  slot: TwinSlot;
+  deviceId: string;
+}
+
 export function describeSlot(slot: TwinSlot): string {
   return slot === DEVICE_TWIN ? 'the device twin' : `the module twin '${slot}'`;
 }

@@ -1,6 +1,9 @@
 // The rules of each kind beyond its schema: what the security agent would reject, target conditions that must
 // parse in our grammar, durations that must be positive. They run on a resource whose schema check passed.
 
+import type { IoTHub, SecurityModuleConfig } from '../api/generated/types.js';
+import { parseKubeDuration } from '../api/kube-duration.js';
+import { type ConditionError, parseCondition } from '../condition/index.js';
 import type { AgentProblem } from '../profiles/security-agent/index.js';
 import {
   agentSettingsOf,
@@ -9,9 +12,6 @@ import {
   SETTINGS_BY_KEY,
   settingFieldPath,
 } from '../profiles/security-agent/index.js';
-import type { IoTHub, SecurityModuleConfig } from '../api/generated/types.js';
-import { parseKubeDuration } from '../api/kube-duration.js';
-import { type ConditionError, parseCondition } from '../condition/index.js';
 import type { FieldPath, ValidationIssue } from './issues.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

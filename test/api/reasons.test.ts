@@ -30,6 +30,7 @@ const counts = fc.record({
   offlineDevices: fc.nat(5),
   stalledDevices: fc.nat(3),
   failedDevices: fc.nat(3),
+  rejectedDevices: fc.nat(3),
   conflictingDevices: fc.nat(3),
 });
 
@@ -45,7 +46,7 @@ const report = fc
     managedElsewhereDevices: fc.nat(3),
   })
   .map((r) => {
-    const troubled = r.counts.failedDevices + r.counts.stalledDevices;
+    const troubled = r.counts.failedDevices + r.counts.stalledDevices + r.counts.rejectedDevices;
     const retryingDevices = Math.min(r.retrying, troubled);
     return {
       resourceKey: 'iot/baseline',

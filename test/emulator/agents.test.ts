@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'azure-iothub';
-import { agentDefaults, wrapSettings } from '../../src/profiles/security-agent/index.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
+import { agentDefaults, wrapSettings } from '../../src/profiles/security-agent/index.js';
 import { AGENT_KEY, rawRequest, registryOf, startHubEmulator } from '../support/emulator-requests.js';
 
 type AnyTwin = Record<string, any>;

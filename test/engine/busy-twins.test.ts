@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { reconcileHub, TwinMemory } from '../../src/engine/index.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { FakeHubAccess } from '../support/fake-hub-access.js';
 import { FakeHub, resource } from '../support/planner-fixtures.js';
 
@@ -22,6 +23,7 @@ describe('a twin another writer keeps changing', () => {
       // The other writer's own tag, changed before each of our writes lands.
       hub.apply([
         {
+          slot: SECURITY_MODULE_ID,
           deviceId,
           etag: hub.modules.get(deviceId)!.etag,
           patch: { tags: { other: ++revision } },

@@ -82,7 +82,7 @@ describe('writes the hub lost', () => {
 
   it('lose no module: one the hub lost with our write is created again (when the resource creates modules) and written', async () => {
     const { hub, access, clock, memory } = setup();
-    const creating = resource('iot/baseline', { eventPriorityLogin: 'Low' }, { createMissingModules: true });
+    const creating = resource('iot/baseline', { eventPriorityLogin: 'Low' }, { createModule: true });
     const reconcile = () => reconcileHub(access, [creating], { unknownOwners: 'keep', memory, clock });
     assert.equal((await reconcile()).writesSucceeded, 2);
     // The hub comes back from an older state that lacks d0's module altogether; the client saw attempts fail.
@@ -102,8 +102,8 @@ describe('writes the hub lost', () => {
     hub.modules.set('d0', before);
     Object.assign(access, { outages: 3 });
     hub.addDevice('d2', { environment: 'production' });
-    const read = access.readModuleTwins.bind(access);
-    access.readModuleTwins = async () => {
+    const read = access.readTwins.bind(access);
+    access.readTwins = async () => {
       throw Object.assign(new Error('503 from the hub'), { kind: 'Transient' });
     };
     await clock.advanceTo(1000);
@@ -113,7 +113,7 @@ describe('writes the hub lost', () => {
       ['d2'],
       'd2 is written; d0 is not re-written unread',
     );
-    access.readModuleTwins = read;
+    access.readTwins = read;
     await clock.advanceTo(2000);
     assert.equal((await reconcile()).writesSucceeded, 1, 'the lost write is made at the next step');
     assert.equal(hub.desiredValue('d0', 'eventPriorityLogin'), 'Low');

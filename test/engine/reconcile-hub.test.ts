@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
 import { isWaiting, reconcileHub, TwinMemory } from '../../src/engine/index.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakeHubAccess } from '../support/fake-hub-access.js';
 import { FakeHub, resource } from '../support/planner-fixtures.js';
@@ -60,6 +61,7 @@ describe('reconcileHub', () => {
       // Someone sets an unrelated setting: the etag changes, our write must not overwrite it.
       access.hub.apply([
         {
+          slot: SECURITY_MODULE_ID,
           deviceId,
           etag: access.hub.modules.get(deviceId)!.etag,
           patch: {
@@ -80,7 +82,7 @@ describe('reconcileHub', () => {
     const hub = fleet(1);
     hub.addDevice('bare', { environment: 'production' }, { module: false });
     const access = new FakeHubAccess(hub);
-    const outcome = await reconcileHub(access, [{ ...baseline, createMissingModules: true }], {
+    const outcome = await reconcileHub(access, [{ ...baseline, createModule: true }], {
       unknownOwners: 'keep',
     });
     assert.equal(outcome.modulesCreated, 1);

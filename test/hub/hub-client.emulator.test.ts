@@ -2,10 +2,10 @@
 // conflicts, module creation and retries under injected faults.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { type HubError, isHubError } from '../../src/hub/errors.js';
 import type { HubClient } from '../../src/hub/hub-client.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
 import {
   emulatorClient,
   emulatorCount,

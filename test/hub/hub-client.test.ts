@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
 import { isHubError } from '../../src/hub/errors.js';
 import { createHubClient, type HubClientOptions, type HubRegistry } from '../../src/hub/hub-client.js';
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';
 import { type HubRateLimits, rateLimitsFor } from '../../src/hub/rate-limits.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
 import { FakeClock, settle, track } from '../support/fake-clock.js';
 
 const KEY = Buffer.from('fake-hub-key-0123456789abcdef012').toString('base64');

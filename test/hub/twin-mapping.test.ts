@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
 import { isHubError } from '../../src/hub/errors.js';
 import { deviceRecordFromJson, moduleTwinFromJson, patchIsApplied } from '../../src/hub/twin-mapping.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
 
 const configuration = { maxMessageSizeInBytes: { value: 204800 } };
 

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OWNERSHIP_TAG } from '../../src/planner/index.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
 import { converge, FakeHub, plan, resource } from '../support/planner-fixtures.js';
 
 function fleet(): FakeHub {
@@ -137,7 +138,7 @@ describe('ownership records written before managers', () => {
   it("reads the old top-level record as sync's, and rewrites it under sync's key on the next change", () => {
     const hub = fleet();
     const twin = hub.modules.get('a-1')!;
-    twin.desiredConfiguration = { snapshotFrequency: { value: 'PT6H' } };
+    twin.desired = { [AGENT_CONFIGURATION_KEY]: { snapshotFrequency: { value: 'PT6H' } } };
     twin.tags = {
       [OWNERSHIP_TAG]: { owners: { snapshotFrequency: 'gitops/old' }, revisions: { 'gitops/old': 'r1' } },
     };

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
 import { OWNERSHIP_TAG, planHubReconcile } from '../../src/planner/index.js';
-import { converge, FakeHub, plan, resource } from '../support/planner-fixtures.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
+import { agentReported, converge, FakeHub, plan, resource } from '../support/planner-fixtures.js';
 
 function fleet(): FakeHub {
   const hub = new FakeHub();
@@ -221,8 +222,8 @@ describe('planHubReconcile', () => {
     const failed = plan(hub, [baseline]);
     assert.equal(failed.reports.get('iot/baseline')!.failures[0].reason, 'SecurityModuleMissing');
     assert.deepEqual(failed.moduleCreations, []);
-    const creating = plan(hub, [{ ...baseline, createMissingModules: true }]);
-    assert.deepEqual(creating.moduleCreations, ['bare-1']);
+    const creating = plan(hub, [{ ...baseline, createModule: true }]);
+    assert.deepEqual(creating.moduleCreations, [{ slot: SECURITY_MODULE_ID, deviceId: 'bare-1' }]);
     assert.equal(creating.reports.get('iot/baseline')!.counts.failedDevices, 0);
   });
 
@@ -254,7 +255,7 @@ describe('planHubReconcile', () => {
     const hub = fleet();
     converge(hub, [baseline]);
     for (const twin of hub.modules.values()) {
-      const reported = twin.reportedConfiguration as Record<string, { value: unknown }> | undefined;
+      const reported = agentReported(twin) as Record<string, { value: unknown }> | undefined;
       if (!reported) continue;
       reported.eventPriorityLogin = { value: 'high' };
       reported.highPriorityMessageFrequency = { value: 'PT300S' };
@@ -286,7 +287,7 @@ describe('planHubReconcile', () => {
     const hub = fleet();
     converge(hub, [baseline]);
     const snapshot = hub.snapshot();
-    for (const twin of snapshot.modules.values()) twin.reportedMayBeStale = true;
+    for (const twin of snapshot.twins.get(SECURITY_MODULE_ID)!.values()) twin.reportedMayBeStale = true;
     const report = planHubReconcile({
       snapshot,
       resources: [baseline],
@@ -312,8 +313,8 @@ describe('planHubReconcile', () => {
     const hub = fleet();
     hub.addDevice('bare-1', { environment: 'production' }, { module: false });
     const failure = { deviceId: 'bare-1', reason: 'ModuleCreationFailed' as const, message: 'hub said no' };
-    const result = plan(hub, [{ ...baseline, createMissingModules: true }], {
-      writeFailures: new Map([['bare-1', failure]]),
+    const result = plan(hub, [{ ...baseline, createModule: true }], {
+      writeFailures: new Map([[`${SECURITY_MODULE_ID}/bare-1`, failure]]),
     });
     const report = result.reports.get('iot/baseline')!;
     assert.equal(report.counts.failedDevices, 1);
@@ -336,7 +337,7 @@ describe('planHubReconcile', () => {
     hub.addDevice('d1', { environment: 'production' }, { desired: { snapshotFrequency: { value: 'PT2H' } } });
     converge(hub, [baseline]);
     const twin = hub.modules.get('d1')!;
-    (twin.reportedConfiguration as Record<string, { value: unknown }>).snapshotFrequency = { value: 'PT13H' };
+    (agentReported(twin) as Record<string, { value: unknown }>).snapshotFrequency = { value: 'PT13H' };
     assert.equal(plan(hub, [baseline]).reports.get('iot/baseline')!.counts.convergedDevices, 0);
   });
 
@@ -357,9 +358,11 @@ describe('planHubReconcile', () => {
     const hub = fleet();
     const slow = { ...baseline, rollout: { batchSize: 1, failureThreshold: '100%' } };
     const first = plan(hub, [slow]);
-    assert.deepEqual(first.unsettledDevices, [], 'nothing written yet: nothing to wait for');
+    assert.deepEqual(first.unsettledTwins, [], 'nothing written yet: nothing to wait for');
     hub.apply(first.writes, 1000);
-    assert.deepEqual(plan(hub, [slow]).unsettledDevices, [first.writes[0].deviceId]);
+    assert.deepEqual(plan(hub, [slow]).unsettledTwins, [
+      { slot: SECURITY_MODULE_ID, deviceId: first.writes[0].deviceId },
+    ]);
   });
 
   it("does not hold a removal back behind another resource's rollout", () => {

@@ -14,14 +14,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  AGENT_CONFIGURATION_KEY,
-  type AgentSettings,
-  effectiveSettings,
-  SETTINGS_BY_KEY,
-  unwrapTwinConfiguration,
-  wrapSettings,
-} from '../../src/profiles/security-agent/index.js';
 import { compileCondition, parseCondition } from '../../src/condition/index.js';
 import {
   type DeviceFailure,
@@ -36,6 +28,14 @@ import {
   type SecurityModuleTwin,
   type TwinWrite,
 } from '../../src/planner/index.js';
+import {
+  AGENT_CONFIGURATION_KEY,
+  type AgentSettings,
+  effectiveSettings,
+  SETTINGS_BY_KEY,
+  unwrapTwinConfiguration,
+  wrapSettings,
+} from '../../src/profiles/security-agent/index.js';
 import { mergePatch } from '../support/planner-fixtures.js';
 import {
   type AgentBehaviour,

@@ -5,7 +5,9 @@ import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../..
 import { createHubClient, type HubClient, type HubClientOptions } from '../../src/hub/hub-client.js';
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';
 import { rateLimitsFor } from '../../src/hub/rate-limits.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import type { OperationClass } from '../../src/quotas/index.js';
+import { agentDesired } from './planner-fixtures.js';
 import { keepKeys } from './suite-output.js';
 
 export async function startHubEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
@@ -77,8 +79,8 @@ export async function desired(
 ): Promise<Record<string, { value: unknown } | undefined>> {
   const client = emulatorClient(emulator, { tier: 'S3' });
   try {
-    const twin = (await client.readModuleTwins([deviceId], { consistent: true })).get(deviceId);
-    return (twin?.desiredConfiguration ?? {}) as Record<string, { value: unknown }>;
+    const twin = (await client.readTwins(SECURITY_MODULE_ID, [deviceId], { consistent: true })).get(deviceId);
+    return agentDesired(twin) as Record<string, { value: unknown }>;
   } finally {
     client.close();
   }

@@ -1,9 +1,9 @@
 // HubAccess over the in-memory FakeHub, with the hub behaviours the engine must survive: query lag (a
 // snapshot older than the writes) and other writers racing us (412).
 import type { HubAccess } from '../../src/hub/hub-client-api.js';
-import type { HubSnapshot, SecurityModuleTwin, TwinPatch } from '../../src/planner/index.js';
+import type { HubSnapshot, ManagedTwin, TwinPatch, TwinRef, TwinSlot } from '../../src/planner/index.js';
 import { type Clock, systemClock } from '../../src/runtime/clock.js';
-import type { FakeHub } from './planner-fixtures.js';
+import { type FakeHub, moduleTwin } from './planner-fixtures.js';
 
 export class FakeHubAccess implements HubAccess {
   readonly hubName = 'fake-hub.example';
@@ -22,9 +22,10 @@ export class FakeHubAccess implements HubAccess {
     return structuredClone(this.laggingSnapshot ?? this.hub.snapshot());
   }
 
-  async readModuleTwins(deviceIds: readonly string[]): Promise<Map<string, SecurityModuleTwin>> {
+  /** The fake hub keeps only security module twins: every read is of that slot. */
+  async readTwins(_slot: TwinSlot, deviceIds: readonly string[]): Promise<Map<string, ManagedTwin>> {
     this.calls.rereads++;
-    const out = new Map<string, SecurityModuleTwin>();
+    const out = new Map<string, ManagedTwin>();
     for (const id of deviceIds) {
       const twin = this.hub.modules.get(id);
       // As the hub client's GETs do: the current twin, marked so.
@@ -33,26 +34,19 @@ export class FakeHubAccess implements HubAccess {
     return out;
   }
 
-  async patchModuleTwin(deviceId: string, patch: TwinPatch, etag: string): Promise<SecurityModuleTwin> {
+  async patchTwin({ slot, deviceId }: TwinRef, patch: TwinPatch, etag: string): Promise<ManagedTwin> {
     this.calls.patches++;
     this.beforePatch?.(deviceId);
-    const refused = this.hub.apply([{ deviceId, etag, patch, changedSettings: [] }], this.clock.now());
+    const refused = this.hub.apply([{ slot, deviceId, etag, patch, changedSettings: [] }], this.clock.now());
     if (refused.length)
       throw Object.assign(new Error(`precondition failed for ${deviceId}`), { kind: 'PreconditionFailed' });
     return structuredClone(this.hub.modules.get(deviceId)!);
   }
 
-  async ensureSecurityModule(deviceId: string): Promise<'created' | 'existed'> {
+  async ensureModule({ deviceId }: TwinRef): Promise<'created' | 'existed'> {
     this.calls.creations++;
     if (this.hub.modules.has(deviceId)) return 'existed';
-    this.hub.modules.set(deviceId, {
-      deviceId,
-      etag: 'new',
-      tags: {},
-      desiredConfiguration: {},
-      reportedConfiguration: undefined,
-      desiredVersion: 1,
-    });
+    this.hub.modules.set(deviceId, moduleTwin(deviceId, { etag: 'new' }));
     return 'created';
   }
 }

@@ -1,4 +1,15 @@
 // A tiny in-memory hub for planner tests: twins that take merge patches and agents that report what they run.
+
+import {
+  type DeviceRecord,
+  type HubPlan,
+  type HubReconcileInput,
+  type HubSnapshot,
+  type ManagedTwin,
+  type PlannedResource,
+  planHubReconcile,
+  type TwinWrite,
+} from '../../src/planner/index.js';
 import {
   AGENT_CONFIGURATION_KEY,
   checkAgentSettings,
@@ -6,16 +17,47 @@ import {
   unwrapTwinConfiguration,
   wrapSettings,
 } from '../../src/profiles/security-agent/index.js';
-import {
-  type DeviceRecord,
-  type HubPlan,
-  type HubReconcileInput,
-  type HubSnapshot,
-  type PlannedResource,
-  planHubReconcile,
-  type SecurityModuleTwin,
-  type TwinWrite,
-} from '../../src/planner/index.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
+
+/** The agent's configuration object in a twin's desired properties (its settings wrapped as {value}). */
+export function agentDesired(twin: ManagedTwin | undefined): Record<string, { value: unknown } | undefined> {
+  return (twin?.desired[AGENT_CONFIGURATION_KEY] ?? {}) as Record<string, { value: unknown } | undefined>;
+}
+
+/** The agent's configuration object in a twin's reported properties, or undefined when it reported none. */
+export function agentReported(twin: ManagedTwin | undefined): unknown {
+  return twin?.reported[AGENT_CONFIGURATION_KEY];
+}
+
+/** A security module twin as the hub client reads one (desired written at `writtenAt`, epoch ms). */
+export function moduleTwin(
+  deviceId: string,
+  fields: { desired?: unknown; reported?: unknown; etag?: string; tags?: Record<string, unknown> } & Partial<
+    Omit<ManagedTwin, 'desired' | 'reported'>
+  > = {},
+  writtenAt = 0,
+): ManagedTwin {
+  const { desired, reported, ...rest } = fields;
+  return {
+    deviceId,
+    moduleId: SECURITY_MODULE_ID,
+    etag: 'e1',
+    tags: {},
+    desired: desired === undefined ? {} : { [AGENT_CONFIGURATION_KEY]: desired },
+    desiredMetadata: { [AGENT_CONFIGURATION_KEY]: { $lastUpdated: new Date(writtenAt).toISOString() } },
+    reported: reported === undefined ? {} : { [AGENT_CONFIGURATION_KEY]: reported },
+    desiredVersion: 1,
+    ...rest,
+  };
+}
+
+/** A snapshot of devices and their security module twins. */
+export function agentSnapshot(
+  devices: DeviceRecord[],
+  modules: Iterable<[string, ManagedTwin]>,
+): HubSnapshot {
+  return { devices, twins: new Map([[SECURITY_MODULE_ID, new Map(modules)]]) };
+}
 
 export function resource(
   key: string,
@@ -26,9 +68,12 @@ export function resource(
     key,
     priority: 0,
     target: { condition: "tags.environment = 'production'" },
+    kind: 'SecurityModuleConfig',
+    slot: SECURITY_MODULE_ID,
     settings: settings as PlannedResource['settings'],
+    convergence: 'Agent',
     suspend: false,
-    createMissingModules: false,
+    createModule: false,
     convergenceTimeoutMs: 15 * 60_000,
     rollout: { batchSize: '100%', failureThreshold: '10%' },
     ...options,
@@ -49,7 +94,8 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 
 export class FakeHub {
   devices: DeviceRecord[] = [];
-  modules = new Map<string, SecurityModuleTwin>();
+  /** The security module twins, by device id. */
+  modules = new Map<string, ManagedTwin>();
   private etags = 0;
   writes = 0;
 
@@ -65,24 +111,18 @@ export class FakeHub {
       connectionState: options.connected === false ? 'Disconnected' : 'Connected',
     });
     if (options.module !== false) {
-      this.modules.set(deviceId, {
+      this.modules.set(
         deviceId,
-        etag: `e${++this.etags}`,
-        tags: {},
-        desiredConfiguration: options.desired ?? {},
-        reportedConfiguration: undefined,
-        desiredVersion: 1,
-        version: 1,
-        desiredUpdatedAt: 0,
-      });
+        moduleTwin(deviceId, { desired: options.desired ?? {}, etag: `e${++this.etags}`, version: 1 }),
+      );
     }
   }
 
   snapshot(): HubSnapshot {
-    return {
-      devices: this.devices.map((d) => ({ ...d })),
-      modules: new Map([...this.modules].map(([k, v]) => [k, { ...v }])),
-    };
+    return agentSnapshot(
+      this.devices.map((d) => ({ ...d })),
+      [...this.modules].map(([k, v]) => [k, { ...v }]),
+    );
   }
 
   /** Applies writes whose etag matches, as the hub does; returns the device ids refused with 412. */
@@ -96,11 +136,15 @@ export class FakeHub {
       }
       this.writes++;
       twin.tags = mergePatch(twin.tags, write.patch.tags ?? {}) as Record<string, unknown>;
-      const desired = write.patch.properties?.desired?.[AGENT_CONFIGURATION_KEY];
+      const desired = write.patch.properties?.desired;
       if (desired !== undefined) {
-        twin.desiredConfiguration = mergePatch(twin.desiredConfiguration, desired);
+        twin.desired = mergePatch(twin.desired, desired) as Record<string, unknown>;
         twin.desiredVersion++;
-        twin.desiredUpdatedAt = now;
+        const stamp = { $lastUpdated: new Date(now).toISOString(), $lastUpdatedVersion: twin.desiredVersion };
+        twin.desiredMetadata = {
+          ...twin.desiredMetadata,
+          ...Object.fromEntries(Object.keys(desired).map((k) => [k, stamp])),
+        };
       }
       twin.etag = `e${++this.etags}`;
       twin.version = (twin.version ?? 1) + 1;
@@ -113,19 +157,17 @@ export class FakeHub {
     for (const device of this.devices) {
       const twin = this.modules.get(device.deviceId);
       if (!twin || device.connectionState !== 'Connected') continue;
-      const { settings, problems } = unwrapTwinConfiguration(twin.desiredConfiguration);
+      const { settings, problems } = unwrapTwinConfiguration(agentDesired(twin));
       const effective = effectiveSettings(settings);
       if (problems.length || checkAgentSettings(effective).some((p) => p.severity === 'error')) continue;
-      twin.reportedConfiguration = wrapSettings(effective);
+      twin.reported = { ...twin.reported, [AGENT_CONFIGURATION_KEY]: wrapSettings(effective) };
       twin.etag = `e${++this.etags}`;
       twin.version = (twin.version ?? 1) + 1;
     }
   }
 
   desiredValue(deviceId: string, key: string): unknown {
-    return (
-      this.modules.get(deviceId)!.desiredConfiguration as Record<string, { value: unknown } | undefined>
-    )[key]?.value;
+    return agentDesired(this.modules.get(deviceId))[key]?.value;
   }
 }
 

@@ -2,6 +2,7 @@
 // valid ones with one mutation (a wrong type, an out-of-range number, an unknown field, a bad enum, a missing
 // required field, a bad name).
 import fc from 'fast-check';
+import type { PlannedResource } from '../../src/planner/index.js';
 import {
   type AgentSettings,
   checkAgentSettings,
@@ -10,8 +11,12 @@ import {
   SETTINGS_BY_KEY,
   type SettingValue,
 } from '../../src/profiles/security-agent/index.js';
-import { AGGREGATED_EVENTS, EVENT_NAMES, EVENT_PRIORITIES } from '../../src/profiles/security-agent/settings.js';
-import type { PlannedResource } from '../../src/planner/index.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
+import {
+  AGGREGATED_EVENTS,
+  EVENT_NAMES,
+  EVENT_PRIORITIES,
+} from '../../src/profiles/security-agent/settings.js';
 import { iotHub, securityModuleConfig } from './resources.js';
 
 const dnsLabel = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?$/);
@@ -348,9 +353,12 @@ export function plannedResourceOf(spec: PlannedResourceSpec, index: number): Pla
     key: `ns/r${index}`,
     priority: spec.priority,
     target: spec.target,
+    kind: 'SecurityModuleConfig',
+    slot: SECURITY_MODULE_ID,
     settings: spec.settings,
+    convergence: 'Agent',
     suspend: spec.suspend,
-    createMissingModules: spec.createMissingModules,
+    createModule: spec.createMissingModules,
     convergenceTimeoutMs: 15 * MINUTE,
     rollout: { batchSize: spec.batchSize, failureThreshold: spec.failureThreshold },
   };

@@ -1,13 +1,14 @@
-// How to re-read the module twins of some devices: `deviceId IN [...]` queries or one GET each, whichever
-// uses less of the hub's quotas. On S1 a query costs 3 s of the query quota (20/min) and a GET 10 ms of the
-// read quota (100/s), so GETs win below about 300 devices per query; GETs are also never stale.
-import { SECURITY_MODULE_ID } from '../profiles/security-agent/settings.js';
+// How to read the twins of a slot (a module, or the device twins): the queries, and how to re-read the twins of
+// some devices: `deviceId IN [...]` queries or one GET each, whichever uses less of the hub's quotas. On S1 a
+// query costs 3 s of the query quota (20/min) and a GET 10 ms of the read quota (100/s), so GETs win below about
+// 300 devices per query; GETs are also never stale.
 import {
   conditionFromDeviceIds,
   type Expression,
   formatCondition,
   MAX_QUERY_LENGTH,
 } from '../condition/index.js';
+import { DEVICE_TWIN, type TwinSlot } from '../twins/types.js';
 import { type HubRateLimits, quotaCostMs } from './rate-limits.js';
 
 /** The hub returns at most 1,000 items per query page, whatever the client asks for. */
@@ -15,21 +16,28 @@ export const MAX_QUERY_PAGE_SIZE = 1000;
 
 export const DEVICES_QUERY = 'SELECT * FROM devices';
 
-const MODULE_CONDITION: Expression = {
-  kind: 'compare',
-  operator: '=',
-  left: { kind: 'path', segments: ['moduleId'] },
-  right: { kind: 'literal', value: SECURITY_MODULE_ID },
-};
+function moduleCondition(moduleId: string): Expression {
+  return {
+    kind: 'compare',
+    operator: '=',
+    left: { kind: 'path', segments: ['moduleId'] },
+    right: { kind: 'literal', value: moduleId },
+  };
+}
 
-/** Every security module twin of the hub. */
-export const SECURITY_MODULES_QUERY = `SELECT * FROM devices.modules WHERE ${formatCondition(MODULE_CONDITION)}`;
+/** Every twin of the slot in the hub. */
+export function twinsQuery(slot: TwinSlot): string {
+  if (slot === DEVICE_TWIN) return DEVICES_QUERY;
+  return `SELECT * FROM devices.modules WHERE ${formatCondition(moduleCondition(slot))}`;
+}
 
-/** The security module twins of some devices; ids are escaped by the condition formatter. */
-export function securityModulesOfDevicesQuery(deviceIds: readonly string[]): string {
+/** The twins of the slot of some devices; ids are escaped by the condition formatter. */
+export function twinsOfDevicesQuery(slot: TwinSlot, deviceIds: readonly string[]): string {
+  if (slot === DEVICE_TWIN)
+    return `${DEVICES_QUERY} WHERE ${formatCondition(conditionFromDeviceIds(deviceIds))}`;
   const condition: Expression = {
     kind: 'and',
-    operands: [MODULE_CONDITION, conditionFromDeviceIds(deviceIds)],
+    operands: [moduleCondition(slot), conditionFromDeviceIds(deviceIds)],
   };
   return `SELECT * FROM devices.modules WHERE ${formatCondition(condition)}`;
 }
@@ -38,13 +46,14 @@ export function securityModulesOfDevicesQuery(deviceIds: readonly string[]): str
  * Device ids in batches whose query stays within the hub's query length and one page of results. Throws a
  * RangeError for an id that alone makes the query too long (the hub caps ids at 128 characters, so it cannot).
  */
-export function moduleQueryBatches(
+export function queryBatches(
+  slot: TwinSlot,
   deviceIds: readonly string[],
   maxQueryLength = MAX_QUERY_LENGTH,
 ): string[][] {
   // Lengths add up: the query around the list, each quoted id, and ", " between ids.
-  const frame = securityModulesOfDevicesQuery(['']).length - "''".length;
-  const literalLength = (id: string) => securityModulesOfDevicesQuery([id]).length - frame;
+  const frame = twinsOfDevicesQuery(slot, ['']).length - "''".length;
+  const literalLength = (id: string) => twinsOfDevicesQuery(slot, [id]).length - frame;
   const batches: string[][] = [];
   let batch: string[] = [];
   let length = frame;
@@ -65,19 +74,19 @@ export function moduleQueryBatches(
   return batches;
 }
 
-/** One GET per device, `deviceId IN [...]` queries, or the pages of every security module twin of the hub. */
-export type ModuleReadStrategy = 'get' | 'query' | 'all';
+/** One GET per device, `deviceId IN [...]` queries, or the pages of every twin of the slot. */
+export type TwinReadStrategy = 'get' | 'query' | 'all';
 
 /**
  * Whichever uses the least quota time: GETs (ties go to them, they are never stale), `IN` queries, or, when the
- * devices are much of the fleet, the plain pages of every module twin (`allPages` of them).
+ * devices are much of the fleet, the plain pages of every twin of the slot (`allPages` of them).
  */
-export function chooseModuleReadStrategy(
+export function chooseTwinReadStrategy(
   deviceCount: number,
   queryCount: number,
   limits: Pick<HubRateLimits, 'twinRead' | 'query'>,
   allPages = Number.POSITIVE_INFINITY,
-): ModuleReadStrategy {
+): TwinReadStrategy {
   const getsMs = deviceCount * quotaCostMs(limits.twinRead);
   const queriesMs = Math.min(queryCount, allPages) * quotaCostMs(limits.query);
   if (getsMs <= queriesMs) return 'get';

@@ -1,0 +1,112 @@
+// Desired properties of any twin, as a TwinConfig manages them: each top-level property (or, in an IoT Plug and
+// Play component, each property of the component) is one setting, named by its path from the desired root
+// (`/targetTemperature`, `/thermostat1/targetTemperature`) and written whole. A component's object carries the
+// `"__t": "c"` marker, as the convention says. How a device's answer reads depends on the resource's convergence:
+// IoT Plug and Play acknowledgements, a mirror of the value, or nothing to wait for.
+
+import { sameJson } from '../../runtime/same-json.js';
+import { lastWritten, type ManagedTwin } from '../../twins/types.js';
+import type { Convergence, ReportedState, TwinProfile } from '../twin-profile.js';
+
+/** The marker of a component's object in desired and reported properties. */
+export const COMPONENT_MARKER = { __t: 'c' } as const;
+
+const escape = (name: string) => name.replace(/~/g, '~0').replace(/\//g, '~1');
+const unescape = (segment: string) => segment.replace(/~1/g, '/').replace(/~0/g, '~');
+
+/** The setting id of a property, in a component or at the top level. */
+export function propertySettingId(property: string, component?: string): string {
+  return component === undefined ? `/${escape(property)}` : `/${escape(component)}/${escape(property)}`;
+}
+
+/** The path of a setting id from the desired (or reported) root: [property] or [component, property]. */
+export function settingPath(settingId: string): string[] {
+  return settingId.slice(1).split('/').map(unescape);
+}
+
+function at(properties: Readonly<Record<string, unknown>> | undefined, path: readonly string[]): unknown {
+  let node: unknown = properties;
+  for (const key of path) {
+    if (!node || typeof node !== 'object' || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+/** An IoT Plug and Play acknowledgement: `{value, ac, av, ad}` at the property's place in reported. */
+interface Acknowledgement {
+  value?: unknown;
+  ac?: unknown;
+  av?: unknown;
+  ad?: unknown;
+}
+
+function settingState(
+  twin: ManagedTwin,
+  settingId: string,
+  value: unknown,
+  convergence: Convergence,
+): ReportedState {
+  const path = settingPath(settingId);
+  const reported = at(twin.reported, path);
+  if (convergence === 'None') return { state: 'converged' };
+  if (convergence === 'Mirror')
+    return sameJson(reported, value) ? { state: 'converged' } : { state: 'pending' };
+  // PlugAndPlay: the device answers the desired version it saw; an answer to an older one says nothing of ours.
+  const ack = (reported && typeof reported === 'object' ? reported : {}) as Acknowledgement;
+  const written = lastWritten(twin, path).version ?? twin.desiredVersion;
+  if (typeof ack.av !== 'number' || ack.av < written || typeof ack.ac !== 'number')
+    return { state: 'pending' };
+  if (ack.ac >= 200 && ack.ac < 300) return { state: 'converged' };
+  const description = typeof ack.ad === 'string' && ack.ad ? `: ${ack.ad}` : '';
+  return { state: 'rejected', message: `${path.join('.')} refused (${ack.ac})${description}` };
+}
+
+function differences(twin: ManagedTwin, wanted: ReadonlyMap<string, unknown>, limit: number): string[] {
+  const lines: string[] = [];
+  for (const [settingId, value] of wanted) {
+    if (lines.length >= limit) break;
+    const reported = at(twin.reported, settingPath(settingId));
+    if (sameJson(reported, value) || sameJson((reported as Acknowledgement | undefined)?.value, value))
+      continue;
+    lines.push(
+      `${settingPath(settingId).join('.')}: reported ${reported === undefined ? 'nothing' : JSON.stringify(reported)}, desired ${JSON.stringify(value ?? null)}`,
+    );
+  }
+  return lines;
+}
+
+export const twinPropertiesProfile: TwinProfile = {
+  name: 'twin properties',
+  reportsWhole: false,
+  handles: (settingId) => settingId.startsWith('/'),
+  read: (desired, settingId) => at(desired, settingPath(settingId)),
+  write(settingId, value) {
+    const path = settingPath(settingId);
+    if (path.length === 1) return { [path[0]]: value };
+    return { [path[0]]: { ...COMPONENT_MARKER, [path[1]]: value } };
+  },
+  same: (_settingId, a, b) => sameJson(a, b),
+  // A TwinConfig's values are judged one resource at a time, by its own schema or model, before any plan.
+  judge: () => [],
+  reportedState(twin, wanted, convergence) {
+    if (twin.reportedMayBeStale && convergence !== 'None') return { state: 'pending' };
+    let pending = false;
+    for (const [settingId, value] of wanted) {
+      const state = settingState(twin, settingId, value, convergence);
+      if (state.state === 'rejected') return state;
+      if (state.state === 'pending') pending = true;
+    }
+    return pending ? { state: 'pending' } : { state: 'converged' };
+  },
+  differences,
+  silence: (written) => `the device has not acknowledged the properties${written}`,
+  writtenAt(twin, settingIds) {
+    let latest: number | undefined;
+    for (const id of settingIds) {
+      const when = lastWritten(twin, settingPath(id)).at;
+      if (when !== undefined && (latest === undefined || when > latest)) latest = when;
+    }
+    return latest;
+  },
+};
