@@ -1,13 +1,15 @@
 // Planning benchmark: 100,000 devices against 50 layered resources. Prints CPU time and memory of one plan,
 // and of the re-plan of a converged hub (which must write nothing). Targets: < 2 s CPU, < 500 MB.
-import { AGENT_CONFIGURATION_KEY, EVENT_NAMES } from '../src/profiles/security-agent/index.js';
+
 import {
   type HubSnapshot,
+  type ManagedTwin,
   type PlannedResource,
   planHubReconcile,
-  type SecurityModuleTwin,
 } from '../src/planner/index.js';
-import { mergePatch } from '../test/support/planner-fixtures.js';
+import { AGENT_CONFIGURATION_KEY, EVENT_NAMES } from '../src/profiles/security-agent/index.js';
+import { SECURITY_MODULE_ID } from '../src/profiles/security-agent/profile.js';
+import { agentSnapshot, mergePatch, moduleTwin, resource } from '../test/support/planner-fixtures.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 100_000);
 const RESOURCES = 50;
@@ -16,7 +18,7 @@ const TYPES = ['gateway', 'camera', 'plc', 'sensor', 'hmi'];
 
 function fleet(): HubSnapshot {
   const devices = [];
-  const modules = new Map<string, SecurityModuleTwin>();
+  const modules = new Map<string, ManagedTwin>();
   for (let i = 0; i < DEVICES; i++) {
     const deviceId = `device-${String(i).padStart(6, '0')}`;
     devices.push({
@@ -30,17 +32,9 @@ function fleet(): HubSnapshot {
       status: 'enabled',
       connectionState: i % 50 === 0 ? 'Disconnected' : 'Connected',
     });
-    modules.set(deviceId, {
-      deviceId,
-      etag: 'AAAAAAAAAAE=',
-      tags: {},
-      desiredConfiguration: {},
-      reportedConfiguration: undefined,
-      desiredVersion: 1,
-      desiredUpdatedAt: 0,
-    });
+    modules.set(deviceId, moduleTwin(deviceId, { etag: 'AAAAAAAAAAE=', desired: {} }));
   }
-  return { devices, modules };
+  return agentSnapshot(devices, modules);
 }
 
 function resources(): PlannedResource[] {
@@ -55,20 +49,17 @@ function resources(): PlannedResource[] {
           : r % 3 === 1
             ? `tags.deviceType = '${TYPES[r % TYPES.length]}' AND NOT (tags.firmware = '1.${r % 7}.0')`
             : `STARTSWITH(tags.site, 'site-${r % 10}') OR tags.firmware IN ['1.1.0', '1.${r % 7}.0']`;
-    out.push({
-      key: `fleet/resource-${String(r).padStart(2, '0')}`,
-      priority: r === 0 ? 0 : 1 + (r % 5),
-      target: { condition },
-      settings: {
-        [`eventPriority${EVENT_NAMES[r % EVENT_NAMES.length]}`]: priorities[r % 3],
-        snapshotFrequency: `PT${1 + (r % 12)}H`,
-        ...(r === 0 ? { highPriorityMessageFrequency: 'PT5M', lowPriorityMessageFrequency: 'PT2H' } : {}),
-      },
-      suspend: false,
-      createMissingModules: false,
-      convergenceTimeoutMs: 900_000,
-      rollout: { batchSize: '100%', failureThreshold: '10%' },
-    });
+    out.push(
+      resource(
+        `fleet/resource-${String(r).padStart(2, '0')}`,
+        {
+          [`eventPriority${EVENT_NAMES[r % EVENT_NAMES.length]}`]: priorities[r % 3],
+          snapshotFrequency: `PT${1 + (r % 12)}H`,
+          ...(r === 0 ? { highPriorityMessageFrequency: 'PT5M', lowPriorityMessageFrequency: 'PT2H' } : {}),
+        },
+        { priority: r === 0 ? 0 : 1 + (r % 5), target: { condition }, convergenceTimeoutMs: 900_000 },
+      ),
+    );
   }
   return out;
 }
@@ -100,13 +91,10 @@ console.log(
 
 // Apply the writes as the hub would, let every online agent report, and plan again: nothing to write.
 for (const write of first.writes) {
-  const twin = snapshot.modules.get(write.deviceId)!;
+  const twin = snapshot.twins.get(SECURITY_MODULE_ID)!.get(write.deviceId)!;
   twin.tags = mergePatch(twin.tags, write.patch.tags ?? {}) as Record<string, unknown>;
-  twin.desiredConfiguration = mergePatch(
-    twin.desiredConfiguration,
-    write.patch.properties?.desired[AGENT_CONFIGURATION_KEY] ?? {},
-  );
-  twin.reportedConfiguration = twin.desiredConfiguration;
+  twin.desired = mergePatch(twin.desired, write.patch.properties?.desired ?? {}) as Record<string, unknown>;
+  twin.reported = { [AGENT_CONFIGURATION_KEY]: twin.desired[AGENT_CONFIGURATION_KEY] };
   twin.desiredVersion++;
 }
 const second = measure('re-plan of the converged hub', () =>

@@ -19,6 +19,7 @@ import { makeKubeApi } from '../src/controller/kube-http.js';
 import { type RunningControlPlane, runKubectl, startControlPlane } from '../src/demo/local-control-plane.js';
 import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../src/emulator/index.js';
 import { createHubClient } from '../src/hub/hub-client.js';
+import { SECURITY_MODULE_ID } from '../src/profiles/security-agent/profile.js';
 import { emulatorCredentials, hubSecret, iotHub } from '../test/support/resources.js';
 import { convergenceChart, type Series } from './rollout/chart.js';
 import {
@@ -354,10 +355,10 @@ function clientOf(emulator: RunningEmulator) {
 async function plantForeign(emulator: RunningEmulator, count: number): Promise<string[]> {
   const client = clientOf(emulator);
   const ids = Array.from({ length: count }, (_, i) => `device-${String(i * 7 + 1).padStart(6, '0')}`);
-  const twins = await client.readModuleTwins(ids, { consistent: true });
+  const twins = await client.readTwins(SECURITY_MODULE_ID, ids, { consistent: true });
   for (const [id, twin] of twins)
-    await client.patchModuleTwin(
-      id,
+    await client.patchTwin(
+      { slot: SECURITY_MODULE_ID, deviceId: id },
       { properties: { desired: { [FOREIGN]: { window: '02:00-04:00' } } } },
       twin.etag,
     );

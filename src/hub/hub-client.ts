@@ -217,7 +217,7 @@ export class HubClient implements HubAccess {
     };
     // The device twins come with the devices' own query.
     if (slots.includes(DEVICE_TWIN)) keep(DEVICE_TWIN, devices.rows);
-    modules.forEach((slot, i) => keep(slot, moduleRows[i].rows));
+    for (const [i, slot] of modules.entries()) keep(slot, moduleRows[i].rows);
     const deviceRecords: DeviceRecord[] = devices.rows.map(deviceRecordFromJson);
     return {
       devices: deviceRecords,

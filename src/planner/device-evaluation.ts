@@ -230,23 +230,27 @@ function planTwin(
   current: Ownership,
   context: EvaluationContext,
 ): TwinPlan {
-  const changes: [string, unknown][] = [];
+  /** Setting id, and the value to write or `removed`. */
+  const changes: [string, { value: unknown } | 'removed'][] = [];
   const nextOwners = layered.owners;
   for (const [key, value] of Object.entries(layered.settings)) {
     const profile = profileOf(key);
-    if (!profile.same(key, profile.read(twin.desired, key), value)) changes.push([key, value]);
+    if (!profile.same(key, profile.read(twin.desired, key), value)) changes.push([key, { value }]);
   }
   for (const [key, owner] of current.owners) {
     // Another manager claims it too: theirs, never removed by us (our claim is dropped below).
     if (layered.owners.has(key) || current.managedElsewhere.has(key)) continue;
     // The owner no longer sets this setting on this device (gone, retargeted, or dropped the setting).
     if (context.ownerPolicy(owner) !== 'retain' && readSetting(twin, key) !== undefined)
-      changes.push([key, null]);
+      changes.push([key, 'removed']);
   }
   const changedSettings = changes.map(([key]) => key);
   let desiredPatch: Record<string, unknown> = {};
-  for (const [key, value] of changes)
-    desiredPatch = mergeDesired(desiredPatch, profileOf(key).write(key, value), true);
+  for (const [key, change] of changes) {
+    const profile = profileOf(key);
+    const part = change === 'removed' ? profile.remove(key) : profile.write(key, change.value);
+    desiredPatch = mergeDesired(desiredPatch, part, true);
+  }
 
   const applied = changedSettings.length === 0;
   const plan: TwinPlan = {
@@ -269,7 +273,7 @@ function planTwin(
     ...(changedSettings.length ? { properties: { desired: desiredPatch } } : {}),
   };
   const setBy = new Set(
-    changes.filter(([, value]) => value !== null).map(([key]) => layered.owners.get(key)!),
+    changes.filter(([, change]) => change !== 'removed').map(([key]) => layered.owners.get(key)!),
   );
   plan.rolloutResources = [...setBy].filter(
     (owner) =>

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/observability/logger.js';
 import { OWNERSHIP_TAG } from '../../src/planner/ownership.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { runSync } from '../../src/sync/run-sync.js';
 import { desired, emulatorClient } from '../support/emulator-support.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
@@ -99,9 +100,8 @@ describe('a sync pipeline and the controller on one hub', () => {
 
   it("keeps each manager's record apart, and a pruning pipeline removes only its own settings", async () => {
     const client = emulatorClient(f.emulator, { tier: 'S3' });
-    const tags = (await client.readModuleTwins(['dev-1'], { consistent: true })).get('dev-1')!.tags[
-      OWNERSHIP_TAG
-    ] as Record<string, unknown>;
+    const tags = (await client.readTwins(SECURITY_MODULE_ID, ['dev-1'], { consistent: true })).get('dev-1')!
+      .tags[OWNERSHIP_TAG] as Record<string, unknown>;
     client.close();
     assert.deepEqual(Object.keys(tags).sort(), ['iot-security-operator', 'sync']);
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { demoResources } from '../../src/demo/operator-demo.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import {
   type ControlPlaneInfo,
   kubectl,
@@ -19,6 +20,7 @@ import {
 import { desired, emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 import { EXAMPLES, installCrds } from '../support/kube.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { agentReported } from '../support/planner-fixtures.js';
 import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/until.js';
 
@@ -124,7 +126,7 @@ describe('the operator end to end', () => {
 
     // The counts are the hub's: every online production or staging device reports the baseline.
     const client = emulatorClient(emulator, { tier: 'S3' });
-    const snapshot = await client.readSnapshot();
+    const snapshot = await client.readSnapshot([SECURITY_MODULE_ID]);
     client.close();
     const targeted = snapshot.devices.filter((d) =>
       ['production', 'staging'].includes(String(d.tags.environment)),
@@ -133,7 +135,7 @@ describe('the operator end to end', () => {
     const online = targeted.filter((d) => d.connectionState === 'Connected');
     assert.equal(baseline.status.convergedDevices + baseline.status.offlineDevices, targeted.length);
     const reporting = online.filter((d) => {
-      const reported = snapshot.modules.get(d.deviceId)?.reportedConfiguration as any;
+      const reported = agentReported(snapshot.twins.get(SECURITY_MODULE_ID)!.get(d.deviceId)) as any;
       return reported?.snapshotFrequency?.value === 'PT12H' || reported?.snapshotFrequency?.value === 'PT1H';
     });
     assert.equal(reporting.length, online.length, 'every online targeted agent reported the configuration');

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { desired, emulatorClient } from '../support/emulator-support.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
 import { until } from '../support/until.js';
@@ -41,9 +42,11 @@ describe('between edits', () => {
     await f.waitFor('smc', 'baseline', (o) => condition(o, 'Ready').status === 'True', 30_000);
     const client = emulatorClient(f.emulator, { tier: 'S3' });
     try {
-      const twin = (await client.readModuleTwins(['drift-1'], { consistent: true })).get('drift-1')!;
-      await client.patchModuleTwin(
+      const twin = (await client.readTwins(SECURITY_MODULE_ID, ['drift-1'], { consistent: true })).get(
         'drift-1',
+      )!;
+      await client.patchTwin(
+        { slot: SECURITY_MODULE_ID, deviceId: 'drift-1' },
         { properties: { desired: { [AGENT_CONFIGURATION_KEY]: { snapshotFrequency: { value: 'PT1H' } } } } },
         twin.etag,
       );

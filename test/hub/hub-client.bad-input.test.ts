@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createSharedAccessSignature, type RunningEmulator } from '../../src/emulator/index.js';
 import { HubError } from '../../src/hub/errors.js';
 import { createHubClient } from '../../src/hub/hub-client.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { emulatorClient, startHubEmulator } from '../support/emulator-support.js';
 
 const OTHER_KEY = Buffer.from('a-key-that-is-not-the-hubs-key!!').toString('base64');
@@ -57,7 +58,7 @@ describe('HubClient with bad connection input', () => {
         'SharedAccessKeyName=revokedPolicy',
       ),
     });
-    const error = await failureOf(client.readSnapshot());
+    const error = await failureOf(client.readSnapshot([SECURITY_MODULE_ID]));
     client.close();
     assert.equal(error.kind, 'Unauthorized');
     assert.match(error.message, /policy 'revokedPolicy'.*deleted or its keys regenerated \(revoked\)/);
@@ -95,7 +96,7 @@ describe('HubClient with bad connection input', () => {
       connectionString: `HostName=${emulator.hostName};SharedAccessKeyName=iothubowner;SharedAccessSignature=${token}`,
     });
     await client.verifyAccess();
-    assert.equal((await client.readModuleTwins(['device-000001'])).size, 1);
+    assert.equal((await client.readTwins(SECURITY_MODULE_ID, ['device-000001'])).size, 1);
     client.close();
   });
 

@@ -10,6 +10,7 @@ import { isHubError } from '../../src/hub/errors.js';
 import { createHubClient, type HubClient } from '../../src/hub/hub-client.js';
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';
 import { rateLimitsFor } from '../../src/hub/rate-limits.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { until } from '../support/until.js';
 
 const KEY = Buffer.alloc(32, 4).toString('base64');
@@ -65,11 +66,14 @@ describe('cancelling a hub call with its request in flight', () => {
   it('rejects with Cancelled at once, closes the connection of the request, and reconnects for the next', async () => {
     const hub = client();
     try {
-      assert.equal((await hub.readModuleTwins(['ok'], { consistent: true })).size, 1);
+      assert.equal((await hub.readTwins(SECURITY_MODULE_ID, ['ok'], { consistent: true })).size, 1);
       assert.equal(connections, 1);
 
       const controller = new AbortController();
-      const read = hub.readModuleTwins(['hang'], { consistent: true, abort: controller.signal });
+      const read = hub.readTwins(SECURITY_MODULE_ID, ['hang'], {
+        consistent: true,
+        abort: controller.signal,
+      });
       read.catch(() => {});
       await until(() => held !== undefined, 5000, 'the request reaching the server');
       let closed = false;
@@ -80,7 +84,7 @@ describe('cancelling a hub call with its request in flight', () => {
       await assert.rejects(read, (error) => isHubError(error, 'Cancelled'));
       await until(() => closed, 2000, 'closing the connection of the cancelled request');
 
-      assert.equal((await hub.readModuleTwins(['ok'], { consistent: true })).size, 1);
+      assert.equal((await hub.readTwins(SECURITY_MODULE_ID, ['ok'], { consistent: true })).size, 1);
       assert.equal(connections, 2, 'the next request opened a connection of its own');
     } finally {
       hub.close();

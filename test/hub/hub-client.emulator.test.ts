@@ -5,13 +5,16 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { type HubError, isHubError } from '../../src/hub/errors.js';
 import type { HubClient } from '../../src/hub/hub-client.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
+import type { HubSnapshot } from '../../src/twins/types.js';
 import {
   emulatorClient,
   emulatorCount,
   scriptFaults,
   startHubEmulator,
 } from '../support/emulator-support.js';
+import { agentDesired } from '../support/planner-fixtures.js';
 
 const SEEDED = 4997;
 const BARE = ['bare-1', 'bare-2', 'bare-3'];
@@ -26,6 +29,12 @@ function configurationPatch(snapshotFrequency: string) {
 
 function snapshotFrequencyOf(configuration: unknown): unknown {
   return (configuration as Record<string, { value?: unknown }> | undefined)?.snapshotFrequency?.value;
+}
+
+/** Devices of the snapshot without the security module. */
+function withoutModule(snapshot: HubSnapshot): string[] {
+  const modules = snapshot.twins.get(SECURITY_MODULE_ID)!;
+  return snapshot.devices.filter((d) => !modules.has(d.deviceId)).map((d) => d.deviceId);
 }
 
 describe('HubClient against the emulator', () => {
@@ -49,14 +58,14 @@ describe('HubClient against the emulator', () => {
   });
 
   it('reads a snapshot of 5,000 devices in five query calls per collection', async () => {
-    const snapshot = await client.readSnapshot();
+    const snapshot = await client.readSnapshot([SECURITY_MODULE_ID]);
     assert.equal(snapshot.devices.length, 5000);
-    assert.equal(snapshot.modules.size, SEEDED);
-    assert.deepEqual(snapshot.devicesWithoutModule.sort(), BARE);
+    assert.equal(snapshot.twins.get(SECURITY_MODULE_ID)!.size, SEEDED);
+    assert.deepEqual(withoutModule(snapshot).sort(), BARE);
     assert.deepEqual(snapshot.queryCalls, { devices: 5, modules: 5 });
     assert.equal(emulatorCount(emulator, 'query', 200), 10, 'the emulator served ten query pages');
     assert.equal(emulatorCount(emulator, 'twinRead'), 0, 'no GET per device');
-    const twin = snapshot.modules.get('device-000001')!;
+    const twin = snapshot.twins.get(SECURITY_MODULE_ID)!.get('device-000001')!;
     assert.match(twin.etag, /\S/);
     assert.ok(twin.desiredVersion >= 1);
     assert.ok(
@@ -66,28 +75,34 @@ describe('HubClient against the emulator', () => {
 
   it('reports a PATCH with a stale etag as PreconditionFailed and overwrites nothing', async () => {
     const deviceId = 'device-000010';
-    const before = (await client.readModuleTwins([deviceId])).get(deviceId)!;
-    const written = await client.patchModuleTwin(deviceId, configurationPatch('PT2H'), before.etag);
+    const before = (await client.readTwins(SECURITY_MODULE_ID, [deviceId])).get(deviceId)!;
+    const written = await client.patchTwin(
+      { slot: SECURITY_MODULE_ID, deviceId: deviceId },
+      configurationPatch('PT2H'),
+      before.etag,
+    );
     assert.notEqual(written.etag, before.etag);
     assert.ok(written.desiredVersion > before.desiredVersion);
 
-    const stale = await client.patchModuleTwin(deviceId, configurationPatch('PT9H'), before.etag).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const stale = await client
+      .patchTwin({ slot: SECURITY_MODULE_ID, deviceId: deviceId }, configurationPatch('PT9H'), before.etag)
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     assert.ok(isHubError(stale, 'PreconditionFailed'), String(stale));
     assert.equal(stale.statusCode, 412);
     assert.equal(stale.hubErrorCode, 412001);
     assert.match(stale.message, /device-000010 on hub localhost:\d+/);
 
-    const after = (await client.readModuleTwins([deviceId])).get(deviceId)!;
-    assert.equal(snapshotFrequencyOf(after.desiredConfiguration), 'PT2H');
+    const after = (await client.readTwins(SECURITY_MODULE_ID, [deviceId])).get(deviceId)!;
+    assert.equal(snapshotFrequencyOf(agentDesired(after)), 'PT2H');
     assert.equal(after.desiredVersion, written.desiredVersion, 'desired was not written again');
     assert.equal(emulatorCount(emulator, 'twinUpdate'), 2, 'the conflict was not retried');
   });
 
   it('re-reads module twins by GET and leaves out devices without the module', async () => {
-    const twins = await client.readModuleTwins([
+    const twins = await client.readTwins(SECURITY_MODULE_ID, [
       'device-000002',
       'device-000003',
       'bare-1',
@@ -99,22 +114,29 @@ describe('HubClient against the emulator', () => {
   });
 
   it('creates a missing security module, and leaves an existing one as it is', async () => {
-    assert.equal(await client.ensureSecurityModule('bare-2'), 'created');
+    assert.equal(await client.ensureModule({ slot: SECURITY_MODULE_ID, deviceId: 'bare-2' }), 'created');
     // The new module's simulated agent reports its configuration, which changes the etag: let it finish.
     await emulator.agentsIdle();
-    const created = (await client.readModuleTwins(['bare-2'])).get('bare-2')!;
-    const patched = await client.patchModuleTwin('bare-2', configurationPatch('PT3H'), created.etag);
+    const created = (await client.readTwins(SECURITY_MODULE_ID, ['bare-2'])).get('bare-2')!;
+    const patched = await client.patchTwin(
+      { slot: SECURITY_MODULE_ID, deviceId: 'bare-2' },
+      configurationPatch('PT3H'),
+      created.etag,
+    );
 
-    assert.equal(await client.ensureSecurityModule('bare-2'), 'existed');
-    assert.equal(await client.ensureSecurityModule('device-000004'), 'existed');
-    const after = (await client.readModuleTwins(['bare-2'])).get('bare-2')!;
+    assert.equal(await client.ensureModule({ slot: SECURITY_MODULE_ID, deviceId: 'bare-2' }), 'existed');
+    assert.equal(
+      await client.ensureModule({ slot: SECURITY_MODULE_ID, deviceId: 'device-000004' }),
+      'existed',
+    );
+    const after = (await client.readTwins(SECURITY_MODULE_ID, ['bare-2'])).get('bare-2')!;
     assert.equal(after.desiredVersion, patched.desiredVersion, 'the existing module twin was not replaced');
-    assert.equal(snapshotFrequencyOf(after.desiredConfiguration), 'PT3H');
+    assert.equal(snapshotFrequencyOf(agentDesired(after)), 'PT3H');
   });
 
   it('reports a device that does not exist as NotFound when creating its module', async () => {
     await assert.rejects(
-      client.ensureSecurityModule('no-such-device'),
+      client.ensureModule({ slot: SECURITY_MODULE_ID, deviceId: 'no-such-device' }),
       (e) => isHubError(e, 'NotFound') && e.statusCode === 404,
     );
   });
@@ -128,7 +150,7 @@ describe('HubClient against the emulator', () => {
     const started = Date.now();
     try {
       await assert.rejects(
-        slow.readModuleTwins(['device-000001'], { consistent: true }),
+        slow.readTwins(SECURITY_MODULE_ID, ['device-000001'], { consistent: true }),
         (error: HubError) => {
           assert.equal(error.kind, 'Transient');
           assert.equal(error.networkCode, 'ETIMEDOUT');
@@ -166,27 +188,33 @@ describe('HubClient against the emulator', () => {
     });
     try {
       const ids = Array.from({ length: 40 }, (_, i) => `device-${String(100 + i).padStart(6, '0')}`);
-      const read = await faulty.readModuleTwins(ids);
+      const read = await faulty.readTwins(SECURITY_MODULE_ID, ids);
       assert.equal(read.size, 40);
       const written = await Promise.all(
-        ids.map((id, i) => faulty.patchModuleTwin(id, configurationPatch(`PT${i + 1}M`), read.get(id)!.etag)),
+        ids.map((id, i) =>
+          faulty.patchTwin(
+            { slot: SECURITY_MODULE_ID, deviceId: id },
+            configurationPatch(`PT${i + 1}M`),
+            read.get(id)!.etag,
+          ),
+        ),
       );
       assert.deepEqual(
-        written.map((twin) => snapshotFrequencyOf(twin.desiredConfiguration)),
+        written.map((twin) => snapshotFrequencyOf(agentDesired(twin))),
         ids.map((_, i) => `PT${i + 1}M`),
       );
-      assert.equal(await faulty.ensureSecurityModule('bare-3'), 'created');
-      const snapshot = await faulty.readSnapshot();
+      assert.equal(await faulty.ensureModule({ slot: SECURITY_MODULE_ID, deviceId: 'bare-3' }), 'created');
+      const snapshot = await faulty.readSnapshot([SECURITY_MODULE_ID]);
       assert.equal(snapshot.devices.length, 5000);
 
       unscript();
       emulator.hub.faults.set({});
-      const fresh = await client.readModuleTwins(ids);
+      const fresh = await client.readTwins(SECURITY_MODULE_ID, ids);
       assert.deepEqual(
-        ids.map((id) => snapshotFrequencyOf(fresh.get(id)!.desiredConfiguration)),
+        ids.map((id) => snapshotFrequencyOf(agentDesired(fresh.get(id)))),
         ids.map((_, i) => `PT${i + 1}M`),
       );
-      assert.ok(snapshot.modules.has('bare-3'));
+      assert.ok(snapshot.twins.get(SECURITY_MODULE_ID)!.has('bare-3'));
 
       const telemetry = faulty.telemetry.snapshot();
       const faults = emulator.hub.stats.snapshot().faults;

@@ -8,7 +8,9 @@ import { createHubClient, type HubClientOptions, type HubRegistry } from '../../
 import { HubRateLimiter } from '../../src/hub/rate-limiter.js';
 import { type HubRateLimits, rateLimitsFor } from '../../src/hub/rate-limits.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
+import type { HubSnapshot } from '../../src/twins/types.js';
 import { FakeClock, settle, track } from '../support/fake-clock.js';
 
 const KEY = Buffer.from('fake-hub-key-0123456789abcdef012').toString('base64');
@@ -94,6 +96,12 @@ function clientWith(
   return { client, clock, rateLimiter, ...scripted };
 }
 
+/** Devices of the snapshot without the security module. */
+function withoutModule(snapshot: HubSnapshot): string[] {
+  const modules = snapshot.twins.get(SECURITY_MODULE_ID)!;
+  return snapshot.devices.filter((d) => !modules.has(d.deviceId)).map((d) => d.deviceId);
+}
+
 describe('HubClient over a scripted registry', () => {
   it('takes a token for every attempt, so that retries count against the quota', async () => {
     let attempts = 0;
@@ -107,7 +115,9 @@ describe('HubClient over a scripted registry', () => {
       },
       { limits: { twinUpdate: { limit: 2, windowMs: 1000 } } },
     );
-    const patch = track(client.patchModuleTwin('d1', { tags: { a: 1 } }, 'etag-1'));
+    const patch = track(
+      client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }, { tags: { a: 1 } }, 'etag-1'),
+    );
     await clock.advance(499);
     assert.ok(!patch.settled(), 'the retry waits for the next token');
     await clock.advance(1);
@@ -131,7 +141,9 @@ describe('HubClient over a scripted registry', () => {
         return { responseBody: twinJson(deviceId) };
       },
     });
-    const patch = track(client.patchModuleTwin('d1', { tags: { a: 1 } }, 'etag-1'));
+    const patch = track(
+      client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }, { tags: { a: 1 } }, 'etag-1'),
+    );
     await clock.advance(1000);
     assert.ok(patch.settled() && patch.error === undefined);
     assert.equal(rateLimiter.snapshot().twinUpdate.currentPerSecond, 25);
@@ -141,7 +153,9 @@ describe('HubClient over a scripted registry', () => {
   it("refuses '*' and empty etags without calling the hub", async () => {
     const { client, count } = clientWith({});
     for (const etag of ['*', '"*"', '']) {
-      await assert.rejects(client.patchModuleTwin('d1', {}, etag), (e) => isHubError(e, 'InvalidArgument'));
+      await assert.rejects(client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }, {}, etag), (e) =>
+        isHubError(e, 'InvalidArgument'),
+      );
     }
     assert.equal(count('updateModuleTwin'), 0);
   });
@@ -153,7 +167,7 @@ describe('HubClient over a scripted registry', () => {
       },
     });
     await assert.rejects(
-      client.patchModuleTwin('d1', { tags: { a: 1 } }, 'stale'),
+      client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }, { tags: { a: 1 } }, 'stale'),
       (e) => isHubError(e, 'PreconditionFailed') && e.hubErrorCode === 412001,
     );
     assert.deepEqual([count('updateModuleTwin'), count('getModuleTwin')], [1, 0]);
@@ -173,7 +187,7 @@ describe('HubClient over a scripted registry', () => {
         responseBody: twinJson(deviceId, patch.properties.desired, 'etag-2'),
       }),
     });
-    const result = track(client.patchModuleTwin('d1', patch, 'etag-1'));
+    const result = track(client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }, patch, 'etag-1'));
     await clock.advance(100);
     assert.equal((result.value as { etag: string }).etag, 'etag-2');
   });
@@ -189,7 +203,13 @@ describe('HubClient over a scripted registry', () => {
         responseBody: twinJson(deviceId, { someoneElse: 1 }, 'etag-9'),
       }),
     });
-    const result = track(client.patchModuleTwin('d1', { properties: { desired: { mine: 1 } } }, 'etag-1'));
+    const result = track(
+      client.patchTwin(
+        { slot: SECURITY_MODULE_ID, deviceId: 'd1' },
+        { properties: { desired: { mine: 1 } } },
+        'etag-1',
+      ),
+    );
     await clock.advance(100);
     assert.ok(isHubError(result.error, 'PreconditionFailed'));
   });
@@ -202,8 +222,8 @@ describe('HubClient over a scripted registry', () => {
         return { responseBody: module };
       },
     });
-    assert.equal(await client.ensureSecurityModule('d1'), 'existed');
-    assert.equal(await client.ensureSecurityModule('d2'), 'created');
+    assert.equal(await client.ensureModule({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }), 'existed');
+    assert.equal(await client.ensureModule({ slot: SECURITY_MODULE_ID, deviceId: 'd2' }), 'created');
     assert.deepEqual(calls[1].args[0], { deviceId: 'd2', moduleId: 'azureiotsecurity' });
   });
 
@@ -216,7 +236,7 @@ describe('HubClient over a scripted registry', () => {
         throw sdkError(409, 'ModuleAlreadyExistsOnDevice');
       },
     });
-    const result = track(client.ensureSecurityModule('d1'));
+    const result = track(client.ensureModule({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }));
     await clock.advance(100);
     assert.equal(result.error, undefined);
     assert.equal(result.value, 'created');
@@ -235,7 +255,7 @@ describe('HubClient over a scripted registry', () => {
           throw sdkError(409, 'ModuleAlreadyExistsOnDevice');
         },
       });
-      const result = track(client.ensureSecurityModule('d1'));
+      const result = track(client.ensureModule({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }));
       await clock.advance(100);
       assert.equal(result.value, 'existed', String(result.error));
       assert.equal(attempts, 2);
@@ -248,7 +268,7 @@ describe('HubClient over a scripted registry', () => {
         throw sdkError(413, 'TooManyModulesOnDevice');
       },
     });
-    const result = track(client.ensureSecurityModule('full'));
+    const result = track(client.ensureModule({ slot: SECURITY_MODULE_ID, deviceId: 'full' }));
     await clock.advance(60_000);
     assert.ok(isHubError(result.error, 'InvalidArgument'), String(result.error));
     assert.match(result.error.message, /device full .*already has the most modules.*retrying will not help/);
@@ -262,7 +282,9 @@ describe('HubClient over a scripted registry', () => {
         throw sdkError(403, 'IotHubQuotaExceeded');
       },
     });
-    const result = track(client.patchModuleTwin('d1', { tags: { a: 1 } }, 'etag-1'));
+    const result = track(
+      client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }, { tags: { a: 1 } }, 'etag-1'),
+    );
     await clock.advance(60_000);
     assert.ok(isHubError(result.error, 'Throttled'), String(result.error));
     assert.equal(result.error.statusCode, 403);
@@ -285,7 +307,9 @@ describe('HubClient over a scripted registry', () => {
       },
       { clock },
     );
-    const patch = track(client.patchModuleTwin('d1', { tags: { a: 1 } }, 'etag-1'));
+    const patch = track(
+      client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }, { tags: { a: 1 } }, 'etag-1'),
+    );
     await clock.advance(4999);
     assert.ok(!patch.settled(), 'still waiting for the date the hub named');
     await clock.advance(1);
@@ -300,7 +324,7 @@ describe('HubClient over a scripted registry', () => {
         return { responseBody: twinJson(deviceId) };
       },
     });
-    const twins = await client.readModuleTwins(['a', 'b', 'bare', 'a']);
+    const twins = await client.readTwins(SECURITY_MODULE_ID, ['a', 'b', 'bare', 'a']);
     assert.deepEqual([...twins.keys()].sort(), ['a', 'b']);
     assert.equal(count('getModuleTwin'), 3);
   });
@@ -315,7 +339,7 @@ describe('HubClient over a scripted registry', () => {
       { maxConcurrentReads: 4 },
     );
     const ids = Array.from({ length: 100 }, (_, i) => `d${i}`);
-    await assert.rejects(client.readModuleTwins(ids), (e) => isHubError(e, 'Unauthorized'));
+    await assert.rejects(client.readTwins(SECURITY_MODULE_ID, ids), (e) => isHubError(e, 'Unauthorized'));
     await settle();
     assert.equal(count('getModuleTwin'), 4);
   });
@@ -328,7 +352,7 @@ describe('HubClient over a scripted registry', () => {
         return { result: listed.map((id) => twinJson(id)), message: { headers: {} } };
       },
     });
-    const twins = await client.readModuleTwins(ids);
+    const twins = await client.readTwins(SECURITY_MODULE_ID, ids);
     assert.equal(twins.size, 1000);
     assert.equal(count('getModuleTwin'), 0);
     assert.ok(
@@ -352,15 +376,15 @@ describe('HubClient over a scripted registry', () => {
         };
       },
     });
-    const snapshot = await client.readSnapshot();
+    const snapshot = await client.readSnapshot([SECURITY_MODULE_ID]);
     assert.deepEqual(
       snapshot.devices.map((d) => d.deviceId),
       ['a', 'b', 'c'],
     );
-    assert.deepEqual([...snapshot.modules.keys()], ['a', 'c']);
-    const a = snapshot.modules.get('a')!;
+    assert.deepEqual([...snapshot.twins.get(SECURITY_MODULE_ID)!.keys()], ['a', 'c']);
+    const a = snapshot.twins.get(SECURITY_MODULE_ID)!.get('a')!;
     assert.deepEqual([a.desiredVersion, a.reportedVersion], [2, 1], 'the $versions of both sides');
-    assert.deepEqual(snapshot.devicesWithoutModule, ['b']);
+    assert.deepEqual(withoutModule(snapshot), ['b']);
     assert.deepEqual(snapshot.queryCalls, { devices: 2, modules: 2 });
     assert.ok(
       calls.every((c) => c.args[1] === 1000),
@@ -374,7 +398,7 @@ describe('HubClient over a scripted registry', () => {
       { limits: { query: { limit: 2, windowMs: 60_000 } } },
     );
     const controller = new AbortController();
-    const snapshot = track(client.readSnapshot({ abort: controller.signal }));
+    const snapshot = track(client.readSnapshot([SECURITY_MODULE_ID], { abort: controller.signal }));
     await settle();
     assert.ok(!snapshot.settled(), 'waiting for a query token');
     controller.abort();
@@ -387,7 +411,9 @@ describe('HubClient over a scripted registry', () => {
     const { client } = clientWith({ updateModuleTwin: () => new Promise(() => {}) });
     const controller = new AbortController();
     const patch = track(
-      client.patchModuleTwin('d1', { tags: { a: 1 } }, 'etag-1', { abort: controller.signal }),
+      client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }, { tags: { a: 1 } }, 'etag-1', {
+        abort: controller.signal,
+      }),
     );
     await settle();
     controller.abort();
@@ -414,8 +440,8 @@ describe('HubClient over a scripted registry', () => {
       },
       { logger },
     );
-    await client.patchModuleTwin('d1', { tags: { a: 1 } }, 'etag-1');
-    await assert.rejects(client.readModuleTwins(['d2']), (e) => isHubError(e, 'Unauthorized'));
+    await client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: 'd1' }, { tags: { a: 1 } }, 'etag-1');
+    await assert.rejects(client.readTwins(SECURITY_MODULE_ID, ['d2']), (e) => isHubError(e, 'Unauthorized'));
     await settle();
     const entries = lines.map((line) => JSON.parse(line));
     assert.deepEqual(

@@ -5,7 +5,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { isHubError } from '../../src/hub/errors.js';
 import type { HubClient } from '../../src/hub/hub-client.js';
-import type { SecurityModuleTwin } from '../../src/planner/types.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
+import type { ManagedTwin } from '../../src/twins/types.js';
 import { emulatorClient, emulatorCount, startHubEmulator } from '../support/emulator-support.js';
 import { until } from '../support/until.js';
 
@@ -46,9 +47,9 @@ describe('HubClient pacing against an emulator quota of 20 twin updates/s', () =
     emulator.hub.stats.reset();
   });
 
-  async function currentTwins(): Promise<Map<string, SecurityModuleTwin>> {
-    const snapshot = await reader.readSnapshot();
-    return snapshot.modules;
+  async function currentTwins(): Promise<Map<string, ManagedTwin>> {
+    const snapshot = await reader.readSnapshot([SECURITY_MODULE_ID]);
+    return snapshot.twins.get(SECURITY_MODULE_ID)!;
   }
 
   it('sends a burst of 200 patches in about 10 s with no more than a handful of 429s', async () => {
@@ -57,7 +58,9 @@ describe('HubClient pacing against an emulator quota of 20 twin updates/s', () =
     try {
       const started = Date.now();
       const results = await Promise.all(
-        ids.map((id) => client.patchModuleTwin(id, tagPatch(1), twins.get(id)!.etag)),
+        ids.map((id) =>
+          client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: id }, tagPatch(1), twins.get(id)!.etag),
+        ),
       );
       const seconds = (Date.now() - started) / 1000;
       const throttled = emulatorCount(emulator, 'twinUpdate', 429);
@@ -78,7 +81,9 @@ describe('HubClient pacing against an emulator quota of 20 twin updates/s', () =
     try {
       const started = Date.now();
       const results = await Promise.all(
-        ids.map((id) => client.patchModuleTwin(id, tagPatch(2), twins.get(id)!.etag)),
+        ids.map((id) =>
+          client.patchTwin({ slot: SECURITY_MODULE_ID, deviceId: id }, tagPatch(2), twins.get(id)!.etag),
+        ),
       );
       const seconds = (Date.now() - started) / 1000;
       const throttled = emulatorCount(emulator, 'twinUpdate', 429);
@@ -102,10 +107,14 @@ describe('HubClient pacing against an emulator quota of 20 twin updates/s', () =
     try {
       const controller = new AbortController();
       const calls = ids.map((id) =>
-        client.patchModuleTwin(id, tagPatch(3), twins.get(id)!.etag, { abort: controller.signal }).then(
-          () => 'ok' as const,
-          (error: unknown) => (isHubError(error, 'Cancelled') ? ('cancelled' as const) : error),
-        ),
+        client
+          .patchTwin({ slot: SECURITY_MODULE_ID, deviceId: id }, tagPatch(3), twins.get(id)!.etag, {
+            abort: controller.signal,
+          })
+          .then(
+            () => 'ok' as const,
+            (error: unknown) => (isHubError(error, 'Cancelled') ? ('cancelled' as const) : error),
+          ),
       );
       // Aborted once a second's worth of patches has gone out.
       await until(() => client.telemetry.snapshot().twinUpdate.attempts >= 20, 5000, 'twenty patches sent');

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isHubError } from '../../src/hub/errors.js';
-import { deviceRecordFromJson, moduleTwinFromJson, patchIsApplied } from '../../src/hub/twin-mapping.js';
+import { deviceRecordFromJson, patchIsApplied, twinFromJson } from '../../src/hub/twin-mapping.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
+import { DEVICE_TWIN } from '../../src/twins/types.js';
 
 const configuration = { maxMessageSizeInBytes: { value: 204800 } };
 
@@ -29,54 +31,59 @@ function moduleTwin(overrides: Record<string, unknown> = {}) {
   };
 }
 
-describe('moduleTwinFromJson', () => {
-  it('takes the configuration, the versions and when the configuration was written', () => {
-    assert.deepEqual(moduleTwinFromJson(moduleTwin()), {
+describe('twinFromJson', () => {
+  it('takes the properties (without $metadata and $version), the metadata, and the versions', () => {
+    assert.deepEqual(twinFromJson(moduleTwin(), SECURITY_MODULE_ID), {
       deviceId: 'device-000001',
+      moduleId: 'azureiotsecurity',
       etag: 'AAAAAAAAAAM=',
       tags: { 'iot-security-operator': { owner: 'ns/a' } },
-      desiredConfiguration: configuration,
-      reportedConfiguration: { snapshotFrequency: { value: 'PT13H' } },
+      desired: { [AGENT_CONFIGURATION_KEY]: configuration, other: 1 },
+      desiredMetadata: {
+        $lastUpdated: '2025-01-02T00:00:00Z',
+        [AGENT_CONFIGURATION_KEY]: { $lastUpdated: '2025-01-01T10:00:00Z' },
+      },
+      reported: { [AGENT_CONFIGURATION_KEY]: { snapshotFrequency: { value: 'PT13H' } } },
       desiredVersion: 4,
       reportedVersion: 9,
       version: 7,
-      desiredUpdatedAt: Date.parse('2025-01-01T10:00:00Z'),
     });
   });
 
-  it("falls back to the desired section's $lastUpdated when the key has no metadata", () => {
-    const twin = moduleTwin();
-    twin.properties.desired.$metadata = {
-      $lastUpdated: '2025-01-02T00:00:00Z',
-    } as typeof twin.properties.desired.$metadata;
-    assert.equal(moduleTwinFromJson(twin).desiredUpdatedAt, Date.parse('2025-01-02T00:00:00Z'));
-  });
-
-  it('reads a twin that has no configuration and no tags as empty', () => {
-    const twin = moduleTwinFromJson({
+  it('reads a twin that has no properties and no tags as empty', () => {
+    const twin = twinFromJson(
+      { deviceId: 'd', moduleId: 'azureiotsecurity', etag: 'e', properties: { desired: { $version: 1 } } },
+      SECURITY_MODULE_ID,
+    );
+    assert.deepEqual(twin, {
       deviceId: 'd',
       moduleId: 'azureiotsecurity',
       etag: 'e',
-      properties: { desired: { $version: 1 } },
-    });
-    assert.deepEqual(twin, {
-      deviceId: 'd',
-      etag: 'e',
       tags: {},
-      desiredConfiguration: undefined,
-      reportedConfiguration: undefined,
+      desired: {},
+      desiredMetadata: {},
+      reported: {},
       desiredVersion: 1,
     });
+  });
+
+  it('reads a device twin, which has no module id', () => {
+    const twin = twinFromJson({ deviceId: 'd', etag: 'e', modelId: 'dtmi:x;1', properties: {} }, DEVICE_TWIN);
+    assert.equal(twin.moduleId, undefined);
+    assert.throws(() => twinFromJson(moduleTwin(), DEVICE_TWIN), /is not the device twin/);
   });
 
   it('refuses a twin without an etag, so that no write can go out unguarded', () => {
     for (const etag of [undefined, '', '*', '"*"']) {
       assert.throws(
-        () => moduleTwinFromJson(moduleTwin({ etag })),
+        () => twinFromJson(moduleTwin({ etag }), SECURITY_MODULE_ID),
         (e) => isHubError(e, 'InvalidArgument'),
       );
     }
-    assert.throws(() => moduleTwinFromJson(moduleTwin({ moduleId: 'other' })), /not azureiotsecurity/);
+    assert.throws(
+      () => twinFromJson(moduleTwin({ moduleId: 'other' }), SECURITY_MODULE_ID),
+      /is not the module twin 'azureiotsecurity'/,
+    );
   });
 });
 
@@ -89,6 +96,7 @@ describe('deviceRecordFromJson', () => {
         status: 'enabled',
         connectionState: 'Connected',
         lastActivityTime: '2025-01-01T00:00:00Z',
+        modelId: 'dtmi:com:example:Thermostat;1',
         tags: { site: 'ams' },
         properties: {},
       }),
@@ -98,6 +106,7 @@ describe('deviceRecordFromJson', () => {
         status: 'enabled',
         connectionState: 'Connected',
         lastActivityTime: '2025-01-01T00:00:00Z',
+        modelId: 'dtmi:com:example:Thermostat;1',
       },
     );
   });

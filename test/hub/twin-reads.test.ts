@@ -2,11 +2,19 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_QUERY_LENGTH, parseQuery } from '../../src/condition/index.js';
 import {
-  chooseModuleReadStrategy,
-  moduleQueryBatches,
-  SECURITY_MODULES_QUERY,
-  securityModulesOfDevicesQuery,
-} from '../../src/hub/module-reads.js';
+  chooseTwinReadStrategy as chooseModuleReadStrategy,
+  queryBatches,
+  twinsOfDevicesQuery,
+  twinsQuery,
+} from '../../src/hub/twin-reads.js';
+import { DEVICE_TWIN } from '../../src/twins/types.js';
+
+const SECURITY_MODULES_QUERY = twinsQuery('azureiotsecurity');
+const securityModulesOfDevicesQuery = (ids: readonly string[]) =>
+  twinsOfDevicesQuery('azureiotsecurity', ids);
+const moduleQueryBatches = (ids: readonly string[], max?: number) =>
+  queryBatches('azureiotsecurity', ids, max);
+
 import { rateLimitsFor } from '../../src/hub/rate-limits.js';
 
 const ids = (count: number, prefix = 'device-') =>
@@ -19,6 +27,11 @@ describe('module queries', () => {
       securityModulesOfDevicesQuery(['a', "o'brien"]),
       "SELECT * FROM devices.modules WHERE moduleId = 'azureiotsecurity' AND deviceId IN ['a', 'o\\'brien']",
     );
+  });
+
+  it('selects the device twins, alone or of some devices', () => {
+    assert.equal(twinsQuery(DEVICE_TWIN), 'SELECT * FROM devices');
+    assert.equal(twinsOfDevicesQuery(DEVICE_TWIN, ['a']), "SELECT * FROM devices WHERE deviceId IN ['a']");
   });
 
   it('escapes ids so that the query still parses as one IN list', () => {

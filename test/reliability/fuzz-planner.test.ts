@@ -20,14 +20,15 @@ import {
   type DeviceRecord,
   type HubPlan,
   type HubReconcileInput,
+  type ManagedTwin,
   OWNERSHIP_TAG,
   type PlannedResource,
   planHubReconcile,
   type ResourceReport,
   resourceRevision,
-  type SecurityModuleTwin,
   type TwinWrite,
 } from '../../src/planner/index.js';
+import { twinKey } from '../../src/planner/plan-hub-reconcile.js';
 import {
   AGENT_CONFIGURATION_KEY,
   type AgentSettings,
@@ -36,7 +37,7 @@ import {
   unwrapTwinConfiguration,
   wrapSettings,
 } from '../../src/profiles/security-agent/index.js';
-import { mergePatch } from '../support/planner-fixtures.js';
+import { agentSnapshot, mergePatch, moduleTwin } from '../support/planner-fixtures.js';
 import {
   type AgentBehaviour,
   agentErrors,
@@ -107,20 +108,28 @@ class FuzzHub {
   }
 
   snapshot(): HubReconcileInput['snapshot'] {
-    const modules = new Map<string, SecurityModuleTwin>();
+    const modules = new Map<string, ManagedTwin>();
     for (const [deviceId, t] of this.twins) {
-      modules.set(deviceId, {
+      modules.set(
         deviceId,
-        etag: t.etag,
-        tags: structuredClone(t.tags),
-        desiredConfiguration: structuredClone(t.desired[AGENT_CONFIGURATION_KEY]),
-        reportedConfiguration: structuredClone(t.reported),
-        desiredVersion: t.desiredVersion,
-        version: t.version,
-        desiredUpdatedAt: t.desiredUpdatedAt,
-      });
+        moduleTwin(
+          deviceId,
+          {
+            etag: t.etag,
+            tags: structuredClone(t.tags),
+            desired: structuredClone(t.desired[AGENT_CONFIGURATION_KEY]),
+            reported: structuredClone(t.reported),
+            desiredVersion: t.desiredVersion,
+            version: t.version,
+          },
+          t.desiredUpdatedAt,
+        ),
+      );
     }
-    return { devices: this.devices.map((d) => ({ ...d, tags: structuredClone(d.tags) })), modules };
+    return agentSnapshot(
+      this.devices.map((d) => ({ ...d, tags: structuredClone(d.tags) })),
+      modules,
+    );
   }
 
   apply(write: TwinWrite): boolean {
@@ -513,7 +522,7 @@ function runScenario(s: Scenario, figures: Figures): void {
     writeFailures = new Map();
     for (const write of plan.writes) {
       if (throttled.has(write.deviceId)) {
-        writeFailures.set(write.deviceId, {
+        writeFailures.set(twinKey(write), {
           deviceId: write.deviceId,
           reason: 'HubThrottled',
           message: 'throttled',
@@ -522,7 +531,7 @@ function runScenario(s: Scenario, figures: Figures): void {
       }
       if (hub.apply(write)) figures.writes++;
     }
-    for (const deviceId of plan.moduleCreations) {
+    for (const { deviceId } of plan.moduleCreations) {
       assert.ok(!hub.twins.has(deviceId), `${deviceId}: creates a module that exists`);
       hub.createModule(deviceId);
       figures.moduleCreations++;
@@ -587,14 +596,8 @@ describe('fuzzing the planner', () => {
   // Found by the fuzzer: moving an old top-level record of `sync` under its manager key dropped the entries of
   // resources outside the plan's scope, so another namespace's claim on a setting was lost and taken over.
   it("keeps another scope's entries when it moves an old record of sync under the manager", () => {
-    const twin = (tags: Record<string, unknown>, desired: Record<string, unknown>): SecurityModuleTwin => ({
-      deviceId: 'd-0',
-      etag: 'e1',
-      tags,
-      desiredConfiguration: desired,
-      reportedConfiguration: undefined,
-      desiredVersion: 1,
-    });
+    const twin = (tags: Record<string, unknown>, desired: Record<string, unknown>): ManagedTwin =>
+      moduleTwin('d-0', { tags, desired });
     const layer = plannedResourceOf(
       {
         priority: 0,
@@ -607,11 +610,11 @@ describe('fuzzing the planner', () => {
       },
       0,
     );
-    const input = (module: SecurityModuleTwin): HubReconcileInput => ({
-      snapshot: {
-        devices: [{ deviceId: 'd-0', tags: { site: 'a' }, status: 'enabled', connectionState: 'Connected' }],
-        modules: new Map([['d-0', module]]),
-      },
+    const input = (module: ManagedTwin): HubReconcileInput => ({
+      snapshot: agentSnapshot(
+        [{ deviceId: 'd-0', tags: { site: 'a' }, status: 'enabled', connectionState: 'Connected' }],
+        [['d-0', module]],
+      ),
       resources: [layer],
       now: NOW,
       unknownOwners: 'remove',

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NewDevice, RunningEmulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/prng.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import {
   applyObjects,
   kubectl,
@@ -26,6 +27,7 @@ import { customObjects, GROUP, httpStatusOf, installCrds, VERSION } from '../sup
 import { environmentFleet, hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { pace } from '../support/pace.js';
+import { agentDesired } from '../support/planner-fixtures.js';
 import { securityModuleConfig } from '../support/resources.js';
 import { kubeconfigVia, TcpProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/until.js';
@@ -184,14 +186,15 @@ describe('the operator through Kubernetes faults', () => {
   const desired = async () => {
     const client = emulatorClient(emulator, { tier: 'S3', units: 10 });
     try {
-      const snapshot = await client.readSnapshot();
+      const snapshot = await client.readSnapshot([SECURITY_MODULE_ID]);
       return new Map(
-        [...snapshot.modules].map(([id, twin]) => [
+        [...snapshot.twins.get(SECURITY_MODULE_ID)!].map(([id, twin]) => [
           id,
           Object.fromEntries(
-            Object.entries((twin.desiredConfiguration ?? {}) as Record<string, { value: unknown }>).map(
-              ([k, v]) => [k, v?.value],
-            ),
+            Object.entries(agentDesired(twin) as Record<string, { value: unknown }>).map(([k, v]) => [
+              k,
+              v?.value,
+            ]),
           ),
         ]),
       );

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/prng.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import {
   applyObjects,
   type ControlPlaneInfo,
@@ -21,6 +22,7 @@ import { reconcilesFinished } from '../support/metrics.js';
 import { environmentFleet, hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { pace } from '../support/pace.js';
+import { agentDesired } from '../support/planner-fixtures.js';
 import { reconcileNow } from '../support/reconciles.js';
 import { securityModuleConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
@@ -90,14 +92,14 @@ function comparable(status: any, side: { namespace: string; emulator: RunningEmu
 async function twins(emulator: RunningEmulator, namespace: string): Promise<Map<string, unknown>> {
   const client = emulatorClient(emulator, { tier: 'S3', units: 10 });
   try {
-    const snapshot = await client.readSnapshot();
+    const snapshot = await client.readSnapshot([SECURITY_MODULE_ID]);
     const out = new Map<string, unknown>();
-    for (const [deviceId, twin] of snapshot.modules)
+    for (const [deviceId, twin] of snapshot.twins.get(SECURITY_MODULE_ID)!)
       out.set(
         deviceId,
         JSON.parse(
           JSON.stringify({
-            desired: twin.desiredConfiguration ?? null,
+            desired: agentDesired(twin),
             ownership: twin.tags?.iotSecurityOperator ?? null,
           }).replaceAll(namespace, 'NAMESPACE'),
         ),

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { HubAccess } from '../../src/hub/hub-client-api.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import type { Stop } from '../../src/runtime/stop.js';
 import { StopController } from '../../src/runtime/stop-controller.js';
 import { runSync, type SyncOptions } from '../../src/sync/run-sync.js';
@@ -406,7 +407,8 @@ describe("sync under a real hub's behaviour", () => {
       // Seeded devices become visible to queries only after the lag.
       const probe = emulatorClient(emulator, { tier: 'S3' });
       await until(
-        async () => (await probe.readSnapshot()).modules.size === 40,
+        async () =>
+          (await probe.readSnapshot([SECURITY_MODULE_ID])).twins.get(SECURITY_MODULE_ID)!.size === 40,
         5000,
         'the seeded fleet in queries',
       );
@@ -444,12 +446,12 @@ describe("sync under a real hub's behaviour", () => {
       let patches = 0;
       const interrupting: HubAccess = {
         hubName: client.hubName,
-        readSnapshot: (o) => client.readSnapshot(o),
-        readModuleTwins: (ids, o) => client.readModuleTwins(ids, o),
-        ensureSecurityModule: (id, o) => client.ensureSecurityModule(id, o),
-        patchModuleTwin: (id, patch, etag, o) => {
+        readSnapshot: (slots, o) => client.readSnapshot(slots, o),
+        readTwins: (slot, ids, o) => client.readTwins(slot, ids, o),
+        ensureModule: (ref, o) => client.ensureModule(ref, o),
+        patchTwin: (ref, patch, etag, o) => {
           if (++patches === 20) stopping.drain();
-          return client.patchModuleTwin(id, patch, etag, o);
+          return client.patchTwin(ref, patch, etag, o);
         },
       };
       await sync(emulator, { 'all.yaml': all }, {}, interrupting, stopping.stop).catch(() => undefined);

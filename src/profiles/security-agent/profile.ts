@@ -80,9 +80,9 @@ export const securityAgentProfile: TwinProfile = {
   reportsWhole: true,
   handles: (settingId) => !settingId.startsWith('/'),
   read: (desired, settingId) => rawSettingValue(section(desired), settingId),
-  write: (settingId, value) => ({
-    [AGENT_CONFIGURATION_KEY]: { [settingId]: value === null ? null : { value } },
-  }),
+  // A null value is the agent's null (`{"value": null}`), not a removal.
+  write: (settingId, value) => ({ [AGENT_CONFIGURATION_KEY]: { [settingId]: { value } } }),
+  remove: (settingId) => ({ [AGENT_CONFIGURATION_KEY]: { [settingId]: null } }),
   same: sameSettingValue,
   judge(desiredAfter, cache) {
     // Read as the agent reads it: a bare value someone else wrote is a TypeMismatch.

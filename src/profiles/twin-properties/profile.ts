@@ -11,17 +11,19 @@ import type { Convergence, ReportedState, TwinProfile } from '../twin-profile.js
 /** The marker of a component's object in desired and reported properties. */
 export const COMPONENT_MARKER = { __t: 'c' } as const;
 
-const escape = (name: string) => name.replace(/~/g, '~0').replace(/\//g, '~1');
-const unescape = (segment: string) => segment.replace(/~1/g, '/').replace(/~0/g, '~');
+const escapeSegment = (name: string) => name.replace(/~/g, '~0').replace(/\//g, '~1');
+const unescapeSegment = (segment: string) => segment.replace(/~1/g, '/').replace(/~0/g, '~');
 
 /** The setting id of a property, in a component or at the top level. */
 export function propertySettingId(property: string, component?: string): string {
-  return component === undefined ? `/${escape(property)}` : `/${escape(component)}/${escape(property)}`;
+  return component === undefined
+    ? `/${escapeSegment(property)}`
+    : `/${escapeSegment(component)}/${escapeSegment(property)}`;
 }
 
 /** The path of a setting id from the desired (or reported) root: [property] or [component, property]. */
 export function settingPath(settingId: string): string[] {
-  return settingId.slice(1).split('/').map(unescape);
+  return settingId.slice(1).split('/').map(unescapeSegment);
 }
 
 function at(properties: Readonly<Record<string, unknown>> | undefined, path: readonly string[]): unknown {
@@ -85,6 +87,10 @@ export const twinPropertiesProfile: TwinProfile = {
     const path = settingPath(settingId);
     if (path.length === 1) return { [path[0]]: value };
     return { [path[0]]: { ...COMPONENT_MARKER, [path[1]]: value } };
+  },
+  remove: (settingId) => {
+    const path = settingPath(settingId);
+    return path.length === 1 ? { [path[0]]: null } : { [path[0]]: { [path[1]]: null } };
   },
   same: (_settingId, a, b) => sameJson(a, b),
   // A TwinConfig's values are judged one resource at a time, by its own schema or model, before any plan.
