@@ -1,9 +1,9 @@
 // The Argo CD health check, branch by branch, on objects shaped as the operator's (the statuses it writes on the
-// real API server are in argocd-health.apiserver.test.ts), run by gopher-lua as Argo CD runs it.
+// real API server are in gitops-health.apiserver.test.ts), run by gopher-lua as Argo CD runs it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { argoHealth, HEALTH_LUA, runHealthScript } from '../support/argo-health.js';
+import { argoHealth, HEALTH_LUA, runTool } from '../support/gitops-health.js';
 import { writeTempFiles } from '../support/resources.js';
 
 type Status = 'True' | 'False' | 'Unknown';
@@ -124,13 +124,13 @@ describe('lua-health, the interpreter the tests run it with', () => {
       'broken.lua': 'return obj.status.conditions[1].type',
       'strings.lua': 'hs = {}\nhs.status = string.upper("healthy")\nreturn hs',
     });
-    const returnsString = await runHealthScript(`${dir}/string.lua`, {});
+    const returnsString = await runTool('lua-health', [`${dir}/string.lua`], {});
     assert.equal(returnsString.code, 1);
     assert.match(returnsString.stderr, /returned a string, not a table/);
-    const broken = await runHealthScript(`${dir}/broken.lua`, { metadata: {} });
+    const broken = await runTool('lua-health', [`${dir}/broken.lua`], { metadata: {} });
     assert.equal(broken.code, 1);
     assert.match(broken.stderr, /attempt to index/);
-    const withheld = await runHealthScript(`${dir}/strings.lua`, {});
+    const withheld = await runTool('lua-health', [`${dir}/strings.lua`], {});
     assert.equal(withheld.code, 1, 'the string library is not opened, as in Argo CD');
   });
 });
