@@ -35,8 +35,9 @@ generate: install
 control-plane:
 	@bash scripts/build-control-plane.sh
 
-# Small Go programs the tests run, each built only when its sources changed (seconds): tools/lua-health runs an
-# Argo CD health check as Argo CD does (gopher-lua), tools/kstatus judges an object as Flux's wait does.
+# Small Go programs the tests run, each built only when its sources changed (first build about 1.5 min, then
+# seconds): tools/lua-health runs an Argo CD health check as Argo CD does (gopher-lua), tools/kstatus judges an
+# object as Flux's wait does.
 test-tools:
 	@bash scripts/build-go-tool.sh lua-health
 	@bash scripts/build-go-tool.sh kstatus
