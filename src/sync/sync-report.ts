@@ -3,8 +3,19 @@ import type { SecurityModuleConfigStatus } from '../api/generated/types.js';
 import type { CommandIo } from '../observability/command-output.js';
 import { securityModuleConfigStatus } from '../planner/kubernetes-status.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
+import type { LeftOutResource } from './hub-selection.js';
 import { renderPlanLine, renderStatusDetails, renderStatusTable } from './status-table.js';
 import type { PassResult } from './sync-pass.js';
+
+/** Which hub a report is about. */
+export interface ReportSubject {
+  /** The host the connection string names. */
+  hubName: string;
+  /** `namespace/name` of the IoTHub whose resources the run applies, when the files name one. */
+  iotHub?: string;
+  /** Resources of the files for other hubs, left out of the run. */
+  leftOut: readonly LeftOutResource[];
+}
 
 export interface ReportOptions {
   dryRun: boolean;
@@ -27,9 +38,19 @@ function foreignLine(owner: ForeignOwner, dryRun: boolean): string {
   }
 }
 
+/** One line per other hub: the resources of the files that are its. */
+function leftOutLines(leftOut: readonly LeftOutResource[]): string[] {
+  const byHub = new Map<string, string[]>();
+  for (const { resource, iotHub } of leftOut) byHub.set(iotHub, [...(byHub.get(iotHub) ?? []), resource]);
+  return [...byHub].map(
+    ([iotHub, resources]) =>
+      `${resources.join(', ')}: for hub ${iotHub}, left out (${resources.length === 1 ? 'it belongs' : 'they belong'} to another hub)`,
+  );
+}
+
 export function printPassReport(
   result: PassResult,
-  hubName: string,
+  subject: ReportSubject,
   options: ReportOptions,
   io: CommandIo,
   now: Date,
@@ -42,7 +63,8 @@ export function printPassReport(
   const shownForeign = options.dryRun ? foreign : foreign.filter((f) => f.fate === 'kept');
   if (options.output === 'json') {
     const document = {
-      hub: hubName,
+      hub: subject.hubName,
+      iotHub: subject.iotHub ?? null,
       dryRun: options.dryRun,
       ready: reports.filter((r) => !r.suspended).every((r) => r.ready),
       ending: result.ending,
@@ -54,6 +76,7 @@ export function printPassReport(
       },
       modulesCreated: totals.modulesCreated,
       foreignOwners: foreign,
+      leftOut: subject.leftOut,
       resources: reports.map((r) => {
         const status = securityModuleConfigStatus(r, { previous: previous.get(r.resourceKey), now });
         previous.set(r.resourceKey, status);
@@ -64,17 +87,19 @@ export function printPassReport(
     return;
   }
   if (options.dryRun) {
-    io.out(`Plan for ${hubName} (dry run, nothing written):`);
+    io.out(`Plan for ${subject.hubName} (dry run, nothing written):`);
     for (const r of outcome.initialPlan.reports.values()) io.out(`  ${renderPlanLine(r)}`);
     if (outcome.initialPlan.moduleCreations.length)
       io.out(`  ${outcome.initialPlan.moduleCreations.length} security modules to create`);
   } else {
     io.out(
-      `${hubName}: ${totals.writesSucceeded} twins written (${totals.conflictsReplanned} re-planned after a concurrent change), ${totals.writesFailed} failed, ${totals.modulesCreated} modules created`,
+      `${subject.hubName}: ${totals.writesSucceeded} twins written (${totals.conflictsReplanned} re-planned after a concurrent change), ${totals.writesFailed} failed, ${totals.modulesCreated} modules created`,
     );
   }
   for (const owner of shownForeign) io.out(`  ${foreignLine(owner, options.dryRun)}`);
-  if (options.dryRun || shownForeign.length) io.out('');
+  const others = leftOutLines(subject.leftOut);
+  for (const line of others) io.out(`  ${line}`);
+  if (options.dryRun || shownForeign.length || others.length) io.out('');
   for (const line of renderStatusTable(reports)) io.out(line);
   const details = renderStatusDetails(reports);
   if (details.length) io.out(['', ...details].join('\n'));
