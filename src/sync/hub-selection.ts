@@ -25,6 +25,16 @@ export interface HubSelection {
   hubSpec?: IoTHubSpec;
 }
 
+/** Which hub a run's output is about. */
+export interface SyncTarget {
+  /** The host the connection string names. */
+  hubName: string;
+  /** `namespace/name` of the IoTHub whose resources the run applies, when the files name one. */
+  iotHub?: string;
+  /** Resources of the files for other hubs, left out of the run. */
+  leftOut: readonly LeftOutResource[];
+}
+
 /** The files and `--hub` do not say which one hub to write: a usage error (exit 2), naming the hubs found. */
 export class HubSelectionError extends Error {
   override name = 'HubSelectionError';

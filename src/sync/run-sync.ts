@@ -6,22 +6,24 @@ import { HubSession } from '../engine/hub-session.js';
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { CommandIo } from '../observability/command-output.js';
 import type { Logger } from '../observability/logger.js';
+import { redactSecrets } from '../observability/redact.js';
+import { planDiff } from '../planner/plan-diff.js';
 import { type Clock, pause, systemClock } from '../runtime/clock.js';
 import { drainAlso, NO_STOP, type Stop } from '../runtime/stop.js';
 import { formatProblem } from '../validation/validate-files.js';
+import {
+  EXIT_OK,
+  EXIT_PLAN_FAILED,
+  EXIT_TIMEOUT,
+  EXIT_USAGE,
+  invalidInputStatus,
+  passExitStatus,
+} from './exit-status.js';
 import { filesFingerprint } from './file-fingerprint.js';
 import { type HubSelection, HubSelectionError, selectHub } from './hub-selection.js';
 import { loadSyncResources } from './load-configs.js';
 import { type PassResult, PassTimedOut, runPass } from './sync-pass.js';
-import { printPassReport } from './sync-report.js';
-
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-/** How the command was called: here, files that do not say which one hub to write, or a --hub none names. */
-export const EXIT_USAGE = 2;
-export const EXIT_TIMEOUT = 3;
-/** Stopped by SIGINT/SIGTERM before it was done, as shells report 128 + SIGINT. */
-export const EXIT_INTERRUPTED = 130;
+import { printPassReport, type SyncOutput } from './sync-report.js';
 
 /** How often --watch looks at the files. */
 const WATCH_POLL_MS = 250;
@@ -34,7 +36,8 @@ export interface SyncOptions {
   watch: boolean;
   timeoutMs: number;
   intervalMs: number;
-  output: 'table' | 'json';
+  /** markdown: a dry run's plan as a pull request comment. */
+  output: SyncOutput;
   /** Sync even when the files hold no SecurityModuleConfig (with --prune: remove everything it manages). */
   allowEmpty?: boolean;
   pollMs?: number;
@@ -74,13 +77,13 @@ function load(options: SyncOptions, io: CommandIo, hub: string | undefined): Hub
     loaded = loadSyncResources(options.paths);
   } catch (error) {
     io.err(`sync: ${(error as Error).message}`);
-    return EXIT_FAILED;
+    return invalidInputStatus(options.dryRun);
   }
   for (const problem of loaded.problems)
     (problem.severity === 'error' ? io.err : io.out)(formatProblem(problem));
   if (!loaded.valid) {
     io.err('sync: the resources are invalid; nothing was written');
-    return EXIT_FAILED;
+    return invalidInputStatus(options.dryRun);
   }
   let selection: HubSelection;
   try {
@@ -95,30 +98,9 @@ function load(options: SyncOptions, io: CommandIo, hub: string | undefined): Hub
     io.err(
       `sync: no SecurityModuleConfig${where} in ${options.paths.join(', ')}; nothing was written (to sync an empty set on purpose, e.g. --prune to remove everything the operator manages on this hub, add --allow-empty)`,
     );
-    return EXIT_FAILED;
+    return invalidInputStatus(options.dryRun);
   }
   return selection;
-}
-
-/** Exit status of a pass: Ready 0; timeout 3; stopped 130; device failures, stuck resources or refused writes 1. */
-function exitCode(result: PassResult, options: SyncOptions): number {
-  switch (result.ending) {
-    case 'ready':
-      return EXIT_OK;
-    case 'timeout':
-      return EXIT_TIMEOUT;
-    case 'stopped':
-      return EXIT_INTERRUPTED;
-    case 'stuck':
-      return EXIT_FAILED;
-    case 'noWait': {
-      if (options.dryRun) return EXIT_OK;
-      const failed = [...result.outcome.finalPlan.reports.values()].some(
-        (r) => !r.suspended && r.counts.failedDevices > 0,
-      );
-      return result.totals.writesFailed > 0 || failed ? EXIT_FAILED : EXIT_OK;
-    }
-  }
 }
 
 /** `changed` fires when the files' fingerprint changes from `fingerprint` (polled on `clock`). */
@@ -144,11 +126,12 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
   let selection = loaded;
   let otherHubs = new Set(selection.leftOut.map((other) => other.resource));
   const access = typeof context.access === 'function' ? context.access(selection) : context.access;
+  // What the files give another hub is that hub's: never pruned here (two IoTHubs may name one hub).
+  const scope = (resource: string) => !otherHubs.has(resource);
   const session = new HubSession(access, {
     unknownOwners: options.prune ? 'remove' : 'keep',
     manager: options.manager,
-    // What the files give another hub is that hub's: never pruned here (two IoTHubs may name one hub).
-    scope: (resource) => !otherHubs.has(resource),
+    scope,
     clock,
     logger: context.logger,
     pollMs: options.pollMs,
@@ -177,6 +160,15 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
       context.io,
       new Date(clock.now()),
       previous,
+      options.dryRun
+        ? planDiff({
+            plan: result.outcome.initialPlan,
+            snapshot: result.outcome.snapshot,
+            resources: selection.resources,
+            manager: options.manager,
+            scope,
+          })
+        : undefined,
     );
   const passContext = { io: context.io, logger: context.logger, clock };
   if (!options.watch) {
@@ -184,12 +176,17 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
     try {
       result = await runPass(session, selection.resources, passOptions, { ...passContext, stop });
     } catch (error) {
-      if (!(error instanceof PassTimedOut)) throw error;
-      context.io.err(`sync: ${error.message}`);
-      return EXIT_TIMEOUT;
+      if (error instanceof PassTimedOut) {
+        context.io.err(`sync: ${error.message}`);
+        return EXIT_TIMEOUT;
+      }
+      // A dry run that could not read the hub must not exit 1, which says "changes".
+      if (!options.dryRun) throw error;
+      context.io.err(`sync: ${redactSecrets((error as Error).message ?? String(error))}`);
+      return EXIT_PLAN_FAILED;
     }
     report(result);
-    return exitCode(result, options);
+    return passExitStatus(result, options.dryRun);
   }
 
   // --watch: resync every interval and whenever the files change, until stopped.

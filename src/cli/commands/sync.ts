@@ -31,7 +31,8 @@ Hub:
   --tier S1 --units 1      the hub's tier and units, for client-side rate limits (default: the hub's IoTHub
                            document in the files, with its rateLimits, else S1, 1)
 What to do:
-  --dry-run                print the plan (devices to write, settings changing, sample ids), write nothing
+  --dry-run                print the plan, write nothing: per resource and setting, the values on the hub now
+                           and the new ones with device counts; exit 0 no changes, 1 changes, above 1 error
   --prune                  remove settings owned by resources that are no longer in the files
   --allow-empty            sync even if the files hold no SecurityModuleConfig (with --prune: remove
                            every setting the operator manages on the hub)
@@ -40,14 +41,17 @@ What to do:
   --watch                  keep running: re-read the files on change, resync every --interval
   --interval 1m            resync interval for --watch
   --poll 2s                how often --wait re-reads the devices whose agents have yet to answer
-  --output table|json      the final status as a table (default) or JSON
+  --output table|json|markdown
+                           the final status (and a dry run's plan) as a table (default) or JSON; markdown:
+                           a dry run's plan as a pull request comment
   --manager sync           the manager id recorded in the twins' ownership record: each manager of a hub
                            (this pipeline, another one, the controller) removes only what it manages, and
                            never writes a setting another manager owns
   --log-level info         error, warn, info, debug (logs go to standard error)
 Exit status: 0 done (and Ready with --wait); 1 invalid resources, failed devices or writes, or (with --wait)
 a resource that cannot become Ready; 2 usage (also: files naming several hubs without --hub, a --hub they do
-not name); 3 --wait timed out; 130 interrupted.`;
+not name); 3 --wait timed out; 130 interrupted. With --dry-run, as kubectl diff: 0 no changes; 1 changes; 2
+usage; 4 invalid resources or a hub that could not be read; 130 interrupted.`;
 
 function duration(text: string, option: string): number {
   const ms = parseKubeDuration(text);
@@ -93,8 +97,11 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
     if (error instanceof PathError) throw new UsageError(error.message);
     throw error;
   }
-  if (values.output !== 'table' && values.output !== 'json')
-    throw new UsageError(`--output must be table or json, not '${values.output}'`);
+  const output = values.output;
+  if (output !== 'table' && output !== 'json' && output !== 'markdown')
+    throw new UsageError(`--output must be table, json or markdown, not '${output}'`);
+  if (output === 'markdown' && (!values['dry-run'] || values.watch))
+    throw new UsageError('--output markdown prints the plan of a dry run: give --dry-run, without --watch');
   const connectionString = values['connection-string'] ?? process.env.IOTHUB_CONNECTION_STRING;
   if (!connectionString)
     throw new UsageError('no hub: give --connection-string or set IOTHUB_CONNECTION_STRING');
@@ -162,7 +169,7 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
         timeoutMs: duration(values.timeout, '--timeout'),
         intervalMs: duration(values.interval, '--interval'),
         pollMs: duration(values.poll, '--poll'),
-        output: values.output,
+        output,
         manager: values.manager,
         hub: values.hub,
       },
