@@ -75,7 +75,7 @@ function failureLines(change: ResourceChange): string[] {
   ].filter(Boolean);
   const first = (f: DeviceFailure) => `- ${code(f.deviceId)} ${prose(`${f.reason}: ${f.message}`)}`;
   return [
-    `> **${prose(counts.join(', '))}** (see the status)`,
+    `> **${prose(counts.join(', '))}**`,
     '',
     ...folded('First failures', change.firstFailures.map(first)),
   ];
