@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean control-plane bench soak
+.PHONY: help install build generate test lint format demo clean control-plane test-tools bench soak
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
@@ -13,6 +13,7 @@ help:
 	@echo "make generate  regenerate types and CRDs from schemas/"
 	@echo "make lint      biome lint/format check and type check"
 	@echo "make control-plane  build kube-apiserver + etcd and kubectl from Go modules (first build: minutes)"
+	@echo "make test-tools     build the Go tools tests run: Argo CD's Lua interpreter, Flux's kstatus"
 	@echo "make bench     the performance benchmark: contenders at the hub's quota floor (bench/results/)"
 	@echo "make soak      the reliability suite's long variants (test/reliability/, RELIABILITY_SOAK=1)"
 
@@ -34,7 +35,14 @@ generate: install
 control-plane:
 	@bash scripts/build-control-plane.sh
 
-test: build control-plane
+# Small Go programs the tests run, each built only when its sources changed (first build about 1.5 min, then
+# seconds): tools/lua-health runs an Argo CD health check as Argo CD does (gopher-lua), tools/kstatus judges an
+# object as Flux's wait does.
+test-tools:
+	@bash scripts/build-go-tool.sh lua-health
+	@bash scripts/build-go-tool.sh kstatus
+
+test: build control-plane test-tools
 	npm test --silent
 
 lint: install

@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { redactSecrets } from '../observability/redact.js';
 import { type CommandIo, processIo, UsageError } from './command-io.js';
+import { packageVersion } from './package-version.js';
 
 const USAGE = `Usage: iot-security-operator <command> [options]
 
@@ -13,9 +14,10 @@ Commands:
   sync -f PATH...    apply SecurityModuleConfigs to a hub (GitOps without a cluster)
   emulator           run the IoT Hub emulator with simulated security agents
   demo               sync the examples to an emulated fleet of 2,000 devices
-  help               show this text
+  help [COMMAND]     show this text, or a command's options
 
-Run 'iot-security-operator <command> --help' for a command's options.
+Run 'iot-security-operator help <command>' (or '<command> --help') for a command's options;
+'iot-security-operator --version' prints the version.
 Environment: LOG_LEVEL (error|warn|info|debug), LOG_FORMAT (json|text).`;
 
 type Command = (argv: string[], io: CommandIo) => number | Promise<number>;
@@ -35,6 +37,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 export async function runCli(argv: string[], io: CommandIo = processIo): Promise<number> {
   const [verb, ...rest] = argv;
+  if (verb === '--version') {
+    io.out(packageVersion());
+    return 0;
+  }
+  if (verb === 'help' && rest.length > 0) return runCli([rest[0], '--help'], io);
   if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
     io.out(USAGE);
     return verb === undefined ? 2 : 0;

@@ -21,3 +21,19 @@ export function hubClientOptionsFrom(
     rateLimits: spec.rateLimits,
   };
 }
+
+/**
+ * What sizes the rate limits of `sync`'s client: each of --tier and --units given wins over the hub's IoTHub
+ * document, whose rateLimits apply only when neither flag is given (they override the document's own tier).
+ */
+export function syncSizing(
+  flags: { tier?: IoTHubSpec['tier']; units?: number },
+  document: Pick<IoTHubSpec, 'tier' | 'units' | 'rateLimits'> | undefined,
+): Pick<IoTHubSpec, 'tier' | 'units' | 'rateLimits'> {
+  const byFlags = flags.tier !== undefined || flags.units !== undefined;
+  return {
+    tier: flags.tier ?? document?.tier,
+    units: flags.units ?? document?.units,
+    rateLimits: byFlags ? undefined : document?.rateLimits,
+  };
+}

@@ -133,6 +133,28 @@ export function readOwnership(
   };
 }
 
+/** JSON merge patch (RFC 7396), as the hub applies a twin patch's tags. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isRecord(patch)) return patch;
+  const result: Record<string, unknown> = isRecord(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
+}
+
+/** The record as `manager` will read it once the hub has applied `tagsPatch` to the twin's `tags`. */
+export function readOwnershipAfter(
+  tags: Record<string, unknown> | undefined,
+  tagsPatch: Record<string, unknown> | undefined,
+  manager = DEFAULT_MANAGER,
+  inScope?: ResourceScope,
+): Ownership {
+  const after = tagsPatch ? (mergePatch(tags ?? {}, tagsPatch) as Record<string, unknown>) : tags;
+  return readOwnership(after, manager, inScope);
+}
+
 function mapPatch(current: Map<string, string>, next: Map<string, string>, encode: (k: string) => string) {
   const patch: Record<string, string | null> = {};
   for (const [key, value] of next) if (current.get(key) !== value) patch[encode(key)] = value;

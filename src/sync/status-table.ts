@@ -1,4 +1,4 @@
-// The end-of-run table and the JSON statuses of `sync`.
+// The end-of-run table of `sync`, and the details under it.
 import type { PlannedCondition, ResourceReport } from '../planner/resource-report.js';
 
 const COLUMNS = [
@@ -58,19 +58,4 @@ export function renderStatusDetails(reports: Iterable<ResourceReport>, maxFailur
       lines.push(`  ... ${report.failures.length - maxFailures} more in --output json`);
   }
   return lines;
-}
-
-/** What --dry-run prints for one resource. */
-export function renderPlanLine(report: ResourceReport): string {
-  if (report.suspended) return `${report.resourceKey}: suspended, nothing to write`;
-  if (report.plannedWrites === 0 && report.deferredDevices === 0)
-    return `${report.resourceKey}: no change (${report.counts.targetedDevices} targeted devices)`;
-  const deferred = report.deferredDevices
-    ? `, ${report.deferredDevices} more in later rollout batches of ${report.rollout.batchSize}`
-    : '';
-  const sample = report.sampleDeviceIds.length ? `; e.g. ${report.sampleDeviceIds.join(', ')}` : '';
-  const settings = report.changingSettings.length
-    ? `; settings: ${report.changingSettings.join(', ')}`
-    : '; ownership record only';
-  return `${report.resourceKey}: ${report.plannedWrites} device twins to write${deferred}${settings}${sample}`;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Composer, CST, type Document, Lexer, LineCounter, Parser } from 'yaml';
 import { FileProblems, parserMessage, type SyntaxProblem } from './file-problems.js';
 import { MAX_DOCUMENTS_PER_FILE, MAX_NESTING_DEPTH, MAX_SYNTAX_PROBLEMS_PER_FILE } from './input-limits.js';
-import { describeFileError, readResourceText } from './resource-text.js';
+import { describeFileError, type ResourceText, readResourceText } from './resource-text.js';
 import { makeDocument, type SourceDocument } from './source-document.js';
 import { aliasProblem, documentSizeProblem, nestedTooDeep, nestingProblem } from './yaml-guards.js';
 
@@ -103,8 +103,8 @@ export function collectYamlFiles(paths: readonly string[]): string[] {
   return findResourceFiles(paths).files;
 }
 
-export function loadResourceFile(file: string): LoadedFiles {
-  const read = readResourceText(file);
+/** The resources of `file`; `read` is its text when it came from elsewhere (standard input). */
+export function loadResourceFile(file: string, read: ResourceText = readResourceText(file)): LoadedFiles {
   if (!read.ok) {
     return {
       documents: [],
@@ -205,10 +205,14 @@ function emptyDocument(token: CST.Document): CST.Document {
   return { type: 'document', offset: token.offset, start: [] };
 }
 
-export function loadResourceFiles(files: readonly string[]): LoadedFiles {
+/** The resources of `files`, each read from disk unless `texts` holds its text (standard input). */
+export function loadResourceFiles(
+  files: readonly string[],
+  texts: ReadonlyMap<string, ResourceText> = new Map(),
+): LoadedFiles {
   const out: LoadedFiles = { documents: [], syntaxProblems: [] };
   for (const file of files) {
-    const loaded = loadResourceFile(file);
+    const loaded = loadResourceFile(file, texts.get(file));
     // One at a time: a spread of 100,000 documents overflows the stack.
     for (const document of loaded.documents) out.documents.push(document);
     for (const problem of loaded.syntaxProblems) out.syntaxProblems.push(problem);

@@ -1,6 +1,6 @@
 // The text of a resource file, read only when it can be judged in bounded time and memory: a regular file
-// of at most MAX_FILE_BYTES, in UTF-8. Anything else is a problem of the file, said before any of it is
-// parsed, in one line that quotes none of its bytes.
+// (or standard input) of at most MAX_FILE_BYTES, in UTF-8. Anything else is a problem of the file, said before
+// any of it is parsed, in one line that quotes none of its bytes.
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { formatBytes, MAX_FILE_BYTES } from './input-limits.js';
@@ -12,7 +12,8 @@ export type ResourceText =
 
 const START: SourcePosition = { line: 1, column: 1 };
 
-function refused(message: string, position = START): ResourceText {
+/** An input that is not read, and why. */
+export function refused(message: string, position = START): ResourceText {
   return { ok: false, position, message: `${message}; it is not read` };
 }
 
@@ -67,6 +68,11 @@ function firstInvalidUtf8(bytes: Buffer): number {
   return offset;
 }
 
+/** `bytes` as resource text, or why they are not: UTF-16, binary, not UTF-8. */
+export function resourceTextOf(bytes: Buffer): ResourceText {
+  return contentProblem(bytes) ?? { ok: true, text: bytes.toString('utf8') };
+}
+
 /** Why `bytes` are not resource text, or undefined when they are UTF-8 text. */
 function contentProblem(bytes: Buffer): ResourceText | undefined {
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
@@ -104,7 +110,7 @@ export function readResourceText(file: string): ResourceText {
     if (stats.size > MAX_FILE_BYTES) return tooLarge(stats.size);
     const bytes = readAtMost(fd, MAX_FILE_BYTES);
     if (bytes.length > MAX_FILE_BYTES) return tooLarge(bytes.length);
-    return contentProblem(bytes) ?? { ok: true, text: bytes.toString('utf8') };
+    return resourceTextOf(bytes);
   } catch (error) {
     return refused(`cannot be read: ${describeFileError(error)}`);
   } finally {

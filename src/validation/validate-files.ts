@@ -4,6 +4,7 @@ import { duplicateResourceProblems } from './duplicate-resources.js';
 import { type FieldPath, formatFieldPath, type Severity } from './issues.js';
 import { printable } from './printable-text.js';
 import { findResourceFiles, loadResourceFiles, type SourceDocument } from './resource-files.js';
+import type { ResourceText } from './resource-text.js';
 import { type ResourceValidation, validateResource } from './validate-resource.js';
 
 export interface LocatedProblem {
@@ -29,10 +30,20 @@ export interface FilesValidation {
   valid: boolean;
 }
 
-/** Throws only a PathError, for a path given that cannot be used; every problem in the files is returned. */
-export function validateFiles(paths: readonly string[]): FilesValidation {
+/** Text read elsewhere than from a path (standard input), judged as a file of that name. */
+export interface NamedText {
+  name: string;
+  text: ResourceText;
+}
+
+/**
+ * Throws only a PathError, for a path given that cannot be used; every problem in the files (and in `texts`)
+ * is returned.
+ */
+export function validateFiles(paths: readonly string[], texts: readonly NamedText[] = []): FilesValidation {
   const { files, problems: unreadable } = findResourceFiles(paths);
-  const loaded = loadResourceFiles(files);
+  for (const { name } of texts) files.push(name);
+  const loaded = loadResourceFiles(files, new Map(texts.map(({ name, text }) => [name, text])));
   const problems: LocatedProblem[] = [...unreadable, ...loaded.syntaxProblems].map((p) => ({
     file: p.file,
     line: p.position.line,

@@ -103,6 +103,9 @@ describe('iot-security-operator sync (command line)', () => {
     assert.match(noHub.stderr.join('\n'), /IOTHUB_CONNECTION_STRING/);
     assert.equal((await runCliCaptured(['sync', '-f', dir, ...hubArgs(), '--output', 'yaml'])).code, 2);
     assert.equal((await runCliCaptured(['sync', '-f', dir, ...hubArgs(), '--timeout', 'soon'])).code, 2);
+    const markdown = await runCliCaptured(['sync', '-f', dir, ...hubArgs(), '--output', 'markdown']);
+    assert.equal(markdown.code, 2, 'markdown is the plan of a dry run');
+    assert.match(markdown.stderr.join('\n'), /--output markdown prints the plan of a dry run/);
   });
 
   it('gives a usage error for a missing path, as validate does', async () => {

@@ -165,12 +165,14 @@ describe('sync against the emulator', () => {
       { 'baseline.yaml': edited, 'site.yaml': SITE },
       { dryRun: true, output: 'table' },
     );
-    assert.equal(run.code, 0);
+    assert.equal(run.code, 1, 'changes: exit 1, as kubectl diff');
     assert.equal(updates(emulator), before);
+    const text = run.out.join('\n');
     assert.match(
-      run.out.join('\n'),
-      /fleet\/baseline: 13 device twins to write; settings: eventPriorityLogin; e\.g\. prod-0/,
+      text,
+      /SecurityModuleConfig fleet\/baseline \(priority 10, 13 devices targeted\): 13 device twins to write; e\.g\. prod-0/,
     );
+    assert.match(text, /^ {4}eventPriorities\.Login: 13 devices: High -> Low$/m);
   });
 
   it('writes only the changed setting after an edit', async () => {
@@ -266,7 +268,7 @@ describe('sync exit codes and safety nets', () => {
       { 'baseline.yaml': BASELINE },
       { prune: true, dryRun: true, output: 'table' },
     );
-    assert.equal(run.code, 0);
+    assert.equal(run.code, 1);
     assert.match(
       run.out.join('\n'),
       /fleet\/site-ams \(not in the files\): highPriorityMessageFrequency would be removed from 2 devices/,

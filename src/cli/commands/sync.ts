@@ -1,13 +1,15 @@
-// `iot-security-operator sync`: GitOps without a cluster. Applies the SecurityModuleConfigs of some files to one
-// hub, validated first; --dry-run shows the plan, --wait waits for the agents, --watch keeps going.
+// `iot-security-operator sync`: GitOps without a cluster. Applies the SecurityModuleConfigs of some files that name
+// one hub to it, validated first; --dry-run shows the plan, --wait waits for the agents, --watch keeps going.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseKubeDuration } from '../../api/kube-duration.js';
-import { hubClientOptionsFrom } from '../../hub/client-options.js';
-import { createHubClient } from '../../hub/hub-client.js';
+import { hubClientOptionsFrom, syncSizing } from '../../hub/client-options.js';
+import { parseHubConnectionString } from '../../hub/connection-string.js';
+import { createHubClient, type HubClient } from '../../hub/hub-client.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../observability/logger.js';
 import { DEFAULT_MANAGER, MANAGER_ID_PATTERN } from '../../planner/ownership.js';
 import { HUB_TIERS, isHubTier } from '../../quotas/index.js';
+import type { HubSelection } from '../../sync/hub-selection.js';
 import { runSync } from '../../sync/run-sync.js';
 import { findResourceFiles, PathError } from '../../validation/resource-files.js';
 import { type CommandIo, UsageError } from '../command-io.js';
@@ -15,16 +17,22 @@ import { shutdownSignal } from '../shutdown-signal.js';
 
 export const SYNC_USAGE = `Usage: iot-security-operator sync -f PATH... [options]
 
-Applies the SecurityModuleConfig resources in PATH (files or directories, recursive) to one IoT hub. Every
-resource is validated first; if any is invalid, all problems are printed and nothing is written.
+Applies the SecurityModuleConfig resources in PATH (files or directories, recursive) that name one IoT hub to
+it. Every resource is validated first; if any is invalid, all problems are printed and nothing is written.
 
 Hub:
+  --hub NAME               the hub whose resources to apply, as their hubRef names it (NAMESPACE/NAME where
+                           the name is used in several namespaces; no metadata.namespace is 'default'); the
+                           others are left out, and what they own is never pruned. Needed when the files name
+                           more than one hub
   --connection-string CS   service connection string (default: env IOTHUB_CONNECTION_STRING; prefer the
                            variable, a command line is visible to other users of the machine)
   --ca-file FILE           PEM CA bundle to trust (private endpoints, the emulator)
-  --tier S1 --units 1      the hub's tier and units, for client-side rate limits (default S1, 1)
+  --tier S1 --units 1      the hub's tier and units, for client-side rate limits (default: the hub's IoTHub
+                           document in the files, with its rateLimits, else S1, 1)
 What to do:
-  --dry-run                print the plan (devices to write, settings changing, sample ids), write nothing
+  --dry-run                print the plan, write nothing: per resource and setting, the values on the hub now
+                           and the new ones with device counts; exit 0 no changes, 1 changes, above 1 error
   --prune                  remove settings owned by resources that are no longer in the files
   --allow-empty            sync even if the files hold no SecurityModuleConfig (with --prune: remove
                            every setting the operator manages on the hub)
@@ -33,13 +41,17 @@ What to do:
   --watch                  keep running: re-read the files on change, resync every --interval
   --interval 1m            resync interval for --watch
   --poll 2s                how often --wait re-reads the devices whose agents have yet to answer
-  --output table|json      the final status as a table (default) or JSON
+  --output table|json|markdown
+                           the final status (and a dry run's plan) as a table (default) or JSON; markdown:
+                           a dry run's plan as a pull request comment
   --manager sync           the manager id recorded in the twins' ownership record: each manager of a hub
                            (this pipeline, another one, the controller) removes only what it manages, and
                            never writes a setting another manager owns
   --log-level info         error, warn, info, debug (logs go to standard error)
 Exit status: 0 done (and Ready with --wait); 1 invalid resources, failed devices or writes, or (with --wait)
-a resource that cannot become Ready; 2 usage; 3 --wait timed out; 130 interrupted.`;
+a resource that cannot become Ready; 2 usage (also: files naming several hubs without --hub, a --hub they do
+not name); 3 --wait timed out; 130 interrupted. With --dry-run, as kubectl diff: 0 no changes; 1 changes; 2
+usage; 4 invalid resources or a hub that could not be read; 130 interrupted.`;
 
 function duration(text: string, option: string): number {
   const ms = parseKubeDuration(text);
@@ -55,8 +67,9 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
       file: { type: 'string', short: 'f', multiple: true },
       'connection-string': { type: 'string' },
       'ca-file': { type: 'string' },
-      tier: { type: 'string', default: 'S1' },
-      units: { type: 'string', default: '1' },
+      hub: { type: 'string' },
+      tier: { type: 'string' },
+      units: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       prune: { type: 'boolean', default: false },
       'allow-empty': { type: 'boolean', default: false },
@@ -84,17 +97,21 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
     if (error instanceof PathError) throw new UsageError(error.message);
     throw error;
   }
-  if (values.output !== 'table' && values.output !== 'json')
-    throw new UsageError(`--output must be table or json, not '${values.output}'`);
+  const output = values.output;
+  if (output !== 'table' && output !== 'json' && output !== 'markdown')
+    throw new UsageError(`--output must be table, json or markdown, not '${output}'`);
+  if (output === 'markdown' && (!values['dry-run'] || values.watch))
+    throw new UsageError('--output markdown prints the plan of a dry run: give --dry-run, without --watch');
   const connectionString = values['connection-string'] ?? process.env.IOTHUB_CONNECTION_STRING;
   if (!connectionString)
     throw new UsageError('no hub: give --connection-string or set IOTHUB_CONNECTION_STRING');
-  const units = Number(values.units);
-  if (!Number.isInteger(units) || units < 1)
+  const units = values.units === undefined ? undefined : Number(values.units);
+  if (units !== undefined && (!Number.isInteger(units) || units < 1))
     throw new UsageError(`--units must be a whole number of at least 1, not '${values.units}'`);
-  if (!isHubTier(values.tier)) {
+  const tier = values.tier;
+  if (tier !== undefined && !isHubTier(tier)) {
     throw new UsageError(
-      `--tier must be one of ${HUB_TIERS.join(', ')} (basic tiers have no twins), not '${values.tier}'`,
+      `--tier must be one of ${HUB_TIERS.join(', ')} (basic tiers have no twins), not '${tier}'`,
     );
   }
   if (!MANAGER_ID_PATTERN.test(values.manager))
@@ -114,17 +131,31 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
       );
     }
   }
-  const logger = createLogger({ level: level as LogLevel | undefined });
-  let client: ReturnType<typeof createHubClient>;
   try {
-    client = createHubClient({
-      ...hubClientOptionsFrom({ tier: values.tier, units }, { connectionString, ca }),
-      logger,
-    });
+    parseHubConnectionString(connectionString);
   } catch (error) {
     // A malformed or expired connection string: how the command was called is wrong.
     throw new UsageError((error as Error).message);
   }
+  const logger = createLogger({ level: level as LogLevel | undefined });
+  let client: HubClient | undefined;
+  // Made once the files say which hub: flags given win, then the hub's IoTHub document, then S1 with 1 unit.
+  const connect = (selection: HubSelection): HubClient => {
+    const spec = selection.hubSpec;
+    const sizing = syncSizing({ tier, units }, spec);
+    logger.info('client rate limits sized', {
+      tier: sizing.tier ?? 'S1',
+      units: sizing.units ?? 1,
+      rateLimits: sizing.rateLimits !== undefined,
+      iotHubDocument: spec ? selection.iotHub : undefined,
+    });
+    try {
+      client = createHubClient({ ...hubClientOptionsFrom(sizing, { connectionString, ca }), logger });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    return client;
+  };
   const shutdown = shutdownSignal();
   try {
     return await runSync(
@@ -138,13 +169,14 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
         timeoutMs: duration(values.timeout, '--timeout'),
         intervalMs: duration(values.interval, '--interval'),
         pollMs: duration(values.poll, '--poll'),
-        output: values.output,
+        output,
         manager: values.manager,
+        hub: values.hub,
       },
-      { io, access: client, logger, stop: shutdown.stop },
+      { io, access: connect, logger, stop: shutdown.stop },
     );
   } finally {
     shutdown.dispose();
-    client.close();
+    client?.close();
   }
 }

@@ -1,5 +1,6 @@
 // `iot-security-operator validate PATH...`: judges resources as the agent and the API server would.
 import { parseArgs } from 'node:util';
+import { githubAnnotation } from '../../validation/github-annotations.js';
 import {
   formatBytes,
   MAX_ALIAS_EXPANSIONS,
@@ -10,19 +11,32 @@ import {
 } from '../../validation/input-limits.js';
 import { printableJson } from '../../validation/printable-text.js';
 import { PathError } from '../../validation/resource-files.js';
-import { formatProblem, validateFiles } from '../../validation/validate-files.js';
+import { readStandardInput, STANDARD_INPUT } from '../../validation/standard-input.js';
+import {
+  type FilesValidation,
+  formatProblem,
+  type NamedText,
+  validateFiles,
+} from '../../validation/validate-files.js';
 import { type CommandIo, UsageError } from '../command-io.js';
 
-export const VALIDATE_USAGE = `Usage: iot-security-operator validate [--output text|json] PATH...
+const OUTPUTS = ['text', 'json', 'github'] as const;
+type Output = (typeof OUTPUTS)[number];
+
+export const VALIDATE_USAGE = `Usage: iot-security-operator validate [--output text|json|github] PATH...
 
 Validates IoTHub and SecurityModuleConfig resources in YAML files or directories (recursive, .yaml/.yml,
-multi-document). Prints one line per problem: FILE:LINE:COLUMN: error|warning: KIND/NAME: FIELD: MESSAGE.
+multi-document); '-' reads standard input, named ${STANDARD_INPUT} in problems. Prints one line per problem:
+FILE:LINE:COLUMN: error|warning: KIND/NAME: FIELD: MESSAGE.
+  --output json     one JSON report of every problem
+  --output github   GitHub Actions workflow commands (::error file=F,line=L,col=C,...::MESSAGE): annotations
+                    on the pull request's lines, paths relative to GITHUB_WORKSPACE
 A file that cannot be judged safely is one problem of its own: over ${formatBytes(MAX_FILE_BYTES)}, a document over ${formatBytes(MAX_DOCUMENT_BYTES)},
 more than ${MAX_DOCUMENTS_PER_FILE} documents, nesting deeper than ${MAX_NESTING_DEPTH}, more than ${MAX_ALIAS_EXPANSIONS} alias expansions, not UTF-8 text,
 a dangling link.
 Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error (a path that does not exist).`;
 
-export function runValidateCommand(argv: string[], io: CommandIo): number {
+export async function runValidateCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -35,28 +49,42 @@ export function runValidateCommand(argv: string[], io: CommandIo): number {
     io.out(VALIDATE_USAGE);
     return 0;
   }
-  if (values.output !== 'text' && values.output !== 'json')
-    throw new UsageError(`--output must be text or json, not '${values.output}'`);
-  if (positionals.length === 0) throw new UsageError('validate needs at least one file or directory');
-  let result: ReturnType<typeof validateFiles>;
+  const output = values.output as Output;
+  if (!OUTPUTS.includes(output))
+    throw new UsageError(`--output must be text, json or github, not '${output}'`);
+  if (positionals.length === 0) throw new UsageError("validate needs at least one file or directory, or '-'");
+  const fromStandardInput = positionals.filter((p) => p === '-').length;
+  if (fromStandardInput > 1) throw new UsageError("'-' (standard input) can be given only once");
+  const texts: NamedText[] = [];
+  if (fromStandardInput) texts.push({ name: STANDARD_INPUT, text: await readStandardInput(io.stdin ?? []) });
+  let result: FilesValidation;
   try {
-    result = validateFiles(positionals);
+    result = validateFiles(
+      positionals.filter((p) => p !== '-'),
+      texts,
+    );
   } catch (error) {
     // A path that cannot be used is how the command was called; anything else is no usage error.
     if (error instanceof PathError) throw new UsageError(error.message);
     throw error;
   }
+  printResult(result, output, io);
+  return result.valid ? 0 : 1;
+}
+
+function printResult(result: FilesValidation, output: Output, io: CommandIo): void {
   const resources = result.documents.filter((d) => d.validation.ours).length;
-  if (values.output === 'json') {
+  if (output === 'json') {
     const report = { valid: result.valid, files: result.files.length, resources, problems: result.problems };
     io.out(printableJson(JSON.stringify(report, null, 2)));
-  } else {
-    for (const problem of result.problems) io.out(formatProblem(problem));
-    const errors = result.problems.filter((p) => p.severity === 'error').length;
-    const warnings = result.problems.length - errors;
-    io.err(
-      `${result.valid ? 'valid' : 'invalid'}: ${resources} resource${resources === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}, ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
-    );
+    return;
   }
-  return result.valid ? 0 : 1;
+  const workspace = process.env.GITHUB_WORKSPACE;
+  for (const problem of result.problems)
+    io.out(output === 'github' ? githubAnnotation(problem, { workspace }) : formatProblem(problem));
+  const errors = result.problems.filter((p) => p.severity === 'error').length;
+  const warnings = result.problems.length - errors;
+  io.err(
+    `${result.valid ? 'valid' : 'invalid'}: ${resources} resource${resources === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}, ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
+  );
 }

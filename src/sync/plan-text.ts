@@ -1,0 +1,117 @@
+// `sync --dry-run` in a terminal or a CI log: per resource and setting, the value on the hub now and the new one
+// with device counts, as `terraform plan` shows a change.
+import type { SettingValue } from '../agent/index.js';
+import type { PlanDiff, ResourceChange, SettingChange, SettingTransition } from '../planner/plan-diff.js';
+import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
+
+/** Transitions of one setting printed on one line; more go one per line. */
+const TRANSITIONS_PER_LINE = 3;
+
+export function plural(n: number, word: string): string {
+  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** A value desired holds now (`from`) or will hold (`to`); null is unset, or removed for the agent's default. */
+export function settingValueText(value: SettingValue, side: 'from' | 'to'): string {
+  if (value === null) return side === 'from' ? '(unset)' : '(agent default)';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Who takes a setting from whom, when the owner changes. */
+export function ownerNote(transition: SettingTransition): string {
+  if (transition.takenOverFrom) return `taking over from ${transition.takenOverFrom}`;
+  if (transition.takenOverBy) return `${transition.takenOverBy} takes over`;
+  return '';
+}
+
+/** What a plan does with the settings of an owner gone from the files. */
+export function foreignLine(owner: ForeignOwner, dryRun: boolean): string {
+  const settings = owner.settings.join(', ');
+  const devices = plural(owner.devices, 'device');
+  switch (owner.fate) {
+    case 'removed':
+      return `${owner.owner} (not in the files): ${settings} ${dryRun ? 'would be' : 'were'} removed from ${devices}`;
+    case 'released':
+      return `${owner.owner} (deleted, deletionPolicy Retain): ${settings} left on ${devices}, no longer owned`;
+    case 'kept':
+      return `${owner.owner} (not in the files): ${settings} kept on ${devices}; --prune removes them`;
+  }
+}
+
+/** The totals of a plan in one sentence (no trailing period). */
+export function planSummary(diff: PlanDiff): string {
+  if (!diff.changes) return 'no changes';
+  const { summary } = diff;
+  const parts = [
+    `${plural(summary.devicesToWrite, 'device twin')} to write for ${plural(summary.resourcesChanging, 'resource')} (${plural(summary.settingChanges, 'setting change')})`,
+  ];
+  if (summary.modulesToCreate) parts.push(`${plural(summary.modulesToCreate, 'security module')} to create`);
+  if (summary.deferredDevices)
+    parts.push(`${plural(summary.deferredDevices, 'device')} waiting for later rollout batches`);
+  return parts.join(', ');
+}
+
+function transitionText(transition: SettingTransition): string {
+  const note = ownerNote(transition);
+  return `${plural(transition.devices, 'device')}: ${settingValueText(transition.from, 'from')} -> ${settingValueText(transition.to, 'to')}${note ? ` (${note})` : ''}`;
+}
+
+function settingLines(setting: SettingChange): string[] {
+  const parts = setting.transitions.map(transitionText);
+  const more = setting.moreTransitions;
+  if (more)
+    parts.push(`${plural(more.transitions, 'other transition')} on ${plural(more.devices, 'device')}`);
+  if (parts.length <= TRANSITIONS_PER_LINE) return [`${setting.field}: ${parts.join('; ')}`];
+  return [`${setting.field}: ${plural(setting.devices, 'device')}:`, ...parts.map((p) => `  ${p}`)];
+}
+
+/** `SecurityModuleConfig ns/name (priority 50, 192 devices targeted)`, or an owner gone from the files. */
+function resourceHeading(change: ResourceChange, foreign: ForeignOwner | undefined): string {
+  if (change.source === 'notInFiles')
+    return foreign ? foreignLine(foreign, true) : `${change.resource} (not in the files)`;
+  const about = [
+    `priority ${change.priority}`,
+    `${plural(change.targetedDevices ?? 0, 'device')} targeted`,
+    ...(change.suspended ? ['suspended'] : []),
+  ];
+  return `SecurityModuleConfig ${change.resource} (${about.join(', ')})`;
+}
+
+function resourceLines(change: ResourceChange, foreign: ForeignOwner | undefined): string[] {
+  const heading = resourceHeading(change, foreign);
+  if (change.source === 'notInFiles' && change.devicesToWrite === 0) return [heading];
+  if (change.suspended) return [`${heading}: nothing is written`];
+  if (change.devicesToWrite === 0 && change.deferredDevices === 0) return [`${heading}: no change`];
+  const sample = change.sampleDeviceIds.length ? `; e.g. ${change.sampleDeviceIds.join(', ')}` : '';
+  const lines = [
+    change.source === 'files'
+      ? `${heading}: ${plural(change.devicesToWrite, 'device twin')} to write${sample}`
+      : heading,
+  ];
+  for (const setting of change.settings) lines.push(...settingLines(setting).map((l) => `  ${l}`));
+  if (change.ownershipOnlyDevices)
+    lines.push(`  ${plural(change.ownershipOnlyDevices, 'device')}: ownership record only`);
+  if (change.deferredDevices)
+    lines.push(
+      `  ${plural(change.deferredDevices, 'more device')} wait for later rollout batches of ${change.rolloutBatchSize}`,
+    );
+  return lines;
+}
+
+/** The plan of a dry run: a heading, then each resource and what changes under it. */
+export function renderPlanText(
+  diff: PlanDiff,
+  heading: string,
+  foreignOwners: readonly ForeignOwner[],
+): string[] {
+  const foreign = new Map(foreignOwners.map((f) => [f.owner, f]));
+  const lines = [`${heading}: ${planSummary(diff)}`];
+  for (const change of diff.resources)
+    lines.push(...resourceLines(change, foreign.get(change.resource)).map((l) => `  ${l}`));
+  const { moduleCreations } = diff;
+  if (moduleCreations.devices)
+    lines.push(
+      `  ${plural(moduleCreations.devices, 'security module')} to create; e.g. ${moduleCreations.sampleDeviceIds.join(', ')}`,
+    );
+  return lines;
+}

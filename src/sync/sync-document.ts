@@ -1,0 +1,41 @@
+// The JSON document `sync --output json` prints per pass: a versioned shape pipelines can rely on (README,
+// "Command line"). Fields are only ever added under one apiVersion; a change of meaning is a new version.
+import type { SecurityModuleConfigStatus } from '../api/generated/types.js';
+import type { PlanDiff } from '../planner/plan-diff.js';
+import type { ResourceReport } from '../planner/resource-report.js';
+import type { SyncTarget } from './hub-selection.js';
+import type { PassResult } from './sync-pass.js';
+
+export const SYNC_REPORT_API_VERSION = 'sync.iotsecurity.io/v1';
+export const SYNC_REPORT_KIND = 'SyncReport';
+
+export function syncReportDocument(
+  result: PassResult,
+  subject: SyncTarget,
+  dryRun: boolean,
+  statusOf: (report: ResourceReport) => SecurityModuleConfigStatus,
+  plan: PlanDiff | undefined,
+): Record<string, unknown> {
+  const { outcome, totals } = result;
+  const reports = [...outcome.finalPlan.reports.values()];
+  return {
+    apiVersion: SYNC_REPORT_API_VERSION,
+    kind: SYNC_REPORT_KIND,
+    hub: subject.hubName,
+    iotHub: subject.iotHub ?? null,
+    dryRun,
+    ready: reports.filter((r) => !r.suspended).every((r) => r.ready),
+    ending: result.ending,
+    writes: {
+      succeeded: totals.writesSucceeded,
+      failed: totals.writesFailed,
+      replannedAfterConflict: totals.conflictsReplanned,
+      planned: outcome.initialPlan.writes.length,
+    },
+    modulesCreated: totals.modulesCreated,
+    foreignOwners: (dryRun ? outcome.initialPlan : outcome.finalPlan).foreignOwners,
+    leftOut: subject.leftOut,
+    resources: reports.map((r) => ({ resource: r.resourceKey, status: statusOf(r) })),
+    ...(plan ? { plan } : {}),
+  };
+}

@@ -1,0 +1,253 @@
+// How Argo CD (manifests/argocd/health.lua, run by gopher-lua as Argo CD runs it) and Flux (kstatus, by its own
+// code) read the statuses the operator writes on the real API server: progressing from creation and through a
+// staged rollout and an edit, healthy once converged, failed for an invalid spec and a hub that refuses the
+// credentials, suspended, deleted; an IoTHub's own. And manifests/argocd/ adds the check to an existing argocd-cm.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { kubectlOk } from '../support/control-plane.js';
+import { type ArgoHealth, argoHealth, HEALTH_LUA, type KStatus, kstatus } from '../support/gitops-health.js';
+import { REPO } from '../support/kube.js';
+import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
+
+const SPEC = {
+  target: { condition: "tags.environment = 'production'" },
+  agentConfiguration: { highPriorityMessageFrequency: 'PT5M' },
+};
+const HOLD = 'argocd-health.test/hold';
+
+describe('Argo CD and Flux read what the operator writes', () => {
+  let f: OperatorFixture;
+  /** The object as it was returned by `kubectl ARGS -o json` (a create or an apply: before any reconcile). */
+  let written: (args: string[], object: object) => Promise<any>;
+  before(async () => {
+    f = await startOperatorFixture({
+      prefix: 'gitops-health',
+      devices: fleet('dev', 8, { environment: 'production' }),
+      // Agents slow enough that a rollout of four batches is in progress for seconds.
+      emulator: { agentDelay: { min: 400, max: 800 } },
+    });
+    written = async (args, object) =>
+      JSON.parse(
+        await kubectlOk(
+          f.cp.kubeconfig,
+          [...args, '-n', f.namespace, '-o', 'json', '-f', '-'],
+          JSON.stringify(object),
+        ),
+      );
+    await f.apply(f.hubObjects());
+  });
+  after(() => f.close());
+
+  /** Argo CD's health and kstatus's status of `object`. */
+  async function readBy(object: unknown): Promise<{ argo: ArgoHealth; kstatus: KStatus['status'] }> {
+    const [argo, k] = await Promise.all([argoHealth(object), kstatus(object)]);
+    return { argo, kstatus: k.status };
+  }
+
+  it('reads an IoTHub progressing before its first status in Argo CD (kstatus: Current), then healthy once connected', async () => {
+    const [secret, hub] = f.hubObjects({ name: 'second' });
+    await f.apply([secret]);
+    const created = await readBy(await written(['create'], hub));
+    assert.deepEqual(created.argo, {
+      status: 'Progressing',
+      message: "Waiting for the operator's first status",
+    });
+    // kstatus reads an object with no status as Current: a `wait` that polls before the first reconcile passes.
+    assert.equal(created.kstatus, 'Current');
+    await f.waitFor('hub', 'second', (o) => condition(o, 'Ready').status === 'True');
+    const connected = await readBy(await f.get('hub', 'second'));
+    assert.equal(connected.argo.status, 'Healthy');
+    assert.match(connected.argo.message ?? '', /^Connected/);
+    assert.equal(connected.kstatus, 'Current');
+  });
+
+  it('reads a staged rollout as progressing from its first status to the last batch, then healthy', async () => {
+    const smc = f.smc('rollout', { ...SPEC, rollout: { batchSize: '25%' } });
+    assert.equal((await argoHealth(await written(['create'], smc))).status, 'Progressing');
+    const rolling = await f.waitFor(
+      'smc',
+      'rollout',
+      (o) => o?.status?.observedGeneration === 1 && condition(o, 'Reconciling').status === 'True',
+    );
+    assert.equal(condition(rolling, 'Ready').status, 'False');
+    assert.deepEqual(await readBy(rolling), {
+      argo: { status: 'Progressing', message: `Progressing: ${condition(rolling, 'Ready').message}` },
+      kstatus: 'InProgress',
+    });
+    const converged = await f.waitFor(
+      'smc',
+      'rollout',
+      (o) => condition(o, 'Ready').status === 'True',
+      30_000,
+    );
+    assert.deepEqual(await readBy(converged), {
+      argo: { status: 'Healthy', message: `Converged: ${condition(converged, 'Ready').message}` },
+      kstatus: 'Current',
+    });
+  });
+
+  it('reads an edit as progressing until the operator has observed it and rolled it out', async () => {
+    const edit = f.smc('rollout', {
+      ...SPEC,
+      agentConfiguration: { highPriorityMessageFrequency: 'PT1M' },
+      rollout: { batchSize: '25%' },
+    });
+    // The API server's answer to the edit: generation 2, the status still that of generation 1 (Ready).
+    const answer = await written(['apply'], edit);
+    assert.equal(answer.metadata.generation, 2);
+    assert.equal(answer.status.observedGeneration, 1);
+    assert.equal(condition(answer, 'Ready').status, 'True');
+    assert.deepEqual(await readBy(answer), {
+      argo: {
+        status: 'Progressing',
+        message: 'Waiting for the operator to observe generation 2 (the status is of generation 1)',
+      },
+      kstatus: 'InProgress',
+    });
+    const rolling = await f.waitFor(
+      'smc',
+      'rollout',
+      (o) => o.status.observedGeneration === 2 && condition(o, 'Reconciling').status === 'True',
+    );
+    const progressing = await readBy(rolling);
+    assert.deepEqual([progressing.argo.status, progressing.kstatus], ['Progressing', 'InProgress']);
+    const done = await f.waitFor(
+      'smc',
+      'rollout',
+      (o) => o.status.observedGeneration === 2 && condition(o, 'Ready').status === 'True',
+      30_000,
+    );
+    const read = await readBy(done);
+    assert.deepEqual([read.argo.status, read.kstatus], ['Healthy', 'Current']);
+  });
+
+  it('reads a spec the agent would reject as failed, with its reason (InvalidSpec)', async () => {
+    await f.apply([
+      f.smc('too-fast', {
+        ...SPEC,
+        priority: 20,
+        agentConfiguration: { highPriorityMessageFrequency: 'PT10H', lowPriorityMessageFrequency: 'PT1H' },
+      }),
+    ]);
+    const stalled = await f.waitFor('smc', 'too-fast', (o) => condition(o, 'Ready').reason === 'InvalidSpec');
+    const read = await readBy(stalled);
+    assert.equal(read.argo.status, 'Degraded');
+    assert.match(read.argo.message ?? '', /^InvalidSpec: .*highPriorityMessageFrequency/);
+    assert.equal(read.kstatus, 'Failed');
+  });
+
+  it('reads a hub that refuses the credentials as failed (Unauthorized), and the resources on it', async () => {
+    const wrong = f.emulator.connectionString.replace(
+      /SharedAccessKey=[^;]+/,
+      `SharedAccessKey=${Buffer.alloc(32, 7).toString('base64')}`,
+    );
+    await f.apply([
+      ...f.hubObjects({ name: 'refusing', secret: { connectionString: wrong, 'ca.crt': f.emulator.caCert } }),
+      f.smc('on-refusing', { ...SPEC, hubRef: { name: 'refusing' } }),
+    ]);
+    const hub = await readBy(
+      await f.waitFor('hub', 'refusing', (o) => condition(o, 'Ready').reason === 'Unauthorized'),
+    );
+    assert.equal(hub.argo.status, 'Degraded');
+    assert.match(hub.argo.message ?? '', /^Unauthorized: /);
+    assert.doesNotMatch(hub.argo.message ?? '', /SharedAccessKey|BwcHBwcH/, 'no key in the message');
+    assert.equal(hub.kstatus, 'Failed');
+    const smc = await readBy(
+      await f.waitFor('smc', 'on-refusing', (o) => condition(o, 'Ready').reason === 'Unauthorized'),
+    );
+    assert.deepEqual([smc.argo.status, smc.kstatus], ['Degraded', 'Failed']);
+  });
+
+  it('reads a hub that does not answer as progressing: the operator retries it (HubUnreachable)', async () => {
+    const closed = f.emulator.connectionString.replace(/HostName=[^;]+/, 'HostName=localhost:1');
+    await f.apply(
+      f.hubObjects({ name: 'silent', secret: { connectionString: closed, 'ca.crt': f.emulator.caCert } }),
+    );
+    const read = await readBy(
+      await f.waitFor('hub', 'silent', (o) => condition(o, 'Ready').reason === 'HubUnreachable'),
+    );
+    assert.equal(read.argo.status, 'Progressing');
+    assert.match(read.argo.message ?? '', /^HubUnreachable: /);
+    // An IoTHub has no Reconciling condition: kstatus gets there from Ready=False.
+    assert.equal(read.kstatus, 'InProgress');
+  });
+
+  it('reads a suspended resource Suspended in Argo CD; kstatus reads it InProgress', async () => {
+    await f.apply([f.smc('paused', { ...SPEC, priority: 5, suspend: true })]);
+    const read = await readBy(
+      await f.waitFor('smc', 'paused', (o) => condition(o, 'Ready').reason === 'Suspended'),
+    );
+    assert.deepEqual(read.argo, {
+      status: 'Suspended',
+      message: 'spec.suspend is true: the operator writes no twin for it',
+    });
+    // Ready=False with neither Reconciling nor Stalled: Flux's wait would wait for it until its timeout.
+    assert.equal(read.kstatus, 'InProgress');
+  });
+
+  it('reads a resource being deleted as progressing (kstatus: Terminating)', async () => {
+    const held = f.smc('leaving', { ...SPEC, priority: 7 });
+    // A finalizer of the test's own keeps the object, with its deletionTimestamp, once the operator let go.
+    held.metadata.finalizers = [HOLD];
+    await f.apply([held]);
+    await f.waitFor('smc', 'leaving', (o) => condition(o, 'Ready').status === 'True', 30_000);
+    await kubectlOk(f.cp.kubeconfig, ['delete', 'smc', 'leaving', '-n', f.namespace, '--wait=false']);
+    const leaving = await f.waitFor(
+      'smc',
+      'leaving',
+      (o) => o.metadata.deletionTimestamp !== undefined && o.metadata.finalizers?.join() === HOLD,
+    );
+    const read = await readBy(leaving);
+    assert.equal(read.argo.status, 'Progressing');
+    assert.match(read.argo.message ?? '', /^Being deleted \(/);
+    assert.equal(read.kstatus, 'Terminating');
+    await kubectlOk(f.cp.kubeconfig, [
+      'patch',
+      'smc',
+      'leaving',
+      '-n',
+      f.namespace,
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":null}}',
+    ]);
+  });
+
+  it('is added to an existing argocd-cm by manifests/argocd/, health.lua as it is under both keys', async () => {
+    const rendered = parseAllDocuments(
+      await kubectlOk(f.cp.kubeconfig, ['kustomize', join(REPO, 'manifests', 'argocd')]),
+    ).map((d) => d.toJS());
+    assert.equal(rendered.length, 1);
+    const [patch] = rendered;
+    assert.deepEqual(
+      [patch.kind, patch.metadata.name, patch.metadata.namespace],
+      ['ConfigMap', 'argocd-cm', 'argocd'],
+    );
+    const script = readFileSync(HEALTH_LUA, 'utf8');
+    const keys = {
+      'resource.customizations.health.iotsecurity.io_SecurityModuleConfig': script,
+      'resource.customizations.health.iotsecurity.io_IoTHub': script,
+    };
+    assert.deepEqual(patch.data, keys);
+
+    // An Argo CD's argocd-cm with settings of its own, in this test's namespace instead of argocd.
+    await kubectlOk(f.cp.kubeconfig, [
+      'create',
+      'configmap',
+      'argocd-cm',
+      '-n',
+      f.namespace,
+      '--from-literal=url=https://argocd.example.com',
+    ]);
+    patch.metadata.namespace = f.namespace;
+    await kubectlOk(f.cp.kubeconfig, ['apply', '-f', '-'], JSON.stringify(patch));
+    const merged = JSON.parse(
+      await kubectlOk(f.cp.kubeconfig, ['get', 'configmap', 'argocd-cm', '-n', f.namespace, '-o', 'json']),
+    );
+    assert.deepEqual(merged.data, { url: 'https://argocd.example.com', ...keys });
+    assert.equal(merged.metadata.labels['app.kubernetes.io/part-of'], 'argocd');
+  });
+});

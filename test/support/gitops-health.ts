@@ -1,0 +1,79 @@
+// How GitOps tools read the status the operator writes, by their own code: Argo CD's health check for the
+// operator's kinds (manifests/argocd/health.lua) run by gopher-lua as Argo CD runs it (tools/lua-health), and
+// kstatus, what Flux's `wait` and health checks read (tools/kstatus). Each tool is built on first use by
+// scripts/build-go-tool.sh (nothing to do when it is current, so `make test` and a test file run alone agree).
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REPO } from './kube.js';
+
+export const HEALTH_LUA = join(REPO, 'manifests', 'argocd', 'health.lua');
+
+/** The statuses Argo CD accepts from a health check; it reads any other as Unknown. */
+export const ARGO_HEALTH_STATUSES = ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'];
+
+export interface ArgoHealth {
+  status: string;
+  message?: string;
+}
+
+export interface KStatus {
+  status: 'InProgress' | 'Current' | 'Failed' | 'Terminating';
+  message: string;
+}
+
+export interface ToolRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+type Tool = 'lua-health' | 'kstatus';
+
+const built = new Map<Tool, Promise<unknown>>();
+
+function buildTool(tool: Tool): Promise<unknown> {
+  let build = built.get(tool);
+  if (!build) {
+    build = promisify(execFile)('bash', [join(REPO, 'scripts', 'build-go-tool.sh'), tool]);
+    built.set(tool, build);
+  }
+  return build;
+}
+
+/** Runs `tool` with `args`, `object` as JSON on its standard input. */
+export async function runTool(tool: Tool, args: string[], object: unknown): Promise<ToolRun> {
+  await buildTool(tool);
+  const child = spawn(join(REPO, '.tools', 'bin', tool), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  child.stdin.end(JSON.stringify(object));
+  return { code: await exited, stdout, stderr };
+}
+
+/** The health Argo CD shows for `object`; fails when the script does, or returns a status Argo CD refuses. */
+export async function argoHealth(object: unknown): Promise<ArgoHealth> {
+  const run = await runTool('lua-health', [HEALTH_LUA], object);
+  if (run.code !== 0) throw new Error(`lua-health exited with ${run.code}: ${run.stderr}`);
+  const health = JSON.parse(run.stdout) as ArgoHealth;
+  if (!ARGO_HEALTH_STATUSES.includes(health.status))
+    throw new Error(`the health check returned ${run.stdout.trim()}, which Argo CD reads as Unknown`);
+  return health;
+}
+
+/** What kstatus (sigs.k8s.io/cli-utils) computes for `object`: what Flux waits on. */
+export async function kstatus(object: unknown): Promise<KStatus> {
+  const run = await runTool('kstatus', [], object);
+  if (run.code !== 0) throw new Error(`kstatus exited with ${run.code}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as KStatus;
+}
