@@ -3,7 +3,8 @@
 // and the snapshot it was made from in, plain data out (the `plan` of sync's JSON, which the text and markdown
 // views render). Its size is bounded by resources, settings and distinct transitions, never by devices: device
 // ids are a sample.
-import { AGENT_CONFIGURATION_KEY, SETTINGS_BY_KEY, type SettingValue } from '../agent/index.js';
+import { profileOf } from '../profiles/profiles.js';
+import { mergeDesired } from './desired-merge.js';
 import { compileTarget, type DeviceMatcher } from './membership.js';
 import {
   DEFAULT_MANAGER,
@@ -13,7 +14,6 @@ import {
   readOwnershipAfter,
 } from './ownership.js';
 import type { ForeignOwner, HubPlan } from './plan-hub-reconcile.js';
-import { rawSettingValue } from './setting-values.js';
 import type { DeviceFailure, HubSnapshot, PlannedResource, TwinWrite } from './types.js';
 
 /** Device ids listed per transition and per resource. */
@@ -25,9 +25,9 @@ const MAX_FAILURES = 3;
 
 export interface SettingTransition {
   /** What desired holds now; null: not set. */
-  from: SettingValue;
+  from: unknown;
   /** What the write leaves; null: removed (the agent's own default applies). */
-  to: SettingValue;
+  to: unknown;
   devices: number;
   sampleDeviceIds: string[];
   /** The resource that owned `from`, when another: this resource takes the setting over from it. */
@@ -210,17 +210,17 @@ function tallyWrite(
   stillSets: StillSets,
   tallies: Tallies,
 ): void {
-  const twin = input.snapshot.modules.get(write.deviceId);
+  const twin = input.snapshot.twins.get(write.slot)?.get(write.deviceId);
   const before = readOwnership(twin?.tags, manager, input.scope);
   const after = write.patch.tags
     ? readOwnershipAfter(twin?.tags, write.patch.tags, manager, input.scope)
     : before;
   const touched = write.changedSettings.length ? new Set<string>() : recordChanges(before, after);
-  const desiredPatch = write.patch.properties?.desired[AGENT_CONFIGURATION_KEY];
+  const desiredAfter = mergeDesired(twin?.desired ?? {}, write.patch.properties?.desired ?? {});
   for (const setting of write.changedSettings) {
-    const patched = isRecord(desiredPatch) ? desiredPatch[setting] : undefined;
-    const from = rawSettingValue(twin?.desiredConfiguration, setting) ?? null;
-    const to = isRecord(patched) ? ((patched.value ?? null) as SettingValue) : null;
+    const profile = profileOf(setting);
+    const from = profile.read(twin?.desired, setting) ?? null;
+    const to = profile.read(desiredAfter, setting) ?? null;
     const [was, now] = [before.owners.get(setting), after.owners.get(setting)];
     const handOver = was !== undefined && now !== undefined && was !== now;
     const leaving = was !== undefined && was !== now && !stillSets(was, setting, write.deviceId);
@@ -252,7 +252,7 @@ function settingChanges(bySetting: Map<string, Map<string, SettingTransition>>):
     const rest = sorted.slice(MAX_TRANSITIONS);
     changes.push({
       setting,
-      field: SETTINGS_BY_KEY.get(setting)?.fieldPath ?? setting,
+      field: profileOf(setting).describe(setting),
       devices: sorted.reduce((sum, t) => sum + t.devices, 0),
       transitions: listed,
       ...(rest.length
@@ -333,7 +333,7 @@ export function planDiff(input: PlanDiffInput): PlanDiff {
     resources,
     moduleCreations: {
       devices: plan.moduleCreations.length,
-      sampleDeviceIds: plan.moduleCreations.slice(0, PLAN_SAMPLE_SIZE),
+      sampleDeviceIds: plan.moduleCreations.slice(0, PLAN_SAMPLE_SIZE).map((m) => m.deviceId),
     },
   };
 }

@@ -32,6 +32,10 @@ export interface TwinProfile {
    * the twin (the security agent); otherwise each resource waits only for the settings it won.
    */
   readonly reportsWhole: boolean;
+  /** What a removed setting leaves on the device, for plans people review ('agent default', 'removed'). */
+  readonly removedMeans: string;
+  /** The setting as a person wrote it in the resource's spec (a field path). */
+  describe(settingId: string): string;
   /** Whether the setting id is one of this profile's. */
   handles(settingId: string): boolean;
   /** The setting's value in the twin's desired properties; undefined when it is not set. */

@@ -42,7 +42,7 @@ function settingTable(change: ResourceChange): string[] {
     for (const transition of setting.transitions) {
       const note = ownerNote(transition);
       rows.push(
-        `| ${code(setting.field)} | ${transition.devices.toLocaleString('en-US')} | ${cell(code(settingValueText(transition.from, 'from')))} | ${cell(code(settingValueText(transition.to, 'to')))}${note ? ` (${prose(note)})` : ''} |`,
+        `| ${code(setting.field)} | ${transition.devices.toLocaleString('en-US')} | ${cell(code(settingValueText(transition.from, 'from', setting.setting)))} | ${cell(code(settingValueText(transition.to, 'to', setting.setting)))}${note ? ` (${prose(note)})` : ''} |`,
       );
     }
     const more = setting.moreTransitions;
@@ -62,7 +62,7 @@ function sampleList(change: ResourceChange): string[] {
   for (const setting of change.settings)
     for (const t of setting.transitions)
       items.push(
-        `- ${code(setting.field)} ${code(settingValueText(t.from, 'from'))} -> ${code(settingValueText(t.to, 'to'))}: ${t.sampleDeviceIds.map(code).join(', ')}`,
+        `- ${code(setting.field)} ${code(settingValueText(t.from, 'from', setting.setting))} -> ${code(settingValueText(t.to, 'to', setting.setting))}: ${t.sampleDeviceIds.map(code).join(', ')}`,
       );
   return folded('Sample devices', items);
 }

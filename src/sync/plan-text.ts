@@ -1,8 +1,9 @@
 // `sync --dry-run` in a terminal or a CI log: per resource and setting, the value on the hub now and the new one
 // with device counts, as `terraform plan` shows a change.
-import type { SettingValue } from '../agent/index.js';
+
 import type { PlanDiff, ResourceChange, SettingChange, SettingTransition } from '../planner/plan-diff.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
+import { profileOf } from '../profiles/profiles.js';
 
 /** Transitions of one setting printed on one line; more go one per line. */
 const TRANSITIONS_PER_LINE = 3;
@@ -11,9 +12,9 @@ export function plural(n: number, word: string): string {
   return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** A value desired holds now (`from`) or will hold (`to`); null is unset, or removed for the agent's default. */
-export function settingValueText(value: SettingValue, side: 'from' | 'to'): string {
-  if (value === null) return side === 'from' ? '(unset)' : '(agent default)';
+/** A value desired holds now (`from`) or will hold (`to`) for `setting`; null is unset, or removed. */
+export function settingValueText(value: unknown, side: 'from' | 'to', setting: string): string {
+  if (value === null) return side === 'from' ? '(unset)' : `(${profileOf(setting).removedMeans})`;
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
@@ -45,19 +46,19 @@ export function planSummary(diff: PlanDiff): string {
   const parts = [
     `${plural(summary.devicesToWrite, 'device twin')} to write for ${plural(summary.resourcesChanging, 'resource')} (${plural(summary.settingChanges, 'setting change')})`,
   ];
-  if (summary.modulesToCreate) parts.push(`${plural(summary.modulesToCreate, 'security module')} to create`);
+  if (summary.modulesToCreate) parts.push(`${plural(summary.modulesToCreate, 'module')} to create`);
   if (summary.deferredDevices)
     parts.push(`${plural(summary.deferredDevices, 'device')} waiting for later rollout batches`);
   return parts.join(', ');
 }
 
-function transitionText(transition: SettingTransition): string {
+function transitionText(setting: string, transition: SettingTransition): string {
   const note = ownerNote(transition);
-  return `${plural(transition.devices, 'device')}: ${settingValueText(transition.from, 'from')} -> ${settingValueText(transition.to, 'to')}${note ? ` (${note})` : ''}`;
+  return `${plural(transition.devices, 'device')}: ${settingValueText(transition.from, 'from', setting)} -> ${settingValueText(transition.to, 'to', setting)}${note ? ` (${note})` : ''}`;
 }
 
 function settingLines(setting: SettingChange): string[] {
-  const parts = setting.transitions.map(transitionText);
+  const parts = setting.transitions.map((t) => transitionText(setting.setting, t));
   const more = setting.moreTransitions;
   if (more)
     parts.push(`${plural(more.transitions, 'other transition')} on ${plural(more.devices, 'device')}`);

@@ -6,6 +6,7 @@ import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { HubClient } from '../../src/hub/hub-client.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { OWNERSHIP_TAG } from '../../src/planner/ownership.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import type { HubSelection } from '../../src/sync/hub-selection.js';
 import { runSync, type SyncOptions } from '../../src/sync/run-sync.js';
 import { desired, emulatorClient, emulatorCount, startHubEmulator } from '../support/emulator-support.js';
@@ -101,7 +102,7 @@ async function sync(
 async function owners(emulator: RunningEmulator, deviceId: string): Promise<Record<string, string>> {
   const client = emulatorClient(emulator, { tier: 'S3' });
   try {
-    const twin = (await client.readModuleTwins([deviceId], { consistent: true })).get(deviceId);
+    const twin = (await client.readTwins(SECURITY_MODULE_ID, [deviceId], { consistent: true })).get(deviceId);
     const record = twin?.tags[OWNERSHIP_TAG] as { sync?: { owners?: Record<string, string> } } | undefined;
     return record?.sync?.owners ?? {};
   } finally {

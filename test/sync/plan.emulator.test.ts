@@ -3,11 +3,12 @@
 // status a pipeline reads (0 no changes, 1 changes, above 1 error); never a secret.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AGENT_CONFIGURATION_KEY } from '../../src/agent/index.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { HubClientOptions } from '../../src/hub/hub-client.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { PlanDiff } from '../../src/planner/plan-diff.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { runSync, type SyncOptions } from '../../src/sync/run-sync.js';
 import { SYNC_REPORT_API_VERSION } from '../../src/sync/sync-document.js';
 import { emulatorClient, startHubEmulator } from '../support/emulator-support.js';
@@ -91,10 +92,12 @@ async function apply(emulator: RunningEmulator, files: Record<string, string>): 
 async function setByHand(emulator: RunningEmulator, deviceId: string, settings: Record<string, unknown>) {
   const client = emulatorClient(emulator, { tier: 'S3' });
   try {
-    const twin = (await client.readModuleTwins([deviceId], { consistent: true })).get(deviceId)!;
-    const wrapped = Object.fromEntries(Object.entries(settings).map(([k, value]) => [k, { value }]));
-    await client.patchModuleTwin(
+    const twin = (await client.readTwins(SECURITY_MODULE_ID, [deviceId], { consistent: true })).get(
       deviceId,
+    )!;
+    const wrapped = Object.fromEntries(Object.entries(settings).map(([k, value]) => [k, { value }]));
+    await client.patchTwin(
+      { slot: SECURITY_MODULE_ID, deviceId: deviceId },
       { properties: { desired: { [AGENT_CONFIGURATION_KEY]: wrapped } } },
       twin.etag,
     );

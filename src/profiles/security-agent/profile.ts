@@ -78,6 +78,8 @@ export const securityAgentProfile: TwinProfile = {
   name: 'security agent',
   // Every id that is not a path: records written before profiles existed name agent settings this way.
   reportsWhole: true,
+  removedMeans: 'agent default',
+  describe: (settingId) => SETTINGS_BY_KEY.get(settingId)?.fieldPath ?? settingId,
   handles: (settingId) => !settingId.startsWith('/'),
   read: (desired, settingId) => rawSettingValue(section(desired), settingId),
   // A null value is the agent's null (`{"value": null}`), not a removal.

@@ -81,6 +81,8 @@ function differences(twin: ManagedTwin, wanted: ReadonlyMap<string, unknown>, li
 export const twinPropertiesProfile: TwinProfile = {
   name: 'twin properties',
   reportsWhole: false,
+  removedMeans: 'removed',
+  describe: (settingId) => settingPath(settingId).join('.'),
   handles: (settingId) => settingId.startsWith('/'),
   read: (desired, settingId) => at(desired, settingPath(settingId)),
   write(settingId, value) {
