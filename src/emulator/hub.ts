@@ -153,12 +153,13 @@ export class EmulatedHub {
     const pnp = request.modelId === undefined ? undefined : pnpTraitsOf(request);
     const online = request.online ?? this.startsOnline(request.deviceId);
     const connectionState = online ? 'Connected' : 'Disconnected';
-    if (pnp) this.pnp.expect(request.deviceId, pnp);
-    const device = this.store.createDevice(request.deviceId, {
-      tags: request.tags,
-      connectionState,
-      modelId: request.modelId,
-    });
+    const device = this.pnp.withTraits(request.deviceId, pnp ?? {}, () =>
+      this.store.createDevice(request.deviceId, {
+        tags: request.tags,
+        connectionState,
+        modelId: request.modelId,
+      }),
+    );
     if (request.securityModule ?? request.modelId === undefined)
       this.store.createModule(device, SECURITY_MODULE_ID, { connectionState });
     return device;
@@ -167,8 +168,8 @@ export class EmulatedHub {
   /** Puts back a device from the state file, its PnP device with the firmware it ran. */
   restoreDevice(saved: RestoredHubDevice): DeviceRecord {
     const firmware = saved.pnp && firmwareOf(saved.pnp.firmware);
-    if (saved.pnp) this.pnp.expect(saved.deviceId, { slow: saved.pnp.slow, ...(firmware && { firmware }) });
-    return this.store.restoreDevice(saved);
+    const traits = saved.pnp ? { slow: saved.pnp.slow, ...(firmware && { firmware }) } : {};
+    return this.pnp.withTraits(saved.deviceId, traits, () => this.store.restoreDevice(saved));
   }
 
   /** Sets a device online or offline: its agent and its PnP device act once it is online again. */

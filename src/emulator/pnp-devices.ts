@@ -116,9 +116,14 @@ export class PnpDevices {
     this.queue.close();
   }
 
-  /** Gives the device about to be created (or restored) under this id these traits instead of seeded ones. */
-  expect(deviceId: string, traits: Partial<PnpTraits>): void {
+  /** Runs `create`, which creates (or restores) the device `deviceId`, giving its PnP device these traits. */
+  withTraits<T>(deviceId: string, traits: Partial<PnpTraits>, create: () => T): T {
     this.expected.set(deviceId, traits);
+    try {
+      return create();
+    } finally {
+      this.expected.delete(deviceId);
+    }
   }
 
   traitsOf(deviceId: string): PnpTraits | undefined {
@@ -156,7 +161,6 @@ export class PnpDevices {
     const deviceId = record.deviceId;
     if (!next) {
       this.devices.delete(deviceId);
-      this.expected.delete(deviceId);
       this.queue.cancel(deviceId);
       return;
     }
@@ -180,7 +184,6 @@ export class PnpDevices {
 
   private newDevice(deviceId: string, modelId: string): PnpDevice | undefined {
     const expected = this.expected.get(deviceId);
-    this.expected.delete(deviceId);
     const model = pnpModelOf(modelId);
     if (!model) return undefined;
     const traits = { ...seededTraits(this.options.seed, deviceId, this.options), ...expected };
