@@ -48,7 +48,8 @@ export interface PlannedReport {
 export const DEFAULT_DESCRIPTION = 'default value, no desired value received yet';
 export const ACCEPTED_DESCRIPTION = 'applied';
 
-function valueAt(section: JsonObject, path: readonly string[]): JsonValue | undefined {
+/** The value at `path` in a section's value, undefined when there is none. */
+export function valueAt(section: JsonObject, path: readonly string[]): JsonValue | undefined {
   let value: JsonValue | undefined = section;
   for (const key of path) value = isJsonObject(value) ? value[key] : undefined;
   return value;

@@ -5,7 +5,7 @@
 // Each device runs a firmware (current or legacy, which accepts fewer target temperatures) and is quick or slow.
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { DueQueue } from './due-queue.js';
-import { type Acknowledgement, planReport } from './pnp-acknowledgements.js';
+import { type Acknowledgement, planReport, valueAt } from './pnp-acknowledgements.js';
 import {
   CURRENT_FIRMWARE,
   type DeviceFacts,
@@ -18,7 +18,7 @@ import {
 import { type Random, randomInt, unitFor } from './prng.js';
 import type { RegistryStore, TwinChange } from './registry-store.js';
 import type { AgentDelay } from './security-agents.js';
-import { isJsonObject, type JsonValue } from './twin-document.js';
+import type { JsonValue } from './twin-document.js';
 import { reportProperties } from './twin-state.js';
 
 /** What is simulated on the device's side and not in its twin: kept in the state file with the device. */
@@ -137,9 +137,7 @@ export class PnpDevices {
     const acknowledgements: Record<string, JsonValue | undefined> = {};
     for (const property of device.model.writable) {
       const path = propertyPath(property);
-      let value: JsonValue | undefined = record.state.reported.value;
-      for (const key of path) value = isJsonObject(value) ? value[key] : undefined;
-      acknowledgements[path.join('.')] = value;
+      acknowledgements[path.join('.')] = valueAt(record.state.reported.value, path);
     }
     return {
       deviceId,
