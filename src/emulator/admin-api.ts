@@ -1,6 +1,7 @@
 // The emulator's own API under /_emulator/ (same SAS authorization as the hub): add and remove devices, set
-// devices online or offline, read agents, set faults, and read or reset request statistics.
-import { hubErrors } from './errors.js';
+// devices online or offline, read agents and IoT Plug and Play devices, set faults, and read or reset request
+// statistics.
+import { HubErrorResponse, hubErrors } from './errors.js';
 import { checkFaultConfig } from './faults.js';
 import type { EmulatedHub, NewDevice } from './hub.js';
 import { type ApiRequest, ok, type Route } from './routes.js';
@@ -14,15 +15,25 @@ function readNewDevice(value: unknown): NewDevice {
   }
   if (value.tags !== undefined && !isJsonObject(value.tags))
     throw hubErrors.argumentInvalid('tags must be an object');
-  for (const flag of ['securityModule', 'online'] as const) {
+  for (const flag of ['securityModule', 'online', 'slow'] as const) {
     if (value[flag] !== undefined && typeof value[flag] !== 'boolean')
       throw hubErrors.argumentInvalid(`${flag} must be a boolean`);
+  }
+  for (const text of ['modelId', 'firmware'] as const) {
+    if (value[text] !== undefined && typeof value[text] !== 'string')
+      throw hubErrors.argumentInvalid(`${text} must be a string`);
+  }
+  if (value.modelId === undefined && (value.firmware !== undefined || value.slow !== undefined)) {
+    throw hubErrors.argumentInvalid('firmware and slow are for IoT Plug and Play devices: give a modelId');
   }
   return {
     deviceId: value.deviceId,
     tags: value.tags as JsonObject | undefined,
     securityModule: value.securityModule as boolean | undefined,
     online: value.online as boolean | undefined,
+    modelId: value.modelId as string | undefined,
+    firmware: value.firmware as string | undefined,
+    slow: value.slow as boolean | undefined,
   };
 }
 
@@ -49,6 +60,7 @@ export function adminRoutes(hub: EmulatedHub): Route[] {
           ...settings,
           devices: hub.store.deviceCount,
           agents: hub.agents.count,
+          pnpDevices: hub.pnp.count,
           activeJobs: hub.jobs.activeCount,
         });
       },
@@ -80,7 +92,7 @@ export function adminRoutes(hub: EmulatedHub): Route[] {
       path: '/_emulator/devices/:deviceId/connection',
       handle: (request) => {
         const online = readOnline(request);
-        hub.agents.setOnline(request.params.deviceId, online);
+        hub.setDeviceOnline(request.params.deviceId, online);
         const device = hub.store.requireDevice(request.params.deviceId);
         return ok({ deviceId: device.deviceId, connectionState: device.state.connectionState });
       },
@@ -92,6 +104,21 @@ export function adminRoutes(hub: EmulatedHub): Route[] {
         const status = hub.agents.status(request.params.deviceId);
         if (!status) throw hubErrors.moduleNotFound(request.params.deviceId, 'azureiotsecurity');
         return ok(status);
+      },
+    }),
+    admin({
+      method: 'GET',
+      path: '/_emulator/pnp/:deviceId',
+      handle: (request) => {
+        const deviceId = request.params.deviceId;
+        const status = hub.pnp.status(deviceId);
+        if (status) return ok(status);
+        hub.store.requireDevice(deviceId);
+        throw new HubErrorResponse(
+          404,
+          'PnpDeviceNotFound',
+          `Device ${deviceId} is not a simulated IoT Plug and Play device`,
+        );
       },
     }),
     admin({ method: 'GET', path: '/_emulator/faults', handle: () => ok(hub.faults.get()) }),

@@ -84,6 +84,11 @@ function tagsFor(random: Random): JsonObject {
   };
 }
 
+/** Where a device of another kind (an IoT Plug and Play device) stands, drawn as the fleet's are. */
+export function placeTags(random: Random): { environment: string; site: string } {
+  return { environment: weightedPick(random, ENVIRONMENTS), site: weightedPick(random, SITES) };
+}
+
 /** The devices a seed gives, without creating them. */
 export function* planFleet(seed: number, count: number): IterableIterator<FleetDevice> {
   const random = streamFor(seed, 'fleet');

@@ -1,4 +1,5 @@
-// An IoT Hub emulator with simulated security agents, over HTTPS, for tests, demos and benchmarks.
+// An IoT Hub emulator with simulated security agents and IoT Plug and Play devices, over HTTPS, for tests, demos
+// and benchmarks.
 import { randomBytes as cryptoRandomBytes, randomInt } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
@@ -10,6 +11,7 @@ import { certificatesUsable, createCertificates, type EmulatorCertificates } fro
 import { type FaultConfig, isRatio } from './faults.js';
 import { seedFleet } from './fleet.js';
 import { EmulatedHub, type HubSecrets, type NewDevice } from './hub.js';
+import { seedPnpFleet } from './pnp-fleet.js';
 import { randomBytes, streamFor } from './prng.js';
 import type { AgentDelay } from './security-agents.js';
 import { createHubServer, type EmulatorLog } from './server.js';
@@ -18,6 +20,13 @@ import { checkQuotaOverrides } from './throttling.js';
 
 export type { FaultConfig, FaultRule } from './faults.js';
 export type { EmulatedHub, NewDevice } from './hub.js';
+export type { PnpDeviceStatus } from './pnp-devices.js';
+export {
+  CURRENT_FIRMWARE,
+  LEGACY_FIRMWARE,
+  TEMPERATURE_CONTROLLER_MODEL_ID,
+  THERMOSTAT_MODEL_ID,
+} from './pnp-models.js';
 export { createSharedAccessSignature } from './sas-auth.js';
 export type { AgentStatus } from './security-agents.js';
 export type { EmulatorLog, EmulatorLogLevel } from './server.js';
@@ -50,6 +59,19 @@ export interface EmulatorOptions {
   offlineRatio?: number;
   /** Share of agents that write event priorities in lower case (C agent). */
   lowercaseRatio?: number;
+  /**
+   * Seed this many IoT Plug and Play devices (pnp-000001...), thermostats and temperature controllers, without a
+   * security module. They act on a change after `agentDelay`, slow ones after `pnpSlowDelay`.
+   */
+  pnpDevices?: number;
+  /** Share of the seeded PnP devices that are temperature controllers (the rest are thermostats); 0.5. */
+  pnpControllerRatio?: number;
+  /** Share of PnP devices on the legacy firmware, which accepts fewer target temperatures; 0.25. */
+  pnpLegacyRatio?: number;
+  /** Share of PnP devices that are slow; 0.1. */
+  pnpSlowRatio?: number;
+  /** How long a slow PnP device takes to act on a change, in ms; 2000..5000 by default. */
+  pnpSlowDelay?: AgentDelay;
   /** Writes become visible to queries only after this many ms. */
   queryLagMs?: number;
   /** The tier's quotas on (default) or off. */
@@ -86,6 +108,8 @@ export interface RunningEmulator {
   setDeviceOnline(deviceId: string, online: boolean): void;
   /** Resolves when no simulated agent has a configuration read pending. */
   agentsIdle(): Promise<void>;
+  /** Resolves when no simulated IoT Plug and Play device has a read of its twin pending. */
+  pnpIdle(): Promise<void>;
   /** Saves the state file now (when there is one). */
   saveState(): Promise<void>;
   close(): Promise<void>;
@@ -114,6 +138,13 @@ function newSecrets(explicitSeed: number | undefined): HubSecrets {
   return { policies: [{ keyName: OWNER_POLICY, primaryKey: key(), secondaryKey: key() }], keySecret: key() };
 }
 
+function checkDelay(name: string, delay: AgentDelay): AgentDelay {
+  if (!(delay.min >= 0 && delay.max >= delay.min)) {
+    throw new RangeError(`${name} ${delay.min}..${delay.max} must satisfy 0 <= min <= max`);
+  }
+  return delay;
+}
+
 /** The names a SAS token of this emulator may be scoped to (`sr`): its own host names with the port. */
 export function ownAudiences(host: string, port: number, hostName: string): string[] {
   const names = new Set([hostName, `localhost:${port}`, `127.0.0.1:${port}`]);
@@ -128,16 +159,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const units = options.units ?? 1;
   const tierProblem = checkTierUnits(tier, units);
   if (tierProblem) throw new RangeError(tierProblem);
-  const agentDelay = options.agentDelay ?? { min: 50, max: 500 };
-  if (!(agentDelay.min >= 0 && agentDelay.max >= agentDelay.min)) {
-    throw new RangeError(`agent delay ${agentDelay.min}..${agentDelay.max} must satisfy 0 <= min <= max`);
-  }
+  const agentDelay = checkDelay('agent delay', options.agentDelay ?? { min: 50, max: 500 });
+  const pnpSlowDelay = checkDelay('PnP slow delay', options.pnpSlowDelay ?? { min: 2000, max: 5000 });
   for (const [name, value] of [
     ['offlineRatio', options.offlineRatio ?? 0],
     ['lowercaseRatio', options.lowercaseRatio ?? 0],
+    ['pnpControllerRatio', options.pnpControllerRatio ?? 0],
+    ['pnpLegacyRatio', options.pnpLegacyRatio ?? 0],
+    ['pnpSlowRatio', options.pnpSlowRatio ?? 0],
   ] as const) {
     if (!isRatio(value)) throw new RangeError(`${name} must be between 0 and 1, not ${value}`);
   }
+  const pnp = {
+    legacyRatio: options.pnpLegacyRatio ?? 0.25,
+    slowRatio: options.pnpSlowRatio ?? 0.1,
+    slowDelay: pnpSlowDelay,
+  };
   const quotas =
     options.quotas === undefined ? undefined : structuredClone(checkQuotaOverrides(options.quotas));
 
@@ -166,6 +203,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       agentDelay,
       lowercaseRatio: options.lowercaseRatio ?? 0,
       offlineRatio: options.offlineRatio ?? 0,
+      pnp,
       seed,
       faults: options.faults,
       clock: options.clock,
@@ -175,7 +213,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (saved) {
     let restored = 0;
     for await (const device of saved.devices) {
-      hub.store.restoreDevice(device);
+      hub.restoreDevice(device);
       restored++;
     }
     log('info', 'state restored', { path: options.statePath, devices: restored });
@@ -186,6 +224,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     online: (deviceId) => hub.startsOnline(deviceId),
   });
   if (seeded > 0) log('info', 'fleet seeded', { devices: seeded });
+  const seededPnp = seedPnpFleet(hub, {
+    seed,
+    count: options.pnpDevices ?? 0,
+    controllerRatio: options.pnpControllerRatio ?? 0.5,
+    pnp,
+  });
+  if (seededPnp > 0) log('info', 'IoT Plug and Play devices seeded', { devices: seededPnp });
 
   let audiences: string[] = [];
   const server = createHubServer({ hub, certificates, audiences: () => audiences, log });
@@ -217,13 +262,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const statePath = options.statePath;
   const saver = statePath
     ? new StateSaver(
-        () => writeState(statePath, { seed, secrets, certificates }, hub.store),
+        () =>
+          writeState(statePath, { seed, secrets, certificates }, hub.store, (deviceId) =>
+            hub.savedPnpTraits(deviceId),
+          ),
         () => hub.store.changeCount,
         options.stateSaveIntervalMs ?? 2000,
         (error) => log('error', 'saving the state failed', { error: String(error) }),
       )
     : undefined;
-  if (saver && (seeded > 0 || !saved)) await saver.flush();
+  if (saver && (seeded > 0 || seededPnp > 0 || !saved)) await saver.flush();
 
   const primaryKey = secrets.policies[0].primaryKey;
   let closed: Promise<void> | undefined;
@@ -252,8 +300,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     addDevices: (devices) => {
       for (const device of devices) hub.addDevice(device);
     },
-    setDeviceOnline: (deviceId, online) => hub.agents.setOnline(deviceId, online),
+    setDeviceOnline: (deviceId, online) => hub.setDeviceOnline(deviceId, online),
     agentsIdle: () => hub.agents.whenIdle(),
+    pnpIdle: () => hub.pnp.whenIdle(),
     saveState: async () => saver?.flush(),
     close: () => stop(true),
     kill: () => stop(false),

@@ -138,6 +138,8 @@ export class RegistryStore {
       tags?: JsonObject;
       connectionState?: ConnectionState;
       generationId?: string;
+      /** The IoT Plug and Play model the device announces. */
+      modelId?: string;
     } = {},
   ): DeviceRecord {
     checkIdentityId('device', deviceId);

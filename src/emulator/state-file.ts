@@ -1,5 +1,5 @@
 // `--state FILE`: the hub's devices, twins, keys and certificates on disk, one JSON line per device after a
-// header line. Written atomically (a temporary file renamed over the old one, then the directory synced), so a
+// header line (with, for an IoT Plug and Play device, the firmware and speed of its simulation). Written atomically (a temporary file renamed over the old one, then the directory synced), so a
 // crash mid-save leaves the previous state whole. Readable by its owner only: it holds the policy keys, the
 // secret device keys derive from and the server's private key.
 import { randomBytes } from 'node:crypto';
@@ -8,7 +8,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EmulatorCertificates } from './certificates.js';
-import type { HubSecrets } from './hub.js';
+import type { HubSecrets, RestoredHubDevice } from './hub.js';
 import type {
   DeviceRecord,
   IdentityRecord,
@@ -58,6 +58,8 @@ interface SavedState {
   cu: number;
   la: number;
   iv: number;
+  /** The device's IoT Plug and Play model id, when it has one. */
+  mi?: string;
 }
 
 interface SavedIdentity {
@@ -70,7 +72,12 @@ interface SavedIdentity {
 
 interface SavedDevice extends SavedIdentity {
   m: SavedIdentity[];
+  /** The simulated PnP device: its firmware version and whether it is slow. */
+  p?: { fw: string; sl: boolean };
 }
+
+/** What the simulation of a device keeps beside its twin (undefined for a device without one). */
+export type SavedPnpTraits = (deviceId: string) => RestoredHubDevice['pnp'];
 
 export type { RestoredDevice };
 
@@ -83,7 +90,7 @@ function restoreSection(saved: SavedSection): PropertySection {
 }
 
 function saveState(state: TwinState): SavedState {
-  return {
+  const saved: SavedState = {
     t: state.tags,
     d: saveSection(state.desired),
     r: saveSection(state.reported),
@@ -95,6 +102,8 @@ function saveState(state: TwinState): SavedState {
     la: state.lastActivityAt,
     iv: state.identityVersion,
   };
+  if (state.modelId) saved.mi = state.modelId;
+  return saved;
 }
 
 function restoreState(saved: SavedState): TwinState {
@@ -109,6 +118,7 @@ function restoreState(saved: SavedState): TwinState {
     connectionStateUpdatedAt: saved.cu,
     lastActivityAt: saved.la,
     identityVersion: saved.iv,
+    modelId: saved.mi ?? '',
   };
 }
 
@@ -123,8 +133,10 @@ function saveIdentity(record: IdentityRecord): SavedIdentity {
   return saved;
 }
 
-function deviceLine(device: DeviceRecord, store: RegistryStore): string {
+function deviceLine(device: DeviceRecord, store: RegistryStore, pnpOf: SavedPnpTraits): string {
   const saved: SavedDevice = { ...saveIdentity(device), m: store.liveModules(device).map(saveIdentity) };
+  const pnp = pnpOf(device.deviceId);
+  if (pnp) saved.p = { fw: pnp.firmware, sl: pnp.slow };
   return JSON.stringify(saved);
 }
 
@@ -133,6 +145,7 @@ export async function writeState(
   path: string,
   header: Omit<StateHeader, 'format' | 'version' | 'savedAt'>,
   store: RegistryStore,
+  pnpOf: SavedPnpTraits = () => undefined,
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = join(
@@ -151,7 +164,7 @@ export async function writeState(
     };
     let chunk = `${JSON.stringify(first)}\n`;
     for (const device of store.allDevices()) {
-      chunk += `${deviceLine(device, store)}\n`;
+      chunk += `${deviceLine(device, store, pnpOf)}\n`;
       if (chunk.length > 1 << 20) {
         await file.write(chunk);
         chunk = '';
@@ -185,7 +198,7 @@ async function syncDirectory(dir: string): Promise<void> {
 /** Reads a state file: its header, then its devices one by one. Undefined when there is no file. */
 export async function readState(
   path: string,
-): Promise<{ header: StateHeader; devices: AsyncIterable<RestoredDevice> } | undefined> {
+): Promise<{ header: StateHeader; devices: AsyncIterable<RestoredHubDevice> } | undefined> {
   const stream = createReadStream(path, { encoding: 'utf8' });
   const opened = await new Promise<boolean>((resolve, reject) => {
     stream.once('open', () => resolve(true));
@@ -203,7 +216,7 @@ export async function readState(
     stream.destroy();
     throw new Error(`${path} is not an emulator state file of version ${VERSION}`);
   }
-  async function* devices(): AsyncIterable<RestoredDevice> {
+  async function* devices(): AsyncIterable<RestoredHubDevice> {
     for (;;) {
       const line = await lines.next();
       if (line.done) return;
@@ -221,6 +234,7 @@ export async function readState(
           managedBy: m.mb,
           state: restoreState(m.s),
         })),
+        ...(saved.p && { pnp: { firmware: saved.p.fw, slow: saved.p.sl } }),
       };
     }
   }

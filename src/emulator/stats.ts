@@ -21,6 +21,8 @@ export interface EmulatorStatsSnapshot {
   twinUpdates: Record<string, number>;
   /** Twin reads and updates asked for, by twin, whatever their answer (faults and refusals too). */
   twinRequests: Record<TwinClass, Record<string, number>>;
+  /** Writable property acknowledgements the IoT Plug and Play devices reported, by `ac` (200, 203, 400). */
+  pnpAcknowledgements: Record<string, number>;
 }
 
 const twinKey = (deviceId: string, moduleId?: string) =>
@@ -33,6 +35,7 @@ export class EmulatorStats {
   private faults = new Map<string, Map<string, number>>();
   private updates = new Map<string, number>();
   private twinCalls: Record<TwinClass, Map<string, number>> = { twinRead: new Map(), twinUpdate: new Map() };
+  private acknowledgements = new Map<number, number>();
 
   /** A request and its answer; status 0 is a connection dropped without an answer. */
   record(operation: StatsClass, status: number): void {
@@ -77,6 +80,16 @@ export class EmulatorStats {
     return this.twinCalls[operation].get(twinKey(deviceId, moduleId)) ?? 0;
   }
 
+  /** A writable property acknowledgement an IoT Plug and Play device reported. */
+  recordPnpAcknowledgement(ac: number): void {
+    this.acknowledgements.set(ac, (this.acknowledgements.get(ac) ?? 0) + 1);
+  }
+
+  /** Acknowledgements reported with this `ac` since the last reset. */
+  pnpAcknowledgements(ac: number): number {
+    return this.acknowledgements.get(ac) ?? 0;
+  }
+
   /** How many requests of a class got a status (any status when omitted). */
   count(operation: StatsClass, status?: number): number {
     const byStatus = this.requests.get(operation);
@@ -95,6 +108,7 @@ export class EmulatorStats {
     this.updates.clear();
     this.twinCalls.twinRead.clear();
     this.twinCalls.twinUpdate.clear();
+    this.acknowledgements.clear();
   }
 
   snapshot(): EmulatorStatsSnapshot {
@@ -118,6 +132,7 @@ export class EmulatorStats {
         twinRead: Object.fromEntries(this.twinCalls.twinRead),
         twinUpdate: Object.fromEntries(this.twinCalls.twinUpdate),
       },
+      pnpAcknowledgements: Object.fromEntries([...this.acknowledgements].map(([ac, n]) => [String(ac), n])),
     };
   }
 }

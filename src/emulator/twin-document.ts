@@ -325,6 +325,22 @@ function metadataOf(value: JsonValue, meta: MetaNode, withVersion: boolean): Jso
   return node;
 }
 
+/**
+ * The `$lastUpdatedVersion` of the value at `path` in a section (the section version of the write that last
+ * touched it), or undefined when there is no value there.
+ */
+export function lastUpdatedVersionAt(section: PropertySection, path: readonly string[]): number | undefined {
+  let value: JsonValue = section.value;
+  let meta: MetaNode = section.meta;
+  for (const key of path) {
+    if (!isJsonObject(value) || value[key] === undefined) return undefined;
+    value = value[key];
+    // A collapsed subtree was written at once: everything in it carries its stamp.
+    if (isMetaTree(meta)) meta = meta.children[key] ?? meta.stamp;
+  }
+  return (isMetaTree(meta) ? meta.stamp : meta).version;
+}
+
 /** A section as the hub returns it: its values, `$metadata` and `$version`. */
 export function renderSection(section: PropertySection, name: 'desired' | 'reported'): JsonObject {
   return {

@@ -33,6 +33,8 @@ export interface TwinState {
   readonly lastActivityAt: number;
   /** Goes up with every change of the identity (device or module); `deviceEtag` is derived from it. */
   readonly identityVersion: number;
+  /** The IoT Plug and Play model the device announced (`dtmi:...`), or '' when it announced none. */
+  readonly modelId: string;
 }
 
 export function newTwinState(options: {
@@ -40,6 +42,7 @@ export function newTwinState(options: {
   status?: IdentityStatus;
   tags?: JsonObject;
   connectionState?: ConnectionState;
+  modelId?: string;
 }): TwinState {
   return {
     tags: options.tags ? replaceTags(options.tags) : EMPTY_TAGS,
@@ -52,6 +55,7 @@ export function newTwinState(options: {
     connectionStateUpdatedAt: options.connectionState ? options.at : 0,
     lastActivityAt: 0,
     identityVersion: 1,
+    modelId: options.modelId ?? '',
   };
 }
 
@@ -179,7 +183,7 @@ export function renderTwin(
     cloudToDeviceMessageCount: 0,
     authenticationType: ids.authenticationType,
     x509Thumbprint: NO_THUMBPRINT,
-    modelId: '',
+    modelId: state.modelId,
     version: state.version,
     tags: state.tags,
     properties: {
@@ -204,6 +208,7 @@ export function queryDocument(ids: { deviceId: string; moduleId?: string }, stat
     status: state.status,
     connectionState: state.connectionState,
     lastActivityTime: hubTime(state.lastActivityAt),
+    modelId: state.modelId,
     version: state.version,
     tags: state.tags,
     properties: { desired: state.desired.value, reported: state.reported.value },

@@ -84,6 +84,42 @@ describe('the emulator command line', () => {
     });
   });
 
+  it('parses the IoT Plug and Play options, and leaves them out when not given', () => {
+    assert.deepEqual(
+      parseEmulatorArgs([
+        '--pnp-devices',
+        '50',
+        '--pnp-controllers',
+        '0.3',
+        '--pnp-legacy-firmware',
+        '0.5',
+        '--pnp-slow',
+        '0.2',
+        '--pnp-slow-delay',
+        '1000..3000',
+      ]),
+      {
+        ...(parseEmulatorArgs([]) as object),
+        pnpDevices: 50,
+        pnpControllerRatio: 0.3,
+        pnpLegacyRatio: 0.5,
+        pnpSlowRatio: 0.2,
+        pnpSlowDelay: { min: 1000, max: 3000 },
+      },
+    );
+    const none = parseEmulatorArgs([]) as Record<string, unknown>;
+    assert.deepEqual(
+      Object.keys(none).filter((key) => key.startsWith('pnp')),
+      [],
+    );
+    assert.throws(() => parseEmulatorArgs(['--pnp-devices', 'some']), /--pnp-devices must be a whole number/);
+    assert.throws(() => parseEmulatorArgs(['--pnp-slow', '2']), /--pnp-slow must be between 0 and 1/);
+    assert.throws(
+      () => parseEmulatorArgs(['--pnp-slow-delay', '5..1']),
+      /--pnp-slow-delay must be MIN..MAX milliseconds/,
+    );
+  });
+
   it('leaves quotas and faults out when not given', () => {
     const options = parseEmulatorArgs([]);
     assert.equal(options === 'help' ? 'help' : 'quotas' in options, false);

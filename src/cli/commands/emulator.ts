@@ -22,7 +22,8 @@ import { UsageError } from '../command-io.js';
 
 export const EMULATOR_USAGE = `Usage: iot-security-operator emulator [options]
 
-Runs an Azure IoT Hub emulator (HTTPS, service API 2021-04-12) with simulated security agents.
+Runs an Azure IoT Hub emulator (HTTPS, service API 2021-04-12) with simulated security agents and IoT Plug
+and Play devices.
 
 Options:
   --host ADDRESS           address to listen on (default 127.0.0.1)
@@ -35,6 +36,14 @@ Options:
   --agent-delay MIN..MAX   ms an agent takes to apply a desired configuration (default 50..500)
   --offline-ratio R        share of devices that start offline, 0..1 (default 0)
   --lowercase-agents R     share of agents writing priorities in lower case, 0..1 (default 0)
+  --pnp-devices N          seed N IoT Plug and Play devices (pnp-000001...), thermostats and temperature
+                           controllers that acknowledge writable properties after --agent-delay (default 0)
+  --pnp-controllers R      share of them that are temperature controllers, the rest thermostats (default 0.5)
+  --pnp-legacy-firmware R  share of PnP devices on the legacy firmware, which accepts target temperatures
+                           10..30 instead of 5..35 (default 0.25)
+  --pnp-slow R             share of PnP devices that are slow (default 0.1)
+  --pnp-slow-delay MIN..MAX
+                           ms a slow PnP device takes to act on a change (default 2000..5000)
   --query-lag MS           writes reach queries only after MS milliseconds (default 0)
   --no-throttle            turn the tier's quotas off (--quota overrides still apply)
   --quota CLASS=N/s|N/min  replace the quota of one operation class, e.g. twinUpdate=20/s (repeatable);
@@ -59,11 +68,11 @@ function ratio(name: string, text: string): number {
   return value;
 }
 
-function delayRange(text: string): { min: number; max: number } {
+function delayRange(name: string, text: string): { min: number; max: number } {
   const match = /^(\d+)\.\.(\d+)$/.exec(text.trim());
   if (!match || Number(match[1]) > Number(match[2])) {
     throw new UsageError(
-      `--agent-delay must be MIN..MAX milliseconds with MIN <= MAX, such as 50..500, not '${text}'`,
+      `--${name} must be MIN..MAX milliseconds with MIN <= MAX, such as 50..500, not '${text}'`,
     );
   }
   return { min: Number(match[1]), max: Number(match[2]) };
@@ -117,6 +126,23 @@ function faultConfig(text: string): FaultConfig {
   }
 }
 
+/** The IoT Plug and Play options given (those not given are left out, so the emulator's defaults apply). */
+function pnpOptions(values: Record<string, string | boolean | string[] | undefined>): EmulatorOptions {
+  const text = (name: string) => values[name] as string | undefined;
+  const options: EmulatorOptions = {};
+  const devices = text('pnp-devices');
+  if (devices !== undefined) options.pnpDevices = integer('pnp-devices', devices, 0, 10_000_000);
+  const controllers = text('pnp-controllers');
+  if (controllers !== undefined) options.pnpControllerRatio = ratio('pnp-controllers', controllers);
+  const legacy = text('pnp-legacy-firmware');
+  if (legacy !== undefined) options.pnpLegacyRatio = ratio('pnp-legacy-firmware', legacy);
+  const slow = text('pnp-slow');
+  if (slow !== undefined) options.pnpSlowRatio = ratio('pnp-slow', slow);
+  const slowDelay = text('pnp-slow-delay');
+  if (slowDelay !== undefined) options.pnpSlowDelay = delayRange('pnp-slow-delay', slowDelay);
+  return options;
+}
+
 /** The emulator options a command line asks for; throws a UsageError naming the bad option. */
 export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
   const { values } = parseArgs({
@@ -134,6 +160,11 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
       'agent-delay': { type: 'string' },
       'offline-ratio': { type: 'string' },
       'lowercase-agents': { type: 'string' },
+      'pnp-devices': { type: 'string' },
+      'pnp-controllers': { type: 'string' },
+      'pnp-legacy-firmware': { type: 'string' },
+      'pnp-slow': { type: 'string' },
+      'pnp-slow-delay': { type: 'string' },
       'query-lag': { type: 'string' },
       'no-throttle': { type: 'boolean' },
       quota: { type: 'string', multiple: true },
@@ -152,7 +183,8 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
     units: values.units === undefined ? 1 : integer('units', values.units, 1, 200),
     seed: values.seed === undefined ? undefined : integer('seed', values.seed, 0, 2 ** 32 - 1),
     statePath: values.state,
-    agentDelay: values['agent-delay'] === undefined ? undefined : delayRange(values['agent-delay']),
+    agentDelay:
+      values['agent-delay'] === undefined ? undefined : delayRange('agent-delay', values['agent-delay']),
     offlineRatio: values['offline-ratio'] === undefined ? 0 : ratio('offline-ratio', values['offline-ratio']),
     lowercaseRatio:
       values['lowercase-agents'] === undefined ? 0 : ratio('lowercase-agents', values['lowercase-agents']),
@@ -163,6 +195,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
   if (tierProblem) throw new UsageError(`--tier ${tier} --units ${options.units}: ${tierProblem}`);
   if (values.quota?.length) options.quotas = quotaOverrides(values.quota);
   if (values.faults !== undefined) options.faults = faultConfig(values.faults);
+  Object.assign(options, pnpOptions(values));
   return options;
 }
 
@@ -197,6 +230,7 @@ export async function runEmulatorCommand(argv: string[]): Promise<number> {
   log('info', 'emulator listening', {
     endpoint,
     devices: emulator.hub.store.deviceCount,
+    ...(emulator.hub.pnp.count > 0 && { pnpDevices: emulator.hub.pnp.count }),
     seed: emulator.seed,
     throttle: options.throttle ?? true,
     ...(options.quotas && {
