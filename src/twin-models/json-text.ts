@@ -20,13 +20,13 @@ export function parseBoundedJson(text: string, maxBytes: number, what: string): 
   try {
     value = JSON.parse(text);
   } catch (e) {
-    const message = (e as Error).message;
-    const position = /at position (\d+)/.exec(message);
-    return {
-      ok: false,
-      message: `${what} is not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`,
-      offset: position ? Number(position[1]) : undefined,
-    };
+    // V8 quotes the text around the error and gives its position only for some errors: the position is
+    // found again here, and the quotation left out (it may be long).
+    const message = (e as Error).message
+      .replace(/ in JSON at position \d+.*$/s, '')
+      .replace(/, (".*"|\.\.\.".*) is not valid JSON$/s, '')
+      .replace(/^("|\.\.\.").* is not valid JSON$/s, 'not valid JSON');
+    return { ok: false, message: `${what} is not valid JSON: ${message}`, offset: jsonErrorOffset(text) };
   }
   const shape = checkShape(value, what);
   return shape ? { ok: false, message: shape.message } : { ok: true, value };
@@ -68,6 +68,114 @@ export function checkShape(root: unknown, what: string): { message: string; path
     for (const [key, item] of entries) stack.push({ value: item, depth: depth + 1, parent: node, key });
   }
   return undefined;
+}
+
+/**
+ * Offset of the first syntax error in `text`, which JSON.parse refused: a scan of its tokens, with a stack of
+ * the open objects and lists (no recursion, whatever the nesting).
+ */
+export function jsonErrorOffset(text: string): number {
+  const stack: ('{' | '[')[] = [];
+  // What may come next: a value, a key (or '}'), a ':' , a ',' or the end of the container.
+  let expect = 'value' as 'value' | 'firstValue' | 'key' | 'firstKey' | 'colon' | 'after';
+  let i = skipWhitespace(text, 0);
+  while (i < text.length) {
+    const c = text[i];
+    if (expect === 'after') {
+      const top = stack[stack.length - 1];
+      if (top === undefined) return i;
+      if (c === ',') expect = top === '{' ? 'key' : 'value';
+      else if ((c === '}' && top === '{') || (c === ']' && top === '[')) stack.pop();
+      else return i;
+      i = skipWhitespace(text, i + 1);
+      continue;
+    }
+    if (expect === 'colon') {
+      if (c !== ':') return i;
+      expect = 'value';
+      i = skipWhitespace(text, i + 1);
+      continue;
+    }
+    if ((c === '}' && expect === 'firstKey') || (c === ']' && expect === 'firstValue')) {
+      stack.pop();
+      expect = 'after';
+      i = skipWhitespace(text, i + 1);
+      continue;
+    }
+    if (c === '"') {
+      const end = endOfStringChecked(text, i);
+      if (end < 0) return -end - 1;
+      expect = expect === 'key' || expect === 'firstKey' ? 'colon' : 'after';
+      i = skipWhitespace(text, end);
+      continue;
+    }
+    if (expect === 'key' || expect === 'firstKey') return i;
+    if (c === '{' || c === '[') {
+      stack.push(c);
+      expect = c === '{' ? 'firstKey' : 'firstValue';
+      i = skipWhitespace(text, i + 1);
+      continue;
+    }
+    const word = ({ t: 'true', f: 'false', n: 'null' } as Record<string, string | undefined>)[c];
+    const end = word ? endOfWord(text, i, word) : endOfNumber(text, i);
+    if (end < 0) return -end - 1;
+    expect = 'after';
+    i = skipWhitespace(text, end);
+  }
+  return i;
+}
+
+/** End of the string at `at`, or -(offset + 1) of the character where it stops being one. */
+function endOfStringChecked(text: string, at: number): number {
+  let i = at + 1;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') return i + 1;
+    if (c < ' ') return -i - 1;
+    if (c === '\\') {
+      const e = text[i + 1];
+      if (e === 'u') {
+        for (let k = i + 2; k < i + 6; k++) if (!/[0-9a-fA-F]/.test(text[k] ?? '')) return -k - 1;
+        i += 6;
+        continue;
+      }
+      if (e === undefined || !'"\\/bfnrt'.includes(e)) return -(i + 1) - 1;
+      i += 2;
+      continue;
+    }
+    i++;
+  }
+  return -text.length - 1;
+}
+
+function endOfWord(text: string, at: number, word: string): number {
+  for (let k = 0; k < word.length; k++) if (text[at + k] !== word[k]) return -(at + k) - 1;
+  return at + word.length;
+}
+
+/** End of the number at `at`, or -(offset + 1) of the character where it stops being one. */
+function endOfNumber(text: string, at: number): number {
+  const digits = (from: number): number => {
+    let j = from;
+    while (j < text.length && text[j] >= '0' && text[j] <= '9') j++;
+    return j;
+  };
+  let i = text[at] === '-' ? at + 1 : at;
+  if (text[i] === '0') i++;
+  else if (text[i] >= '1' && text[i] <= '9') i = digits(i);
+  else return -i - 1;
+  if (text[i] === '.') {
+    const end = digits(i + 1);
+    if (end === i + 1) return -end - 1;
+    i = end;
+  }
+  if (text[i] === 'e' || text[i] === 'E') {
+    const start = text[i + 1] === '+' || text[i + 1] === '-' ? i + 2 : i + 1;
+    const end = digits(start);
+    if (end === start) return -end - 1;
+    i = end;
+  }
+  return i;
 }
 
 function skipWhitespace(text: string, at: number): number {
