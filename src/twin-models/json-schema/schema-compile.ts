@@ -9,7 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { formatBytes } from '../../validation/input-limits.js';
 import { didYouMean } from '../../validation/suggest.js';
 import { checkShape } from '../json-text.js';
-import { MAX_JSON_SCHEMA_BYTES } from '../limits.js';
+import { MAX_JSON_SCHEMA_BYTES, MAX_PATTERN_INSTRUCTIONS } from '../limits.js';
 import { error, type FieldPath, type SourceProblem, warning } from '../problems.js';
 import { compileSafePattern } from '../safe-pattern/pattern-machine.js';
 import { CHECKED_FORMATS } from './schema-formats.js';
@@ -29,8 +29,9 @@ function pointerToPath(pointer: string): FieldPath {
 }
 
 function createAjv(scan: SchemaScan, warnings: SourceProblem[]): Ajv {
+  // Patterns not in the scan are those of the draft's own meta-schema.
   const regExp = Object.assign(
-    (pattern: string) => scan.patterns.get(pattern) ?? compileSafePattern(pattern, 0),
+    (pattern: string) => scan.patterns.get(pattern) ?? compileSafePattern(pattern, MAX_PATTERN_INSTRUCTIONS),
     { code: 'safePattern' },
   );
   const formats: Record<string, true | ((text: string) => boolean)> = {};

@@ -53,13 +53,11 @@ function draftOf(root: unknown, problems: SourceProblem[]): Draft {
   if (declared === undefined) return 'draft-07';
   const found = typeof declared === 'string' ? DRAFTS.find(([re]) => re.test(declared)) : undefined;
   if (found) return found[1];
-  const draft04 = typeof declared === 'string' && declared.includes('draft-04');
-  problems.push(
-    error(
-      ['$schema'],
-      `${draft04 ? 'JSON Schema draft-04 is' : `'${String(declared)}' is not a JSON Schema draft that is`} supported; declare draft-07 (the default), 2019-09 or 2020-12`,
-    ),
-  );
+  const what =
+    typeof declared === 'string' && declared.includes('draft-04')
+      ? 'JSON Schema draft-04 is not supported'
+      : `'${String(declared)}' is not a JSON Schema draft this operator reads`;
+  problems.push(error(['$schema'], `${what}; declare draft-07 (the default), 2019-09 or 2020-12`));
   return 'draft-07';
 }
 
