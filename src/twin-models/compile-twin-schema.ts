@@ -189,7 +189,7 @@ function judgeWithin(judge: Judge, properties: unknown, at: FieldPath): ModelPro
   if (problems.length <= MAX_PROBLEMS) return problems;
   return [
     ...problems.slice(0, MAX_PROBLEMS),
-    { severity: 'error', path: at, message: `${problems.length - MAX_PROBLEMS} more problems are not shown` },
+    { severity: 'error', path: at, message: `only the first ${MAX_PROBLEMS} problems are shown` },
   ];
 }
 

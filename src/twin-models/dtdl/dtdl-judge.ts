@@ -1,10 +1,18 @@
 // Judging desired property values against the writable Properties of a DTDL model, each problem located at the
 // property (or field, map entry, array item) it is about.
-import { didYouMean } from '../../validation/suggest.js';
+import { didYouMean, listNames } from '../did-you-mean.js';
+import { MAX_PROBLEMS } from '../limits.js';
 import type { FieldPath, ModelProblem } from '../problems.js';
 import { isDate, isDateTime, isDuration, isTime } from '../temporal.js';
 import { twinKeyProblem } from '../twin-keys.js';
-import type { DtdlModel, DtdlSchema, GeospatialSchemaName, PrimitiveSchemaName } from './dtdl-types.js';
+import type {
+  DtdlModel,
+  DtdlSchema,
+  EnumValue,
+  GeospatialSchemaName,
+  ObjectField,
+  PrimitiveSchemaName,
+} from './dtdl-types.js';
 
 const INT32 = 2 ** 31;
 const INT64 = 2 ** 63;
@@ -88,8 +96,38 @@ function coordinatesOk(value: unknown, depth: number): boolean {
   return value.every((item) => coordinatesOk(item, depth - 1));
 }
 
+/** Lookups by name and by value, made once per schema: a model may declare thousands of fields or values. */
+const fieldIndex = new WeakMap<object, Map<string, ObjectField>>();
+const enumIndex = new WeakMap<object, { byValue: Set<unknown>; byName: Map<unknown, EnumValue> }>();
+
+function fieldsOf(schema: { fields: ObjectField[] }): Map<string, ObjectField> {
+  let index = fieldIndex.get(schema);
+  if (!index) {
+    index = new Map(schema.fields.map((f) => [f.name, f]));
+    fieldIndex.set(schema, index);
+  }
+  return index;
+}
+
+function enumOf(schema: { values: EnumValue[] }) {
+  let index = enumIndex.get(schema);
+  if (!index) {
+    index = {
+      byValue: new Set(schema.values.map((v) => v.value)),
+      byName: new Map(schema.values.map((v) => [v.name, v])),
+    };
+    enumIndex.set(schema, index);
+  }
+  return index;
+}
+
 class Judge {
   readonly problems: ModelProblem[] = [];
+
+  /** One more than are shown: enough to say that others are not. */
+  get full(): boolean {
+    return this.problems.length > MAX_PROBLEMS;
+  }
 
   add(path: FieldPath, message: string, atKey = false): void {
     this.problems.push(
@@ -98,6 +136,7 @@ class Judge {
   }
 
   value(schema: DtdlSchema, value: unknown, path: FieldPath): void {
+    if (this.full) return;
     switch (schema.kind) {
       case 'primitive': {
         const problem = primitiveProblem(schema.name, value);
@@ -115,9 +154,13 @@ class Judge {
         return;
       }
       case 'enum': {
-        if (schema.values.some((v) => v.value === value)) return;
-        const listed = schema.values.map((v) => `${JSON.stringify(v.value)} (${v.name})`).join(', ');
-        const byName = schema.values.find((v) => v.name === value);
+        const index = enumOf(schema);
+        if (index.byValue.has(value)) return;
+        const listed = listNames(
+          schema.values.map((v) => `${JSON.stringify(v.value)} (${v.name})`),
+          'values',
+        );
+        const byName = index.byName.get(value);
         if (byName) {
           this.add(
             path,
@@ -143,9 +186,10 @@ class Judge {
           );
           return;
         }
-        const names = schema.fields.map((f) => f.name);
+        const fields = fieldsOf(schema);
+        const names = [...fields.keys()];
         for (const [key, item] of Object.entries(value)) {
-          const field = schema.fields.find((f) => f.name === key);
+          const field = fields.get(key);
           if (field) this.value(field.schema, item, [...path, key]);
           else
             this.add(
@@ -190,12 +234,15 @@ export function judgeDtdlProperties(
 ): ModelProblem[] {
   const judge = new Judge();
   const writable = model.properties.filter((p) => p.writable).map((p) => p.name);
+  const declaredByName = new Map(model.properties.map((p) => [p.name, p]));
+  const componentNames = new Set(model.components.map((c) => c.name));
   const owner = model.component
     ? `the component '${model.component.name}' (${model.appliesInterfaceId})`
     : model.interfaceId;
   for (const [name, value] of Object.entries(properties)) {
+    if (judge.full) break;
     const path = [...at, name];
-    const declared = model.properties.find((p) => p.name === name);
+    const declared = declaredByName.get(name);
     if (declared?.writable) {
       judge.value(declared.schema, value, path);
     } else if (declared) {
@@ -213,7 +260,7 @@ export function judgeDtdlProperties(
         `'${COMPONENT_MARKER}' is the component marker of IoT Plug and Play, which the operator writes itself; leave it out`,
         true,
       );
-    } else if (model.components.some((c) => c.name === name)) {
+    } else if (componentNames.has(name)) {
       judge.add(
         path,
         `'${name}' is a component of ${model.interfaceId}: a TwinConfig manages one component's properties; name the component in spec.twin.component`,

@@ -1,6 +1,6 @@
 // From the text of a DTDL model to the Properties that apply to a twin or to one of its components: the
 // Interface's contents with those it extends, the Components and their Interfaces, each Property's schema.
-import { didYouMean } from '../../validation/suggest.js';
+import { didYouMean, listNames } from '../did-you-mean.js';
 import { parseBoundedJson } from '../json-text.js';
 import { MAX_MODEL_BYTES } from '../limits.js';
 import { error, type FieldPath, type SourceProblem } from '../problems.js';
@@ -77,7 +77,7 @@ export function readDtdlModel(text: string, component?: string): ReadModel {
     const message =
       names.length === 0
         ? `${rootId} has no components; leave the component out to manage the twin's own properties`
-        : `${rootId} has no component '${component}'${didYouMean(component, names) || `; its components are ${names.join(', ')}`}`;
+        : `${rootId} has no component '${component}'${didYouMean(component, names) || `; its components are ${listNames(names, 'components')}`}`;
     return { ok: false, problems: [{ ...error([], message), about: 'component' }] };
   }
   return {
@@ -125,8 +125,9 @@ class ContentsReader {
     }
     const own = this.ownContents(entry);
     const all = [...inherited];
+    const byName = new Map(inherited.map((c) => [c.name, c]));
     for (const content of own) {
-      const clash = all.find((c) => c.name === content.name);
+      const clash = byName.get(content.name);
       if (clash) {
         this.problems.push(
           error(
@@ -136,6 +137,7 @@ class ContentsReader {
         );
       } else {
         all.push(content);
+        byName.set(content.name, content);
       }
     }
     if (entry.version === 2 && all.length > V2_MAX_CONTENTS) {

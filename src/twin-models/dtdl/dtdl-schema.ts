@@ -1,6 +1,6 @@
 // Reading the `schema` of a DTDL Property: primitives, geospatial terms, Enum, Object, Map, Array (in v3), given
 // inline or by the DTMI of one of the Interface's `schemas`.
-import { didYouMean } from '../../validation/suggest.js';
+import { didYouMean } from '../did-you-mean.js';
 import { error, type FieldPath, type SourceProblem } from '../problems.js';
 import { isObject, type JsonObject, looksLikeDtmi, mainType, nameProblem, typesOf } from './dtdl-syntax.js';
 import {
@@ -143,6 +143,8 @@ export class SchemaReader {
       );
     }
     const values: EnumValue[] = [];
+    const names = new Set<unknown>();
+    const wireValues = new Set<unknown>();
     const problemsBefore = this.problems.length;
     items.forEach((item, index) => {
       const at = [...path, 'enumValues', index];
@@ -162,11 +164,15 @@ export class SchemaReader {
           [...at, 'enumValue'],
           `the enumValue must be ${valueSchema === 'string' ? 'a string' : 'an integer'}, as the Enum's valueSchema says`,
         );
-      else if (values.some((v) => v.name === item.name))
+      else if (names.has(item.name))
         this.fail([...at, 'name'], `the name '${String(item.name)}' is used twice in this Enum`);
-      else if (values.some((v) => v.value === value))
+      else if (wireValues.has(value))
         this.fail([...at, 'enumValue'], `the enumValue ${JSON.stringify(value)} is used twice in this Enum`);
-      else values.push({ name: item.name as string, value: value as number | string });
+      else {
+        values.push({ name: item.name as string, value: value as number | string });
+        names.add(item.name);
+        wireValues.add(value);
+      }
     });
     if (this.problems.length > problemsBefore) return undefined;
     return { schema: { kind: 'enum', id: idOf(node), valueSchema, values }, height: 1 };
@@ -182,6 +188,7 @@ export class SchemaReader {
       );
     }
     const fields: ObjectField[] = [];
+    const names = new Set<unknown>();
     let height = 0;
     const problemsBefore = this.problems.length;
     items.forEach((item, index) => {
@@ -195,7 +202,7 @@ export class SchemaReader {
         this.fail([...at, 'name'], nameIssue);
         return;
       }
-      if (fields.some((f) => f.name === item.name)) {
+      if (names.has(item.name)) {
         this.fail([...at, 'name'], `the field '${String(item.name)}' is declared twice in this Object`);
         return;
       }
@@ -203,6 +210,7 @@ export class SchemaReader {
       if (!parsed) return;
       height = Math.max(height, parsed.height);
       fields.push({ name: item.name as string, schema: parsed.schema });
+      names.add(item.name);
     });
     if (this.problems.length > problemsBefore) return undefined;
     return { schema: { kind: 'object', id: idOf(node), fields }, height: height + 1 };

@@ -1,5 +1,5 @@
 // The lexical rules of DTDL v2 and v3 that this reader checks: contexts, identifiers (DTMIs), names, types.
-import { didYouMean } from '../../validation/suggest.js';
+import { didYouMean } from '../did-you-mean.js';
 import type { DtdlVersion } from './dtdl-types.js';
 
 export const DTDL_CONTEXTS: Record<string, DtdlVersion> = {

@@ -7,9 +7,9 @@ import { Ajv, type AnySchemaObject, type ErrorObject, type Options, type Validat
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { formatBytes } from '../../validation/input-limits.js';
-import { didYouMean } from '../../validation/suggest.js';
+import { didYouMean } from '../did-you-mean.js';
 import { checkShape } from '../json-text.js';
-import { MAX_JSON_SCHEMA_BYTES, MAX_PATTERN_INSTRUCTIONS } from '../limits.js';
+import { MAX_JSON_SCHEMA_BYTES, MAX_PATTERN_INSTRUCTIONS, MAX_SCHEMA_KEYWORDS } from '../limits.js';
 import { error, type FieldPath, type SourceProblem, warning } from '../problems.js';
 import { compileSafePattern } from '../safe-pattern/pattern-machine.js';
 import { CHECKED_FORMATS } from './schema-formats.js';
@@ -147,6 +147,15 @@ export function compileJsonSchema(schema: unknown): CompiledJsonSchema {
   }
   const scan = scanSchema(schema);
   if (scan.problems.length > 0) return { ok: false, problems: scan.problems };
+  const keywords = scan.schemaNodes.reduce((n, { node }) => n + Object.keys(node).length, 0);
+  if (keywords > MAX_SCHEMA_KEYWORDS) {
+    return {
+      ok: false,
+      problems: [
+        error([], `the schema has ${keywords} keywords in all; at most ${MAX_SCHEMA_KEYWORDS} are compiled`),
+      ],
+    };
+  }
   const warnings: SourceProblem[] = [];
   const ajv = createAjv(scan, warnings);
   if (!ajv.validateSchema(schema as object)) {

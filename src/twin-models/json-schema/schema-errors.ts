@@ -1,7 +1,8 @@
 // Ajv's findings on a twin's properties, worded as src/validation words the problems of a resource and placed
 // at the property, field or item they are about.
 import type { ErrorObject } from 'ajv';
-import { didYouMean } from '../../validation/suggest.js';
+import { didYouMean, listNames } from '../did-you-mean.js';
+import { MAX_PROBLEMS } from '../limits.js';
 import type { FieldPath, ModelProblem } from '../problems.js';
 import { CHECKED_FORMATS } from './schema-formats.js';
 
@@ -78,7 +79,7 @@ function describe(e: ErrorObject, at: FieldPath): ModelProblem | undefined {
       return problem(`must be ${types.join(' or ')}, not ${show(value)}`);
     }
     case 'enum': {
-      const allowed = (params.allowedValues as unknown[]).map((v) => JSON.stringify(v));
+      const allowed = (params.allowedValues as unknown[]).map((v) => JSON.stringify(v).slice(0, 60));
       const hint =
         typeof value === 'string'
           ? didYouMean(
@@ -86,7 +87,7 @@ function describe(e: ErrorObject, at: FieldPath): ModelProblem | undefined {
               (params.allowedValues as unknown[]).filter((v) => typeof v === 'string') as string[],
             )
           : '';
-      return problem(`${show(value)} is not one of ${allowed.join(', ')}${hint}`);
+      return problem(`${show(value)} is not one of ${listNames(allowed, 'values')}${hint}`);
     }
     case 'const':
       return problem(`must be ${JSON.stringify(params.allowedValue)}, not ${show(value)}`);
@@ -163,6 +164,8 @@ export function describeValueErrors(errors: ErrorObject[], at: FieldPath): Model
   const problems: ModelProblem[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
+    // One more than are shown: enough to say that others are not.
+    if (problems.length > MAX_PROBLEMS) break;
     if (underAlternative(e)) continue;
     const problem = describe(e, at);
     if (!problem) continue;
