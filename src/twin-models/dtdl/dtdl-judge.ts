@@ -182,7 +182,10 @@ class Judge {
         if (!isPlainObject(value)) {
           this.add(
             path,
-            `must be an object with the fields ${schema.fields.map((f) => f.name).join(', ')}, not ${show(value)}`,
+            `must be an object with the fields ${listNames(
+              schema.fields.map((f) => f.name),
+              'fields',
+            )}, not ${show(value)}`,
           );
           return;
         }
@@ -194,7 +197,7 @@ class Judge {
           else
             this.add(
               [...path, key],
-              `unknown field '${key}'${didYouMean(key, names) || `; the Object's fields are ${names.join(', ')}`}`,
+              `unknown field '${key}'${didYouMean(key, names) || `; the Object's fields are ${listNames(names, 'fields')}`}`,
               true,
             );
         }
@@ -268,9 +271,11 @@ export function judgeDtdlProperties(
       );
     } else {
       const list =
-        writable.length > 0
-          ? `; its writable properties are ${writable.join(', ')}`
-          : '; it has no writable property';
+        writable.length === 0
+          ? '; it has no writable property'
+          : writable.length <= 12
+            ? `; its writable properties are ${listNames(writable, 'properties')}`
+            : `; it has ${writable.length} writable properties`;
       judge.add(path, `'${name}' is not a Property of ${owner}${didYouMean(name, writable) || list}`, true);
     }
   }

@@ -1,5 +1,5 @@
 // The lexical rules of DTDL v2 and v3 that this reader checks: contexts, identifiers (DTMIs), names, types.
-import { didYouMean } from '../did-you-mean.js';
+import { didYouMean, listNames } from '../did-you-mean.js';
 import type { DtdlVersion } from './dtdl-types.js';
 
 export const DTDL_CONTEXTS: Record<string, DtdlVersion> = {
@@ -81,7 +81,7 @@ export function mainType<T extends string>(
   if (found.length === 1) return { type: found[0] };
   if (found.length > 1)
     return { message: `@type lists ${found.join(' and ')}; an element has only one of them` };
-  const shown = types.length === 1 ? `'${types[0]}'` : `[${types.join(', ')}]`;
+  const shown = types.length === 1 ? `'${types[0]}'` : `[${listNames(types, 'types')}]`;
   const hint = types.map((t) => didYouMean(t, expected)).find((h) => h !== '') ?? '';
   return {
     message: `@type ${shown} is not ${expected.length === 1 ? `'${expected[0]}'` : `one of ${expected.join(', ')}`}${hint}`,

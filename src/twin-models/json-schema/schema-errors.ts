@@ -53,7 +53,8 @@ function describe(e: ErrorObject, at: FieldPath): ModelProblem | undefined {
       const what =
         inner.length === 0 ? `'${name}' is not a property the schema allows` : `unknown field '${name}'`;
       const hint =
-        didYouMean(name, known) || (known.length > 0 ? `; expected one of ${known.join(', ')}` : '');
+        didYouMean(name, known) ||
+        (known.length > 0 ? `; expected one of ${listNames(known, 'properties')}` : '');
       return problem(`${what}${hint}`, [...path, name], true);
     }
     case 'propertyNames':
