@@ -1,6 +1,7 @@
 // The one entry point: a TwinConfig's `schema` (a JSON Schema, inline or as text, or a DTDL model as text)
 // compiled once per content into a judge of desired properties. Problems come placed in the resource: inside
 // an inline schema, or at the field that names a text read from elsewhere, with the line and column in it.
+import { createHash } from 'node:crypto';
 import { formatBytes } from '../validation/input-limits.js';
 import { formatFieldPath } from '../validation/issues.js';
 import { judgeDtdlProperties } from './dtdl/dtdl-judge.js';
@@ -67,7 +68,9 @@ interface Compiled {
 
 const cache = new Map<string, Compiled>();
 
-function remember(key: string, compile: () => Compiled): Compiled {
+function remember(content: string, compile: () => Compiled): Compiled {
+  // A hash rather than the text: keys of a megabyte each would cost more than what they keep.
+  const key = createHash('sha256').update(content).digest('base64');
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key);
