@@ -139,7 +139,7 @@ describe('judging desired properties by a JSON Schema', () => {
     );
   });
 
-  it('reads drafts 07, 2019-09 and 2020-12, and refuses draft-04 and asynchronous schemas', () => {
+  it('reads drafts 06, 07, 2019-09 and 2020-12, and refuses draft-04 and asynchronous schemas', () => {
     const draft2020 = {
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       properties: {
@@ -156,6 +156,20 @@ describe('judging desired properties by a JSON Schema', () => {
     assert.deepEqual(judged(draft2020, { window: ['22:00:00Z', 'late'], extra: 1 }), [
       "spec.properties.window[1]: 'late' is not a time with its offset (RFC 3339) such as 13:45:00Z",
       "spec.properties.extra (key): 'extra' is not a property the schema allows; expected one of window",
+    ]);
+    const draft2019 = {
+      $schema: 'https://json-schema.org/draft/2019-09/schema',
+      dependentRequired: { schedule: ['mode'] },
+    };
+    assert.deepEqual(judged(draft2019, { schedule: [] }), [
+      "spec.properties: 'mode' is required when 'schedule' is set",
+    ]);
+    const draft06 = {
+      $schema: 'http://json-schema.org/draft-06/schema#',
+      properties: { level: { exclusiveMinimum: 0 } },
+    };
+    assert.deepEqual(judged(draft06, { level: 0 }), [
+      'spec.properties.level: 0 is below the minimum 0 (exclusive)',
     ]);
     assert.deepEqual(refusals({ $schema: 'http://json-schema.org/draft-04/schema#' }), [
       'spec.schema.jsonSchema.$schema: JSON Schema draft-04 is not supported; declare draft-07 (the default), 2019-09 or 2020-12',

@@ -104,11 +104,12 @@ function collectInterface(
   return id;
 }
 
-function asList(value: unknown): unknown[] {
+/** A JSON-LD set may be written as one value or as a list. */
+export function asList(value: unknown): unknown[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
-function listPath(value: unknown, path: FieldPath, i: number): FieldPath {
+export function listPath(value: unknown, path: FieldPath, i: number): FieldPath {
   return Array.isArray(value) ? [...path, i] : path;
 }
 
@@ -160,5 +161,3 @@ function collectInlineComponents(
     }
   });
 }
-
-export { asList, listPath };

@@ -54,9 +54,9 @@ export function readDtdlModel(text: string, component?: string): ReadModel {
   if (problems.length > 0 || rootId === undefined) return { ok: false, problems };
   const reader = new ContentsReader(index, problems);
   const rootContents = reader.contents(rootId, []);
-  const components = (rootContents ?? []).flatMap((c) => (c.component ? [c.component] : []));
-  for (const c of rootContents ?? []) if (c.component) reader.checkComponent(c);
-  if (problems.length > 0 || rootContents === undefined) return { ok: false, problems };
+  const components = rootContents.flatMap((c) => (c.component ? [c.component] : []));
+  for (const c of rootContents) if (c.component) reader.checkComponent(c);
+  if (problems.length > 0) return { ok: false, problems };
 
   const root = index.get(rootId)!;
   if (component === undefined) {
@@ -87,7 +87,7 @@ export function readDtdlModel(text: string, component?: string): ReadModel {
       interfaceId: rootId,
       component: chosen,
       appliesInterfaceId: chosen.interfaceId,
-      properties: propertiesOf(reader.contents(chosen.interfaceId, []) ?? []),
+      properties: propertiesOf(reader.contents(chosen.interfaceId, [])),
       components: [],
     },
   };
@@ -98,7 +98,7 @@ function propertiesOf(contents: Content[]): DtdlProperty[] {
 }
 
 class ContentsReader {
-  private readonly resolved = new Map<string, Content[] | undefined>();
+  private readonly resolved = new Map<string, Content[]>();
   private readonly readers = new Map<string, SchemaReader>();
 
   constructor(
@@ -106,9 +106,10 @@ class ContentsReader {
     private readonly problems: SourceProblem[],
   ) {}
 
-  /** The contents of an Interface, those it extends first; undefined when they do not read. */
-  contents(id: string, chain: string[]): Content[] | undefined {
-    if (this.resolved.has(id)) return this.resolved.get(id);
+  /** The contents of an Interface that read, those it extends first (the others are reported as problems). */
+  contents(id: string, chain: string[]): Content[] {
+    const known = this.resolved.get(id);
+    if (known) return known;
     const entry = this.index.get(id)!;
     const inherited: Content[] = [];
     if (entry.version === 2 && entry.extends.length > V2_MAX_EXTENDS) {
@@ -273,7 +274,7 @@ class ContentsReader {
       return;
     }
     const contents = this.contents(interfaceId, []);
-    const nested = contents?.find((c) => c.type === 'Component');
+    const nested = contents.find((c) => c.type === 'Component');
     if (nested) {
       this.problems.push(
         error(
