@@ -180,6 +180,16 @@ function judgeWithin(judge: Judge, properties: unknown, at: FieldPath): ModelPro
   try {
     problems = withPatternBudget(MAX_PATTERN_STEPS, () => judge(properties as Record<string, unknown>, at));
   } catch (e) {
+    // A stack overflow: references that lead through more schemas than the stack holds, for these values.
+    if (e instanceof RangeError) {
+      return [
+        {
+          severity: 'error',
+          path: at,
+          message: "the schema's references nest too deep to judge these properties",
+        },
+      ];
+    }
     if (!(e instanceof PatternBudgetExceeded)) throw e;
     return [
       {

@@ -124,7 +124,7 @@ describe('reading a DTDL model', () => {
     for (let i = 0; i < 6; i++) schema = { '@type': 'Object', fields: [{ name: 'inner', schema }] };
     assert.match(
       refusals(withContents([{ '@type': 'Property', name: 'deep', writable: true, schema }]))[0],
-      /the schema nests 6 complex schemas; DTDL allows at most 5 levels$/,
+      /\(contents\[0\]\.schema\.fields\[0\]\.schema\.fields\[0\]\.schema\.fields\[0\]\.schema\.fields\[0\]\.schema\.fields\[0\]\.schema\): complex schemas nest more than 5 levels here, the most DTDL allows$/,
     );
     const loop = withContents(
       [{ '@type': 'Property', name: 'tree', writable: true, schema: 'dtmi:com:example:node;1' }],
@@ -180,6 +180,25 @@ describe('reading a DTDL model', () => {
         "a MapKey's schema must be 'string'",
         "the name 'd' is already used in dtmi:com:example:Fan;1; names must be unique among an Interface's contents, those it extends included",
       ],
+    );
+  });
+
+  it('stops a chain of 6,000 schemas that refer to one another at the sixth', () => {
+    const schemas = Array.from({ length: 6_000 }, (_, i) => ({
+      '@id': `dtmi:com:example:level${i};1`,
+      '@type': 'Object',
+      fields: [{ name: 'next', schema: i === 5_999 ? 'double' : `dtmi:com:example:level${i + 1};1` }],
+    }));
+    const model = JSON.stringify({
+      '@context': 'dtmi:dtdl:context;3',
+      '@id': 'dtmi:com:example:Fan;1',
+      '@type': 'Interface',
+      contents: [{ '@type': 'Property', name: 'chain', writable: true, schema: 'dtmi:com:example:level0;1' }],
+      schemas,
+    });
+    assert.deepEqual(
+      refusals(model).map((p) => p.replace(/^.*?\(/, '(')),
+      ['(schemas[5]): complex schemas nest more than 5 levels here, the most DTDL allows'],
     );
   });
 

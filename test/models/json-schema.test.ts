@@ -230,7 +230,7 @@ describe('judging within bounded time and memory', () => {
     assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
   });
 
-  it('refuses a schema nested too deep, a schema too large, and a schema that contains itself', () => {
+  it('refuses a schema nested too deep, too large, with references chained too long, or that contains itself', () => {
     let deep: unknown = { type: 'number' };
     for (let i = 0; i < 100; i++) deep = { properties: { a: deep } };
     assert.match(refusals(deep)[0], /the schema nests more than 64 levels deep$/);
@@ -241,6 +241,15 @@ describe('judging within bounded time and memory', () => {
     };
     assert.deepEqual(refusals(large), [
       'spec.schema.jsonSchema: the schema is 373.9 KiB; at most 256 KiB is compiled',
+    ]);
+    const definitions = Object.fromEntries(
+      Array.from({ length: 3990 }, (_, i) => [
+        `a${i}`,
+        i === 3989 ? { type: 'number' } : { $ref: `#/definitions/a${i + 1}` },
+      ]),
+    );
+    assert.deepEqual(refusals({ definitions, properties: { x: { $ref: '#/definitions/a0' } } }), [
+      'spec.schema.jsonSchema: the schema does not compile: its references lead through too many schemas in a row',
     ]);
     const cyclic: Record<string, unknown> = { type: 'object' };
     cyclic.properties = { self: cyclic };

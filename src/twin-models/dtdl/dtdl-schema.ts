@@ -36,6 +36,8 @@ interface Parsed {
 export class SchemaReader {
   private readonly done = new Map<string, Parsed | 'failed'>();
   private readonly reading: string[] = [];
+  /** Complex schemas open around the one being read. */
+  private depth = 0;
 
   constructor(
     private readonly version: DtdlVersion,
@@ -46,17 +48,17 @@ export class SchemaReader {
 
   /** The schema at `path`, or undefined when it does not read (its problems are then reported). */
   read(node: unknown, path: FieldPath): DtdlSchema | undefined {
-    const parsed = this.parse(node, path);
-    if (parsed && parsed.height > MAX_COMPLEX_SCHEMA_DEPTH) {
-      this.problems.push(
-        error(
-          path,
-          `the schema nests ${parsed.height} complex schemas; DTDL allows at most ${MAX_COMPLEX_SCHEMA_DEPTH} levels`,
-        ),
-      );
-      return undefined;
-    }
-    return parsed?.schema;
+    return this.parse(node, path)?.schema;
+  }
+
+  /** Complex schemas nest at most 5 levels: refused on the way down, so a chain of references stops there. */
+  private tooDeep(path: FieldPath, height: number): boolean {
+    if (this.depth + height <= MAX_COMPLEX_SCHEMA_DEPTH) return false;
+    this.fail(
+      path,
+      `complex schemas nest more than ${MAX_COMPLEX_SCHEMA_DEPTH} levels here, the most DTDL allows`,
+    );
+    return true;
   }
 
   private fail(path: FieldPath, message: string): undefined {
@@ -69,15 +71,21 @@ export class SchemaReader {
     if (!isObject(node)) return this.fail(path, 'a schema must be a schema name, a DTMI or an object');
     const type = mainType(typesOf(node), COMPLEX_TYPES);
     if ('message' in type) return this.fail([...path, '@type'], type.message);
-    switch (type.type) {
-      case 'Enum':
-        return this.parseEnum(node, path);
-      case 'Object':
-        return this.parseObject(node, path);
-      case 'Map':
-        return this.parseMap(node, path);
-      case 'Array':
-        return this.parseArray(node, path);
+    if (this.tooDeep(path, 1)) return undefined;
+    this.depth++;
+    try {
+      switch (type.type) {
+        case 'Enum':
+          return this.parseEnum(node, path);
+        case 'Object':
+          return this.parseObject(node, path);
+        case 'Map':
+          return this.parseMap(node, path);
+        case 'Array':
+          return this.parseArray(node, path);
+      }
+    } finally {
+      this.depth--;
     }
   }
 
@@ -93,6 +101,7 @@ export class SchemaReader {
           `'${name}' holds arrays, which DTDL v2 does not allow in a Property's schema (v3 does)`,
         );
       }
+      if (this.tooDeep(path, 1)) return undefined;
       return { schema: { kind: 'geospatial', name: geospatial }, height: 1 };
     }
     if (!looksLikeDtmi(name)) {
@@ -108,7 +117,7 @@ export class SchemaReader {
   private parseReference(id: string, path: FieldPath): Parsed | undefined {
     const known = this.done.get(id);
     if (known === 'failed') return undefined;
-    if (known) return known;
+    if (known) return this.tooDeep(path, known.height) ? undefined : known;
     if (this.reading.includes(id)) {
       return this.fail(
         path,

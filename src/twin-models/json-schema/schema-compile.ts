@@ -126,6 +126,9 @@ function describeCompileError(e: unknown, scan: SchemaScan, ajv: Ajv): SourcePro
       `unknown keyword '${keyword}'${didYouMean(keyword, known)}; an extension keyword starts with 'x-'`,
     );
   }
+  if (e instanceof RangeError) {
+    return error([], 'the schema does not compile: its references lead through too many schemas in a row');
+  }
   return error([], `the schema does not compile: ${message.replace(/^strict mode: /, '')}`);
 }
 
@@ -158,10 +161,10 @@ export function compileJsonSchema(schema: unknown): CompiledJsonSchema {
   }
   const warnings: SourceProblem[] = [];
   const ajv = createAjv(scan, warnings);
-  if (!ajv.validateSchema(schema as object)) {
-    return { ok: false, problems: describeMetaErrors(ajv.errors ?? [], schema) };
-  }
   try {
+    if (!ajv.validateSchema(schema as object)) {
+      return { ok: false, problems: describeMetaErrors(ajv.errors ?? [], schema) };
+    }
     return { ok: true, validate: ajv.compile(schema as object), warnings };
   } catch (e) {
     return { ok: false, problems: [describeCompileError(e, scan, ajv)] };
