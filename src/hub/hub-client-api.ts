@@ -1,6 +1,6 @@
 // What the reconcile engine needs from a hub. Implemented over azure-iothub by HubClient; the engine and its
 // tests depend only on this interface.
-import type { HubSnapshot, SecurityModuleTwin, TwinPatch } from '../planner/types.js';
+import type { DeviceRecord, HubSnapshot, SecurityModuleTwin, TwinPatch } from '../planner/types.js';
 
 export interface CallOptions {
   /**
@@ -69,4 +69,14 @@ export interface HubAccess {
    * was). A device that already has the most modules a device may have rejects with 'InvalidArgument', final.
    */
   ensureSecurityModule(deviceId: string, options?: CallOptions): Promise<'created' | 'existed'>;
+}
+
+/**
+ * A hub read page by page, for callers that must not hold the whole fleet (export): each page is a query page
+ * of up to 1,000 items, paced and retried as every call; a failure rejects the iteration with a HubError.
+ */
+export interface HubPageReader {
+  readonly hubName: string;
+  devicePages(options?: CallOptions): AsyncIterable<DeviceRecord[]>;
+  securityModulePages(options?: CallOptions): AsyncIterable<SecurityModuleTwin[]>;
 }
