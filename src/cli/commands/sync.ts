@@ -1,16 +1,13 @@
 // `iot-security-operator sync`: GitOps without a cluster. Applies the SecurityModuleConfigs of some files to one
 // hub, validated first; --dry-run shows the plan, --wait waits for the agents, --watch keeps going.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseKubeDuration } from '../../api/kube-duration.js';
-import { hubClientOptionsFrom } from '../../hub/client-options.js';
-import { createHubClient } from '../../hub/hub-client.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../observability/logger.js';
 import { DEFAULT_MANAGER, MANAGER_ID_PATTERN } from '../../planner/ownership.js';
-import { HUB_TIERS, isHubTier } from '../../quotas/index.js';
 import { runSync } from '../../sync/run-sync.js';
 import { findResourceFiles, PathError } from '../../validation/resource-files.js';
 import { type CommandIo, UsageError } from '../command-io.js';
+import { hubClientFromFlags, readHubFlags } from '../hub-flags.js';
 import { shutdownSignal } from '../shutdown-signal.js';
 
 export const SYNC_USAGE = `Usage: iot-security-operator sync -f PATH... [options]
@@ -86,17 +83,7 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
   }
   if (values.output !== 'table' && values.output !== 'json')
     throw new UsageError(`--output must be table or json, not '${values.output}'`);
-  const connectionString = values['connection-string'] ?? process.env.IOTHUB_CONNECTION_STRING;
-  if (!connectionString)
-    throw new UsageError('no hub: give --connection-string or set IOTHUB_CONNECTION_STRING');
-  const units = Number(values.units);
-  if (!Number.isInteger(units) || units < 1)
-    throw new UsageError(`--units must be a whole number of at least 1, not '${values.units}'`);
-  if (!isHubTier(values.tier)) {
-    throw new UsageError(
-      `--tier must be one of ${HUB_TIERS.join(', ')} (basic tiers have no twins), not '${values.tier}'`,
-    );
-  }
+  const hub = readHubFlags(values);
   if (!MANAGER_ID_PATTERN.test(values.manager))
     throw new UsageError(
       `--manager must be a DNS label (lower-case letters, digits and '-', at most 63), not '${values.manager}'`,
@@ -104,27 +91,8 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  let ca: string | undefined;
-  if (values['ca-file']) {
-    try {
-      ca = readFileSync(values['ca-file'], 'utf8');
-    } catch (error) {
-      throw new UsageError(
-        `--ca-file ${values['ca-file']}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
-      );
-    }
-  }
   const logger = createLogger({ level: level as LogLevel | undefined });
-  let client: ReturnType<typeof createHubClient>;
-  try {
-    client = createHubClient({
-      ...hubClientOptionsFrom({ tier: values.tier, units }, { connectionString, ca }),
-      logger,
-    });
-  } catch (error) {
-    // A malformed or expired connection string: how the command was called is wrong.
-    throw new UsageError((error as Error).message);
-  }
+  const client = hubClientFromFlags(hub, logger);
   const shutdown = shutdownSignal();
   try {
     return await runSync(
