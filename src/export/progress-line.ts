@@ -19,7 +19,7 @@ export class ProgressLine {
     if (this.now() - this.drawnAt < REDRAW_MS) return;
     const n = (value: number) => value.toLocaleString('en-US');
     this.draw(
-      `reading ${this.hubName}: ${n(progress.devices)} devices, ${n(progress.modules)} security module twins (${n(progress.pages)} query pages)`,
+      `reading ${this.hubName}: ${n(progress.devices)} devices, ${n(progress.modules)} security module twins (${n(progress.pages)} query page${progress.pages === 1 ? '' : 's'})`,
     );
   }
 

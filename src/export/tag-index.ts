@@ -44,6 +44,11 @@ export class TagIndex {
     return count;
   }
 
+  /** Devices on which tag `pathId` is defined. */
+  *definedOn(pathId: number): Generator<number> {
+    for (const list of this.postings.get(pathId)?.values() ?? []) yield* list;
+  }
+
   /** A value a condition can compare with `=` (objects, arrays and null are left to IS_DEFINED). */
   comparable(valueId: number): LiteralValue | undefined {
     const value = this.fleet.values[valueId];

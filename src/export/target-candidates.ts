@@ -1,7 +1,8 @@
-// Tag selections that may give exactly a group of devices, simplest first: one tag value, IS_DEFINED of a tag,
-// two tag values, one tag IN a list, a tag value AND a tag IN a list, then any of these but a few devices
-// (`AND deviceId NIN [...]`). The tag index counts the devices each selects: a candidate is yielded only when
-// the count says it selects the group and nothing else; the condition evaluator has the last word (targets.ts).
+// Tag selections that may give exactly a group of devices, simplest first: every device (for a baseline), one tag
+// value, IS_DEFINED of a tag, two tag values, one tag IN a list, a tag value AND a tag IN a list; then any of
+// these but a few devices (`AND deviceId NIN [...]`), fewest first. The tag index counts the devices each
+// selects, so a candidate is yielded only when the counts say it gives the group; the condition evaluator has
+// the last word (targets.ts).
 import {
   type Expression,
   formatCondition,
@@ -117,24 +118,18 @@ function candidate(expression: Expression, words: string[]): TargetCandidate | u
 }
 
 /** Shortest text first, then by text: the same fleet always gives the same condition. */
+function byText(a: TargetCandidate, b: TargetCandidate): number {
+  return a.text.length - b.text.length || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0);
+}
+
 function ordered(candidates: (TargetCandidate | undefined)[]): TargetCandidate[] {
-  return candidates
-    .filter((c): c is TargetCandidate => c !== undefined)
-    .sort((a, b) => a.text.length - b.text.length || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  return candidates.filter((c): c is TargetCandidate => c !== undefined).sort(byText);
 }
 
+/** One flat AND, as the parser reads `a AND b AND c` (a nested one would be written with parentheses). */
 function and(a: Expression, b: Expression): Expression {
-  return { kind: 'and', operands: [a, b] };
-}
-
-/** How many devices carry both tag values (every member does: the group is exactly them when it is n). */
-function countBoth(tags: TagIndex, a: Atom, b: Atom): number {
-  const [first, second] =
-    tags.carrying(a.path, a.value).length <= tags.carrying(b.path, b.value).length ? [a, b] : [b, a];
-  let count = 0;
-  for (const device of tags.carrying(first.path, first.value))
-    if (tags.fleet.valueAt(device, second.path) === second.value) count++;
-  return count;
+  const operands = (e: Expression) => (e.kind === 'and' ? e.operands : [e]);
+  return { kind: 'and', operands: [...operands(a), ...operands(b)] };
 }
 
 function countWithin(tags: TagIndex, spread: Spread): number {
@@ -143,107 +138,151 @@ function countWithin(tags: TagIndex, spread: Spread): number {
   return count;
 }
 
-function countAtomWithin(tags: TagIndex, atom: Atom, spread: Spread): number {
-  const values = new Set(spread.values);
-  let count = 0;
-  for (const device of tags.carrying(atom.path, atom.value))
-    if (values.has(tags.fleet.valueAt(device, spread.path))) count++;
-  return count;
+function* filtered(devices: readonly number[], keep: (device: number) => boolean): Generator<number> {
+  for (const device of devices) if (keep(device)) yield device;
 }
 
-/** The devices of `selected` outside the group, or undefined when there are more than MAX_EXCEPTIONS. */
-function exceptions(
-  selected: Iterable<number>,
-  size: number,
-  wanted: WantedDevices,
-  tags: TagIndex,
-): string[] | undefined {
-  const extra = size - wanted.members.length;
-  if (extra < 1 || extra > MAX_EXCEPTIONS) return undefined;
-  const ids: string[] = [];
-  for (const device of selected) if (!wanted.isMember(device)) ids.push(tags.fleet.deviceIds[device]);
-  return ids.length === extra ? ids.sort() : undefined;
+/** A tag selection every member of the set satisfies: the set exactly when it selects nothing else. */
+interface Selection {
+  /** Its kind, simplest first: all devices, a tag value, IS_DEFINED, two values, IN, a value AND IN. */
+  rank: number;
+  expression: Expression;
+  words: string[];
+  /** Devices of the hub it selects, by the index. */
+  size: number;
+  devices(): Iterable<number>;
+}
+
+/** The selections of each kind, by rank, each computed when first asked for (an exact one usually ends the search). */
+function selections(tags: TagIndex, wanted: WantedDevices): (() => Selection[])[] {
+  const { defined, atoms, spreads } = shapeOf(tags, wanted.members);
+  const byPath = (x: Atom, y: Atom) => (tags.fleet.paths[x.path] < tags.fleet.paths[y.path] ? -1 : 1);
+  const kinds: (() => Selection[])[] = [
+    () => [
+      {
+        rank: 0,
+        expression: ALL_DEVICES,
+        words: ['all', 'devices'],
+        size: tags.hubSize,
+        devices: () => tags.devices,
+      },
+    ],
+    () =>
+      atoms.map((atom) => {
+        const devices = tags.carrying(atom.path, atom.value);
+        return {
+          rank: 1,
+          expression: equals(tags, atom),
+          words: atomWords(tags, atom),
+          size: devices.length,
+          devices: () => devices,
+        };
+      }),
+    () =>
+      defined.map((path) => ({
+        rank: 2,
+        expression: { kind: 'isDefined', path: tags.operand(path)! },
+        words: ['with', ...pathWords(tags, path)],
+        size: tags.definedCount(path),
+        devices: () => tags.definedOn(path),
+      })),
+    () =>
+      atoms.flatMap((first, i) =>
+        atoms.slice(i + 1).map((second) => {
+          const [a, b] = [first, second].sort(byPath);
+          const [rarer, other] =
+            tags.carrying(a.path, a.value).length <= tags.carrying(b.path, b.value).length ? [a, b] : [b, a];
+          const both = (device: number) => tags.fleet.valueAt(device, other.path) === other.value;
+          return {
+            rank: 3,
+            expression: and(equals(tags, a), equals(tags, b)),
+            words: [...atomWords(tags, a), 'and', ...atomWords(tags, b)],
+            size: countOf(tags.carrying(rarer.path, rarer.value), both),
+            devices: () => filtered(tags.carrying(rarer.path, rarer.value), both),
+          };
+        }),
+      ),
+    () =>
+      spreads.map((spread) => ({
+        rank: 4,
+        expression: within(tags, spread),
+        words: spreadWords(tags, spread),
+        size: countWithin(tags, spread),
+        devices: () => allOf(tags, spread),
+      })),
+    () =>
+      atoms.flatMap((atom) =>
+        spreads.map((spread) => {
+          const values = new Set(spread.values);
+          const inside = (device: number) => values.has(tags.fleet.valueAt(device, spread.path));
+          return {
+            rank: 5,
+            expression: and(equals(tags, atom), within(tags, spread)),
+            words: [...atomWords(tags, atom), 'and', ...spreadWords(tags, spread)],
+            size: countOf(tags.carrying(atom.path, atom.value), inside),
+            devices: () => filtered(tags.carrying(atom.path, atom.value), inside),
+          };
+        }),
+      ),
+  ];
+  return kinds.map((kind) => {
+    let found: Selection[] | undefined;
+    return () => {
+      found ??= kind();
+      return found;
+    };
+  });
+}
+
+function countOf(devices: readonly number[], keep: (device: number) => boolean): number {
+  let count = 0;
+  for (const device of devices) if (keep(device)) count++;
+  return count;
 }
 
 function* allOf(tags: TagIndex, spread: Spread): Generator<number> {
   for (const value of spread.values) yield* tags.carrying(spread.path, value);
 }
 
-function butThese(base: Expression | undefined, ids: string[], words: string[]): TargetCandidate | undefined {
-  const nin: Expression = { kind: 'nin', path: DEVICE_ID, values: ids as LiteralValue[] };
-  return candidate(base ? and(base, nin) : nin, [...words, 'except', String(ids.length)]);
+/**
+ * The devices a selection takes beyond the set, sorted, when they are few: at most MAX_EXCEPTIONS, and fewer
+ * than the set's own devices (else a list of the set reads better).
+ */
+function exceptions(selection: Selection, wanted: WantedDevices, tags: TagIndex): string[] | undefined {
+  const extra = selection.size - wanted.members.length;
+  if (extra < 1 || extra > MAX_EXCEPTIONS || extra >= wanted.members.length) return undefined;
+  const ids: string[] = [];
+  for (const device of selection.devices())
+    if (!wanted.isMember(device)) ids.push(tags.fleet.deviceIds[device]);
+  return ids.length === extra ? ids.sort() : undefined;
 }
 
-/** Candidate conditions for a set of devices, best first; each selects exactly it by the tag index's counts. */
+function butThese(selection: Selection, ids: string[]): TargetCandidate | undefined {
+  const nin: Expression = { kind: 'nin', path: DEVICE_ID, values: ids as LiteralValue[] };
+  const expression = selection.rank === 0 ? nin : and(selection.expression, nin);
+  return candidate(expression, [...selection.words, 'except', String(ids.length)]);
+}
+
+/**
+ * Candidate conditions for a set of devices, best first: the selections that give exactly the set by the
+ * index's counts, simplest kind first; then those that give it but for a few devices, fewest first.
+ */
 export function* targetCandidates(tags: TagIndex, wanted: WantedDevices): Generator<TargetCandidate> {
   const n = wanted.members.length;
   if (n === 0) return;
-  if (n === tags.hubSize) yield candidate(ALL_DEVICES, ['all', 'devices'])!;
-  const { defined, atoms, spreads } = shapeOf(tags, wanted.members);
-  yield* ordered(
-    atoms
-      .filter((a) => tags.carrying(a.path, a.value).length === n)
-      .map((a) => candidate(equals(tags, a), atomWords(tags, a))),
-  );
-  yield* ordered(
-    defined
-      .filter((p) => tags.definedCount(p) === n)
-      .map((p) => candidate({ kind: 'isDefined', path: tags.operand(p)! }, ['with', ...pathWords(tags, p)])),
-  );
-  const pairs: (TargetCandidate | undefined)[] = [];
-  for (let i = 0; i < atoms.length; i++)
-    for (let j = i + 1; j < atoms.length; j++)
-      if (countBoth(tags, atoms[i], atoms[j]) === n) {
-        const [a, b] = [atoms[i], atoms[j]].sort((x, y) =>
-          tags.fleet.paths[x.path] < tags.fleet.paths[y.path] ? -1 : 1,
-        );
-        pairs.push(
-          candidate(and(equals(tags, a), equals(tags, b)), [
-            ...atomWords(tags, a),
-            'and',
-            ...atomWords(tags, b),
-          ]),
-        );
-      }
-  yield* ordered(pairs);
-  yield* ordered(
-    spreads
-      .filter((s) => countWithin(tags, s) === n)
-      .map((s) => candidate(within(tags, s), spreadWords(tags, s))),
-  );
-  const mixed: (TargetCandidate | undefined)[] = [];
-  for (const atom of atoms)
-    for (const spread of spreads)
-      if (countAtomWithin(tags, atom, spread) === n)
-        mixed.push(
-          candidate(and(equals(tags, atom), within(tags, spread)), [
-            ...atomWords(tags, atom),
-            'and',
-            ...spreadWords(tags, spread),
-          ]),
-        );
-  yield* ordered(mixed);
-  // Any of the above but a few devices: the fewest left out first.
-  const excepting: { candidate: TargetCandidate | undefined; left: number }[] = [];
-  const consider = (
-    base: Expression | undefined,
-    words: string[],
-    selected: Iterable<number>,
-    size: number,
-  ) => {
-    const ids = exceptions(selected, size, wanted, tags);
-    if (ids) excepting.push({ candidate: butThese(base, ids, words), left: ids.length });
-  };
-  consider(undefined, ['all', 'devices'], tags.devices, tags.hubSize);
-  for (const atom of atoms)
-    consider(
-      equals(tags, atom),
-      atomWords(tags, atom),
-      tags.carrying(atom.path, atom.value),
-      tags.carrying(atom.path, atom.value).length,
+  const kinds = selections(tags, wanted);
+  for (const kind of kinds)
+    yield* ordered(
+      kind()
+        .filter((s) => s.size === n)
+        .map((s) => candidate(s.expression, s.words)),
     );
-  for (const spread of spreads)
-    consider(within(tags, spread), spreadWords(tags, spread), allOf(tags, spread), countWithin(tags, spread));
-  const fewest = Math.min(...excepting.map((e) => e.left));
-  yield* ordered(excepting.filter((e) => e.left === fewest).map((e) => e.candidate));
+  const excepting: { candidate: TargetCandidate; left: number; rank: number }[] = [];
+  for (const selection of kinds.flatMap((kind) => kind())) {
+    const ids = exceptions(selection, wanted, tags);
+    const excepted = ids && butThese(selection, ids);
+    if (excepted) excepting.push({ candidate: excepted, left: ids.length, rank: selection.rank });
+  }
+  excepting.sort((a, b) => a.left - b.left || a.rank - b.rank || byText(a.candidate, b.candidate));
+  for (const { candidate: excepted } of excepting) yield excepted;
 }
