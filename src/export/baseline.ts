@@ -1,6 +1,7 @@
 // The fleet baseline and the layers on top of it. A layer at a higher priority can override a baseline value but
-// cannot unset it, so the baseline holds only settings every exported device carries, each at its most common
-// value; a device with another value (or one the baseline lacks) gets it from its group's layer.
+// cannot unset it, so the baseline targets only devices that carry every setting it holds, each at its most
+// common value; a device with another value (or a setting the baseline lacks) gets it from its group's layer,
+// and a device outside the baseline gets all its settings from its layer.
 import { type AgentSettings, checkAgentSettings, effectiveSettings } from '../agent/index.js';
 
 export interface CountedSettings {
@@ -39,28 +40,68 @@ function combinations(
   return [...counted.values()].sort(byFrequency);
 }
 
+export interface Baseline {
+  settings: AgentSettings;
+  /** Per configuration given, whether the baseline targets its devices (they carry every baseline setting). */
+  members: boolean[];
+}
+
+const hasAll = (settings: AgentSettings, keys: readonly string[]) =>
+  keys.every((key) => Object.hasOwn(settings, key));
+
 /**
- * The baseline of a set of configurations (each with how many devices carry it): every setting all of them
- * carry, at its most common value. Coupled settings take their most common combination that the agent accepts
- * over its defaults; if none does, they are left to the layers.
+ * Which settings the baseline holds, and so which configurations it covers (those that carry them all): of
+ * the key sets met going down the configurations from the most common, intersecting as it goes, the one that
+ * takes the most settings off the layers (keys x devices covered). A handful of devices configured apart
+ * (a list that set one setting and nothing else) then does not leave the rest of the fleet without a baseline.
  */
-export function chooseBaseline(configurations: readonly CountedSettings[]): AgentSettings {
-  if (configurations.length === 0) return {};
-  const common = Object.keys(configurations[0].settings).filter((key) =>
-    configurations.every((c) => Object.hasOwn(c.settings, key)),
-  );
-  const baseline: AgentSettings = {};
+function baselineKeys(configurations: readonly CountedSettings[]): string[] {
+  const order = configurations
+    .map((c, i) => ({ ...c, i, text: JSON.stringify(Object.keys(c.settings).sort()) }))
+    .sort(byFrequency);
+  let best: { keys: string[]; score: number; devices: number } = { keys: [], score: 0, devices: 0 };
+  let keys = Object.keys(order[0].settings).sort();
+  const tried = new Set<string>();
+  for (const { settings } of order) {
+    keys = keys.filter((key) => Object.hasOwn(settings, key));
+    if (keys.length === 0) break;
+    if (tried.has(keys.join())) continue;
+    tried.add(keys.join());
+    let devices = 0;
+    for (const c of configurations) if (hasAll(c.settings, keys)) devices += c.devices;
+    const score = keys.length * devices;
+    if (score > best.score || (score === best.score && devices > best.devices))
+      best = { keys, score, devices };
+  }
+  return best.keys;
+}
+
+/**
+ * The baseline of a set of configurations (each with how many devices carry it): the settings chosen by
+ * baselineKeys, each at its most common value among the configurations it covers. Coupled settings take their
+ * most common combination that the agent accepts over its defaults; if none does, they are left to the layers.
+ */
+export function chooseBaseline(configurations: readonly CountedSettings[]): Baseline {
+  if (configurations.length === 0) return { settings: {}, members: [] };
+  const common = baselineKeys(configurations);
+  const covered = configurations.filter((c) => hasAll(c.settings, common));
+  const settings: AgentSettings = {};
   for (const key of common.filter((k) => !PARTNER.has(k)))
-    Object.assign(baseline, combinations(configurations, [key])[0].values);
+    Object.assign(settings, combinations(covered, [key])[0].values);
   for (const pair of COUPLED) {
     const keys = pair.filter((key) => common.includes(key));
     if (keys.length === 0) continue;
-    const accepted = combinations(configurations, keys).find(
+    const accepted = combinations(covered, keys).find(
       ({ values }) => !checkAgentSettings(effectiveSettings(values)).some((p) => p.severity === 'error'),
     );
-    if (accepted) Object.assign(baseline, accepted.values);
+    if (accepted) Object.assign(settings, accepted.values);
   }
-  return Object.fromEntries(Object.entries(baseline).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const sorted = Object.fromEntries(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const keys = Object.keys(sorted);
+  return {
+    settings: sorted,
+    members: configurations.map((c) => keys.length > 0 && hasAll(c.settings, keys)),
+  };
 }
 
 /**

@@ -160,14 +160,21 @@ export function planExport(fleet: FleetIndex): ExportPlan {
   const baseline = chooseBaseline(
     groups.map((g) => ({ settings: settingsOf(g), devices: g.members.length })),
   );
+  // A group outside the baseline takes all its settings from its layer.
   const layers = groups
-    .map((group, i) => ({ group: i, settings: layerDifference(settingsOf(group), baseline) }))
+    .map((group, i) => ({
+      group: i,
+      settings: baseline.members[i]
+        ? layerDifference(settingsOf(group), baseline.settings)
+        : settingsOf(group),
+    }))
     .filter((layer) => Object.keys(layer.settings).length > 0);
 
   const exported = tags.devices.filter((device) => groupOf[device] >= 0);
+  const inBaseline = (device: number) => groupOf[device] >= 0 && baseline.members[groupOf[device]];
+  const baselineDevices = exported.filter(inBaseline);
   const wanted: WantedDevices[] = [];
-  if (Object.keys(baseline).length > 0 && exported.length > 0)
-    wanted.push({ members: exported, isMember: (device) => groupOf[device] >= 0 });
+  if (baselineDevices.length > 0) wanted.push({ members: baselineDevices, isMember: inBaseline });
   const layerStart = wanted.length;
   for (const layer of layers)
     wanted.push({
@@ -177,7 +184,7 @@ export function planExport(fleet: FleetIndex): ExportPlan {
   const { targets, unsearched } = chooseTargets(tags, wanted);
 
   const all: Draft[] = [];
-  if (layerStart > 0) all.push(...drafts('baseline', targets[0], baseline, exported.length));
+  if (layerStart > 0) all.push(...drafts('baseline', targets[0], baseline.settings, baselineDevices.length));
   for (const [i, layer] of layers.entries()) {
     const devices = groups[layer.group].members.length;
     all.push(...drafts('layer', targets[layerStart + i], layer.settings, devices));

@@ -16,18 +16,21 @@ describe('chooseBaseline', () => {
       { settings: { snapshotFrequency: 'PT6H', eventPriorityLogin: 'High', hubResourceId: 'x' }, devices: 7 },
       { settings: { snapshotFrequency: 'PT1H', eventPriorityLogin: 'Low' }, devices: 3 },
     ]);
-    assert.deepEqual(baseline, { eventPriorityLogin: 'High', snapshotFrequency: 'PT1H' });
+    assert.deepEqual(baseline, {
+      settings: { eventPriorityLogin: 'High', snapshotFrequency: 'PT1H' },
+      members: [true, true, true],
+    });
   });
 
   it('breaks a tie between values the same way every time, whatever the order it is given', () => {
     const a = { settings: { snapshotFrequency: 'PT6H' }, devices: 2 };
     const b = { settings: { snapshotFrequency: 'PT1H' }, devices: 2 };
-    assert.deepEqual(chooseBaseline([a, b]), chooseBaseline([b, a]));
-    assert.deepEqual(chooseBaseline([a, b]), { snapshotFrequency: 'PT1H' });
+    assert.deepEqual(chooseBaseline([a, b]).settings, chooseBaseline([b, a]).settings);
+    assert.deepEqual(chooseBaseline([a, b]).settings, { snapshotFrequency: 'PT1H' });
   });
 
   it('chooses the message frequencies as a pair the agent accepts, not two most common values that conflict', () => {
-    const baseline = chooseBaseline([
+    const { settings: baseline } = chooseBaseline([
       { settings: { highPriorityMessageFrequency: 'PT2H', lowPriorityMessageFrequency: 'PT3H' }, devices: 4 },
       {
         settings: { highPriorityMessageFrequency: 'PT30M', lowPriorityMessageFrequency: 'PT1H' },
@@ -47,13 +50,23 @@ describe('chooseBaseline', () => {
     // Only the cache size is common; the message size stays at its default 204,800, above these caches.
     const baseline = chooseBaseline([
       { settings: { maxLocalCacheSizeInBytes: 16384, maxMessageSizeInBytes: 8192 }, devices: 3 },
-      { settings: { maxLocalCacheSizeInBytes: 65536 }, devices: 2 },
+      { settings: { maxLocalCacheSizeInBytes: 65536 }, devices: 4 },
     ]);
-    assert.deepEqual(baseline, {});
+    assert.deepEqual(baseline, { settings: {}, members: [false, false] });
+  });
+
+  it('leaves a few devices configured apart outside the baseline rather than leave the fleet without one', () => {
+    const fleet = { snapshotFrequency: 'PT12H', eventPriorityLogin: 'High' };
+    const baseline = chooseBaseline([
+      { settings: fleet, devices: 900 },
+      { settings: { ...fleet, highPriorityMessageFrequency: 'PT1M' }, devices: 90 },
+      { settings: { hubResourceId: 'odd' }, devices: 7 },
+    ]);
+    assert.deepEqual(baseline, { settings: fleet, members: [true, true, false] });
   });
 
   it('is empty for no configurations', () => {
-    assert.deepEqual(chooseBaseline([]), {});
+    assert.deepEqual(chooseBaseline([]), { settings: {}, members: [] });
   });
 });
 
@@ -88,7 +101,7 @@ describe('layerDifference', () => {
     })
     .filter((s) => Object.keys(s).length > 0 && accepted(s as AgentSettings)) as fc.Arbitrary<AgentSettings>;
 
-  it('gives back each group exactly when the layer is laid over the baseline, and every resource passes alone', () => {
+  it('gives back each group the baseline covers when its layer is laid over it, and every resource passes alone', () => {
     fc.assert(
       fc.property(
         fc.array(fc.record({ settings: configurationArb, devices: fc.integer({ min: 1, max: 50 }) }), {
@@ -96,11 +109,12 @@ describe('layerDifference', () => {
           maxLength: 6,
         }),
         (configurations) => {
-          const baseline = chooseBaseline(configurations);
+          const { settings: baseline, members } = chooseBaseline(configurations);
           assert.ok(accepted(baseline), `baseline ${JSON.stringify(baseline)}`);
-          for (const { settings } of configurations) {
+          for (const [i, { settings }] of configurations.entries()) {
+            if (!members[i]) continue;
             for (const key of Object.keys(baseline))
-              assert.ok(key in settings, 'the baseline sets nothing a group lacks');
+              assert.ok(key in settings, 'the baseline sets nothing a device it covers lacks');
             const layer = layerDifference(settings, baseline);
             assert.ok(accepted(layer), `layer ${JSON.stringify(layer)}`);
             assert.deepEqual(

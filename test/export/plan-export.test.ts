@@ -151,6 +151,21 @@ describe('planExport', () => {
     assertReproduces(fleet);
   });
 
+  it('keeps a baseline for the fleet when a few devices were configured apart, and gives those a layer of their own', () => {
+    const fleet = new TestFleet();
+    for (let i = 0; i < 8; i++)
+      fleet.add(`prod-${i}`, { environment: 'production' }, i < 2 ? { ...A, hubResourceId: 'x' } : A);
+    for (let i = 0; i < 2; i++) fleet.add(`dev-${i}`, { environment: 'development' }, { hubResourceId: 'x' });
+    const { plan } = exportOf(fleet);
+    assert.deepEqual(targetsOf(plan), {
+      baseline: "tags.environment = 'production'",
+      'devices-prod-0-and-1-more': ['prod-0', 'prod-1'],
+      'environment-development': "tags.environment = 'development'",
+    });
+    assert.deepEqual(plan.resources[0].settings, A);
+    assertReproduces(fleet);
+  });
+
   it('lists the devices of a group no tag selection gives, in lists of at most 10,000', () => {
     const fleet = new TestFleet();
     for (let i = 0; i < 10_001; i++)
@@ -158,14 +173,19 @@ describe('planExport', () => {
     for (let i = 0; i < 60; i++) fleet.add(`b-${i}`, {}, { eventPriorityLogin: 'Off' });
     for (let i = 0; i < 60; i++) fleet.add(`c-${i}`, {});
     const { plan } = exportOf(fleet);
+    assert.deepEqual(
+      plan.resources[0].settings,
+      { snapshotFrequency: 'PT1H' },
+      'the baseline covers group a only',
+    );
     const lists = plan.resources.map((r) => [
       r.name,
       (r.target as { deviceIds: string[] }).deviceIds.length,
       r.part,
     ]);
     assert.deepEqual(lists, [
-      ['device-a-10000', 1, { index: 2, of: 2 }],
-      ['devices-a-00000-and-9999-more', 10_000, { index: 1, of: 2 }],
+      ['baseline-device-a-10000', 1, { index: 2, of: 2 }],
+      ['baseline-devices-a-00000-and-9999-more', 10_000, { index: 1, of: 2 }],
       ['devices-b-0-and-59-more', 60, undefined],
     ]);
   });
