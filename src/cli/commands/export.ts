@@ -91,6 +91,8 @@ export async function runExportCommand(argv: string[], io: CommandIo): Promise<n
   if (values.namespace !== undefined) checkName('export', '--namespace', values.namespace);
   if (values['hub-name'] !== undefined) checkName(values['hub-name'], '--hub-name');
   if (values['secret-name'] !== undefined) checkName(values['secret-name'], '--secret-name');
+  else if (values['hub-name'] !== undefined)
+    checkName(`${values['hub-name']}-credentials`, '--hub-name (the Secret is named after it)');
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -99,6 +101,7 @@ export async function runExportCommand(argv: string[], io: CommandIo): Promise<n
   const logger = createLogger({ level: level as LogLevel | undefined });
   const client = hubClientFromFlags(flags, logger);
   const hubName = values['hub-name'] ?? defaultHubName(client.hubName);
+  const secretName = values['secret-name'] ?? `${hubName}-credentials`;
   const progress = io.isTerminal ? new ProgressLine(client.hubName) : undefined;
   // Reading changes nothing: a signal abandons it at once.
   const shutdown = shutdownSignal(0);
@@ -111,7 +114,6 @@ export async function runExportCommand(argv: string[], io: CommandIo): Promise<n
         onProgress: (p) => progress?.reading(p),
       });
     } catch (error) {
-      progress?.done();
       if (shutdown.stop.drain.aborted) {
         io.err('export: interrupted; nothing was written');
         return 130;
@@ -123,11 +125,15 @@ export async function runExportCommand(argv: string[], io: CommandIo): Promise<n
     progress?.step(`grouping ${fleet.size.toLocaleString('en-US')} devices and searching targets`);
     const plan = planExport(fleet);
     progress?.done();
+    if (shutdown.stop.drain.aborted) {
+      io.err('export: interrupted; nothing was written');
+      return 130;
+    }
     const documents = renderExport(plan, {
       hub: {
         name: hubName,
         namespace: values.namespace,
-        secretName: values['secret-name'] ?? `${hubName}-credentials`,
+        secretName,
         caSecretName: flags.ca === undefined ? undefined : `${hubName}-ca`,
         tier: flags.tier,
         units: flags.units,
@@ -150,6 +156,7 @@ export async function runExportCommand(argv: string[], io: CommandIo): Promise<n
       );
     return 0;
   } finally {
+    progress?.done();
     shutdown.dispose();
     client.close();
   }
