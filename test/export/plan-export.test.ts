@@ -2,12 +2,14 @@
 // IN a list, all but a few devices, a device list), what is left out and why, and for random fleets the property
 // that matters: a dry run of sync on the export plans no change to any desired setting.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type AgentSettings, wrapSettings } from '../../src/agent/index.js';
 import { FleetIndex } from '../../src/export/fleet-index.js';
 import { type ExportPlan, planExport } from '../../src/export/plan-export.js';
 import { joinDocuments, renderExport } from '../../src/export/render.js';
+import { MAX_LISTED_DEVICES } from '../../src/export/targets.js';
 import { twinSettings } from '../../src/export/twin-settings.js';
 import type { HubSnapshot } from '../../src/planner/index.js';
 import { dryRun, resourcesOfYaml } from '../support/export-checks.js';
@@ -188,6 +190,13 @@ describe('planExport', () => {
       ['baseline-devices-a-00000-and-9999-more', 10_000, { index: 1, of: 2 }],
       ['devices-b-0-and-59-more', 60, undefined],
     ]);
+  });
+
+  it("splits lists at the schema's own limit", () => {
+    const schema = JSON.parse(
+      readFileSync(new URL('../../schemas/securitymoduleconfig.schema.json', import.meta.url), 'utf8'),
+    );
+    assert.equal(MAX_LISTED_DEVICES, schema.definitions.Target.properties.deviceIds.maxItems);
   });
 
   it('is not fooled by a tag whose name differs only in case: the evaluator has the last word', () => {
