@@ -4,6 +4,7 @@
 import type { PlanDiff, ResourceChange, SettingChange, SettingTransition } from '../planner/plan-diff.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
 import { profileOf } from '../profiles/profiles.js';
+import { printable } from '../validation/printable-text.js';
 
 /** Transitions of one setting printed on one line; more go one per line. */
 const TRANSITIONS_PER_LINE = 3;
@@ -12,10 +13,13 @@ export function plural(n: number, word: string): string {
   return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** A value desired holds now (`from`) or will hold (`to`) for `setting`; null is unset, or removed. */
+/**
+ * A value desired holds now (`from`) or will hold (`to`) for `setting`; null is unset, or removed. Its control
+ * characters are written as escapes: a twin's value is data, and a newline in it must not start a line.
+ */
 export function settingValueText(value: unknown, side: 'from' | 'to', setting: string): string {
   if (value === null) return side === 'from' ? '(unset)' : `(${profileOf(setting).removedMeans})`;
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  return printable(typeof value === 'string' ? value : JSON.stringify(value));
 }
 
 /** Who takes a setting from whom, when the owner changes. */

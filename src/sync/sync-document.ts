@@ -24,6 +24,8 @@ export function syncReportDocument(
     hub: subject.hubName,
     iotHub: subject.iotHub ?? null,
     dryRun,
+    // A dry run's `ready` and statuses are the plan's: as they would read once its writes are made.
+    statusForecast: dryRun,
     ready: reports.filter((r) => !r.suspended).every((r) => r.ready),
     ending: result.ending,
     writes: {
@@ -37,5 +39,18 @@ export function syncReportDocument(
     leftOut: subject.leftOut,
     resources: reports.map((r) => ({ resource: r.resourceKey, status: statusOf(r) })),
     ...(plan ? { plan } : {}),
+  };
+}
+
+/** A dry run that could not plan (the hub refused the credentials or could not be read): why, and nothing else. */
+export function syncErrorDocument(subject: SyncTarget, message: string): Record<string, unknown> {
+  return {
+    apiVersion: SYNC_REPORT_API_VERSION,
+    kind: SYNC_REPORT_KIND,
+    hub: subject.hubName,
+    iotHub: subject.iotHub ?? null,
+    dryRun: true,
+    leftOut: subject.leftOut,
+    error: message,
   };
 }
