@@ -8,7 +8,15 @@ import type { ResourceReport } from '../planner/resource-report.js';
 import type { DeviceFailure } from '../planner/types.js';
 import { printable } from '../validation/printable-text.js';
 import type { SyncTarget } from './hub-selection.js';
-import { foreignLine, ownerNote, planSummary, plural, settingValueText } from './plan-text.js';
+import {
+  foreignLine,
+  ONE_HUB_PER_RUN,
+  otherHubLookup,
+  ownerNote,
+  planSummary,
+  plural,
+  settingValueText,
+} from './plan-text.js';
 import { FORECAST_TITLE, STATUS_COLUMNS, statusRows } from './status-table.js';
 
 /** Tables longer than this fold into <details>. */
@@ -90,6 +98,20 @@ function goneOwnerTitle(change: ResourceChange, foreign: ForeignOwner | undefine
   return `${code(change.resource)}${prose(line.slice(change.resource.length))}`;
 }
 
+/** Settings of resources out of the run's scope on this hub: not folded, they are worth a look. */
+function outOfScopeSection(diff: PlanDiff, subject: SyncTarget): string[] {
+  if (diff.outOfScopeOwners.length === 0) return [];
+  const hubOf = otherHubLookup(subject.leftOut);
+  const items = diff.outOfScopeOwners.map((o) => {
+    const iotHub = hubOf(o.owner);
+    const whose = iotHub
+      ? `a resource of hub ${code(iotHub)} in the files`
+      : prose("out of this run's scope");
+    return `- ${code(o.owner)} (${whose}): ${prose(`${plural(o.settings.length, 'setting')} on ${plural(o.devices, 'device')}, left alone`)} (${o.settings.map(code).join(', ')}); ${prose('to remove them run')} ${code('sync -f <files without it> --prune')}${prose(`, see ${ONE_HUB_PER_RUN}`)}`;
+  });
+  return [`**${prose('Settings of resources of other hubs on this hub, left alone')}**`, '', ...items, ''];
+}
+
 /** The plan's statuses, folded: the same table as the text's, titled as the forecast it is. */
 function statusSection(reports: readonly ResourceReport[]): string[] {
   if (reports.length === 0) return [];
@@ -153,6 +175,7 @@ export function renderPlanMarkdown(
       `${prose(`${plural(diff.moduleCreations.devices, 'security module')} to create, e.g.`)} ${diff.moduleCreations.sampleDeviceIds.map(code).join(', ')}`,
       '',
     );
+  lines.push(...outOfScopeSection(diff, subject));
   const quiet = diff.resources.filter((c) => !changes(c) && !c.failedDevices && !c.conflictingDevices);
   if (quiet.length)
     lines.push(

@@ -4,10 +4,20 @@ import type { SecurityModuleConfigStatus } from '../api/generated/types.js';
 import type { PlanDiff } from '../planner/plan-diff.js';
 import type { ResourceReport } from '../planner/resource-report.js';
 import type { SyncTarget } from './hub-selection.js';
+import { otherHubLookup } from './plan-text.js';
 import type { PassResult } from './sync-pass.js';
 
 export const SYNC_REPORT_API_VERSION = 'sync.iotsecurity.io/v1';
 export const SYNC_REPORT_KIND = 'SyncReport';
+
+/** The plan, each owner out of its scope with the hub the files give it (null: none of theirs). */
+function withOtherHubs(plan: PlanDiff, subject: SyncTarget): PlanDiff {
+  const hubOf = otherHubLookup(subject.leftOut);
+  return {
+    ...plan,
+    outOfScopeOwners: plan.outOfScopeOwners.map((o) => ({ ...o, iotHub: hubOf(o.owner) ?? null })),
+  };
+}
 
 export function syncReportDocument(
   result: PassResult,
@@ -38,7 +48,7 @@ export function syncReportDocument(
     foreignOwners: (dryRun ? outcome.initialPlan : outcome.finalPlan).foreignOwners,
     leftOut: subject.leftOut,
     resources: reports.map((r) => ({ resource: r.resourceKey, status: statusOf(r) })),
-    ...(plan ? { plan } : {}),
+    ...(plan ? { plan: withOtherHubs(plan, subject) } : {}),
   };
 }
 

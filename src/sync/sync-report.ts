@@ -11,7 +11,7 @@ import type { ResourceReport } from '../planner/resource-report.js';
 import { printable, printableJson } from '../validation/printable-text.js';
 import type { LeftOutResource, SyncTarget } from './hub-selection.js';
 import { renderPlanMarkdown } from './plan-markdown.js';
-import { foreignLine, renderPlanText } from './plan-text.js';
+import { foreignLine, otherHubLookup, renderPlanText } from './plan-text.js';
 import { FORECAST_TITLE, renderStatusDetails, renderStatusTable } from './status-table.js';
 import { syncErrorDocument, syncReportDocument } from './sync-document.js';
 import type { PassResult } from './sync-pass.js';
@@ -91,7 +91,8 @@ export function printPassReport(
   const shownForeign = foreign.filter((f) => f.fate === 'kept');
   if (diff) {
     const hub = target.iotHub ? `${target.iotHub} on ${target.hubName}` : target.hubName;
-    for (const line of renderPlanText(diff, `Plan for ${hub} (dry run, nothing written)`, foreign)) out(line);
+    const heading = `Plan for ${hub} (dry run, nothing written)`;
+    for (const line of renderPlanText(diff, heading, foreign, otherHubLookup(target.leftOut))) out(line);
   } else {
     out(
       `${target.hubName}: ${totals.writesSucceeded} twins written (${totals.conflictsReplanned} re-planned after a concurrent change), ${totals.writesFailed} failed, ${totals.modulesCreated} modules created`,

@@ -45,6 +45,7 @@ function plan(resources: ResourceChange[]): PlanDiff {
     },
     resources,
     moduleCreations: { devices: 0, sampleDeviceIds: [] },
+    outOfScopeOwners: [],
   };
 }
 
