@@ -12,6 +12,7 @@ Commands:
   run                run the Kubernetes controller (watches the resources, reconciles the hubs)
   validate PATH...   check IoTHub and SecurityModuleConfig resources in YAML files
   sync -f PATH...    apply SecurityModuleConfigs to a hub (GitOps without a cluster)
+  export             write the SecurityModuleConfigs that reproduce a live hub's configuration
   emulator           run the IoT Hub emulator with simulated security agents
   demo               sync the examples to an emulated fleet of 2,000 devices
   help [COMMAND]     show this text, or a command's options
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.js')).runOperatorCommand,
   validate: async () => (await import('./commands/validate.js')).runValidateCommand,
   sync: async () => (await import('./commands/sync.js')).runSyncCommand,
+  export: async () => (await import('./commands/export.js')).runExportCommand,
   emulator: async () => {
     const { runEmulatorCommand } = await import('./commands/emulator.js');
     return (argv) => runEmulatorCommand(argv);

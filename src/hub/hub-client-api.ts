@@ -1,6 +1,6 @@
 // What the reconcile engine needs from a hub. Implemented over azure-iothub by HubClient; the engine and its
 // tests depend only on this interface.
-import type { HubSnapshot, ManagedTwin, TwinPatch, TwinRef, TwinSlot } from '../twins/types.js';
+import type { DeviceRecord, HubSnapshot, ManagedTwin, TwinPatch, TwinRef, TwinSlot } from '../twins/types.js';
 
 export interface CallOptions {
   /**
@@ -66,4 +66,15 @@ export interface HubAccess {
    * was). A device that already has the most modules a device may have rejects with 'InvalidArgument', final.
    */
   ensureModule(twin: TwinRef, options?: CallOptions): Promise<'created' | 'existed'>;
+}
+
+/**
+ * A hub read page by page, for callers that must not hold the whole fleet (export): each page is a query page
+ * of up to 1,000 items, paced and retried as every call; a failure rejects the iteration with a HubError.
+ */
+export interface HubPageReader {
+  readonly hubName: string;
+  devicePages(options?: CallOptions): AsyncIterable<DeviceRecord[]>;
+  /** Every twin of a slot (a module, or the device twins), page by page. */
+  twinPages(slot: TwinSlot, options?: CallOptions): AsyncIterable<ManagedTwin[]>;
 }

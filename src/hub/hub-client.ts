@@ -18,7 +18,7 @@ import {
 } from '../twins/types.js';
 import { connectionSecret, type HubConnectionString, parseHubConnectionString } from './connection-string.js';
 import { HubError, isHubError } from './errors.js';
-import type { CallOptions, HubAccess, ReadOptions } from './hub-client-api.js';
+import type { CallOptions, HubAccess, HubPageReader, ReadOptions } from './hub-client-api.js';
 import { type HubCall, HubPipeline } from './pipeline.js';
 import {
   type AdaptationOptions,
@@ -107,7 +107,7 @@ function buildRegistry(
   return registry;
 }
 
-export class HubClient implements HubAccess {
+export class HubClient implements HubAccess, HubPageReader {
   readonly hubName: string;
   readonly telemetry = new HubTelemetry();
   readonly limits: HubRateLimits;
@@ -367,14 +367,40 @@ export class HubClient implements HubAccess {
     );
   }
 
-  /** Every row of a query, page by page (1,000 a page); a failed page is retried with the same token. */
+  /**
+   * Every device, one page (up to 1,000) at a time, for callers that keep only what they need of each: the
+   * memory held is one page, whatever the size of the hub. Paced, retried and typed as every other call.
+   */
+  async *devicePages(options: CallOptions = {}): AsyncGenerator<DeviceRecord[]> {
+    for await (const rows of this.queryPages(DEVICES_QUERY, 'reading the devices', options.abort))
+      yield rows.map(deviceRecordFromJson);
+  }
+
+  /** Every twin of a slot, one page at a time (see devicePages). */
+  async *twinPages(slot: TwinSlot, options: CallOptions = {}): AsyncGenerator<ManagedTwin[]> {
+    const action = `reading ${describeSlot(slot)} of every device`;
+    for await (const rows of this.queryPages(twinsQuery(slot), action, options.abort))
+      yield rows.map((row) => twinFromJson(row, slot));
+  }
+
+  /** Every row of a query in memory, with the number of pages it took. */
   private async queryAll(
     sql: string,
     action: string,
     abort?: AbortSignal,
   ): Promise<{ rows: unknown[]; pages: number }> {
-    const query = this.registry.createQuery(sql, MAX_QUERY_PAGE_SIZE);
     const rows: unknown[] = [];
+    let pages = 0;
+    for await (const page of this.queryPages(sql, action, abort)) {
+      for (const row of page) rows.push(row);
+      pages++;
+    }
+    return { rows, pages };
+  }
+
+  /** The rows of a query, page by page (1,000 a page); a failed page is retried with the same token. */
+  private async *queryPages(sql: string, action: string, abort?: AbortSignal): AsyncGenerator<unknown[]> {
+    const query = this.registry.createQuery(sql, MAX_QUERY_PAGE_SIZE);
     let pages = 0;
     let continuation: string | undefined;
     do {
@@ -385,11 +411,10 @@ export class HubClient implements HubAccess {
         abort,
       );
       pages++;
-      if (Array.isArray(page.result)) rows.push(...page.result);
       const header = page.message?.headers?.['x-ms-continuation'];
       continuation = typeof header === 'string' && header !== '' ? header : undefined;
+      yield Array.isArray(page.result) ? page.result : [];
     } while (continuation !== undefined);
-    return { rows, pages };
   }
 
   private getTwin(ref: TwinRef, abort?: AbortSignal): Promise<ManagedTwin | undefined> {

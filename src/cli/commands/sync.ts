@@ -1,18 +1,16 @@
 // `iot-security-operator sync`: GitOps without a cluster. Applies the SecurityModuleConfigs of some files that name
 // one hub to it, validated first; --dry-run shows the plan, --wait waits for the agents, --watch keeps going.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseKubeDuration } from '../../api/kube-duration.js';
 import { hubClientOptionsFrom, syncSizing } from '../../hub/client-options.js';
-import { parseHubConnectionString } from '../../hub/connection-string.js';
 import { createHubClient, type HubClient } from '../../hub/hub-client.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../observability/logger.js';
 import { DEFAULT_MANAGER, MANAGER_ID_PATTERN } from '../../planner/ownership.js';
-import { HUB_TIERS, isHubTier } from '../../quotas/index.js';
 import type { HubSelection } from '../../sync/hub-selection.js';
 import { runSync } from '../../sync/run-sync.js';
 import { findResourceFiles, PathError } from '../../validation/resource-files.js';
 import { type CommandIo, UsageError } from '../command-io.js';
+import { readHubFlags } from '../hub-flags.js';
 import { shutdownSignal } from '../shutdown-signal.js';
 
 export const SYNC_USAGE = `Usage: iot-security-operator sync -f PATH... [options]
@@ -108,18 +106,7 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
     );
   if (output === 'markdown' && (!values['dry-run'] || values.watch))
     throw new UsageError('--output markdown prints the plan of a dry run: give --dry-run, without --watch');
-  const connectionString = values['connection-string'] ?? process.env.IOTHUB_CONNECTION_STRING;
-  if (!connectionString)
-    throw new UsageError('no hub: give --connection-string or set IOTHUB_CONNECTION_STRING');
-  const units = values.units === undefined ? undefined : Number(values.units);
-  if (units !== undefined && (!Number.isInteger(units) || units < 1))
-    throw new UsageError(`--units must be a whole number of at least 1, not '${values.units}'`);
-  const tier = values.tier;
-  if (tier !== undefined && !isHubTier(tier)) {
-    throw new UsageError(
-      `--tier must be one of ${HUB_TIERS.join(', ')} (basic tiers have no twins), not '${tier}'`,
-    );
-  }
+  const { connectionString, ca, tier, units } = readHubFlags(values);
   if (!MANAGER_ID_PATTERN.test(values.manager))
     throw new UsageError(
       `--manager must be a DNS label (lower-case letters, digits and '-', at most 63), not '${values.manager}'`,
@@ -127,22 +114,6 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  let ca: string | undefined;
-  if (values['ca-file']) {
-    try {
-      ca = readFileSync(values['ca-file'], 'utf8');
-    } catch (error) {
-      throw new UsageError(
-        `--ca-file ${values['ca-file']}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
-      );
-    }
-  }
-  try {
-    parseHubConnectionString(connectionString);
-  } catch (error) {
-    // A malformed or expired connection string: how the command was called is wrong.
-    throw new UsageError((error as Error).message);
-  }
   const logger = createLogger({ level: level as LogLevel | undefined });
   let client: HubClient | undefined;
   // Made once the files say which hub: flags given win, then the hub's IoTHub document, then S1 with 1 unit.

@@ -1,9 +1,10 @@
-// From a resource's spec.agentConfiguration to the settings it manages, and to the twin's object.
+// From a resource's spec.agentConfiguration to the settings it manages (and back), and to the twin's object.
 import type { AgentConfiguration } from '../../api/generated/types.js';
 import {
   AGGREGATED_EVENTS,
   type AgentSettings,
   EVENT_NAMES,
+  SETTINGS,
   SETTINGS_BY_KEY,
   type SettingValue,
 } from './settings.js';
@@ -30,6 +31,25 @@ export function agentSettingsOf(config: AgentConfiguration): AgentSettings {
   put('baselineCustomChecksFileHash', config.baselineCustomChecks?.fileHash);
   put('hubResourceId', config.hubResourceId);
   return settings;
+}
+
+/**
+ * The inverse of agentSettingsOf: settings keyed by twin key as a resource's spec.agentConfiguration, nested
+ * by each setting's field path, in the catalogue's order (so that equal settings always render alike).
+ */
+export function agentConfigurationOf(settings: AgentSettings): AgentConfiguration {
+  const configuration: Record<string, unknown> = {};
+  for (const definition of SETTINGS) {
+    if (!Object.hasOwn(settings, definition.key)) continue;
+    const segments = definition.fieldPath.split('.');
+    let node = configuration;
+    for (const segment of segments.slice(0, -1)) {
+      node[segment] ??= {};
+      node = node[segment] as Record<string, unknown>;
+    }
+    node[segments[segments.length - 1]] = settings[definition.key];
+  }
+  return configuration as AgentConfiguration;
 }
 
 /** The twin's `ms_iotn:urn_azureiot_Security_SecurityAgentConfiguration` object for a resource's settings. */
