@@ -13,7 +13,7 @@ help:
 	@echo "make generate  regenerate types and CRDs from schemas/"
 	@echo "make lint      biome lint/format check and type check"
 	@echo "make control-plane  build kube-apiserver + etcd and kubectl from Go modules (first build: minutes)"
-	@echo "make test-tools     build the Go tools tests run: Argo CD's Lua interpreter, Flux's kstatus"
+	@echo "make test-tools     build the Go tools tests run: Argo CD's Lua interpreter, Flux's kstatus and CEL"
 	@echo "make bench     the performance benchmark: contenders at the hub's quota floor (bench/results/)"
 	@echo "make soak      the reliability suite's long variants (test/reliability/, RELIABILITY_SOAK=1)"
 
@@ -41,6 +41,7 @@ control-plane:
 test-tools:
 	@bash scripts/build-go-tool.sh lua-health
 	@bash scripts/build-go-tool.sh kstatus
+	@bash scripts/build-go-tool.sh flux-health
 
 test: build control-plane test-tools
 	npm test --silent

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the test tool tools/NAME (a small Go program with its own go.mod and go.sum) into .tools/bin/NAME, only
-# when its sources changed since the last build: lua-health (Argo CD's Lua interpreter running a health check)
-# and kstatus (what Flux and cli-utils read from a resource's status).
+# when its sources changed since the last build: lua-health (Argo CD's Lua interpreter running a health check),
+# kstatus (what Flux and cli-utils read from a resource's status) and flux-health (Flux's evaluator of a
+# Kustomization's healthCheckExprs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NAME=${1:?usage: build-go-tool.sh NAME (a folder of tools/)}

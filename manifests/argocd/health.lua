@@ -61,7 +61,13 @@ end
 local stalled = condition("Stalled")
 if stalled ~= nil and stalled.status == "True" then
   hs.status = "Degraded"
-  hs.message = describe(ready, describe(stalled, "Stalled"))
+  -- Ready's reason says why when Ready is False (the operator gives Stalled the same); when Ready is True as
+  -- well, Ready's reason (Converged) would contradict Degraded: Stalled's says why.
+  if ready ~= nil and ready.status ~= "True" then
+    hs.message = describe(ready, "Stalled")
+  else
+    hs.message = describe(stalled, "Stalled")
+  end
   return hs
 end
 

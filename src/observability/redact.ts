@@ -1,10 +1,29 @@
 // Secrets never reach a log line, an event, a status or an error message: this removes them from any text.
+// Text that is rendered afterwards (JSON, markdown, a table) is redacted value by value, before it is quoted:
+// redactValue over the document, never redactSecrets over the rendered text, whose quoting a pattern could break.
+
+/** Keys of connection strings: IoT Hub and Event Hubs (SharedAccessKey), Storage (AccountKey). */
+const KEY_NAMES = '(?:SharedAccessKey|AccountKey)';
+
+/**
+ * A value after `=`: quoted (to its closing quote, or to the end when there is none; the quote may be escaped, as
+ * in JSON text), or bare up to `;`, a quote or a space. A bare value stops before a backslash that escapes a
+ * quote, so that redacting JSON text leaves it valid.
+ */
+const VALUE = String.raw`(?:\\?"[^"]*"?|\\?'[^']*'?|(?:[^;"'\s\\]|\\(?!["']))+)`;
+
+/** A URL-encoded value: up to an encoded `;` or `&`, a raw one, a quote or a space. */
+const ENCODED_VALUE = String.raw`(?:(?!%3B|%26)[^&;"'\s])+`;
 
 const PATTERNS: [RegExp, string][] = [
-  // Connection strings: SharedAccessKey=<base64>, also inside longer strings.
-  [/(SharedAccessKey\s*=\s*)[^;"'\s]+/gi, '$1[REDACTED]'],
-  // SAS tokens: sig=<url-encoded base64> (in Authorization headers and URLs).
-  [/(\bsig=)[^&;"'\s]+/gi, '$1[REDACTED]'],
+  // Connection strings: SharedAccessKey=<base64>, AccountKey=<base64>, quoted or not, also inside longer strings.
+  [new RegExp(String.raw`(${KEY_NAMES}\s*=\s*)${VALUE}`, 'gi'), '$1[REDACTED]'],
+  // The same, URL-encoded (a connection string in a query string or a form): SharedAccessKey%3D<value>.
+  [new RegExp(`(${KEY_NAMES}%3D)${ENCODED_VALUE}`, 'gi'), '$1[REDACTED]'],
+  // SAS tokens: sig=<url-encoded base64> (in Authorization headers and URLs), and sig%3D once more encoded.
+  [/(\bsig=)(?:[^&;"'\s\\]|\\(?!["']))+/gi, '$1[REDACTED]'],
+  // (After `%26`, the encoded `&`, no word boundary: a letter may not come before.)
+  [new RegExp(`((?<![a-z])sig%3D)${ENCODED_VALUE}`, 'gi'), '$1[REDACTED]'],
   // Bare SharedAccessSignature headers that carry a signature in another order.
   [/(SharedAccessSignature\s+)[^"'\s]*sig=[^"'\s]*/gi, '$1[REDACTED]'],
   // x509 / PEM private keys.
@@ -17,7 +36,11 @@ export function redactSecrets(text: string): string {
   return out;
 }
 
-/** A deep copy of `value` with every string redacted; cycles are cut. */
+/**
+ * A deep copy of `value` with every string redacted; cycles are cut. Typed as its input, which it is for plain data
+ * (an Error becomes `{name, message}`).
+ */
+export function redactValue<T>(value: T, seen?: WeakSet<object>): T;
 export function redactValue(value: unknown, seen = new WeakSet<object>()): unknown {
   if (typeof value === 'string') return redactSecrets(value);
   if (value instanceof Error) {

@@ -76,6 +76,18 @@ export interface ResourceChange {
   settings: SettingChange[];
 }
 
+/**
+ * Settings this manager's record gives, on the hub's twins, to a resource out of the plan's scope (in `sync`, one
+ * the files give another hub: written here by mistake, or by an IoTHub that names this hub too). The plan leaves
+ * them alone, whatever it prunes.
+ */
+export interface OutOfScopeOwner {
+  owner: string;
+  devices: number;
+  /** The twin keys it owns, on any of those devices. */
+  settings: string[];
+}
+
 export interface PlanDiff {
   /** Anything to write, a module to create, or devices waiting for a rollout batch: what a sync would change. */
   changes: boolean;
@@ -90,6 +102,8 @@ export interface PlanDiff {
   /** In the files by precedence (highest priority first), then those gone from the files by name. */
   resources: ResourceChange[];
   moduleCreations: { devices: number; sampleDeviceIds: string[] };
+  /** Owners of this manager's record out of the plan's scope, by name; left alone (see OutOfScopeOwner). */
+  outOfScopeOwners: OutOfScopeOwner[];
 }
 
 export interface PlanDiffInput {
@@ -107,7 +121,6 @@ export function hasChanges(plan: HubPlan): boolean {
   if (plan.writes.length > 0 || plan.moduleCreations.length > 0) return true;
   return [...plan.reports.values()].some((r) => r.deferredDevices > 0);
 }
-
 
 function sample(ids: string[], deviceId: string): void {
   if (ids.length < PLAN_SAMPLE_SIZE) ids.push(deviceId);
@@ -265,6 +278,29 @@ function settingChanges(bySetting: Map<string, Map<string, SettingTransition>>):
   return changes.sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
 }
 
+/** The out-of-scope owners this manager's records hold on the snapshot's twins (none without a scope). */
+function outOfScopeOwners(input: PlanDiffInput, manager: string): OutOfScopeOwner[] {
+  if (!input.scope) return [];
+  const byOwner = new Map<string, { devices: Set<string>; settings: Set<string> }>();
+  for (const twins of input.snapshot.twins.values()) {
+    for (const [deviceId, twin] of twins) {
+      const owners = readOwnership(twin.tags, manager, input.scope).outOfScope?.owners;
+      for (const [setting, owner] of owners ?? []) {
+        let entry = byOwner.get(owner);
+        if (!entry) {
+          entry = { devices: new Set(), settings: new Set() };
+          byOwner.set(owner, entry);
+        }
+        entry.devices.add(deviceId);
+        entry.settings.add(setting);
+      }
+    }
+  }
+  return [...byOwner]
+    .map(([owner, e]) => ({ owner, devices: e.devices.size, settings: [...e.settings].sort() }))
+    .sort((a, b) => (a.owner < b.owner ? -1 : 1));
+}
+
 export function planDiff(input: PlanDiffInput): PlanDiff {
   const { plan } = input;
   const manager = input.manager ?? DEFAULT_MANAGER;
@@ -332,5 +368,6 @@ export function planDiff(input: PlanDiffInput): PlanDiff {
       devices: plan.moduleCreations.length,
       sampleDeviceIds: plan.moduleCreations.slice(0, PLAN_SAMPLE_SIZE).map((m) => m.deviceId),
     },
+    outOfScopeOwners: outOfScopeOwners(input, manager),
   };
 }

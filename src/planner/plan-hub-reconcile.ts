@@ -121,6 +121,7 @@ function newTally(resource: PlannedResource, revision: string): Tally {
       busyDevices: 0,
       lostConflictDevices: 0,
       managedElsewhereDevices: 0,
+      outOfScopeDevices: 0,
     },
     failures: [],
     reached: 0,
@@ -136,14 +137,32 @@ function recordFailure(tally: Tally, failure: DeviceFailure | (() => DeviceFailu
     tally.failures.push(typeof failure === 'function' ? failure() : failure);
 }
 
-function conflictFailure(deviceId: string, self: string, conflicts: SettingConflict[]): DeviceFailure {
+/** The manager and resource of a winner another record holds (`manager:namespace/name`). */
+function managedBy(winner: string): { manager: string; owner: string } {
+  const colon = winner.indexOf(':');
+  return { manager: winner.slice(0, colon), owner: winner.slice(colon + 1) };
+}
+
+/**
+ * Whether a conflict was lost to an entry of this plan's own manager, of a resource out of its scope (one the same
+ * manager keeps for another IoTHub): not another manager, whatever the record says.
+ */
+function lostOutOfScope(c: SettingConflict, manager: string): boolean {
+  return c.managedElsewhere === true && managedBy(c.winner).manager === manager;
+}
+
+function conflictFailure(
+  deviceId: string,
+  self: string,
+  conflicts: SettingConflict[],
+  manager: string,
+): DeviceFailure {
   const lines = conflicts.map((c) => {
     if (c.managedElsewhere) {
-      const [manager, owner] = [
-        c.winner.slice(0, c.winner.indexOf(':')),
-        c.winner.slice(c.winner.indexOf(':') + 1),
-      ];
-      return `${c.setting}: managed on this twin by ${owner} of manager '${manager}' (value ${JSON.stringify(c.winnerValue)}); this resource's ${JSON.stringify(c.loserValue)} is not written`;
+      const { manager: owning, owner } = managedBy(c.winner);
+      if (owning === manager)
+        return `${c.setting}: managed on this twin by ${owner}, which the same manager '${manager}' keeps for another IoTHub (out of this one's scope; value ${JSON.stringify(c.winnerValue)}); this resource's ${JSON.stringify(c.loserValue)} is not written`;
+      return `${c.setting}: managed on this twin by ${owner} of manager '${owning}' (value ${JSON.stringify(c.winnerValue)}); this resource's ${JSON.stringify(c.loserValue)} is not written`;
     }
     const [other, value] = c.winner === self ? [c.loser, c.loserValue] : [c.winner, c.winnerValue];
     return `${c.setting}: ${other} sets ${JSON.stringify(value)} at the same priority ${c.priority}; ${c.winner} wins (lowest namespace/name)`;
@@ -347,8 +366,11 @@ function planSlot(
         if (mine.length) {
           counts.conflictingDevices++;
           if (mine.some((c) => c.loser === key)) tally.report.lostConflictDevices++;
-          if (mine.some((c) => c.loser === key && c.managedElsewhere)) tally.report.managedElsewhereDevices++;
-          recordFailure(tally, () => conflictFailure(device.deviceId, key, mine));
+          const lostElsewhere = mine.filter((c) => c.loser === key && c.managedElsewhere);
+          if (lostElsewhere.length) tally.report.managedElsewhereDevices++;
+          if (lostElsewhere.length && lostElsewhere.every((c) => lostOutOfScope(c, manager)))
+            tally.report.outOfScopeDevices++;
+          recordFailure(tally, () => conflictFailure(device.deviceId, key, mine, manager));
         }
       }
       if (ownership.revisions.get(key) === context.revisions.get(key)) {

@@ -51,6 +51,11 @@ export interface ResourceReport {
   lostConflictDevices: number;
   /** Of those, devices where another manager owns a setting this resource sets. */
   managedElsewhereDevices: number;
+  /**
+   * Of those, devices where every such owner is this manager's own resource out of this plan's scope (one it keeps
+   * for another IoTHub): the same manager, not another one.
+   */
+  outOfScopeDevices: number;
   /** The Ready condition is True. */
   ready: boolean;
   /**
@@ -169,10 +174,13 @@ export function resourceConditions(
   }
   if (report.lostConflictDevices > 0) {
     const elsewhere = report.managedElsewhereDevices;
+    const lost = report.lostConflictDevices;
     const message =
-      elsewhere === report.lostConflictDevices
-        ? `on ${plural(elsewhere, 'device')} another manager of this hub owns settings this resource sets, and keeps them (see status.failures); remove them from one of the two`
-        : `on ${plural(report.lostConflictDevices, 'device')} a resource of the same priority${elsewhere ? ' (or another manager of this hub)' : ''} sets other values, and they win (see status.failures); give the resources different priorities`;
+      elsewhere === lost && report.outOfScopeDevices === lost
+        ? `on ${plural(lost, 'device')} settings this resource sets are owned by resources the same manager keeps for another IoTHub (out of this one's scope), and stay theirs (see status.failures); if those were written to this hub by mistake, remove them (sync: a run whose files leave them out, with --prune), else remove the settings from one of the two`
+        : elsewhere === lost
+          ? `on ${plural(elsewhere, 'device')} another manager of this hub owns settings this resource sets, and keeps them (see status.failures); remove them from one of the two`
+          : `on ${plural(lost, 'device')} a resource of the same priority${elsewhere ? ' (or another manager of this hub)' : ''} sets other values, and they win (see status.failures); give the resources different priorities`;
     return readyConditions('ConflictingSettings', message, progress);
   }
   if (pending) return readyConditions('Progressing', progressMessage, progress);

@@ -4,16 +4,27 @@
 
 import type { PlanDiff, ResourceChange } from '../planner/plan-diff.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
+import type { ResourceReport } from '../planner/resource-report.js';
 import type { DeviceFailure } from '../planner/types.js';
+import { printable } from '../validation/printable-text.js';
 import type { SyncTarget } from './hub-selection.js';
-import { foreignLine, ownerNote, planSummary, plural, settingValueText } from './plan-text.js';
+import {
+  foreignLine,
+  ONE_HUB_PER_RUN,
+  otherHubLookup,
+  ownerNote,
+  planSummary,
+  plural,
+  settingValueText,
+} from './plan-text.js';
+import { FORECAST_TITLE, STATUS_COLUMNS, statusRows } from './status-table.js';
 
 /** Tables longer than this fold into <details>. */
 const FOLD_ROWS = 10;
 
-/** Inline code on one line, a backtick inside fenced by two. */
+/** Inline code on one line (control characters written as escapes), a backtick inside fenced by two. */
 function code(text: string): string {
-  const line = text.replace(/[\r\n]+/g, ' ');
+  const line = printable(text);
   return line.includes('`') ? `\`\` ${line} \`\`` : `\`${line}\``;
 }
 
@@ -24,8 +35,7 @@ function cell(markdown: string): string {
 
 /** Plain text that renders as written: no markup, no HTML. */
 function prose(text: string): string {
-  return text
-    .replace(/[\r\n]+/g, ' ')
+  return printable(text)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -81,11 +91,50 @@ function failureLines(change: ResourceChange): string[] {
   ];
 }
 
+/** An owner gone from the files: its name as code, then what the plan does with its settings. */
+function goneOwnerTitle(change: ResourceChange, foreign: ForeignOwner | undefined): string {
+  const line = foreign ? foreignLine(foreign, true) : `${change.resource} (not in the files)`;
+  // foreignLine starts with the owner's name.
+  return `${code(change.resource)}${prose(line.slice(change.resource.length))}`;
+}
+
+/** Settings of resources out of the run's scope on this hub: not folded, they are worth a look. */
+function outOfScopeSection(diff: PlanDiff, subject: SyncTarget): string[] {
+  if (diff.outOfScopeOwners.length === 0) return [];
+  const hubOf = otherHubLookup(subject.leftOut);
+  const items = diff.outOfScopeOwners.map((o) => {
+    const iotHub = hubOf(o.owner);
+    const whose = iotHub
+      ? `a resource of hub ${code(iotHub)} in the files`
+      : prose("out of this run's scope");
+    return `- ${code(o.owner)} (${whose}): ${prose(`${plural(o.settings.length, 'setting')} on ${plural(o.devices, 'device')}, left alone`)} (${o.settings.map(code).join(', ')}); ${prose('to remove them run')} ${code('sync -f <files without it> --prune')}${prose(`, see ${ONE_HUB_PER_RUN}`)}`;
+  });
+  return [`**${prose('Settings of resources of other hubs on this hub, left alone')}**`, '', ...items, ''];
+}
+
+/** The plan's statuses, folded: the same table as the text's, titled as the forecast it is. */
+function statusSection(reports: readonly ResourceReport[]): string[] {
+  if (reports.length === 0) return [];
+  const header = STATUS_COLUMNS.map((c) => c.charAt(0) + c.slice(1).toLowerCase());
+  const rows = [
+    `| ${header.join(' | ')} |`,
+    `| --- | ${header
+      .slice(1, -1)
+      .map(() => '---:')
+      .join(' | ')} | --- |`,
+    ...statusRows(reports).map(
+      ([resource, ...cells]) =>
+        `| ${code(resource)} | ${cells.slice(0, -1).join(' | ')} | ${cell(prose(cells[cells.length - 1]))} |`,
+    ),
+  ];
+  return folded(FORECAST_TITLE, rows);
+}
+
 function resourceSection(change: ResourceChange, foreign: ForeignOwner | undefined): string[] {
   const title =
     change.source === 'files'
       ? `SecurityModuleConfig ${code(change.resource)} (priority ${change.priority}, ${plural(change.targetedDevices ?? 0, 'device')} targeted): ${plural(change.devicesToWrite, 'device twin')} to write`
-      : prose(foreign ? foreignLine(foreign, true) : `${change.resource} (not in the files)`);
+      : goneOwnerTitle(change, foreign);
   const lines = [`#### ${title}`, ''];
   if (change.settings.length || change.ownershipOnlyDevices) lines.push(...settingTable(change));
   if (change.deferredDevices)
@@ -106,6 +155,8 @@ export function renderPlanMarkdown(
   diff: PlanDiff,
   subject: SyncTarget,
   foreignOwners: readonly ForeignOwner[],
+  /** The plan's statuses, shown folded under their forecast title. */
+  reports: readonly ResourceReport[] = [],
 ): string {
   const foreign = new Map(foreignOwners.map((f) => [f.owner, f]));
   const hub = subject.iotHub ? `${code(subject.iotHub)} on ${code(subject.hubName)}` : code(subject.hubName);
@@ -124,6 +175,7 @@ export function renderPlanMarkdown(
       `${prose(`${plural(diff.moduleCreations.devices, 'security module')} to create, e.g.`)} ${diff.moduleCreations.sampleDeviceIds.map(code).join(', ')}`,
       '',
     );
+  lines.push(...outOfScopeSection(diff, subject));
   const quiet = diff.resources.filter((c) => !changes(c) && !c.failedDevices && !c.conflictingDevices);
   if (quiet.length)
     lines.push(
@@ -132,7 +184,7 @@ export function renderPlanMarkdown(
         quiet.map((c) =>
           c.source === 'files'
             ? `- ${code(c.resource)} (priority ${c.priority}, ${plural(c.targetedDevices ?? 0, 'device')} targeted${c.suspended ? ', suspended' : ''})`
-            : `- ${prose(foreign.has(c.resource) ? foreignLine(foreign.get(c.resource)!, true) : c.resource)}`,
+            : `- ${goneOwnerTitle(c, foreign.get(c.resource))}`,
         ),
       ),
     );
@@ -143,5 +195,6 @@ export function renderPlanMarkdown(
         subject.leftOut.map((o) => `- ${code(o.resource)} for hub ${code(o.iotHub)}`),
       ),
     );
+  lines.push(...statusSection(reports));
   return lines.join('\n').trimEnd();
 }

@@ -1,9 +1,17 @@
 // `sync --dry-run` in a terminal or a CI log: per resource and setting, the value on the hub now and the new one
 // with device counts, as `terraform plan` shows a change.
 
-import type { PlanDiff, ResourceChange, SettingChange, SettingTransition } from '../planner/plan-diff.js';
+import type {
+  OutOfScopeOwner,
+  PlanDiff,
+  ResourceChange,
+  SettingChange,
+  SettingTransition,
+} from '../planner/plan-diff.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
 import { profileOf } from '../profiles/profiles.js';
+import { printable } from '../validation/printable-text.js';
+import type { LeftOutResource } from './hub-selection.js';
 
 /** Transitions of one setting printed on one line; more go one per line. */
 const TRANSITIONS_PER_LINE = 3;
@@ -12,10 +20,13 @@ export function plural(n: number, word: string): string {
   return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** A value desired holds now (`from`) or will hold (`to`) for `setting`; null is unset, or removed. */
+/**
+ * A value desired holds now (`from`) or will hold (`to`) for `setting`; null is unset, or removed. Its control
+ * characters are written as escapes: a twin's value is data, and a newline in it must not start a line.
+ */
 export function settingValueText(value: unknown, side: 'from' | 'to', setting: string): string {
   if (value === null) return side === 'from' ? '(unset)' : `(${profileOf(setting).removedMeans})`;
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  return printable(typeof value === 'string' ? value : JSON.stringify(value));
 }
 
 /** Who takes a setting from whom, when the owner changes. */
@@ -37,6 +48,26 @@ export function foreignLine(owner: ForeignOwner, dryRun: boolean): string {
     case 'kept':
       return `${owner.owner} (not in the files): ${settings} kept on ${devices}; --prune removes them`;
   }
+}
+
+/** Where the README says how to take another hub's resources off a hub. */
+export const ONE_HUB_PER_RUN = 'README, "One hub per run"';
+
+/** The hub the files give each resource they leave out of this run. */
+export function otherHubLookup(
+  leftOut: readonly LeftOutResource[],
+): (resource: string) => string | undefined {
+  const hubs = new Map(leftOut.map((l) => [l.resource, l.iotHub]));
+  return (resource) => hubs.get(resource);
+}
+
+/**
+ * Settings of a resource the files give another hub, found on this one: left alone, and how to remove them.
+ * `iotHub` is that hub (undefined: out of the run's scope for another reason).
+ */
+export function outOfScopeLine(owner: OutOfScopeOwner, iotHub: string | undefined): string {
+  const whose = iotHub ? `a resource of hub ${iotHub} in the files` : "out of this run's scope";
+  return `${owner.owner} (${whose}): ${plural(owner.settings.length, 'setting')} on ${plural(owner.devices, 'device')}, left alone (${owner.settings.join(', ')}); to remove them run sync -f <files without it> --prune, see ${ONE_HUB_PER_RUN}`;
 }
 
 /** The totals of a plan in one sentence (no trailing period). */
@@ -104,11 +135,15 @@ export function renderPlanText(
   diff: PlanDiff,
   heading: string,
   foreignOwners: readonly ForeignOwner[],
+  /** The hub the files give a resource of another hub. */
+  otherHubOf: (resource: string) => string | undefined = () => undefined,
 ): string[] {
   const foreign = new Map(foreignOwners.map((f) => [f.owner, f]));
   const lines = [`${heading}: ${planSummary(diff)}`];
   for (const change of diff.resources)
     lines.push(...resourceLines(change, foreign.get(change.resource)).map((l) => `  ${l}`));
+  for (const owner of diff.outOfScopeOwners)
+    lines.push(`  ${outOfScopeLine(owner, otherHubOf(owner.owner))}`);
   const { moduleCreations } = diff;
   if (moduleCreations.devices)
     lines.push(

@@ -6,7 +6,6 @@ import { HubSession } from '../engine/hub-session.js';
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { CommandIo } from '../observability/command-output.js';
 import type { Logger } from '../observability/logger.js';
-import { redactSecrets } from '../observability/redact.js';
 import { planDiff } from '../planner/plan-diff.js';
 import { type Clock, pause, systemClock } from '../runtime/clock.js';
 import { drainAlso, NO_STOP, type Stop } from '../runtime/stop.js';
@@ -23,7 +22,7 @@ import { filesFingerprint } from './file-fingerprint.js';
 import { type HubSelection, HubSelectionError, selectHub } from './hub-selection.js';
 import { loadSyncResources } from './load-configs.js';
 import { type PassResult, PassTimedOut, runPass } from './sync-pass.js';
-import { printPassReport, type SyncOutput } from './sync-report.js';
+import { printPassReport, printPlanFailure, type SyncOutput } from './sync-report.js';
 
 /** How often --watch looks at the files. */
 const WATCH_POLL_MS = 250;
@@ -152,10 +151,11 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
   };
   // Statuses printed last, per resource: conditions keep their transition times across --watch passes.
   const previous = new Map<string, SecurityModuleConfigStatus>();
+  const target = () => ({ hubName: access.hubName, iotHub: selection.iotHub, leftOut: selection.leftOut });
   const report = (result: PassResult) =>
     printPassReport(
       result,
-      { hubName: access.hubName, iotHub: selection.iotHub, leftOut: selection.leftOut },
+      target(),
       reportOptions,
       context.io,
       new Date(clock.now()),
@@ -182,7 +182,7 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
       }
       // A dry run that could not read the hub must not exit 1, which says "changes".
       if (!options.dryRun) throw error;
-      context.io.err(`sync: ${redactSecrets((error as Error).message ?? String(error))}`);
+      printPlanFailure(target(), reportOptions, context.io, (error as Error).message ?? String(error));
       return EXIT_PLAN_FAILED;
     }
     report(result);

@@ -1,7 +1,7 @@
 // The end-of-run table of `sync`, and the details under it.
 import type { PlannedCondition, ResourceReport } from '../planner/resource-report.js';
 
-const COLUMNS = [
+export const STATUS_COLUMNS = [
   'RESOURCE',
   'TARGETED',
   'APPLIED',
@@ -14,12 +14,16 @@ const COLUMNS = [
   'READY',
 ];
 
+/** What a dry run's status table shows: the plan's statuses, as they would read once its writes are made. */
+export const FORECAST_TITLE = 'Status after the planned writes (a forecast: nothing was written)';
+
 function ready(report: ResourceReport): PlannedCondition | undefined {
   return report.conditions.find((c) => c.type === 'Ready');
 }
 
-export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
-  const rows = [...reports].map((r) => {
+/** One row of cells per resource, in the order of STATUS_COLUMNS. */
+export function statusRows(reports: Iterable<ResourceReport>): string[][] {
+  return [...reports].map((r) => {
     const c = r.counts;
     const condition = ready(r);
     return [
@@ -35,7 +39,13 @@ export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
       condition ? `${condition.status} (${condition.reason})` : 'Unknown',
     ].map(String);
   });
-  const widths = COLUMNS.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+}
+
+/** The table, or no line at all when there is no resource (a header alone says nothing). */
+export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
+  const rows = statusRows(reports);
+  if (rows.length === 0) return [];
+  const widths = STATUS_COLUMNS.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) =>
     cells
       .map((cell, i) =>
@@ -43,7 +53,7 @@ export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
       )
       .join('  ')
       .trimEnd();
-  return [line(COLUMNS), ...rows.map(line)];
+  return [line(STATUS_COLUMNS), ...rows.map(line)];
 }
 
 /** Details worth a line each under the table: why a resource is not ready, and its first failures. */

@@ -1,15 +1,19 @@
 // What `sync` prints at the end of a pass: the plan (--dry-run), the table and details, JSON, or (a dry run) a
-// pull request comment. Every line goes through redaction: a twin may hold anything, a key included.
+// pull request comment. A twin may hold anything, a key or a control character included: every value is redacted
+// before it is rendered (a pattern run over rendered text could eat the quote or backtick around a value), and
+// no control character reaches a line (a newline in a value could forge a CI log's workflow command).
 import type { SecurityModuleConfigStatus } from '../api/generated/types.js';
 import type { CommandIo } from '../observability/command-output.js';
-import { redactSecrets } from '../observability/redact.js';
+import { redactValue } from '../observability/redact.js';
 import { securityModuleConfigStatus } from '../planner/kubernetes-status.js';
 import type { PlanDiff } from '../planner/plan-diff.js';
+import type { ResourceReport } from '../planner/resource-report.js';
+import { printable, printableJson } from '../validation/printable-text.js';
 import type { LeftOutResource, SyncTarget } from './hub-selection.js';
 import { renderPlanMarkdown } from './plan-markdown.js';
-import { foreignLine, renderPlanText } from './plan-text.js';
-import { renderStatusDetails, renderStatusTable } from './status-table.js';
-import { syncReportDocument } from './sync-document.js';
+import { foreignLine, otherHubLookup, renderPlanText } from './plan-text.js';
+import { FORECAST_TITLE, renderStatusDetails, renderStatusTable } from './status-table.js';
+import { syncErrorDocument, syncReportDocument } from './sync-document.js';
 import type { PassResult } from './sync-pass.js';
 
 export type SyncOutput = 'table' | 'json' | 'markdown';
@@ -32,6 +36,28 @@ function leftOutLines(leftOut: readonly LeftOutResource[]): string[] {
   );
 }
 
+/** A JSON document on standard output, values redacted and controls escaped. */
+function printDocument(document: Record<string, unknown>, oneLine: boolean, io: CommandIo): void {
+  const redacted = redactValue(document);
+  // JSON.stringify escapes C0 controls; printableJson the others, as the same JSON value.
+  io.out(printableJson(oneLine ? JSON.stringify(redacted) : JSON.stringify(redacted, null, 2)));
+}
+
+/**
+ * A dry run that could not plan: the reason on standard error, and with --output json a SyncReport holding it
+ * (`error`), so that a pipeline reading standard output reads why.
+ */
+export function printPlanFailure(
+  subject: SyncTarget,
+  options: ReportOptions,
+  io: CommandIo,
+  message: string,
+) {
+  const reason = redactValue(message);
+  io.err(`sync: ${printable(reason)}`);
+  if (options.output === 'json') printDocument(syncErrorDocument(subject, reason), options.jsonLines, io);
+}
+
 export function printPassReport(
   result: PassResult,
   subject: SyncTarget,
@@ -43,40 +69,46 @@ export function printPassReport(
   /** What the plan changes, per resource and setting (dry runs). */
   plan?: PlanDiff,
 ): void {
-  const out = (text: string) => io.out(redactSecrets(text));
+  const out = (line: string) => io.out(printable(line));
   const { outcome, totals } = result;
-  const reports = [...outcome.finalPlan.reports.values()];
-  const foreign = (options.dryRun ? outcome.initialPlan : outcome.finalPlan).foreignOwners;
   if (options.output === 'json') {
-    const statusOf = (r: (typeof reports)[number]) => {
+    const statusOf = (r: ResourceReport) => {
       const status = securityModuleConfigStatus(r, { previous: previous.get(r.resourceKey), now });
       previous.set(r.resourceKey, status);
       return status;
     };
-    const document = syncReportDocument(result, subject, options.dryRun, statusOf, plan);
-    out(options.jsonLines ? JSON.stringify(document) : JSON.stringify(document, null, 2));
+    printDocument(syncReportDocument(result, subject, options.dryRun, statusOf, plan), options.jsonLines, io);
     return;
   }
-  if (options.output === 'markdown' && plan) {
-    out(renderPlanMarkdown(plan, subject, foreign));
+  const reports = redactValue([...outcome.finalPlan.reports.values()]);
+  const foreign = redactValue((options.dryRun ? outcome.initialPlan : outcome.finalPlan).foreignOwners);
+  const diff = plan && redactValue(plan);
+  const target = redactValue(subject);
+  if (options.output === 'markdown' && diff) {
+    io.out(renderPlanMarkdown(diff, target, foreign, reports));
     return;
   }
   const shownForeign = foreign.filter((f) => f.fate === 'kept');
-  if (plan) {
-    const hub = subject.iotHub ? `${subject.iotHub} on ${subject.hubName}` : subject.hubName;
-    for (const line of renderPlanText(plan, `Plan for ${hub} (dry run, nothing written)`, foreign)) out(line);
+  if (diff) {
+    const hub = target.iotHub ? `${target.iotHub} on ${target.hubName}` : target.hubName;
+    const heading = `Plan for ${hub} (dry run, nothing written)`;
+    for (const line of renderPlanText(diff, heading, foreign, otherHubLookup(target.leftOut))) out(line);
   } else {
     out(
-      `${subject.hubName}: ${totals.writesSucceeded} twins written (${totals.conflictsReplanned} re-planned after a concurrent change), ${totals.writesFailed} failed, ${totals.modulesCreated} modules created`,
+      `${target.hubName}: ${totals.writesSucceeded} twins written (${totals.conflictsReplanned} re-planned after a concurrent change), ${totals.writesFailed} failed, ${totals.modulesCreated} modules created`,
     );
     for (const owner of shownForeign) out(`  ${foreignLine(owner, false)}`);
   }
-  const others = leftOutLines(subject.leftOut);
+  const others = leftOutLines(target.leftOut);
   for (const line of others) out(`  ${line}`);
-  if (plan || shownForeign.length || others.length) out('');
-  for (const line of renderStatusTable(reports)) out(line);
-  const details = renderStatusDetails(reports);
-  if (details.length) out(['', ...details].join('\n'));
+  if (reports.length) {
+    if (diff || shownForeign.length || others.length) out('');
+    // A dry run's statuses are the plan's: as they would read once its writes are made, not the hub's now.
+    if (diff) out(`${FORECAST_TITLE}:`);
+    for (const line of renderStatusTable(reports)) out(line);
+    const details = renderStatusDetails(reports);
+    if (details.length) for (const line of ['', ...details]) out(line);
+  }
   if (result.ending === 'timeout')
     io.err(
       `timed out after ${(options.timeoutMs / 1000).toFixed(options.timeoutMs % 1000 ? 1 : 0)}s before every resource was Ready`,

@@ -44,6 +44,7 @@ const report = fc
     busy: fc.nat(6),
     lostConflictDevices: fc.nat(3),
     managedElsewhereDevices: fc.nat(3),
+    outOfScopeDevices: fc.nat(3),
   })
   .map((r) => {
     const troubled = r.counts.failedDevices + r.counts.stalledDevices + r.counts.rejectedDevices;
@@ -63,6 +64,7 @@ const report = fc
       busyDevices: Math.min(r.busy, retryingDevices),
       lostConflictDevices: r.lostConflictDevices,
       managedElsewhereDevices: Math.min(r.managedElsewhereDevices, r.lostConflictDevices),
+      outOfScopeDevices: Math.min(r.outOfScopeDevices, r.managedElsewhereDevices, r.lostConflictDevices),
     };
   });
 

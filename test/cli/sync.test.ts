@@ -106,6 +106,12 @@ describe('iot-security-operator sync (command line)', () => {
     const markdown = await runCliCaptured(['sync', '-f', dir, ...hubArgs(), '--output', 'markdown']);
     assert.equal(markdown.code, 2, 'markdown is the plan of a dry run');
     assert.match(markdown.stderr.join('\n'), /--output markdown prints the plan of a dry run/);
+    const waitForNothing = await runCliCaptured(['sync', '-f', dir, ...hubArgs(), '--dry-run', '--wait']);
+    assert.equal(waitForNothing.code, 2, 'a dry run has no writes to wait for');
+    assert.match(
+      waitForNothing.stderr.join('\n'),
+      /--wait waits for the writes of a run, and --dry-run makes none/,
+    );
   });
 
   it('gives a usage error for a missing path, as validate does', async () => {

@@ -42,6 +42,29 @@ describe('validate - (standard input)', () => {
     assert.deepEqual(run.stderr, ['invalid: 2 resources in 1 file, 2 errors, 0 warnings']);
   });
 
+  it('warns and exits 1 when standard input holds no document at all, as a failed producer leaves it', async () => {
+    for (const stdin of [[], ['\n  \n'], ['# kustomize build failed\n']]) {
+      const run = await runCliCaptured(['validate', '-'], { stdin });
+      assert.equal(run.code, 1, JSON.stringify(stdin));
+      assert.deepEqual(run.stdout, []);
+      assert.deepEqual(run.stderr, [
+        'validate: standard input holds no document; if a command pipes into it, it may have failed (in a shell script, set -o pipefail)',
+        'invalid: 0 resources in 1 file, 0 errors, 0 warnings',
+      ]);
+    }
+    const json = await runCliCaptured(['validate', '--output', 'json', '-']);
+    assert.equal(json.code, 1);
+    assert.deepEqual(
+      [JSON.parse(json.stdout.join('\n')).valid, JSON.parse(json.stdout.join('\n')).emptyStandardInput],
+      [false, true],
+    );
+    // A document of another kind is a document: nothing to warn about.
+    const other = await runCliCaptured(['validate', '-'], {
+      stdin: ['apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n'],
+    });
+    assert.equal(other.code, 0, other.stderr.join('\n'));
+  });
+
   it('reads standard input beside files, and a character split across chunks whole', async () => {
     const dir = writeTempFiles({ 'hub.yaml': INVALID.split('---\n')[0] });
     // 'é' is two bytes in UTF-8; the pipe may deliver them in two reads.
@@ -76,15 +99,12 @@ describe('validate - (standard input)', () => {
     assert.equal(chunksRead, MAX_FILE_BYTES / (64 * 1024) + 1, 'not a chunk past the limit was read');
   });
 
-  it('locates bytes that are not UTF-8, and takes empty input as no resource', async () => {
+  it('locates bytes that are not UTF-8', async () => {
     const broken = await runCliCaptured(['validate', '-'], {
       stdin: [Buffer.concat([Buffer.from('kind: IoTHub\nname: '), Buffer.from([0xff])])],
     });
     assert.equal(broken.code, 1);
     assert.match(broken.stdout[0], /^<stdin>:2:7: error: YAML\/-: \(file\): not UTF-8 text \(the byte 0xff/);
-    const empty = await runCliCaptured(['validate', '-']);
-    assert.equal(empty.code, 0);
-    assert.deepEqual(empty.stderr, ['valid: 0 resources in 1 file, 0 errors, 0 warnings']);
   });
 
   it("refuses '-' given twice as a usage error", async () => {

@@ -150,7 +150,15 @@ describe('export of a fleet configured by hand', () => {
 
     // The command line's dry run agrees (its only changes are the ownership records: adoption), and writes nothing.
     const updates = emulator.hub.stats.count('twinUpdate');
-    const sync = await runCliCaptured(['sync', '-f', file, ...hubArgs(emulator), '--dry-run', '--output', 'json']);
+    const sync = await runCliCaptured([
+      'sync',
+      '-f',
+      file,
+      ...hubArgs(emulator),
+      '--dry-run',
+      '--output',
+      'json',
+    ]);
     assert.ok([0, 1].includes(sync.code), sync.stderr.join('\n'));
     const report = JSON.parse(sync.stdout.join('\n'));
     assert.equal(report.plan.summary.settingChanges, 0, 'no desired setting changes');

@@ -76,6 +76,20 @@ describe('the Argo CD health check', () => {
     assert.equal(pending.status, 'Degraded');
   });
 
+  it("says Stalled's reason and message when Ready is True as well: Ready's would read as healthy", async () => {
+    const object = smc({ ready: 'True', reconciling: 'False' }, { reason: 'Converged' }) as any;
+    object.status.conditions.push({
+      type: 'Stalled',
+      status: 'True',
+      reason: 'RolloutHalted',
+      message: 'rollout halted: 3 of 8 devices reached are stalled',
+    });
+    assert.deepEqual(await argoHealth(object), {
+      status: 'Degraded',
+      message: 'RolloutHalted: rollout halted: 3 of 8 devices reached are stalled',
+    });
+  });
+
   it('is Progressing while Ready is False or Unknown and nothing is stalled', async () => {
     for (const ready of ['False', 'Unknown'] as const) {
       const health = await argoHealth(smc({ ready, reconciling: 'True', stalled: 'False' }));

@@ -1,11 +1,17 @@
 // manifests/flux/: the Flux objects parse, refer to one another and to this repository's install, and wait for
-// the resources (`wait: true`) within a timeout. How kstatus reads the operator's statuses, which is what that
-// wait rests on, is proven on the real API server in gitops-health.apiserver.test.ts. Flux itself is not run.
+// the resources (`wait: true`) within a timeout; their health check expressions read the operator's statuses as
+// Flux's own evaluator does (tools/flux-health), on statuses the planner writes and objects shaped as the API server
+// returns them. How kstatus reads the operator's statuses, and these expressions the statuses the operator wrote,
+// is proven on the real API server in gitops-health.apiserver.test.ts. Flux itself is not run.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import type { Reason } from '../../src/api/reasons.js';
+import { blockedSecurityModuleConfigStatus, iotHubStatus } from '../../src/planner/kubernetes-status.js';
+import { readyConditions } from '../../src/planner/ready-conditions.js';
+import { type FluxHealthCheck, fluxHealth } from '../support/gitops-health.js';
 import { REPO } from '../support/kube.js';
 
 const FILE = join(REPO, 'manifests', 'flux', 'iot-security.yaml');
@@ -60,5 +66,108 @@ describe('the Flux example (manifests/flux/)', () => {
     assert.ok(resources.length > 0);
     for (const kustomization of resources)
       assert.deepEqual(kustomization.spec.dependsOn, [{ name: operator.metadata.name }]);
+  });
+});
+
+const NOW = new Date('2025-06-01T12:00:00Z');
+const API_VERSION = 'iotsecurity.io/v1alpha1';
+
+/** managedFields as the API server records a create by kubectl, and a write to the status subresource. */
+const CREATED = {
+  manager: 'kubectl-create',
+  operation: 'Update',
+  apiVersion: API_VERSION,
+  fieldsType: 'FieldsV1',
+};
+const STATUS_WRITTEN = { ...CREATED, manager: 'iot-security-operator', subresource: 'status' };
+
+function object(
+  kind: string,
+  generation: number,
+  status?: object,
+  managedFields = [CREATED, STATUS_WRITTEN],
+) {
+  return {
+    apiVersion: API_VERSION,
+    kind,
+    metadata: { name: 'x', namespace: 'iot', generation, managedFields },
+    spec: {},
+    ...(status ? { status } : {}),
+  };
+}
+
+/** A SecurityModuleConfig of generation `generation` whose status says `reason`, for generation `observed`. */
+function config(
+  reason: Reason,
+  {
+    pending = false,
+    generation = 1,
+    observed,
+  }: { pending?: boolean; generation?: number; observed?: number } = {},
+) {
+  const conditions = readyConditions(reason, `${reason} in words`, {
+    pending,
+    reconciling: { on: ['Progressing', 'devices pending'], off: ['Idle', 'nothing to do'] },
+    notStalled: ['NoFailures', 'no device failed or stalled'],
+  });
+  return object(
+    'SecurityModuleConfig',
+    generation,
+    blockedSecurityModuleConfigStatus(conditions, undefined, {
+      now: NOW,
+      generation: observed ?? generation,
+    }),
+  );
+}
+
+function hub(ready: Parameters<typeof iotHubStatus>[0]) {
+  return object('IoTHub', 1, iotHubStatus(ready, {}, { now: NOW, generation: 1 }));
+}
+
+describe("the Flux example's health check expressions, by Flux's own evaluator", () => {
+  const fleetHub = load().find((o) => o.kind === 'Kustomization' && o.spec.path !== './manifests');
+  const checks: FluxHealthCheck[] = fleetHub.spec.healthCheckExprs;
+  const check = (kind: string) => checks.find((c) => c.apiVersion === API_VERSION && c.kind === kind)!;
+  const read = async (o: ReturnType<typeof object>) => (await fluxHealth(check(o.kind), o)).status;
+
+  it('holds current, inProgress and failed for both kinds, on the Kustomization that applies them', () => {
+    assert.deepEqual(checks.map((c) => c.kind).sort(), ['IoTHub', 'SecurityModuleConfig']);
+    for (const c of checks)
+      for (const field of ['current', 'inProgress', 'failed'] as const) assert.ok(c[field]);
+    assert.equal(fleetHub.spec.wait, true);
+  });
+
+  for (const kind of ['SecurityModuleConfig', 'IoTHub']) {
+    it(`reads a ${kind} the operator has not written a status for as InProgress (kstatus: Current)`, async () => {
+      assert.equal(await read(object(kind, 1, undefined, [CREATED])), 'InProgress');
+      // Without managedFields to tell, the expressions fail on the absent status: Flux keeps waiting, never Current.
+      assert.equal(await read(object(kind, 1, undefined, [])), 'Unknown');
+    });
+  }
+
+  it('reads a converged SecurityModuleConfig Current, and the same status of an older generation InProgress', async () => {
+    assert.equal(await read(config('Converged')), 'Current');
+    assert.equal(await read(config('Converged', { generation: 2, observed: 1 })), 'InProgress');
+  });
+
+  it('reads a rollout InProgress, and a resource only a change can help Failed', async () => {
+    assert.equal(await read(config('Progressing', { pending: true })), 'InProgress');
+    for (const reason of ['InvalidSpec', 'RolloutHalted', 'DevicesStalled', 'ConflictingSettings'] as const)
+      assert.equal(await read(config(reason)), 'Failed', reason);
+  });
+
+  it('reads Reconciling before Stalled, as kstatus does: failed devices while others are pending are InProgress', async () => {
+    assert.equal(await read(config('DevicesFailed', { pending: true })), 'InProgress');
+    assert.equal(await read(config('DevicesFailed')), 'Failed');
+  });
+
+  it('reads a suspended SecurityModuleConfig InProgress (Ready=False): keep it out of a Kustomization that waits', async () => {
+    assert.equal(await read(config('Suspended')), 'InProgress');
+  });
+
+  it('reads an IoTHub Current when connected, Failed when the hub refuses the key, InProgress while unreachable', async () => {
+    assert.equal(await read(hub({ ok: true, message: 'connected' })), 'Current');
+    assert.equal(await read(hub({ ok: false, reason: 'Unauthorized', message: 'refused' })), 'Failed');
+    assert.equal(await read(hub({ ok: false, reason: 'HubUnreachable', message: 'retrying' })), 'InProgress');
   });
 });

@@ -1,14 +1,24 @@
-// How Argo CD (manifests/argocd/health.lua, run by gopher-lua as Argo CD runs it) and Flux (kstatus, by its own
-// code) read the statuses the operator writes on the real API server: progressing from creation and through a
-// staged rollout and an edit, healthy once converged, failed for an invalid spec and a hub that refuses the
-// credentials, suspended, deleted; an IoTHub's own. And manifests/argocd/ adds the check to an existing argocd-cm.
+// How Argo CD (manifests/argocd/health.lua, run by gopher-lua as Argo CD runs it) and Flux (kstatus, and the
+// health check expressions of manifests/flux/, by their own code) read the statuses the operator writes on the
+// real API server: progressing from creation and through a staged rollout and an edit, healthy once converged,
+// failed for an invalid spec and a hub that refuses the credentials, suspended, deleted; an IoTHub's own. And
+// manifests/argocd/ adds the check to an existing argocd-cm.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { kubectlOk } from '../support/control-plane.js';
-import { type ArgoHealth, argoHealth, HEALTH_LUA, type KStatus, kstatus } from '../support/gitops-health.js';
+import {
+  type ArgoHealth,
+  argoHealth,
+  type FluxHealth,
+  type FluxHealthCheck,
+  fluxHealth,
+  HEALTH_LUA,
+  type KStatus,
+  kstatus,
+} from '../support/gitops-health.js';
 import { REPO } from '../support/kube.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
 
@@ -17,6 +27,19 @@ const SPEC = {
   agentConfiguration: { highPriorityMessageFrequency: 'PT5M' },
 };
 const HOLD = 'argocd-health.test/hold';
+
+/** The health check expressions of manifests/flux/, by kind. */
+const FLUX_CHECKS = new Map<string, FluxHealthCheck>(
+  parseAllDocuments(readFileSync(join(REPO, 'manifests', 'flux', 'iot-security.yaml'), 'utf8'))
+    .map((d) => d.toJS())
+    .flatMap((o) => (o.spec?.healthCheckExprs ?? []) as FluxHealthCheck[])
+    .map((c) => [c.kind, c]),
+);
+
+/** What Flux reads for `object` with the example's health check expressions. */
+async function flux(object: any): Promise<FluxHealth['status']> {
+  return (await fluxHealth(FLUX_CHECKS.get(object.kind)!, object)).status;
+}
 
 describe('Argo CD and Flux read what the operator writes', () => {
   let f: OperatorFixture;
@@ -33,13 +56,30 @@ describe('Argo CD and Flux read what the operator writes', () => {
       JSON.parse(
         await kubectlOk(
           f.cp.kubeconfig,
-          [...args, '-n', f.namespace, '-o', 'json', '-f', '-'],
+          // With managedFields, as Flux reads objects: whether the status was ever written is in them.
+          [...args, '-n', f.namespace, '-o', 'json', '--show-managed-fields', '-f', '-'],
           JSON.stringify(object),
         ),
       );
     await f.apply(f.hubObjects());
   });
   after(() => f.close());
+
+  /** The object as Flux reads it: with the managedFields kubectl leaves out unless asked. */
+  async function withManagedFields(kind: string, name: string): Promise<any> {
+    return JSON.parse(
+      await kubectlOk(f.cp.kubeconfig, [
+        'get',
+        kind,
+        name,
+        '-n',
+        f.namespace,
+        '-o',
+        'json',
+        '--show-managed-fields',
+      ]),
+    );
+  }
 
   /** Argo CD's health and kstatus's status of `object`. */
   async function readBy(object: unknown): Promise<{ argo: ArgoHealth; kstatus: KStatus['status'] }> {
@@ -50,23 +90,31 @@ describe('Argo CD and Flux read what the operator writes', () => {
   it('reads an IoTHub progressing before its first status in Argo CD (kstatus: Current), then healthy once connected', async () => {
     const [secret, hub] = f.hubObjects({ name: 'second' });
     await f.apply([secret]);
-    const created = await readBy(await written(['create'], hub));
+    const createdObject = await written(['create'], hub);
+    const created = await readBy(createdObject);
     assert.deepEqual(created.argo, {
       status: 'Progressing',
       message: "Waiting for the operator's first status",
     });
     // kstatus reads an object with no status as Current: a `wait` that polls before the first reconcile passes.
     assert.equal(created.kstatus, 'Current');
+    // The Flux example's health check expressions read it InProgress, from the API server's managedFields.
+    assert.equal(createdObject.status, undefined);
+    assert.equal(await flux(createdObject), 'InProgress');
     await f.waitFor('hub', 'second', (o) => condition(o, 'Ready').status === 'True');
     const connected = await readBy(await f.get('hub', 'second'));
     assert.equal(connected.argo.status, 'Healthy');
     assert.match(connected.argo.message ?? '', /^Connected/);
     assert.equal(connected.kstatus, 'Current');
+    assert.equal(await flux(await withManagedFields('hub', 'second')), 'Current');
   });
 
   it('reads a staged rollout as progressing from its first status to the last batch, then healthy', async () => {
     const smc = f.smc('rollout', { ...SPEC, rollout: { batchSize: '25%' } });
-    assert.equal((await argoHealth(await written(['create'], smc))).status, 'Progressing');
+    const created = await written(['create'], smc);
+    assert.equal((await argoHealth(created)).status, 'Progressing');
+    assert.equal(created.status, undefined);
+    assert.equal(await flux(created), 'InProgress');
     const rolling = await f.waitFor(
       'smc',
       'rollout',
@@ -77,6 +125,7 @@ describe('Argo CD and Flux read what the operator writes', () => {
       argo: { status: 'Progressing', message: `Progressing: ${condition(rolling, 'Ready').message}` },
       kstatus: 'InProgress',
     });
+    assert.equal(await flux(rolling), 'InProgress');
     const converged = await f.waitFor(
       'smc',
       'rollout',
@@ -87,6 +136,7 @@ describe('Argo CD and Flux read what the operator writes', () => {
       argo: { status: 'Healthy', message: `Converged: ${condition(converged, 'Ready').message}` },
       kstatus: 'Current',
     });
+    assert.equal(await flux(converged), 'Current');
   });
 
   it('reads an edit as progressing until the operator has observed it and rolled it out', async () => {
@@ -107,6 +157,7 @@ describe('Argo CD and Flux read what the operator writes', () => {
       },
       kstatus: 'InProgress',
     });
+    assert.equal(await flux(answer), 'InProgress');
     const rolling = await f.waitFor(
       'smc',
       'rollout',
@@ -137,6 +188,7 @@ describe('Argo CD and Flux read what the operator writes', () => {
     assert.equal(read.argo.status, 'Degraded');
     assert.match(read.argo.message ?? '', /^InvalidSpec: .*highPriorityMessageFrequency/);
     assert.equal(read.kstatus, 'Failed');
+    assert.equal(await flux(stalled), 'Failed');
   });
 
   it('reads a hub that refuses the credentials as failed (Unauthorized), and the resources on it', async () => {
@@ -155,6 +207,7 @@ describe('Argo CD and Flux read what the operator writes', () => {
     assert.match(hub.argo.message ?? '', /^Unauthorized: /);
     assert.doesNotMatch(hub.argo.message ?? '', /SharedAccessKey|BwcHBwcH/, 'no key in the message');
     assert.equal(hub.kstatus, 'Failed');
+    assert.equal(await flux(await withManagedFields('hub', 'refusing')), 'Failed');
     const smc = await readBy(
       await f.waitFor('smc', 'on-refusing', (o) => condition(o, 'Ready').reason === 'Unauthorized'),
     );
@@ -166,13 +219,13 @@ describe('Argo CD and Flux read what the operator writes', () => {
     await f.apply(
       f.hubObjects({ name: 'silent', secret: { connectionString: closed, 'ca.crt': f.emulator.caCert } }),
     );
-    const read = await readBy(
-      await f.waitFor('hub', 'silent', (o) => condition(o, 'Ready').reason === 'HubUnreachable'),
-    );
+    const silent = await f.waitFor('hub', 'silent', (o) => condition(o, 'Ready').reason === 'HubUnreachable');
+    const read = await readBy(silent);
     assert.equal(read.argo.status, 'Progressing');
     assert.match(read.argo.message ?? '', /^HubUnreachable: /);
     // An IoTHub has no Reconciling condition: kstatus gets there from Ready=False.
     assert.equal(read.kstatus, 'InProgress');
+    assert.equal(await flux(silent), 'InProgress');
   });
 
   it('reads a suspended resource Suspended in Argo CD; kstatus reads it InProgress', async () => {

@@ -2,12 +2,51 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/observability/logger.js';
-import { redactSecrets } from '../../src/observability/redact.js';
+import { redactSecrets, redactValue } from '../../src/observability/redact.js';
+import { SecretScanner } from '../support/secret-scanner.js';
 import { until } from '../support/until.js';
 
 const KEY = 'c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY3OA==';
 const CONNECTION_STRING = `HostName=hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=${KEY}`;
 const SAS = 'SharedAccessSignature sr=hub.azure-devices.net&sig=abc%2Bdef%3D&se=1700000000&skn=iothubowner';
+const QUOTED = 'TOPSECRETQUOTED=';
+
+/** Each form a key takes in a connection string, and the part of it that must not be printed. */
+const FORMS: { form: string; text: string; secret: string }[] = [
+  { form: 'a bare key', text: CONNECTION_STRING, secret: KEY },
+  {
+    form: 'a double-quoted key',
+    text: `HostName=h;SharedAccessKeyName=o;SharedAccessKey="${QUOTED}"`,
+    secret: 'TOPSECRETQUOTED',
+  },
+  { form: 'a single-quoted key', text: `HostName=h;SharedAccessKey='${KEY}'`, secret: KEY },
+  { form: 'a key after spaces', text: `SharedAccessKey = ${KEY}; HostName=h`, secret: KEY },
+  {
+    form: 'a storage account key (AccountKey)',
+    text: `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${KEY};EndpointSuffix=core.windows.net`,
+    secret: KEY,
+  },
+  {
+    form: 'a URL-encoded key',
+    text: `https://x.example/?cs=${encodeURIComponent(CONNECTION_STRING)}&next=1`,
+    secret: encodeURIComponent(KEY),
+  },
+  {
+    form: 'a URL-encoded storage key',
+    text: `cs=${encodeURIComponent(`AccountName=a;AccountKey=${KEY};EndpointSuffix=x`)}`,
+    secret: encodeURIComponent(KEY),
+  },
+  {
+    form: 'a URL-encoded SAS token',
+    text: `token=${encodeURIComponent('SharedAccessSignature sr=hub&sig=c2lnbmF0dXJlLXZhbHVl%3D&se=1')}`,
+    secret: 'c2lnbmF0dXJlLXZhbHVl',
+  },
+  {
+    form: 'a key after an unterminated quote',
+    text: `SharedAccessKey="${KEY} and the rest of the line`,
+    secret: KEY,
+  },
+];
 
 function capture(format: 'json' | 'text'): { logger: ReturnType<typeof createLogger>; text: () => string } {
   const chunks: string[] = [];
@@ -31,6 +70,48 @@ describe('secret redaction', () => {
     );
   });
 
+  for (const { form, text, secret } of FORMS) {
+    it(`redacts ${form}, and the suite's secret scanner agrees`, () => {
+      const out = redactSecrets(text);
+      assert.ok(!out.includes(secret), out);
+      assert.match(out, /\[REDACTED\]/);
+      const scanner = new SecretScanner();
+      assert.notDeepEqual(scanner.scan('raw', text), [], `the scanner finds ${form} unredacted`);
+      assert.deepEqual(scanner.scan('redacted', out), [], `the scanner passes it redacted: ${out}`);
+    });
+  }
+
+  it('leaves the rest of a connection string as it was, quotes included', () => {
+    assert.equal(
+      redactSecrets(`HostName=h;SharedAccessKeyName=o;SharedAccessKey="${QUOTED}";DeviceId=d`),
+      'HostName=h;SharedAccessKeyName=o;SharedAccessKey=[REDACTED];DeviceId=d',
+    );
+    assert.equal(
+      redactSecrets(`AccountName=a;AccountKey=${KEY};EndpointSuffix=core.windows.net`),
+      'AccountName=a;AccountKey=[REDACTED];EndpointSuffix=core.windows.net',
+    );
+    assert.equal(
+      redactSecrets(encodeURIComponent(`HostName=h;SharedAccessKey=${KEY};DeviceId=d`)),
+      'HostName%3Dh%3BSharedAccessKey%3D[REDACTED]%3BDeviceId%3Dd',
+    );
+  });
+
+  it('leaves JSON text valid when a value holds a quote, escaped or not', () => {
+    for (const value of ['SharedAccessKey=abc"def', `SharedAccessKey="${QUOTED}"`, 'sig=abc"def']) {
+      const json = JSON.stringify({ value });
+      const parsed = JSON.parse(redactSecrets(json)) as { value: string };
+      assert.equal(parsed.value, redactSecrets(value), json);
+      assert.ok(!parsed.value.includes('TOPSECRET'), parsed.value);
+    }
+  });
+
+  it('redacts every string of a structure, keys of a document untouched', () => {
+    const document = { plan: [{ from: `SharedAccessKey="${QUOTED}"`, to: null, devices: 2 }] };
+    assert.deepEqual(redactValue(document), {
+      plan: [{ from: 'SharedAccessKey=[REDACTED]', to: null, devices: 2 }],
+    });
+  });
+
   for (const format of ['json', 'text'] as const) {
     it(`keeps secrets out of ${format} log lines, in messages, metadata and errors`, async () => {
       const { logger, text } = capture(format);
@@ -38,6 +119,7 @@ describe('secret redaction', () => {
         hub: { connectionString: CONNECTION_STRING },
         headers: [SAS],
         error: new Error(`failed: ${CONNECTION_STRING}`),
+        forms: FORMS.map((f) => f.text),
       });
       logger.end();
       await until(() => text().endsWith('\n'), 5000, 'the log line written', 5);
@@ -45,6 +127,7 @@ describe('secret redaction', () => {
       assert.ok(written.includes('SharedAccessKey=[REDACTED]'), written);
       assert.ok(!written.includes(KEY), written);
       assert.ok(!written.includes('abc%2Bdef'), written);
+      for (const { form, secret } of FORMS) assert.ok(!written.includes(secret), `${form}: ${written}`);
       if (format === 'json') assert.equal(JSON.parse(written.trim().split('\n')[0]).level, 'info');
     });
   }

@@ -174,4 +174,29 @@ describe('scoped records (an IoTHub answers for its namespace)', () => {
     assert.equal(hub.desiredValue('a-1', 'eventPriorityLogin'), 'Low');
     assert.equal(hub.desiredValue('a-1', 'snapshotFrequency'), undefined);
   });
+
+  it("reports a setting held by the same manager for another scope as that, not as another manager's", () => {
+    const hub = fleet();
+    const inA = (key: string) => key.startsWith('a/');
+    const inB = (key: string) => key.startsWith('b/');
+    converge(hub, [resource('b/two', { eventPriorityLogin: 'Low' })], { manager: 'op', scope: inB });
+    const result = converge(hub, [resource('a/one', { eventPriorityLogin: 'High' })], {
+      manager: 'op',
+      scope: inA,
+    });
+    assert.equal(hub.desiredValue('a-1', 'eventPriorityLogin'), 'Low', 'the other scope keeps its setting');
+    const report = result.reports.get('a/one')!;
+    assert.deepEqual([report.managedElsewhereDevices, report.outOfScopeDevices], [2, 2]);
+    const ready = report.conditions.find((c) => c.type === 'Ready')!;
+    assert.equal(ready.reason, 'ConflictingSettings');
+    assert.match(
+      ready.message,
+      /^on 2 devices settings this resource sets are owned by resources the same manager keeps for another IoTHub \(out of this one's scope\)/,
+    );
+    assert.doesNotMatch(ready.message, /another manager/);
+    assert.equal(
+      report.failures[0].message,
+      `eventPriorityLogin: managed on this twin by b/two, which the same manager 'op' keeps for another IoTHub (out of this one's scope; value "Low"); this resource's "High" is not written`,
+    );
+  });
 });

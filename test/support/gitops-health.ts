@@ -1,6 +1,7 @@
 // How GitOps tools read the status the operator writes, by their own code: Argo CD's health check for the
-// operator's kinds (manifests/argocd/health.lua) run by gopher-lua as Argo CD runs it (tools/lua-health), and
-// kstatus, what Flux's `wait` and health checks read (tools/kstatus). Each tool is built on first use by
+// operator's kinds (manifests/argocd/health.lua) run by gopher-lua as Argo CD runs it (tools/lua-health),
+// kstatus, what Flux's `wait` and health checks read (tools/kstatus), and Flux's evaluator of the health check
+// expressions of manifests/flux/ (tools/flux-health). Each tool is built on first use by
 // scripts/build-go-tool.sh (nothing to do when it is current, so `make test` and a test file run alone agree).
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -28,7 +29,22 @@ export interface ToolRun {
   stderr: string;
 }
 
-type Tool = 'lua-health' | 'kstatus';
+type Tool = 'lua-health' | 'kstatus' | 'flux-health';
+
+/** One entry of a Flux Kustomization's spec.healthCheckExprs. */
+export interface FluxHealthCheck {
+  apiVersion: string;
+  kind: string;
+  current: string;
+  inProgress?: string;
+  failed?: string;
+}
+
+/** How Flux reads an object by healthCheckExprs: Unknown, with the error, when an expression fails on it. */
+export interface FluxHealth {
+  status: 'InProgress' | 'Current' | 'Failed' | 'Unknown';
+  error?: string;
+}
 
 const built = new Map<Tool, Promise<unknown>>();
 
@@ -76,4 +92,12 @@ export async function kstatus(object: unknown): Promise<KStatus> {
   const run = await runTool('kstatus', [], object);
   if (run.code !== 0) throw new Error(`kstatus exited with ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout) as KStatus;
+}
+
+/** What Flux's kustomize-controller reads for `object` with the health check expressions `check`. */
+export async function fluxHealth(check: FluxHealthCheck, object: unknown): Promise<FluxHealth> {
+  const { current, inProgress, failed } = check;
+  const run = await runTool('flux-health', [JSON.stringify({ current, inProgress, failed })], object);
+  if (run.code !== 0) throw new Error(`flux-health exited with ${run.code}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as FluxHealth;
 }

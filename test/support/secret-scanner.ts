@@ -1,7 +1,7 @@
 // Looks for secrets in text: given keys in every form they could leak in (base64, URL-encoded, base64url, hex,
-// decoded, their first 16 characters), the SharedAccessSignature tokens clients sent, and any SharedAccessKey= or
-// sig= value or private key not redacted. Used by the secrets-scan test and by the scan of the whole suite's
-// output (scripts/scan-suite-output.ts).
+// decoded, their first 16 characters), the SharedAccessSignature tokens clients sent, and any SharedAccessKey=,
+// AccountKey= or sig= value (quoted or URL-encoded too) or private key not redacted. Used by the secrets-scan
+// test and by the scan of the whole suite's output (scripts/scan-suite-output.ts).
 import assert from 'node:assert/strict';
 
 export interface ScannedSource {
@@ -58,9 +58,14 @@ export class SecretScanner {
       if (index >= 0) findings.push(`${what} at ${where(index)}`);
     }
     for (const [pattern, what] of [
-      // A value that looks like one (base64, maybe URL-encoded; 8 characters or more), not prose that names it.
-      [/SharedAccessKey\s*=\s*(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/i, 'a SharedAccessKey= value'],
-      [/\bsig=(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/, 'a sig= signature'],
+      // A value that looks like one (base64, maybe URL-encoded, maybe quoted; 8 characters or more), not prose
+      // that names it: the forms src/observability/redact.ts redacts.
+      [
+        /SharedAccessKey(?:\s*=\s*|%3D)\\?["']?(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/i,
+        'a SharedAccessKey= value',
+      ],
+      [/AccountKey(?:\s*=\s*|%3D)\\?["']?(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/i, 'an AccountKey= value'],
+      [/(?<![A-Za-z])sig(?:=|%3[Dd])(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/, 'a sig= signature'],
       [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
     ] as const) {
       const match = pattern.exec(text);

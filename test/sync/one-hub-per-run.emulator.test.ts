@@ -205,3 +205,74 @@ describe('one repository, two hubs, one sync run per hub', () => {
     }
   });
 });
+
+describe("a hub carrying another hub's resource (what the defect left behind)", () => {
+  let hubA: RunningEmulator;
+  before(async () => {
+    hubA = await startHubEmulator({ tier: 'S3' });
+    hubA.addDevices(
+      ['ams-1', 'ams-2', 'ams-3'].map((deviceId) => ({ deviceId, tags: { site: 'ams' }, online: true })),
+    );
+    // Hub B's resource synced onto hub A, as the sync before the fix did with a repository naming two hubs.
+    const defect = await sync(hubA, { 'b.yaml': HUB_B }, { hub: 'hub-b' });
+    assert.equal(defect.code, 0, defect.err.join('\n'));
+  });
+  after(() => hubA.close());
+
+  const LEFT_ALONE =
+    '  iot/b-baseline (a resource of hub iot/hub-b in the files): 2 settings on 3 devices, left alone (highPriorityMessageFrequency, snapshotFrequency); to remove them run sync -f <files without it> --prune, see README, "One hub per run"';
+
+  it('lists in the plan the settings the files give another hub, in text, JSON and markdown, and writes nothing', async () => {
+    const writes = emulatorCount(hubA, 'twinUpdate');
+    const table = await sync(hubA, REPOSITORY, { hub: 'hub-a', dryRun: true, prune: true, output: 'table' });
+    assert.equal(table.code, 1, table.err.join('\n'));
+    assert.ok(table.out.includes(LEFT_ALONE), table.out.join('\n'));
+    const json = await sync(hubA, REPOSITORY, { hub: 'hub-a', dryRun: true, prune: true });
+    assert.deepEqual(JSON.parse(json.out.join('\n')).plan.outOfScopeOwners, [
+      {
+        owner: 'iot/b-baseline',
+        devices: 3,
+        settings: ['highPriorityMessageFrequency', 'snapshotFrequency'],
+        iotHub: 'iot/hub-b',
+      },
+    ]);
+    const markdown = await sync(hubA, REPOSITORY, {
+      hub: 'hub-a',
+      dryRun: true,
+      prune: true,
+      output: 'markdown',
+    });
+    assert.match(
+      markdown.out.join('\n'),
+      /\*\*Settings of resources of other hubs on this hub, left alone\*\*\n\n- `iot\/b-baseline` \(a resource of hub `iot\/hub-b` in the files\): 2 settings on 3 devices, left alone \(`highPriorityMessageFrequency`, `snapshotFrequency`\); to remove them run `sync -f <files without it> --prune`, see README, "One hub per run"/,
+    );
+    assert.equal(emulatorCount(hubA, 'twinUpdate'), writes, 'a dry run writes nothing');
+  });
+
+  it('says a layer conflicting with them loses to the same manager, out of its scope, not to another manager', async () => {
+    const run = await sync(hubA, REPOSITORY, { hub: 'hub-a', dryRun: true, output: 'table' });
+    const text = run.out.join('\n');
+    assert.doesNotMatch(text, /another manager/);
+    assert.match(
+      text,
+      /^iot\/a-baseline: on 3 devices settings this resource sets are owned by resources the same manager keeps for another IoTHub \(out of this one's scope\), and stay theirs \(see status\.failures\); if those were written to this hub by mistake, remove them \(sync: a run whose files leave them out, with --prune\)/m,
+    );
+    assert.match(
+      text,
+      /^ {2}ams-1: ConflictingSettings: highPriorityMessageFrequency: managed on this twin by iot\/b-baseline, which the same manager 'sync' keeps for another IoTHub \(out of this one's scope; value "PT1M"\); this resource's "PT5M" is not written$/m,
+    );
+  });
+
+  it('removes them as the plan says: a run of the files without that resource, with --prune', async () => {
+    const { 'b.yaml': _hubB, ...withoutB } = REPOSITORY;
+    const plan = await sync(hubA, withoutB, { hub: 'hub-a', dryRun: true, prune: true, output: 'table' });
+    const text = plan.out.join('\n');
+    assert.ok(
+      plan.out.includes(
+        '  iot/b-baseline (not in the files): highPriorityMessageFrequency, snapshotFrequency would be removed from 3 devices',
+      ),
+      text,
+    );
+    assert.doesNotMatch(text, /left alone/);
+  });
+});

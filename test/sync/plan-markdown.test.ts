@@ -45,6 +45,7 @@ function plan(resources: ResourceChange[]): PlanDiff {
     },
     resources,
     moduleCreations: { devices: 0, sampleDeviceIds: [] },
+    outOfScopeOwners: [],
   };
 }
 
@@ -98,6 +99,64 @@ describe('the plan as a pull request comment', () => {
       text,
       /<summary>1 resource of other hubs, left out<\/summary>\n\n- `iot\/b` for hub `iot\/hub-b`/,
     );
+  });
+
+  it('quotes as code the name of an owner gone from the files, in its heading and in the quiet list', () => {
+    const gone = resource({
+      resource: 'iot/old_layer',
+      source: 'notInFiles',
+      fate: 'removed',
+      priority: undefined,
+      targetedDevices: undefined,
+      devicesToWrite: 2,
+      sampleDeviceIds: [],
+      settings: [
+        {
+          setting: 'snapshotFrequency',
+          field: 'snapshotFrequency',
+          devices: 2,
+          transitions: [transition('PT1H', null, 2)],
+        },
+      ],
+    });
+    const quiet = resource({
+      resource: 'iot/kept_one',
+      source: 'notInFiles',
+      fate: 'kept',
+      devicesToWrite: 0,
+      sampleDeviceIds: [],
+    });
+    const text = renderPlanMarkdown(plan([gone, quiet]), target, [
+      { owner: 'iot/old_layer', fate: 'removed', devices: 2, settings: ['snapshotFrequency'] },
+      { owner: 'iot/kept_one', fate: 'kept', devices: 1, settings: ['eventPriorityLogin'] },
+    ]);
+    assert.match(
+      text,
+      /^#### `iot\/old_layer` \(not in the files\): snapshotFrequency would be removed from 2 devices$/m,
+    );
+    assert.match(
+      text,
+      /^- `iot\/kept_one` \(not in the files\): eventPriorityLogin kept on 1 device; --prune removes them$/m,
+    );
+  });
+
+  it('writes control characters as escapes, in values and in messages', () => {
+    const site = resource({
+      settings: [
+        {
+          setting: 'hubResourceId',
+          field: 'hubResourceId',
+          devices: 1,
+          transitions: [transition('a\n::error::x', 'b', 1)],
+        },
+      ],
+      failedDevices: 1,
+      firstFailures: [{ deviceId: 'd-1', reason: 'DeviceRejected', message: 'bad\r\n::warning::y' }],
+    });
+    const text = renderPlanMarkdown(plan([site]), target, []);
+    assert.ok(!text.split('\n').some((line) => line.startsWith('::')), text);
+    assert.match(text, /\| `a\\n::error::x` \| `b` \|/);
+    assert.match(text, /- `d-1` DeviceRejected: bad\\\\r\\\\n::warning::y/);
   });
 
   it('says so when nothing changes', () => {

@@ -259,6 +259,22 @@ describe('sync --dry-run: the plan', () => {
     assert.match(run.out, /^ {4}3 more devices wait for later rollout batches of 2$/m);
   });
 
+  it("titles a dry run's status table as the forecast it is, in text, JSON and markdown", async () => {
+    const files = { 'baseline.yaml': BASELINE, 'strict.yaml': STRICT };
+    const table = await dryRun(emulator, files);
+    const lines = table.out.split('\n');
+    const title = lines.indexOf('Status after the planned writes (a forecast: nothing was written):');
+    assert.ok(title > 0, table.out);
+    assert.match(lines[title + 1], /^RESOURCE +TARGETED/);
+    const json = JSON.parse((await dryRun(emulator, files, { output: 'json' })).out);
+    assert.equal(json.statusForecast, true);
+    const markdown = (await dryRun(emulator, files, { output: 'markdown' })).out;
+    assert.match(
+      markdown,
+      /<summary>Status after the planned writes \(a forecast: nothing was written\)<\/summary>\n\n\| Resource \| Targeted \|.*\n\| --- \| ---: \|.*\n\| `iot\/[a-z-]+` \| \d+ \|/,
+    );
+  });
+
   it('never prints a secret a twin holds, nor the key', async () => {
     const signature = 'SharedAccessSignature sr=hub&sig=c2VjcmV0LXNpZ25hdHVyZS12YWx1ZQ%3D%3D&se=1&skn=owner';
     await setByHand(emulator, 'chi-prod-0', { hubResourceId: signature });
@@ -281,6 +297,103 @@ describe('sync --dry-run: the plan', () => {
       assert.ok(!text.includes('c2VjcmV0LXNpZ25hdHVyZS12YWx1ZQ'), output);
       assert.ok(!text.includes(key), output);
     }
+  });
+});
+
+describe('sync --dry-run: what a twin holds is data', () => {
+  let emulator: RunningEmulator;
+  const PINNED = smc(
+    'pinned',
+    `  target: { deviceIds: [dev-0] }
+  agentConfiguration:
+    hubResourceId: /subscriptions/x/resourceGroups/y/providers/Microsoft.Devices/IotHubs/hub
+`,
+  );
+  before(async () => {
+    emulator = await startHubEmulator({ tier: 'S3' });
+    emulator.addDevices([{ deviceId: 'dev-0', tags: {}, online: true }]);
+  });
+  after(() => emulator.close());
+
+  /** The plan of taking hubResourceId over from `value`, written by hand, in each output. */
+  async function planFrom(value: string): Promise<Record<'table' | 'json' | 'markdown', string>> {
+    await setByHand(emulator, 'dev-0', { hubResourceId: value });
+    const outputs = {} as Record<'table' | 'json' | 'markdown', string>;
+    for (const output of ['table', 'json', 'markdown'] as const) {
+      const run = await dryRun(emulator, { 'pinned.yaml': PINNED }, { output });
+      assert.equal(run.code, 1, run.err);
+      outputs[output] = run.out;
+    }
+    return outputs;
+  }
+
+  const newValue = '/subscriptions/x/resourceGroups/y/providers/Microsoft.Devices/IotHubs/hub';
+  for (const { form, value, secret, shown } of [
+    {
+      form: 'a key before a quote',
+      value: 'SharedAccessKey=abc"def',
+      secret: 'abc',
+      shown: 'SharedAccessKey=[REDACTED]"def',
+    },
+    {
+      form: 'a key that ends the value',
+      value: 'HostName=h;SharedAccessKey=ZW5kLW9mLXRoZS12YWx1ZQ==',
+      secret: 'ZW5kLW9mLXRoZS12YWx1ZQ',
+      shown: 'HostName=h;SharedAccessKey=[REDACTED]',
+    },
+    {
+      form: 'a quoted key',
+      value: 'HostName=h;SharedAccessKeyName=o;SharedAccessKey="TOPSECRETQUOTED="',
+      secret: 'TOPSECRETQUOTED',
+      shown: 'HostName=h;SharedAccessKeyName=o;SharedAccessKey=[REDACTED]',
+    },
+    {
+      form: 'a storage account key',
+      value: 'AccountName=a;AccountKey=c3RvcmFnZS1hY2NvdW50LWtleQ==;EndpointSuffix=core.windows.net',
+      secret: 'c3RvcmFnZS1hY2NvdW50LWtleQ',
+      shown: 'AccountName=a;AccountKey=[REDACTED];EndpointSuffix=core.windows.net',
+    },
+    {
+      form: 'a URL-encoded key',
+      value: `cs=${encodeURIComponent('HostName=h;SharedAccessKey=dXJsLWVuY29kZWQta2V5+/=')}`,
+      secret: 'dXJsLWVuY29kZWQta2V5',
+      shown: 'cs=HostName%3Dh%3BSharedAccessKey%3D[REDACTED]',
+    },
+  ]) {
+    it(`shows ${form} redacted in the table, in valid JSON and in an intact markdown row`, async () => {
+      const outputs = await planFrom(value);
+      for (const [output, text] of Object.entries(outputs))
+        assert.ok(!text.includes(secret), `${output} shows the key:\n${text}`);
+      assert.ok(
+        outputs.table.split('\n').includes(`    hubResourceId: 1 device: ${shown} -> ${newValue}`),
+        outputs.table,
+      );
+      const document = JSON.parse(outputs.json);
+      const [transition] = document.plan.resources[0].settings[0].transitions;
+      assert.deepEqual([transition.from, transition.to], [shown, newValue]);
+      // The value is one closed code span in its cell, and the row keeps its four cells.
+      const row = outputs.markdown.split('\n').find((line) => line.startsWith('| `hubResourceId` |'));
+      assert.equal(row, `| \`hubResourceId\` | 1 | \`${shown}\` | \`${newValue}\` |`, outputs.markdown);
+    });
+  }
+
+  it('writes the control characters of a value as escapes: a newline cannot forge a workflow command', async () => {
+    const outputs = await planFrom('x\n::error file=a.yaml::forged\u0085\u2028');
+    for (const [output, text] of Object.entries(outputs))
+      assert.ok(
+        !text.split('\n').some((line) => line.startsWith('::')),
+        `${output}: a line starts a workflow command\n${text}`,
+      );
+    assert.match(
+      outputs.table,
+      /hubResourceId: 1 device: x\\n::error file=a\.yaml::forged\\u0085\\u2028 -> /,
+    );
+    assert.match(outputs.markdown, /\| `x\\n::error file=a\.yaml::forged\\u0085\\u2028` \|/);
+    assert.ok(!/[\u0085\u2028]/.test(outputs.json), 'JSON escapes them too');
+    assert.equal(
+      JSON.parse(outputs.json).plan.resources[0].settings[0].transitions[0].from,
+      'x\n::error file=a.yaml::forged\u0085\u2028',
+    );
   });
 });
 
@@ -309,6 +422,42 @@ describe('sync --dry-run: errors a pipeline tells from changes', () => {
     assert.equal(refused.code, 4);
     assert.match(refused.err, /^sync: .*(Unauthorized|401|unauthori[sz]ed)/im);
     assert.ok(!refused.err.includes(wrongKey));
+  });
+
+  it('prints a SyncReport holding the error with --output json when it cannot read the hub', async () => {
+    const wrongKey = Buffer.alloc(32, 9).toString('base64');
+    const refused = await dryRun(
+      emulator,
+      { 'baseline.yaml': BASELINE },
+      { output: 'json' },
+      {
+        connectionString: emulator.connectionString.replace(
+          /SharedAccessKey=[^;]+/,
+          `SharedAccessKey=${wrongKey}`,
+        ),
+      },
+    );
+    assert.equal(refused.code, 4);
+    const document = JSON.parse(refused.out);
+    assert.deepEqual(
+      [document.apiVersion, document.kind, document.iotHub, document.dryRun],
+      [SYNC_REPORT_API_VERSION, 'SyncReport', 'iot/hub', true],
+    );
+    assert.match(document.error, /Unauthorized|401|unauthori[sz]ed/i);
+    assert.equal(document.plan, undefined);
+    assert.ok(!refused.out.includes(wrongKey) && !refused.err.includes(wrongKey));
+  });
+
+  it('prints no status table, not even its header, when there is no resource', async () => {
+    const run = await dryRun(
+      emulator,
+      { 'hub.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n' },
+      {
+        allowEmpty: true,
+      },
+    );
+    assert.equal(run.code, 0, run.err);
+    assert.doesNotMatch(run.out, /RESOURCE|forecast/, run.out);
   });
 
   it('exits 2 for files naming two hubs without --hub', async () => {

@@ -306,6 +306,25 @@ describe('sync exit codes and safety nets', () => {
     );
     assert.equal(once.code, 1);
   });
+
+  it('exits 0 without --wait when a resource loses a conflict, saying so; 1 with --wait (README, exit status)', async () => {
+    const tie = (name: string, value: string) =>
+      smc(
+        name,
+        `  target: { condition: "tags.site = 'ams'" }\n  priority: 70\n  agentConfiguration:\n    snapshotFrequency: ${value}\n`,
+      );
+    const files = { 'tie-a.yaml': tie('tie-a', 'PT3H'), 'tie-b.yaml': tie('tie-b', 'PT6H') };
+    const once = await sync(emulator, files, { wait: false });
+    assert.equal(once.code, 0, once.err.join('\n'));
+    const report = status(once);
+    assert.equal(report.ready, false);
+    const loser = report.resources.find((r) => r.resource === 'fleet/tie-b')!.status;
+    const ready = loser.conditions.find((c: { type: string }) => c.type === 'Ready');
+    assert.deepEqual([ready.status, ready.reason], ['False', 'ConflictingSettings']);
+    const waited = await sync(emulator, files, { timeoutMs: 20_000 });
+    assert.equal(waited.code, 1);
+    assert.equal(status(waited).ending, 'stuck');
+  });
 });
 
 describe('sync --watch and module creation', () => {

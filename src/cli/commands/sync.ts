@@ -34,7 +34,8 @@ What to do:
   --prune                  remove settings owned by resources that are no longer in the files
   --allow-empty            sync even if the files hold no SecurityModuleConfig (with --prune: remove
                            every setting the operator manages on the hub)
-  --wait                   wait until every resource is Ready; exit 3 if --timeout passes first
+  --wait                   wait until every resource is Ready; exit 3 if --timeout passes first (not with
+                           --dry-run, which writes nothing to wait for)
   --timeout 10m            how long --wait waits
   --watch                  keep running: re-read the files on change, resync every --interval
   --interval 1m            resync interval for --watch
@@ -98,6 +99,11 @@ export async function runSyncCommand(argv: string[], io: CommandIo): Promise<num
   const output = values.output;
   if (output !== 'table' && output !== 'json' && output !== 'markdown')
     throw new UsageError(`--output must be table, json or markdown, not '${output}'`);
+  // A dry run writes nothing, so there is nothing for the agents to report: a wait would end at once, "Ready" or not.
+  if (values['dry-run'] && values.wait)
+    throw new UsageError(
+      '--wait waits for the writes of a run, and --dry-run makes none: give one or the other',
+    );
   if (output === 'markdown' && (!values['dry-run'] || values.watch))
     throw new UsageError('--output markdown prints the plan of a dry run: give --dry-run, without --watch');
   const { connectionString, ca, tier, units } = readHubFlags(values);

@@ -34,7 +34,10 @@ FILE:LINE:COLUMN: error|warning: KIND/NAME: FIELD: MESSAGE.
 A file that cannot be judged safely is one problem of its own: over ${formatBytes(MAX_FILE_BYTES)}, a document over ${formatBytes(MAX_DOCUMENT_BYTES)},
 more than ${MAX_DOCUMENTS_PER_FILE} documents, nesting deeper than ${MAX_NESTING_DEPTH}, more than ${MAX_ALIAS_EXPANSIONS} alias expansions, not UTF-8 text,
 a dangling link.
-Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error (a path that does not exist).`;
+Standard input that holds no document at all (a producer piping into it failed?) is a warning on standard
+error and exit 1.
+Exit status: 0 valid (warnings allowed), 1 invalid (or nothing on standard input), 2 usage error (a path that does
+not exist).`;
 
 export async function runValidateCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -68,14 +71,31 @@ export async function runValidateCommand(argv: string[], io: CommandIo): Promise
     if (error instanceof PathError) throw new UsageError(error.message);
     throw error;
   }
-  printResult(result, output, io);
-  return result.valid ? 0 : 1;
+  // Nothing at all on standard input is most likely a producer that failed (`kustomize build | validate -`
+  // without pipefail): not "valid".
+  const emptyInput =
+    fromStandardInput > 0 &&
+    !result.documents.some((d) => d.source.file === STANDARD_INPUT) &&
+    !result.problems.some((p) => p.file === STANDARD_INPUT);
+  if (emptyInput)
+    io.err(
+      `validate: standard input holds no document; if a command pipes into it, it may have failed (in a shell script, set -o pipefail)`,
+    );
+  printResult(result, output, io, emptyInput);
+  return result.valid && !emptyInput ? 0 : 1;
 }
 
-function printResult(result: FilesValidation, output: Output, io: CommandIo): void {
+function printResult(result: FilesValidation, output: Output, io: CommandIo, emptyInput: boolean): void {
   const resources = result.documents.filter((d) => d.validation.ours).length;
+  const valid = result.valid && !emptyInput;
   if (output === 'json') {
-    const report = { valid: result.valid, files: result.files.length, resources, problems: result.problems };
+    const report = {
+      valid,
+      files: result.files.length,
+      resources,
+      problems: result.problems,
+      ...(emptyInput ? { emptyStandardInput: true } : {}),
+    };
     io.out(printableJson(JSON.stringify(report, null, 2)));
     return;
   }
@@ -85,6 +105,6 @@ function printResult(result: FilesValidation, output: Output, io: CommandIo): vo
   const errors = result.problems.filter((p) => p.severity === 'error').length;
   const warnings = result.problems.length - errors;
   io.err(
-    `${result.valid ? 'valid' : 'invalid'}: ${resources} resource${resources === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}, ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
+    `${valid ? 'valid' : 'invalid'}: ${resources} resource${resources === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}, ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
   );
 }
