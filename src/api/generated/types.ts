@@ -30,6 +30,23 @@ export type IntOrPercent = number | string;
  * Stalled or failed devices of the rollout past which it halts.
  */
 export type IntOrPercent1 = number | string;
+export type DeviceCount = number;
+/**
+ * The first failures, at most 20.
+ *
+ * @maxItems 20
+ */
+export type DeviceFailures = DeviceFailure[];
+/**
+ * The value of the iotsecurity.io/reconcile-requested-at annotation last handled.
+ */
+export type LastHandledReconcileAt = string;
+/**
+ * IoTHubs (of this namespace) whose twins may hold settings of this resource: its hub, and hubs it pointed at before until they are cleaned. A deletion with deletionPolicy Remove waits until none does.
+ *
+ * @maxItems 100
+ */
+export type ConfigHubs = string[];
 
 export interface IotSecurityApi {
   IoTHub?: IoTHub;
@@ -247,30 +264,17 @@ export interface Rollout {
 export interface SecurityModuleConfigStatus {
   observedGeneration?: number;
   conditions?: Conditions;
-  targetedDevices?: number;
-  appliedDevices?: number;
-  convergedDevices?: number;
-  pendingDevices?: number;
-  offlineDevices?: number;
-  stalledDevices?: number;
-  failedDevices?: number;
-  conflictingDevices?: number;
-  /**
-   * The first failures, at most 20.
-   *
-   * @maxItems 20
-   */
-  failures?: DeviceFailure[];
-  /**
-   * The value of the iotsecurity.io/reconcile-requested-at annotation last handled.
-   */
-  lastHandledReconcileAt?: string;
-  /**
-   * IoTHubs (of this namespace) whose twins may hold settings of this resource: its hub, and hubs it pointed at before until they are cleaned. A deletion with deletionPolicy Remove waits until none does.
-   *
-   * @maxItems 100
-   */
-  hubs?: string[];
+  targetedDevices?: DeviceCount;
+  appliedDevices?: DeviceCount;
+  convergedDevices?: DeviceCount;
+  pendingDevices?: DeviceCount;
+  offlineDevices?: DeviceCount;
+  stalledDevices?: DeviceCount;
+  failedDevices?: DeviceCount;
+  conflictingDevices?: DeviceCount;
+  failures?: DeviceFailures;
+  lastHandledReconcileAt?: LastHandledReconcileAt;
+  hubs?: ConfigHubs;
   rollout?: RolloutStatus;
 }
 export interface DeviceFailure {
