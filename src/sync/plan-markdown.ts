@@ -4,9 +4,17 @@
 
 import type { PlanDiff, ResourceChange } from '../planner/plan-diff.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
+import { describeResourceKey } from '../planner/resource-input.js';
 import type { DeviceFailure } from '../planner/types.js';
 import type { SyncTarget } from './hub-selection.js';
-import { foreignLine, ownerNote, planSummary, plural, settingValueText } from './plan-text.js';
+import {
+  foreignLine,
+  moduleCreationsText,
+  ownerNote,
+  planSummary,
+  plural,
+  settingValueText,
+} from './plan-text.js';
 
 /** Tables longer than this fold into <details>. */
 const FOLD_ROWS = 10;
@@ -82,9 +90,10 @@ function failureLines(change: ResourceChange): string[] {
 }
 
 function resourceSection(change: ResourceChange, foreign: ForeignOwner | undefined): string[] {
+  const { kind, name } = describeResourceKey(change.resource);
   const title =
     change.source === 'files'
-      ? `SecurityModuleConfig ${code(change.resource)} (priority ${change.priority}, ${plural(change.targetedDevices ?? 0, 'device')} targeted): ${plural(change.devicesToWrite, 'device twin')} to write`
+      ? `${kind} ${code(name)} (priority ${change.priority}, ${plural(change.targetedDevices ?? 0, 'device')} targeted): ${plural(change.devicesToWrite, 'device twin')} to write`
       : prose(foreign ? foreignLine(foreign, true) : `${change.resource} (not in the files)`);
   const lines = [`#### ${title}`, ''];
   if (change.settings.length || change.ownershipOnlyDevices) lines.push(...settingTable(change));
@@ -121,7 +130,7 @@ export function renderPlanMarkdown(
       lines.push(...resourceSection(change, foreign.get(change.resource)));
   if (diff.moduleCreations.devices)
     lines.push(
-      `${prose(`${plural(diff.moduleCreations.devices, 'security module')} to create, e.g.`)} ${diff.moduleCreations.sampleDeviceIds.map(code).join(', ')}`,
+      `${prose(`${moduleCreationsText(diff.moduleCreations)} to create, e.g.`)} ${diff.moduleCreations.sampleDeviceIds.map(code).join(', ')}`,
       '',
     );
   const quiet = diff.resources.filter((c) => !changes(c) && !c.failedDevices && !c.conflictingDevices);

@@ -3,7 +3,9 @@
 
 import type { PlanDiff, ResourceChange, SettingChange, SettingTransition } from '../planner/plan-diff.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
+import { describeResourceKey } from '../planner/resource-input.js';
 import { profileOf } from '../profiles/profiles.js';
+import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
 
 /** Transitions of one setting printed on one line; more go one per line. */
 const TRANSITIONS_PER_LINE = 3;
@@ -37,6 +39,19 @@ export function foreignLine(owner: ForeignOwner, dryRun: boolean): string {
     case 'kept':
       return `${owner.owner} (not in the files): ${settings} kept on ${devices}; --prune removes them`;
   }
+}
+
+/** `SecurityModuleConfig ns/name` or `TwinConfig ns/name`, from a resource's key. */
+export function resourceTitle(key: string): string {
+  const { kind, name } = describeResourceKey(key);
+  return `${kind} ${name}`;
+}
+
+/** What a plan creates: "3 security modules", or "3 modules (thermostat-agent)". */
+export function moduleCreationsText(creations: PlanDiff['moduleCreations']): string {
+  const { devices, moduleIds = [] } = creations;
+  if (moduleIds.every((id) => id === SECURITY_MODULE_ID)) return plural(devices, 'security module');
+  return `${plural(devices, 'module')} (${moduleIds.join(', ')})`;
 }
 
 /** The totals of a plan in one sentence (no trailing period). */
@@ -75,7 +90,7 @@ function resourceHeading(change: ResourceChange, foreign: ForeignOwner | undefin
     `${plural(change.targetedDevices ?? 0, 'device')} targeted`,
     ...(change.suspended ? ['suspended'] : []),
   ];
-  return `SecurityModuleConfig ${change.resource} (${about.join(', ')})`;
+  return `${resourceTitle(change.resource)} (${about.join(', ')})`;
 }
 
 function resourceLines(change: ResourceChange, foreign: ForeignOwner | undefined): string[] {
@@ -112,7 +127,7 @@ export function renderPlanText(
   const { moduleCreations } = diff;
   if (moduleCreations.devices)
     lines.push(
-      `  ${plural(moduleCreations.devices, 'security module')} to create; e.g. ${moduleCreations.sampleDeviceIds.join(', ')}`,
+      `  ${moduleCreationsText(moduleCreations)} to create; e.g. ${moduleCreations.sampleDeviceIds.join(', ')}`,
     );
   return lines;
 }

@@ -18,8 +18,12 @@ function ready(report: ResourceReport): PlannedCondition | undefined {
   return report.conditions.find((c) => c.type === 'Ready');
 }
 
+/** REJECTED shows only when a device rejected values (TwinConfig): the agents never say so. */
 export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
-  const rows = [...reports].map((r) => {
+  const list = [...reports];
+  const rejected = list.some((r) => r.counts.rejectedDevices > 0);
+  const columns = rejected ? [...COLUMNS.slice(0, 8), 'REJECTED', ...COLUMNS.slice(8)] : COLUMNS;
+  const rows = list.map((r) => {
     const c = r.counts;
     const condition = ready(r);
     return [
@@ -31,11 +35,12 @@ export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
       c.offlineDevices,
       c.stalledDevices,
       c.failedDevices,
+      ...(rejected ? [c.rejectedDevices] : []),
       c.conflictingDevices,
       condition ? `${condition.status} (${condition.reason})` : 'Unknown',
     ].map(String);
   });
-  const widths = COLUMNS.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const widths = columns.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) =>
     cells
       .map((cell, i) =>
@@ -43,7 +48,7 @@ export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
       )
       .join('  ')
       .trimEnd();
-  return [line(COLUMNS), ...rows.map(line)];
+  return [line(columns), ...rows.map(line)];
 }
 
 /** Details worth a line each under the table: why a resource is not ready, and its first failures. */

@@ -1,10 +1,11 @@
 // What `sync` prints at the end of a pass: the plan (--dry-run), the table and details, JSON, or (a dry run) a
 // pull request comment. Every line goes through redaction: a twin may hold anything, a key included.
-import type { SecurityModuleConfigStatus } from '../api/generated/types.js';
+import type { SecurityModuleConfigStatus, TwinConfigStatus } from '../api/generated/types.js';
 import type { CommandIo } from '../observability/command-output.js';
 import { redactSecrets } from '../observability/redact.js';
-import { securityModuleConfigStatus } from '../planner/kubernetes-status.js';
+import { securityModuleConfigStatus, twinConfigStatus } from '../planner/kubernetes-status.js';
 import type { PlanDiff } from '../planner/plan-diff.js';
+import { describeResourceKey } from '../planner/resource-input.js';
 import type { LeftOutResource, SyncTarget } from './hub-selection.js';
 import { renderPlanMarkdown } from './plan-markdown.js';
 import { foreignLine, renderPlanText } from './plan-text.js';
@@ -13,6 +14,9 @@ import { syncReportDocument } from './sync-document.js';
 import type { PassResult } from './sync-pass.js';
 
 export type SyncOutput = 'table' | 'json' | 'markdown';
+
+/** The status a resource carries, as the controller writes it for its kind. */
+export type ConfigStatus = SecurityModuleConfigStatus | TwinConfigStatus;
 
 export interface ReportOptions {
   dryRun: boolean;
@@ -39,7 +43,7 @@ export function printPassReport(
   io: CommandIo,
   now: Date,
   /** The statuses printed last, by resource: updated; conditions keep their transition times. */
-  previous: Map<string, SecurityModuleConfigStatus> = new Map(),
+  previous: Map<string, ConfigStatus> = new Map(),
   /** What the plan changes, per resource and setting (dry runs). */
   plan?: PlanDiff,
 ): void {
@@ -49,7 +53,11 @@ export function printPassReport(
   const foreign = (options.dryRun ? outcome.initialPlan : outcome.finalPlan).foreignOwners;
   if (options.output === 'json') {
     const statusOf = (r: (typeof reports)[number]) => {
-      const status = securityModuleConfigStatus(r, { previous: previous.get(r.resourceKey), now });
+      const context = { previous: previous.get(r.resourceKey), now };
+      const status =
+        describeResourceKey(r.resourceKey).kind === 'TwinConfig'
+          ? twinConfigStatus(r, context)
+          : securityModuleConfigStatus(r, context);
       previous.set(r.resourceKey, status);
       return status;
     };

@@ -76,12 +76,14 @@ function desiredPatch(spec: TwinConfig['spec']): Record<string, unknown> {
 }
 
 function agentConfigurationProblem(spec: TwinConfig['spec']): ValidationIssue | undefined {
-  if (spec.twin?.moduleId !== SECURITY_MODULE_ID) return undefined;
-  const message = `'${AGENT_CONFIGURATION_KEY}' is the security agent's configuration: manage it with a SecurityModuleConfig (spec.agentConfiguration), which judges it as the agent does and layers its settings one by one; a TwinConfig may manage the module's other properties`;
-  if (spec.twin.component === AGENT_CONFIGURATION_KEY) return error(['spec', 'twin', 'component'], message);
-  if (spec.twin.component === undefined && AGENT_CONFIGURATION_KEY in spec.properties)
-    return error([...PROPERTIES, AGENT_CONFIGURATION_KEY], message, true);
-  return undefined;
+  // As a component name it is refused already: a DTDL name has no ':'.
+  if (spec.twin?.moduleId !== SECURITY_MODULE_ID || spec.twin.component !== undefined) return undefined;
+  if (!Object.hasOwn(spec.properties, AGENT_CONFIGURATION_KEY)) return undefined;
+  return error(
+    [...PROPERTIES, AGENT_CONFIGURATION_KEY],
+    `'${AGENT_CONFIGURATION_KEY}' is the security agent's configuration: manage it with a SecurityModuleConfig (spec.agentConfiguration), which judges it as the agent does and layers its settings one by one; a TwinConfig may manage the module's other properties`,
+    true,
+  );
 }
 
 export function checkTwinProperties(spec: TwinConfig['spec']): ValidationIssue[] {
