@@ -248,7 +248,10 @@ function planTwin(
   let desiredPatch: Record<string, unknown> = {};
   for (const [key, change] of changes) {
     const profile = profileOf(key);
-    const part = change === 'removed' ? profile.remove(key) : profile.write(key, change.value);
+    const part =
+      change === 'removed'
+        ? profile.remove(key)
+        : profile.write(key, change.value, profile.read(twin.desired, key));
     desiredPatch = mergeDesired(desiredPatch, part, true);
   }
 

@@ -40,8 +40,11 @@ export interface TwinProfile {
   handles(settingId: string): boolean;
   /** The setting's value in the twin's desired properties; undefined when it is not set. */
   read(desired: Readonly<Record<string, unknown>> | undefined, settingId: string): unknown;
-  /** The desired patch that sets the setting, to be merged with the twin's others. */
-  write(settingId: string, value: unknown): Record<string, unknown>;
+  /**
+   * The desired patch that sets the setting, to be merged with the twin's others. `current` is what desired holds
+   * for it now: a profile that writes values whole removes what the new value leaves out (the hub merges objects).
+   */
+  write(settingId: string, value: unknown, current?: unknown): Record<string, unknown>;
   /** The desired patch that removes the setting (a null where it sits). */
   remove(settingId: string): Record<string, unknown>;
   /** Whether two values are the same as the device means them. */

@@ -221,6 +221,22 @@ describe('TwinConfigs in the planner', () => {
     });
   });
 
+  it('writes an object whole: what the new value leaves out is removed, and then nothing is written', () => {
+    const hub = new Hub();
+    hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+    const schedule = (value: unknown) =>
+      thermostats({ properties: { schedule: value }, convergence: 'Mirror' }, 'schedule');
+    hub.apply(hub.plan([schedule({ weekdays: { from: 7, to: 22 }, holidays: { from: 9, to: 20 } })]).writes);
+    const shrunk = schedule({ weekdays: { from: 8 } });
+    const [write] = hub.plan([shrunk]).writes;
+    assert.deepEqual(write.patch.properties, {
+      desired: { schedule: { holidays: null, weekdays: { to: null, from: 8 } } },
+    });
+    hub.apply([write]);
+    assert.deepEqual(hub.twin(DEVICE_TWIN, 'pnp-1').desired.schedule, { weekdays: { from: 8 } });
+    assert.deepEqual(hub.plan([shrunk]).writes, []);
+  });
+
   describe('beside a SecurityModuleConfig on the security module twin', () => {
     const agentSettings = planned(
       securityModuleConfig(
