@@ -7,7 +7,10 @@ export const TWIN_LIMITS = {
   desiredBytes: 32 * 1024,
   /** A string value, in UTF-8 bytes without control characters. */
   stringBytes: 4 * 1024,
-  /** Levels of keys below properties.desired (its own keys are level 1). */
+  /**
+   * Objects and arrays nested in properties.desired: the value of a key at this level (its own keys are level 1)
+   * may still be one, whose keys then hold only scalars (the documentation's example: ten objects, a value inside).
+   */
   depth: 10,
   maxInteger: 4503599627370495,
   minInteger: -4503599627370496,
