@@ -246,7 +246,12 @@ function planTwin(
   }
   const changedSettings = changes.map(([key]) => key);
   let desiredPatch: Record<string, unknown> = {};
-  for (const [key, change] of changes) {
+  // Removals first: a setting given up for one whose place overlaps it must not delete what that one writes.
+  const ordered = [
+    ...changes.filter(([, c]) => c === 'removed'),
+    ...changes.filter(([, c]) => c !== 'removed'),
+  ];
+  for (const [key, change] of ordered) {
     const profile = profileOf(key);
     const part =
       change === 'removed'

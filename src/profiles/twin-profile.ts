@@ -38,6 +38,11 @@ export interface TwinProfile {
   describe(settingId: string): string;
   /** Whether the setting id is one of this profile's. */
   handles(settingId: string): boolean;
+  /**
+   * Where the setting sits in the twin's desired properties: two settings whose paths overlap (one inside the
+   * other) write the same place, so layering lets only one of them in.
+   */
+  desiredPath(settingId: string): readonly string[];
   /** The setting's value in the twin's desired properties; undefined when it is not set. */
   read(desired: Readonly<Record<string, unknown>> | undefined, settingId: string): unknown;
   /**

@@ -237,6 +237,67 @@ describe('TwinConfigs in the planner', () => {
     assert.deepEqual(hub.plan([shrunk]).writes, []);
   });
 
+  describe('two TwinConfigs whose properties overlap in desired (a whole component and one of its properties)', () => {
+    const whole = (priority: number, name = 'whole') =>
+      thermostats(
+        { priority, properties: { thermostat1: { targetTemperature: 18 } }, convergence: 'Mirror' },
+        name,
+      );
+    const part = (priority: number, name = 'part') =>
+      thermostats(
+        {
+          priority,
+          twin: { component: 'thermostat1' },
+          properties: { targetTemperature: 25 },
+          convergence: 'None',
+        },
+        name,
+      );
+    const converge = (hub: Hub, resources: PlannedResource[]) => {
+      for (let round = 0; round < 5; round++) {
+        const { writes } = hub.plan(resources);
+        if (writes.length === 0) return round;
+        hub.apply(writes);
+      }
+      throw new Error('still writing after 5 rounds');
+    };
+
+    it('lets the higher priority take the place, once and for all', () => {
+      const hub = new Hub();
+      hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+      assert.equal(converge(hub, [part(10)]), 1);
+      assert.equal(converge(hub, [part(10), whole(50)]), 1, 'one write, then nothing: no write war');
+      assert.deepEqual(hub.twin(DEVICE_TWIN, 'pnp-1').desired.thermostat1, { targetTemperature: 18 });
+      const reports = hub.plan([part(10), whole(50)]).reports;
+      assert.equal(
+        reports.get('iot/TwinConfig/part')!.counts.conflictingDevices,
+        0,
+        'a lower layer, as for one setting',
+      );
+    });
+
+    it('makes equal priorities a conflict on both, won by the lowest key', () => {
+      const hub = new Hub();
+      hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+      const resources = [whole(10, 'b-whole'), part(10, 'a-part')];
+      assert.equal(converge(hub, resources), 1);
+      assert.deepEqual(hub.twin(DEVICE_TWIN, 'pnp-1').desired.thermostat1, {
+        __t: 'c',
+        targetTemperature: 25,
+      });
+      const { reports } = hub.plan(resources);
+      const loser = reports.get('iot/TwinConfig/b-whole')!;
+      assert.equal(ready(loser.conditions)?.reason, 'ConflictingSettings');
+      assert.deepEqual(
+        loser.failures.map((f) => f.message),
+        [
+          '/thermostat1: overlaps /thermostat1/targetTemperature in desired, which iot/TwinConfig/a-part sets to 25 at the same priority 10; iot/TwinConfig/a-part wins (lowest key)',
+        ],
+      );
+      assert.equal(reports.get('iot/TwinConfig/a-part')!.counts.conflictingDevices, 1);
+    });
+  });
+
   describe('beside a SecurityModuleConfig on the security module twin', () => {
     const agentSettings = planned(
       securityModuleConfig(

@@ -100,6 +100,7 @@ export const twinPropertiesProfile: TwinProfile = {
   removedMeans: 'removed',
   describe: (settingId) => settingPath(settingId).join('.'),
   handles: (settingId) => settingId.startsWith('/'),
+  desiredPath: settingPath,
   read: (desired, settingId) => at(desired, settingPath(settingId)),
   write(settingId, value, current) {
     const path = settingPath(settingId);
