@@ -352,6 +352,25 @@ describe('TwinConfigs in the planner', () => {
       assert.equal(plans[0].reports.get('iot/baseline')!.counts.conflictingDevices, 0);
     });
 
+    it("takes the agent's configuration and the settings in it for one place, were such a TwinConfig to get past validation", () => {
+      const wholeAgent = (priority: number): PlannedResource => ({
+        ...ring(priority, 'whole-agent', 'x'),
+        settings: { [`/${AGENT_CONFIGURATION_KEY}`]: { snapshotFrequency: { value: 'PT1H' } } },
+      });
+      const hub = new Hub();
+      hub.add('d-1', [SECURITY_MODULE_ID]);
+      const tie = hub.plan([wholeAgent(10), agentSettings]);
+      assert.equal(tie.reports.get('iot/TwinConfig/whole-agent')!.counts.conflictingDevices, 1);
+      assert.equal(tie.reports.get('iot/baseline')!.counts.conflictingDevices, 1);
+      // The lowest key wins the tie: `iot/TwinConfig/...` sorts before `iot/baseline`.
+      assert.deepEqual(tie.writes[0].patch.properties, {
+        desired: { [AGENT_CONFIGURATION_KEY]: { snapshotFrequency: { value: 'PT1H' } } },
+      });
+      const over = [wholeAgent(50), agentSettings];
+      hub.apply(hub.plan(over).writes);
+      assert.deepEqual(hub.plan(over).writes, [], 'the higher priority holds the place: no write war');
+    });
+
     it("refuses a TwinConfig that would manage the agent's configuration, naming the SecurityModuleConfig way", () => {
       const validation = validateResource(
         twinConfig(
