@@ -17,6 +17,8 @@ export interface ValidationIssue {
    * compile): where in that text, 1-based, so that a ConfigMap among the files can show it at its own line.
    */
   inConfigMap?: ConfigMapTextPosition;
+  /** The problem is a ConfigMap the lookup lacks: a controller may wait for it to appear rather than for a fix. */
+  missingConfigMap?: { namespace: string; name: string };
 }
 
 export interface ConfigMapTextPosition {

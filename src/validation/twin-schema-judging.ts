@@ -61,6 +61,7 @@ function schemaSource(config: TwinConfig, access: ConfigMapAccess): Source | und
       severity: access.missing ?? 'error',
       path: [...REF, 'name'],
       message: `ConfigMap ${ref.name} is not ${where}; its properties cannot be judged`,
+      missingConfigMap: { namespace, name: ref.name },
     };
   }
   const text = Object.hasOwn(data, ref.key) ? data[ref.key] : undefined;

@@ -6,7 +6,7 @@ import { IOTHUB_RULES, type RuleGroup, SECURITY_MODULE_CONFIG_RULES } from './re
 import { checkAgainstSchema, knownKinds } from './schema-check.js';
 import { didYouMean } from './suggest.js';
 import { twinConfigRules } from './twin-config-rules.js';
-import type { ConfigMapAccess } from './twin-schema-judging.js';
+import type { ConfigMapAccess, ConfigMapLookup } from './twin-schema-judging.js';
 
 export type { ConfigMapAccess, ConfigMapLookup } from './twin-schema-judging.js';
 
@@ -39,10 +39,15 @@ function rulesOf(resource: ApiResource, configMaps: ConfigMapAccess): RuleGroup<
 }
 
 /**
- * Judges one parsed document. `configMaps` says where the ConfigMaps a TwinConfig's schema names are read from;
- * without a lookup, a TwinConfig that names one cannot be judged (an error).
+ * Judges one parsed document. `configMaps` says where the ConfigMaps a TwinConfig's schema names are read from (a
+ * lookup, or a lookup with the words for one it lacks); without one, a TwinConfig that names a ConfigMap cannot be
+ * judged (an error).
  */
-export function validateResource(document: unknown, configMaps: ConfigMapAccess = {}): ResourceValidation {
+export function validateResource(
+  document: unknown,
+  configMaps: ConfigMapAccess | ConfigMapLookup = {},
+): ResourceValidation {
+  const access = typeof configMaps === 'function' ? { lookup: configMaps } : configMaps;
   const apiVersion = field(document, 'apiVersion');
   const kind = String(field(document, 'kind') ?? '');
   const name = String(field(field(document, 'metadata'), 'name') ?? '');
@@ -88,7 +93,7 @@ export function validateResource(document: unknown, configMaps: ConfigMapAccess 
   }
   const resource = structuredClone(document) as ApiResource;
   const schemaIssues = checkAgainstSchema(kind, resource);
-  const ruleIssues = rulesOf(resource, configMaps)
+  const ruleIssues = rulesOf(resource, access)
     .filter(
       (group) =>
         isPresent(resource, group.reads) &&

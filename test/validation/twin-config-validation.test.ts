@@ -194,6 +194,19 @@ describe('TwinConfig properties judged by their schema', () => {
     );
   });
 
+  it('takes a plain lookup, and marks a ConfigMap it lacks for a controller to wait for', () => {
+    const document = validTwinConfig({
+      schema: { configMapKeyRef: { name: 'models', key: 'model.json' }, format: 'DTDL' },
+    });
+    assert.deepEqual(validateResource(document, () => ({ 'model.json': THERMOSTAT_MODEL })).issues, []);
+    const [missing] = validateResource(document, () => undefined).issues;
+    assert.deepEqual(missing.missingConfigMap, { namespace: 'iot', name: 'models' });
+    assert.equal(
+      missing.message,
+      'ConfigMap models is not in namespace iot; its properties cannot be judged',
+    );
+  });
+
   it('reads a ConfigMap of the TwinConfig namespace only (default for a document without one)', () => {
     const elsewhere = modelConfigMap(THERMOSTAT_MODEL).replace('namespace: iot', 'namespace: other');
     assert.equal(
