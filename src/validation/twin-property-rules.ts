@@ -22,7 +22,7 @@ function error(path: FieldPath, message: string, atKey = false): ValidationIssue
   return { severity: 'error', path, message, ...(atKey ? { atKey } : {}) };
 }
 
-/** Problems of one value at `path`, whose keys are at `level` below properties.desired. */
+/** Problems of the value at `path`, held by a key at `level` below properties.desired (1: a property itself). */
 function checkValue(value: unknown, path: FieldPath, level: number, issues: ValidationIssue[]): void {
   if (issues.length >= MAX_PROPERTY_PROBLEMS) return;
   if (value === null) {
