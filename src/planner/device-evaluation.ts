@@ -246,9 +246,17 @@ function planTwin(
   }
   const changedSettings = changes.map(([key]) => key);
   let desiredPatch: Record<string, unknown> = {};
-  for (const [key, change] of changes) {
+  // Removals first: a setting given up for one whose place overlaps it must not delete what that one writes.
+  const ordered = [
+    ...changes.filter(([, c]) => c === 'removed'),
+    ...changes.filter(([, c]) => c !== 'removed'),
+  ];
+  for (const [key, change] of ordered) {
     const profile = profileOf(key);
-    const part = change === 'removed' ? profile.remove(key) : profile.write(key, change.value);
+    const part =
+      change === 'removed'
+        ? profile.remove(key)
+        : profile.write(key, change.value, profile.read(twin.desired, key));
     desiredPatch = mergeDesired(desiredPatch, part, true);
   }
 

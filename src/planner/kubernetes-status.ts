@@ -1,6 +1,11 @@
 // The status a resource carries in Kubernetes, computed in one place for both drivers: the controller writes it,
 // `sync --output json` prints it. Pure: the previous status, the generation and the time are inputs.
-import type { Condition, IoTHubStatus, SecurityModuleConfigStatus } from '../api/generated/types.js';
+import type {
+  Condition,
+  IoTHubStatus,
+  SecurityModuleConfigStatus,
+  TwinConfigStatus,
+} from '../api/generated/types.js';
 import { formatKubeTime } from '../api/kube-time.js';
 import type { Reason } from '../api/reasons.js';
 import { readyConditions } from './ready-conditions.js';
@@ -63,6 +68,15 @@ function withoutRejected(
   return rest;
 }
 
+function rolloutStatus(report: ResourceReport): NonNullable<SecurityModuleConfigStatus['rollout']> {
+  return {
+    revision: report.revision,
+    batchSize: report.rollout.batchSize,
+    reachedDevices: report.rollout.reached,
+    halted: report.rollout.halted,
+  };
+}
+
 /** A SecurityModuleConfig's status from the planner's report of it. */
 export function securityModuleConfigStatus(
   report: ResourceReport,
@@ -74,12 +88,24 @@ export function securityModuleConfigStatus(
     // A SecurityModuleConfig's devices never reject (the agent does not say so): its status has no such count.
     ...withoutRejected(report.counts),
     failures: report.failures,
-    rollout: {
-      revision: report.revision,
-      batchSize: report.rollout.batchSize,
-      reachedDevices: report.rollout.reached,
-      halted: report.rollout.halted,
-    },
+    rollout: rolloutStatus(report),
+    ...extras(context),
+  };
+}
+
+/** A TwinConfig's status from the planner's report of it: a SecurityModuleConfig's, with the devices that rejected. */
+export function twinConfigStatus(
+  report: ResourceReport,
+  context: StatusContext & ConfigStatusExtras,
+): TwinConfigStatus {
+  const { rejectedDevices, ...counts } = report.counts;
+  return {
+    ...generationOf(context),
+    conditions: kubernetesConditions(report.conditions, context),
+    ...counts,
+    rejectedDevices,
+    failures: report.failures,
+    rollout: rolloutStatus(report),
     ...extras(context),
   };
 }

@@ -101,7 +101,8 @@ export interface PlanDiff {
   };
   /** In the files by precedence (highest priority first), then those gone from the files by name. */
   resources: ResourceChange[];
-  moduleCreations: { devices: number; sampleDeviceIds: string[] };
+  /** `moduleIds`: the modules to create, each once, sorted. */
+  moduleCreations: { devices: number; sampleDeviceIds: string[]; moduleIds?: string[] };
   /** Owners of this manager's record out of the plan's scope, by name; left alone (see OutOfScopeOwner). */
   outOfScopeOwners: OutOfScopeOwner[];
 }
@@ -367,6 +368,7 @@ export function planDiff(input: PlanDiffInput): PlanDiff {
     moduleCreations: {
       devices: plan.moduleCreations.length,
       sampleDeviceIds: plan.moduleCreations.slice(0, PLAN_SAMPLE_SIZE).map((m) => m.deviceId),
+      moduleIds: [...new Set(plan.moduleCreations.map((m) => m.slot))].sort(),
     },
     outOfScopeOwners: outOfScopeOwners(input, manager),
   };

@@ -165,6 +165,10 @@ function conflictFailure(
       return `${c.setting}: managed on this twin by ${owner} of manager '${owning}' (value ${JSON.stringify(c.winnerValue)}); this resource's ${JSON.stringify(c.loserValue)} is not written`;
     }
     const [other, value] = c.winner === self ? [c.loser, c.loserValue] : [c.winner, c.winnerValue];
+    if (c.overlaps !== undefined) {
+      const [mine, theirs] = c.winner === self ? [c.overlaps, c.setting] : [c.setting, c.overlaps];
+      return `${mine}: overlaps ${theirs} in desired, which ${other} sets to ${JSON.stringify(value)} at the same priority ${c.priority}; ${c.winner} wins (lowest key)`;
+    }
     return `${c.setting}: ${other} sets ${JSON.stringify(value)} at the same priority ${c.priority}; ${c.winner} wins (lowest namespace/name)`;
   });
   return { deviceId, reason: 'ConflictingSettings', message: lines.join('; ') };

@@ -1,31 +1,91 @@
-// From a validated SecurityModuleConfig (defaults applied) to what the planner reads.
+// From a validated SecurityModuleConfig or TwinConfig (defaults applied) to what the planner reads, and the keys
+// that name them in plans, statuses and the twins' ownership records.
 
-import type { SecurityModuleConfig } from '../api/generated/types.js';
+import type { SecurityModuleConfig, TwinConfig } from '../api/generated/types.js';
 import { requireKubeDuration } from '../api/kube-duration.js';
 import { agentSettingsOf } from '../profiles/security-agent/index.js';
 import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
+import { propertySettingId } from '../profiles/twin-properties/profile.js';
+import { DEVICE_TWIN } from '../twins/types.js';
 import type { PlannedResource } from './types.js';
 
+/** The marker of a TwinConfig's key, between its namespace and name. */
+const TWIN_CONFIG_MARK = 'TwinConfig';
+
+/** `namespace/name`: a SecurityModuleConfig's key, or an IoTHub's. */
 export function resourceKey(metadata: { name: string; namespace?: string }): string {
   return `${metadata.namespace ?? 'default'}/${metadata.name}`;
 }
 
-export function toPlannedResource(config: SecurityModuleConfig): PlannedResource {
-  const spec = config.spec;
+/**
+ * `namespace/TwinConfig/name`: apart from a SecurityModuleConfig of the same name, and still starting with the
+ * namespace, which the controller's per-namespace scopes read.
+ */
+export function twinConfigKey(metadata: { name: string; namespace?: string }): string {
+  return `${metadata.namespace ?? 'default'}/${TWIN_CONFIG_MARK}/${metadata.name}`;
+}
+
+/** The key of a resource of either kind. */
+export function plannedKey(config: SecurityModuleConfig | TwinConfig): string {
+  return config.kind === 'TwinConfig' ? twinConfigKey(config.metadata) : resourceKey(config.metadata);
+}
+
+/** The kind and `namespace/name` a key names (a key recorded in twins may be all that is left of a resource). */
+export function describeResourceKey(key: string): {
+  kind: PlannedResource['kind'];
+  name: string;
+} {
+  const parts = key.split('/');
+  if (parts.length === 3 && parts[1] === TWIN_CONFIG_MARK)
+    return { kind: 'TwinConfig', name: `${parts[0]}/${parts[2]}` };
+  return { kind: 'SecurityModuleConfig', name: key };
+}
+
+function shared(
+  spec: SecurityModuleConfig['spec'] | TwinConfig['spec'],
+): Pick<PlannedResource, 'priority' | 'target' | 'suspend' | 'convergenceTimeoutMs' | 'rollout'> {
   return {
-    key: resourceKey(config.metadata),
     priority: spec.priority ?? 0,
     target: { condition: spec.target.condition, deviceIds: spec.target.deviceIds },
-    kind: 'SecurityModuleConfig',
-    slot: SECURITY_MODULE_ID,
-    settings: agentSettingsOf(spec.agentConfiguration),
-    convergence: 'Agent',
     suspend: spec.suspend ?? false,
-    createModule: spec.createMissingModules ?? false,
     convergenceTimeoutMs: requireKubeDuration(spec.convergenceTimeout ?? '15m', 'spec.convergenceTimeout'),
     rollout: {
       batchSize: spec.rollout?.batchSize ?? '100%',
       failureThreshold: spec.rollout?.failureThreshold ?? '10%',
     },
   };
+}
+
+function fromSecurityModuleConfig(config: SecurityModuleConfig): PlannedResource {
+  const spec = config.spec;
+  return {
+    key: resourceKey(config.metadata),
+    kind: 'SecurityModuleConfig',
+    slot: SECURITY_MODULE_ID,
+    settings: agentSettingsOf(spec.agentConfiguration),
+    convergence: 'Agent',
+    createModule: spec.createMissingModules ?? false,
+    ...shared(spec),
+  };
+}
+
+/** Each property (in a component, each of the component's) is one setting, its value written whole. */
+function fromTwinConfig(config: TwinConfig): PlannedResource {
+  const spec = config.spec;
+  const component = spec.twin?.component;
+  return {
+    key: twinConfigKey(config.metadata),
+    kind: 'TwinConfig',
+    slot: spec.twin?.moduleId ?? DEVICE_TWIN,
+    settings: Object.fromEntries(
+      Object.entries(spec.properties).map(([name, value]) => [propertySettingId(name, component), value]),
+    ),
+    convergence: spec.convergence ?? 'PlugAndPlay',
+    createModule: spec.twin?.createModule ?? false,
+    ...shared(spec),
+  };
+}
+
+export function toPlannedResource(config: SecurityModuleConfig | TwinConfig): PlannedResource {
+  return config.kind === 'TwinConfig' ? fromTwinConfig(config) : fromSecurityModuleConfig(config);
 }

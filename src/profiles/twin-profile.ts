@@ -38,10 +38,18 @@ export interface TwinProfile {
   describe(settingId: string): string;
   /** Whether the setting id is one of this profile's. */
   handles(settingId: string): boolean;
+  /**
+   * Where the setting sits in the twin's desired properties: two settings whose paths overlap (one inside the
+   * other) write the same place, so layering lets only one of them in.
+   */
+  desiredPath(settingId: string): readonly string[];
   /** The setting's value in the twin's desired properties; undefined when it is not set. */
   read(desired: Readonly<Record<string, unknown>> | undefined, settingId: string): unknown;
-  /** The desired patch that sets the setting, to be merged with the twin's others. */
-  write(settingId: string, value: unknown): Record<string, unknown>;
+  /**
+   * The desired patch that sets the setting, to be merged with the twin's others. `current` is what desired holds
+   * for it now: a profile that writes values whole removes what the new value leaves out (the hub merges objects).
+   */
+  write(settingId: string, value: unknown, current?: unknown): Record<string, unknown>;
   /** The desired patch that removes the setting (a null where it sits). */
   remove(settingId: string): Record<string, unknown>;
   /** Whether two values are the same as the device means them. */

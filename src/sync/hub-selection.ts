@@ -1,14 +1,14 @@
 // Which hub a `sync` run writes, and which of the files' resources are its. A hub is named as the resources name
-// it: an IoTHub `namespace/name`, where a SecurityModuleConfig's hubRef names an IoTHub of its own namespace (as
-// the controller reads it) and a document without metadata.namespace is in `default` (as kubectl applies it, and
-// as validate and the planner key it).
-import type { IoTHub, IoTHubSpec, SecurityModuleConfig } from '../api/generated/types.js';
-import { resourceKey, toPlannedResource } from '../planner/resource-input.js';
+// it: an IoTHub `namespace/name`, where a SecurityModuleConfig's or TwinConfig's hubRef names an IoTHub of its own
+// namespace (as the controller reads it) and a document without metadata.namespace is in `default` (as kubectl
+// applies it, and as validate and the planner key it).
+import type { IoTHub, IoTHubSpec, SecurityModuleConfig, TwinConfig } from '../api/generated/types.js';
+import { plannedKey, resourceKey, toPlannedResource } from '../planner/resource-input.js';
 import type { PlannedResource } from '../planner/types.js';
 
 /** A resource of the files that names another hub than the one this run writes. */
 export interface LeftOutResource {
-  /** `namespace/name` of the SecurityModuleConfig. */
+  /** The resource's key: `namespace/name` of a SecurityModuleConfig, `namespace/TwinConfig/name` of a TwinConfig. */
   resource: string;
   /** `namespace/name` of the IoTHub it names. */
   iotHub: string;
@@ -17,7 +17,7 @@ export interface LeftOutResource {
 export interface HubSelection {
   /** `namespace/name` of the IoTHub this run writes; undefined when the files name no hub (--allow-empty). */
   iotHub?: string;
-  /** The SecurityModuleConfigs that name it. */
+  /** The SecurityModuleConfigs and TwinConfigs that name it. */
   resources: PlannedResource[];
   /** The others: not applied, and the settings they own are never pruned from this hub. */
   leftOut: LeftOutResource[];
@@ -40,12 +40,15 @@ export class HubSelectionError extends Error {
   override name = 'HubSelectionError';
 }
 
-export function hubOf(config: SecurityModuleConfig): string {
+/** The resources a run applies: SecurityModuleConfigs and TwinConfigs. */
+export type SyncedConfig = SecurityModuleConfig | TwinConfig;
+
+export function hubOf(config: SyncedConfig): string {
   return resourceKey({ namespace: config.metadata.namespace, name: config.spec.hubRef.name });
 }
 
-/** Every hub the files name: each SecurityModuleConfig's hubRef, and each IoTHub document; sorted. */
-export function namedHubs(configs: readonly SecurityModuleConfig[], hubs: readonly IoTHub[]): string[] {
+/** Every hub the files name: each SecurityModuleConfig's and TwinConfig's hubRef, and each IoTHub document; sorted. */
+export function namedHubs(configs: readonly SyncedConfig[], hubs: readonly IoTHub[]): string[] {
   return [...new Set([...configs.map(hubOf), ...hubs.map((hub) => resourceKey(hub.metadata))])].sort();
 }
 
@@ -76,7 +79,7 @@ function resolveWanted(wanted: string, named: readonly string[]): string {
  * hub, and the connection string cannot tell which of several the files mean.
  */
 export function selectHub(
-  configs: readonly SecurityModuleConfig[],
+  configs: readonly SyncedConfig[],
   hubs: readonly IoTHub[],
   wanted?: string,
 ): HubSelection {
@@ -93,7 +96,7 @@ export function selectHub(
   for (const config of configs) {
     const hub = hubOf(config);
     if (iotHub === undefined || hub === iotHub) resources.push(toPlannedResource(config));
-    else leftOut.push({ resource: resourceKey(config.metadata), iotHub: hub });
+    else leftOut.push({ resource: plannedKey(config), iotHub: hub });
   }
   leftOut.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
   const hubSpec = hubs.find((hub) => resourceKey(hub.metadata) === iotHub)?.spec;

@@ -1,5 +1,6 @@
-// The resources of a GitOps repository: validated first, every problem reported, nothing half-used.
-import type { IoTHub, SecurityModuleConfig } from '../api/generated/types.js';
+// The resources of a GitOps repository: validated first (TwinConfigs with the ConfigMaps of the same files), every
+// problem reported, nothing half-used.
+import type { IoTHub, SecurityModuleConfig, TwinConfig } from '../api/generated/types.js';
 import { toPlannedResource } from '../planner/resource-input.js';
 import type { PlannedResource } from '../planner/types.js';
 import { type LocatedProblem, validateFiles } from '../validation/validate-files.js';
@@ -7,26 +8,29 @@ import { type LocatedProblem, validateFiles } from '../validation/validate-files
 export interface LoadedConfigs {
   valid: boolean;
   problems: LocatedProblem[];
-  /** Every SecurityModuleConfig of the files, whatever hub it names (empty when anything is invalid). */
+  /** Every SecurityModuleConfig and TwinConfig of the files, whatever hub it names (empty when anything is invalid). */
   resources: PlannedResource[];
   /** The same, as written (their hubRef says which hub each is for). */
-  configs: SecurityModuleConfig[];
+  configs: (SecurityModuleConfig | TwinConfig)[];
   /** The IoTHub documents of the files. */
   hubs: IoTHub[];
   files: string[];
 }
 
-/** A resource defined twice is one of the problems `validateFiles` finds, as `validate` reports it. */
+/**
+ * A resource defined twice, and a TwinConfig whose ConfigMap is not among the files, are problems `validateFiles`
+ * finds, as `validate` reports them.
+ */
 export function loadSyncResources(paths: readonly string[]): LoadedConfigs {
   const result = validateFiles(paths);
-  const configs: SecurityModuleConfig[] = [];
+  const configs: (SecurityModuleConfig | TwinConfig)[] = [];
   const hubs: IoTHub[] = [];
   if (result.valid) {
     for (const { validation } of result.documents) {
-      if (!validation.resource) continue;
-      if (validation.kind === 'SecurityModuleConfig')
-        configs.push(validation.resource as SecurityModuleConfig);
-      if (validation.kind === 'IoTHub') hubs.push(validation.resource as IoTHub);
+      const resource = validation.resource;
+      if (!resource) continue;
+      if (resource.kind === 'IoTHub') hubs.push(resource);
+      else configs.push(resource);
     }
   }
   return {

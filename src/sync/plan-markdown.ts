@@ -4,12 +4,14 @@
 
 import type { PlanDiff, ResourceChange } from '../planner/plan-diff.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
+import { describeResourceKey } from '../planner/resource-input.js';
 import type { ResourceReport } from '../planner/resource-report.js';
 import type { DeviceFailure } from '../planner/types.js';
 import { printable } from '../validation/printable-text.js';
 import type { SyncTarget } from './hub-selection.js';
 import {
   foreignLine,
+  moduleCreationsText,
   ONE_HUB_PER_RUN,
   otherHubLookup,
   ownerNote,
@@ -17,7 +19,7 @@ import {
   plural,
   settingValueText,
 } from './plan-text.js';
-import { FORECAST_TITLE, STATUS_COLUMNS, statusRows } from './status-table.js';
+import { FORECAST_TITLE, statusColumns, statusRows } from './status-table.js';
 
 /** Tables longer than this fold into <details>. */
 const FOLD_ROWS = 10;
@@ -115,7 +117,7 @@ function outOfScopeSection(diff: PlanDiff, subject: SyncTarget): string[] {
 /** The plan's statuses, folded: the same table as the text's, titled as the forecast it is. */
 function statusSection(reports: readonly ResourceReport[]): string[] {
   if (reports.length === 0) return [];
-  const header = STATUS_COLUMNS.map((c) => c.charAt(0) + c.slice(1).toLowerCase());
+  const header = statusColumns(reports).map((c) => c.charAt(0) + c.slice(1).toLowerCase());
   const rows = [
     `| ${header.join(' | ')} |`,
     `| --- | ${header
@@ -131,9 +133,10 @@ function statusSection(reports: readonly ResourceReport[]): string[] {
 }
 
 function resourceSection(change: ResourceChange, foreign: ForeignOwner | undefined): string[] {
+  const { kind, name } = describeResourceKey(change.resource);
   const title =
     change.source === 'files'
-      ? `SecurityModuleConfig ${code(change.resource)} (priority ${change.priority}, ${plural(change.targetedDevices ?? 0, 'device')} targeted): ${plural(change.devicesToWrite, 'device twin')} to write`
+      ? `${kind} ${code(name)} (priority ${change.priority}, ${plural(change.targetedDevices ?? 0, 'device')} targeted): ${plural(change.devicesToWrite, 'device twin')} to write`
       : goneOwnerTitle(change, foreign);
   const lines = [`#### ${title}`, ''];
   if (change.settings.length || change.ownershipOnlyDevices) lines.push(...settingTable(change));
@@ -172,7 +175,7 @@ export function renderPlanMarkdown(
       lines.push(...resourceSection(change, foreign.get(change.resource)));
   if (diff.moduleCreations.devices)
     lines.push(
-      `${prose(`${plural(diff.moduleCreations.devices, 'security module')} to create, e.g.`)} ${diff.moduleCreations.sampleDeviceIds.map(code).join(', ')}`,
+      `${prose(`${moduleCreationsText(diff.moduleCreations)} to create, e.g.`)} ${diff.moduleCreations.sampleDeviceIds.map(code).join(', ')}`,
       '',
     );
   lines.push(...outOfScopeSection(diff, subject));

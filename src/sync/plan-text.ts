@@ -9,7 +9,9 @@ import type {
   SettingTransition,
 } from '../planner/plan-diff.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
+import { describeResourceKey } from '../planner/resource-input.js';
 import { profileOf } from '../profiles/profiles.js';
+import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
 import { printable } from '../validation/printable-text.js';
 import type { LeftOutResource } from './hub-selection.js';
 
@@ -70,6 +72,19 @@ export function outOfScopeLine(owner: OutOfScopeOwner, iotHub: string | undefine
   return `${owner.owner} (${whose}): ${plural(owner.settings.length, 'setting')} on ${plural(owner.devices, 'device')}, left alone (${owner.settings.join(', ')}); to remove them run sync -f <files without it> --prune, see ${ONE_HUB_PER_RUN}`;
 }
 
+/** `SecurityModuleConfig ns/name` or `TwinConfig ns/name`, from a resource's key. */
+export function resourceTitle(key: string): string {
+  const { kind, name } = describeResourceKey(key);
+  return `${kind} ${name}`;
+}
+
+/** What a plan creates: "3 security modules", or "3 modules (thermostat-agent)". */
+export function moduleCreationsText(creations: PlanDiff['moduleCreations']): string {
+  const { devices, moduleIds = [] } = creations;
+  if (moduleIds.every((id) => id === SECURITY_MODULE_ID)) return plural(devices, 'security module');
+  return `${plural(devices, 'module')} (${moduleIds.join(', ')})`;
+}
+
 /** The totals of a plan in one sentence (no trailing period). */
 export function planSummary(diff: PlanDiff): string {
   if (!diff.changes) return 'no changes';
@@ -77,7 +92,7 @@ export function planSummary(diff: PlanDiff): string {
   const parts = [
     `${plural(summary.devicesToWrite, 'device twin')} to write for ${plural(summary.resourcesChanging, 'resource')} (${plural(summary.settingChanges, 'setting change')})`,
   ];
-  if (summary.modulesToCreate) parts.push(`${plural(summary.modulesToCreate, 'module')} to create`);
+  if (summary.modulesToCreate) parts.push(`${moduleCreationsText(diff.moduleCreations)} to create`);
   if (summary.deferredDevices)
     parts.push(`${plural(summary.deferredDevices, 'device')} waiting for later rollout batches`);
   return parts.join(', ');
@@ -106,7 +121,7 @@ function resourceHeading(change: ResourceChange, foreign: ForeignOwner | undefin
     `${plural(change.targetedDevices ?? 0, 'device')} targeted`,
     ...(change.suspended ? ['suspended'] : []),
   ];
-  return `SecurityModuleConfig ${change.resource} (${about.join(', ')})`;
+  return `${resourceTitle(change.resource)} (${about.join(', ')})`;
 }
 
 function resourceLines(change: ResourceChange, foreign: ForeignOwner | undefined): string[] {
@@ -147,7 +162,7 @@ export function renderPlanText(
   const { moduleCreations } = diff;
   if (moduleCreations.devices)
     lines.push(
-      `  ${plural(moduleCreations.devices, 'security module')} to create; e.g. ${moduleCreations.sampleDeviceIds.join(', ')}`,
+      `  ${moduleCreationsText(moduleCreations)} to create; e.g. ${moduleCreations.sampleDeviceIds.join(', ')}`,
     );
   return lines;
 }

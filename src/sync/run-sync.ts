@@ -1,7 +1,7 @@
-// `sync`: apply the SecurityModuleConfigs of a set of files to one hub, optionally wait for the agents to
-// report them (--wait), optionally keep doing so (--watch). A command-line loop over the engine's hub session.
+// `sync`: apply the SecurityModuleConfigs and TwinConfigs of a set of files to one hub, optionally wait for the
+// devices to report them (--wait), optionally keep doing so (--watch). A command-line loop over the engine's hub
+// session.
 
-import type { SecurityModuleConfigStatus } from '../api/generated/types.js';
 import { HubSession } from '../engine/hub-session.js';
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { CommandIo } from '../observability/command-output.js';
@@ -22,7 +22,7 @@ import { filesFingerprint } from './file-fingerprint.js';
 import { type HubSelection, HubSelectionError, selectHub } from './hub-selection.js';
 import { loadSyncResources } from './load-configs.js';
 import { type PassResult, PassTimedOut, runPass } from './sync-pass.js';
-import { printPassReport, printPlanFailure, type SyncOutput } from './sync-report.js';
+import { type ConfigStatus, printPassReport, printPlanFailure, type SyncOutput } from './sync-report.js';
 
 /** How often --watch looks at the files. */
 const WATCH_POLL_MS = 250;
@@ -37,7 +37,7 @@ export interface SyncOptions {
   intervalMs: number;
   /** markdown: a dry run's plan as a pull request comment. */
   output: SyncOutput;
-  /** Sync even when the files hold no SecurityModuleConfig (with --prune: remove everything it manages). */
+  /** Sync even when the files hold no SecurityModuleConfig or TwinConfig (with --prune: remove everything it manages). */
   allowEmpty?: boolean;
   pollMs?: number;
   fullReadMs?: number;
@@ -95,7 +95,7 @@ function load(options: SyncOptions, io: CommandIo, hub: string | undefined): Hub
   if (selection.resources.length === 0 && !options.allowEmpty) {
     const where = selection.iotHub ? ` for hub ${selection.iotHub}` : '';
     io.err(
-      `sync: no SecurityModuleConfig${where} in ${options.paths.join(', ')}; nothing was written (to sync an empty set on purpose, e.g. --prune to remove everything the operator manages on this hub, add --allow-empty)`,
+      `sync: no SecurityModuleConfig${where} in ${options.paths.join(', ')} and no TwinConfig; nothing was written (to sync an empty set on purpose, e.g. --prune to remove everything the operator manages on this hub, add --allow-empty)`,
     );
     return invalidInputStatus(options.dryRun);
   }
@@ -150,7 +150,7 @@ export async function runSync(options: SyncOptions, context: SyncContext): Promi
     timeoutMs: options.timeoutMs,
   };
   // Statuses printed last, per resource: conditions keep their transition times across --watch passes.
-  const previous = new Map<string, SecurityModuleConfigStatus>();
+  const previous = new Map<string, ConfigStatus>();
   const target = () => ({ hubName: access.hubName, iotHub: selection.iotHub, leftOut: selection.leftOut });
   const report = (result: PassResult) =>
     printPassReport(

@@ -21,9 +21,16 @@ function ready(report: ResourceReport): PlannedCondition | undefined {
   return report.conditions.find((c) => c.type === 'Ready');
 }
 
-/** One row of cells per resource, in the order of STATUS_COLUMNS. */
-export function statusRows(reports: Iterable<ResourceReport>): string[][] {
-  return [...reports].map((r) => {
+/** REJECTED shows only when a device rejected values (TwinConfig): the agents never say so. */
+export function statusColumns(reports: readonly ResourceReport[]): string[] {
+  const rejected = reports.some((r) => r.counts.rejectedDevices > 0);
+  return rejected ? [...STATUS_COLUMNS.slice(0, 8), 'REJECTED', ...STATUS_COLUMNS.slice(8)] : STATUS_COLUMNS;
+}
+
+/** One row of cells per resource, in the order of statusColumns. */
+export function statusRows(reports: readonly ResourceReport[]): string[][] {
+  const rejected = statusColumns(reports).includes('REJECTED');
+  return reports.map((r) => {
     const c = r.counts;
     const condition = ready(r);
     return [
@@ -35,6 +42,7 @@ export function statusRows(reports: Iterable<ResourceReport>): string[][] {
       c.offlineDevices,
       c.stalledDevices,
       c.failedDevices,
+      ...(rejected ? [c.rejectedDevices] : []),
       c.conflictingDevices,
       condition ? `${condition.status} (${condition.reason})` : 'Unknown',
     ].map(String);
@@ -43,9 +51,11 @@ export function statusRows(reports: Iterable<ResourceReport>): string[][] {
 
 /** The table, or no line at all when there is no resource (a header alone says nothing). */
 export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
-  const rows = statusRows(reports);
+  const list = [...reports];
+  const rows = statusRows(list);
   if (rows.length === 0) return [];
-  const widths = STATUS_COLUMNS.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const columns = statusColumns(list);
+  const widths = columns.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) =>
     cells
       .map((cell, i) =>
@@ -53,7 +63,7 @@ export function renderStatusTable(reports: Iterable<ResourceReport>): string[] {
       )
       .join('  ')
       .trimEnd();
-  return [line(STATUS_COLUMNS), ...rows.map(line)];
+  return [line(columns), ...rows.map(line)];
 }
 
 /** Details worth a line each under the table: why a resource is not ready, and its first failures. */

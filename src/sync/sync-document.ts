@@ -1,11 +1,11 @@
 // The JSON document `sync --output json` prints per pass: a versioned shape pipelines can rely on (README,
 // "Command line"). Fields are only ever added under one apiVersion; a change of meaning is a new version.
-import type { SecurityModuleConfigStatus } from '../api/generated/types.js';
 import type { PlanDiff } from '../planner/plan-diff.js';
 import type { ResourceReport } from '../planner/resource-report.js';
 import type { SyncTarget } from './hub-selection.js';
 import { otherHubLookup } from './plan-text.js';
 import type { PassResult } from './sync-pass.js';
+import type { ConfigStatus } from './sync-report.js';
 
 export const SYNC_REPORT_API_VERSION = 'sync.iotsecurity.io/v1';
 export const SYNC_REPORT_KIND = 'SyncReport';
@@ -23,7 +23,7 @@ export function syncReportDocument(
   result: PassResult,
   subject: SyncTarget,
   dryRun: boolean,
-  statusOf: (report: ResourceReport) => SecurityModuleConfigStatus,
+  statusOf: (report: ResourceReport) => ConfigStatus,
   plan: PlanDiff | undefined,
 ): Record<string, unknown> {
   const { outcome, totals } = result;

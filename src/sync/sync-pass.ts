@@ -10,6 +10,7 @@ import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
 import { type BackoffPolicy, backoffWindowMs } from '../runtime/backoff.js';
 import { type Clock, pause } from '../runtime/clock.js';
 import type { Stop } from '../runtime/stop.js';
+import { DEVICE_TWIN } from '../twins/types.js';
 import { ProgressView } from './progress-view.js';
 
 export interface PassOptions {
@@ -77,8 +78,9 @@ export async function runPass(
   };
   const once = async (fullRead: boolean) => {
     const outcome = await session.step(resources, {
-      // The security agent's twins are read whatever the files hold: a prune takes off what removed resources left.
-      slots: [SECURITY_MODULE_ID],
+      // The security agent's twins and the device twins (which come with the devices' query) are read whatever the
+      // files hold: a prune takes off what removed resources left there.
+      slots: [SECURITY_MODULE_ID, DEVICE_TWIN],
       fullRead,
       dryRun: options.dryRun,
       stop,

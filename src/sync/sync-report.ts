@@ -2,11 +2,12 @@
 // pull request comment. A twin may hold anything, a key or a control character included: every value is redacted
 // before it is rendered (a pattern run over rendered text could eat the quote or backtick around a value), and
 // no control character reaches a line (a newline in a value could forge a CI log's workflow command).
-import type { SecurityModuleConfigStatus } from '../api/generated/types.js';
+import type { SecurityModuleConfigStatus, TwinConfigStatus } from '../api/generated/types.js';
 import type { CommandIo } from '../observability/command-output.js';
 import { redactValue } from '../observability/redact.js';
-import { securityModuleConfigStatus } from '../planner/kubernetes-status.js';
+import { securityModuleConfigStatus, twinConfigStatus } from '../planner/kubernetes-status.js';
 import type { PlanDiff } from '../planner/plan-diff.js';
+import { describeResourceKey } from '../planner/resource-input.js';
 import type { ResourceReport } from '../planner/resource-report.js';
 import { printable, printableJson } from '../validation/printable-text.js';
 import type { LeftOutResource, SyncTarget } from './hub-selection.js';
@@ -17,6 +18,9 @@ import { syncErrorDocument, syncReportDocument } from './sync-document.js';
 import type { PassResult } from './sync-pass.js';
 
 export type SyncOutput = 'table' | 'json' | 'markdown';
+
+/** The status a resource carries, as the controller writes it for its kind. */
+export type ConfigStatus = SecurityModuleConfigStatus | TwinConfigStatus;
 
 export interface ReportOptions {
   dryRun: boolean;
@@ -65,7 +69,7 @@ export function printPassReport(
   io: CommandIo,
   now: Date,
   /** The statuses printed last, by resource: updated; conditions keep their transition times. */
-  previous: Map<string, SecurityModuleConfigStatus> = new Map(),
+  previous: Map<string, ConfigStatus> = new Map(),
   /** What the plan changes, per resource and setting (dry runs). */
   plan?: PlanDiff,
 ): void {
@@ -73,7 +77,11 @@ export function printPassReport(
   const { outcome, totals } = result;
   if (options.output === 'json') {
     const statusOf = (r: ResourceReport) => {
-      const status = securityModuleConfigStatus(r, { previous: previous.get(r.resourceKey), now });
+      const context = { previous: previous.get(r.resourceKey), now };
+      const status =
+        describeResourceKey(r.resourceKey).kind === 'TwinConfig'
+          ? twinConfigStatus(r, context)
+          : securityModuleConfigStatus(r, context);
       previous.set(r.resourceKey, status);
       return status;
     };

@@ -19,7 +19,7 @@ function assertStructural(schema: Schema, at: string): void {
 }
 
 describe('CRD manifests', () => {
-  for (const plural of ['iothubs', 'securitymoduleconfigs']) {
+  for (const plural of ['iothubs', 'securitymoduleconfigs', 'twinconfigs']) {
     it(`${plural} is a namespaced v1alpha1 kind with a status subresource and a structural schema`, () => {
       const doc = crd(plural);
       assert.equal(doc.metadata.name, `${plural}.iotsecurity.io`);

@@ -46,7 +46,7 @@ describe('iot-security-operator validate', () => {
     const run = await runCliCaptured(['validate', EXAMPLES]);
     assert.equal(run.code, 0, run.stdout.join('\n'));
     assert.deepEqual(run.stdout, []);
-    assert.match(run.stderr.join('\n'), /^valid: 4 resources in 4 files, 0 errors, 0 warnings$/);
+    assert.match(run.stderr.join('\n'), /^valid: 6 resources in 6 files, 0 errors, 0 warnings$/);
   });
 
   it('prints one line per problem with the file, line and column of the offending node, and exits 1', async () => {
@@ -149,5 +149,43 @@ spec:
     assert.match(missing.stderr.join('\n'), /\/nonexistent\/dir: no such file or directory/);
     assert.equal((await runCliCaptured(['validate', '--bogus', EXAMPLES])).code, 2);
     assert.equal((await runCliCaptured(['frobnicate'])).code, 2);
+  });
+
+  it('refuses a TwinConfig whose ConfigMap is not among the files, or warns of it with --allow-missing-configmaps', async () => {
+    const dir = writeTempFiles({
+      'thermostats.yaml': `apiVersion: iotsecurity.io/v1alpha1
+kind: TwinConfig
+metadata:
+  name: thermostats
+spec:
+  hubRef: { name: hub }
+  target: { condition: "modelId = 'dtmi:com:example:Thermostat;1'" }
+  properties: { targetTemperature: 21.5 }
+  schema:
+    configMapKeyRef: { name: pnp-models, key: thermostat-1.json }
+    format: DTDL
+`,
+    });
+    const file = join(dir, 'thermostats.yaml');
+    const line = (severity: string) =>
+      `${file}:10:30: ${severity}: TwinConfig/thermostats: spec.schema.configMapKeyRef.name: ConfigMap pnp-models is not among the files; its properties cannot be judged`;
+    const strict = await runCliCaptured(['validate', dir]);
+    assert.equal(strict.code, 1);
+    assert.deepEqual(strict.stdout, [line('error')]);
+    const lenient = await runCliCaptured(['validate', '--allow-missing-configmaps', dir]);
+    assert.equal(lenient.code, 0);
+    assert.deepEqual(lenient.stdout, [line('warning')]);
+    const withModels = await runCliCaptured(['validate', dir, join(EXAMPLES, 'pnp-models.yaml')]);
+    assert.equal(
+      withModels.code,
+      1,
+      'the shipped ConfigMap is in namespace iot-security, the TwinConfig in default',
+    );
+    const shipped = await runCliCaptured([
+      'validate',
+      join(EXAMPLES, 'thermostats.yaml'),
+      join(EXAMPLES, 'pnp-models.yaml'),
+    ]);
+    assert.equal(shipped.code, 0, shipped.stdout.join('\n'));
   });
 });

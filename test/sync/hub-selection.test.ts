@@ -1,10 +1,10 @@
 // Which hub a sync run writes: the hubs the files name, --hub, and the resources left out.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IoTHub, SecurityModuleConfig } from '../../src/api/generated/types.js';
+import type { IoTHub, SecurityModuleConfig, TwinConfig } from '../../src/api/generated/types.js';
 import { syncSizing } from '../../src/hub/client-options.js';
 import { HubSelectionError, selectHub } from '../../src/sync/hub-selection.js';
-import { iotHub, securityModuleConfig } from '../support/resources.js';
+import { iotHub, securityModuleConfig, twinConfig } from '../support/resources.js';
 
 function config(name: string, hub: string, namespace?: string): SecurityModuleConfig {
   return securityModuleConfig(
@@ -20,6 +20,14 @@ function config(name: string, hub: string, namespace?: string): SecurityModuleCo
 
 function hub(name: string, namespace?: string, spec: Record<string, unknown> = {}): IoTHub {
   return iotHub(name, spec, { namespace }) as IoTHub;
+}
+
+function thermostats(name: string, hub: string, namespace?: string): TwinConfig {
+  return twinConfig(
+    name,
+    { hubRef: { name: hub }, target: { deviceIds: ['t-1'] }, properties: { targetTemperature: 20 } },
+    { namespace },
+  ) as TwinConfig;
 }
 
 const keys = (selection: ReturnType<typeof selectHub>) => selection.resources.map((r) => r.key);
@@ -119,5 +127,17 @@ describe('sizing the client of a sync run', () => {
 
   it('leaves the defaults to the client without flags or document', () => {
     assert.deepEqual(syncSizing({}, undefined), { tier: undefined, units: undefined, rateLimits: undefined });
+  });
+
+  it('counts the hubs TwinConfigs name, and keys them apart from a SecurityModuleConfig of the same name', () => {
+    const files = [
+      config('a1', 'hub-a', 'iot'),
+      thermostats('a1', 'hub-a', 'iot'),
+      thermostats('t', 'hub-b', 'iot'),
+    ];
+    assert.throws(() => selectHub(files, []), /the files name iot\/hub-a, iot\/hub-b/);
+    const selection = selectHub(files, [], 'hub-a');
+    assert.deepEqual(keys(selection), ['iot/a1', 'iot/TwinConfig/a1']);
+    assert.deepEqual(selection.leftOut, [{ resource: 'iot/TwinConfig/t', iotHub: 'iot/hub-b' }]);
   });
 });

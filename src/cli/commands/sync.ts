@@ -1,5 +1,6 @@
-// `iot-security-operator sync`: GitOps without a cluster. Applies the SecurityModuleConfigs of some files that name
-// one hub to it, validated first; --dry-run shows the plan, --wait waits for the agents, --watch keeps going.
+// `iot-security-operator sync`: GitOps without a cluster. Applies the SecurityModuleConfigs and TwinConfigs of some
+// files that name one hub to it, validated first; --dry-run shows the plan, --wait waits for the devices, --watch
+// keeps going.
 import { parseArgs } from 'node:util';
 import { parseKubeDuration } from '../../api/kube-duration.js';
 import { hubClientOptionsFrom, syncSizing } from '../../hub/client-options.js';
@@ -15,8 +16,10 @@ import { shutdownSignal } from '../shutdown-signal.js';
 
 export const SYNC_USAGE = `Usage: iot-security-operator sync -f PATH... [options]
 
-Applies the SecurityModuleConfig resources in PATH (files or directories, recursive) that name one IoT hub to
-it. Every resource is validated first; if any is invalid, all problems are printed and nothing is written.
+Applies the SecurityModuleConfig and TwinConfig resources in PATH (files or directories, recursive) that name
+one IoT hub to it. Every resource is validated first (a TwinConfig's schema from a ConfigMap of the same files);
+if any is invalid, or a ConfigMap a TwinConfig names is not among the files, all problems are printed and
+nothing is written.
 
 Hub:
   --hub NAME               the hub whose resources to apply, as their hubRef names it (NAMESPACE/NAME where
@@ -32,10 +35,11 @@ What to do:
   --dry-run                print the plan, write nothing: per resource and setting, the values on the hub now
                            and the new ones with device counts; exit 0 no changes, 1 changes, above 1 error
   --prune                  remove settings owned by resources that are no longer in the files
-  --allow-empty            sync even if the files hold no SecurityModuleConfig (with --prune: remove
-                           every setting the operator manages on the hub)
-  --wait                   wait until every resource is Ready; exit 3 if --timeout passes first (not with
-                           --dry-run, which writes nothing to wait for)
+  --allow-empty            sync even if the files hold no SecurityModuleConfig or TwinConfig (with --prune:
+                           remove every setting the operator manages on the hub)
+  --wait                   wait until every resource is Ready (devices converged: agents report, IoT Plug and
+                           Play devices acknowledge); exit 3 if --timeout passes first (not with --dry-run,
+                           which writes nothing to wait for)
   --timeout 10m            how long --wait waits
   --watch                  keep running: re-read the files on change, resync every --interval
   --interval 1m            resync interval for --watch

@@ -81,6 +81,7 @@ export const securityAgentProfile: TwinProfile = {
   removedMeans: 'agent default',
   describe: (settingId) => SETTINGS_BY_KEY.get(settingId)?.fieldPath ?? settingId,
   handles: (settingId) => !settingId.startsWith('/'),
+  desiredPath: (settingId) => [AGENT_CONFIGURATION_KEY, settingId],
   read: (desired, settingId) => rawSettingValue(section(desired), settingId),
   // A null value is the agent's null (`{"value": null}`), not a removal.
   write: (settingId, value) => ({ [AGENT_CONFIGURATION_KEY]: { [settingId]: { value } } }),

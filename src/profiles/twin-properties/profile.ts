@@ -35,6 +35,22 @@ function at(properties: Readonly<Record<string, unknown>> | undefined, path: rea
   return node;
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * What to write so that desired holds `value` whole where it holds `current`: IoT Hub merges objects key by key,
+ * so keys `current` has and `value` lacks are written as null (deleted); anything else replaces.
+ */
+function replacement(current: unknown, value: unknown): unknown {
+  if (!isObject(current) || !isObject(value)) return value;
+  const patch: Record<string, unknown> = {};
+  for (const key of Object.keys(current)) if (!Object.hasOwn(value, key)) patch[key] = null;
+  for (const [key, item] of Object.entries(value)) patch[key] = replacement(current[key], item);
+  return patch;
+}
+
 /** An IoT Plug and Play acknowledgement: `{value, ac, av, ad}` at the property's place in reported. */
 interface Acknowledgement {
   value?: unknown;
@@ -84,11 +100,13 @@ export const twinPropertiesProfile: TwinProfile = {
   removedMeans: 'removed',
   describe: (settingId) => settingPath(settingId).join('.'),
   handles: (settingId) => settingId.startsWith('/'),
+  desiredPath: settingPath,
   read: (desired, settingId) => at(desired, settingPath(settingId)),
-  write(settingId, value) {
+  write(settingId, value, current) {
     const path = settingPath(settingId);
-    if (path.length === 1) return { [path[0]]: value };
-    return { [path[0]]: { ...COMPONENT_MARKER, [path[1]]: value } };
+    const whole = replacement(current, value);
+    if (path.length === 1) return { [path[0]]: whole };
+    return { [path[0]]: { ...COMPONENT_MARKER, [path[1]]: whole } };
   },
   remove: (settingId) => {
     const path = settingPath(settingId);

@@ -1,0 +1,408 @@
+// TwinConfigs as the planner takes them (toPlannedResource of validated resources): their properties written to
+// the twin they name, IoT Plug and Play acknowledgements read into converged and rejected devices and the
+// status, and layering beside SecurityModuleConfigs on one module twin, in the same order whatever the input's.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SecurityModuleConfig, TwinConfig } from '../../src/api/generated/types.js';
+import {
+  type HubSnapshot,
+  type ManagedTwin,
+  OWNERSHIP_TAG,
+  type PlannedResource,
+  planHubReconcile,
+  toPlannedResource,
+} from '../../src/planner/index.js';
+import { twinConfigStatus } from '../../src/planner/kubernetes-status.js';
+import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
+import { DEVICE_TWIN, type TwinSlot } from '../../src/twins/types.js';
+import { validateResource } from '../../src/validation/validate-resource.js';
+import { mergePatch } from '../support/planner-fixtures.js';
+import { securityModuleConfig, twinConfig } from '../support/resources.js';
+
+const THERMOSTAT = 'dtmi:com:example:Thermostat;1';
+
+/** A validated resource (defaults applied) as the planner takes it. */
+function planned(document: Record<string, unknown>): PlannedResource {
+  const validation = validateResource(document);
+  assert.deepEqual(validation.issues, [], 'the resource is valid');
+  return toPlannedResource(validation.resource as SecurityModuleConfig | TwinConfig);
+}
+
+const thermostats = (spec: Record<string, unknown> = {}, name = 'thermostats') =>
+  planned(
+    twinConfig(
+      name,
+      {
+        target: { condition: `modelId = '${THERMOSTAT}'` },
+        properties: { targetTemperature: 21.5 },
+        ...spec,
+      },
+      { namespace: 'iot' },
+    ),
+  );
+
+/** A hub of devices and the twins of some slots, taking writes as merge patches. */
+class Hub {
+  readonly twins = new Map<TwinSlot, Map<string, ManagedTwin>>();
+  readonly devices: HubSnapshot['devices'] = [];
+
+  add(deviceId: string, slots: TwinSlot[], modelId?: string): void {
+    this.devices.push({
+      deviceId,
+      tags: { environment: 'production' },
+      status: 'enabled',
+      connectionState: 'Connected',
+      ...(modelId ? { modelId } : {}),
+    });
+    for (const slot of slots) {
+      const twins = this.twins.get(slot) ?? new Map<string, ManagedTwin>();
+      twins.set(deviceId, {
+        deviceId,
+        ...(slot === DEVICE_TWIN ? {} : { moduleId: slot }),
+        etag: 'e1',
+        tags: {},
+        desired: {},
+        desiredMetadata: {},
+        reported: {},
+        desiredVersion: 1,
+        current: true,
+      });
+      this.twins.set(slot, twins);
+    }
+  }
+
+  twin(slot: TwinSlot, deviceId: string): ManagedTwin {
+    return this.twins.get(slot)!.get(deviceId)!;
+  }
+
+  snapshot(): HubSnapshot {
+    return {
+      devices: this.devices.map((d) => ({ ...d })),
+      twins: new Map([...this.twins].map(([slot, twins]) => [slot, new Map(twins)])),
+    };
+  }
+
+  plan(resources: PlannedResource[]) {
+    return planHubReconcile({ snapshot: this.snapshot(), resources, now: 0, unknownOwners: 'keep' });
+  }
+
+  /** Applies the writes as the hub does: merged, a new desired version stamped on each property written. */
+  apply(writes: ReturnType<Hub['plan']>['writes']): void {
+    for (const write of writes) {
+      const twin = this.twin(write.slot, write.deviceId);
+      const desired = write.patch.properties?.desired;
+      const version = desired ? twin.desiredVersion + 1 : twin.desiredVersion;
+      const metadata = Object.fromEntries(
+        Object.keys(desired ?? {}).map((key) => [
+          key,
+          { $lastUpdated: new Date(0).toISOString(), $lastUpdatedVersion: version },
+        ]),
+      );
+      this.twin(write.slot, write.deviceId).tags = mergePatch(
+        twin.tags,
+        write.patch.tags ?? {},
+      ) as ManagedTwin['tags'];
+      Object.assign(twin, {
+        etag: `${twin.etag}+`,
+        desired: mergePatch(twin.desired, desired ?? {}),
+        desiredMetadata: { ...twin.desiredMetadata, ...metadata },
+        desiredVersion: version,
+      });
+    }
+  }
+
+  /** The device acknowledges `property` as IoT Plug and Play says, at the desired version it read. */
+  acknowledge(deviceId: string, property: string, ac: number, ad: string): void {
+    const twin = this.twin(DEVICE_TWIN, deviceId);
+    const value = twin.desired[property];
+    twin.reported = { ...twin.reported, [property]: { value, ac, av: twin.desiredVersion, ad } };
+  }
+}
+
+const ready = (conditions: { type: string; status: string; reason: string }[] | undefined) =>
+  conditions?.find((c) => c.type === 'Ready');
+
+describe('TwinConfigs in the planner', () => {
+  it('gives a TwinConfig a key of its own beside a SecurityModuleConfig of the same name', () => {
+    const tc = thermostats({}, 'baseline');
+    const smc = planned(
+      securityModuleConfig(
+        'baseline',
+        { target: { condition: 'IS_DEFINED(tags.site)' }, agentConfiguration: { snapshotFrequency: 'PT1H' } },
+        { namespace: 'iot' },
+      ),
+    );
+    assert.equal(tc.key, 'iot/TwinConfig/baseline');
+    assert.equal(smc.key, 'iot/baseline');
+    assert.deepEqual(
+      [tc.kind, tc.slot, tc.convergence, tc.settings],
+      ['TwinConfig', DEVICE_TWIN, 'PlugAndPlay', { '/targetTemperature': 21.5 }],
+    );
+  });
+
+  it('writes the properties to the device twin and counts a device converged once it acknowledges the version written', () => {
+    const hub = new Hub();
+    hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+    hub.add('other', [DEVICE_TWIN]);
+    const resources = [thermostats()];
+    const first = hub.plan(resources);
+    assert.deepEqual(
+      first.writes.map((w) => [w.deviceId, w.patch.properties]),
+      [['pnp-1', { desired: { targetTemperature: 21.5 } }]],
+    );
+    assert.deepEqual((first.writes[0].patch.tags as any)[OWNERSHIP_TAG].sync.owners, {
+      '/targetTemperature': 'iot/TwinConfig/thermostats',
+    });
+    hub.apply(first.writes);
+    assert.equal(hub.plan(resources).reports.get('iot/TwinConfig/thermostats')!.counts.pendingDevices, 1);
+
+    hub.acknowledge('pnp-1', 'targetTemperature', 200, 'applied');
+    const done = hub.plan(resources);
+    assert.deepEqual(done.writes, []);
+    const status = twinConfigStatus(done.reports.get('iot/TwinConfig/thermostats')!, { now: new Date(0) });
+    assert.deepEqual(
+      [
+        status.targetedDevices,
+        status.convergedDevices,
+        status.rejectedDevices,
+        ready(status.conditions)?.reason,
+      ],
+      [1, 1, 0, 'Converged'],
+    );
+  });
+
+  it('counts a device that refuses the value as rejected, in its own words, and is not Ready', () => {
+    const hub = new Hub();
+    hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+    hub.add('pnp-2', [DEVICE_TWIN], THERMOSTAT);
+    // Past failureThreshold the rollout would halt first: here every device may fail.
+    const resources = [
+      thermostats({ properties: { targetTemperature: 33 }, rollout: { failureThreshold: '100%' } }),
+    ];
+    hub.apply(hub.plan(resources).writes);
+    hub.acknowledge('pnp-1', 'targetTemperature', 200, 'applied');
+    hub.acknowledge('pnp-2', 'targetTemperature', 400, 'targetTemperature 33 is outside 10..30 °C');
+    const report = hub.plan(resources).reports.get('iot/TwinConfig/thermostats')!;
+    const status = twinConfigStatus(report, { now: new Date(0) });
+    assert.deepEqual([status.convergedDevices, status.rejectedDevices], [1, 1]);
+    assert.deepEqual(status.failures, [
+      {
+        deviceId: 'pnp-2',
+        reason: 'DeviceRejected',
+        message: 'targetTemperature refused (400): targetTemperature 33 is outside 10..30 °C',
+      },
+    ]);
+    assert.deepEqual(
+      [ready(status.conditions)?.status, ready(status.conditions)?.reason],
+      ['False', 'DevicesRejected'],
+    );
+    assert.ok(report.stuck, 'sync --wait stops: only a change helps');
+  });
+
+  it("writes a component's properties under its name with the component marker", () => {
+    const hub = new Hub();
+    hub.add('controller-1', [DEVICE_TWIN], 'dtmi:com:example:TemperatureController;2');
+    const resources = [
+      planned(
+        twinConfig(
+          'controllers',
+          {
+            target: { deviceIds: ['controller-1'] },
+            twin: { component: 'thermostat1' },
+            properties: { targetTemperature: 19 },
+          },
+          { namespace: 'iot' },
+        ),
+      ),
+    ];
+    assert.deepEqual(hub.plan(resources).writes[0].patch.properties, {
+      desired: { thermostat1: { __t: 'c', targetTemperature: 19 } },
+    });
+  });
+
+  it('writes an object whole: what the new value leaves out is removed, and then nothing is written', () => {
+    const hub = new Hub();
+    hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+    const schedule = (value: unknown) =>
+      thermostats({ properties: { schedule: value }, convergence: 'Mirror' }, 'schedule');
+    hub.apply(hub.plan([schedule({ weekdays: { from: 7, to: 22 }, holidays: { from: 9, to: 20 } })]).writes);
+    const shrunk = schedule({ weekdays: { from: 8 } });
+    const [write] = hub.plan([shrunk]).writes;
+    assert.deepEqual(write.patch.properties, {
+      desired: { schedule: { holidays: null, weekdays: { to: null, from: 8 } } },
+    });
+    hub.apply([write]);
+    assert.deepEqual(hub.twin(DEVICE_TWIN, 'pnp-1').desired.schedule, { weekdays: { from: 8 } });
+    assert.deepEqual(hub.plan([shrunk]).writes, []);
+  });
+
+  describe('two TwinConfigs whose properties overlap in desired (a whole component and one of its properties)', () => {
+    const whole = (priority: number, name = 'whole') =>
+      thermostats(
+        { priority, properties: { thermostat1: { targetTemperature: 18 } }, convergence: 'Mirror' },
+        name,
+      );
+    const part = (priority: number, name = 'part') =>
+      thermostats(
+        {
+          priority,
+          twin: { component: 'thermostat1' },
+          properties: { targetTemperature: 25 },
+          convergence: 'None',
+        },
+        name,
+      );
+    const converge = (hub: Hub, resources: PlannedResource[]) => {
+      for (let round = 0; round < 5; round++) {
+        const { writes } = hub.plan(resources);
+        if (writes.length === 0) return round;
+        hub.apply(writes);
+      }
+      throw new Error('still writing after 5 rounds');
+    };
+
+    it('lets the higher priority take the place, once and for all', () => {
+      const hub = new Hub();
+      hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+      assert.equal(converge(hub, [part(10)]), 1);
+      assert.equal(converge(hub, [part(10), whole(50)]), 1, 'one write, then nothing: no write war');
+      assert.deepEqual(hub.twin(DEVICE_TWIN, 'pnp-1').desired.thermostat1, { targetTemperature: 18 });
+      const reports = hub.plan([part(10), whole(50)]).reports;
+      assert.equal(
+        reports.get('iot/TwinConfig/part')!.counts.conflictingDevices,
+        0,
+        'a lower layer, as for one setting',
+      );
+    });
+
+    it('makes equal priorities a conflict on both, won by the lowest key', () => {
+      const hub = new Hub();
+      hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+      const resources = [whole(10, 'b-whole'), part(10, 'a-part')];
+      assert.equal(converge(hub, resources), 1);
+      assert.deepEqual(hub.twin(DEVICE_TWIN, 'pnp-1').desired.thermostat1, {
+        __t: 'c',
+        targetTemperature: 25,
+      });
+      const { reports } = hub.plan(resources);
+      const loser = reports.get('iot/TwinConfig/b-whole')!;
+      assert.equal(ready(loser.conditions)?.reason, 'ConflictingSettings');
+      assert.deepEqual(
+        loser.failures.map((f) => f.message),
+        [
+          '/thermostat1: overlaps /thermostat1/targetTemperature in desired, which iot/TwinConfig/a-part sets to 25 at the same priority 10; iot/TwinConfig/a-part wins (lowest key)',
+        ],
+      );
+      assert.equal(reports.get('iot/TwinConfig/a-part')!.counts.conflictingDevices, 1);
+    });
+  });
+
+  describe('beside a SecurityModuleConfig on the security module twin', () => {
+    const agentSettings = planned(
+      securityModuleConfig(
+        'baseline',
+        {
+          target: { condition: "tags.environment = 'production'" },
+          priority: 10,
+          agentConfiguration: { highPriorityMessageFrequency: 'PT5M' },
+        },
+        { namespace: 'iot' },
+      ),
+    );
+    const ring = (priority: number, name: string, value: string) =>
+      planned(
+        twinConfig(
+          name,
+          {
+            target: { condition: "tags.environment = 'production'" },
+            twin: { moduleId: SECURITY_MODULE_ID },
+            priority,
+            properties: { deploymentRing: value },
+            convergence: 'None',
+          },
+          { namespace: 'iot' },
+        ),
+      );
+
+    it('layers both kinds by priority, then key, in one write whatever the order they come in', () => {
+      const resources = [ring(50, 'ring-b', 'canary'), agentSettings, ring(50, 'ring-a', 'stable')];
+      const plans = [resources, [...resources].reverse()].map((order) => {
+        const hub = new Hub();
+        hub.add('d-1', [SECURITY_MODULE_ID]);
+        return hub.plan(order);
+      });
+      assert.deepEqual(plans[0].writes, plans[1].writes);
+      const [write] = plans[0].writes;
+      assert.deepEqual(write.patch.properties, {
+        desired: {
+          [AGENT_CONFIGURATION_KEY]: { highPriorityMessageFrequency: { value: 'PT5M' } },
+          deploymentRing: 'stable',
+        },
+      });
+      assert.deepEqual((write.patch.tags as any)[OWNERSHIP_TAG].sync.owners, {
+        highPriorityMessageFrequency: 'iot/baseline',
+        '/deploymentRing': 'iot/TwinConfig/ring-a',
+      });
+      // Equal priorities that disagree: a conflict on both, won by the lowest key.
+      const loser = plans[0].reports.get('iot/TwinConfig/ring-b')!;
+      assert.equal(loser.counts.conflictingDevices, 1);
+      assert.equal(ready(loser.conditions)?.reason, 'ConflictingSettings');
+      assert.equal(plans[0].reports.get('iot/TwinConfig/ring-a')!.counts.conflictingDevices, 1);
+      assert.equal(plans[0].reports.get('iot/baseline')!.counts.conflictingDevices, 0);
+    });
+
+    it("takes the agent's configuration and the settings in it for one place, were such a TwinConfig to get past validation", () => {
+      const wholeAgent = (priority: number): PlannedResource => ({
+        ...ring(priority, 'whole-agent', 'x'),
+        settings: { [`/${AGENT_CONFIGURATION_KEY}`]: { snapshotFrequency: { value: 'PT1H' } } },
+      });
+      const hub = new Hub();
+      hub.add('d-1', [SECURITY_MODULE_ID]);
+      const tie = hub.plan([wholeAgent(10), agentSettings]);
+      assert.equal(tie.reports.get('iot/TwinConfig/whole-agent')!.counts.conflictingDevices, 1);
+      assert.equal(tie.reports.get('iot/baseline')!.counts.conflictingDevices, 1);
+      // The lowest key wins the tie: `iot/TwinConfig/...` sorts before `iot/baseline`.
+      assert.deepEqual(tie.writes[0].patch.properties, {
+        desired: { [AGENT_CONFIGURATION_KEY]: { snapshotFrequency: { value: 'PT1H' } } },
+      });
+      const over = [wholeAgent(50), agentSettings];
+      hub.apply(hub.plan(over).writes);
+      assert.deepEqual(hub.plan(over).writes, [], 'the higher priority holds the place: no write war');
+    });
+
+    it("refuses a TwinConfig that would manage the agent's configuration, naming the SecurityModuleConfig way", () => {
+      const validation = validateResource(
+        twinConfig(
+          'whole-agent',
+          {
+            target: { deviceIds: ['d-1'] },
+            twin: { moduleId: SECURITY_MODULE_ID },
+            properties: { [AGENT_CONFIGURATION_KEY]: { snapshotFrequency: { value: 'PT1H' } } },
+          },
+          { namespace: 'iot' },
+        ),
+      );
+      assert.equal(validation.resource, undefined);
+      assert.deepEqual(
+        validation.issues.map((i) => i.path),
+        [['spec', 'properties', AGENT_CONFIGURATION_KEY]],
+      );
+      assert.match(
+        validation.issues[0].message,
+        /is the security agent's configuration: manage it with a SecurityModuleConfig \(spec\.agentConfiguration\)/,
+      );
+      // The same property of any other twin is anyone's.
+      assert.deepEqual(
+        validateResource(
+          twinConfig(
+            'device-twin',
+            { target: { deviceIds: ['d-1'] }, properties: { [AGENT_CONFIGURATION_KEY]: { any: 1 } } },
+            { namespace: 'iot' },
+          ),
+        ).issues,
+        [],
+      );
+    });
+  });
+});
