@@ -1,12 +1,13 @@
 // Renders every generated file: from schemas/ the TypeScript types (json-schema-to-typescript) and the CRD
 // manifests; from src/controller/rbac-rules.ts the RBAC manifests; from src/api/reasons.ts the README's table of
-// reasons. Used by scripts/generate.ts to write them and by a test to prove the committed ones are fresh.
+// reasons; from examples/models/ the ConfigMap of models examples/ uses. Used by scripts/generate.ts to write them and by a test to prove the committed ones are fresh.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile } from 'json-schema-to-typescript';
 import { stringify } from 'yaml';
 import { buildCrd } from '../src/api/crd.js';
 import { type JsonSchema, kindSchemas, loadSchemaFiles, schemasDirectory } from '../src/api/schemas.js';
+import { MODEL_CONFIG_MAP_PATH, renderModelConfigMap } from './model-config-maps.js';
 import { renderRbacManifests } from './rbac-manifests.js';
 import { spliceReasonsTable } from './reasons-table.js';
 
@@ -52,6 +53,7 @@ export async function renderGeneratedFiles(): Promise<Map<string, string>> {
     `# ${BANNER.slice(3)}`.replace('schemas/*.schema.json', 'src/controller/rbac-rules.ts'),
   ))
     out.set(path, content);
+  out.set(MODEL_CONFIG_MAP_PATH, renderModelConfigMap(join(import.meta.dirname, '..')));
   out.set(
     'README.md',
     spliceReasonsTable(readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8')),

@@ -21,15 +21,21 @@ const object = (path: string, systemNames = false): FieldRule => ({
   systemNames,
 });
 
-const TARGET_FIELDS: readonly FieldRule[] = [
+const DEVICE_FIELDS: readonly FieldRule[] = [
   object('tags'),
   field('deviceId'),
   field('status'),
   field('connectionState'),
 ];
 
+const TARGET_FIELDS: readonly FieldRule[] = [
+  ...DEVICE_FIELDS,
+  // The IoT Plug and Play model a device announced: what a TwinConfig for thermostats selects them by.
+  field('modelId'),
+];
+
 const HUB_FIELDS: readonly FieldRule[] = [
-  ...TARGET_FIELDS,
+  ...DEVICE_FIELDS,
   object('properties.desired', true),
   object('properties.reported', true),
   object('configurations'),
@@ -53,7 +59,7 @@ const HUB_FIELDS: readonly FieldRule[] = [
   ].map(field),
 ];
 
-const TARGET_HINT = 'use tags.*, deviceId, status or connectionState';
+const TARGET_HINT = 'use tags.*, deviceId, status, connectionState or modelId';
 const HUB_HINT =
   'use tags.*, properties.desired.*, properties.reported.*, configurations.* or one of ' +
   HUB_FIELDS.filter((rule) => !rule.nested)

@@ -18,3 +18,4 @@ export {
   writableProperties,
 } from './dtdl/dtdl-types.js';
 export type { FieldPath, ModelProblem } from './problems.js';
+export { twinKeyProblem } from './twin-keys.js';

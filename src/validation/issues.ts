@@ -12,6 +12,19 @@ export interface ValidationIssue {
   offsetInValue?: number;
   /** The problem is the field's name itself (an unknown field): point at the key rather than the value. */
   atKey?: boolean;
+  /**
+   * For a problem inside the text of a ConfigMap's key (a model that fails to parse, a schema that fails to
+   * compile): where in that text, 1-based, so that a ConfigMap among the files can show it at its own line.
+   */
+  inConfigMap?: ConfigMapTextPosition;
+}
+
+export interface ConfigMapTextPosition {
+  namespace: string;
+  name: string;
+  key: string;
+  line: number;
+  column: number;
 }
 
 /** `spec.target.deviceIds[2]`; the empty path is the resource itself. */

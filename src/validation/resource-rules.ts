@@ -1,7 +1,7 @@
 // The rules of each kind beyond its schema: what the security agent would reject, target conditions that must
 // parse in our grammar, durations that must be positive. They run on a resource whose schema check passed.
 
-import type { IoTHub, SecurityModuleConfig } from '../api/generated/types.js';
+import type { IoTHub, Rollout, SecurityModuleConfig, Target } from '../api/generated/types.js';
 import { parseKubeDuration } from '../api/kube-duration.js';
 import { type ConditionError, parseCondition } from '../condition/index.js';
 import type { AgentProblem } from '../profiles/security-agent/index.js';
@@ -24,7 +24,7 @@ function path(dotted: string): FieldPath {
 /** Keys of a Secret's data, as the API server allows them. */
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
-function checkName(name: string, at: FieldPath): ValidationIssue[] {
+export function checkName(name: string, at: FieldPath): ValidationIssue[] {
   if (DNS_SUBDOMAIN.test(name)) return [];
   return [
     {
@@ -36,7 +36,7 @@ function checkName(name: string, at: FieldPath): ValidationIssue[] {
 }
 
 /** A reference to an object of the same namespace: a name it could have, and a key its data could hold. */
-function checkReference(
+export function checkReference(
   reference: { name: string; key?: string } | undefined,
   at: string,
 ): ValidationIssue[] {
@@ -64,7 +64,7 @@ export function checkMetadata(metadata: { name: string; namespace?: string }): V
   return issues;
 }
 
-function checkPositiveDuration(text: string | undefined, at: FieldPath): ValidationIssue[] {
+export function checkPositiveDuration(text: string | undefined, at: FieldPath): ValidationIssue[] {
   if (text === undefined) return [];
   const ms = parseKubeDuration(text);
   if (ms !== undefined && ms <= 0)
@@ -96,7 +96,7 @@ function placeInCondition(condition: string, error: ConditionError): string {
   return error.message.slice(0, at) + place + error.message.slice(at + phrase.length);
 }
 
-function checkTarget(spec: SecurityModuleConfig['spec']): ValidationIssue[] {
+export function checkTarget(spec: { target: Target }): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   if (spec.target.condition !== undefined) {
     const parsed = parseCondition(spec.target.condition, { dialect: 'deviceTarget' });
@@ -170,7 +170,7 @@ function checkAgentConfiguration(spec: SecurityModuleConfig['spec']): Validation
   return issues;
 }
 
-function checkRollout(spec: SecurityModuleConfig['spec']): ValidationIssue[] {
+export function checkRollout(spec: { rollout?: Rollout }): ValidationIssue[] {
   const batch = spec.rollout?.batchSize;
   if (batch === 0 || batch === '0%') {
     return [
@@ -187,6 +187,8 @@ function checkRollout(spec: SecurityModuleConfig['spec']): ValidationIssue[] {
 export interface RuleGroup<T> {
   /** The part of the resource the rules read; they run only when the schema found no error there. */
   reads: FieldPath;
+  /** Other parts they read when present, which must be free of schema errors too. */
+  alsoReads?: FieldPath[];
   check: (resource: T) => ValidationIssue[];
 }
 

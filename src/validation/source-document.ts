@@ -26,6 +26,11 @@ export interface SourceDocument {
   locate(path: FieldPath, options?: { offsetInValue?: number; atKey?: boolean }): SourcePosition;
   /** The source text of the unquoted scalar at `path`, if that is what is written there. */
   plainScalarText(path: FieldPath): string | undefined;
+  /**
+   * Where line `line`, column `column` (1-based) of the text held at `path` is written: exact in a literal block
+   * scalar (`|`), whose lines are the text's; otherwise where the value starts.
+   */
+  locateInText(path: FieldPath, line: number, column: number): SourcePosition;
 }
 
 /**
@@ -159,6 +164,30 @@ function offsetInScalarSource(text: string, node: Scalar, offset: number): numbe
   return shown[0]?.unit.start ?? from;
 }
 
+/**
+ * The offset in the file of line `line`, column `column` of a literal block scalar's text, or undefined when its
+ * source does not show that line as it is (another style, or an indentation this does not follow).
+ */
+function offsetInLiteralBlock(text: string, node: Scalar, line: number, column: number): number | undefined {
+  if (node.type !== 'BLOCK_LITERAL' || !node.range) return undefined;
+  const wanted = String(node.value).split('\n')[line - 1];
+  const headerEnd = text.indexOf('\n', node.range[0]);
+  if (wanted === undefined || headerEnd < 0 || headerEnd >= node.range[1]) return undefined;
+  let lineStart = headerEnd + 1;
+  for (let i = 1; i < line; i++) {
+    const next = text.indexOf('\n', lineStart);
+    if (next < 0) return undefined;
+    lineStart = next + 1;
+  }
+  // The block's indentation is that of its first line with content (no indentation indicator is followed).
+  const firstLine = /^( *)\S/m.exec(text.slice(headerEnd + 1, node.range[1]));
+  if (!firstLine) return undefined;
+  const contentStart = lineStart + firstLine[1].length;
+  const lineEnd = text.indexOf('\n', lineStart);
+  const shown = text.slice(contentStart, lineEnd < 0 ? text.length : lineEnd).replace(/\r$/, '');
+  return shown === wanted && column - 1 <= wanted.length ? contentStart + column - 1 : undefined;
+}
+
 export function makeDocument(
   file: string,
   index: number,
@@ -181,6 +210,12 @@ export function makeDocument(
       if (!found.exact || !isScalar(found.node) || found.node.type !== 'PLAIN' || !found.node.range)
         return undefined;
       return text.slice(found.node.range[0], found.node.range[1]);
+    },
+    locateInText(path, line, column) {
+      const found = nodeAt(document, path);
+      const start = found.node?.range?.[0] ?? documentStart;
+      if (!found.exact || !isScalar(found.node)) return position(start);
+      return position(offsetInLiteralBlock(text, found.node, line, column) ?? start);
     },
     locate(path, { offsetInValue, atKey } = {}) {
       const found = nodeAt(document, path);

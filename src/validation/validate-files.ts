@@ -1,10 +1,12 @@
 // Validates every resource in a set of YAML files: the library behind `validate` and the first step of `sync`.
 import { redactSecrets } from '../observability/redact.js';
 import { duplicateResourceProblems } from './duplicate-resources.js';
-import { type FieldPath, formatFieldPath, type Severity } from './issues.js';
+import { FileConfigMaps } from './file-config-maps.js';
+import { type FieldPath, formatFieldPath, type Severity, type ValidationIssue } from './issues.js';
 import { printable } from './printable-text.js';
 import { findResourceFiles, loadResourceFiles, type SourceDocument } from './resource-files.js';
 import type { ResourceText } from './resource-text.js';
+import type { SourcePosition } from './source-document.js';
 import { type ResourceValidation, validateResource } from './validate-resource.js';
 
 export interface LocatedProblem {
@@ -36,11 +38,39 @@ export interface NamedText {
   text: ResourceText;
 }
 
+export interface FilesValidationOptions {
+  /**
+   * What a TwinConfig whose ConfigMap is not among the files is: an error (the default; `sync` writes nothing), or
+   * a warning (`validate --allow-missing-configmaps`, for ConfigMaps made elsewhere).
+   */
+  missingConfigMaps?: Severity;
+}
+
+/** Where an issue is shown: in its resource, or inside the text of a ConfigMap of the files that it is about. */
+function place(
+  source: SourceDocument,
+  issue: ValidationIssue,
+  configMaps: FileConfigMaps,
+): { file: string; position: SourcePosition } {
+  const text = issue.inConfigMap;
+  const configMap = text && configMaps.document(text.namespace, text.name);
+  if (text && configMap)
+    return {
+      file: configMap.file,
+      position: configMap.locateInText(['data', text.key], text.line, text.column),
+    };
+  return { file: source.file, position: source.locate(issue.path, issue) };
+}
+
 /**
  * Throws only a PathError, for a path given that cannot be used; every problem in the files (and in `texts`)
- * is returned.
+ * is returned. The ConfigMaps a TwinConfig names are read from the same files.
  */
-export function validateFiles(paths: readonly string[], texts: readonly NamedText[] = []): FilesValidation {
+export function validateFiles(
+  paths: readonly string[],
+  texts: readonly NamedText[] = [],
+  options: FilesValidationOptions = {},
+): FilesValidation {
   const { files, problems: unreadable } = findResourceFiles(paths);
   for (const { name } of texts) files.push(name);
   const loaded = loadResourceFiles(files, new Map(texts.map(({ name, text }) => [name, text])));
@@ -55,13 +85,19 @@ export function validateFiles(paths: readonly string[], texts: readonly NamedTex
     message: p.message,
   }));
   const documents: ValidatedDocument[] = [];
+  const configMaps = new FileConfigMaps(loaded.documents);
+  const access = {
+    lookup: configMaps.lookup,
+    where: 'among the files',
+    missing: options.missingConfigMaps ?? 'error',
+  };
   for (const source of loaded.documents) {
-    const validation = validateResource(source.value);
+    const validation = validateResource(source.value, access);
     documents.push({ source, validation });
     for (const issue of validation.issues) {
-      const position = source.locate(issue.path, issue);
+      const { file, position } = place(source, issue, configMaps);
       problems.push({
-        file: source.file,
+        file,
         line: position.line,
         column: position.column,
         severity: issue.severity,

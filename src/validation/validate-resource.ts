@@ -1,12 +1,16 @@
 // The one entry point for judging a parsed resource, shared by the command line, sync and the controller.
-import type { IoTHub, SecurityModuleConfig } from '../api/generated/types.js';
+import type { IoTHub, SecurityModuleConfig, TwinConfig } from '../api/generated/types.js';
 import { API_GROUP, API_GROUP_VERSION } from '../api/schemas.js';
 import { type FieldPath, hasErrors, type ValidationIssue } from './issues.js';
 import { IOTHUB_RULES, type RuleGroup, SECURITY_MODULE_CONFIG_RULES } from './resource-rules.js';
 import { checkAgainstSchema, knownKinds } from './schema-check.js';
 import { didYouMean } from './suggest.js';
+import { twinConfigRules } from './twin-config-rules.js';
+import type { ConfigMapAccess } from './twin-schema-judging.js';
 
-export type ApiResource = IoTHub | SecurityModuleConfig;
+export type { ConfigMapAccess, ConfigMapLookup } from './twin-schema-judging.js';
+
+export type ApiResource = IoTHub | SecurityModuleConfig | TwinConfig;
 
 export interface ResourceValidation {
   kind: string;
@@ -23,7 +27,22 @@ function field(value: unknown, key: string): unknown {
   return value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
 }
 
-export function validateResource(document: unknown): ResourceValidation {
+function rulesOf(resource: ApiResource, configMaps: ConfigMapAccess): RuleGroup<ApiResource>[] {
+  switch (resource.kind) {
+    case 'IoTHub':
+      return IOTHUB_RULES as RuleGroup<ApiResource>[];
+    case 'SecurityModuleConfig':
+      return SECURITY_MODULE_CONFIG_RULES as RuleGroup<ApiResource>[];
+    case 'TwinConfig':
+      return twinConfigRules(configMaps) as RuleGroup<ApiResource>[];
+  }
+}
+
+/**
+ * Judges one parsed document. `configMaps` says where the ConfigMaps a TwinConfig's schema names are read from;
+ * without a lookup, a TwinConfig that names one cannot be judged (an error).
+ */
+export function validateResource(document: unknown, configMaps: ConfigMapAccess = {}): ResourceValidation {
   const apiVersion = field(document, 'apiVersion');
   const kind = String(field(document, 'kind') ?? '');
   const name = String(field(field(document, 'metadata'), 'name') ?? '');
@@ -69,12 +88,13 @@ export function validateResource(document: unknown): ResourceValidation {
   }
   const resource = structuredClone(document) as ApiResource;
   const schemaIssues = checkAgainstSchema(kind, resource);
-  const rules = (
-    resource.kind === 'IoTHub' ? IOTHUB_RULES : SECURITY_MODULE_CONFIG_RULES
-  ) as RuleGroup<ApiResource>[];
-  const ruleIssues = rules
+  const ruleIssues = rulesOf(resource, configMaps)
     .filter(
-      (group) => isPresent(resource, group.reads) && !schemaIssues.some((i) => overlaps(i.path, group.reads)),
+      (group) =>
+        isPresent(resource, group.reads) &&
+        ![group.reads, ...(group.alsoReads ?? [])].some((reads) =>
+          schemaIssues.some((i) => overlaps(i.path, reads)),
+        ),
     )
     .flatMap((group) => group.check(resource));
   const issues = [...schemaIssues, ...ruleIssues];

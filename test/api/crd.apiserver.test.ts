@@ -20,6 +20,20 @@ function exampleDocuments(): Record<string, any>[] {
     .flatMap((f) => parseAllDocuments(readFileSync(join(EXAMPLES, f), 'utf8')).map((d) => d.toJS()));
 }
 
+const PLURALS: Record<string, string> = {
+  IoTHub: 'iothubs',
+  SecurityModuleConfig: 'securitymoduleconfigs',
+  TwinConfig: 'twinconfigs',
+};
+
+/** The example ConfigMaps' data, as validate reads them from the same files. */
+function exampleConfigMaps(documents: Record<string, any>[]) {
+  return (namespace: string, name: string) =>
+    documents.find(
+      (d) => d.kind === 'ConfigMap' && d.metadata.name === name && d.metadata.namespace === namespace,
+    )?.data;
+}
+
 async function getJson(args: string[]): Promise<any> {
   return JSON.parse(await kubectlOk(cp.kubeconfig, ['get', ...args, '-o', 'json']));
 }
@@ -44,15 +58,16 @@ describe('the CRDs on a real API server', () => {
   it('accepts examples/ with kubectl apply and applies the same defaults as the validator', async () => {
     const applied = await kubectl(cp.kubeconfig, ['apply', '-f', EXAMPLES]);
     assert.equal(applied.code, 0, applied.stderr);
-    for (const document of exampleDocuments()) {
+    const documents = exampleDocuments();
+    for (const document of documents) {
       if (document.apiVersion !== `${GROUP}/${VERSION}`) continue;
-      const plural = document.kind === 'IoTHub' ? 'iothubs' : 'securitymoduleconfigs';
+      const plural = PLURALS[document.kind];
       const stored = await getJson([
         `${plural}.${GROUP}/${document.metadata.name}`,
         '-n',
         EXAMPLES_NAMESPACE,
       ]);
-      const ours = validateResource(document);
+      const ours = validateResource(document, { lookup: exampleConfigMaps(documents) });
       assert.ok(ours.resource, `${document.metadata.name} is valid for the validator`);
       assert.deepEqual(
         stored.spec,

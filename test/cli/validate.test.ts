@@ -46,7 +46,7 @@ describe('iot-security-operator validate', () => {
     const run = await runCliCaptured(['validate', EXAMPLES]);
     assert.equal(run.code, 0, run.stdout.join('\n'));
     assert.deepEqual(run.stdout, []);
-    assert.match(run.stderr.join('\n'), /^valid: 4 resources in 4 files, 0 errors, 0 warnings$/);
+    assert.match(run.stderr.join('\n'), /^valid: 6 resources in 6 files, 0 errors, 0 warnings$/);
   });
 
   it('prints one line per problem with the file, line and column of the offending node, and exits 1', async () => {

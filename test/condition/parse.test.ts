@@ -197,8 +197,15 @@ describe('parseCondition precedence', () => {
 });
 
 describe('parseCondition dialects', () => {
-  it('allows tags, deviceId, status and connectionState in a target condition', () => {
-    for (const field of ['tags.site', 'tags.location.region', 'deviceId', 'status', 'connectionState']) {
+  it('allows tags, deviceId, status, connectionState and modelId in a target condition', () => {
+    for (const field of [
+      'tags.site',
+      'tags.location.region',
+      'deviceId',
+      'status',
+      'connectionState',
+      'modelId',
+    ]) {
       parsed(`${field} = 'x'`);
     }
   });
@@ -222,7 +229,7 @@ describe('parseCondition dialects', () => {
     ]) {
       assert.equal(
         rejected(`${field} = 1`).message,
-        `'${field}' at column 1 is not allowed in a target condition; use tags.*, deviceId, status or connectionState`,
+        `'${field}' at column 1 is not allowed in a target condition; use tags.*, deviceId, status, connectionState or modelId`,
       );
     }
   });

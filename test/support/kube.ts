@@ -49,6 +49,7 @@ export function installCrds(cp: ControlPlaneInfo): Promise<void> {
       '--timeout=60s',
       `crd/iothubs.${GROUP}`,
       `crd/securitymoduleconfigs.${GROUP}`,
+      `crd/twinconfigs.${GROUP}`,
     ]);
   })();
   return installed;

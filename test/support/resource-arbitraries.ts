@@ -1,4 +1,4 @@
-// fast-check generators of IoTHub and SecurityModuleConfig documents from the API's schema: valid ones, and
+// fast-check generators of IoTHub, SecurityModuleConfig and TwinConfig documents from the API's schema: valid ones, and
 // valid ones with one mutation (a wrong type, an out-of-range number, an unknown field, a bad enum, a missing
 // required field, a bad name).
 import fc from 'fast-check';
@@ -17,7 +17,7 @@ import {
   EVENT_NAMES,
   EVENT_PRIORITIES,
 } from '../../src/profiles/security-agent/settings.js';
-import { iotHub, securityModuleConfig } from './resources.js';
+import { iotHub, securityModuleConfig, twinConfig } from './resources.js';
 
 const dnsLabel = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?$/);
 const dnsSubdomain = fc
@@ -115,6 +115,93 @@ export function securityModuleConfigArb(namespace: string): fc.Arbitrary<Record<
       securityModuleConfig(
         name,
         { hubRef: { name: hub }, target, agentConfiguration, ...optional },
+        { namespace },
+      ),
+    );
+}
+
+/** Keys a twin takes (no '.', '$', space or control character; not the component marker). */
+const twinKey = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_:-]{0,15}$/);
+/** JSON a twin takes: no null, finite numbers, a few levels. */
+const twinValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.integer({ min: -1_000_000, max: 1_000_000 }),
+    fc.double({ min: -1000, max: 1000, noNaN: true }),
+    fc.string({ maxLength: 20 }),
+    fc.boolean(),
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.dictionary(twinKey, tie('value'), { maxKeys: 3 }),
+  ),
+})).value;
+
+const twinSelector = fc.oneof(
+  fc.constant(undefined),
+  fc.constantFrom('thermostat1', 'thermostat2', 'deviceInformation').map((component) => ({ component })),
+  fc.record(
+    { moduleId: fc.constantFrom('thermostat-agent', 'edge.Agent_2'), createModule: fc.boolean() },
+    { requiredKeys: ['moduleId'] },
+  ),
+);
+
+const schemaReference = fc.oneof(
+  fc.constant(undefined),
+  fc.constant({ jsonSchema: { type: 'object' } }),
+  fc.constant({
+    jsonSchema: {
+      type: 'object',
+      additionalProperties: { type: ['number', 'string', 'boolean', 'object', 'array'] },
+    },
+  }),
+  fc.record(
+    {
+      configMapKeyRef: fc.record({ name: dnsSubdomain, key: fc.constantFrom('model.json', 'schema.json') }),
+      format: fc.constantFrom('JSONSchema', 'DTDL'),
+    },
+    { requiredKeys: ['configMapKeyRef'] },
+  ),
+);
+
+export function twinConfigArb(namespace: string): fc.Arbitrary<Record<string, any>> {
+  return fc
+    .record({
+      name: dnsSubdomain,
+      hub: dnsSubdomain,
+      target: fc.oneof(
+        fc
+          .constantFrom(...CONDITIONS, "modelId = 'dtmi:com:example:Thermostat;1'")
+          .map((condition) => ({ condition })),
+        fc.uniqueArray(deviceId, { minLength: 1, maxLength: 5 }).map((deviceIds) => ({ deviceIds })),
+      ),
+      properties: fc.dictionary(twinKey, twinValue, { minKeys: 1, maxKeys: 4 }),
+      twin: twinSelector,
+      schema: schemaReference,
+      optional: fc.record(
+        {
+          priority: fc.integer({ min: 0, max: 1_000_000 }),
+          convergence: fc.constantFrom('PlugAndPlay', 'Mirror', 'None'),
+          suspend: fc.boolean(),
+          deletionPolicy: fc.constantFrom('Remove', 'Retain'),
+          convergenceTimeout: kubeDuration,
+          rollout: fc.record(
+            { batchSize: intOrPercent, failureThreshold: intOrPercent },
+            { requiredKeys: [] },
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+    })
+    .map(({ name, hub, target, properties, twin, schema, optional }) =>
+      twinConfig(
+        name,
+        {
+          hubRef: { name: hub },
+          target,
+          properties,
+          ...(twin ? { twin } : {}),
+          ...(schema ? { schema } : {}),
+          ...optional,
+        },
         { namespace },
       ),
     );

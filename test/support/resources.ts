@@ -1,5 +1,5 @@
-// One builder per kind of object the tests send to the API server or write to files (SecurityModuleConfig, IoTHub,
-// the Secret an IoTHub names), and a temporary folder of files.
+// One builder per kind of object the tests send to the API server or write to files (SecurityModuleConfig,
+// TwinConfig, IoTHub, the Secret an IoTHub names, the ConfigMap a TwinConfig names), and a temporary folder of files.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,29 @@ export function securityModuleConfig(
     metadata: metadata(name, options),
     spec: { hubRef: { name: 'hub' }, ...spec },
   };
+}
+
+/** A TwinConfig of the IoTHub `hub`, unless `spec.hubRef` names another. */
+export function twinConfig(
+  name: string,
+  spec: Record<string, unknown> = {},
+  options: ObjectOptions = {},
+): TestObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'TwinConfig',
+    metadata: metadata(name, options),
+    spec: { hubRef: { name: 'hub' }, ...spec },
+  };
+}
+
+/** A ConfigMap of `data`. */
+export function configMap(
+  name: string,
+  data: Record<string, string>,
+  options: ObjectOptions = {},
+): TestObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(name, options), data };
 }
 
 /** An IoTHub whose connection string is in the Secret `${name}-credentials`, unless `spec` names another. */
@@ -75,6 +98,28 @@ export function validSecurityModuleConfig(spec: Record<string, unknown> = {}, na
     {
       target: { condition: "tags.site = 'amsterdam'" },
       agentConfiguration: { highPriorityMessageFrequency: 'PT5M' },
+      ...spec,
+    },
+    { namespace: 'iot' },
+  );
+}
+
+/**
+ * The valid TwinConfig `name` in namespace iot (thermostats, a target temperature, an inline JSON Schema), with
+ * `spec` laid over it.
+ */
+export function validTwinConfig(spec: Record<string, unknown> = {}, name = 'thermostats'): TestObject {
+  return twinConfig(
+    name,
+    {
+      target: { condition: "modelId = 'dtmi:com:example:Thermostat;1'" },
+      properties: { targetTemperature: 21.5 },
+      schema: {
+        jsonSchema: {
+          type: 'object',
+          properties: { targetTemperature: { type: 'number', minimum: 5, maximum: 35 } },
+        },
+      },
       ...spec,
     },
     { namespace: 'iot' },

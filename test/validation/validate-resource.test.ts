@@ -268,7 +268,7 @@ describe('documents that are not ours', () => {
 
   it('of our group but an unknown kind or version are errors', () => {
     assert.deepEqual(problems({ ...validSecurityModuleConfig(), kind: 'SecurityModuleConfg' }), [
-      "error kind: 'SecurityModuleConfg' is not one of IoTHub, SecurityModuleConfig; did you mean 'SecurityModuleConfig'?",
+      "error kind: 'SecurityModuleConfg' is not one of IoTHub, SecurityModuleConfig, TwinConfig; did you mean 'SecurityModuleConfig'?",
     ]);
     assert.deepEqual(problems({ ...validSecurityModuleConfig(), apiVersion: 'iotsecurity.io/v1' }), [
       "error apiVersion: 'iotsecurity.io/v1' is not served; use iotsecurity.io/v1alpha1",

@@ -30,10 +30,48 @@ export type IntOrPercent = number | string;
  * Stalled or failed devices of the rollout past which it halts.
  */
 export type IntOrPercent1 = number | string;
+export type DeviceCount = number;
+/**
+ * The first failures, at most 20.
+ *
+ * @maxItems 20
+ */
+export type DeviceFailures = DeviceFailure[];
+/**
+ * The value of the iotsecurity.io/reconcile-requested-at annotation last handled.
+ */
+export type LastHandledReconcileAt = string;
+/**
+ * IoTHubs (of this namespace) whose twins may hold settings of this resource: its hub, and hubs it pointed at before until they are cleaned. A deletion with deletionPolicy Remove waits until none does.
+ *
+ * @maxItems 100
+ */
+export type ConfigHubs = string[];
+/**
+ * An IoT Hub module id: up to 128 ASCII letters, digits and - . % _ * ? ! ( ) , : = @ $ '.
+ */
+export type ModuleId = string;
+/**
+ * An IoT Plug and Play component: a DTDL name (letters, digits and underscores, starting with a letter, not ending with an underscore); its properties are written under it with the "__t": "c" marker.
+ */
+export type ComponentName = string;
+/**
+ * A key of its data: letters, digits, '-', '_' and '.'.
+ */
+export type ConfigMapKey = string;
+/**
+ * How long an online device may take to acknowledge (or mirror) the properties before it counts as stalled.
+ */
+export type KubeDuration2 = string;
+/**
+ * Devices that refused the values: an IoT Plug and Play acknowledgement whose ac is not 2xx (their messages in failures, reason DeviceRejected).
+ */
+export type DeviceCount1 = number;
 
 export interface IotSecurityApi {
   IoTHub?: IoTHub;
   SecurityModuleConfig?: SecurityModuleConfig;
+  TwinConfig?: TwinConfig;
 }
 /**
  * How to reach one Azure IoT Hub: its connection string, trust and quotas.
@@ -247,30 +285,17 @@ export interface Rollout {
 export interface SecurityModuleConfigStatus {
   observedGeneration?: number;
   conditions?: Conditions;
-  targetedDevices?: number;
-  appliedDevices?: number;
-  convergedDevices?: number;
-  pendingDevices?: number;
-  offlineDevices?: number;
-  stalledDevices?: number;
-  failedDevices?: number;
-  conflictingDevices?: number;
-  /**
-   * The first failures, at most 20.
-   *
-   * @maxItems 20
-   */
-  failures?: DeviceFailure[];
-  /**
-   * The value of the iotsecurity.io/reconcile-requested-at annotation last handled.
-   */
-  lastHandledReconcileAt?: string;
-  /**
-   * IoTHubs (of this namespace) whose twins may hold settings of this resource: its hub, and hubs it pointed at before until they are cleaned. A deletion with deletionPolicy Remove waits until none does.
-   *
-   * @maxItems 100
-   */
-  hubs?: string[];
+  targetedDevices?: DeviceCount;
+  appliedDevices?: DeviceCount;
+  convergedDevices?: DeviceCount;
+  pendingDevices?: DeviceCount;
+  offlineDevices?: DeviceCount;
+  stalledDevices?: DeviceCount;
+  failedDevices?: DeviceCount;
+  conflictingDevices?: DeviceCount;
+  failures?: DeviceFailures;
+  lastHandledReconcileAt?: LastHandledReconcileAt;
+  hubs?: ConfigHubs;
   rollout?: RolloutStatus;
 }
 export interface DeviceFailure {
@@ -298,4 +323,121 @@ export interface RolloutStatus {
    * Past failureThreshold: no new batch starts until the spec changes.
    */
   halted?: boolean;
+}
+/**
+ * Desired properties of a device or module twin (or of one IoT Plug and Play component) for a group of devices of one IoT hub, judged by a JSON Schema or a DTDL model before anything is written.
+ */
+export interface TwinConfig {
+  apiVersion: 'iotsecurity.io/v1alpha1';
+  kind: 'TwinConfig';
+  metadata: ObjectMeta;
+  spec: TwinConfigSpec;
+  status?: TwinConfigStatus;
+}
+export interface TwinConfigSpec {
+  hubRef: LocalObjectReference1;
+  target: Target1;
+  /**
+   * Layering order: per device and property, the highest priority that sets it wins, across TwinConfigs and SecurityModuleConfigs.
+   */
+  priority?: number;
+  twin?: TwinSelector;
+  /**
+   * The desired properties to manage, any JSON but null: each top-level property (in a component, each property of the component) is one managed setting; objects are written whole.
+   */
+  properties: {
+    [k: string]: unknown;
+  };
+  schema?: TwinSchemaReference;
+  /**
+   * How a device says it took the properties: PlugAndPlay acknowledgements ({value, ac, av, ad}; ac 2xx at the version written), Mirror (the reported property equals the desired one) or None (the hub's acceptance of the write).
+   */
+  convergence?: 'PlugAndPlay' | 'Mirror' | 'None';
+  convergenceTimeout?: KubeDuration2;
+  rollout?: Rollout;
+  /**
+   * Stop writing twins for this resource; ownership is kept.
+   */
+  suspend?: boolean;
+  /**
+   * Remove: managed properties are removed on deletion; Retain: they stay on the twins.
+   */
+  deletionPolicy?: 'Remove' | 'Retain';
+}
+/**
+ * The IoTHub (same namespace) whose devices this configures.
+ */
+export interface LocalObjectReference1 {
+  /**
+   * Name of the object.
+   */
+  name: string;
+}
+/**
+ * Which devices: exactly one of condition or deviceIds.
+ */
+export interface Target1 {
+  /**
+   * A WHERE clause of IoT Hub's query language over device twins: tags.*, deviceId, status, connectionState.
+   */
+  condition?: string;
+  /**
+   * @minItems 1
+   * @maxItems 10000
+   */
+  deviceIds?: DeviceId[];
+}
+/**
+ * Which twin of each device: the device twin unless moduleId names a module; optionally one IoT Plug and Play component of it.
+ */
+export interface TwinSelector {
+  moduleId?: ModuleId;
+  /**
+   * Create the module on targeted devices that lack it (only with moduleId; absent means false).
+   */
+  createModule?: boolean;
+  component?: ComponentName;
+}
+/**
+ * How the properties are judged before anything is written: exactly one of an inline jsonSchema or a ConfigMap key holding a JSON Schema or a DTDL model.
+ */
+export interface TwinSchemaReference {
+  /**
+   * A JSON Schema (draft 07 unless $schema says 06, 2019-09 or 2020-12) of the properties object; references only inside it.
+   */
+  jsonSchema?: {
+    [k: string]: unknown;
+  };
+  configMapKeyRef?: ConfigMapKeyReference;
+  /**
+   * What the ConfigMap key holds: a JSON Schema (when absent) or a DTDL v2/v3 model, whose writable properties (of twin.component's interface, with a component) say what may be set.
+   */
+  format?: 'JSONSchema' | 'DTDL';
+}
+/**
+ * A key of a ConfigMap in the same namespace.
+ */
+export interface ConfigMapKeyReference {
+  /**
+   * Name of the ConfigMap.
+   */
+  name: string;
+  key: ConfigMapKey;
+}
+export interface TwinConfigStatus {
+  observedGeneration?: number;
+  conditions?: Conditions;
+  targetedDevices?: DeviceCount;
+  appliedDevices?: DeviceCount;
+  convergedDevices?: DeviceCount;
+  pendingDevices?: DeviceCount;
+  offlineDevices?: DeviceCount;
+  stalledDevices?: DeviceCount;
+  failedDevices?: DeviceCount;
+  rejectedDevices?: DeviceCount1;
+  conflictingDevices?: DeviceCount;
+  failures?: DeviceFailures;
+  lastHandledReconcileAt?: LastHandledReconcileAt;
+  hubs?: ConfigHubs;
+  rollout?: RolloutStatus;
 }

@@ -23,14 +23,18 @@ import { type CommandIo, UsageError } from '../command-io.js';
 const OUTPUTS = ['text', 'json', 'github'] as const;
 type Output = (typeof OUTPUTS)[number];
 
-export const VALIDATE_USAGE = `Usage: iot-security-operator validate [--output text|json|github] PATH...
+export const VALIDATE_USAGE = `Usage: iot-security-operator validate [--output text|json|github] [--allow-missing-configmaps] PATH...
 
-Validates IoTHub and SecurityModuleConfig resources in YAML files or directories (recursive, .yaml/.yml,
-multi-document); '-' reads standard input, named ${STANDARD_INPUT} in problems. Prints one line per problem:
-FILE:LINE:COLUMN: error|warning: KIND/NAME: FIELD: MESSAGE.
+Validates IoTHub, SecurityModuleConfig and TwinConfig resources in YAML files or directories (recursive,
+.yaml/.yml, multi-document); '-' reads standard input, named ${STANDARD_INPUT} in problems. Prints one line per
+problem: FILE:LINE:COLUMN: error|warning: KIND/NAME: FIELD: MESSAGE. A TwinConfig's properties are judged by its
+schema: inline, or the key of a ConfigMap (apiVersion v1) that must be among the same files.
   --output json     one JSON report of every problem
   --output github   GitHub Actions workflow commands (::error file=F,line=L,col=C,...::MESSAGE): annotations
                     on the pull request's lines, paths relative to GITHUB_WORKSPACE
+  --allow-missing-configmaps
+                    a TwinConfig whose ConfigMap is not among the files is a warning, not an error (its
+                    properties are then checked as IoT Hub takes them, not against the schema)
 A file that cannot be judged safely is one problem of its own: over ${formatBytes(MAX_FILE_BYTES)}, a document over ${formatBytes(MAX_DOCUMENT_BYTES)},
 more than ${MAX_DOCUMENTS_PER_FILE} documents, nesting deeper than ${MAX_NESTING_DEPTH}, more than ${MAX_ALIAS_EXPANSIONS} alias expansions, not UTF-8 text,
 a dangling link.
@@ -42,6 +46,7 @@ export async function runValidateCommand(argv: string[], io: CommandIo): Promise
     allowPositionals: true,
     options: {
       output: { type: 'string', short: 'o', default: 'text' },
+      'allow-missing-configmaps': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,6 +67,7 @@ export async function runValidateCommand(argv: string[], io: CommandIo): Promise
     result = validateFiles(
       positionals.filter((p) => p !== '-'),
       texts,
+      { missingConfigMaps: values['allow-missing-configmaps'] ? 'warning' : 'error' },
     );
   } catch (error) {
     // A path that cannot be used is how the command was called; anything else is no usage error.
