@@ -108,7 +108,6 @@ export function hasChanges(plan: HubPlan): boolean {
   return [...plan.reports.values()].some((r) => r.deferredDevices > 0);
 }
 
-
 function sample(ids: string[], deviceId: string): void {
   if (ids.length < PLAN_SAMPLE_SIZE) ids.push(deviceId);
 }
