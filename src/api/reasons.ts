@@ -167,6 +167,26 @@ export const REASONS = {
     means: '`spec.suspend: true`',
     action: 'set it false to resume',
   },
+  ConfigMapNotFound: {
+    uses: ['SecurityModuleConfig'],
+    ...notReady,
+    reconciling: true,
+    stalled: false,
+    retried: true,
+    means:
+      "the ConfigMap a TwinConfig's `spec.schema.configMapKeyRef` names does not exist (in its namespace): nothing is written for it",
+    action: 'create it; the operator looks again every 10 s and picks it up when it appears',
+  },
+  ConfigMapKeyMissing: {
+    uses: ['SecurityModuleConfig'],
+    ...notReady,
+    reconciling: true,
+    stalled: false,
+    retried: true,
+    means:
+      "the ConfigMap lacks the key a TwinConfig's `spec.schema.configMapKeyRef` names: nothing is written for it",
+    action: 'add the key (the message lists the keys it has); picked up within 10 s',
+  },
   FinalizerMissing: {
     uses: ['SecurityModuleConfig'],
     ...notReady,

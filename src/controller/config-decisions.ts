@@ -1,16 +1,20 @@
-// What a reconcile decides for each SecurityModuleConfig of a hub: which are planned, held or departing before the
-// step, and after it (or when the hub cannot be used) the status each gets or the finalizer it loses. Pure.
-import type { SecurityModuleConfig } from '../api/generated/types.js';
+// What a reconcile decides for each resource of a hub (SecurityModuleConfigs and TwinConfigs): which are planned,
+// held or departing before the step, and after it (or when the hub cannot be used) the status each gets or the
+// finalizer it loses. Pure: the ConfigMaps TwinConfigs name were read before.
+import type { SecurityModuleConfig, TwinConfig } from '../api/generated/types.js';
 import type { StepOutcome } from '../engine/hub-session.js';
 import {
   blockedConditions,
   blockedSecurityModuleConfigStatus,
   securityModuleConfigStatus,
+  twinConfigStatus,
 } from '../planner/kubernetes-status.js';
 import { toPlannedResource } from '../planner/resource-input.js';
-import type { PlannedCondition } from '../planner/resource-report.js';
+import type { PlannedCondition, ResourceReport } from '../planner/resource-report.js';
 import type { PlannedResource } from '../planner/types.js';
+import type { TwinSlot } from '../twins/types.js';
 import { validateResource } from '../validation/validate-resource.js';
+import type { ConfigMapRead } from './config-maps.js';
 import { type HubProblem, issuesText } from './hub-problems.js';
 import {
   type DecisionContext,
@@ -23,14 +27,64 @@ import {
   statusOf,
 } from './hub-view.js';
 import { configStatusChange, type KubeChanges, noChanges } from './kube-changes.js';
-import { asWritten, type ConfigObject, FINALIZER, type HubObject, objectKey } from './kube-objects.js';
+import {
+  asWritten,
+  type ConfigObject,
+  configKindOf,
+  FINALIZER,
+  type HubObject,
+  objectKey,
+  resourceKeyOf,
+  slotOf,
+  type TwinConfigObject,
+} from './kube-objects.js';
 
 export interface PlanInputs {
   resources: PlannedResource[];
   held: Map<string, number>;
   departing: Map<string, 'Remove' | 'Retain'>;
-  /** Why a resource of this hub is held, by key: an invalid spec, or no finalizer yet. */
-  heldBecause: Map<string, { reason: 'InvalidSpec' | 'FinalizerMissing'; message: string }>;
+  /** Why a resource of this hub is held, by key: an invalid spec, no finalizer yet, its ConfigMap missing. */
+  heldBecause: Map<string, { reason: HeldReason; message: string }>;
+  /** The twin slots of every resource of the hub, planned or not: their twins are read. */
+  slots: Set<TwinSlot>;
+}
+
+export type HeldReason = 'InvalidSpec' | 'FinalizerMissing' | 'ConfigMapNotFound' | 'ConfigMapKeyMissing';
+
+/** The ConfigMaps of a namespace that resources name, as read for this reconcile, by name. */
+export type ReadConfigMaps = ReadonlyMap<string, ConfigMapRead>;
+
+/** The ConfigMap a TwinConfig's schema names, if any. */
+export function configMapNameOf(config: ConfigObject): string | undefined {
+  if (configKindOf(config) !== 'TwinConfig') return undefined;
+  return (config as TwinConfigObject).spec?.schema?.configMapKeyRef?.name;
+}
+
+/** Why a TwinConfig's ConfigMap (or its key) is not there to judge it by, or nothing when it is. */
+function missingConfigMap(
+  config: ConfigObject,
+  configMaps: ReadConfigMaps,
+): { reason: HeldReason; message: string } | undefined {
+  const ref =
+    configKindOf(config) === 'TwinConfig'
+      ? (config as TwinConfigObject).spec?.schema?.configMapKeyRef
+      : undefined;
+  if (!ref) return undefined;
+  const where = `ConfigMap ${config.metadata.namespace}/${ref.name}`;
+  const read = configMaps.get(ref.name);
+  if (!read?.found)
+    return {
+      reason: 'ConfigMapNotFound',
+      message: `${where} (spec.schema.configMapKeyRef) does not exist: nothing is written for this resource until it does`,
+    };
+  if (read.data[ref.key] === undefined) {
+    const keys = Object.keys(read.data).sort();
+    return {
+      reason: 'ConfigMapKeyMissing',
+      message: `${where} has no key '${ref.key}' (spec.schema.configMapKeyRef.key); it has ${keys.length ? keys.slice(0, 10).join(', ') : 'no keys'}`,
+    };
+  }
+  return undefined;
 }
 
 const policy = (c: ConfigObject) => (c.spec?.deletionPolicy === 'Retain' ? 'Retain' : 'Remove');
@@ -38,28 +92,44 @@ const retainedOnDelete = (c: ConfigObject) => isDeleting(c) && c.spec?.deletionP
 
 /** Resources that point elsewhere now, and those being deleted, depart: their deletionPolicy applies. */
 function departures(view: HubView, inputs: PlanInputs): void {
-  for (const config of view.away) inputs.departing.set(objectKey(config.metadata), policy(config));
+  for (const config of view.away) inputs.departing.set(resourceKeyOf(config), policy(config));
   for (const config of view.current)
-    if (isDeleting(config)) inputs.departing.set(objectKey(config.metadata), policy(config));
+    if (isDeleting(config)) inputs.departing.set(resourceKeyOf(config), policy(config));
 }
 
-const emptyInputs = (): PlanInputs => ({
+const emptyInputs = (view: HubView): PlanInputs => ({
   resources: [],
   held: new Map(),
   departing: new Map(),
   heldBecause: new Map(),
+  slots: new Set([...view.current, ...view.away].map(slotOf)),
 });
 
 /** The IoTHub is in use: valid resources are planned; invalid ones (or without the finalizer yet) held as they are. */
-export function planInputs(view: HubView, finalized: (config: ConfigObject) => boolean): PlanInputs {
-  const inputs = emptyInputs();
+export function planInputs(
+  view: HubView,
+  finalized: (config: ConfigObject) => boolean,
+  configMaps: ReadConfigMaps = new Map(),
+): PlanInputs {
+  const inputs = emptyInputs(view);
   departures(view, inputs);
   for (const config of view.current) {
     if (isDeleting(config)) continue;
-    const key = objectKey(config.metadata);
-    const validation = validateResource(asWritten(config));
-    const errors = validation.issues.filter((i) => i.severity === 'error');
+    const key = resourceKeyOf(config);
     const priority = Number.isInteger(config.spec?.priority) ? (config.spec.priority as number) : 0;
+    const missing = missingConfigMap(config, configMaps);
+    if (missing) {
+      inputs.held.set(key, priority);
+      inputs.heldBecause.set(key, missing);
+      continue;
+    }
+    const validation = validateResource(asWritten(config), {
+      lookup: (_namespace, name) => {
+        const read = configMaps.get(name);
+        return read?.found ? read.data : undefined;
+      },
+    });
+    const errors = validation.issues.filter((i) => i.severity === 'error');
     if (errors.length || !validation.resource) {
       inputs.held.set(key, priority);
       inputs.heldBecause.set(key, {
@@ -73,7 +143,7 @@ export function planInputs(view: HubView, finalized: (config: ConfigObject) => b
         message: `nothing is written before the finalizer ${FINALIZER} is on the resource (it could not be added; see the operator's log)`,
       });
     } else {
-      inputs.resources.push(toPlannedResource(validation.resource as SecurityModuleConfig));
+      inputs.resources.push(toPlannedResource(validation.resource as SecurityModuleConfig | TwinConfig));
     }
   }
   return inputs;
@@ -81,9 +151,9 @@ export function planInputs(view: HubView, finalized: (config: ConfigObject) => b
 
 /** The IoTHub is being deleted: every resource departs by its deletionPolicy. */
 export function departAll(view: HubView): PlanInputs {
-  const inputs = emptyInputs();
+  const inputs = emptyInputs(view);
   departures(view, inputs);
-  for (const config of view.current) inputs.departing.set(objectKey(config.metadata), policy(config));
+  for (const config of view.current) inputs.departing.set(resourceKeyOf(config), policy(config));
   return inputs;
 }
 
@@ -91,7 +161,20 @@ export function departAll(view: HubView): PlanInputs {
 export function releaseRetained(view: HubView): KubeChanges['removeFinalizers'] {
   return view.current
     .filter(retainedOnDelete)
-    .map((config) => ({ kind: 'SecurityModuleConfig' as const, object: config }));
+    .map((config) => ({ kind: configKindOf(config), object: config }));
+}
+
+/** A resource's status from the planner's report of it, by its kind. */
+function reportStatus(
+  config: ConfigObject,
+  report: ResourceReport,
+  context: DecisionContext,
+  hubs: string[],
+) {
+  const status = statusContext(config, context, { hubs });
+  return configKindOf(config) === 'TwinConfig'
+    ? twinConfigStatus(report, status)
+    : securityModuleConfigStatus(report, status);
 }
 
 /** A status that keeps the counts the resource carried, with new conditions. */
@@ -123,7 +206,7 @@ export function configsAfterStep(
   const changes = noChanges();
   let remaining = 0;
   for (const config of view.current) {
-    const key = objectKey(config.metadata);
+    const key = resourceKeyOf(config);
     const owned = ownedTwins(config, outcome.snapshot, context.manager);
     if (owned > 0) remaining++;
     const others = otherHubs(config, view.name, context);
@@ -131,7 +214,7 @@ export function configsAfterStep(
     if (inputs.departing.has(key)) {
       if (retainedOnDelete(config)) continue;
       if (isDeleting(config) && owned === 0 && others.length === 0) {
-        changes.removeFinalizers.push({ kind: 'SecurityModuleConfig', object: config });
+        changes.removeFinalizers.push({ kind: configKindOf(config), object: config });
         continue;
       }
       const conditions = departingConditions(view.hub, config, owned, others, outcome);
@@ -146,8 +229,7 @@ export function configsAfterStep(
       );
     } else if (report) {
       const before = statusOf(config, context);
-      const status = securityModuleConfigStatus(report, statusContext(config, context, { hubs }));
-      changes.statuses.push(configStatusChange(config, status, before));
+      changes.statuses.push(configStatusChange(config, reportStatus(config, report, context, hubs), before));
     }
   }
   return { changes, remaining };
@@ -160,7 +242,7 @@ function departingConditions(
   others: string[],
   outcome: StepOutcome,
 ): PlannedCondition[] {
-  const key = objectKey(config.metadata);
+  const key = resourceKeyOf(config);
   const why = isDeleting(config)
     ? 'before the finalizer goes'
     : `the IoTHub ${hub.metadata.name} is being deleted`;
@@ -194,7 +276,7 @@ export function configsWithoutHub(view: HubView, problem: HubProblem, context: D
     const others = otherHubs(config, config.spec?.hubRef?.name ?? '', context);
     // No IoTHub: nothing of its twins can be reached or remains ours to clean (a deleted IoTHub cleaned them).
     if (!hub && isDeleting(config) && others.length === 0) {
-      changes.removeFinalizers.push({ kind: 'SecurityModuleConfig', object: config });
+      changes.removeFinalizers.push({ kind: configKindOf(config), object: config });
       continue;
     }
     const conditions = isDeleting(config)

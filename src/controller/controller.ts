@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { OperatorMetrics } from '../observability/metrics.js';
 import { drainAlso } from '../runtime/stop.js';
 import { StopController } from '../runtime/stop-controller.js';
+import { ConfigMapReader } from './config-maps.js';
 import { ControllerMemory, type ControllerMemoryOptions } from './controller-memory.js';
 import { EventRecorder } from './event-recorder.js';
 import { HubReconciler } from './hub-reconciler.js';
@@ -19,6 +20,7 @@ import {
   API_VERSION,
   type ApiKind,
   type ConfigObject,
+  configKindOf,
   type HubObject,
   hubKeyOf,
   objectKey,
@@ -104,6 +106,7 @@ function unchanged<T extends HubObject | ConfigObject>(change: ObjectChange<T>):
 export class Controller {
   readonly hubs: NamespacedInformers<HubObject & KubernetesObject>;
   readonly configs: NamespacedInformers<ConfigObject & KubernetesObject>;
+  readonly twinConfigs: NamespacedInformers<ConfigObject & KubernetesObject>;
   readonly secrets: NamespacedInformers<SecretObject & KubernetesObject>;
   readonly writer: KubeWriter;
   readonly events: EventRecorder;
@@ -127,6 +130,7 @@ export class Controller {
     };
     this.hubs = new NamespacedInformers(customSource(kubeConfig, 'IoTHub'), informerOptions);
     this.configs = new NamespacedInformers(customSource(kubeConfig, 'SecurityModuleConfig'), informerOptions);
+    this.twinConfigs = new NamespacedInformers(customSource(kubeConfig, 'TwinConfig'), informerOptions);
     this.secrets = new NamespacedInformers(secretSource(kubeConfig), informerOptions);
     this.writer = new KubeWriter(makeKubeApi(kubeConfig, CustomObjectsApi), logger);
     this.events = new EventRecorder(makeKubeApi(kubeConfig, CoreV1Api), {
@@ -142,7 +146,12 @@ export class Controller {
     this.metrics = options.metrics ?? new OperatorMetrics(this.memory);
     this.reconciler = new HubReconciler({
       hubs: this.hubs,
-      configs: this.configs,
+      // The resources of a hub, of both kinds.
+      configs: {
+        get: (namespace, name) => this.configs.get(namespace, name) ?? this.twinConfigs.get(namespace, name),
+        list: (namespace) => [...this.configs.list(namespace), ...this.twinConfigs.list(namespace)],
+      },
+      configMaps: new ConfigMapReader(makeKubeApi(kubeConfig, CoreV1Api)),
       secrets: (namespace, name) => this.secrets.get(namespace, name),
       writer: this.writer,
       events: this.events,
@@ -157,13 +166,13 @@ export class Controller {
 
   /** Whether every informer has listed its collection once. */
   get synced(): boolean {
-    return this.hubs.synced && this.configs.synced && this.secrets.synced;
+    return this.informers.every((i) => i.synced);
   }
 
   /** Starts the informers and resolves when their caches are filled (standbys keep theirs warm). */
   async startInformers(): Promise<void> {
-    await Promise.all([this.hubs.start(), this.configs.start(), this.secrets.start()]);
-    await Promise.all([this.hubs.waitForSync(), this.configs.waitForSync(), this.secrets.waitForSync()]);
+    await Promise.all(this.informers.map((i) => i.start()));
+    await Promise.all(this.informers.map((i) => i.waitForSync()));
   }
 
   /** The current term's work queue (undefined when not reconciling). */
@@ -212,7 +221,7 @@ export class Controller {
   async stop(): Promise<void> {
     await this.stopWorkers();
     this.memory.closeAll();
-    await Promise.all([this.hubs.stop(), this.configs.stop(), this.secrets.stop()]);
+    await Promise.all(this.informers.map((i) => i.stop()));
   }
 
   /**
@@ -221,14 +230,14 @@ export class Controller {
    * which after an outage of a minute can be as long again: they try now.
    */
   private apiServerRestored(): void {
-    for (const informers of [this.hubs, this.configs, this.secrets]) informers?.retryNow();
+    for (const informers of this.informers) informers?.retryNow();
     this.term?.queue.retryWaitingForApiServer();
   }
 
   private knownHubs(): Set<string> {
     const keys = new Set<string>();
     for (const hub of this.hubs.all()) keys.add(objectKey(hub.metadata));
-    for (const config of this.configs.all()) {
+    for (const config of [...this.configs.all(), ...this.twinConfigs.all()]) {
       const key = hubKeyOf(config);
       if (key) keys.add(key);
     }
@@ -239,14 +248,19 @@ export class Controller {
     if (key) this.term?.queue.add(key, { interrupt });
   }
 
+  /** Every informer, in the order they start. */
+  private get informers() {
+    return [this.hubs, this.configs, this.twinConfigs, this.secrets];
+  }
+
   private route(): void {
-    this.configs.onChange((change) => {
+    const onConfig = (change: ObjectChange<ConfigObject & KubernetesObject>) => {
       if (unchanged(change)) return;
       const config = change.object;
       if (change.event === 'delete') {
         this.memory.forgetObject(config.metadata.uid);
         this.metrics.recordStatus(
-          'SecurityModuleConfig',
+          configKindOf(config),
           config.metadata.namespace,
           config.metadata.name,
           undefined,
@@ -256,7 +270,9 @@ export class Controller {
       this.enqueue(hubKeyOf(config), true);
       const before = change.previous && hubKeyOf(change.previous);
       if (before !== hubKeyOf(config)) this.enqueue(before, true);
-    });
+    };
+    this.configs.onChange(onConfig);
+    this.twinConfigs.onChange(onConfig);
 
     this.hubs.onChange((change) => {
       if (unchanged(change)) return;

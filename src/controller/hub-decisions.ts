@@ -18,7 +18,7 @@ import {
   statusOf,
 } from './hub-view.js';
 import { hubStatusChange, type KubeChanges, mergeChanges, noChanges } from './kube-changes.js';
-import { FINALIZER, type HubObject } from './kube-objects.js';
+import { configKindOf, FINALIZER, type HubObject } from './kube-objects.js';
 import type { ReconcileResult } from './reconcile-result.js';
 
 export interface HubDecision {
@@ -43,7 +43,7 @@ export function prepare(view: HubView): KubeChanges {
   if (hub)
     for (const config of view.current)
       if (!hasFinalizer(config) && !isDeleting(config))
-        changes.addFinalizers.push({ kind: 'SecurityModuleConfig', object: config });
+        changes.addFinalizers.push({ kind: configKindOf(config), object: config });
   changes.removeFinalizers.push(...releaseRetained(view));
   return changes;
 }
@@ -95,8 +95,16 @@ export function decideAfterStep(
   const modules = securityModuleCount(outcome.snapshot);
   const message = `connected to ${hostName}: ${outcome.devices} devices${modules === undefined ? '' : `, ${modules} with the security module`}`;
   const { changes } = afterStep(view, inputs, outcome, message, context);
-  return { changes, result: { kind: 'done', requeueAfterMs: outcome.nextStepInMs }, dropHub: false };
+  // A ConfigMap a resource waits for is looked for again soon: it is picked up when it appears.
+  const waitingForConfigMap = [...inputs.heldBecause.values()].some((h) => h.reason.startsWith('ConfigMap'));
+  const requeueAfterMs = waitingForConfigMap
+    ? Math.min(outcome.nextStepInMs, CONFIG_MAP_RECHECK_MS)
+    : outcome.nextStepInMs;
+  return { changes, result: { kind: 'done', requeueAfterMs }, dropHub: false };
 }
+
+/** How soon a missing ConfigMap is looked for again. */
+export const CONFIG_MAP_RECHECK_MS = 10_000;
 
 /**
  * After a step of a deleted IoTHub, which took its resources' settings off its twins by their deletionPolicy: it

@@ -9,10 +9,16 @@ import { parseKubeDuration } from '../api/kube-duration.js';
 import type { HubSession, StepOutcome } from '../engine/hub-session.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
-import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
-import { departAll, type PlanInputs, planInputs } from './config-decisions.js';
+import {
+  configMapNameOf,
+  departAll,
+  type PlanInputs,
+  planInputs,
+  type ReadConfigMaps,
+} from './config-decisions.js';
+import type { ConfigMapReader } from './config-maps.js';
 import type { ControllerMemory } from './controller-memory.js';
 import type { EventRecorder } from './event-recorder.js';
 import { resolveHubCredentials, type SecretLookup } from './hub-credentials.js';
@@ -34,7 +40,7 @@ import {
   reconcileRequested,
 } from './hub-view.js';
 import { type Applied, applyChanges, finalizerTarget, type KubeChanges } from './kube-changes.js';
-import { type ConfigObject, FINALIZER, type HubObject, splitKey } from './kube-objects.js';
+import { type ConfigObject, configKindOf, FINALIZER, type HubObject, splitKey } from './kube-objects.js';
 import type { KubeWriter } from './kube-writer.js';
 import { type ReconcileResult, withApplyErrors } from './reconcile-result.js';
 
@@ -46,6 +52,8 @@ export interface ObjectCache<T> {
 export interface HubReconcilerDeps {
   hubs: ObjectCache<HubObject>;
   configs: ObjectCache<ConfigObject>;
+  /** Reads the ConfigMaps TwinConfigs name (only those). */
+  configMaps?: ConfigMapReader;
   secrets: SecretLookup;
   writer: KubeWriter;
   events: EventRecorder;
@@ -97,8 +105,14 @@ export class HubReconciler {
   ): Promise<ReconcileResult> {
     const finalized = (config: ConfigObject) =>
       (config.metadata.finalizers?.includes(FINALIZER) ?? false) ||
-      !prepared.finalizerMissing.has(finalizerTarget('SecurityModuleConfig', config));
-    const inputs = planInputs(view, finalized);
+      !prepared.finalizerMissing.has(finalizerTarget(configKindOf(config), config));
+    let configMaps: ReadConfigMaps;
+    try {
+      configMaps = await this.readConfigMaps(view);
+    } catch (error) {
+      return withApplyErrors({ kind: 'done' }, [...prepared.errors, error as Error]);
+    }
+    const inputs = planInputs(view, finalized, configMaps);
     const stepped = await this.step(view, inputs, context, stop);
     if ('aborted' in stepped) return withApplyErrors({ kind: 'done' }, prepared.errors);
     const now = this.now(context);
@@ -173,6 +187,13 @@ export class HubReconciler {
     return { ...context, now: new Date(this.clock.now()) };
   }
 
+  /** The ConfigMaps the hub's TwinConfigs name, each read once (only those: see config-maps.ts). */
+  private async readConfigMaps(view: HubView): Promise<ReadConfigMaps> {
+    const names = view.current.map(configMapNameOf).filter((n): n is string => n !== undefined);
+    if (names.length === 0 || !this.deps.configMaps) return new Map();
+    return this.deps.configMaps.readAll(view.namespace, names);
+  }
+
   // --- step ---------------------------------------------------------------------------------------------------
 
   /** One step of the hub's session, or why there can be none. */
@@ -191,7 +212,7 @@ export class HubReconciler {
         departing: inputs.departing,
         held: inputs.held,
         // Where departing and held resources keep settings: their twins are read though nothing plans them.
-        slots: [SECURITY_MODULE_ID],
+        slots: [...inputs.slots],
         stop,
         fullRead: [view.hub, ...view.current].some((object) => reconcileRequested(object, context)),
       });

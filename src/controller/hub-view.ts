@@ -11,8 +11,8 @@ import {
   type ApiObject,
   type ConfigObject,
   type HubObject,
-  objectKey,
   RECONCILE_REQUESTED_ANNOTATION,
+  resourceKeyOf,
 } from './kube-objects.js';
 
 export interface HubView {
@@ -85,7 +85,7 @@ export function otherHubs(config: ConfigObject, hubName: string, context: Decisi
 
 /** Device twins whose ownership record (this manager's) still names the resource. */
 export function ownedTwins(config: ConfigObject, snapshot: HubSnapshot, manager: string): number {
-  const key = objectKey(config.metadata);
+  const key = resourceKeyOf(config);
   let count = 0;
   for (const twins of snapshot.twins.values())
     for (const twin of twins.values()) {

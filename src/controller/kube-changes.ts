@@ -2,13 +2,14 @@
 // The decisions (pure) fill a KubeChanges; `applyChanges` writes every status that changed (through the status
 // subresource, recording the Events its transition is worth and the metrics that mirror it), adds and removes
 // finalizers, and gathers the errors instead of stopping at the first.
-import type { IoTHubStatus, SecurityModuleConfigStatus } from '../api/generated/types.js';
+import type { IoTHubStatus, SecurityModuleConfigStatus, TwinConfigStatus } from '../api/generated/types.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { EventRecorder, RecordedEvent } from './event-recorder.js';
 import {
   type ApiKind,
   type ApiObject,
   type ConfigObject,
+  configKindOf,
   type HubObject,
   objectKey,
 } from './kube-objects.js';
@@ -19,9 +20,9 @@ import type { WrittenStatuses } from './written-statuses.js';
 export type StatusChange =
   | { kind: 'IoTHub'; object: HubObject; status: IoTHubStatus; events: RecordedEvent[] }
   | {
-      kind: 'SecurityModuleConfig';
+      kind: 'SecurityModuleConfig' | 'TwinConfig';
       object: ConfigObject;
-      status: SecurityModuleConfigStatus;
+      status: SecurityModuleConfigStatus | TwinConfigStatus;
       events: RecordedEvent[];
     };
 
@@ -73,10 +74,10 @@ export function hubStatusChange(hub: HubObject, status: IoTHubStatus, before?: I
 
 export function configStatusChange(
   config: ConfigObject,
-  status: SecurityModuleConfigStatus,
-  before?: SecurityModuleConfigStatus,
+  status: SecurityModuleConfigStatus | TwinConfigStatus,
+  before?: SecurityModuleConfigStatus | TwinConfigStatus,
 ): StatusChange {
-  return { kind: 'SecurityModuleConfig', object: config, status, events: configEvents(before, status) };
+  return { kind: configKindOf(config), object: config, status, events: configEvents(before, status) };
 }
 
 export interface ApplyDeps {

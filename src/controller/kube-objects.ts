@@ -1,7 +1,10 @@
 // The Kubernetes objects the controller reads and writes, as they come from the API server (metadata filled in,
 // status possibly absent), and the names it uses on them.
-import type { IoTHub, SecurityModuleConfig } from '../api/generated/types.js';
+import type { IoTHub, SecurityModuleConfig, TwinConfig } from '../api/generated/types.js';
 import { API_GROUP, API_VERSION } from '../api/schemas.js';
+import { plannedKey } from '../planner/resource-input.js';
+import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
+import { DEVICE_TWIN, type TwinSlot } from '../twins/types.js';
 
 export { API_GROUP, API_VERSION };
 
@@ -10,10 +13,14 @@ export const FINALIZER = `${API_GROUP}/finalizer`;
 export const RECONCILE_REQUESTED_ANNOTATION = `${API_GROUP}/reconcile-requested-at`;
 export const CONTROLLER_NAME = 'iot-security-operator';
 
-export type ApiKind = 'IoTHub' | 'SecurityModuleConfig';
+export type ApiKind = 'IoTHub' | 'SecurityModuleConfig' | 'TwinConfig';
+/** The kinds of resource a hub answers for: they name it in spec.hubRef. */
+export type ConfigKind = Exclude<ApiKind, 'IoTHub'>;
+export const CONFIG_KINDS: readonly ConfigKind[] = ['SecurityModuleConfig', 'TwinConfig'];
 export const PLURALS: Record<ApiKind, string> = {
   IoTHub: 'iothubs',
   SecurityModuleConfig: 'securitymoduleconfigs',
+  TwinConfig: 'twinconfigs',
 };
 
 export interface KubeMeta {
@@ -30,8 +37,29 @@ export interface KubeMeta {
 }
 
 export type HubObject = Omit<IoTHub, 'metadata'> & { metadata: KubeMeta };
-export type ConfigObject = Omit<SecurityModuleConfig, 'metadata'> & { metadata: KubeMeta };
+export type SecurityModuleConfigObject = Omit<SecurityModuleConfig, 'metadata'> & { metadata: KubeMeta };
+export type TwinConfigObject = Omit<TwinConfig, 'metadata'> & { metadata: KubeMeta };
+/** A resource of a hub: either kind. */
+export type ConfigObject = SecurityModuleConfigObject | TwinConfigObject;
 export type ApiObject = HubObject | ConfigObject;
+
+/** The key the planner and the twins' ownership records know a resource by. */
+export function resourceKeyOf(config: ConfigObject): string {
+  return plannedKey({ ...config, kind: configKindOf(config) } as Parameters<typeof plannedKey>[0]);
+}
+
+/** The twin slot a resource's settings live in (where its ownership records are). */
+export function slotOf(config: ConfigObject): TwinSlot {
+  if (configKindOf(config) === 'SecurityModuleConfig') return SECURITY_MODULE_ID;
+  return (config as TwinConfigObject).spec?.twin?.moduleId ?? DEVICE_TWIN;
+}
+
+/** A resource's kind (objects from a list may lack `kind`: a TwinConfig's spec has properties). */
+export function configKindOf(config: ConfigObject): ConfigKind {
+  const kind = (config as { kind?: string }).kind;
+  if (kind === 'TwinConfig' || kind === 'SecurityModuleConfig') return kind;
+  return 'properties' in ((config as { spec?: object }).spec ?? {}) ? 'TwinConfig' : 'SecurityModuleConfig';
+}
 
 export interface SecretObject {
   apiVersion?: string;

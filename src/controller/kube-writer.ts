@@ -9,9 +9,9 @@ import { apiMessage } from './api-errors.js';
 import { API_GROUP, API_VERSION, type ApiKind, type ApiObject, FINALIZER, PLURALS } from './kube-objects.js';
 import type { WrittenStatuses } from './written-statuses.js';
 
-/** A failed write, with what a person needs: the verb, the resource, the API server's own message. */
-export class KubeWriteError extends Error {
-  override name = 'KubeWriteError';
+/** A failed call to the Kubernetes API, with what a person needs: the verb, the resource, the API server's own message. */
+export class KubeCallError extends Error {
+  override name = 'KubeCallError';
   constructor(
     readonly status: number,
     message: string,
@@ -27,7 +27,7 @@ export class KubeWriteError extends Error {
  */
 export function isApiServerUnreachable(error: unknown): boolean {
   if (error instanceof AggregateError) return error.errors.some(isApiServerUnreachable);
-  return error instanceof KubeWriteError && [0, 502, 503, 504].includes(error.status);
+  return error instanceof KubeCallError && [0, 502, 503, 504].includes(error.status);
 }
 
 export class KubeWriter {
@@ -125,7 +125,7 @@ export class KubeWriter {
         namespace: object.metadata.namespace,
         status,
       });
-      throw new KubeWriteError(status, message);
+      throw new KubeCallError(status, message);
     }
   }
 }

@@ -1,6 +1,8 @@
 // The Kubernetes rights the controller's code uses, and nothing more: the single source of the RBAC manifests
 // (`make generate` writes them into manifests/), each rule proven needed by a test that removes it.
-import { API_GROUP, PLURALS } from './kube-objects.js';
+import { API_GROUP, type ApiKind, PLURALS } from './kube-objects.js';
+
+const KINDS: readonly ApiKind[] = ['IoTHub', 'SecurityModuleConfig', 'TwinConfig'];
 
 export interface PolicyRule {
   apiGroups: string[];
@@ -13,20 +15,14 @@ export const LEADER_LEASE = 'iot-security-operator-leader';
 
 /** Rights over the watched namespaces: the API's resources, the Secrets they name, Events. */
 export const RECONCILE_RULES: PolicyRule[] = [
-  // The informers list and watch both kinds (the controller reads from their caches, never with get).
-  {
-    apiGroups: [API_GROUP],
-    resources: [PLURALS.IoTHub, PLURALS.SecurityModuleConfig],
-    verbs: ['list', 'watch'],
-  },
+  // The informers list and watch every kind (the controller reads from their caches, never with get).
+  { apiGroups: [API_GROUP], resources: KINDS.map((k) => PLURALS[k]), verbs: ['list', 'watch'] },
   // The finalizers are added and removed with JSON patches.
-  { apiGroups: [API_GROUP], resources: [PLURALS.IoTHub, PLURALS.SecurityModuleConfig], verbs: ['patch'] },
+  { apiGroups: [API_GROUP], resources: KINDS.map((k) => PLURALS[k]), verbs: ['patch'] },
   // Status through the status subresource.
-  {
-    apiGroups: [API_GROUP],
-    resources: [`${PLURALS.IoTHub}/status`, `${PLURALS.SecurityModuleConfig}/status`],
-    verbs: ['patch'],
-  },
+  { apiGroups: [API_GROUP], resources: KINDS.map((k) => `${PLURALS[k]}/status`), verbs: ['patch'] },
+  // The ConfigMaps TwinConfigs name for their schema or model: read one by one, never listed or watched.
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
   // Secrets are read, never written: the connection strings and CA bundles the IoTHubs name.
   { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
   // Events on transitions; a repeat within ten minutes patches the first one's count.

@@ -26,6 +26,10 @@ const DEVICE_STATES = [
   'conflicting',
 ] as const;
 
+/** A TwinConfig's devices can also refuse what they are sent. */
+const statesOf = (kind: string): readonly string[] =>
+  kind === 'TwinConfig' ? [...DEVICE_STATES, 'rejected'] : DEVICE_STATES;
+
 export class OperatorMetrics {
   readonly registry = new Registry();
   readonly reconcileTotal = new Counter({
@@ -91,9 +95,16 @@ export class OperatorMetrics {
     labelNames: ['namespace', 'name', 'state'],
     registers: [this.registry],
   });
+  /** A family of its own: the SecurityModuleConfig family's labels stay as dashboards know them. */
+  readonly twinConfigDevices = new Gauge({
+    name: 'iot_security_twinconfig_devices',
+    help: 'Devices of a TwinConfig by state, at its last reconcile',
+    labelNames: ['namespace', 'name', 'state'],
+    registers: [this.registry],
+  });
   readonly resourceReady = new Gauge({
     name: 'iot_security_resource_ready',
-    help: 'Whether a SecurityModuleConfig (or IoTHub, kind label) is Ready (1) or not (0), with the Ready reason',
+    help: 'Whether a SecurityModuleConfig, TwinConfig or IoTHub (kind label) is Ready (1) or not (0), with the Ready reason',
     labelNames: ['kind', 'namespace', 'name', 'reason'],
     registers: [this.registry],
   });
@@ -126,7 +137,7 @@ export class OperatorMetrics {
 
   /** A resource's status as last written (undefined: the resource is gone). */
   recordStatus(
-    kind: 'IoTHub' | 'SecurityModuleConfig',
+    kind: 'IoTHub' | 'SecurityModuleConfig' | 'TwinConfig',
     namespace: string,
     name: string,
     status: { conditions?: { type: string; status: string; reason: string }[] } | undefined,
@@ -135,8 +146,8 @@ export class OperatorMetrics {
     const previousReason = this.readyReasons.get(key);
     if (previousReason !== undefined)
       this.resourceReady.remove({ kind, namespace, name, reason: previousReason });
-    if (kind === 'SecurityModuleConfig')
-      for (const state of DEVICE_STATES) this.resourceDevices.remove({ namespace, name, state });
+    const devices = this.devicesFamily(kind);
+    if (devices) for (const state of statesOf(kind)) devices.remove({ namespace, name, state });
     if (!status) {
       this.readyReasons.delete(key);
       return;
@@ -145,11 +156,17 @@ export class OperatorMetrics {
     const reason = ready?.reason ?? 'Unknown';
     this.readyReasons.set(key, reason);
     this.resourceReady.set({ kind, namespace, name, reason }, ready?.status === 'True' ? 1 : 0);
-    if (kind !== 'SecurityModuleConfig') return;
-    for (const state of DEVICE_STATES) {
+    if (!devices) return;
+    for (const state of statesOf(kind)) {
       const count = (status as Record<string, unknown>)[`${state}Devices`];
-      if (typeof count === 'number') this.resourceDevices.set({ namespace, name, state }, count);
+      if (typeof count === 'number') devices.set({ namespace, name, state }, count);
     }
+  }
+
+  private devicesFamily(kind: string): Gauge<'namespace' | 'name' | 'state'> | undefined {
+    if (kind === 'SecurityModuleConfig') return this.resourceDevices;
+    if (kind === 'TwinConfig') return this.twinConfigDevices;
+    return undefined;
   }
 
   metrics(): Promise<string> {

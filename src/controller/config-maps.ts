@@ -1,0 +1,42 @@
+// The ConfigMaps TwinConfigs name for their schema or model, read by GET from the API server: only those named,
+// never a list or a watch of every ConfigMap (the operator's rights on ConfigMaps are `get` alone). Read once per
+// reconcile; a missing one is looked for again at the next reconcile, which comes soon while one is missing.
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { httpStatusOf } from '../runtime/http-status.js';
+import { apiMessage } from './api-errors.js';
+import { KubeCallError } from './kube-writer.js';
+
+/** A ConfigMap's data, or why there is none. */
+export type ConfigMapRead = { found: true; data: Record<string, string> } | { found: false };
+
+export class ConfigMapReader {
+  constructor(private readonly api: CoreV1Api) {}
+
+  /**
+   * The ConfigMaps `namespace/name` (each read once); a 404 is `found: false`. Other failures throw, as a
+   * KubeCallError carrying the status, so that the queue tells an unreachable API server apart.
+   */
+  async readAll(namespace: string, names: Iterable<string>): Promise<Map<string, ConfigMapRead>> {
+    const out = new Map<string, ConfigMapRead>();
+    for (const name of new Set(names)) {
+      try {
+        const map = await this.api.readNamespacedConfigMap({ name, namespace });
+        out.set(name, { found: true, data: { ...(map.data ?? {}) } });
+      } catch (error) {
+        const status = httpStatusOf(error) ?? 0;
+        if (status === 404) {
+          out.set(name, { found: false });
+          continue;
+        }
+        const where = `ConfigMap ${namespace}/${name}`;
+        throw new KubeCallError(
+          status,
+          status === 403
+            ? `not allowed to get ${where}: ${apiMessage(error)}; grant get on configmaps to the operator's ServiceAccount (see manifests/)`
+            : `get ${where} failed${status ? ` (${status})` : ''}: ${apiMessage(error)}`,
+        );
+      }
+    }
+    return out;
+  }
+}
