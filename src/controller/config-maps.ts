@@ -2,6 +2,7 @@
 // never a list or a watch of every ConfigMap (the operator's rights on ConfigMaps are `get` alone). Read once per
 // reconcile; a missing one is looked for again at the next reconcile, which comes soon while one is missing.
 import type { CoreV1Api } from '@kubernetes/client-node';
+import type { Logger } from '../observability/logger.js';
 import { httpStatusOf } from '../runtime/http-status.js';
 import { apiMessage } from './api-errors.js';
 import { KubeCallError } from './kube-writer.js';
@@ -10,7 +11,10 @@ import { KubeCallError } from './kube-writer.js';
 export type ConfigMapRead = { found: true; data: Record<string, string> } | { found: false };
 
 export class ConfigMapReader {
-  constructor(private readonly api: CoreV1Api) {}
+  constructor(
+    private readonly api: CoreV1Api,
+    private readonly logger?: Logger,
+  ) {}
 
   /**
    * The ConfigMaps `namespace/name` (each read once); a 404 is `found: false`. Other failures throw, as a
@@ -29,12 +33,12 @@ export class ConfigMapReader {
           continue;
         }
         const where = `ConfigMap ${namespace}/${name}`;
-        throw new KubeCallError(
-          status,
+        const message =
           status === 403
             ? `not allowed to get ${where}: ${apiMessage(error)}; grant get on configmaps to the operator's ServiceAccount (see manifests/)`
-            : `get ${where} failed${status ? ` (${status})` : ''}: ${apiMessage(error)}`,
-        );
+            : `get ${where} failed${status ? ` (${status})` : ''}: ${apiMessage(error)}`;
+        this.logger?.warn(message, { kind: 'ConfigMap', name, namespace, status });
+        throw new KubeCallError(status, message);
       }
     }
     return out;

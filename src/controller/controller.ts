@@ -151,7 +151,7 @@ export class Controller {
         get: (namespace, name) => this.configs.get(namespace, name) ?? this.twinConfigs.get(namespace, name),
         list: (namespace) => [...this.configs.list(namespace), ...this.twinConfigs.list(namespace)],
       },
-      configMaps: new ConfigMapReader(makeKubeApi(kubeConfig, CoreV1Api)),
+      configMaps: new ConfigMapReader(makeKubeApi(kubeConfig, CoreV1Api), logger),
       secrets: (namespace, name) => this.secrets.get(namespace, name),
       writer: this.writer,
       events: this.events,

@@ -48,7 +48,7 @@ export function checkHub(hub: HubObject): HubProblem | undefined {
 export function hubMissing(hubKey: string): HubProblem {
   return {
     reason: 'HubNotFound',
-    message: `IoTHub ${hubKey} does not exist (a SecurityModuleConfig may only use an IoTHub of its own namespace)`,
+    message: `IoTHub ${hubKey} does not exist (a resource may only use an IoTHub of its own namespace)`,
   };
 }
 

@@ -17,7 +17,7 @@ import { reconcilesFinished } from '../support/metrics.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { reconcileNow } from '../support/reconciles.js';
-import { securityModuleConfig } from '../support/resources.js';
+import { configMap, securityModuleConfig, twinConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const cp = await sharedControlPlane();
@@ -99,6 +99,17 @@ describe('every RBAC rule is needed', () => {
             {
               target: { condition: `tags.rule = '${index}'` },
               agentConfiguration: { snapshotFrequency: 'PT2H' },
+            },
+            { namespace },
+          ),
+          // A TwinConfig judged by a ConfigMap's schema: the only ConfigMaps the operator reads (get, by name).
+          configMap('thermostat-schema', { 'schema.json': '{"type": "object"}' }, { namespace }),
+          twinConfig(
+            'setpoint',
+            {
+              target: { condition: `tags.rule = '${index}'` },
+              properties: { targetTemperature: 21 },
+              schema: { configMapKeyRef: { name: 'thermostat-schema', key: 'schema.json' } },
             },
             { namespace },
           ),

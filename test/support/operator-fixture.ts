@@ -24,7 +24,7 @@ import {
 } from './resources.js';
 import { until } from './until.js';
 
-export type Kind = 'smc' | 'hub' | 'secret';
+export type Kind = 'smc' | 'tc' | 'hub' | 'secret';
 
 export interface OperatorFixture {
   cp: ControlPlaneInfo;
