@@ -139,6 +139,29 @@ describe('TwinConfig through the controller', () => {
       20_000,
       'removed',
     );
-    assert.equal((await twinOf(deviceId)).desired.maintenanceWindow, '02:00-04:00');
+    const after = await twinOf(deviceId);
+    assert.equal(after.desired.maintenanceWindow, '02:00-04:00');
+    assert.equal((after.reported.targetTemperature as { value: number }).value, 33);
+  });
+
+  it('refuses a model that does not parse with InvalidSpec, located in the ConfigMap, and writes nothing', async () => {
+    const deviceId = thermostats()[2];
+    const before = await twinOf(deviceId);
+    await f.apply([
+      configMap('broken-models', { 'thermostat-1.json': MODEL.replace('"writable": true', '"writable": tru') }),
+      twinConfig('broken', {
+        target: { deviceIds: [deviceId] },
+        priority: 50,
+        properties: { targetTemperature: 25 },
+        schema: { configMapKeyRef: { name: 'broken-models', key: 'thermostat-1.json' }, format: 'DTDL' },
+      }),
+    ]);
+    const refused = await f.waitFor('tc', 'broken', (o) => condition(o, 'Ready').reason === 'InvalidSpec', 20_000);
+    const message = condition(refused, 'Ready').message ?? '';
+    assert.match(message, /broken-models/);
+    assert.match(message, /key thermostat-1\.json, line 23, column \d+: the model is not valid JSON/);
+    assert.equal(condition(refused, 'Stalled').status, 'True');
+    const twin = await twinOf(deviceId);
+    assert.equal(twin.desired.targetTemperature, before.desired.targetTemperature);
   });
 });
