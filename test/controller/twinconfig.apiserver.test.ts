@@ -148,7 +148,9 @@ describe('TwinConfig through the controller', () => {
     const deviceId = thermostats()[2];
     const before = await twinOf(deviceId);
     await f.apply([
-      configMap('broken-models', { 'thermostat-1.json': MODEL.replace('"writable": true', '"writable": tru') }),
+      configMap('broken-models', {
+        'thermostat-1.json': MODEL.replace('"writable": true', '"writable": tru'),
+      }),
       twinConfig('broken', {
         target: { deviceIds: [deviceId] },
         priority: 50,
@@ -156,7 +158,12 @@ describe('TwinConfig through the controller', () => {
         schema: { configMapKeyRef: { name: 'broken-models', key: 'thermostat-1.json' }, format: 'DTDL' },
       }),
     ]);
-    const refused = await f.waitFor('tc', 'broken', (o) => condition(o, 'Ready').reason === 'InvalidSpec', 20_000);
+    const refused = await f.waitFor(
+      'tc',
+      'broken',
+      (o) => condition(o, 'Ready').reason === 'InvalidSpec',
+      20_000,
+    );
     const message = condition(refused, 'Ready').message ?? '';
     assert.match(message, /broken-models/);
     assert.match(message, /key thermostat-1\.json, line 23, column \d+: the model is not valid JSON/);
