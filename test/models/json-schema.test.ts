@@ -215,19 +215,16 @@ describe('judging within bounded time and memory', () => {
     assert.deepEqual(refusals({ patternProperties: { '^(?=x)': {} } }), [
       'spec.schema.jsonSchema.patternProperties["^(?=x)"]: the pattern "^(?=x)" is refused: lookahead and lookbehind ((?=, (?!, (?<=, (?<!) are not supported',
     ]);
-    const started = performance.now();
+    // Judged at all (a backtracking engine would not return): how fast is bench/'s to say, not a test's.
     assert.deepEqual(judged({ properties: { a: { pattern: '^(a+)+$' } } }, { a: `${'a'.repeat(30_000)}!` }), [
       `spec.properties.a: '${'a'.repeat(60)}…' does not match the pattern ^(a+)+$`,
     ]);
-    assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`);
   });
 
   it('stops judging when the patterns take too many steps, and says so', () => {
-    const started = performance.now();
     assert.deepEqual(judged({ properties: { a: { pattern: '[ab]{0,999}c' } } }, { a: 'a'.repeat(30_000) }), [
       "spec.properties: the values take more than 5,000,000 steps to check against the schema's patterns; shorten the long strings or the patterns",
     ]);
-    assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
   });
 
   it('refuses a schema nested too deep, too large, with references chained too long, or that contains itself', () => {

@@ -55,10 +55,9 @@ describe('JSON read from a ConfigMap key', () => {
   });
 
   it('refuses a 100 MB text unread, and JSON nested or counted beyond the limits', () => {
-    const huge = ' '.repeat(100 * 1024 * 1024);
-    const started = performance.now();
+    // Not JSON at all: refused for its size, not for its syntax, so it was not parsed.
+    const huge = `{${' '.repeat(100 * 1024 * 1024 - 1)}`;
     const parsed = parseBoundedJson(huge, 1024 * 1024, 'the model');
-    assert.ok(performance.now() - started < 100, 'it was not read');
     assert.deepEqual(parsed, { ok: false, message: 'the model is over 100 MiB; at most 1 MiB is read' });
     assert.deepEqual(parseBoundedJson('['.repeat(100_000) + ']'.repeat(100_000), 1024 * 1024, 'the model'), {
       ok: false,

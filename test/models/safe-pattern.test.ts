@@ -74,23 +74,26 @@ describe('patterns judged in linear time', () => {
     );
   });
 
-  it('judges a value of 32 KiB against a catastrophic pattern at once', () => {
-    const started = performance.now();
+  it('judges a value of 32 KiB against a catastrophic pattern in steps linear in its length', () => {
+    // A backtracking engine takes 2^n steps here; a budget of 20 steps a character would stop it at once.
     const safe = compileSafePattern('^(a+)+$', LIMIT);
-    assert.equal(safe.test(`${'a'.repeat(32 * 1024)}!`), false);
+    assert.equal(
+      withPatternBudget(20 * 32 * 1024, () => safe.test(`${'a'.repeat(32 * 1024)}!`)),
+      false,
+    );
     const nested = compileSafePattern('^(\\w+\\s?)*$', LIMIT);
-    assert.equal(nested.test(`${'word '.repeat(6000)}!`), false);
-    assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
+    assert.equal(
+      withPatternBudget(20 * 30_000, () => nested.test(`${'word '.repeat(6000)}!`)),
+      false,
+    );
   });
 
   it('stops a judging whose patterns take more steps than its budget', () => {
     const wide = compileSafePattern('[ab]{0,999}c', LIMIT);
-    const started = performance.now();
     assert.throws(
       () => withPatternBudget(1_000_000, () => wide.test('a'.repeat(32 * 1024))),
       PatternBudgetExceeded,
     );
-    assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`);
     assert.equal(
       withPatternBudget(1_000_000, () => wide.test('abc')),
       true,

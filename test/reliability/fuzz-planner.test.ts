@@ -641,7 +641,7 @@ describe('fuzzing the planner', () => {
     assert.deepEqual(second.writes, [], 'nothing left to write');
   });
 
-  it('plans a fleet of thousands of devices in bounded time', (t) => {
+  it('plans fleets of thousands of devices to convergence, every plan checked', (t) => {
     const figures = emptyFigures();
     const devices = SOAK ? 20_000 : 2_000;
     const big = fc.record({
@@ -674,7 +674,8 @@ describe('fuzzing the planner', () => {
     t.diagnostic(
       `${figures.cases} fleets of ${devices} devices, ${figures.plans} plans, ${figures.writes} writes: slowest plan ${figures.slowestMs.toFixed(0)} ms (${perDevice.toFixed(1)} µs per device)`,
     );
-    // Linear in the fleet: 200 µs per device would be 20 s for 100,000 devices.
-    assert.ok(perDevice < 200, `${perDevice} µs per device`);
+    // Every plan of every round was checked by runScenario; how fast planning is belongs to bench/planner.bench.ts
+    // (100,000 devices), where load on a shared machine does not fail the suite.
+    assert.equal(figures.cases, SOAK ? 10 : 3);
   });
 });
