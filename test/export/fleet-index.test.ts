@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileCondition, parseCondition } from '../../src/condition/index.js';
+import { twinSettings } from '../../src/export/agent-export.js';
 import { FleetIndex } from '../../src/export/fleet-index.js';
-import { twinSettings } from '../../src/export/twin-settings.js';
 import { wrapSettings } from '../../src/profiles/security-agent/index.js';
 
 function selects(condition: string, twin: Record<string, unknown>): boolean {
@@ -46,16 +46,16 @@ describe('FleetIndex', () => {
   it('shares one configuration among devices with equal settings, and counts why others have none', () => {
     const index = new FleetIndex();
     for (const id of ['a', 'b', 'c', 'd', 'e']) index.addDevice({ deviceId: id, tags: {} });
-    index.addModule(
+    index.addTwin(
       'a',
       twinSettings({ tags: {}, desiredConfiguration: wrapSettings({ snapshotFrequency: 'PT1H' }) }, 'sync'),
     );
-    index.addModule(
+    index.addTwin(
       'b',
       twinSettings({ tags: {}, desiredConfiguration: wrapSettings({ snapshotFrequency: 'PT1H' }) }, 'sync'),
     );
-    index.addModule('c', twinSettings({ tags: {}, desiredConfiguration: undefined }, 'sync'));
-    index.addModule(
+    index.addTwin('c', twinSettings({ tags: {}, desiredConfiguration: undefined }, 'sync'));
+    index.addTwin(
       'd',
       twinSettings({ tags: {}, desiredConfiguration: { snapshotFrequency: 'PT1H' } }, 'sync'),
     );
