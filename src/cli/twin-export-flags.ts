@@ -50,8 +50,6 @@ export interface TwinExportFlags {
   options: TwinConfigExportOptions;
   /** Only devices that announced this model are exported. */
   modelId?: string;
-  /** Whether --convergence said it (else it is chosen from what was read). */
-  convergenceGiven: boolean;
 }
 
 /** Flags of a spec field a wrong value of which the schema reports. */
@@ -150,6 +148,5 @@ export function readTwinExportFlags(values: TwinExportFlagValues): TwinExportFla
   return {
     options,
     ...(modelId === undefined ? {} : { modelId }),
-    convergenceGiven: convergence !== undefined,
   };
 }

@@ -117,7 +117,7 @@ export function twinConfigExport(options: TwinConfigExportOptions): ExportKind {
       noModule: `without the module '${moduleId}'`,
       noConfiguration:
         component === undefined
-          ? 'without desired properties'
+          ? 'without desired properties (components aside)'
           : `without properties in component ${component}`,
       rejected: 'whose properties the API would refuse',
     },
@@ -134,11 +134,24 @@ export function defaultConvergence(summary: ExportSummary): Convergence {
     : 'Mirror';
 }
 
-/** The header line that says which convergence the TwinConfigs got, and why. */
-export function convergenceNote(convergence: Convergence, given: boolean, summary: ExportSummary): string {
-  if (given) return `Convergence ${convergence}, as --convergence said.`;
+/**
+ * The kind that renders a plan: with the convergence the options give, or the one chosen from what was read;
+ * and the header's line that says which, and why.
+ */
+export function renderingKind(
+  options: TwinConfigExportOptions,
+  summary: ExportSummary,
+): { kind: ExportKind; note: string } {
+  const convergence = options.convergence ?? defaultConvergence(summary);
+  const kind = twinConfigExport({ ...options, convergence });
+  if (options.convergence !== undefined)
+    return { kind, note: `Convergence ${convergence}, as --convergence said.` };
   const announced = `${summary.announcedModel.toLocaleString('en-US')} of ${summary.exportedDevices.toLocaleString('en-US')} exported twins announced a model`;
-  return convergence === 'PlugAndPlay'
-    ? `Convergence PlugAndPlay: every exported twin announced a model, so acknowledges properties as IoT Plug and Play says (--convergence to choose).`
-    : `Convergence Mirror: ${announced}, so devices are taken to report each property as it is desired (--convergence to choose).`;
+  return {
+    kind,
+    note:
+      convergence === 'PlugAndPlay'
+        ? 'Convergence PlugAndPlay: every exported twin announced a model, so its device is taken to acknowledge each property as IoT Plug and Play says (--convergence to choose).'
+        : `Convergence Mirror: ${announced}, so devices are taken to report each property as it is desired (--convergence to choose).`,
+  };
 }

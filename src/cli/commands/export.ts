@@ -3,14 +3,13 @@
 // properties of its device or module twins: the way to adopt a fleet configured by hand.
 import { parseArgs } from 'node:util';
 import { agentExport } from '../../export/agent-export.js';
-import type { ExportKind } from '../../export/export-kind.js';
 import { nameFromWords } from '../../export/names.js';
-import { type ExportPlan, planExport } from '../../export/plan-export.js';
+import { planExport } from '../../export/plan-export.js';
 import { ProgressLine } from '../../export/progress-line.js';
 import { readFleet } from '../../export/read-fleet.js';
 import { joinDocuments, renderExport, summaryLines } from '../../export/render.js';
 import { MAX_LISTED_DEVICES } from '../../export/targets.js';
-import { convergenceNote, defaultConvergence, twinConfigExport } from '../../export/twin-config-export.js';
+import { renderingKind, twinConfigExport } from '../../export/twin-config-export.js';
 import {
   type Destination,
   destinationOf,
@@ -28,7 +27,6 @@ import {
   readTwinExportFlags,
   TWIN_EXPORT_FLAG_OPTIONS,
   TWIN_EXPORT_FLAGS_USAGE,
-  type TwinExportFlags,
 } from '../twin-export-flags.js';
 
 export const EXPORT_USAGE = `Usage: iot-security-operator export [options]
@@ -78,23 +76,6 @@ function destination(path: string | undefined): Destination {
 
 function describeDestination(to: Destination): string {
   return to.kind === 'stdout' ? 'standard output' : to.path;
-}
-
-/**
- * The kind that renders the plan, and the header's notes: TwinConfigs get the convergence --convergence gave,
- * or the one chosen from what was read.
- */
-function renderingKind(
-  kind: ExportKind,
-  twin: TwinExportFlags | undefined,
-  plan: ExportPlan,
-): { kind: ExportKind; notes: string[] } {
-  if (!twin) return { kind, notes: [] };
-  const convergence = twin.options.convergence ?? defaultConvergence(plan.summary);
-  return {
-    kind: twinConfigExport({ ...twin.options, convergence }),
-    notes: [convergenceNote(convergence, twin.convergenceGiven, plan.summary)],
-  };
 }
 
 export async function runExportCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -165,9 +146,12 @@ export async function runExportCommand(argv: string[], io: CommandIo): Promise<n
       io.err('export: interrupted; nothing was written');
       return 130;
     }
-    const rendering = renderingKind(kind, twin, plan);
+    // TwinConfigs get the convergence --convergence gave, or the one chosen from what was read.
+    const rendering = twin ? renderingKind(twin.options, plan.summary) : undefined;
+    const notes = rendering ? [rendering.note] : [];
     const documents = renderExport(plan, {
-      ...rendering,
+      kind: rendering?.kind ?? kind,
+      notes,
       hub: {
         name: hubName,
         namespace: values.namespace,
@@ -186,7 +170,7 @@ export async function runExportCommand(argv: string[], io: CommandIo): Promise<n
     io.err(
       `export: wrote the IoTHub ${hubName} and ${plan.resources.length} ${kind.resourceKind}${plan.resources.length === 1 ? '' : 's'} (${plan.resources.length - byList} targeted by a condition, ${byList} by a device list) to ${describeDestination(to)}`,
     );
-    for (const line of [...summaryLines(plan.summary, values.manager, kind.words), ...rendering.notes])
+    for (const line of [...summaryLines(plan.summary, values.manager, kind.words), ...notes])
       io.err(`  ${line}`);
     const split = plan.resources.filter((r) => r.part?.index === 1);
     for (const resource of split)
