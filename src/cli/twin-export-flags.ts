@@ -24,16 +24,19 @@ export const TWIN_EXPORT_FLAG_OPTIONS = {
   'schema-format': { type: 'string' },
 } as const;
 
-export const TWIN_EXPORT_FLAGS_USAGE = `  --twin device            TwinConfigs of the device twins' desired properties instead
-  --module ID              TwinConfigs of the module twins ID's desired properties instead (for
-                           azureiotsecurity, its properties besides the agent's configuration)
-  With --twin or --module:
-  --component NAME         the properties of one IoT Plug and Play component (twin.component); without it,
-                           components are left out (counted, by name) and the twin's other properties exported
-  --convergence MODE       PlugAndPlay, Mirror or None (default: PlugAndPlay when every exported twin announced
-                           a model, a modelId; else Mirror)
-  --model-id DTMI          only devices that announced this model (the others are left out, and counted)
-  --schema-configmap NAME/KEY  every TwinConfig judged by the model or JSON Schema at this ConfigMap key
+export const TWIN_EXPORT_FLAGS_USAGE = `  --twin device            TwinConfigs of the device twins' desired properties
+  --module ID              TwinConfigs of the desired properties of module ID's twins (of azureiotsecurity,
+                           those besides the agent's configuration)
+ With --twin or --module:
+  --component NAME         the properties of one IoT Plug and Play component (twin.component), without its
+                           marker; without --component, components are left out (counted, by name)
+  --convergence MODE       PlugAndPlay, Mirror or None, written into every TwinConfig (default: PlugAndPlay
+                           when every exported twin announced a model, a modelId; else Mirror)
+  --model-id DTMI          only devices that announced this model; the others are left out, and counted
+  --schema-configmap NAME/KEY
+                           every TwinConfig judged by the DTDL model or JSON Schema at this key of a ConfigMap
+                           (not exported: validate and sync read it from the files, the controller from the
+                           TwinConfig's namespace)
   --schema-format DTDL     what that key holds: DTDL or JSONSchema (default: DTDL)`;
 
 export interface TwinExportFlagValues {

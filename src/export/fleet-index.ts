@@ -97,9 +97,13 @@ export class FleetIndex {
     if (otherModel) this.otherModel.add(index);
   }
 
-  /** The exported twin of a device, as the export's kind read it; whether it announced a model. */
+  /**
+   * The exported twin of a device, as the export's kind read it; whether it announced a model. The twin of a
+   * device already known to be of another model is passed over: nothing of it is counted.
+   */
   addTwin(deviceId: string, read: TwinSettings, announcedModel = false): void {
     const index = this.indexOf(deviceId);
+    if (this.otherModel.has(index)) return;
     if (announcedModel) this.announcedModel[index] = true;
     if (read.kind === 'settings' || read.kind === 'noConfiguration')
       for (const component of read.componentsLeftOut ?? [])

@@ -70,9 +70,13 @@ export async function readFleet(reader: HubPageReader, options: ReadFleetOptions
     );
     return index;
   }
-  await Promise.all([
-    read(reader.devicePages({ abort }), addDevice, ['devices']),
-    read(reader.twinPages(kind.slot, { abort }), addTwin, ['twins']),
-  ]);
+  const devices = () => read(reader.devicePages({ abort }), addDevice, ['devices']);
+  const twins = () => read(reader.twinPages(kind.slot, { abort }), addTwin, ['twins']);
+  // Told a model, the devices come first, so that the twins of other models are passed over, not counted.
+  if (modelId === undefined) await Promise.all([devices(), twins()]);
+  else {
+    await devices();
+    await twins();
+  }
   return index;
 }

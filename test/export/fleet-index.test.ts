@@ -43,6 +43,18 @@ describe('FleetIndex', () => {
       assert.equal(selects(condition, rebuilt), selects(condition, { deviceId: 'd1', tags }), condition);
   });
 
+  it("rebuilds the model a device announced as modelId, and leaves out the operator's ownership record", () => {
+    const index = new FleetIndex();
+    const tags = { site: 'ams', iotSecurityOperator: { sync: { owners: { '/mode': 'ns/TwinConfig/a' } } } };
+    index.addDevice({ deviceId: 'd1', tags, modelId: 'dtmi:com:example:Thermostat;1' });
+    assert.deepEqual(index.twinDocument(0), {
+      deviceId: 'd1',
+      tags: { site: 'ams' },
+      modelId: 'dtmi:com:example:Thermostat;1',
+    });
+    assert.ok(selects("modelId = 'dtmi:com:example:Thermostat;1'", index.twinDocument(0)));
+  });
+
   it('shares one configuration among devices with equal settings, and counts why others have none', () => {
     const index = new FleetIndex();
     for (const id of ['a', 'b', 'c', 'd', 'e']) index.addDevice({ deviceId: id, tags: {} });

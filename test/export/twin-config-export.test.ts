@@ -37,6 +37,8 @@ interface DeviceOptions {
 
 class TwinFleet {
   readonly snapshot: HubSnapshot = { devices: [], twins: new Map() };
+  /** The devices' page comes after the twins' when both are read at once. */
+  devicesLast = false;
 
   add(deviceId: string, tags: Record<string, unknown>, desired?: Desired, options: DeviceOptions = {}): this {
     const { modelId, slot = DEVICE_TWIN, twinTags = {} } = options;
@@ -67,10 +69,12 @@ class TwinFleet {
 
   /** The fleet as the hub client pages it. */
   reader(): HubPageReader {
-    const { snapshot } = this;
+    const { snapshot, devicesLast } = this;
     return {
       hubName: 'unit',
       async *devicePages() {
+        // A turn of the event loop: a page of twins asked for at the same time is read first.
+        if (devicesLast) await new Promise((resolve) => setImmediate(resolve));
         yield snapshot.devices;
       },
       async *twinPages(slot) {
@@ -198,7 +202,12 @@ describe('export of device twins into TwinConfigs', () => {
     for (let i = 0; i < 3; i++)
       fleet.add(`t-${i}`, { site: 'ams' }, { targetTemperature: 21 }, { modelId: THERMOSTAT });
     for (let i = 0; i < 3; i++)
-      fleet.add(`c-${i}`, { site: 'ams' }, { targetTemperature: 25 }, { modelId: CONTROLLER });
+      fleet.add(
+        `c-${i}`,
+        { site: 'ams' },
+        { targetTemperature: 25, thermostat1: component({ targetTemperature: 18 }) },
+        { modelId: CONTROLLER },
+      );
     const all = await exportOf(fleet);
     assert.deepEqual(Object.values(targetsOf(all.plan)), [
       'IS_DEFINED(deviceId)',
@@ -210,6 +219,8 @@ describe('export of device twins into TwinConfigs', () => {
     const thermostats = await exportOf(fleet, { modelId: THERMOSTAT });
     assert.deepEqual(targetsOf(thermostats.plan), { baseline: `modelId = '${THERMOSTAT}'` });
     assert.equal(thermostats.plan.summary.leftOut.otherModel, 3);
+    assert.deepEqual(all.plan.summary.componentsLeftOut, [['thermostat1', 3]]);
+    assert.deepEqual(thermostats.plan.summary.componentsLeftOut, [], 'nothing of other models is counted');
     assert.match(thermostats.text, /# Left out: 3 devices of another model\./);
     const run = dryRun(fleet.snapshot, thermostats.resources);
     assert.deepEqual(run.settingWrites, []);
@@ -278,6 +289,29 @@ describe('export of module twins into TwinConfigs', () => {
     assert.match(text, /# Left out: 1 device without the module 'sensor'\./);
     assert.match(text, /twin:\n {4}moduleId: sensor\n/);
     await assertReproduces(fleet, options);
+  });
+
+  it('passes over the module twins of devices of another model, whatever order the hub lists them in', async () => {
+    const fleet = new TwinFleet();
+    fleet.devicesLast = true;
+    for (let i = 0; i < 2; i++)
+      fleet.add(`t-${i}`, {}, { interval: 30 }, { slot: 'sensor', modelId: THERMOSTAT });
+    fleet.add(
+      'c-0',
+      {},
+      { interval: 60 },
+      {
+        slot: 'sensor',
+        modelId: CONTROLLER,
+        twinTags: {
+          iotSecurityOperator: { ops: { owners: { '/interval': 'ns/TwinConfig/x' } } },
+        },
+      },
+    );
+    const { plan } = await exportOf(fleet, { moduleId: 'sensor', modelId: THERMOSTAT });
+    assert.deepEqual(targetsOf(plan), { 'sensor-baseline': `modelId = '${THERMOSTAT}'` });
+    assert.deepEqual(plan.summary.leftOut.otherModel, 1);
+    assert.deepEqual(plan.summary.otherManagers, [], "c-0's twin is not read as one of the export's");
   });
 
   it("leaves the security agent's configuration to SecurityModuleConfigs when it reads the azureiotsecurity module", () => {

@@ -32,11 +32,11 @@ import {
 export const EXPORT_USAGE = `Usage: iot-security-operator export [options]
 
 Reads a hub and writes the SecurityModuleConfigs that reproduce the desired configuration of its
-azureiotsecurity module twins (or, with --twin device or --module ID, the TwinConfigs that reproduce the
-desired properties of those twins, each top-level property one setting): devices grouped by identical settings,
-a baseline every exported device shares and a layer per group that differs from it, each targeted by a
-condition over tags (for TwinConfigs, or the model a device announced) when one selects exactly that group
-among the hub's devices, else by a list of device ids; and an IoTHub naming a Secret (never the key).
+azureiotsecurity module twins, or (--twin device, --module ID) the TwinConfigs that reproduce the desired
+properties of device or module twins, each top-level property one setting: devices grouped by identical
+settings, a baseline every exported device shares and a layer per group that differs from it, each targeted by
+a condition over tags (for TwinConfigs, or modelId) when one selects exactly that group among the hub's
+devices, else by a list of device ids; and an IoTHub naming a Secret (never the key).
 
 Hub:
 ${HUB_FLAGS_USAGE}
