@@ -66,15 +66,16 @@ export function propertySettings(
   if (!isObject(source)) return { kind: 'noConfiguration' };
   const properties: Settings = {};
   const components: string[] = [];
+  // Not a property: the marker of the component read, or the agent's configuration (a SecurityModuleConfig's).
+  const passedOver =
+    component !== undefined
+      ? MARKER_KEY
+      : options.moduleId === SECURITY_MODULE_ID
+        ? AGENT_CONFIGURATION_KEY
+        : undefined;
   for (const [name, value] of Object.entries(source)) {
-    if (component !== undefined && name === MARKER_KEY) continue;
+    if (name === passedOver) continue;
     if (component === undefined && isComponent(value)) components.push(name);
-    else if (
-      component === undefined &&
-      options.moduleId === SECURITY_MODULE_ID &&
-      name === AGENT_CONFIGURATION_KEY
-    )
-      continue;
     else properties[name] = canonicalValue(value);
   }
   const claimed = [...readOwnership(twin.tags, manager).managedElsewhere]
