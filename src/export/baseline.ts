@@ -1,27 +1,19 @@
 // The fleet baseline and the layers on top of it. A layer at a higher priority can override a baseline value but
 // cannot unset it, so the baseline targets only devices that carry every setting it holds, each at its most
 // common value; a device with another value (or a setting the baseline lacks) gets it from its group's layer,
-// and a device outside the baseline gets all its settings from its layer.
-import {
-  type AgentSettings,
-  checkAgentSettings,
-  effectiveSettings,
-} from '../profiles/security-agent/index.js';
+// and a device outside the baseline gets all its settings from its layer. Settings are keyed by their names with
+// canonical JSON values (settings.ts); which ones are judged together, the export's kind says.
+import type { SettingCoupling } from './export-kind.js';
+import { type Settings, sameSettingValue } from './settings.js';
 
 export interface CountedSettings {
-  settings: AgentSettings;
+  settings: Settings;
   devices: number;
 }
 
-/**
- * Settings the agent judges together: each resource must pass alone over the agent's defaults (as `validate`
- * judges it), so these are chosen, and copied into layers, as pairs.
- */
-const COUPLED: readonly (readonly [string, string])[] = [
-  ['highPriorityMessageFrequency', 'lowPriorityMessageFrequency'],
-  ['maxMessageSizeInBytes', 'maxLocalCacheSizeInBytes'],
-];
-const PARTNER = new Map(COUPLED.flatMap(([a, b]) => [[a, b] as const, [b, a] as const]));
+function partners(coupling: SettingCoupling): Map<string, string> {
+  return new Map(coupling.pairs.flatMap(([a, b]) => [[a, b] as const, [b, a] as const]));
+}
 
 /** Most devices first; on a tie the lowest JSON text, so that the same fleet always gives the same baseline. */
 function byFrequency(a: { text: string; devices: number }, b: { text: string; devices: number }): number {
@@ -32,8 +24,8 @@ function byFrequency(a: { text: string; devices: number }, b: { text: string; de
 function combinations(
   configurations: readonly CountedSettings[],
   keys: readonly string[],
-): { values: AgentSettings; text: string; devices: number }[] {
-  const counted = new Map<string, { values: AgentSettings; text: string; devices: number }>();
+): { values: Settings; text: string; devices: number }[] {
+  const counted = new Map<string, { values: Settings; text: string; devices: number }>();
   for (const { settings, devices } of configurations) {
     const values = Object.fromEntries(keys.map((key) => [key, settings[key]]));
     const text = JSON.stringify(keys.map((key) => settings[key]));
@@ -45,12 +37,12 @@ function combinations(
 }
 
 export interface Baseline {
-  settings: AgentSettings;
+  settings: Settings;
   /** Per configuration given, whether the baseline targets its devices (they carry every baseline setting). */
   members: boolean[];
 }
 
-const hasAll = (settings: AgentSettings, keys: readonly string[]) =>
+const hasAll = (settings: Settings, keys: readonly string[]) =>
   keys.every((key) => Object.hasOwn(settings, key));
 
 /**
@@ -83,21 +75,23 @@ function baselineKeys(configurations: readonly CountedSettings[]): string[] {
 /**
  * The baseline of a set of configurations (each with how many devices carry it): the settings chosen by
  * baselineKeys, each at its most common value among the configurations it covers. Coupled settings take their
- * most common combination that the agent accepts over its defaults; if none does, they are left to the layers.
+ * most common combination that `coupling` accepts; if none is, they are left to the layers.
  */
-export function chooseBaseline(configurations: readonly CountedSettings[]): Baseline {
+export function chooseBaseline(
+  configurations: readonly CountedSettings[],
+  coupling: SettingCoupling,
+): Baseline {
   if (configurations.length === 0) return { settings: {}, members: [] };
   const common = baselineKeys(configurations);
   const covered = configurations.filter((c) => hasAll(c.settings, common));
-  const settings: AgentSettings = {};
-  for (const key of common.filter((k) => !PARTNER.has(k)))
+  const coupled = partners(coupling);
+  const settings: Settings = {};
+  for (const key of common.filter((k) => !coupled.has(k)))
     Object.assign(settings, combinations(covered, [key])[0].values);
-  for (const pair of COUPLED) {
+  for (const pair of coupling.pairs) {
     const keys = pair.filter((key) => common.includes(key));
     if (keys.length === 0) continue;
-    const accepted = combinations(covered, keys).find(
-      ({ values }) => !checkAgentSettings(effectiveSettings(values)).some((p) => p.severity === 'error'),
-    );
+    const accepted = combinations(covered, keys).find(({ values }) => coupling.accepts(values));
     if (accepted) Object.assign(settings, accepted.values);
   }
   const sorted = Object.fromEntries(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -111,14 +105,15 @@ export function chooseBaseline(configurations: readonly CountedSettings[]): Base
 /**
  * What a group's layer sets so that the baseline under it gives the group's settings: every setting the
  * baseline lacks or holds at another value. A setting coupled with one the layer sets comes along (when the
- * group carries it), so that the layer alone passes the agent's rules as the group's settings do.
+ * group carries it), so that the layer alone passes as the group's settings do.
  */
-export function layerDifference(settings: AgentSettings, baseline: AgentSettings): AgentSettings {
-  const layer: AgentSettings = {};
+export function layerDifference(settings: Settings, baseline: Settings, coupling: SettingCoupling): Settings {
+  const layer: Settings = {};
   for (const [key, value] of Object.entries(settings))
-    if (!Object.hasOwn(baseline, key) || baseline[key] !== value) layer[key] = value;
+    if (!Object.hasOwn(baseline, key) || !sameSettingValue(baseline[key], value)) layer[key] = value;
+  const coupled = partners(coupling);
   for (const key of Object.keys(layer)) {
-    const partner = PARTNER.get(key);
+    const partner = coupled.get(key);
     if (partner !== undefined && Object.hasOwn(settings, partner)) layer[partner] = settings[partner];
   }
   return Object.fromEntries(Object.entries(layer).sort(([a], [b]) => (a < b ? -1 : 1)));

@@ -1,14 +1,27 @@
-// What export keeps of a hub, per device: its id, its tags as interned (path, value) pairs, and the interned
-// configuration it carries or why it carries none. Never whole twins: 100,000 devices are a few megabytes here.
+// What export keeps of a hub, per device: its id, its tags (and the model it announced, when targets may select
+// by it) as interned (path, value) pairs, and the interned configuration its twin carries or why it carries none.
+// Never whole twins: 100,000 devices are a few megabytes here.
 
 import type { LiteralValue } from '../condition/index.js';
+import { OWNERSHIP_TAG } from '../planner/ownership.js';
 import type { DeviceRecord } from '../planner/types.js';
-import type { AgentSettings } from '../profiles/security-agent/index.js';
-import { settingsFingerprint, type TwinSettings } from './twin-settings.js';
+import { type Settings, settingsFingerprint, type TwinSettings } from './settings.js';
 
 /** Why a device of the hub is not exported (a device with a configuration has its fingerprint instead). */
-export type LeftOut = 'noModule' | 'noConfiguration' | 'managedElsewhere' | 'rejected';
-const LEFT_OUT: readonly LeftOut[] = ['noModule', 'noConfiguration', 'managedElsewhere', 'rejected'];
+export type LeftOut = 'noModule' | 'noConfiguration' | 'managedElsewhere' | 'rejected' | 'otherModel';
+const LEFT_OUT: readonly LeftOut[] = [
+  'noModule',
+  'noConfiguration',
+  'managedElsewhere',
+  'rejected',
+  'otherModel',
+];
+
+/**
+ * The path under which a device's modelId is kept beside its tags: no tag is named so (twin keys hold no '$'),
+ * and the condition operand it stands for is `modelId` (tag-index.ts).
+ */
+export const MODEL_ID_PATH = '$modelId';
 
 /**
  * A tag value a condition cannot compare (an object, an array, something nested deeper than we index): kept so
@@ -21,7 +34,7 @@ export type TagValue = LiteralValue | typeof OPAQUE;
 const MAX_TAG_DEPTH = 4;
 
 export interface Configuration {
-  settings: AgentSettings;
+  settings: Settings;
   /** Its fingerprint: equal settings, equal text. */
   text: string;
   devices: number;
@@ -53,6 +66,12 @@ export class FleetIndex {
   private readonly configurationIds = new Map<string, number>();
   /** Devices whose settings of other managers were left out, by manager. */
   readonly otherManagers = new Map<string, number>();
+  /** Devices whose twin holds IoT Plug and Play components that were not exported, by component. */
+  readonly componentsLeftOut = new Map<string, number>();
+  /** Devices of another model than the one exported. */
+  private readonly otherModel = new Set<number>();
+  /** Per device, whether its exported twin announced a model (a modelId). */
+  private readonly announcedModel: boolean[] = [];
   /** The first twin the agent would refuse, to show what that means. */
   rejectedExample?: { deviceId: string; reason: string };
 
@@ -60,16 +79,35 @@ export class FleetIndex {
     return this.deviceIds.length;
   }
 
-  /** A device of the `devices` collection. */
-  addDevice(record: Pick<DeviceRecord, 'deviceId' | 'tags'>): void {
+  /**
+   * A device of the `devices` collection; its modelId, when given, is kept for targets to select by. The
+   * operator's ownership record is not: a target that read it would change with the adoption it drives.
+   * `otherModel`: the device is listed (conditions must tell it apart) but not exported.
+   */
+  addDevice(record: Pick<DeviceRecord, 'deviceId' | 'tags' | 'modelId'>, otherModel = false): void {
     const pairs: number[] = [];
     this.flatten(record.tags, '', 1, pairs);
-    this.tags[this.indexOf(record.deviceId)] = Int32Array.from(pairs);
+    if (record.modelId !== undefined)
+      pairs.push(
+        this.intern(this.pathIds, this.paths, MODEL_ID_PATH, MODEL_ID_PATH),
+        this.internValue(record.modelId),
+      );
+    const index = this.indexOf(record.deviceId);
+    this.tags[index] = Int32Array.from(pairs);
+    if (otherModel) this.otherModel.add(index);
   }
 
-  /** The security module twin of a device, as twinSettings read it. */
-  addModule(deviceId: string, read: TwinSettings): void {
+  /**
+   * The exported twin of a device, as the export's kind read it; whether it announced a model. The twin of a
+   * device already known to be of another model is passed over: nothing of it is counted.
+   */
+  addTwin(deviceId: string, read: TwinSettings, announcedModel = false): void {
     const index = this.indexOf(deviceId);
+    if (this.otherModel.has(index)) return;
+    if (announcedModel) this.announcedModel[index] = true;
+    if (read.kind === 'settings' || read.kind === 'noConfiguration')
+      for (const component of read.componentsLeftOut ?? [])
+        this.componentsLeftOut.set(component, (this.componentsLeftOut.get(component) ?? 0) + 1);
     if (read.kind !== 'settings') {
       this.configurationOf[index] = -1 - LEFT_OUT.indexOf(read.kind);
       if (read.kind === 'managedElsewhere') this.countManagers(read.managers);
@@ -95,9 +133,15 @@ export class FleetIndex {
 
   /** The configuration index of a listed device, or why it has none. */
   standing(device: number): number | LeftOut {
+    if (this.otherModel.has(device)) return 'otherModel';
     const of = this.configurationOf[device];
     if (of === undefined) return 'noModule';
     return of >= 0 ? of : LEFT_OUT[-1 - of];
+  }
+
+  /** Whether the device's exported twin announced a model. */
+  announced(device: number): boolean {
+    return this.announcedModel[device] === true;
   }
 
   /** The value id of a tag path on a device, or -1 when the device has no such tag. */
@@ -113,11 +157,16 @@ export class FleetIndex {
     return this.tags[device] ?? new Int32Array(0);
   }
 
-  /** The device as a condition reads it: its id and its tags, rebuilt from the index. */
+  /** The device as a condition reads it: its id, its tags and its model when kept, rebuilt from the index. */
   twinDocument(device: number): Record<string, unknown> {
     const tags: Record<string, unknown> = {};
+    let modelId: unknown;
     const pairs = this.tagPairs(device);
     for (let i = 0; i < pairs.length; i += 2) {
+      if (this.paths[pairs[i]] === MODEL_ID_PATH) {
+        modelId = this.values[pairs[i + 1]];
+        continue;
+      }
       const segments = this.paths[pairs[i]].split('.');
       let node = tags;
       for (const segment of segments.slice(0, -1)) {
@@ -127,7 +176,9 @@ export class FleetIndex {
       const value = this.values[pairs[i + 1]];
       node[segments[segments.length - 1]] = value === OPAQUE ? [] : value;
     }
-    return { deviceId: this.deviceIds[device], tags };
+    return modelId === undefined
+      ? { deviceId: this.deviceIds[device], tags }
+      : { deviceId: this.deviceIds[device], tags, modelId };
   }
 
   private indexOf(deviceId: string): number {
@@ -149,6 +200,7 @@ export class FleetIndex {
   private flatten(tags: unknown, prefix: string, depth: number, out: number[]): void {
     if (!isPlainObject(tags)) return;
     for (const [key, value] of Object.entries(tags)) {
+      if (prefix === '' && key === OWNERSHIP_TAG) continue;
       const path = prefix === '' ? key : `${prefix}.${key}`;
       if (isPlainObject(value) && depth < MAX_TAG_DEPTH && Object.keys(value).length > 0) {
         this.flatten(value, path, depth + 1, out);

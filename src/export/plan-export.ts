@@ -1,14 +1,15 @@
 // From what was read of a hub to the resources that reproduce it: devices grouped by identical settings, the
-// fleet baseline, a layer per group that differs from it, a target and a name for each. Pure: a FleetIndex in,
-// resources and a summary out.
+// fleet baseline, a layer per group that differs from it, a target and a name for each. Pure: a FleetIndex and
+// the export's kind in, resources and a summary out.
 
 import { API_GROUP_VERSION } from '../api/schemas.js';
-import { type AgentSettings, agentConfigurationOf } from '../profiles/security-agent/index.js';
 import { formatFieldPath } from '../validation/issues.js';
 import { validateResource } from '../validation/validate-resource.js';
 import { chooseBaseline, layerDifference } from './baseline.js';
+import type { ExportKind } from './export-kind.js';
 import type { FleetIndex, LeftOut } from './fleet-index.js';
 import { deviceListWords, nameFromWords, uniqueNames } from './names.js';
+import type { Settings } from './settings.js';
 import { TagIndex } from './tag-index.js';
 import type { WantedDevices } from './target-candidates.js';
 import { type ChosenTarget, chooseTargets } from './targets.js';
@@ -24,7 +25,7 @@ export interface ExportedResource {
   role: 'baseline' | 'layer';
   priority: number;
   target: { condition: string } | { deviceIds: string[] };
-  settings: AgentSettings;
+  settings: Settings;
   devices: number;
   /** A set whose devices take several lists: which list of how many. */
   part?: { index: number; of: number };
@@ -39,6 +40,10 @@ export interface ExportSummary {
   leftOut: Record<LeftOut, number>;
   /** Devices with settings of other managers left out, by manager. */
   otherManagers: [string, number][];
+  /** Devices whose twin holds IoT Plug and Play components that were not exported, by component. */
+  componentsLeftOut: [string, number][];
+  /** Exported devices whose twin announced a model (a modelId). */
+  announcedModel: number;
   rejectedExample?: { deviceId: string; reason: string };
   /** Module twins whose device the devices collection did not list (deleted while the hub was read). */
   unlistedModules: number;
@@ -51,18 +56,20 @@ export interface ExportPlan {
   summary: ExportSummary;
 }
 
-/** Why `validate` would refuse a resource holding these settings, or undefined when it would pass. */
-function refusal(settings: AgentSettings): string | undefined {
-  const { issues } = validateResource({
-    apiVersion: API_GROUP_VERSION,
-    kind: 'SecurityModuleConfig',
-    metadata: { name: 'export' },
-    spec: {
-      hubRef: { name: 'export' },
-      target: { deviceIds: ['export'] },
-      agentConfiguration: agentConfigurationOf(settings),
+/**
+ * Why `validate` would refuse a resource holding these settings, or undefined when it would pass. A schema in a
+ * ConfigMap is not at hand: the settings are judged as the hub takes them, the schema judges them in `validate`.
+ */
+function refusal(settings: Settings, kind: ExportKind): string | undefined {
+  const { issues } = validateResource(
+    {
+      apiVersion: API_GROUP_VERSION,
+      kind: kind.resourceKind,
+      metadata: { name: 'export' },
+      spec: { hubRef: { name: 'export' }, target: { deviceIds: ['export'] }, ...kind.spec(settings) },
     },
-  });
+    { missing: 'warning' },
+  );
   const error = issues.find((issue) => issue.severity === 'error');
   return error ? `${formatFieldPath(error.path)}: ${error.message}` : undefined;
 }
@@ -81,12 +88,14 @@ interface Draft extends Omit<ExportedResource, 'name'> {
 function drafts(
   role: ExportedResource['role'],
   target: ChosenTarget,
-  settings: AgentSettings,
+  settings: Settings,
   devices: number,
+  prefix: readonly string[],
 ): Draft[] {
   const priority = role === 'baseline' ? BASELINE_PRIORITY : LAYER_PRIORITY;
+  const named = (words: readonly string[]) => nameFromWords([...prefix, ...words]);
   if (target.kind === 'condition') {
-    const baseName = role === 'baseline' ? 'baseline' : nameFromWords(target.words);
+    const baseName = role === 'baseline' ? named(['baseline']) : named(target.words);
     return [
       {
         role,
@@ -103,11 +112,7 @@ function drafts(
   return target.lists.map((deviceIds, i) => {
     const words = deviceListWords(deviceIds);
     const baseName =
-      role === 'baseline'
-        ? of === 1
-          ? 'baseline'
-          : nameFromWords(['baseline', ...words])
-        : nameFromWords(words);
+      role === 'baseline' ? named(of === 1 ? ['baseline'] : ['baseline', ...words]) : named(words);
     return {
       role,
       priority,
@@ -123,14 +128,15 @@ function drafts(
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-export function planExport(fleet: FleetIndex): ExportPlan {
+export function planExport(fleet: FleetIndex, kind: ExportKind): ExportPlan {
   const tags = new TagIndex(fleet);
-  const refusals = fleet.configurations.map((c) => refusal(c.settings));
+  const refusals = fleet.configurations.map((c) => refusal(c.settings, kind));
   const leftOut: Record<LeftOut, number> = {
     noModule: 0,
     noConfiguration: 0,
     managedElsewhere: 0,
     rejected: 0,
+    otherModel: 0,
   };
   let rejectedExample = fleet.rejectedExample;
   const byConfiguration = new Map<number, Group>();
@@ -160,13 +166,14 @@ export function planExport(fleet: FleetIndex): ExportPlan {
   const settingsOf = (group: Group) => fleet.configurations[group.configuration].settings;
   const baseline = chooseBaseline(
     groups.map((g) => ({ settings: settingsOf(g), devices: g.members.length })),
+    kind.coupling,
   );
   // A group outside the baseline takes all its settings from its layer.
   const layers = groups
     .map((group, i) => ({
       group: i,
       settings: baseline.members[i]
-        ? layerDifference(settingsOf(group), baseline.settings)
+        ? layerDifference(settingsOf(group), baseline.settings, kind.coupling)
         : settingsOf(group),
     }))
     .filter((layer) => Object.keys(layer.settings).length > 0);
@@ -185,10 +192,12 @@ export function planExport(fleet: FleetIndex): ExportPlan {
   const { targets, unsearched } = chooseTargets(tags, wanted);
 
   const all: Draft[] = [];
-  if (layerStart > 0) all.push(...drafts('baseline', targets[0], baseline.settings, baselineDevices.length));
+  const prefix = kind.nameWords;
+  if (layerStart > 0)
+    all.push(...drafts('baseline', targets[0], baseline.settings, baselineDevices.length, prefix));
   for (const [i, layer] of layers.entries()) {
     const devices = groups[layer.group].members.length;
-    all.push(...drafts('layer', targets[layerStart + i], layer.settings, devices));
+    all.push(...drafts('layer', targets[layerStart + i], layer.settings, devices, prefix));
   }
   // Baselines first, then by name; suffixes for repeated names are handed out in that order.
   all.sort(
@@ -214,6 +223,8 @@ export function planExport(fleet: FleetIndex): ExportPlan {
       configurations: groups.length,
       leftOut,
       otherManagers: [...fleet.otherManagers].sort(([a], [b]) => compareText(a, b)),
+      componentsLeftOut: [...fleet.componentsLeftOut].sort(([a], [b]) => compareText(a, b)),
+      announcedModel: exported.filter((device) => fleet.announced(device)).length,
       ...(rejectedExample ? { rejectedExample } : {}),
       unlistedModules,
       unsearched,

@@ -11,6 +11,8 @@ export class ProgressLine {
 
   constructor(
     private readonly hubName: string,
+    /** What the twins read are called: `security module twins`, `device twins`. */
+    private readonly twins: string,
     private readonly write: (text: string) => void = (text) => process.stderr.write(text),
     private readonly now: () => number = () => performance.now(),
   ) {}
@@ -19,7 +21,7 @@ export class ProgressLine {
     if (this.now() - this.drawnAt < REDRAW_MS) return;
     const n = (value: number) => value.toLocaleString('en-US');
     this.draw(
-      `reading ${this.hubName}: ${n(progress.devices)} devices, ${n(progress.modules)} security module twins (${n(progress.pages)} query page${progress.pages === 1 ? '' : 's'})`,
+      `reading ${this.hubName}: ${n(progress.devices)} devices, ${n(progress.twins)} ${this.twins} (${n(progress.pages)} query page${progress.pages === 1 ? '' : 's'})`,
     );
   }
 

@@ -1,9 +1,9 @@
-// The export as YAML: an IoTHub that names its Secret (never the key) and the SecurityModuleConfigs, baseline
-// first, each preceded by a comment saying what it selects. Written as YAML 1.1 so that kubectl reads `Off`, `yes`
-// and `1:20` as the strings they are; no time stamp, so the same hub gives the same bytes.
+// The export as YAML: an IoTHub that names its Secret (never the key) and the SecurityModuleConfigs or
+// TwinConfigs, baseline first, each preceded by a comment saying what it selects. Written as YAML 1.1 so that
+// kubectl reads `Off`, `yes` and `1:20` as the strings they are; no time stamp, so the same hub gives the same bytes.
 import { stringify } from 'yaml';
 import { API_GROUP_VERSION } from '../api/schemas.js';
-import { agentConfigurationOf } from '../profiles/security-agent/index.js';
+import type { ExportKind, ExportWords } from './export-kind.js';
 import type { ExportedResource, ExportPlan, ExportSummary } from './plan-export.js';
 
 export interface HubDocument {
@@ -23,6 +23,9 @@ export interface RenderContext {
   /** The hub's host name, for the header. */
   hubHost: string;
   manager: string;
+  kind: ExportKind;
+  /** Lines of the header after the summary (how the resources' devices converge, say). */
+  notes?: readonly string[];
 }
 
 export interface RenderedDocument {
@@ -56,16 +59,16 @@ function hubDocument(hub: HubDocument): object {
   };
 }
 
-function resourceDocument(resource: ExportedResource, hub: HubDocument): object {
+function resourceDocument(resource: ExportedResource, hub: HubDocument, kind: ExportKind): object {
   return {
     apiVersion: API_GROUP_VERSION,
-    kind: 'SecurityModuleConfig',
+    kind: kind.resourceKind,
     metadata: metadata(resource.name, hub.namespace),
     spec: {
       hubRef: { name: hub.name },
       target: resource.target,
       priority: resource.priority,
-      agentConfiguration: agentConfigurationOf(resource.settings),
+      ...kind.spec(resource.settings),
     },
   };
 }
@@ -80,16 +83,17 @@ function resourceComment(resource: ExportedResource): string {
 }
 
 /** What was exported and what was left out, as comment lines (also printed by the command). */
-export function summaryLines(summary: ExportSummary, manager: string): string[] {
+export function summaryLines(summary: ExportSummary, manager: string, words: ExportWords): string[] {
   const lines = [
     `${count(summary.exportedDevices, 'device')} of ${summary.hubDevices.toLocaleString('en-US')} in ${count(summary.configurations, 'configuration')}: the settings no manager owns and those manager '${manager}' owns.`,
   ];
-  const { noModule, noConfiguration, managedElsewhere, rejected } = summary.leftOut;
+  const { noModule, noConfiguration, managedElsewhere, rejected, otherModel } = summary.leftOut;
   const left = [
-    noModule ? `${count(noModule, 'device')} without the security module` : '',
-    noConfiguration ? `${count(noConfiguration, 'device')} without a configuration` : '',
+    otherModel ? `${count(otherModel, 'device')} of another model` : '',
+    noModule ? `${count(noModule, 'device')} ${words.noModule}` : '',
+    noConfiguration ? `${count(noConfiguration, 'device')} ${words.noConfiguration}` : '',
     managedElsewhere ? `${count(managedElsewhere, 'device')} whose settings other managers own` : '',
-    rejected ? `${count(rejected, 'device')} whose configuration the agent or the API would refuse` : '',
+    rejected ? `${count(rejected, 'device')} ${words.rejected}` : '',
   ].filter(Boolean);
   if (left.length) lines.push(`Left out: ${left.join(', ')}.`);
   if (summary.rejectedExample)
@@ -97,6 +101,10 @@ export function summaryLines(summary: ExportSummary, manager: string): string[] 
   if (summary.otherManagers.length)
     lines.push(
       `Settings of other managers left out: ${summary.otherManagers.map(([m, n]) => `${m} on ${count(n, 'device')}`).join(', ')} (export them with --manager).`,
+    );
+  if (summary.componentsLeftOut.length)
+    lines.push(
+      `Components left out: ${summary.componentsLeftOut.map(([c, n]) => `${c} on ${count(n, 'device')}`).join(', ')} (export each with --component).`,
     );
   if (summary.unlistedModules)
     lines.push(
@@ -114,7 +122,8 @@ export function renderExport(plan: ExportPlan, context: RenderContext): Rendered
   const secrets = [hub.secretName, hub.caSecretName].filter((s) => s !== undefined).join(' and ');
   const header = [
     `Exported from IoT hub ${context.hubHost} by iot-security-operator export.`,
-    ...summaryLines(plan.summary, context.manager),
+    ...summaryLines(plan.summary, context.manager, context.kind.words),
+    ...(context.notes ?? []),
     `Create the Secret${hub.caSecretName ? 's' : ''} ${secrets} before applying: the key is never exported.`,
   ]
     .map((line) => `# ${line}\n`)
@@ -123,7 +132,7 @@ export function renderExport(plan: ExportPlan, context: RenderContext): Rendered
     { fileName: 'iothub.yaml', text: header + yaml(hubDocument(hub)) },
     ...plan.resources.map((resource) => ({
       fileName: `${resource.name}.yaml`,
-      text: resourceComment(resource) + yaml(resourceDocument(resource, hub)),
+      text: resourceComment(resource) + yaml(resourceDocument(resource, hub, context.kind)),
     })),
   ];
 }

@@ -1,7 +1,9 @@
-// Which devices of the hub carry which tag value: the counts that tell whether a tag selection gives exactly a
-// group, before the condition evaluator confirms it device by device.
+// Which devices of the hub carry which tag value (or announced which model): the counts that tell whether a tag
+// selection gives exactly a group, before the condition evaluator confirms it device by device.
 import { formatCondition, type LiteralValue, type PathOperand, parseCondition } from '../condition/index.js';
-import { type FleetIndex, OPAQUE } from './fleet-index.js';
+import { type FleetIndex, MODEL_ID_PATH, OPAQUE } from './fleet-index.js';
+
+const MODEL_ID: PathOperand = { kind: 'path', segments: ['modelId'] };
 
 export class TagIndex {
   /** The devices of the hub (those the devices collection lists), ascending. */
@@ -55,13 +57,22 @@ export class TagIndex {
     return value === OPAQUE || value === null ? undefined : (value as LiteralValue);
   }
 
+  /** What a path selects by, for a resource's name: ['site'], ['location', 'building'], ['model']. */
+  pathWords(pathId: number): string[] {
+    const path = this.fleet.paths[pathId];
+    return path === MODEL_ID_PATH ? ['model'] : path.split('.');
+  }
+
   /**
-   * `tags.<path>` as a condition operand, or undefined when the grammar cannot name it (a tag key with '-', a
-   * reserved word such as `group`): such tags cannot select anything.
+   * `tags.<path>` (or `modelId`) as a condition operand, or undefined when the grammar cannot name it (a tag key
+   * with '-', a reserved word such as `group`): such tags cannot select anything.
    */
   operand(pathId: number): PathOperand | undefined {
     if (this.operands.has(pathId)) return this.operands.get(pathId);
-    const path: PathOperand = { kind: 'path', segments: ['tags', ...this.fleet.paths[pathId].split('.')] };
+    const path: PathOperand =
+      this.fleet.paths[pathId] === MODEL_ID_PATH
+        ? MODEL_ID
+        : { kind: 'path', segments: ['tags', ...this.fleet.paths[pathId].split('.')] };
     let usable: PathOperand | undefined;
     try {
       const parsed = parseCondition(formatCondition({ kind: 'isDefined', path }), {

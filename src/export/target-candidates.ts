@@ -1,6 +1,7 @@
 // Tag selections that may give exactly a group of devices, simplest first: every device (for a baseline), one tag
 // value, IS_DEFINED of a tag, two tag values, one tag IN a list, a tag value AND a tag IN a list; then any of
-// these but a few devices (`AND deviceId NIN [...]`), fewest first. The tag index counts the devices each
+// these but a few devices (`AND deviceId NIN [...]`), fewest first. The model a device announced counts as a tag
+// here (`modelId = '...'`) when the fleet index keeps it. The tag index counts the devices each
 // selects, so a candidate is yielded only when the counts say it gives the group; the condition evaluator has
 // the last word (targets.ts).
 import {
@@ -86,10 +87,6 @@ function sortedValues(tags: TagIndex, values: number[]): number[] {
   return values.sort((a, b) => (text(a) < text(b) ? -1 : text(a) > text(b) ? 1 : 0));
 }
 
-function pathWords(tags: TagIndex, path: number): string[] {
-  return tags.fleet.paths[path].split('.');
-}
-
 function equals(tags: TagIndex, { path, value }: Atom): Expression {
   return {
     kind: 'compare',
@@ -104,12 +101,12 @@ function within(tags: TagIndex, { path, values }: Spread): Expression {
 }
 
 function atomWords(tags: TagIndex, atom: Atom): string[] {
-  return [...pathWords(tags, atom.path), String(tags.comparable(atom.value))];
+  return [...tags.pathWords(atom.path), String(tags.comparable(atom.value))];
 }
 
 function spreadWords(tags: TagIndex, spread: Spread): string[] {
   const values = spread.values.flatMap((v, i) => (i === 0 ? [] : ['or']).concat(String(tags.comparable(v))));
-  return [...pathWords(tags, spread.path), ...values];
+  return [...tags.pathWords(spread.path), ...values];
 }
 
 function candidate(expression: Expression, words: string[]): TargetCandidate | undefined {
@@ -182,7 +179,7 @@ function selections(tags: TagIndex, wanted: WantedDevices): (() => Selection[])[
       defined.map((path) => ({
         rank: 2,
         expression: { kind: 'isDefined', path: tags.operand(path)! },
-        words: ['with', ...pathWords(tags, path)],
+        words: ['with', ...tags.pathWords(path)],
         size: tags.definedCount(path),
         devices: () => tags.definedOn(path),
       })),

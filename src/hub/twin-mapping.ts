@@ -59,6 +59,7 @@ export function twinFromJson(twinJson: unknown, slot: TwinSlot): ManagedTwin {
     reported: withoutBookkeeping(reported),
     desiredVersion: typeof desired.$version === 'number' ? desired.$version : 0,
   };
+  if (typeof twinJson.modelId === 'string' && twinJson.modelId !== '') twin.modelId = twinJson.modelId;
   if (typeof reported.$version === 'number') twin.reportedVersion = reported.$version;
   if (typeof twinJson.version === 'number') twin.version = twinJson.version;
   return twin;

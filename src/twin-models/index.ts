@@ -8,6 +8,7 @@ export {
   type TwinSchemaSource,
 } from './compile-twin-schema.js';
 export { type ReadModel, readDtdlModel } from './dtdl/dtdl-model.js';
+export { isDtmi } from './dtdl/dtdl-syntax.js';
 export {
   type DtdlComponent,
   type DtdlModel,

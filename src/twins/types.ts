@@ -37,6 +37,8 @@ export interface ManagedTwin {
   deviceId: string;
   /** The module, undefined for the device twin. */
   moduleId?: string;
+  /** The IoT Plug and Play model the device (or module) announced, when it did. */
+  modelId?: string;
   etag: string;
   /** The twin's tags: the operator keeps its ownership record there. */
   tags: Record<string, unknown>;

@@ -3,15 +3,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { chooseBaseline, layerDifference } from '../../src/export/baseline.js';
+import { agentExport } from '../../src/export/agent-export.js';
+import type { CountedSettings } from '../../src/export/baseline.js';
+import { chooseBaseline as chooseAmong, layerDifference as differenceOf } from '../../src/export/baseline.js';
+import type { Settings } from '../../src/export/settings.js';
 import {
   type AgentSettings,
   checkAgentSettings,
   effectiveSettings,
 } from '../../src/profiles/security-agent/index.js';
 
-const accepted = (settings: AgentSettings) =>
-  !checkAgentSettings(effectiveSettings(settings)).some((p) => p.severity === 'error');
+const accepted = (settings: Settings) =>
+  !checkAgentSettings(effectiveSettings(settings as AgentSettings)).some((p) => p.severity === 'error');
+
+/** As the security agent's export chooses: its coupled settings as pairs it accepts. */
+const chooseBaseline = (configurations: CountedSettings[]) =>
+  chooseAmong(configurations, agentExport.coupling);
+const layerDifference = (settings: Settings, baseline: Settings) =>
+  differenceOf(settings, baseline, agentExport.coupling);
 
 describe('chooseBaseline', () => {
   it('holds only the settings every configuration carries, each at its most common value', () => {

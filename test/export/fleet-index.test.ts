@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileCondition, parseCondition } from '../../src/condition/index.js';
+import { twinSettings } from '../../src/export/agent-export.js';
 import { FleetIndex } from '../../src/export/fleet-index.js';
-import { twinSettings } from '../../src/export/twin-settings.js';
 import { wrapSettings } from '../../src/profiles/security-agent/index.js';
 
 function selects(condition: string, twin: Record<string, unknown>): boolean {
@@ -43,19 +43,31 @@ describe('FleetIndex', () => {
       assert.equal(selects(condition, rebuilt), selects(condition, { deviceId: 'd1', tags }), condition);
   });
 
+  it("rebuilds the model a device announced as modelId, and leaves out the operator's ownership record", () => {
+    const index = new FleetIndex();
+    const tags = { site: 'ams', iotSecurityOperator: { sync: { owners: { '/mode': 'ns/TwinConfig/a' } } } };
+    index.addDevice({ deviceId: 'd1', tags, modelId: 'dtmi:com:example:Thermostat;1' });
+    assert.deepEqual(index.twinDocument(0), {
+      deviceId: 'd1',
+      tags: { site: 'ams' },
+      modelId: 'dtmi:com:example:Thermostat;1',
+    });
+    assert.ok(selects("modelId = 'dtmi:com:example:Thermostat;1'", index.twinDocument(0)));
+  });
+
   it('shares one configuration among devices with equal settings, and counts why others have none', () => {
     const index = new FleetIndex();
     for (const id of ['a', 'b', 'c', 'd', 'e']) index.addDevice({ deviceId: id, tags: {} });
-    index.addModule(
+    index.addTwin(
       'a',
       twinSettings({ tags: {}, desiredConfiguration: wrapSettings({ snapshotFrequency: 'PT1H' }) }, 'sync'),
     );
-    index.addModule(
+    index.addTwin(
       'b',
       twinSettings({ tags: {}, desiredConfiguration: wrapSettings({ snapshotFrequency: 'PT1H' }) }, 'sync'),
     );
-    index.addModule('c', twinSettings({ tags: {}, desiredConfiguration: undefined }, 'sync'));
-    index.addModule(
+    index.addTwin('c', twinSettings({ tags: {}, desiredConfiguration: undefined }, 'sync'));
+    index.addTwin(
       'd',
       twinSettings({ tags: {}, desiredConfiguration: { snapshotFrequency: 'PT1H' } }, 'sync'),
     );

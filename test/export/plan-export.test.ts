@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { agentExport, agentTwinView, twinSettings } from '../../src/export/agent-export.js';
 import { FleetIndex } from '../../src/export/fleet-index.js';
 import { type ExportPlan, planExport } from '../../src/export/plan-export.js';
 import { joinDocuments, renderExport } from '../../src/export/render.js';
 import { MAX_LISTED_DEVICES } from '../../src/export/targets.js';
-import { agentTwinView, twinSettings } from '../../src/export/twin-settings.js';
 import type { HubSnapshot } from '../../src/planner/index.js';
 import { type AgentSettings, wrapSettings } from '../../src/profiles/security-agent/index.js';
 import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
@@ -48,16 +48,21 @@ class TestFleet {
     for (const id of order([...devices.keys()])) index.addDevice(devices.get(id)!);
     for (const id of order([...this.modules.keys()])) {
       const twin = this.modules.get(id)!;
-      index.addModule(id, twinSettings(agentTwinView(twin), manager));
+      index.addTwin(id, twinSettings(agentTwinView(twin), manager));
     }
     return index;
   }
 }
 
 function exportOf(fleet: TestFleet, manager = 'sync', order?: (ids: string[]) => string[]) {
-  const plan = planExport(fleet.index(manager, order));
+  const plan = planExport(fleet.index(manager, order), agentExport);
   const text = joinDocuments(
-    renderExport(plan, { hub: { name: 'hub', secretName: 'hub-credentials' }, hubHost: 'unit', manager }),
+    renderExport(plan, {
+      hub: { name: 'hub', secretName: 'hub-credentials' },
+      hubHost: 'unit',
+      manager,
+      kind: agentExport,
+    }),
   );
   return { plan, text, resources: resourcesOfYaml(text) };
 }
@@ -151,6 +156,7 @@ describe('planExport', () => {
       noConfiguration: 1,
       managedElsewhere: 0,
       rejected: 0,
+      otherModel: 0,
     });
     assertReproduces(fleet);
   });

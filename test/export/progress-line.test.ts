@@ -9,14 +9,15 @@ describe('ProgressLine', () => {
     let now = 0;
     const line = new ProgressLine(
       'hub.example',
+      'security module twins',
       (text) => written.push(text),
       () => now,
     );
-    line.reading({ devices: 1000, modules: 0, pages: 1 });
+    line.reading({ devices: 1000, twins: 0, pages: 1 });
     now = 50;
-    line.reading({ devices: 1000, modules: 1000, pages: 2 });
+    line.reading({ devices: 1000, twins: 1000, pages: 2 });
     now = 150;
-    line.reading({ devices: 2000, modules: 1000, pages: 3 });
+    line.reading({ devices: 2000, twins: 1000, pages: 3 });
     line.step('grouping');
     line.done();
     assert.deepEqual(written, [

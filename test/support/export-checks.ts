@@ -1,7 +1,7 @@
 // What a dry run of sync would do with exported resources: the twin writes that change a desired setting (an
 // export that reproduces its hub plans none), and the devices on which resources conflict or fail.
 import { parseAllDocuments } from 'yaml';
-import type { SecurityModuleConfig } from '../../src/api/generated/types.js';
+import type { SecurityModuleConfig, TwinConfig } from '../../src/api/generated/types.js';
 import {
   type HubSnapshot,
   type PlannedResource,
@@ -33,15 +33,18 @@ export function dryRun(
   };
 }
 
-/** The SecurityModuleConfigs of a YAML stream, each validated as `validate` does (throws on an error). */
+/**
+ * The SecurityModuleConfigs and TwinConfigs of a YAML stream, each validated as `validate` does (throws on an
+ * error; a ConfigMap a TwinConfig names is not at hand, so its properties are judged as the hub takes them).
+ */
 export function resourcesOfYaml(text: string): PlannedResource[] {
   const resources: PlannedResource[] = [];
   for (const document of parseAllDocuments(text)) {
-    const validation = validateResource(document.toJS());
+    const validation = validateResource(document.toJS(), { missing: 'warning' });
     const errors = validation.issues.filter((i) => i.severity === 'error');
     if (errors.length) throw new Error(`${validation.kind}/${validation.name}: ${JSON.stringify(errors)}`);
-    if (validation.kind === 'SecurityModuleConfig')
-      resources.push(toPlannedResource(validation.resource as SecurityModuleConfig));
+    if (validation.kind === 'SecurityModuleConfig' || validation.kind === 'TwinConfig')
+      resources.push(toPlannedResource(validation.resource as SecurityModuleConfig | TwinConfig));
   }
   return resources;
 }
