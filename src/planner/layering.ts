@@ -111,8 +111,10 @@ export function layerSettings(contributions: readonly Contribution[]): LayeredSe
 }
 
 /**
- * Settings another manager owns on the twin are theirs: removed from the layering, and a conflict for every
- * resource of ours that sets them (never a write war). `theirValue` reads the value the twin holds.
+ * Settings another manager owns on the twin are theirs, and so is every place in desired that overlaps one (their
+ * whole `thermostat1` and our `thermostat1.targetTemperature`, or the other way round): removed from the layering,
+ * and a conflict for every resource of ours that sets them (never a write war). `theirValue` reads the value the
+ * twin holds.
  */
 export function yieldToOtherManagers(
   layered: LayeredSettings,
@@ -120,24 +122,32 @@ export function yieldToOtherManagers(
   contributions: readonly Contribution[],
   theirValue: (setting: string) => unknown | undefined,
 ): LayeredSettings {
-  const taken = [...managedElsewhere.keys()].filter((setting) => layered.owners.has(setting));
-  if (taken.length === 0) return layered;
+  if (managedElsewhere.size === 0) return layered;
+  const theirs = new Places();
+  for (const setting of managedElsewhere.keys()) theirs.take(setting);
+  const taken = new Map<string, string>();
+  for (const setting of layered.owners.keys()) {
+    const their = managedElsewhere.has(setting) ? setting : theirs.overlapping(setting);
+    if (their !== undefined) taken.set(setting, their);
+  }
+  if (taken.size === 0) return layered;
   const settings = { ...layered.settings };
   const owners = new Map(layered.owners);
-  const conflicts = layered.conflicts.filter((c) => !managedElsewhere.has(c.setting));
-  for (const setting of taken) {
+  const conflicts = layered.conflicts.filter((c) => !taken.has(c.setting));
+  for (const [setting, their] of taken) {
     delete settings[setting];
     owners.delete(setting);
     for (const contribution of contributions) {
       if (!(setting in contribution.settings)) continue;
       conflicts.push({
         setting,
-        winner: managedElsewhere.get(setting)!,
+        winner: managedElsewhere.get(their)!,
         loser: contribution.resourceKey,
-        winnerValue: theirValue(setting) ?? null,
+        winnerValue: theirValue(their) ?? null,
         loserValue: contribution.settings[setting],
         priority: contribution.priority,
         managedElsewhere: true,
+        ...(their !== setting ? { overlaps: their } : {}),
       });
     }
   }

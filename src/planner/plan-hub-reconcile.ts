@@ -160,9 +160,10 @@ function conflictFailure(
   const lines = conflicts.map((c) => {
     if (c.managedElsewhere) {
       const { manager: owning, owner } = managedBy(c.winner);
+      const place = c.overlaps === undefined ? '' : ` (its ${c.overlaps} overlaps it in desired)`;
       if (owning === manager)
-        return `${c.setting}: managed on this twin by ${owner}, which the same manager '${manager}' keeps for another IoTHub (out of this one's scope; value ${JSON.stringify(c.winnerValue)}); this resource's ${JSON.stringify(c.loserValue)} is not written`;
-      return `${c.setting}: managed on this twin by ${owner} of manager '${owning}' (value ${JSON.stringify(c.winnerValue)}); this resource's ${JSON.stringify(c.loserValue)} is not written`;
+        return `${c.setting}: managed on this twin by ${owner}${place}, which the same manager '${manager}' keeps for another IoTHub (out of this one's scope; value ${JSON.stringify(c.winnerValue)}); this resource's ${JSON.stringify(c.loserValue)} is not written`;
+      return `${c.setting}: managed on this twin by ${owner} of manager '${owning}'${place} (value ${JSON.stringify(c.winnerValue)}); this resource's ${JSON.stringify(c.loserValue)} is not written`;
     }
     const [other, value] = c.winner === self ? [c.loser, c.loserValue] : [c.winner, c.winnerValue];
     if (c.overlaps !== undefined) {

@@ -298,6 +298,45 @@ describe('TwinConfigs in the planner', () => {
     });
   });
 
+  describe('two managers whose properties overlap in desired', () => {
+    const whole = thermostats(
+      { properties: { thermostat1: { targetTemperature: 18 } }, convergence: 'Mirror' },
+      'whole',
+    );
+    const part = thermostats(
+      { twin: { component: 'thermostat1' }, properties: { targetTemperature: 25 }, convergence: 'None' },
+      'part',
+    );
+    const planAs = (hub: Hub, manager: string, resources: PlannedResource[]) =>
+      planHubReconcile({ snapshot: hub.snapshot(), resources, now: 0, unknownOwners: 'keep', manager });
+
+    for (const [first, second, theirs, ours] of [
+      [whole, part, '/thermostat1', '/thermostat1/targetTemperature'],
+      [part, whole, '/thermostat1/targetTemperature', '/thermostat1'],
+    ] as const)
+      it(`leaves ${theirs}, another manager's, alone when a resource of ours sets ${ours}, and says so`, () => {
+        const hub = new Hub();
+        hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+        hub.apply(planAs(hub, 'pipeline', [first]).writes);
+        const before = structuredClone(hub.twin(DEVICE_TWIN, 'pnp-1').desired.thermostat1);
+        const { writes, reports } = planAs(hub, 'operator', [second]);
+        assert.deepEqual(
+          writes.map((w) => w.patch.properties?.desired ?? {}),
+          [],
+          'nothing of the place is written',
+        );
+        assert.deepEqual(hub.twin(DEVICE_TWIN, 'pnp-1').desired.thermostat1, before);
+        const report = reports.get(`iot/TwinConfig/${second === whole ? 'whole' : 'part'}`)!;
+        assert.equal(ready(report.conditions)?.reason, 'ConflictingSettings');
+        assert.match(
+          report.failures[0].message,
+          new RegExp(
+            `^${ours}: managed on this twin by iot/TwinConfig/${first === whole ? 'whole' : 'part'} of manager 'pipeline' \\(its ${theirs} overlaps it in desired\\)`,
+          ),
+        );
+      });
+  });
+
   describe('beside a SecurityModuleConfig on the security module twin', () => {
     const agentSettings = planned(
       securityModuleConfig(
