@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean control-plane test-tools bench soak
+.PHONY: help install build generate test lint format demo clean control-plane test-tools bench bench-twin-config soak
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
@@ -15,6 +15,7 @@ help:
 	@echo "make control-plane  build kube-apiserver + etcd and kubectl from Go modules (first build: minutes)"
 	@echo "make test-tools     build the Go tools tests run: Argo CD's Lua interpreter, Flux's kstatus and CEL"
 	@echo "make bench     the performance benchmark: contenders at the hub's quota floor (bench/results/)"
+	@echo "make bench-twin-config  a TwinConfig rollout beside a SecurityModuleConfig one, each against its floor"
 	@echo "make soak      the reliability suite's long variants (test/reliability/, RELIABILITY_SOAK=1)"
 
 # npm ci first; a registry mirror that lacks some platforms' optional packages (Biome's) makes npm ci refuse a
@@ -61,6 +62,12 @@ demo: build
 # Every contender side by side on fresh emulated hubs (BENCH_LARGE=1 adds 100,000 devices); writes bench/results/.
 bench: build control-plane
 	npx tsx bench/rollout.bench.ts
+
+# A TwinConfig on 10,000 IoT Plug and Play thermostats beside the SecurityModuleConfig baseline on 10,000 agents, by
+# sync --wait and the controller, each against its quota floor (BENCH_ROUNDS=3 for the median and range); writes
+# bench/results/twin-config.{json,md}.
+bench-twin-config: build control-plane
+	npx tsx bench/twin-config.bench.ts
 
 # The reliability suite at full length: more devices, more rounds, longer outages (short variants run in make test).
 soak: build control-plane

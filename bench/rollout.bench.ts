@@ -11,36 +11,41 @@
 // pass on the converged hub; (3) an edit of one setting: time to the first twin write and to converged; (4) 50
 // layered resources over 10,000 devices: planning time and memory; (5) the cold rollout with 5% injected 503s and
 // query lag. Writes bench/results/{results.json,results.md,convergence.svg}.
+// A TwinConfig's rollout beside this baseline's: bench/twin-config.bench.ts (helpers shared in bench/rollout/).
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { makeKubeApi } from '../src/controller/kube-http.js';
-import { type RunningControlPlane, runKubectl, startControlPlane } from '../src/demo/local-control-plane.js';
-import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../src/emulator/index.js';
+import type { EmulatorOptions, RunningEmulator } from '../src/emulator/index.js';
 import { createHubClient } from '../src/hub/hub-client.js';
 import { SECURITY_MODULE_ID } from '../src/profiles/security-agent/profile.js';
-import { emulatorCredentials, hubSecret, iotHub } from '../test/support/resources.js';
 import { convergenceChart, type Series } from './rollout/chart.js';
 import {
   baselineFiles,
-  baselineObject,
+  baselineResource,
   REPO,
   type RunningProcess,
-  runOperator,
   runScript,
   runSync,
   writeBaseline,
 } from './rollout/contenders.js';
-import { ConvergenceTracker } from './rollout/convergence.js';
+import { controllerRun, requestReconcile, stopControlPlane } from './rollout/controller-run.js';
+import { agentReports, ConvergenceTracker } from './rollout/convergence.js';
+import {
+  callsOf,
+  floorS,
+  benchHub as hub,
+  measure as measureRollout,
+  QUERIES_PER_S,
+  type Row,
+  sleep,
+  TIER,
+  UPDATES_PER_S,
+} from './rollout/harness.js';
 
-const TIER = { tier: 'S3', units: Number(process.env.BENCH_UNITS ?? 2) };
 /** Only some contenders (BENCH_CONTENDERS=sync,controller,script) or scenarios (BENCH_SCENARIOS=cold,edit,faults,plan). */
 const CONTENDERS = process.env.BENCH_CONTENDERS?.split(',');
 const SCENARIOS = process.env.BENCH_SCENARIOS?.split(',');
 const wanted = (scenario: string) => !SCENARIOS || SCENARIOS.includes(scenario);
-const UPDATES_PER_S = 250 * TIER.units;
-const QUERIES_PER_S = (1000 * TIER.units) / 60;
 /** Fleet sizes of the cold rollout (BENCH_SIZES=500,2000 for a quick run); the last is the one charted and
  * used for the edit, steady-state and fault scenarios. */
 const SIZES = process.env.BENCH_SIZES
@@ -51,197 +56,32 @@ const SIZES = process.env.BENCH_SIZES
 const MAIN = process.env.BENCH_LARGE ? 10_000 : SIZES[SIZES.length - 1];
 const RESULTS = join(REPO, 'bench/results');
 
-const floorS = (updates: number, devices: number) =>
-  updates / UPDATES_PER_S + (2 * Math.ceil(devices / 1000)) / QUERIES_PER_S;
-
-interface Row {
-  scenario: string;
-  contender: string;
-  devices: number;
-  wallS: number;
-  convergedS?: number;
-  firstWriteS?: number;
-  floorS?: number;
-  ratio?: number;
-  calls: Record<string, number>;
-  throttled: number;
-  cpuS: number;
-  rssMb: number;
-  note?: string;
-}
-
 const rows: Row[] = [];
 const charts: Series[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function hub(devices: number, extra: Partial<EmulatorOptions> = {}): Promise<RunningEmulator> {
-  const emulator = await startEmulator({
-    devices,
-    seed: 7,
-    ...TIER,
-    tier: 'S3',
-    agentDelay: { min: 5, max: 30 },
-    offlineRatio: 0,
-    lowercaseRatio: 0.25,
-    ...extra,
-  });
-  await emulator.agentsIdle();
-  emulator.hub.stats.reset();
-  return emulator;
-}
-
-function callsOf(emulator: RunningEmulator): { calls: Record<string, number>; throttled: number } {
-  const stats = emulator.hub.stats.snapshot();
-  const calls = Object.fromEntries(
-    Object.entries(stats.requests).map(([cls, byStatus]) => [
-      cls,
-      Object.values(byStatus).reduce((a, b) => a + b, 0),
-    ]),
-  );
-  return { calls, throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0) };
-}
-
-/** When the hub saw the first request since `since` (polled every 2 ms). */
-function firstRequest(emulator: RunningEmulator): { at: () => number | undefined; stop: () => void } {
-  let at: number | undefined;
-  const timer = setInterval(() => {
-    if (at === undefined && emulator.hub.stats.snapshot().totalRequests > 0) at = performance.now();
-  }, 2);
-  return { at: () => at, stop: () => clearInterval(timer) };
-}
-
+/** One contender's rollout (see harness.ts), its row kept and, when `chart` is given, its line charted. */
 async function measure(
   scenario: string,
   contender: string,
   emulator: RunningEmulator,
   tracker: ConvergenceTracker,
-  start: () =>
-    | RunningProcess
-    | Promise<{
-        done: Promise<{ cpuSeconds: number; peakRssMb: number; code: number | null; stderr: string }>;
-      }>,
+  start: () => RunningProcess | Promise<Pick<RunningProcess, 'done'>>,
   devices: number,
   updates: number,
   chart?: string,
 ): Promise<Row> {
-  const first = firstRequest(emulator);
-  tracker.begin();
-  const launched = performance.now();
-  const process = await start();
-  const figures = await process.done;
-  const ended = performance.now();
-  first.stop();
-  tracker.stop();
-  const origin = first.at() ?? launched;
-  const { lastConvergedS } = tracker.figures();
-  const wallS = (ended - origin) / 1000;
-  const floor = floorS(updates, devices);
-  const row: Row = {
+  const { row, timeline } = await measureRollout({
     scenario,
     contender,
+    emulator,
+    tracker,
+    start,
     devices,
-    wallS,
-    convergedS: lastConvergedS === undefined ? undefined : lastConvergedS - (origin - launched) / 1000,
-    floorS: floor,
-    ratio: wallS / floor,
-    ...callsOf(emulator),
-    cpuS: figures.cpuSeconds,
-    rssMb: figures.peakRssMb,
-    note: figures.code === 0 ? undefined : `exit ${figures.code}: ${figures.stderr.slice(-300)}`,
-  };
-  if (tracker.converged < devices)
-    row.note = `${row.note ?? ''} only ${tracker.converged} of ${devices} converged`.trim();
-  if (chart)
-    charts.push({
-      label: contender,
-      points: tracker.timeline().map(([t, n]) => [Math.max(0, t - (origin - launched) / 1000), n]),
-    });
-  rows.push(row);
-  console.log(
-    `${scenario} | ${contender} | ${devices} devices: ${wallS.toFixed(2)} s (floor ${floor.toFixed(2)} s, ${(wallS / floor).toFixed(2)}x), updates ${row.calls.twinUpdate ?? 0}, queries ${row.calls.query ?? 0}, reads ${row.calls.twinRead ?? 0}, 429s ${row.throttled}, cpu ${row.cpuS.toFixed(1)} s, rss ${row.rssMb.toFixed(0)} MB${row.note ? ` (${row.note})` : ''}`,
-  );
-  return row;
-}
-
-// --- the controller contender: a control plane, the operator watching one namespace per run ------------------
-
-let controlPlane: RunningControlPlane | undefined;
-let runs = 0;
-
-/** An operator watching `namespace` (a new one by default) where the hub's Secret and IoTHub are applied. */
-async function controllerRun(emulator: RunningEmulator, settings: Record<string, unknown>, reuse?: string) {
-  controlPlane ??= await startControlPlane();
-  const kubeconfig = controlPlane.info.kubeconfig;
-  const namespace = reuse ?? `bench-${++runs}`;
-  await runKubectl(kubeconfig, ['apply', '-f', join(REPO, 'crds')]);
-  await runKubectl(kubeconfig, [
-    'wait',
-    '--for=condition=Established',
-    'crd/securitymoduleconfigs.iotsecurity.io',
-    '--timeout=60s',
-  ]);
-  if (!reuse) await runKubectl(kubeconfig, ['create', 'namespace', namespace]);
-  const objects = [
-    hubSecret('creds', emulatorCredentials(emulator), { namespace }),
-    iotHub(
-      'hub',
-      { connectionStringSecretRef: { name: 'creds' }, caSecretRef: { name: 'creds' }, ...TIER },
-      { namespace },
-    ),
-  ];
-  await runKubectl(kubeconfig, ['apply', '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+    updates,
   });
-  const operator = runOperator(kubeconfig, namespace);
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  const api = makeKubeApi(kc, CustomObjectsApi);
-  const target = { group: 'iotsecurity.io', version: 'v1alpha1', namespace };
-  // Warm: this operator has reconciled the hub (read its snapshot) before the measurement starts.
-  const warm = `warm-${Date.now()}`;
-  await runKubectl(kubeconfig, [
-    'annotate',
-    'hub',
-    'hub',
-    '-n',
-    namespace,
-    '--overwrite',
-    `iotsecurity.io/reconcile-requested-at=${warm}`,
-  ]);
-  for (;;) {
-    const hubObject = (await api.getNamespacedCustomObject({
-      ...target,
-      plural: 'iothubs',
-      name: 'hub',
-    })) as any;
-    if (
-      hubObject.status?.lastHandledReconcileAt === warm &&
-      hubObject.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')
-    )
-      break;
-    await sleep(100);
-  }
-  await sleep(300);
-  emulator.hub.stats.reset();
-  const apply = async (value: Record<string, unknown>) => {
-    await runKubectl(kubeconfig, ['apply', '-f', '-'], {
-      input: JSON.stringify(baselineObject(value, namespace)),
-    });
-  };
-  const ready = async () => {
-    for (;;) {
-      const smc = (await api
-        .getNamespacedCustomObject({ ...target, plural: 'securitymoduleconfigs', name: 'baseline' })
-        .catch(() => undefined)) as any;
-      if (
-        smc?.status?.observedGeneration === smc?.metadata?.generation &&
-        smc?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')
-      )
-        return;
-      await sleep(50);
-    }
-  };
-  return { operator, apply, ready, namespace, kubeconfig, settings };
+  rows.push(row);
+  if (chart) charts.push({ label: contender, points: timeline });
+  return row;
 }
 
 // --- scenarios ---------------------------------------------------------------------------------------------
@@ -258,7 +98,7 @@ async function coldRollout(devices: number, faults: boolean): Promise<void> {
     if (CONTENDERS && !CONTENDERS.some((c) => contender.startsWith(c.replace('script', 'sdk')))) continue;
     const emulator = await hub(devices, extra);
     const foreign = faults ? await plantForeign(emulator, 200) : [];
-    const tracker = new ConvergenceTracker(emulator, 'snapshotFrequency', 'PT11H');
+    const tracker = new ConvergenceTracker(emulator, agentReports('snapshotFrequency', 'PT11H'));
     if (contender === 'sync --wait') {
       const dir = baselineFiles(settings);
       await measure(
@@ -283,7 +123,7 @@ async function coldRollout(devices: number, faults: boolean): Promise<void> {
         chart,
       );
     } else {
-      const run = await controllerRun(emulator, settings);
+      const run = await controllerRun(emulator, baselineResource);
       await measure(
         scenario,
         contender,
@@ -304,7 +144,7 @@ async function coldRollout(devices: number, faults: boolean): Promise<void> {
       if (devices === MAIN && !faults) {
         // (3) an edit under the running operator: time to the first twin write and to converged.
         emulator.hub.stats.reset();
-        const again = await controllerRun(emulator, settings, run.namespace);
+        const again = await controllerRun(emulator, baselineResource, run.namespace);
         await again.apply(settings);
         await again.ready();
         await edit('edit', 'controller', emulator, async () => {
@@ -313,15 +153,7 @@ async function coldRollout(devices: number, faults: boolean): Promise<void> {
         });
         // (2) steady state: a reconcile of the converged hub requested by hand writes nothing.
         emulator.hub.stats.reset();
-        await runKubectl(again.kubeconfig, [
-          'annotate',
-          'hub',
-          'hub',
-          '-n',
-          again.namespace,
-          '--overwrite',
-          `iotsecurity.io/reconcile-requested-at=${Date.now()}`,
-        ]);
+        await requestReconcile(again);
         await sleep(3000);
         const steady = callsOf(emulator);
         steadyRow('controller (reconcile requested)', devices, steady);
@@ -399,7 +231,7 @@ async function edit(
   change: () => Promise<void>,
 ): Promise<void> {
   const devices = emulator.hub.store.deviceCount;
-  const tracker = new ConvergenceTracker(emulator, 'snapshotFrequency', 'PT10H');
+  const tracker = new ConvergenceTracker(emulator, agentReports('snapshotFrequency', 'PT10H'));
   emulator.hub.stats.reset();
   tracker.begin();
   const started = performance.now();
@@ -440,7 +272,7 @@ async function syncSteadyAndEdit(devices: number): Promise<void> {
   while (!watching.stdoutSoFar().includes('\n')) await sleep(20);
   await edit('edit', 'sync --watch', emulator, async () => {
     writeBaseline(dir, { snapshotFrequency: 'PT10H' });
-    const tracker = new ConvergenceTracker(emulator, 'snapshotFrequency', 'PT10H');
+    const tracker = new ConvergenceTracker(emulator, agentReports('snapshotFrequency', 'PT10H'));
     tracker.begin();
     while (tracker.converged < devices) await sleep(20);
   });
@@ -556,7 +388,7 @@ try {
   if (wanted('faults')) await coldRollout(MAIN, true);
   if (wanted('plan')) await planning();
 } finally {
-  await controlPlane?.stop();
+  await stopControlPlane();
 }
 writeFileSync(
   join(RESULTS, 'results.json'),

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { securityModuleConfig } from '../../test/support/resources.js';
+import type { ControllerResource } from './controller-run.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO, 'dist/src/cli/main.js');
@@ -129,3 +130,10 @@ export function runOperator(kubeconfig: string, namespace: string): RunningProce
     {},
   );
 }
+
+/** The baseline as the controller contender applies it. */
+export const baselineResource: ControllerResource = {
+  plural: 'securitymoduleconfigs',
+  name: 'baseline',
+  object: (settings, namespace) => baselineObject(settings as Record<string, unknown>, namespace),
+};

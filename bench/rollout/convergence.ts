@@ -1,9 +1,46 @@
 // What the hub sees of a contender, independent of what the contender says of itself: when it first wrote a
-// twin, and when each device's agent reported the configuration (from the emulator's own store).
+// twin, and when each device answered the configuration (from the emulator's own store): a security agent by
+// reporting the setting, an IoT Plug and Play device by acknowledging the property (ac 200 at the version written).
 import type { RunningEmulator } from '../../src/emulator/index.js';
+import { lastUpdatedVersionAt } from '../../src/emulator/twin-document.js';
+import type { TwinState } from '../../src/emulator/twin-state.js';
 
 const KEY = 'ms_iotn:urn_azureiot_Security_SecurityAgentConfiguration';
-const MODULE = 'azureiotsecurity';
+
+/** Which twin a rollout writes, and when a device has taken what it was given. */
+export interface ConvergenceJudge {
+  /** The module whose twin is written; undefined for the device twin. */
+  moduleId: string | undefined;
+  converged(twin: TwinState): boolean;
+}
+
+/** The security agent reports `setting` at `value` (compared case-insensitively, as agents differ in case). */
+export function agentReports(setting: string, value: string): ConvergenceJudge {
+  return {
+    moduleId: 'azureiotsecurity',
+    converged(twin) {
+      const reported = (twin.reported.value[KEY] as Record<string, { value?: unknown }> | undefined)?.[
+        setting
+      ]?.value;
+      return typeof reported === 'string' && reported.toLowerCase() === value.toLowerCase();
+    },
+  };
+}
+
+/** The IoT Plug and Play device acknowledges `property` at `value` with ac 200, at the desired version written. */
+export function pnpAcknowledges(property: string, value: unknown): ConvergenceJudge {
+  return {
+    moduleId: undefined,
+    converged(twin) {
+      if (twin.desired.value[property] !== value) return false;
+      const ack = twin.reported.value[property] as
+        | { value?: unknown; ac?: unknown; av?: unknown }
+        | undefined;
+      const written = lastUpdatedVersionAt(twin.desired, [property]) ?? 0;
+      return ack?.ac === 200 && ack.value === value && typeof ack.av === 'number' && ack.av >= written;
+    },
+  };
+}
 
 export class ConvergenceTracker {
   private readonly convergedAt = new Map<string, number>();
@@ -11,32 +48,19 @@ export class ConvergenceTracker {
   private active = false;
   firstWriteAt: number | undefined;
 
-  constructor(
-    emulator: RunningEmulator,
-    /** The setting rolled out and its value (compared case-insensitively). */
-    private readonly setting: string,
-    private value: string,
-  ) {
+  constructor(emulator: RunningEmulator, judge: ConvergenceJudge) {
     emulator.hub.store.onChange(({ record, previous, next }) => {
-      if (!this.active || record.moduleId !== MODULE || !next) return;
+      if (!this.active || record.moduleId !== judge.moduleId || !next) return;
       const now = performance.now();
       if (this.firstWriteAt === undefined && previous && previous.desired !== next.desired)
         this.firstWriteAt = now;
-      const reported = (next.reported.value[KEY] as Record<string, { value?: unknown }> | undefined)?.[
-        this.setting
-      ]?.value;
-      if (
-        typeof reported === 'string' &&
-        reported.toLowerCase() === this.value.toLowerCase() &&
-        !this.convergedAt.has(record.deviceId)
-      )
+      if (!this.convergedAt.has(record.deviceId) && judge.converged(next))
         this.convergedAt.set(record.deviceId, now);
     });
   }
 
-  /** Starts a measurement of a rollout of `value`. */
-  begin(value = this.value): void {
-    this.value = value;
+  /** Starts a measurement. */
+  begin(): void {
     this.convergedAt.clear();
     this.firstWriteAt = undefined;
     this.startedAt = performance.now();
