@@ -15,6 +15,8 @@ export interface DemoKube {
   stop: Stop;
   /** `  8s`: the time since the demo started, right-aligned. */
   elapsed(): string;
+  /** The `kubectl get KIND` table last printed, by kind: a watch does not print it again unchanged. */
+  shown: Map<string, string>;
 }
 
 /** Runs kubectl; a failure is an error naming the command. */
@@ -91,17 +93,19 @@ export async function watchResources(
   kind: string,
   done: (items: ListedResource[]) => boolean | Promise<boolean>,
 ): Promise<boolean> {
-  let shown = '';
   for (;;) {
     const listing = await listResources(kube, kind);
-    if (listing.table !== shown) {
-      shown = listing.table;
-      show(kube, `kubectl get ${kind} -n ${kube.namespace}`, listing.table);
-    }
+    if (listing.table !== kube.shown.get(kind)) showListing(kube, kind, listing);
     if (await done(listing.items)) return true;
     if (Date.now() > kube.deadline || kube.stop.drain.aborted) return false;
     await pause(systemClock, 1500, kube.stop.drain);
   }
+}
+
+/** Prints `kubectl get KIND` as listed, and remembers it as the last shown. */
+export function showListing(kube: DemoKube, kind: string, listing: Listing): void {
+  kube.shown.set(kind, listing.table);
+  show(kube, `kubectl get ${kind} -n ${kube.namespace}`, listing.table);
 }
 
 /** Every resource listed is Ready for its current spec (and there is one). */

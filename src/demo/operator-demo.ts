@@ -95,6 +95,7 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
     deadline: t0 + options.timeoutMs,
     stop: options.stop,
     elapsed: () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(3)}s`,
+    shown: new Map(),
   };
   const kubectl = (args: string[], input?: string) => kubectlOk(kube, args, input);
   try {

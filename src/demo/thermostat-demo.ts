@@ -13,6 +13,7 @@ import {
   type ListedResource,
   listResources,
   show,
+  showListing,
   watchResources,
 } from './demo-kube.js';
 
@@ -57,7 +58,7 @@ export async function runThermostatDemo(kube: DemoKube, emulator: RunningEmulato
   io.out(
     '       DTDL models of ConfigMap pnp-models before any write; a device counts as converged when it acknowledges the value',
   );
-  show(kube, `kubectl get tc -n ${namespace}`, (await listResources(kube, 'tc')).table);
+  showListing(kube, 'tc', await listResources(kube, 'tc'));
 
   io.out(
     `\n${kube.elapsed()} A value the legacy firmware refuses: a setback to ${REFUSED_BY_LEGACY} °C. The model takes it (a double), firmware ${CURRENT_FIRMWARE.version}`,
@@ -99,6 +100,7 @@ export async function runThermostatDemo(kube: DemoKube, emulator: RunningEmulato
     `kubectl get events -n ${namespace} --field-selector involvedObject.kind=TwinConfig,involvedObject.name=${THERMOSTAT_CONFIG}`,
     events.stdout,
   );
+  const failuresPath = '{range .status.failures[*]}{.deviceId}{"  "}{.reason}{"  "}{.message}{"\\n"}{end}';
   const failures = await kubectlOk(kube, [
     'get',
     'tc',
@@ -106,12 +108,12 @@ export async function runThermostatDemo(kube: DemoKube, emulator: RunningEmulato
     '-n',
     namespace,
     '-o',
-    'jsonpath={range .status.failures[*]}{.deviceId}{"  "}{.reason}{"  "}{.message}{"\\n"}{end}',
+    `jsonpath=${failuresPath}`,
   ]);
   io.out('');
   show(
     kube,
-    `kubectl get tc ${THERMOSTAT_CONFIG} -n ${namespace} -o jsonpath='{range .status.failures[*]}...{end}'`,
+    `kubectl get tc ${THERMOSTAT_CONFIG} -n ${namespace} -o jsonpath='${failuresPath}'`,
     failures.stdout,
   );
   const status = edited((await listResources(kube, 'tc')).items)?.status;
