@@ -90,14 +90,16 @@ export async function runThermostatDemo(kube: DemoKube, emulator: RunningEmulato
     namespace,
     '--field-selector',
     `involvedObject.kind=TwinConfig,involvedObject.name=${THERMOSTAT_CONFIG}`,
-    '--sort-by=.lastTimestamp',
+    // Event times have whole seconds, and a rejection often comes in the second its rollout started: the
+    // resourceVersion (compared as a number by kubectl's natural sort) keeps the order they were recorded in.
+    '--sort-by=.metadata.resourceVersion',
     '-o',
     'custom-columns=REASON:.reason,MESSAGE:.message',
   ]);
   io.out('');
   show(
     kube,
-    `kubectl get events -n ${namespace} --field-selector involvedObject.kind=TwinConfig,involvedObject.name=${THERMOSTAT_CONFIG}`,
+    `kubectl get events -n ${namespace} --field-selector involvedObject.kind=TwinConfig,involvedObject.name=${THERMOSTAT_CONFIG} --sort-by=.metadata.resourceVersion`,
     events.stdout,
   );
   const failuresPath = '{range .status.failures[*]}{.deviceId}{"  "}{.reason}{"  "}{.message}{"\\n"}{end}';
