@@ -6,10 +6,15 @@ export const REASONS_BEGIN =
 export const REASONS_END = '<!-- /reasons -->';
 
 const SECTIONS: { use: ReasonUse; title: string; conditions: boolean }[] = [
-  { use: 'SecurityModuleConfig', title: 'SecurityModuleConfig `Ready` reasons', conditions: true },
+  {
+    use: 'SecurityModuleConfig',
+    title: 'SecurityModuleConfig and TwinConfig `Ready` reasons',
+    conditions: true,
+  },
   {
     use: 'IoTHub',
-    title: 'IoTHub `Ready` reasons (a SecurityModuleConfig shows them while its hub is not Ready)',
+    title:
+      'IoTHub `Ready` reasons (a SecurityModuleConfig or TwinConfig shows them while its hub is not Ready)',
     conditions: true,
   },
   { use: 'condition', title: 'Reasons of `Reconciling` and `Stalled` alone', conditions: false },

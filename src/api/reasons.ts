@@ -5,9 +5,9 @@
 
 /** Where a reason appears. */
 export type ReasonUse =
-  /** the Ready reason of a SecurityModuleConfig */
+  /** the Ready reason of a SecurityModuleConfig or a TwinConfig (the two kinds share their reasons) */
   | 'SecurityModuleConfig'
-  /** the Ready reason of an IoTHub (a SecurityModuleConfig of that hub shows it too, while the hub is not Ready) */
+  /** the Ready reason of an IoTHub (the resources of that hub show it too, while the hub is not Ready) */
   | 'IoTHub'
   /** the reason of a Reconciling or Stalled condition only */
   | 'condition'
@@ -59,7 +59,8 @@ export const REASONS = {
     reconciling: false,
     stalled: false,
     event: 'Normal',
-    means: 'every online targeted agent reports the configuration',
+    means:
+      "every online targeted device reports the configuration (a TwinConfig's devices: acknowledge it, mirror it, or the hub took the write, as `spec.convergence` says)",
     action: 'nothing; offline devices get it when they connect',
   },
   NoTargets: {
@@ -86,7 +87,8 @@ export const REASONS = {
     reconciling: 'whilePending',
     stalled: true,
     retried: false,
-    means: 'online agents did not report within `convergenceTimeout`',
+    means:
+      'online devices did not report the configuration (a TwinConfig: acknowledge or mirror it) within `convergenceTimeout`',
     action:
       '`status.failures` shows what differs; the agent may have rejected it (its `ConfigurationError` event)',
   },
@@ -138,7 +140,7 @@ export const REASONS = {
     reconciling: false,
     stalled: true,
     retried: false,
-    means: 'stalled/failed devices above `failureThreshold`; no new batch starts',
+    means: 'stalled, failed or rejected devices above `failureThreshold`; no new batch starts',
     action: 'fix the cause, then change the spec to resume',
   },
   ConflictingSettings: {
@@ -156,7 +158,8 @@ export const REASONS = {
     reconciling: false,
     stalled: true,
     retried: false,
-    means: 'the spec passes the CRD but the agent would reject it; nothing is written for it',
+    means:
+      "the spec passes the CRD but the agent would reject it (a TwinConfig: its schema or model, or IoT Hub's limits); nothing is written for it",
     action: 'the message names the field and the rule (`iot-security-operator validate` says the same)',
   },
   Suspended: {
@@ -334,7 +337,8 @@ export const REASONS = {
   ConvergenceTimeout: {
     uses: ['failure'],
     retried: false,
-    means: 'the online device did not report the configuration within `convergenceTimeout`',
+    means:
+      'the online device did not report the configuration (a TwinConfig: acknowledge or mirror it) within `convergenceTimeout`',
     action: 'the message shows what it reports; the agent may have rejected the configuration',
   },
   SecurityModuleMissing: {

@@ -4,7 +4,7 @@ import type { CommandIo } from '../observability/command-output.js';
 import type { Logger } from '../observability/logger.js';
 import type { Stop } from '../runtime/stop.js';
 import { runSync } from '../sync/run-sync.js';
-import { startDemoFleet } from './demo-fleet.js';
+import { describePnpFleet, startDemoFleet } from './demo-fleet.js';
 
 export interface DemoOptions {
   devices: number;
@@ -25,10 +25,11 @@ export async function runGitopsDemo(options: DemoOptions, io: CommandIo): Promis
     logger: options.logger,
   });
   try {
-    // A running fleet: every online agent has reported its start-up configuration before we begin.
-    await emulator.agentsIdle();
+    // A running fleet: every online agent and PnP device has reported its start-up state before we begin.
+    await Promise.all([emulator.agentsIdle(), emulator.pnpIdle()]);
+    const pnp = describePnpFleet(options.devices);
     io.out(
-      `Emulated IoT hub ${emulator.hostName} (tier S1, 1 unit) with ${options.devices} devices; CA ${emulator.caFile}`,
+      `Emulated IoT hub ${emulator.hostName} (tier S1, 1 unit) with ${options.devices} devices${pnp ? ` and ${pnp}` : ''}; CA ${emulator.caFile}`,
     );
     io.out(`Applying ${options.examples} with: sync -f ${options.examples} --wait\n`);
     const code = await runSync(

@@ -1,7 +1,8 @@
 // `demo`: the operator's main job, end to end on this machine. A Kubernetes API server (the local control plane,
 // or the cluster KUBECONFIG names), the emulated fleet, the operator as its own process; the CRDs and the
 // examples applied with kubectl; the resources converging as `kubectl get smc` shows them; one edit rolled out;
-// then everything it started stopped.
+// the thermostats' TwinConfig refused by legacy firmware, then corrected (thermostat-demo.ts); then everything it
+// started stopped.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,16 +12,24 @@ import { parseAllDocuments } from 'yaml';
 import type { RunningEmulator } from '../emulator/index.js';
 import type { CommandIo } from '../observability/command-output.js';
 import { packageFolder } from '../package-folder.js';
-import { pause, systemClock } from '../runtime/clock.js';
-import { startDemoFleet } from './demo-fleet.js';
+import { describePnpFleet, startDemoFleet } from './demo-fleet.js';
+import {
+  allReady,
+  type DemoKube,
+  kubectlOk,
+  type ListedResource,
+  listResources,
+  show,
+  watchResources,
+} from './demo-kube.js';
 import type { DemoOptions } from './gitops-demo.js';
 import {
   controlPlaneBuilt,
-  type KubectlResult,
   type RunningControlPlane,
   runKubectl,
   startControlPlane,
 } from './local-control-plane.js';
+import { runThermostatDemo, THERMOSTAT_CONFIG } from './thermostat-demo.js';
 
 const NAMESPACE = 'iot-security';
 const EDITED = 'site-amsterdam-strict';
@@ -73,25 +82,22 @@ function operatorCommand(): string[] {
   return [...process.execArgv, main, 'run'];
 }
 
-interface Ready {
-  allReady: boolean;
-  table: string;
-}
-
 export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandIo): Promise<number> {
   const started: { stop(): Promise<unknown> }[] = [];
   let controlPlane: RunningControlPlane | undefined;
   let operator: ChildProcess | undefined;
   let emulator: RunningEmulator | undefined;
-  // undefined: the user's cluster, as KUBECONFIG (one path or several) says.
-  let kubeconfig: string | undefined;
-  const kubectl = async (args: string[], input?: string): Promise<KubectlResult> => {
-    const result = await runKubectl(kubeconfig, args, { input });
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-    return result;
-  };
   const t0 = Date.now();
-  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(3)}s`;
+  const kube: DemoKube = {
+    kubeconfig: undefined,
+    namespace: NAMESPACE,
+    io,
+    deadline: t0 + options.timeoutMs,
+    stop: options.stop,
+    elapsed: () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(3)}s`,
+    shown: new Map(),
+  };
+  const kubectl = (args: string[], input?: string) => kubectlOk(kube, args, input);
   try {
     if (options.userCluster) {
       io.out(
@@ -104,16 +110,18 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
         );
       controlPlane = await startControlPlane();
       started.push(controlPlane);
-      kubeconfig = controlPlane.info.kubeconfig;
+      kube.kubeconfig = controlPlane.info.kubeconfig;
       io.out(
-        `Started a local Kubernetes ${controlPlane.info.version} (kube-apiserver on etcd) at ${controlPlane.info.server} in ${elapsed().trim()}`,
+        `Started a local Kubernetes ${controlPlane.info.version} (kube-apiserver on etcd) at ${controlPlane.info.server} in ${kube.elapsed().trim()}`,
       );
     }
     emulator = await startDemoFleet(options.devices);
-    await emulator.agentsIdle();
+    await Promise.all([emulator.agentsIdle(), emulator.pnpIdle()]);
     io.out(
       `Emulated IoT hub ${emulator.hostName} (tier S1, 1 unit) with ${options.devices} devices, their agents running`,
     );
+    const pnp = describePnpFleet(options.devices);
+    if (pnp) io.out(`  and ${pnp}, without the agent`);
 
     const crds = packageFolder('crds', (f) => f.endsWith('.yaml'));
     await kubectl(['apply', '-f', crds]);
@@ -123,14 +131,20 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
       '--timeout=60s',
       'crd/iothubs.iotsecurity.io',
       'crd/securitymoduleconfigs.iotsecurity.io',
+      'crd/twinconfigs.iotsecurity.io',
     ]);
-    io.out(`$ kubectl apply -f crds/          # both CRDs established`);
+    io.out(`$ kubectl apply -f crds/          # IoTHub, SecurityModuleConfig and TwinConfig established`);
 
     const logDir = mkdtempSync(join(tmpdir(), 'iot-security-operator-demo-'));
     const logFile = join(logDir, 'operator.log');
     operator = spawn(
       process.execPath,
-      [...operatorCommand(), ...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), '--namespace', NAMESPACE],
+      [
+        ...operatorCommand(),
+        ...(kube.kubeconfig ? ['--kubeconfig', kube.kubeconfig] : []),
+        '--namespace',
+        NAMESPACE,
+      ],
       {
         stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
         env: { ...process.env, LOG_FORMAT: 'json' },
@@ -145,7 +159,7 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
     });
     io.out(`Started the operator: iot-security-operator run --namespace ${NAMESPACE} (log: ${logFile})`);
 
-    const exists = await runKubectl(kubeconfig, ['get', 'namespace', NAMESPACE]);
+    const exists = await runKubectl(kube.kubeconfig, ['get', 'namespace', NAMESPACE]);
     if (exists.code !== 0) await kubectl(['create', 'namespace', NAMESPACE]);
     const resources = demoResources(options.examples, emulator);
     await kubectl(
@@ -153,25 +167,21 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
       JSON.stringify({ apiVersion: 'v1', kind: 'List', items: resources }),
     );
     io.out(
-      `$ kubectl apply -f examples/     # the hub's Secret points at the emulator, its CA in caSecretRef\n`,
+      `$ kubectl apply -f examples/     # the hub's Secret points at the emulator, its CA in caSecretRef`,
     );
+    const thermostats = resources.some(
+      (r) => r.kind === 'TwinConfig' && r.metadata.name === THERMOSTAT_CONFIG,
+    );
+    if (thermostats)
+      io.out(
+        "                                 # the thermostats' TwinConfigs with their models (ConfigMap pnp-models)",
+      );
+    io.out('');
 
-    const deadline = t0 + options.timeoutMs;
-    const watchUntilReady = async (): Promise<boolean> => {
-      let shown = '';
-      for (;;) {
-        const state = await readiness(kubeconfig);
-        if (state.table !== shown) {
-          shown = state.table;
-          io.out(`${elapsed()} $ kubectl get smc -n ${NAMESPACE}`);
-          for (const line of state.table.trimEnd().split('\n')) io.out(`       ${line}`);
-        }
-        if (state.allReady) return true;
-        if (Date.now() > deadline || options.stop.drain.aborted) return false;
-        await pause(systemClock, 1500, options.stop.drain);
-      }
-    };
-    if (!(await watchUntilReady())) {
+    // Every SecurityModuleConfig and TwinConfig Ready; the tables show the SecurityModuleConfigs.
+    const everyConfigReady = async (configs: ListedResource[]) =>
+      allReady(configs) && readyOrNone((await listResources(kube, 'tc')).items);
+    if (!(await watchResources(kube, 'smc', everyConfigReady))) {
       io.err(
         `not every resource was Ready within ${options.timeoutMs / 1000}s (see the operator's log: ${logFile})`,
       );
@@ -179,7 +189,7 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
     }
 
     io.out(
-      `\n${elapsed()} One edit: the Amsterdam layer sends high-priority messages every 2 minutes instead of 1`,
+      `\n${kube.elapsed()} One edit: the Amsterdam layer sends high-priority messages every 2 minutes instead of 1`,
     );
     io.out(
       `       $ kubectl patch smc ${EDITED} --type merge -p '{"spec":{"agentConfiguration":{"highPriorityMessageFrequency":"PT2M"}}}'`,
@@ -195,41 +205,60 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
       '-p',
       '{"spec":{"agentConfiguration":{"highPriorityMessageFrequency":"PT2M"}}}',
     ]);
-    if (!(await watchUntilReady())) {
+    if (!(await watchResources(kube, 'smc', allReady))) {
       io.err(`the edit was not rolled out within the timeout (see ${logFile})`);
       return options.stop.drain.aborted ? 130 : 3;
     }
-    const hubs = await kubectl(['get', 'hub', '-n', NAMESPACE]);
-    io.out(`\n${elapsed()} $ kubectl get hub -n ${NAMESPACE}`);
-    for (const line of hubs.stdout.trimEnd().split('\n')) io.out(`       ${line}`);
+    io.out('');
+    show(kube, `kubectl get hub -n ${NAMESPACE}`, (await kubectl(['get', 'hub', '-n', NAMESPACE])).stdout);
     const events = await kubectl([
       'get',
       'events',
       '-n',
       NAMESPACE,
+      '--field-selector',
+      'involvedObject.kind=SecurityModuleConfig',
       '--sort-by=.lastTimestamp',
       '-o',
       'custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message',
     ]);
-    io.out(`\n${elapsed()} $ kubectl get events -n ${NAMESPACE}`);
-    for (const line of events.stdout.trimEnd().split('\n').slice(-12)) io.out(`       ${line}`);
+    io.out('');
+    show(
+      kube,
+      `kubectl get events -n ${NAMESPACE} --field-selector involvedObject.kind=SecurityModuleConfig`,
+      events.stdout,
+      12,
+    );
+
+    if (thermostats && pnp && !(await runThermostatDemo(kube, emulator))) {
+      io.err(`the thermostats' TwinConfig did not converge within the timeout (see ${logFile})`);
+      return options.stop.drain.aborted ? 130 : 3;
+    }
+
     const stats = emulator.hub.stats.snapshot();
     io.out(
       `\nThe hub received ${stats.requests.twinUpdate?.['200'] ?? 0} twin updates, ${stats.requests.query?.['200'] ?? 0} queries and ${stats.requests.twinRead?.['200'] ?? 0} twin reads; ${Object.values(stats.throttled).reduce((a, b) => a + b, 0)} answered 429`,
     );
+    const accepted = emulator.hub.stats.pnpAcknowledgements(200);
+    const refused = emulator.hub.stats.pnpAcknowledgements(400);
+    if (accepted + refused > 0)
+      io.out(
+        `The IoT Plug and Play devices acknowledged ${accepted} values written (ac 200) and refused ${refused} (ac 400)`,
+      );
     return 0;
   } finally {
     // On a cluster of the user's, what the demo applied goes while the operator still runs (it removes the
     // settings and the finalizers); a local control plane goes whole.
     if (options.userCluster && operator?.exitCode === null) {
       io.out(`Cleaning up namespace ${NAMESPACE} of the cluster (the operator releases the resources first)`);
-      for (const kind of ['smc', 'hub', 'secret/fleet-hub-credentials'])
-        await runKubectl(kubeconfig, [
+      for (const kind of ['smc', 'tc', 'hub', 'secret/fleet-hub-credentials', 'configmap/pnp-models'])
+        await runKubectl(kube.kubeconfig, [
           'delete',
           ...(kind.includes('/') ? [kind] : [kind, '--all']),
           '-n',
           NAMESPACE,
           '--timeout=60s',
+          '--ignore-not-found',
         ]);
     }
     for (const part of started.reverse()) await part.stop().catch(() => {});
@@ -237,30 +266,7 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
   }
 }
 
-interface ListedConfig {
-  metadata: { generation?: number };
-  status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] };
-}
-
-/** `kubectl get smc` as printed, and whether every resource is Ready for its current generation. */
-async function readiness(kubeconfig: string | undefined): Promise<Ready> {
-  const [json, table] = await Promise.all([
-    runKubectl(kubeconfig, ['get', 'smc', '-n', NAMESPACE, '-o', 'json']),
-    runKubectl(kubeconfig, ['get', 'smc', '-n', NAMESPACE]),
-  ]);
-  if (json.code !== 0) return { allReady: false, table: table.stdout || table.stderr };
-  const items = (JSON.parse(json.stdout) as { items: ListedConfig[] }).items;
-  const allReady =
-    items.length > 0 &&
-    items.every(
-      (item) =>
-        item.status?.observedGeneration === item.metadata.generation &&
-        item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    );
-  // Without AGE: a column that changes every second would reprint the table for nothing.
-  const lines = table.stdout
-    .trimEnd()
-    .split('\n')
-    .map((l) => l.replace(/\s+\S+\s*$/, ''));
-  return { allReady, table: `${lines.join('\n')}\n` };
+/** Ready for their current spec, every one of them (none is fine: examples of the user's may have none). */
+function readyOrNone(items: ListedResource[]): boolean {
+  return items.length === 0 || allReady(items);
 }

@@ -117,6 +117,23 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** How much of a device's own words a condition message quotes (the Event of a transition carries the message). */
+const QUOTED_WORDS = 200;
+
+/**
+ * The first rejection (by device id) in the device's words, `pnp-000004: targetTemperature refused (400): ...`, so
+ * that the condition and the Event of its transition say what the devices said, not only how many.
+ */
+function firstRejection(failures: readonly DeviceFailure[]): string | undefined {
+  const rejection = failures.find((f) => f.reason === 'DeviceRejected');
+  if (!rejection) return undefined;
+  const words =
+    rejection.message.length > QUOTED_WORDS
+      ? `${rejection.message.slice(0, QUOTED_WORDS)}...`
+      : rejection.message;
+  return `${rejection.deviceId}: ${words}`;
+}
+
 export function resourceConditions(
   report: Omit<ResourceReport, 'conditions' | 'ready' | 'stuck'>,
   thresholdText: string,
@@ -144,8 +161,10 @@ export function resourceConditions(
       'suspended: nothing is written for this resource; the settings it owns stay as they are unless a resource of higher priority sets them';
     return readyConditions('Suspended', message, itself('Suspended', message));
   }
+  const rejection = firstRejection(report.failures);
   if (report.rollout.halted) {
-    const message = `rollout halted: ${report.rollout.failing} of ${plural(report.rollout.reached, 'device')} reached are stalled or failed, above failureThreshold ${thresholdText}; fix the cause (see failures) and change the spec to resume`;
+    const what = c.rejectedDevices ? 'stalled, failed or rejected' : 'stalled or failed';
+    const message = `rollout halted: ${report.rollout.failing} of ${plural(report.rollout.reached, 'device')} reached are ${what}, above failureThreshold ${thresholdText}${rejection ? ` (${rejection})` : ''}; fix the cause (see status.failures) and change the spec to resume`;
     return readyConditions('RolloutHalted', message, itself('RolloutHalted', message));
   }
   const troubled = c.failedDevices + c.stalledDevices + c.rejectedDevices;
@@ -165,7 +184,9 @@ export function resourceConditions(
         : 'DevicesStalled';
     const parts = [
       c.failedDevices ? `${plural(c.failedDevices, 'device')} failed` : '',
-      c.rejectedDevices ? `${plural(c.rejectedDevices, 'device')} rejected the values` : '',
+      c.rejectedDevices
+        ? `${plural(c.rejectedDevices, 'device')} rejected the values${rejection ? ` (${rejection})` : ''}`
+        : '',
       c.stalledDevices
         ? `${plural(c.stalledDevices, 'device')} stalled (online, not reporting the configuration within convergenceTimeout)`
         : '',

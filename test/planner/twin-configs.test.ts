@@ -120,8 +120,9 @@ class Hub {
   }
 }
 
-const ready = (conditions: { type: string; status: string; reason: string }[] | undefined) =>
-  conditions?.find((c) => c.type === 'Ready');
+const ready = (
+  conditions: { type: string; status: string; reason: string; message?: string }[] | undefined,
+) => conditions?.find((c) => c.type === 'Ready');
 
 describe('TwinConfigs in the planner', () => {
   it('gives a TwinConfig a key of its own beside a SecurityModuleConfig of the same name', () => {
@@ -197,7 +198,41 @@ describe('TwinConfigs in the planner', () => {
       [ready(status.conditions)?.status, ready(status.conditions)?.reason],
       ['False', 'DevicesRejected'],
     );
+    // The Event of the transition carries this message: the device's words, not only a count.
+    assert.equal(
+      ready(status.conditions)?.message,
+      '1 device rejected the values (pnp-2: targetTemperature refused (400): targetTemperature 33 is outside 10..30 °C); see status.failures',
+    );
     assert.ok(report.stuck, 'sync --wait stops: only a change helps');
+  });
+
+  it('halts a rollout past failureThreshold on rejections, naming the first in its own words', () => {
+    const hub = new Hub();
+    for (let i = 1; i <= 8; i++) hub.add(`pnp-${i}`, [DEVICE_TWIN], THERMOSTAT);
+    const resources = [
+      thermostats({
+        properties: { targetTemperature: 8 },
+        rollout: { batchSize: 4, failureThreshold: '10%' },
+      }),
+    ];
+    const first = hub.plan(resources);
+    assert.equal(first.writes.length, 4, 'the first batch');
+    hub.apply(first.writes);
+    // One device of the batch on the legacy firmware: 1 of 4 is above 10%.
+    const legacy = first.writes[1].deviceId;
+    for (const { deviceId } of first.writes)
+      if (deviceId === legacy)
+        hub.acknowledge(deviceId, 'targetTemperature', 400, 'targetTemperature 8 is outside 10..30 °C');
+      else hub.acknowledge(deviceId, 'targetTemperature', 200, 'applied');
+    const halted = hub.plan(resources);
+    assert.deepEqual(halted.writes, [], 'no new batch starts');
+    const report = halted.reports.get('iot/TwinConfig/thermostats')!;
+    const condition = ready(twinConfigStatus(report, { now: new Date(0) }).conditions);
+    assert.equal(condition?.reason, 'RolloutHalted');
+    assert.equal(
+      condition?.message,
+      `rollout halted: 1 of 4 devices reached are stalled, failed or rejected, above failureThreshold 10% (${legacy}: targetTemperature refused (400): targetTemperature 8 is outside 10..30 °C); fix the cause (see status.failures) and change the spec to resume`,
+    );
   });
 
   it("writes a component's properties under its name with the component marker", () => {

@@ -12,10 +12,13 @@ import { shutdownSignal } from '../shutdown-signal.js';
 export const DEMO_USAGE = `Usage: iot-security-operator demo [--devices 2000] [--examples DIR] [--timeout 3m] [--gitops] [--local]
 
 Starts the embedded IoT Hub emulator with a seeded fleet (2,000 devices over 11 sites, 3% offline, agents
-answering after 0.1 to 2.5 s, a quarter of them C agents), then:
+answering after 0.1 to 2.5 s, a quarter of them C agents; beside them a tenth as many IoT Plug and Play
+thermostats and temperature controllers without the agent, a quarter on legacy firmware), then:
   by default   the operator: a local Kubernetes API server (built by 'make control-plane'), or the cluster
                KUBECONFIG names; the operator as its own process; the CRDs and DIR's resources applied with
-               kubectl; progress as 'kubectl get smc' shows it; one edit rolled out; everything stopped after
+               kubectl; progress as 'kubectl get smc' shows it; one edit rolled out; then a thermostat value
+               the legacy firmware refuses, as 'kubectl get tc' and the Events show it, and its correction;
+               everything stopped after
   --gitops     the same resources with 'sync --wait', no cluster
   --local      use the local control plane even when KUBECONFIG is set`;
 
