@@ -3,14 +3,8 @@
 // `"__t": "c"` marker): 200 with the desired value, 400 with the value it keeps and why, 203 with its default
 // (av 0) for a property no one has set yet. A function of the twin alone, so a device restored with a saved hub
 // acknowledges exactly what it has not acknowledged yet.
-import {
-  COMPONENT_MARKER_KEY,
-  COMPONENT_MARKER_VALUE,
-  type DeviceFacts,
-  type PnpModel,
-  propertyPath,
-  type WritableProperty,
-} from './pnp-models.js';
+import { COMPONENT_MARKER_KEY, COMPONENT_MARKER_VALUE } from '../protocol/plug-and-play.js';
+import { type DeviceFacts, type PnpModel, propertyPath, type WritableProperty } from './pnp-models.js';
 import {
   isJsonObject,
   type JsonObject,

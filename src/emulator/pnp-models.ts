@@ -1,6 +1,8 @@
 // The IoT Plug and Play models the emulator's devices implement: Azure's public samples (their DTDL, as this
 // project writes them, is in examples/models/). What a device of each model reports when it starts, which of its
 // properties are writable and where they sit in the twin, and the firmware that decides which values it accepts.
+
+import { COMPONENT_MARKER_KEY, COMPONENT_MARKER_VALUE } from '../protocol/plug-and-play.js';
 import type { JsonObject, JsonValue } from './twin-document.js';
 
 export const THERMOSTAT_MODEL_ID = 'dtmi:com:example:Thermostat;1';
@@ -8,8 +10,6 @@ export const TEMPERATURE_CONTROLLER_MODEL_ID = 'dtmi:com:example:TemperatureCont
 export const DEVICE_INFORMATION_MODEL_ID = 'dtmi:azure:DeviceManagement:DeviceInformation;1';
 
 /** The convention's marker of a component's object, in desired and reported properties alike. */
-export const COMPONENT_MARKER_KEY = '__t';
-export const COMPONENT_MARKER_VALUE = 'c';
 
 export interface PnpFirmware {
   version: string;

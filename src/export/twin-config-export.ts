@@ -9,11 +9,11 @@ import { readOwnership } from '../planner/ownership.js';
 import { AGENT_CONFIGURATION_KEY } from '../profiles/security-agent/index.js';
 import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
 import {
-  COMPONENT_MARKER,
   propertySettingId,
   settingPath,
   twinPropertiesProfile,
 } from '../profiles/twin-properties/profile.js';
+import { COMPONENT_MARKER_KEY, COMPONENT_MARKER_VALUE } from '../protocol/plug-and-play.js';
 import { DEVICE_TWIN, type ManagedTwin } from '../twins/types.js';
 import { type ExportKind, NO_COUPLING } from './export-kind.js';
 import type { ExportSummary } from './plan-export.js';
@@ -37,13 +37,12 @@ export interface TwinConfigExportOptions {
   schema?: { name: string; key: string; format: SchemaFormat };
 }
 
-const [MARKER_KEY, MARKER_VALUE] = Object.entries(COMPONENT_MARKER)[0];
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-const isComponent = (value: unknown) => isObject(value) && value[MARKER_KEY] === MARKER_VALUE;
+const isComponent = (value: unknown) =>
+  isObject(value) && value[COMPONENT_MARKER_KEY] === COMPONENT_MARKER_VALUE;
 
 /** Whether two places in desired overlap: one path is the other or lies inside it. */
 function overlaps(a: readonly string[], b: readonly string[]): boolean {
@@ -69,7 +68,7 @@ export function propertySettings(
   // Not a property: the marker of the component read, or the agent's configuration (a SecurityModuleConfig's).
   const passedOver =
     component !== undefined
-      ? MARKER_KEY
+      ? COMPONENT_MARKER_KEY
       : options.moduleId === SECURITY_MODULE_ID
         ? AGENT_CONFIGURATION_KEY
         : undefined;

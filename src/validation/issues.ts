@@ -29,6 +29,16 @@ export interface ConfigMapTextPosition {
   column: number;
 }
 
+/** A JSON Pointer (RFC 6901, as Ajv reports where a problem is) as a field path; numeric segments are indexes. */
+export function pointerToPath(pointer: string): FieldPath {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
 /** `spec.target.deviceIds[2]`; the empty path is the resource itself. */
 export function formatFieldPath(path: FieldPath): string {
   let out = '';

@@ -2,7 +2,7 @@
 // with Ajv errors turned into messages a person can act on. Defaults from the schema are applied.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type JsonSchema, kindSchemas, loadSchemaFiles } from '../api/schemas.js';
-import type { FieldPath, ValidationIssue } from './issues.js';
+import { type FieldPath, pointerToPath, type ValidationIssue } from './issues.js';
 import { didYouMean } from './suggest.js';
 
 interface KindValidator {
@@ -50,15 +50,6 @@ export function checkAgainstSchema(kind: string, resource: unknown): ValidationI
   if (!validator) throw new Error(`no schema for kind ${kind}`);
   if (validator.validate(resource)) return [];
   return describeErrors(validator.validate.errors ?? [], resource);
-}
-
-function pointerToPath(pointer: string): FieldPath {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
 function show(value: unknown): string {

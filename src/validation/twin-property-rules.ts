@@ -3,7 +3,7 @@
 // no `__t` (the component marker), and not the security agent's configuration (SecurityModuleConfig's job).
 import type { TwinConfig } from '../api/generated/types.js';
 import { AGENT_CONFIGURATION_KEY, SECURITY_MODULE_ID } from '../profiles/security-agent/index.js';
-import { COMPONENT_MARKER } from '../profiles/twin-properties/profile.js';
+import { COMPONENT_MARKER, COMPONENT_MARKER_KEY } from '../protocol/plug-and-play.js';
 import { twinKeyProblem } from '../twin-models/index.js';
 import { TWIN_LIMITS, twinStringSize, twinValueSize } from '../twins/twin-limits.js';
 import { formatBytes } from './input-limits.js';
@@ -13,7 +13,6 @@ import type { FieldPath, ValidationIssue } from './issues.js';
 const MAX_PROPERTY_PROBLEMS = 50;
 
 const PROPERTIES: FieldPath = ['spec', 'properties'];
-const MARKER_KEY = Object.keys(COMPONENT_MARKER)[0];
 
 const NULL_MESSAGE =
   'null cannot be written: in a twin patch a null deletes the property (leave it out instead; what this resource stops setting is removed)';
@@ -97,10 +96,10 @@ export function checkTwinProperties(spec: TwinConfig['spec']): ValidationIssue[]
         message: 'names no property: this resource manages nothing on its devices',
       },
     ];
-  if (names.includes(MARKER_KEY))
+  if (names.includes(COMPONENT_MARKER_KEY))
     issues.push(
       error(
-        [...PROPERTIES, MARKER_KEY],
+        [...PROPERTIES, COMPONENT_MARKER_KEY],
         "'__t' is the IoT Plug and Play marker of a component, written by the operator: set twin.component to write a component's properties",
         true,
       ),

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { planReport } from '../../src/emulator/pnp-acknowledgements.js';
 import {
-  COMPONENT_MARKER_KEY,
   CURRENT_FIRMWARE,
   DEVICE_INFORMATION_MODEL_ID,
   type DeviceFacts,
@@ -14,6 +13,7 @@ import {
   THERMOSTAT,
 } from '../../src/emulator/pnp-models.js';
 import { emptySection, type JsonObject, mergeSection } from '../../src/emulator/twin-document.js';
+import { COMPONENT_MARKER_KEY } from '../../src/protocol/plug-and-play.js';
 
 type Content = Record<string, any>;
 type Interface = { '@id': string; '@context': string; '@type': string; contents: Content[] } & Content;

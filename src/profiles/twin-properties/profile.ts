@@ -4,12 +4,12 @@
 // `"__t": "c"` marker, as the convention says. How a device's answer reads depends on the resource's convergence:
 // IoT Plug and Play acknowledgements, a mirror of the value, or nothing to wait for.
 
+import { COMPONENT_MARKER } from '../../protocol/plug-and-play.js';
 import { sameJson } from '../../runtime/same-json.js';
 import { lastWritten, type ManagedTwin } from '../../twins/types.js';
 import type { Convergence, ReportedState, TwinProfile } from '../twin-profile.js';
 
 /** The marker of a component's object in desired and reported properties. */
-export const COMPONENT_MARKER = { __t: 'c' } as const;
 
 const escapeSegment = (name: string) => name.replace(/~/g, '~0').replace(/\//g, '~1');
 const unescapeSegment = (segment: string) => segment.replace(/~1/g, '/').replace(/~0/g, '~');

@@ -1,5 +1,7 @@
 // Judging desired property values against the writable Properties of a DTDL model, each problem located at the
 // property (or field, map entry, array item) it is about.
+
+import { COMPONENT_MARKER_KEY } from '../../protocol/plug-and-play.js';
 import { didYouMean, listNames } from '../did-you-mean.js';
 import { MAX_PROBLEMS } from '../limits.js';
 import type { FieldPath, ModelProblem } from '../problems.js';
@@ -17,9 +19,6 @@ import type {
 const INT32 = 2 ** 31;
 const INT64 = 2 ** 63;
 const FLOAT_MAX = 3.4028234663852886e38;
-
-/** The component marker of the IoT Plug and Play convention, which the writer adds itself. */
-const COMPONENT_MARKER = '__t';
 
 function show(value: unknown): string {
   if (typeof value === 'string') return `'${value.length > 60 ? `${value.slice(0, 60)}…` : value}'`;
@@ -257,10 +256,10 @@ export function judgeDtdlProperties(
         )}`,
         true,
       );
-    } else if (model.component && name === COMPONENT_MARKER) {
+    } else if (model.component && name === COMPONENT_MARKER_KEY) {
       judge.add(
         path,
-        `'${COMPONENT_MARKER}' is the component marker of IoT Plug and Play, which the operator writes itself; leave it out`,
+        `'${COMPONENT_MARKER_KEY}' is the component marker of IoT Plug and Play, which the operator writes itself; leave it out`,
         true,
       );
     } else if (componentNames.has(name)) {

@@ -7,6 +7,7 @@ import { Ajv, type AnySchemaObject, type ErrorObject, type Options, type Validat
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { formatBytes } from '../../validation/input-limits.js';
+import { pointerToPath } from '../../validation/issues.js';
 import { didYouMean } from '../did-you-mean.js';
 import { checkShape } from '../json-text.js';
 import { MAX_JSON_SCHEMA_BYTES, MAX_PATTERN_INSTRUCTIONS, MAX_SCHEMA_KEYWORDS } from '../limits.js';
@@ -18,15 +19,6 @@ import { type SchemaScan, scanSchema } from './schema-scan.js';
 export type CompiledJsonSchema =
   | { ok: true; validate: ValidateFunction; warnings: SourceProblem[] }
   | { ok: false; problems: SourceProblem[] };
-
-function pointerToPath(pointer: string): FieldPath {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
 
 function createAjv(scan: SchemaScan, warnings: SourceProblem[]): Ajv {
   // Patterns not in the scan are those of the draft's own meta-schema.

@@ -1,19 +1,11 @@
 // Ajv's findings on a twin's properties, worded as src/validation words the problems of a resource and placed
 // at the property, field or item they are about.
 import type { ErrorObject } from 'ajv';
+import { pointerToPath } from '../../validation/issues.js';
 import { didYouMean, listNames } from '../did-you-mean.js';
 import { MAX_PROBLEMS } from '../limits.js';
 import type { FieldPath, ModelProblem } from '../problems.js';
 import { CHECKED_FORMATS } from './schema-formats.js';
-
-function pointerToPath(pointer: string): FieldPath {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
 
 function show(value: unknown): string {
   if (typeof value === 'string') return `'${value.length > 60 ? `${value.slice(0, 60)}…` : value}'`;
