@@ -1,9 +1,11 @@
-// The Argo CD health check, branch by branch, on objects shaped as the operator's (the statuses it writes on the
-// real API server are in gitops-health.apiserver.test.ts), run by gopher-lua as Argo CD runs it.
+// The Argo CD health check, branch by branch, on objects shaped as the operator's, and on TwinConfig statuses the
+// planner computes (the statuses it writes on the real API server are in gitops-health.apiserver.test.ts), run by
+// gopher-lua as Argo CD runs it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { argoHealth, HEALTH_LUA, runTool } from '../support/gitops-health.js';
+import { heldTwinConfigStatus, plannedTwinConfigStatus } from '../support/planned-statuses.js';
 import { writeTempFiles } from '../support/resources.js';
 
 type Status = 'True' | 'False' | 'Unknown';
@@ -120,6 +122,54 @@ describe('the Argo CD health check', () => {
       status: 'Progressing',
       message: 'Being deleted (Deleting: 3 of 8 devices converged)',
     });
+  });
+
+  it('judges a TwinConfig by the same conditions: devices that rejected its values are Degraded, even while others are pending', async () => {
+    const twin = (status: object) => ({
+      apiVersion: 'iotsecurity.io/v1alpha1',
+      kind: 'TwinConfig',
+      metadata: { name: 'setpoint', namespace: 'iot', generation: 1 },
+      spec: { hubRef: { name: 'hub' }, properties: { targetTemperature: 33 } },
+      status,
+    });
+    const rejected = await argoHealth(
+      twin(plannedTwinConfigStatus({ counts: { convergedDevices: 9, rejectedDevices: 3 } })),
+    );
+    assert.equal(rejected.status, 'Degraded');
+    assert.match(
+      rejected.message ?? '',
+      /^DevicesRejected: 3 devices rejected the values \(pnp-000001: targetTemperature refused \(400\)/,
+    );
+    // Stalled and Reconciling both True: Argo CD says Degraded at once (kstatus and Flux: InProgress until none is pending).
+    const pending = plannedTwinConfigStatus({
+      counts: { convergedDevices: 5, pendingDevices: 4, rejectedDevices: 3 },
+    });
+    assert.equal((await argoHealth(twin(pending))).status, 'Degraded');
+    const halted = plannedTwinConfigStatus({
+      counts: { convergedDevices: 9, rejectedDevices: 3 },
+      halted: true,
+    });
+    assert.match(
+      (await argoHealth(twin(halted))).message ?? '',
+      /^RolloutHalted: rollout halted: 3 of 12 devices/,
+    );
+    const converged = await argoHealth(twin(plannedTwinConfigStatus({ counts: { convergedDevices: 12 } })));
+    assert.deepEqual(converged, {
+      status: 'Healthy',
+      message: 'Converged: all 12 online targeted devices report the configuration',
+    });
+  });
+
+  it('judges a TwinConfig waiting for its ConfigMap, or a key of it, Progressing: the operator looks again by itself', async () => {
+    for (const reason of ['ConfigMapNotFound', 'ConfigMapKeyMissing'] as const) {
+      const health = await argoHealth({
+        kind: 'TwinConfig',
+        metadata: { name: 'setpoint', generation: 1 },
+        spec: {},
+        status: heldTwinConfigStatus(reason, 'ConfigMap pnp-models: ...'),
+      });
+      assert.deepEqual(health, { status: 'Progressing', message: `${reason}: ConfigMap pnp-models: ...` });
+    }
   });
 
   it('uses no Lua library Argo CD withholds from health checks (string, math, os, io)', () => {

@@ -1,7 +1,7 @@
 // manifests/flux/: the Flux objects parse, refer to one another and to this repository's install, and wait for
-// the resources (`wait: true`) within a timeout; their health check expressions read the operator's statuses as
-// Flux's own evaluator does (tools/flux-health), on statuses the planner writes and objects shaped as the API server
-// returns them. How kstatus reads the operator's statuses, and these expressions the statuses the operator wrote,
+// the resources (`wait: true`) within a timeout; their health check expressions read the operator's statuses of
+// the three kinds as Flux's own evaluator does (tools/flux-health), on statuses the planner writes and objects
+// shaped as the API server returns them. How kstatus reads the operator's statuses, and these expressions the statuses the operator wrote,
 // is proven on the real API server in gitops-health.apiserver.test.ts. Flux itself is not run.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { blockedSecurityModuleConfigStatus, iotHubStatus } from '../../src/plann
 import { readyConditions } from '../../src/planner/ready-conditions.js';
 import { type FluxHealthCheck, fluxHealth } from '../support/gitops-health.js';
 import { REPO } from '../support/kube.js';
+import { heldTwinConfigStatus, plannedTwinConfigStatus } from '../support/planned-statuses.js';
 
 const FILE = join(REPO, 'manifests', 'flux', 'iot-security.yaml');
 /** A Go duration, as Flux's interval and timeout fields take it. */
@@ -120,6 +121,15 @@ function config(
   );
 }
 
+/** A TwinConfig of generation `generation` carrying `status` (computed for generation 1). */
+function twin(status: object, generation = 1) {
+  return object('TwinConfig', generation, status);
+}
+
+function ready(status: { conditions?: { type: string; reason: string }[] }) {
+  return status.conditions!.find((c) => c.type === 'Ready')!;
+}
+
 function hub(ready: Parameters<typeof iotHubStatus>[0]) {
   return object('IoTHub', 1, iotHubStatus(ready, {}, { now: NOW, generation: 1 }));
 }
@@ -130,15 +140,15 @@ describe("the Flux example's health check expressions, by Flux's own evaluator",
   const check = (kind: string) => checks.find((c) => c.apiVersion === API_VERSION && c.kind === kind)!;
   const read = async (o: ReturnType<typeof object>) => (await fluxHealth(check(o.kind), o)).status;
 
-  it('holds current, inProgress and failed for both kinds, on the Kustomization that applies them', () => {
-    assert.deepEqual(checks.map((c) => c.kind).sort(), ['IoTHub', 'SecurityModuleConfig']);
+  it('holds current, inProgress and failed for the three kinds, on the Kustomization that applies them', () => {
+    assert.deepEqual(checks.map((c) => c.kind).sort(), ['IoTHub', 'SecurityModuleConfig', 'TwinConfig']);
     for (const c of checks)
       for (const field of ['current', 'inProgress', 'failed'] as const) assert.ok(c[field]);
     assert.equal(fleetHub.spec.wait, true);
   });
 
-  for (const kind of ['SecurityModuleConfig', 'IoTHub']) {
-    it(`reads a ${kind} the operator has not written a status for as InProgress (kstatus: Current)`, async () => {
+  for (const kind of ['SecurityModuleConfig', 'TwinConfig', 'IoTHub']) {
+    it(`reads ${kind === 'IoTHub' ? 'an' : 'a'} ${kind} the operator has not written a status for as InProgress (kstatus: Current)`, async () => {
       assert.equal(await read(object(kind, 1, undefined, [CREATED])), 'InProgress');
       // Without managedFields to tell, the expressions fail on the absent status: Flux keeps waiting, never Current.
       assert.equal(await read(object(kind, 1, undefined, [])), 'Unknown');
@@ -163,6 +173,42 @@ describe("the Flux example's health check expressions, by Flux's own evaluator",
 
   it('reads a suspended SecurityModuleConfig InProgress (Ready=False): keep it out of a Kustomization that waits', async () => {
     assert.equal(await read(config('Suspended')), 'InProgress');
+  });
+
+  it('reads a TwinConfig Current once its devices acknowledged, InProgress while they are pending or its status is old', async () => {
+    assert.equal(await read(twin(plannedTwinConfigStatus({ counts: { convergedDevices: 12 } }))), 'Current');
+    assert.equal(
+      await read(twin(plannedTwinConfigStatus({ counts: { convergedDevices: 12 } }), 2)),
+      'InProgress',
+    );
+    assert.equal(
+      await read(twin(plannedTwinConfigStatus({ counts: { convergedDevices: 4, pendingDevices: 8 } }))),
+      'InProgress',
+    );
+  });
+
+  it('reads a TwinConfig whose devices rejected its values Failed once none is pending, and a halted rollout Failed', async () => {
+    const rejected = plannedTwinConfigStatus({ counts: { convergedDevices: 9, rejectedDevices: 3 } });
+    assert.equal(ready(rejected).reason, 'DevicesRejected');
+    assert.equal(await read(twin(rejected)), 'Failed');
+    // Reconciling before Stalled, as kstatus reads it: devices still pending keep it InProgress.
+    const stillPending = plannedTwinConfigStatus({
+      counts: { convergedDevices: 5, pendingDevices: 4, rejectedDevices: 3 },
+    });
+    assert.equal(ready(stillPending).reason, 'DevicesRejected');
+    assert.equal(await read(twin(stillPending)), 'InProgress');
+    const halted = plannedTwinConfigStatus({
+      counts: { convergedDevices: 9, rejectedDevices: 3 },
+      halted: true,
+    });
+    assert.equal(ready(halted).reason, 'RolloutHalted');
+    assert.equal(await read(twin(halted)), 'Failed');
+  });
+
+  it('reads a TwinConfig waiting for its ConfigMap or its key InProgress (the operator looks again), an invalid one Failed', async () => {
+    for (const reason of ['ConfigMapNotFound', 'ConfigMapKeyMissing'] as const)
+      assert.equal(await read(twin(heldTwinConfigStatus(reason, 'pnp-models'))), 'InProgress', reason);
+    assert.equal(await read(twin(heldTwinConfigStatus('InvalidSpec', 'targetTemperature'))), 'Failed');
   });
 
   it('reads an IoTHub Current when connected, Failed when the hub refuses the key, InProgress while unreachable', async () => {

@@ -1,8 +1,9 @@
 // How Argo CD (manifests/argocd/health.lua, run by gopher-lua as Argo CD runs it) and Flux (kstatus, and the
 // health check expressions of manifests/flux/, by their own code) read the statuses the operator writes on the
 // real API server: progressing from creation and through a staged rollout and an edit, healthy once converged,
-// failed for an invalid spec and a hub that refuses the credentials, suspended, deleted; an IoTHub's own. And
-// manifests/argocd/ adds the check to an existing argocd-cm.
+// failed for an invalid spec and a hub that refuses the credentials, suspended, deleted; an IoTHub's own; a
+// TwinConfig's on IoT Plug and Play thermostats (converged, values the devices rejected, a ConfigMap it waits for).
+// And manifests/argocd/ adds the check for each kind to an existing argocd-cm.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,12 @@ import {
 } from '../support/gitops-health.js';
 import { REPO } from '../support/kube.js';
 import { condition, fleet, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
+import { configMap, twinConfig } from '../support/resources.js';
+
+const THERMOSTAT = 'dtmi:com:example:Thermostat;1';
+const MODEL = readFileSync(join(REPO, 'examples', 'models', 'thermostat-1.json'), 'utf8');
+/** The key of the ConfigMap pnp-models that holds the thermostat's model. */
+const BY_MODEL = { configMapKeyRef: { name: 'pnp-models', key: 'thermostat-1.json' }, format: 'DTDL' };
 
 const SPEC = {
   target: { condition: "tags.environment = 'production'" },
@@ -41,10 +48,44 @@ async function flux(object: any): Promise<FluxHealth['status']> {
   return (await fluxHealth(FLUX_CHECKS.get(object.kind)!, object)).status;
 }
 
+/** Argo CD's health and kstatus's status of `object`. */
+async function readBy(object: unknown): Promise<{ argo: ArgoHealth; kstatus: KStatus['status'] }> {
+  const [argo, k] = await Promise.all([argoHealth(object), kstatus(object)]);
+  return { argo, kstatus: k.status };
+}
+
+/**
+ * The object as the API server answered `kubectl ARGS` (a create or an apply: before any reconcile), with the
+ * managedFields Flux reads: whether the status was ever written is in them.
+ */
+async function written(f: OperatorFixture, args: string[], object: object): Promise<any> {
+  return JSON.parse(
+    await kubectlOk(
+      f.cp.kubeconfig,
+      [...args, '-n', f.namespace, '-o', 'json', '--show-managed-fields', '-f', '-'],
+      JSON.stringify(object),
+    ),
+  );
+}
+
+/** The object as Flux reads it: with the managedFields kubectl leaves out unless asked. */
+async function withManagedFields(f: OperatorFixture, kind: string, name: string): Promise<any> {
+  return JSON.parse(
+    await kubectlOk(f.cp.kubeconfig, [
+      'get',
+      kind,
+      name,
+      '-n',
+      f.namespace,
+      '-o',
+      'json',
+      '--show-managed-fields',
+    ]),
+  );
+}
+
 describe('Argo CD and Flux read what the operator writes', () => {
   let f: OperatorFixture;
-  /** The object as it was returned by `kubectl ARGS -o json` (a create or an apply: before any reconcile). */
-  let written: (args: string[], object: object) => Promise<any>;
   before(async () => {
     f = await startOperatorFixture({
       prefix: 'gitops-health',
@@ -52,45 +93,14 @@ describe('Argo CD and Flux read what the operator writes', () => {
       // Agents slow enough that a rollout of four batches is in progress for seconds.
       emulator: { agentDelay: { min: 400, max: 800 } },
     });
-    written = async (args, object) =>
-      JSON.parse(
-        await kubectlOk(
-          f.cp.kubeconfig,
-          // With managedFields, as Flux reads objects: whether the status was ever written is in them.
-          [...args, '-n', f.namespace, '-o', 'json', '--show-managed-fields', '-f', '-'],
-          JSON.stringify(object),
-        ),
-      );
     await f.apply(f.hubObjects());
   });
   after(() => f.close());
 
-  /** The object as Flux reads it: with the managedFields kubectl leaves out unless asked. */
-  async function withManagedFields(kind: string, name: string): Promise<any> {
-    return JSON.parse(
-      await kubectlOk(f.cp.kubeconfig, [
-        'get',
-        kind,
-        name,
-        '-n',
-        f.namespace,
-        '-o',
-        'json',
-        '--show-managed-fields',
-      ]),
-    );
-  }
-
-  /** Argo CD's health and kstatus's status of `object`. */
-  async function readBy(object: unknown): Promise<{ argo: ArgoHealth; kstatus: KStatus['status'] }> {
-    const [argo, k] = await Promise.all([argoHealth(object), kstatus(object)]);
-    return { argo, kstatus: k.status };
-  }
-
   it('reads an IoTHub progressing before its first status in Argo CD (kstatus: Current), then healthy once connected', async () => {
     const [secret, hub] = f.hubObjects({ name: 'second' });
     await f.apply([secret]);
-    const createdObject = await written(['create'], hub);
+    const createdObject = await written(f, ['create'], hub);
     const created = await readBy(createdObject);
     assert.deepEqual(created.argo, {
       status: 'Progressing',
@@ -106,12 +116,12 @@ describe('Argo CD and Flux read what the operator writes', () => {
     assert.equal(connected.argo.status, 'Healthy');
     assert.match(connected.argo.message ?? '', /^Connected/);
     assert.equal(connected.kstatus, 'Current');
-    assert.equal(await flux(await withManagedFields('hub', 'second')), 'Current');
+    assert.equal(await flux(await withManagedFields(f, 'hub', 'second')), 'Current');
   });
 
   it('reads a staged rollout as progressing from its first status to the last batch, then healthy', async () => {
     const smc = f.smc('rollout', { ...SPEC, rollout: { batchSize: '25%' } });
-    const created = await written(['create'], smc);
+    const created = await written(f, ['create'], smc);
     assert.equal((await argoHealth(created)).status, 'Progressing');
     assert.equal(created.status, undefined);
     assert.equal(await flux(created), 'InProgress');
@@ -146,7 +156,7 @@ describe('Argo CD and Flux read what the operator writes', () => {
       rollout: { batchSize: '25%' },
     });
     // The API server's answer to the edit: generation 2, the status still that of generation 1 (Ready).
-    const answer = await written(['apply'], edit);
+    const answer = await written(f, ['apply'], edit);
     assert.equal(answer.metadata.generation, 2);
     assert.equal(answer.status.observedGeneration, 1);
     assert.equal(condition(answer, 'Ready').status, 'True');
@@ -207,7 +217,7 @@ describe('Argo CD and Flux read what the operator writes', () => {
     assert.match(hub.argo.message ?? '', /^Unauthorized: /);
     assert.doesNotMatch(hub.argo.message ?? '', /SharedAccessKey|BwcHBwcH/, 'no key in the message');
     assert.equal(hub.kstatus, 'Failed');
-    assert.equal(await flux(await withManagedFields('hub', 'refusing')), 'Failed');
+    assert.equal(await flux(await withManagedFields(f, 'hub', 'refusing')), 'Failed');
     const smc = await readBy(
       await f.waitFor('smc', 'on-refusing', (o) => condition(o, 'Ready').reason === 'Unauthorized'),
     );
@@ -269,7 +279,7 @@ describe('Argo CD and Flux read what the operator writes', () => {
     ]);
   });
 
-  it('is added to an existing argocd-cm by manifests/argocd/, health.lua as it is under both keys', async () => {
+  it("is added to an existing argocd-cm by manifests/argocd/, health.lua as it is under each kind's key", async () => {
     const rendered = parseAllDocuments(
       await kubectlOk(f.cp.kubeconfig, ['kustomize', join(REPO, 'manifests', 'argocd')]),
     ).map((d) => d.toJS());
@@ -282,6 +292,7 @@ describe('Argo CD and Flux read what the operator writes', () => {
     const script = readFileSync(HEALTH_LUA, 'utf8');
     const keys = {
       'resource.customizations.health.iotsecurity.io_SecurityModuleConfig': script,
+      'resource.customizations.health.iotsecurity.io_TwinConfig': script,
       'resource.customizations.health.iotsecurity.io_IoTHub': script,
     };
     assert.deepEqual(patch.data, keys);
@@ -302,5 +313,126 @@ describe('Argo CD and Flux read what the operator writes', () => {
     );
     assert.deepEqual(merged.data, { url: 'https://argocd.example.com', ...keys });
     assert.equal(merged.metadata.labels['app.kubernetes.io/part-of'], 'argocd');
+  });
+});
+
+describe('Argo CD and Flux read what the operator writes of a TwinConfig', () => {
+  let f: OperatorFixture;
+  before(async () => {
+    f = await startOperatorFixture({
+      prefix: 'gitops-health-tc',
+      devices: [],
+      // Thermostats only, a quarter on the legacy firmware (10..30 °C), none slow: as the controller's own test.
+      emulator: { pnpDevices: 12, pnpControllerRatio: 0, pnpLegacyRatio: 0.25, pnpSlowRatio: 0, seed: 5 },
+    });
+    await f.apply(f.hubObjects());
+    await f.apply([configMap('pnp-models', { 'thermostat-1.json': MODEL })]);
+  });
+  after(() => f.close());
+
+  /** Argo CD's health, kstatus's status and Flux's of the TwinConfig `name` as it is now (with managedFields). */
+  async function readNow(name: string) {
+    const object = await withManagedFields(f, 'tc', name);
+    return { object, ...(await readBy(object)), flux: await flux(object) };
+  }
+
+  it('reads a TwinConfig progressing before its first status, then healthy once its thermostats acknowledged it', async () => {
+    const created = await written(
+      f,
+      ['create'],
+      twinConfig('setpoint', {
+        target: { condition: `modelId = '${THERMOSTAT}'` },
+        properties: { targetTemperature: 21.5 },
+        schema: BY_MODEL,
+      }),
+    );
+    assert.equal(created.status, undefined);
+    assert.deepEqual(await readBy(created), {
+      argo: { status: 'Progressing', message: "Waiting for the operator's first status" },
+      kstatus: 'Current',
+    });
+    assert.equal(await flux(created), 'InProgress');
+    await f.waitFor('tc', 'setpoint', (o) => condition(o, 'Ready').reason === 'Converged', 30_000);
+    const converged = await readNow('setpoint');
+    assert.equal(converged.object.status.convergedDevices, 12);
+    assert.deepEqual(converged.argo, {
+      status: 'Healthy',
+      message: `Converged: ${condition(converged.object, 'Ready').message}`,
+    });
+    assert.deepEqual([converged.kstatus, converged.flux], ['Current', 'Current']);
+  });
+
+  it("reads values devices rejected as failed (DevicesRejected), Argo CD's message in the devices' words", async () => {
+    const answer = await written(
+      f,
+      ['apply'],
+      twinConfig('setpoint', {
+        target: { condition: `modelId = '${THERMOSTAT}'` },
+        properties: { targetTemperature: 33 },
+        schema: BY_MODEL,
+        rollout: { failureThreshold: '100%' },
+      }),
+    );
+    // The edit's answer: generation 2, the status still generation 1's (Converged).
+    assert.equal(answer.metadata.generation, 2);
+    assert.equal((await readBy(answer)).argo.status, 'Progressing');
+    assert.equal(await flux(answer), 'InProgress');
+    await f.waitFor(
+      'tc',
+      'setpoint',
+      (o) =>
+        o.status.observedGeneration === 2 &&
+        condition(o, 'Ready').reason === 'DevicesRejected' &&
+        o.status.pendingDevices === 0,
+      30_000,
+    );
+    const rejected = await readNow('setpoint');
+    assert.ok(rejected.object.status.rejectedDevices >= 1, JSON.stringify(rejected.object.status));
+    assert.equal(rejected.argo.status, 'Degraded');
+    assert.match(
+      rejected.argo.message ?? '',
+      /^DevicesRejected: \d+ devices? rejected the values \(pnp-\d+: targetTemperature refused \(400\): targetTemperature 33 is outside 10\.\.30 °C/,
+    );
+    assert.deepEqual([rejected.kstatus, rejected.flux], ['Failed', 'Failed']);
+  });
+
+  it('reads a value its model refuses as failed (InvalidSpec)', async () => {
+    await f.apply([
+      twinConfig('warm', {
+        target: { deviceIds: ['pnp-000002'] },
+        priority: 5,
+        properties: { targetTemperature: 'warm' },
+        schema: BY_MODEL,
+      }),
+    ]);
+    await f.waitFor('tc', 'warm', (o) => condition(o, 'Ready').reason === 'InvalidSpec');
+    const invalid = await readNow('warm');
+    assert.equal(invalid.argo.status, 'Degraded');
+    assert.match(invalid.argo.message ?? '', /^InvalidSpec: .*targetTemperature/);
+    assert.deepEqual([invalid.kstatus, invalid.flux], ['Failed', 'Failed']);
+  });
+
+  it('reads a TwinConfig waiting for its ConfigMap as progressing (ConfigMapNotFound), healthy once it appears', async () => {
+    await f.apply([
+      twinConfig('later', {
+        target: { deviceIds: ['pnp-000001'] },
+        priority: 5,
+        properties: { targetTemperature: 20 },
+        schema: { ...BY_MODEL, configMapKeyRef: { name: 'models-to-come', key: 'thermostat-1.json' } },
+      }),
+    ]);
+    await f.waitFor('tc', 'later', (o) => condition(o, 'Ready').reason === 'ConfigMapNotFound');
+    const waiting = await readNow('later');
+    assert.equal(waiting.argo.status, 'Progressing');
+    assert.match(waiting.argo.message ?? '', /^ConfigMapNotFound: .*models-to-come/);
+    // Reconciling=True: the operator looks again by itself; neither tool gives up on it before its timeout.
+    assert.deepEqual([waiting.kstatus, waiting.flux], ['InProgress', 'InProgress']);
+    await f.apply([configMap('models-to-come', { 'thermostat-1.json': MODEL })]);
+    await f.waitFor('tc', 'later', (o) => condition(o, 'Ready').reason === 'Converged', 30_000);
+    const converged = await readNow('later');
+    assert.deepEqual(
+      [converged.argo.status, converged.kstatus, converged.flux],
+      ['Healthy', 'Current', 'Current'],
+    );
   });
 });
