@@ -10,10 +10,10 @@ const USAGE = `Usage: iot-security-operator <command> [options]
 
 Commands:
   run                run the Kubernetes controller (watches the resources, reconciles the hubs)
-  validate PATH...   check IoTHub and SecurityModuleConfig resources in YAML files
-  sync -f PATH...    apply SecurityModuleConfigs to a hub (GitOps without a cluster)
-  export             write the SecurityModuleConfigs that reproduce a live hub's configuration
-  emulator           run the IoT Hub emulator with simulated security agents
+  validate PATH...   check IoTHub, SecurityModuleConfig and TwinConfig resources in YAML files
+  sync -f PATH...    apply SecurityModuleConfigs and TwinConfigs to a hub (GitOps without a cluster)
+  export             write the SecurityModuleConfigs or TwinConfigs that reproduce a live hub's twins
+  emulator           run the IoT Hub emulator with simulated security agents and Plug and Play devices
   demo               sync the examples to an emulated fleet of 2,000 devices
   help [COMMAND]     show this text, or a command's options
 

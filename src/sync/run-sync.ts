@@ -95,7 +95,7 @@ function load(options: SyncOptions, io: CommandIo, hub: string | undefined): Hub
   if (selection.resources.length === 0 && !options.allowEmpty) {
     const where = selection.iotHub ? ` for hub ${selection.iotHub}` : '';
     io.err(
-      `sync: no SecurityModuleConfig${where} in ${options.paths.join(', ')} and no TwinConfig; nothing was written (to sync an empty set on purpose, e.g. --prune to remove everything the operator manages on this hub, add --allow-empty)`,
+      `sync: no SecurityModuleConfig or TwinConfig${where} in ${options.paths.join(', ')}; nothing was written (to sync an empty set on purpose, e.g. --prune to remove everything the operator manages on this hub, add --allow-empty)`,
     );
     return invalidInputStatus(options.dryRun);
   }

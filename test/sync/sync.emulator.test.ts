@@ -258,7 +258,10 @@ describe('sync exit codes and safety nets', () => {
       { prune: true },
     );
     assert.equal(run.code, 1);
-    assert.match(run.err.join('\n'), /no SecurityModuleConfig in .*nothing was written.*--allow-empty/);
+    assert.match(
+      run.err.join('\n'),
+      /no SecurityModuleConfig or TwinConfig in .*nothing was written.*--allow-empty/,
+    );
     assert.equal(updates(emulator), before);
   });
 

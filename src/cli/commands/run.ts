@@ -1,5 +1,5 @@
-// `iot-security-operator run`: the Kubernetes controller. Watches IoTHubs, SecurityModuleConfigs and the Secrets
-// they name, reconciles each hub, and writes status where cluster operators look.
+// `iot-security-operator run`: the Kubernetes controller. Watches IoTHubs, SecurityModuleConfigs, TwinConfigs and
+// the Secrets they name, reconciles each hub, and writes status where cluster operators look.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -21,8 +21,9 @@ export const DEFAULT_OPERATOR_MANAGER = 'iot-security-operator';
 
 export const RUN_USAGE = `Usage: iot-security-operator run [options]
 
-Runs the controller: watches IoTHub and SecurityModuleConfig resources and the Secrets they name, writes the
-security agents' configuration to the hubs' module twins, and reports progress in each resource's status.
+Runs the controller: watches IoTHub, SecurityModuleConfig and TwinConfig resources and the Secrets they name
+(and reads the ConfigMaps TwinConfigs name for their schema or model), writes their desired properties to the
+hubs' device and module twins, and reports progress in each resource's status.
 
 Options (named as controller-runtime's where one exists):
   --kubeconfig FILE              kubeconfig to use (default: KUBECONFIG, then ~/.kube/config, then the
