@@ -2,8 +2,9 @@
 // that found it still silent, up to a bound. A twin costs about one read per doubling of its device's delay,
 // whatever the other twins do: a slow device is not re-read at the pace of the quick ones answering beside it.
 // (Re-reading every awaiting twin whenever any answered read 25 silent twins every 250 ms: 100 reads/s, the whole
-// twin-read quota of an S1 hub, which the devices reading their own twins share.) Due times fall on a grid of the
-// first delay: twins written moments apart are read together, and the steps that read them come no more often.
+// twin-read quota of an S1 hub, which the devices reading their own twins share.) The first read comes exactly the
+// first delay after the write; later ones fall on a grid of that delay, so that twins written moments apart are
+// read together from their second read on, and the steps that read them come no more often than that.
 import { twinKey } from '../planner/plan-hub-reconcile.js';
 import type { HubSnapshot, TwinRef } from '../twins/types.js';
 
@@ -58,8 +59,7 @@ export class RereadSchedule {
       const desiredVersion = snapshot.twins.get(ref.slot)?.get(ref.deviceId)?.desiredVersion;
       const known = this.awaited.get(key);
       if (!known || known.desiredVersion !== desiredVersion) {
-        const dueAt = this.onGrid(now + this.firstMs);
-        this.awaited.set(key, { ref, desiredVersion, dueAt, delayMs: this.firstMs });
+        this.awaited.set(key, { ref, desiredVersion, dueAt: now + this.firstMs, delayMs: this.firstMs });
       } else if (wasRead(ref)) {
         known.delayMs = Math.min(this.maxMs, known.delayMs * 2);
         known.dueAt = this.onGrid(now + known.delayMs);

@@ -17,13 +17,15 @@ function snapshot(desiredVersions: Record<string, number>): HubSnapshot {
 }
 
 describe('RereadSchedule', () => {
-  it('puts due times on a grid of the first delay, so that twins written moments apart are read together', () => {
+  it('reads a twin the first delay after its write, then on a grid of that delay, with those written moments apart', () => {
     const schedule = new RereadSchedule(250, 2000);
-    schedule.update([ref('a')], () => false, snapshot({ a: 2, b: 2 }), 1010);
-    schedule.update([ref('a'), ref('b')], () => false, snapshot({ a: 2, b: 2 }), 1100);
-    assert.equal(schedule.nextDueAt(), 1500);
-    assert.deepEqual(schedule.due(1499), []);
-    assert.deepEqual(schedule.due(1500), [ref('a'), ref('b')]);
+    const versions = snapshot({ a: 2, b: 2 });
+    schedule.update([ref('a')], () => false, versions, 1010);
+    schedule.update([ref('a'), ref('b')], () => false, versions, 1100);
+    assert.deepEqual([schedule.due(1260), schedule.due(1350)], [[ref('a')], [ref('a'), ref('b')]]);
+    schedule.update([ref('a'), ref('b')], (r) => r.deviceId === 'a', versions, 1260);
+    schedule.update([ref('a'), ref('b')], (r) => r.deviceId === 'b', versions, 1350);
+    assert.deepEqual([schedule.due(1999), schedule.due(2000)], [[], [ref('a'), ref('b')]]);
   });
 
   it('starts a twin written again over at the first delay, and forgets a twin that answered', () => {
