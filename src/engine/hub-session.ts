@@ -4,12 +4,13 @@
 // when the next step is due.
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { Logger } from '../observability/logger.js';
-import type { HubPlan, HubReconcileInput } from '../planner/plan-hub-reconcile.js';
+import { type HubPlan, type HubReconcileInput, twinKey } from '../planner/plan-hub-reconcile.js';
 import type { PlannedResource } from '../planner/types.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
-import { type HubSnapshot, type TwinSlot, twinsOf } from '../twins/types.js';
+import { type HubSnapshot, type TwinRef, type TwinSlot, twinsOf } from '../twins/types.js';
 import { type ReconcileOutcome, reconcileHub, slotsToRead } from './reconcile-hub.js';
+import { RereadSchedule } from './reread-schedule.js';
 import { TwinMemory } from './twin-memory.js';
 
 export interface HubSessionOptions {
@@ -24,10 +25,11 @@ export interface HubSessionOptions {
   /** While agents have yet to answer, their twins are re-read at most this far apart (2 s). */
   pollMs?: number;
   /**
-   * After writes, and after a re-read that found agents answering, the next re-read comes this soon (250 ms);
-   * after one that found none, twice as late each time up to pollMs: agents that answer at once are seen at
-   * once, slow ones cost few reads. (A poll schedule, not a retry backoff: nothing failed, and it starts over as
-   * soon as agents answer.)
+   * A twin written (or found awaiting its agent) is re-read this soon (250 ms); each re-read that finds it still
+   * silent makes the next one twice as late, up to pollMs: agents that answer at once are seen at once, slow ones
+   * cost few reads, each twin on its own schedule (see reread-schedule.ts). Steps with no twin to re-read but
+   * something to retry come as soon after writes, twice as late after each step without progress. (A poll
+   * schedule, not a retry backoff: nothing failed, and it starts over as soon as there is something new.)
    */
   firstCheckMs?: number;
   /** While anything is in progress, the whole hub is re-read this often (30 s): devices coming online, drift. */
@@ -92,7 +94,9 @@ export class HubSession {
   private readonly clock: Clock;
   private readonly pollMs: number;
   private readonly firstCheckMs: number;
-  /** How long after the last read the next re-read of awaiting devices is due. */
+  /** When each twin awaiting its agent is read again. */
+  private readonly rereads: RereadSchedule;
+  /** With no twin awaiting its agent, how long after the last read the next step is due (retries, batches). */
   private checkDelayMs: number;
   /** Devices awaiting their agent after the last step. */
   private lastUnsettled = Number.POSITIVE_INFINITY;
@@ -107,6 +111,7 @@ export class HubSession {
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     this.firstCheckMs = Math.min(options.firstCheckMs ?? DEFAULT_FIRST_CHECK_MS, this.pollMs);
     this.checkDelayMs = this.pollMs;
+    this.rereads = new RereadSchedule(this.firstCheckMs, this.pollMs);
     this.fullReadWhileWaitingMs = options.fullReadWhileWaitingMs ?? DEFAULT_FULL_READ_WHILE_WAITING_MS;
     this.resyncMs = options.resyncMs ?? DEFAULT_RESYNC_MS;
   }
@@ -123,7 +128,8 @@ export class HubSession {
     // A slot the last snapshot did not read (a new kind of resource): the whole hub is read again.
     const newSlot = slots.some((slot) => !this.snapshot?.twins.has(slot));
     const read = this.chooseRead(options.fullRead === true || newSlot);
-    const snapshot = await this.refresh(read, slots, stop.abort);
+    const reread = read === 'partial' ? this.rereads.due(this.clock.now()) : [];
+    const snapshot = await this.refresh(read, slots, reread, stop.abort);
     const outcome = await reconcileHub(this.access, resources, {
       unknownOwners: this.options.unknownOwners,
       manager: this.options.manager,
@@ -139,12 +145,20 @@ export class HubSession {
       concurrency: this.options.concurrency,
       logger: this.options.logger,
     });
-    if (!options.dryRun) this.lastPlan = outcome.finalPlan;
-    // Fresh writes, or agents answering, are checked soon; silence makes each check wait twice as long.
     const unsettled = outcome.finalPlan.unsettledTwins.length;
     const progress = outcome.writesSucceeded > 0 || unsettled < this.lastUnsettled;
     this.checkDelayMs = progress ? this.firstCheckMs : Math.min(this.pollMs, this.checkDelayMs * 2);
-    if (!options.dryRun) this.lastUnsettled = unsettled;
+    if (!options.dryRun) {
+      this.lastPlan = outcome.finalPlan;
+      this.lastUnsettled = unsettled;
+      const wasReread = new Set(reread.map(twinKey));
+      this.rereads.update(
+        outcome.finalPlan.unsettledTwins,
+        read === 'full' ? (ref) => snapshot.twins.has(ref.slot) : (ref) => wasReread.has(twinKey(ref)),
+        snapshot,
+        this.clock.now(),
+      );
+    }
     const waiting = isWaiting(outcome.finalPlan);
     return {
       ...outcome,
@@ -160,22 +174,23 @@ export class HubSession {
     const now = this.clock.now();
     const waiting = this.lastPlan ? isWaiting(this.lastPlan) : true;
     if (now - this.lastFullReadAt >= (waiting ? this.fullReadWhileWaitingMs : this.resyncMs)) return 'full';
-    if (this.lastPlan?.unsettledTwins.length && now - this.lastReadAt >= this.checkDelayMs) return 'partial';
-    return 'none';
+    return this.rereads.due(now).length > 0 ? 'partial' : 'none';
   }
 
+  /** Reads the whole hub, or (partial) the twins of `reread` only. */
   private async refresh(
     read: SnapshotRead,
     slots: readonly TwinSlot[],
+    reread: readonly TwinRef[],
     abort: AbortSignal,
   ): Promise<HubSnapshot> {
     if (read === 'full' || !this.snapshot) {
       this.snapshot = await this.access.readSnapshot(slots, { abort });
       this.lastFullReadAt = this.lastReadAt = this.clock.now();
-    } else if (read === 'partial' && this.lastPlan) {
-      for (const slot of new Set(this.lastPlan.unsettledTwins.map((t) => t.slot))) {
+    } else if (read === 'partial') {
+      for (const slot of new Set(reread.map((t) => t.slot))) {
         const twins = twinsOf(this.snapshot, slot);
-        const ids = this.lastPlan.unsettledTwins.filter((t) => t.slot === slot).map((t) => t.deviceId);
+        const ids = reread.filter((t) => t.slot === slot).map((t) => t.deviceId);
         const fresh = await this.access.readTwins(slot, ids, { abort, fleetSize: twins.size });
         for (const [deviceId, twin] of fresh) twins.set(deviceId, twin);
       }
@@ -189,7 +204,9 @@ export class HubSession {
     const now = this.clock.now();
     if (!waiting) return Math.max(0, this.resyncMs - (now - this.lastFullReadAt));
     const untilFull = this.fullReadWhileWaitingMs - (now - this.lastFullReadAt);
-    const untilPoll = this.checkDelayMs - (now - this.lastReadAt);
+    const nextReread = this.rereads.nextDueAt();
+    const untilPoll =
+      nextReread === undefined ? this.checkDelayMs - (now - this.lastReadAt) : nextReread - now;
     return Math.max(0, Math.min(untilFull, Math.max(untilPoll, 0)));
   }
 }

@@ -75,14 +75,16 @@ export function readiness(
 ): { ready: boolean; stuck: boolean } {
   const ready = conditions.some((c) => c.type === 'Ready' && c.status === 'True');
   const c = report.counts;
+  // A halted rollout writes nothing more: its later batches stay pending (and failed writes unretried) until the
+  // spec changes. Only the answers of the devices it wrote are worth waiting for.
+  const halted = report.rollout.halted && report.rollout.inFlight === 0;
   const stuck =
     !ready &&
     !report.suspended &&
-    c.pendingDevices === 0 &&
-    report.retryingDevices === 0 &&
-    (c.failedDevices + c.stalledDevices + c.rejectedDevices > 0 ||
-      report.rollout.halted ||
-      report.lostConflictDevices > 0);
+    (halted ||
+      (c.pendingDevices === 0 &&
+        report.retryingDevices === 0 &&
+        (c.failedDevices + c.stalledDevices + c.rejectedDevices > 0 || report.lostConflictDevices > 0)));
   return { ready, stuck };
 }
 

@@ -41,12 +41,12 @@ describe('HubSession', () => {
     const early = await s.step([baseline]);
     assert.equal(early.read, 'none', 'called before the check is due: plans on what it has');
     assert.equal(early.writesSucceeded, 0);
-    assert.equal(early.nextStepInMs, 400, 'no write this time: the next check waits twice as long');
+    assert.equal(early.nextStepInMs, 150, 'the check of the twins written stays due at 250 ms');
 
     await clock.advanceTo(500);
     const silent = await s.step([baseline]);
     assert.equal(silent.read, 'partial', 'the agents have not answered yet');
-    assert.equal(silent.nextStepInMs, 1000, 'and the checks back off');
+    assert.equal(silent.nextStepInMs, 500, 'and the next check of those twins comes twice as late');
 
     access.hub.agentsReport();
     await clock.advanceTo(2000);
@@ -58,6 +58,52 @@ describe('HubSession', () => {
     assert.equal(report.ready, true);
     assert.equal(polled.waiting, false);
     assert.equal(polled.nextStepInMs, 600_000 - 2000, 'settled: the next step is the resync');
+  });
+
+  it('re-reads a silent twin twice as late each time, whatever the twins written after it do', async () => {
+    const hub = fleet(4);
+    for (let i = 4; i < 8; i++) hub.addDevice(`d${i}`, { environment: 'staging' });
+    const access = new FakeHubAccess(hub);
+    const clock = new FakeClock();
+    const s = session(access, clock);
+    await s.step([baseline]);
+    // d0's agent never answers; the others do, and a second resource is written to the staging devices later.
+    const silent = structuredClone(hub.modules.get('d0')!);
+    const answer = (quiet: string[] = []) => {
+      const kept = quiet.map((id) => [id, structuredClone(hub.modules.get(id)!)] as const);
+      hub.agentsReport();
+      hub.modules.set('d0', structuredClone(silent));
+      for (const [id, twin] of kept) hub.modules.set(id, twin);
+    };
+    // (The staging twins untouched: their agents have nothing to answer yet.)
+    answer(['d4', 'd5', 'd6', 'd7']);
+    await clock.advanceTo(250);
+    assert.equal((await s.step([baseline])).nextStepInMs, 500);
+    const staging = resource(
+      'iot/staging',
+      { eventPriorityLogin: 'Off' },
+      { target: { condition: "tags.environment = 'staging'" } },
+    );
+    const reads: string[][] = [];
+    const step = async (at: number) => {
+      await clock.advanceTo(at);
+      const before = access.reads.length;
+      const outcome = await s.step([baseline, staging]);
+      reads.push(...access.reads.slice(before));
+      return outcome;
+    };
+    const written = await step(750);
+    assert.equal(written.writesSucceeded, 4);
+    assert.equal(written.nextStepInMs, 250, 'the twins just written are checked soon');
+    answer();
+    for (const at of [1000, 1750, 3750]) assert.equal((await step(at)).read, 'partial', `at ${at} ms`);
+    assert.deepEqual(
+      reads,
+      [['d0'], ['d4', 'd5', 'd6', 'd7'], ['d0'], ['d0']],
+      'd0 at 750 ms, 1,750 ms, then every 2 s; the staging twins 250 ms after their write',
+    );
+    assert.equal((await step(4000)).read, 'none', 'nothing is due');
+    assert.equal((await step(5750)).nextStepInMs, 2000);
   });
 
   it('reads the whole hub again while waiting after fullReadWhileWaitingMs, and when asked', async () => {

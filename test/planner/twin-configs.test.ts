@@ -235,6 +235,32 @@ describe('TwinConfigs in the planner', () => {
     );
   });
 
+  it('is stuck once the devices a halted rollout wrote have answered, its later batches left pending', () => {
+    const hub = new Hub();
+    for (let i = 1; i <= 8; i++) hub.add(`pnp-${i}`, [DEVICE_TWIN], THERMOSTAT);
+    const resources = [
+      thermostats({
+        properties: { targetTemperature: 8 },
+        rollout: { batchSize: 4, failureThreshold: '10%' },
+      }),
+    ];
+    const first = hub.plan(resources);
+    hub.apply(first.writes);
+    const [refusing, ...accepting] = first.writes.map((w) => w.deviceId);
+    hub.acknowledge(refusing, 'targetTemperature', 400, 'targetTemperature 8 is outside 10..30 °C');
+    const answering = hub.plan(resources).reports.get('iot/TwinConfig/thermostats')!;
+    assert.equal(answering.rollout.halted, true);
+    assert.equal(answering.stuck, false, 'the devices written are still answering');
+    for (const deviceId of accepting) hub.acknowledge(deviceId, 'targetTemperature', 200, 'applied');
+    const report = hub.plan(resources).reports.get('iot/TwinConfig/thermostats')!;
+    assert.deepEqual(
+      [report.rollout.halted, report.counts.pendingDevices, report.deferredDevices],
+      [true, 4, 4],
+      'the second batch never starts',
+    );
+    assert.ok(report.stuck, 'sync --wait stops: only a change of spec resumes the rollout');
+  });
+
   it("writes a component's properties under its name with the component marker", () => {
     const hub = new Hub();
     hub.add('controller-1', [DEVICE_TWIN], 'dtmi:com:example:TemperatureController;2');

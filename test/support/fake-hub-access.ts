@@ -8,6 +8,8 @@ import { type FakeHub, moduleTwin } from './planner-fixtures.js';
 export class FakeHubAccess implements HubAccess {
   readonly hubName = 'fake-hub.example';
   calls = { snapshots: 0, patches: 0, rereads: 0, creations: 0 };
+  /** The device ids of each readTwins call, in order. */
+  reads: string[][] = [];
   /** When set, readSnapshot returns this (stale) snapshot instead of the hub's state: query lag. */
   laggingSnapshot?: HubSnapshot;
   /** Called before each patch; may change the twin behind our back (another writer). */
@@ -25,6 +27,7 @@ export class FakeHubAccess implements HubAccess {
   /** The fake hub keeps only security module twins: every read is of that slot. */
   async readTwins(_slot: TwinSlot, deviceIds: readonly string[]): Promise<Map<string, ManagedTwin>> {
     this.calls.rereads++;
+    this.reads.push([...deviceIds]);
     const out = new Map<string, ManagedTwin>();
     for (const id of deviceIds) {
       const twin = this.hub.modules.get(id);
