@@ -148,7 +148,7 @@ export function reportedDifferences(
 ): string[] {
   if (!evaluation.twin) return [];
   const { profile, wanted } = wantedBy(resource, evaluation.layered);
-  return profile.differences(evaluation.twin, wanted, limit);
+  return profile.differences(evaluation.twin, wanted, limit, resource.convergence);
 }
 
 /** When the settings `resource` waits for were last written on the device's twin (epoch ms). */

@@ -16,13 +16,13 @@ import {
   writtenAtFor,
 } from './device-evaluation.js';
 import { deviceBaseState, deviceState } from './device-state.js';
+import { FailureSample } from './failure-sample.js';
 import type { SettingConflict } from './layering.js';
 import { compileTarget, missingListedDevices } from './membership.js';
 import { DEFAULT_MANAGER, type ResourceScope, readOwnership } from './ownership.js';
 import {
   countState,
   emptyCounts,
-  MAX_REPORTED_FAILURES,
   type ResourceReport,
   readiness,
   resourceConditions,
@@ -90,9 +90,9 @@ interface Tally {
   resource: PlannedResource;
   report: Omit<
     ResourceReport,
-    'conditions' | 'rollout' | 'failures' | 'changingSettings' | 'ready' | 'stuck'
+    'conditions' | 'rollout' | 'failures' | 'firstRejection' | 'changingSettings' | 'ready' | 'stuck'
   >;
-  failures: DeviceFailure[];
+  failures: FailureSample;
   reached: number;
   inFlight: number;
   failing: number;
@@ -122,19 +122,14 @@ function newTally(resource: PlannedResource, revision: string): Tally {
       lostConflictDevices: 0,
       managedElsewhereDevices: 0,
       outOfScopeDevices: 0,
+      unanswered: profileFor(resource.convergence).unanswered(resource.convergence),
     },
-    failures: [],
+    failures: new FailureSample(),
     reached: 0,
     inFlight: 0,
     failing: 0,
     changing: new Set(),
   };
-}
-
-/** Devices come in id order, so the first failures recorded are the first by device id. */
-function recordFailure(tally: Tally, failure: DeviceFailure | (() => DeviceFailure)): void {
-  if (tally.failures.length < MAX_REPORTED_FAILURES)
-    tally.failures.push(typeof failure === 'function' ? failure() : failure);
 }
 
 /** The manager and resource of a winner another record holds (`manager:namespace/name`). */
@@ -186,7 +181,7 @@ function stalledFailure(
   return {
     deviceId: evaluation.device.deviceId,
     reason: 'ConvergenceTimeout',
-    message: `online, but ${profileFor(resource.convergence).silence(written)}${differences.length ? `; ${differences.join('; ')}` : ''}`,
+    message: `online, but ${profileFor(resource.convergence).silence(written, resource.convergence)}${differences.length ? `; ${differences.join('; ')}` : ''}`,
   };
 }
 
@@ -352,18 +347,18 @@ function planSlot(
       if (base === 'awaitingDevice') awaiting = true;
       const state = deviceState(base, evaluation, tally.resource, input.now);
       countState(counts, state);
-      if (failure) recordFailure(tally, failure);
+      if (failure) tally.failures.add(device.deviceId, failure.reason, failure);
       const retrying = failure !== undefined && isRetriedFailure(failure.reason);
       if (retrying) tally.report.retryingDevices++;
       if (failure?.reason === 'TwinBusy') tally.report.busyDevices++;
       if (reported.state === 'rejected' && !failure)
-        recordFailure(tally, {
+        tally.failures.add(device.deviceId, 'DeviceRejected', {
           deviceId: device.deviceId,
           reason: 'DeviceRejected',
           message: reported.message,
         });
       if (state === 'stalled')
-        recordFailure(tally, () =>
+        tally.failures.add(device.deviceId, 'ConvergenceTimeout', () =>
           stalledFailure(evaluation, tally.resource, writtenAtFor(evaluation, tally.resource)),
         );
       if (conflicts.length) {
@@ -375,7 +370,9 @@ function planSlot(
           if (lostElsewhere.length) tally.report.managedElsewhereDevices++;
           if (lostElsewhere.length && lostElsewhere.every((c) => lostOutOfScope(c, manager)))
             tally.report.outOfScopeDevices++;
-          recordFailure(tally, () => conflictFailure(device.deviceId, key, mine, manager));
+          tally.failures.add(device.deviceId, 'ConflictingSettings', () =>
+            conflictFailure(device.deviceId, key, mine, manager),
+          );
         }
       }
       if (ownership.revisions.get(key) === context.revisions.get(key)) {
@@ -403,7 +400,7 @@ function planSlot(
     for (const deviceId of missingListedDevices(resource, known)) {
       tally.report.counts.targetedDevices++;
       tally.report.counts.failedDevices++;
-      tally.failures.push({
+      tally.failures.add(deviceId, 'DeviceNotFound', {
         deviceId,
         reason: 'DeviceNotFound',
         message: 'the hub has no device with this id',
@@ -452,7 +449,8 @@ function planSlot(
   for (const [key, tally] of tallies) {
     const partial = {
       ...tally.report,
-      failures: tally.failures.sort(byDeviceId).slice(0, MAX_REPORTED_FAILURES),
+      failures: tally.failures.list(),
+      firstRejection: tally.failures.first('DeviceRejected'),
       changingSettings: [...tally.changing].sort(),
       rollout: progress.get(key)!,
     };

@@ -5,8 +5,6 @@ import { type ConditionWording, readyConditions } from './ready-conditions.js';
 import type { RolloutProgress } from './rollout.js';
 import type { DeviceFailure, DeviceState } from './types.js';
 
-export const MAX_REPORTED_FAILURES = 20;
-
 export interface DeviceCounts {
   targetedDevices: number;
   appliedDevices: number;
@@ -32,8 +30,15 @@ export interface ResourceReport {
   /** The resource's revision: a hash of what it asks of devices (recorded in twins it reached). */
   revision: string;
   counts: DeviceCounts;
-  /** The first failures by device id (at most 20). */
+  /** A sample of the failures (at most 20, each reason present its share, see failure-sample.ts), by device id. */
   failures: DeviceFailure[];
+  /** The rejection of the lowest device id, whether or not the sample lists it: the Ready message quotes it. */
+  firstRejection?: DeviceFailure;
+  /**
+   * What its stalled devices are not doing, in the words of its profile and convergence ('not acknowledging the
+   * values'), for the Ready message.
+   */
+  unanswered: string;
   conditions: PlannedCondition[];
   rollout: RolloutProgress;
   suspended: boolean;
@@ -126,8 +131,7 @@ const QUOTED_WORDS = 200;
  * The first rejection (by device id) in the device's words, `pnp-000004: targetTemperature refused (400): ...`, so
  * that the condition and the Event of its transition say what the devices said, not only how many.
  */
-function firstRejection(failures: readonly DeviceFailure[]): string | undefined {
-  const rejection = failures.find((f) => f.reason === 'DeviceRejected');
+function quoted(rejection: DeviceFailure | undefined): string | undefined {
   if (!rejection) return undefined;
   const words =
     rejection.message.length > QUOTED_WORDS
@@ -163,7 +167,7 @@ export function resourceConditions(
       'suspended: nothing is written for this resource; the settings it owns stay as they are unless a resource of higher priority sets them';
     return readyConditions('Suspended', message, itself('Suspended', message));
   }
-  const rejection = firstRejection(report.failures);
+  const rejection = quoted(report.firstRejection);
   if (report.rollout.halted) {
     const what = c.rejectedDevices ? 'stalled, failed or rejected' : 'stalled or failed';
     const message = `rollout halted: ${report.rollout.failing} of ${plural(report.rollout.reached, 'device')} reached are ${what}, above failureThreshold ${thresholdText}${rejection ? ` (${rejection})` : ''}; fix the cause (see status.failures) and change the spec to resume`;
@@ -190,7 +194,7 @@ export function resourceConditions(
         ? `${plural(c.rejectedDevices, 'device')} rejected the values${rejection ? ` (${rejection})` : ''}`
         : '',
       c.stalledDevices
-        ? `${plural(c.stalledDevices, 'device')} stalled (online, not reporting the configuration within convergenceTimeout)`
+        ? `${plural(c.stalledDevices, 'device')} stalled (online, ${report.unanswered} within convergenceTimeout)`
         : '',
     ].filter(Boolean);
     return readyConditions(reason, `${parts.join(', ')}; see status.failures`, progress);

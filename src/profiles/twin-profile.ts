@@ -68,10 +68,23 @@ export interface TwinProfile {
     wanted: ReadonlyMap<string, unknown>,
     convergence: Convergence,
   ): ReportedState;
-  /** Up to `limit` lines saying what the device reports where it differs from `wanted`. */
-  differences(twin: ManagedTwin, wanted: ReadonlyMap<string, unknown>, limit: number): string[];
-  /** What a silent online device has not done, for its failure (`written`: " written at <time>" or ""). */
-  silence(written: string): string;
+  /**
+   * Up to `limit` lines saying what the device reports where it has not answered `wanted` as `convergence` says
+   * it should.
+   */
+  differences(
+    twin: ManagedTwin,
+    wanted: ReadonlyMap<string, unknown>,
+    limit: number,
+    convergence: Convergence,
+  ): string[];
+  /**
+   * What a silent online device has not done, for its failure (`written`: " written at <time>" or ""):
+   * `the device has not acknowledged the values written at ...`.
+   */
+  silence(written: string, convergence: Convergence): string;
+  /** What stalled devices are not doing, for their count in the Ready condition: `not acknowledging the values`. */
+  unanswered(convergence: Convergence): string;
   /** When the latest of these settings was written (epoch ms): a silent device's timeout runs from there. */
   writtenAt(twin: ManagedTwin, settingIds: readonly string[]): number | undefined;
 }

@@ -65,6 +65,7 @@ const report = fc
       lostConflictDevices: r.lostConflictDevices,
       managedElsewhereDevices: Math.min(r.managedElsewhereDevices, r.lostConflictDevices),
       outOfScopeDevices: Math.min(r.outOfScopeDevices, r.managedElsewhereDevices, r.lostConflictDevices),
+      unanswered: 'not reporting the configuration',
     };
   });
 

@@ -270,6 +270,14 @@ describe('planHubReconcile', () => {
     const report = late.reports.get('iot/baseline')!;
     assert.equal(report.counts.stalledDevices, 3);
     assert.equal(report.conditions.find((c) => c.type === 'Stalled')?.status, 'True');
+    const tolerant = { ...baseline, rollout: { ...baseline.rollout, failureThreshold: '100%' } };
+    assert.equal(
+      plan(hub, [tolerant], { now: 1000 + 16 * 60_000 })
+        .reports.get('iot/baseline')!
+        .conditions.find((c) => c.type === 'Ready')?.message,
+      '3 devices stalled (online, not reporting the configuration within convergenceTimeout); see status.failures',
+      "in the agent's words",
+    );
     assert.deepEqual(
       report.failures.map((f) => f.reason),
       ['ConvergenceTimeout', 'ConvergenceTimeout', 'ConvergenceTimeout'],

@@ -42,10 +42,51 @@ const thermostats = (spec: Record<string, unknown> = {}, name = 'thermostats') =
     ),
   );
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+interface Stamp {
+  $lastUpdated: string;
+  $lastUpdatedVersion: number;
+}
+
+/** The metadata of a value written whole: the write's stamp at every level of it (a null is no value). */
+function metadataOf(value: unknown, stamp: Stamp): Record<string, unknown> {
+  const node: Record<string, unknown> = { ...stamp };
+  if (isObject(value))
+    for (const [key, child] of Object.entries(value))
+      if (child !== null) node[key] = metadataOf(child, stamp);
+  return node;
+}
+
+/**
+ * desired's `$metadata` after a merge patch, as the hub keeps it (and src/emulator/twin-document.ts): each level the
+ * patch writes, inside components too, gets the write's `$lastUpdated` and `$lastUpdatedVersion` (the new desired
+ * `$version`); what it leaves keeps its own.
+ */
+function stampMetadata(
+  metadata: Record<string, unknown>,
+  current: unknown,
+  patch: Record<string, unknown>,
+  stamp: Stamp,
+): Record<string, unknown> {
+  const node: Record<string, unknown> = { ...metadata, ...stamp };
+  for (const [key, value] of Object.entries(patch)) {
+    const before = isObject(current) ? current[key] : undefined;
+    if (value === null) delete node[key];
+    else if (isObject(value) && isObject(before))
+      node[key] = stampMetadata(isObject(metadata[key]) ? metadata[key] : {}, before, value, stamp);
+    else node[key] = metadataOf(value, stamp);
+  }
+  return node;
+}
+
 /** A hub of devices and the twins of some slots, taking writes as merge patches. */
 class Hub {
   readonly twins = new Map<TwinSlot, Map<string, ManagedTwin>>();
   readonly devices: HubSnapshot['devices'] = [];
+  /** The hub's clock (epoch ms): writes are stamped with it. */
+  now = 0;
 
   add(deviceId: string, slots: TwinSlot[], modelId?: string): void {
     this.devices.push({
@@ -83,42 +124,55 @@ class Hub {
     };
   }
 
-  plan(resources: PlannedResource[]) {
-    return planHubReconcile({ snapshot: this.snapshot(), resources, now: 0, unknownOwners: 'keep' });
+  plan(resources: PlannedResource[], now = this.now) {
+    return planHubReconcile({ snapshot: this.snapshot(), resources, now, unknownOwners: 'keep' });
   }
 
-  /** Applies the writes as the hub does: merged, a new desired version stamped on each property written. */
+  /** Applies the writes as the hub does: merged, the new desired version stamped on each level written. */
   apply(writes: ReturnType<Hub['plan']>['writes']): void {
     for (const write of writes) {
       const twin = this.twin(write.slot, write.deviceId);
+      twin.tags = mergePatch(twin.tags, write.patch.tags ?? {}) as ManagedTwin['tags'];
       const desired = write.patch.properties?.desired;
-      const version = desired ? twin.desiredVersion + 1 : twin.desiredVersion;
-      const metadata = Object.fromEntries(
-        Object.keys(desired ?? {}).map((key) => [
-          key,
-          { $lastUpdated: new Date(0).toISOString(), $lastUpdatedVersion: version },
-        ]),
-      );
-      this.twin(write.slot, write.deviceId).tags = mergePatch(
-        twin.tags,
-        write.patch.tags ?? {},
-      ) as ManagedTwin['tags'];
-      Object.assign(twin, {
-        etag: `${twin.etag}+`,
-        desired: mergePatch(twin.desired, desired ?? {}),
-        desiredMetadata: { ...twin.desiredMetadata, ...metadata },
-        desiredVersion: version,
-      });
+      if (desired) this.writeDesired(twin, desired);
+      else twin.etag = `${twin.etag}+`;
     }
   }
 
-  /** The device acknowledges `property` as IoT Plug and Play says, at the desired version it read. */
-  acknowledge(deviceId: string, property: string, ac: number, ad: string): void {
+  /** A patch of desired: the plan's writes, or another writer's (a person, another tool). */
+  writeDesired(twin: ManagedTwin, patch: Record<string, unknown>): void {
+    const version = twin.desiredVersion + 1;
+    const stamp = { $lastUpdated: new Date(this.now).toISOString(), $lastUpdatedVersion: version };
+    Object.assign(twin, {
+      etag: `${twin.etag}+`,
+      desired: mergePatch(twin.desired, patch),
+      desiredMetadata: stampMetadata(twin.desiredMetadata, twin.desired, patch, stamp),
+      desiredVersion: version,
+    });
+  }
+
+  /**
+   * The device acknowledges the property at `path` (`targetTemperature`, `thermostat1/targetTemperature`) as IoT
+   * Plug and Play says, inside its component's object with the marker; at the desired `$version` it read, unless
+   * `av` says otherwise.
+   */
+  acknowledge(deviceId: string, path: string, ac: number, ad: unknown, av?: number): void {
     const twin = this.twin(DEVICE_TWIN, deviceId);
-    const value = twin.desired[property];
-    twin.reported = { ...twin.reported, [property]: { value, ac, av: twin.desiredVersion, ad } };
+    const [first, second] = path.split('/');
+    const ack = (value: unknown) => ({ value, ac, av: av ?? twin.desiredVersion, ad });
+    if (second === undefined) {
+      twin.reported = { ...twin.reported, [first]: ack(twin.desired[first]) };
+      return;
+    }
+    const component = isObject(twin.reported[first]) ? twin.reported[first] : {};
+    const value = isObject(twin.desired[first]) ? twin.desired[first][second] : undefined;
+    twin.reported = { ...twin.reported, [first]: { ...component, __t: 'c', [second]: ack(value) } };
   }
 }
+
+const THERMOSTATS = 'iot/TwinConfig/thermostats';
+/** Past the default convergenceTimeout (15m) after writes at 0. */
+const HOUR = 3_600_000;
 
 const ready = (
   conditions: { type: string; status: string; reason: string; message?: string }[] | undefined,
@@ -259,6 +313,123 @@ describe('TwinConfigs in the planner', () => {
       'the second batch never starts',
     );
     assert.ok(report.stuck, 'sync --wait stops: only a change of spec resumes the rollout');
+  });
+
+  it('lists a rejection beside many stalled devices in status.failures, and quotes it in Ready', () => {
+    const hub = new Hub();
+    const stalled = Array.from({ length: 22 }, (_, i) => `a-${String(i + 1).padStart(2, '0')}`);
+    for (const deviceId of [...stalled, 'z-1']) hub.add(deviceId, [DEVICE_TWIN], THERMOSTAT);
+    const resources = [thermostats({ rollout: { failureThreshold: '100%' } })];
+    hub.apply(hub.plan(resources).writes);
+    hub.acknowledge('z-1', 'targetTemperature', 400, 'targetTemperature 21.5 is not a whole degree');
+    const report = hub.plan(resources, HOUR).reports.get(THERMOSTATS)!;
+    const status = twinConfigStatus(report, { now: new Date(HOUR) });
+    assert.deepEqual([status.stalledDevices, status.rejectedDevices], [22, 1]);
+    const failures = status.failures ?? [];
+    assert.equal(failures.length, 20);
+    const of = (reason: string) => failures.filter((f) => f.reason === reason).map((f) => f.deviceId);
+    assert.deepEqual(of('DeviceRejected'), ['z-1']);
+    assert.deepEqual(of('ConvergenceTimeout'), stalled.slice(0, 19), 'the first stalled ones by id');
+    assert.equal(
+      failures[0].message,
+      'online, but the device has not acknowledged the values written at 1970-01-01T00:00:00Z; targetTemperature: reported nothing, desired 21.5',
+    );
+    assert.equal(ready(status.conditions)?.reason, 'DevicesRejected');
+    assert.equal(
+      ready(status.conditions)?.message,
+      '1 device rejected the values (z-1: targetTemperature refused (400): targetTemperature 21.5 is not a whole degree), 22 devices stalled (online, not acknowledging the values within convergenceTimeout); see status.failures',
+    );
+  });
+
+  it('waits for a device that answers 202 (in progress) until its 200, and finds it stalled past convergenceTimeout', () => {
+    const hub = new Hub();
+    hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+    const resources = [thermostats()];
+    hub.apply(hub.plan(resources).writes);
+    hub.acknowledge('pnp-1', 'targetTemperature', 202, 'heating');
+    const waiting = hub.plan(resources).reports.get(THERMOSTATS)!;
+    assert.deepEqual([waiting.counts.pendingDevices, waiting.counts.convergedDevices], [1, 0]);
+    assert.equal(ready(waiting.conditions)?.reason, 'Progressing');
+
+    const late = hub.plan(resources, HOUR).reports.get(THERMOSTATS)!;
+    assert.equal(late.counts.stalledDevices, 1);
+    assert.deepEqual(late.failures, [
+      {
+        deviceId: 'pnp-1',
+        reason: 'ConvergenceTimeout',
+        message:
+          'online, but the device has not acknowledged the values written at 1970-01-01T00:00:00Z; targetTemperature: reported {"value":21.5,"ac":202,"av":2,"ad":"heating"}, desired 21.5',
+      },
+    ]);
+
+    hub.acknowledge('pnp-1', 'targetTemperature', 200, 'reached');
+    assert.equal(hub.plan(resources, HOUR).reports.get(THERMOSTATS)!.counts.convergedDevices, 1);
+  });
+
+  it('says a stalled Mirror device is not reporting the values, showing what it reports instead', () => {
+    const hub = new Hub();
+    hub.add('pnp-1', [DEVICE_TWIN], THERMOSTAT);
+    const resources = [thermostats({ convergence: 'Mirror', rollout: { failureThreshold: '100%' } })];
+    hub.apply(hub.plan(resources).writes);
+    // An acknowledgement where the value itself was expected.
+    hub.acknowledge('pnp-1', 'targetTemperature', 200, 'applied');
+    const report = hub.plan(resources, HOUR).reports.get(THERMOSTATS)!;
+    assert.deepEqual(
+      report.failures.map((f) => f.message),
+      [
+        'online, but the device has not reported the values written at 1970-01-01T00:00:00Z; targetTemperature: reported {"value":21.5,"ac":200,"av":2,"ad":"applied"}, desired 21.5',
+      ],
+    );
+    assert.equal(
+      ready(report.conditions)?.message,
+      '1 device stalled (online, not reporting the values within convergenceTimeout); see status.failures',
+    );
+  });
+
+  it("counts a component's property converged at the version of its own write, whatever others write after", () => {
+    const hub = new Hub();
+    hub.add('controller-1', [DEVICE_TWIN], 'dtmi:com:example:TemperatureController;2');
+    const controllers = (targetTemperature: number) =>
+      planned(
+        twinConfig(
+          'controllers',
+          {
+            target: { deviceIds: ['controller-1'] },
+            twin: { component: 'thermostat1' },
+            properties: { targetTemperature },
+          },
+          { namespace: 'iot' },
+        ),
+      );
+    const key = 'iot/TwinConfig/controllers';
+    const twin = hub.twin(DEVICE_TWIN, 'controller-1');
+    hub.apply(hub.plan([controllers(19)]).writes);
+    assert.equal(
+      (twin.desiredMetadata.thermostat1 as any).targetTemperature.$lastUpdatedVersion,
+      2,
+      'the hub stamps the property inside the component',
+    );
+    hub.acknowledge('controller-1', 'thermostat1/targetTemperature', 200, 'applied');
+    assert.equal(hub.plan([controllers(19)]).reports.get(key)!.counts.convergedDevices, 1);
+
+    // Someone else writes another component and another property of this one: desired $version goes to 4.
+    hub.writeDesired(twin, { thermostat2: { __t: 'c', targetTemperature: 22 } });
+    hub.writeDesired(twin, { thermostat1: { targetHumidity: 40 } });
+    const after = hub.plan([controllers(19)]);
+    assert.deepEqual(after.writes, []);
+    assert.deepEqual(
+      [after.reports.get(key)!.counts.convergedDevices, after.reports.get(key)!.counts.pendingDevices],
+      [1, 0],
+      'not pending forever for a version it has no reason to answer',
+    );
+
+    // A change of ours is answered again: an acknowledgement of the version before it does not count.
+    const changed = [controllers(20)];
+    hub.apply(hub.plan(changed).writes);
+    hub.acknowledge('controller-1', 'thermostat1/targetTemperature', 200, 'applied', 4);
+    assert.equal(hub.plan(changed).reports.get(key)!.counts.pendingDevices, 1);
+    hub.acknowledge('controller-1', 'thermostat1/targetTemperature', 200, 'applied');
+    assert.equal(hub.plan(changed).reports.get(key)!.counts.convergedDevices, 1);
   });
 
   it("writes a component's properties under its name with the component marker", () => {

@@ -48,6 +48,7 @@ export function plannedTwinConfigStatus({
     revision: 'r1',
     counts: all,
     failures: rejected,
+    firstRejection: rejected[0],
     // One batch of every targeted device, all of them written.
     rollout: {
       reached: all.targetedDevices,
@@ -67,6 +68,7 @@ export function plannedTwinConfigStatus({
     lostConflictDevices: 0,
     managedElsewhereDevices: 0,
     outOfScopeDevices: 0,
+    unanswered: 'not acknowledging the values',
   };
   const conditions = resourceConditions(partial, THRESHOLD);
   return twinConfigStatus({ ...partial, conditions, ...readiness(partial, conditions) }, { now, generation });

@@ -111,5 +111,6 @@ export const securityAgentProfile: TwinProfile = {
   differences,
   silence: (written) =>
     `the agent has not reported the configuration${written} (it may have rejected it: look for its ConfigurationError event)`,
+  unanswered: () => 'not reporting the configuration',
   writtenAt: (twin) => lastWritten(twin, [AGENT_CONFIGURATION_KEY]).at ?? lastWritten(twin, []).at,
 };

@@ -59,40 +59,79 @@ interface Acknowledgement {
   ad?: unknown;
 }
 
+/** How much of a device's `ad` its failure keeps: a reported property may hold 4 KB, and a status lists twenty. */
+const DESCRIPTION_LIMIT = 400;
+
+/** The device's `ad` as its failure quotes it: a string as it is, anything else as JSON, both bounded. */
+function description(ad: unknown): string {
+  if (ad === undefined || ad === null || ad === '') return '';
+  const text = typeof ad === 'string' ? ad : JSON.stringify(ad);
+  if (text.length <= DESCRIPTION_LIMIT) return `: ${text}`;
+  // Not half of a surrogate pair at the cut.
+  return `: ${text.slice(0, DESCRIPTION_LIMIT).replace(/[\uD800-\uDBFF]$/, '')}...`;
+}
+
+/**
+ * An IoT Plug and Play device's answer, by the convention's acknowledgement responses
+ * (https://learn.microsoft.com/azure/iot/concepts-convention, "Writable properties"): `ac` is an HTTP status code,
+ * `av` the desired `$version` the device read. 200: the desired value is taken. 202: taken, the update in progress
+ * ("should finish with 200"): not converged yet. 203 with av 0: a value the device set itself ("not reflecting any
+ * desired"), so no answer to a write. 400, 500: not taken, or failed while applied; `value` is the one it keeps.
+ * Codes the table does not name read as HTTP's: another 2xx is done, anything else a refusal. An `ac` that is not
+ * an integer is no status code, so no answer. An answer to an older version says nothing of ours; the version of
+ * ours is the property's `$lastUpdatedVersion`, not desired's `$version`, which others' writes of other properties
+ * raise (a device answers the `$version` it read, so at least the property's).
+ */
+function acknowledgementState(twin: ManagedTwin, path: readonly string[], reported: unknown): ReportedState {
+  const ack = (reported && typeof reported === 'object' ? reported : {}) as Acknowledgement;
+  const written = lastWritten(twin, path).version ?? twin.desiredVersion;
+  const { ac, av } = ack;
+  if (!Number.isInteger(av) || (av as number) < written || !Number.isInteger(ac)) return { state: 'pending' };
+  const code = ac as number;
+  if (code === 202 || code === 203) return { state: 'pending' };
+  if (code >= 200 && code < 300) return { state: 'converged' };
+  return { state: 'rejected', message: `${path.join('.')} refused (${code})${description(ack.ad)}` };
+}
+
 function settingState(
   twin: ManagedTwin,
   settingId: string,
   value: unknown,
   convergence: Convergence,
 ): ReportedState {
+  if (convergence === 'None') return { state: 'converged' };
   const path = settingPath(settingId);
   const reported = at(twin.reported, path);
-  if (convergence === 'None') return { state: 'converged' };
   if (convergence === 'Mirror')
     return sameJson(reported, value) ? { state: 'converged' } : { state: 'pending' };
-  // PlugAndPlay: the device answers the desired version it saw; an answer to an older one says nothing of ours.
-  const ack = (reported && typeof reported === 'object' ? reported : {}) as Acknowledgement;
-  const written = lastWritten(twin, path).version ?? twin.desiredVersion;
-  if (typeof ack.av !== 'number' || ack.av < written || typeof ack.ac !== 'number')
-    return { state: 'pending' };
-  if (ack.ac >= 200 && ack.ac < 300) return { state: 'converged' };
-  const description = typeof ack.ad === 'string' && ack.ad ? `: ${ack.ad}` : '';
-  return { state: 'rejected', message: `${path.join('.')} refused (${ack.ac})${description}` };
+  return acknowledgementState(twin, path, reported);
 }
 
-function differences(twin: ManagedTwin, wanted: ReadonlyMap<string, unknown>, limit: number): string[] {
+/** What the device reports for the settings it has not answered as `convergence` says it should. */
+function differences(
+  twin: ManagedTwin,
+  wanted: ReadonlyMap<string, unknown>,
+  limit: number,
+  convergence: Convergence,
+): string[] {
   const lines: string[] = [];
   for (const [settingId, value] of wanted) {
     if (lines.length >= limit) break;
+    if (settingState(twin, settingId, value, convergence).state === 'converged') continue;
     const reported = at(twin.reported, settingPath(settingId));
-    if (sameJson(reported, value) || sameJson((reported as Acknowledgement | undefined)?.value, value))
-      continue;
     lines.push(
       `${settingPath(settingId).join('.')}: reported ${reported === undefined ? 'nothing' : JSON.stringify(reported)}, desired ${JSON.stringify(value ?? null)}`,
     );
   }
   return lines;
 }
+
+/** How a device answers: IoT Plug and Play acknowledges, a mirror reports (None waits for nothing, never stalls). */
+const ANSWER = {
+  acknowledge: { done: 'acknowledged', doing: 'acknowledging' },
+  report: { done: 'reported', doing: 'reporting' },
+};
+const answer = (convergence: Convergence) => (convergence === 'Mirror' ? ANSWER.report : ANSWER.acknowledge);
 
 export const twinPropertiesProfile: TwinProfile = {
   name: 'twin properties',
@@ -126,7 +165,8 @@ export const twinPropertiesProfile: TwinProfile = {
     return pending ? { state: 'pending' } : { state: 'converged' };
   },
   differences,
-  silence: (written) => `the device has not acknowledged the properties${written}`,
+  silence: (written, convergence) => `the device has not ${answer(convergence).done} the values${written}`,
+  unanswered: (convergence) => `not ${answer(convergence).doing} the values`,
   writtenAt(twin, settingIds) {
     let latest: number | undefined;
     for (const id of settingIds) {
