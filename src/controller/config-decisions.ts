@@ -43,13 +43,18 @@ export interface PlanInputs {
   resources: PlannedResource[];
   held: Map<string, number>;
   departing: Map<string, 'Remove' | 'Retain'>;
-  /** Why a resource of this hub is held, by key: an invalid spec, no finalizer yet, its ConfigMap missing. */
+  /** Why a resource of this hub is held, by key: an invalid spec, no finalizer yet, its ConfigMap missing or unreadable. */
   heldBecause: Map<string, { reason: HeldReason; message: string }>;
   /** The twin slots of every resource of the hub, planned or not: their twins are read. */
   slots: Set<TwinSlot>;
 }
 
-export type HeldReason = 'InvalidSpec' | 'FinalizerMissing' | 'ConfigMapNotFound' | 'ConfigMapKeyMissing';
+export type HeldReason =
+  | 'InvalidSpec'
+  | 'FinalizerMissing'
+  | 'ConfigMapNotFound'
+  | 'ConfigMapKeyMissing'
+  | 'ConfigMapUnreadable';
 
 /** The ConfigMaps of a namespace that resources name, as read for this reconcile, by name. */
 export type ReadConfigMaps = ReadonlyMap<string, ConfigMapRead>;
@@ -72,6 +77,11 @@ function missingConfigMap(
   if (!ref) return undefined;
   const where = `ConfigMap ${config.metadata.namespace}/${ref.name}`;
   const read = configMaps.get(ref.name);
+  if (read && !read.found && read.unreadable)
+    return {
+      reason: 'ConfigMapUnreadable',
+      message: `spec.schema.configMapKeyRef: ${read.unreadable.message}; nothing is written for this resource until it can be read (the hub's other resources go on)`,
+    };
   if (!read?.found)
     return {
       reason: 'ConfigMapNotFound',

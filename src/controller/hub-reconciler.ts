@@ -41,7 +41,7 @@ import {
 } from './hub-view.js';
 import { type Applied, applyChanges, finalizerTarget, type KubeChanges } from './kube-changes.js';
 import { type ConfigObject, configKindOf, FINALIZER, type HubObject, splitKey } from './kube-objects.js';
-import type { KubeWriter } from './kube-writer.js';
+import { isApiServerUnreachable, type KubeWriter } from './kube-writer.js';
 import { type ReconcileResult, withApplyErrors } from './reconcile-result.js';
 
 export interface ObjectCache<T> {
@@ -73,6 +73,23 @@ type Stepped =
   | { ok: false; problem: HubProblem; stepFailed: boolean }
   /** Aborted: hub calls were abandoned, nothing is known to report. */
   | { ok: false; aborted: true };
+
+/**
+ * A ConfigMap the API server did not answer for (isApiServerUnreachable) makes a reconcile that was otherwise done a
+ * retry carrying that error: the queue runs the hub again as soon as a watch gets through, as for any call that did
+ * not reach the API server. After a refusal or a failure it answered (403, 500) the hub comes back within 10 s, as
+ * for a missing ConfigMap (decideAfterStep).
+ */
+export function retryWhileApiServerUnreachable(
+  result: ReconcileResult,
+  configMaps: ReadConfigMaps,
+): ReconcileResult {
+  if (result.kind !== 'done') return result;
+  for (const read of configMaps.values())
+    if (!read.found && read.unreadable && isApiServerUnreachable(read.unreadable))
+      return { kind: 'retry', error: read.unreadable };
+  return result;
+}
 
 export class HubReconciler {
   private readonly clock: Clock;
@@ -106,12 +123,8 @@ export class HubReconciler {
     const finalized = (config: ConfigObject) =>
       (config.metadata.finalizers?.includes(FINALIZER) ?? false) ||
       !prepared.finalizerMissing.has(finalizerTarget(configKindOf(config), config));
-    let configMaps: ReadConfigMaps;
-    try {
-      configMaps = await this.readConfigMaps(view);
-    } catch (error) {
-      return withApplyErrors({ kind: 'done' }, [...prepared.errors, error as Error]);
-    }
+    // A ConfigMap that cannot be read holds the TwinConfigs that name it (ConfigMapUnreadable), not the hub.
+    const configMaps = await this.readConfigMaps(view);
     const inputs = planInputs(view, finalized, configMaps);
     const stepped = await this.step(view, inputs, context, stop);
     if ('aborted' in stepped) return withApplyErrors({ kind: 'done' }, prepared.errors);
@@ -119,7 +132,7 @@ export class HubReconciler {
     const decision = stepped.ok
       ? decideAfterStep(view, inputs, stepped.outcome, stepped.hostName, now)
       : decideBlocked(view, stepped.problem, now, { letGo: false });
-    return this.conclude(view, decision, prepared);
+    return retryWhileApiServerUnreachable(await this.conclude(view, decision, prepared), configMaps);
   }
 
   /**
