@@ -40,7 +40,14 @@ import {
   reconcileRequested,
 } from './hub-view.js';
 import { type Applied, applyChanges, finalizerTarget, type KubeChanges } from './kube-changes.js';
-import { type ConfigObject, configKindOf, FINALIZER, type HubObject, splitKey } from './kube-objects.js';
+import {
+  asWritten,
+  type ConfigObject,
+  configKindOf,
+  FINALIZER,
+  type HubObject,
+  splitKey,
+} from './kube-objects.js';
 import { isApiServerUnreachable, type KubeWriter } from './kube-writer.js';
 import { type ReconcileResult, withApplyErrors } from './reconcile-result.js';
 
@@ -125,7 +132,8 @@ export class HubReconciler {
       !prepared.finalizerMissing.has(finalizerTarget(configKindOf(config), config));
     // A ConfigMap that cannot be read holds the TwinConfigs that name it (ConfigMapUnreadable), not the hub.
     const configMaps = await this.readConfigMaps(view);
-    const inputs = planInputs(view, finalized, configMaps);
+    await this.judgeChanged(view, configMaps);
+    const inputs = planInputs(view, finalized, configMaps, this.deps.memory.validations.validate);
     const stepped = await this.step(view, inputs, context, stop);
     if ('aborted' in stepped) return withApplyErrors({ kind: 'done' }, prepared.errors);
     const now = this.now(context);
@@ -205,6 +213,20 @@ export class HubReconciler {
     const names = view.current.map(configMapNameOf).filter((n): n is string => n !== undefined);
     if (names.length === 0 || !this.deps.configMaps) return new Map();
     return this.deps.configMaps.readAll(view.namespace, names);
+  }
+
+  /**
+   * Judges the resources whose spec or ConfigMap changed since their last verdict (the others are remembered), one
+   * per turn of the event loop: compiling a schema may take half a second, and forty at once would hold up the
+   * lease's renewal, the watches and the other hubs' reconciles for as many.
+   */
+  private async judgeChanged(view: HubView, configMaps: ReadConfigMaps): Promise<void> {
+    const { validations } = this.deps.memory;
+    for (const config of view.current) {
+      if (isDeleting(config) || validations.has(config, configMaps)) continue;
+      validations.validate(config, asWritten(config), configMaps);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   // --- step ---------------------------------------------------------------------------------------------------

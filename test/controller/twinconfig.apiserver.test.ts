@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { twinSchemaCompilations } from '../../src/twin-models/index.js';
 import { DEVICE_TWIN } from '../../src/twins/types.js';
 import { emulatorClient } from '../support/emulator-support.js';
 import { condition, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
@@ -170,5 +171,50 @@ describe('TwinConfig through the controller', () => {
     assert.equal(condition(refused, 'Stalled').status, 'True');
     const twin = await twinOf(deviceId);
     assert.equal(twin.desired.targetTemperature, before.desired.targetTemperature);
+  });
+
+  it('compiles no schema again while nothing changes, with more distinct schemas than the compile cache keeps', async () => {
+    // 40 inline schemas near the limit took 10.9 s a pass when every reconcile judged every TwinConfig again.
+    const names = Array.from({ length: 40 }, (_, i) => `schema-${i}`);
+    await f.apply(
+      names.map((name, i) =>
+        twinConfig(name, {
+          target: { condition: "tags.environment = 'nowhere'" },
+          properties: { targetTemperature: 20 },
+          schema: {
+            jsonSchema: {
+              type: 'object',
+              properties: { targetTemperature: { type: 'number', minimum: 5, maximum: 100 + i } },
+            },
+          },
+        }),
+      ),
+    );
+    const settled = async () => {
+      const list = JSON.parse((await f.kubectl(['get', 'tc', '-n', f.namespace, '-o', 'json'])).stdout);
+      return names.every((name) =>
+        list.items.some(
+          (o: { metadata: { name: string } }) =>
+            o.metadata.name === name && condition(o, 'Ready').reason === 'NoTargets',
+        ),
+      );
+    };
+    await until(settled, 30_000, 'the 40 TwinConfigs Ready (NoTargets)');
+    await f.reconcileNow();
+    const before = twinSchemaCompilations();
+    await f.reconcileNow('hub', { times: 3 });
+    assert.equal(twinSchemaCompilations(), before, 'three reconciles of the hub compiled nothing');
+    // An edit is judged again: one compilation for the one new schema.
+    await f.apply([
+      twinConfig('schema-0', {
+        target: { condition: "tags.environment = 'nowhere'" },
+        properties: { targetTemperature: 20.5 },
+        schema: { jsonSchema: { type: 'object', properties: { targetTemperature: { type: 'integer' } } } },
+      }),
+    ]);
+    await f.waitFor('tc', 'schema-0', (o) => condition(o, 'Ready').reason === 'InvalidSpec');
+    assert.equal(twinSchemaCompilations(), before + 1);
+    const deleted = await f.kubectl(['delete', 'tc', ...names, '-n', f.namespace, '--timeout=40s']);
+    assert.equal(deleted.code, 0, deleted.stderr);
   });
 });
