@@ -117,7 +117,23 @@ describe('TwinConfig through the controller', () => {
     assert.equal(condition(waiting, 'Reconciling').status, 'True', 'it is looked for again');
     assert.match(condition(waiting, 'Ready').message ?? '', /models-to-come/);
     await f.apply([configMap('models-to-come', { 'thermostat-1.json': MODEL })]);
-    await f.waitFor('tc', 'later', (o) => condition(o, 'Ready').reason !== 'ConfigMapNotFound', 30_000);
+    const converged = await f.waitFor(
+      'tc',
+      'later',
+      (o) => condition(o, 'Ready').reason === 'Converged',
+      30_000,
+    );
+    assert.equal(converged.status.convergedDevices, 1);
+    // It outranks setpoint (priority 0, 33 °C) on its thermostat, which acknowledged its value.
+    const twin = await twinOf(thermostats()[0]);
+    assert.equal(twin.desired.targetTemperature, 20);
+    assert.deepEqual(
+      [
+        (twin.reported.targetTemperature as { value: number }).value,
+        (twin.reported.targetTemperature as { ac: number }).ac,
+      ],
+      [20, 200],
+    );
   });
 
   it("deletes only what it owned: another writer's property stays, the devices keep what they acknowledged", async () => {
