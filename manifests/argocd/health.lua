@@ -2,8 +2,8 @@
 -- operator writes (the conditions kstatus reads: Ready, Reconciling, Stalled, and status.observedGeneration).
 -- The three kinds use this one script: kustomization.yaml puts it under each kind's key of argocd-cm. Nothing
 -- here depends on the kind: a TwinConfig's reasons say the same through the same conditions (DevicesRejected
--- and RolloutHalted are Stalled, so Degraded; ConfigMapNotFound and ConfigMapKeyMissing are Reconciling, so
--- Progressing), and an IoTHub has no Reconciling condition and no spec.suspend.
+-- and RolloutHalted are Stalled, so Degraded; ConfigMapNotFound, ConfigMapKeyMissing and ConfigMapUnreadable are
+-- Reconciling, so Progressing), and an IoTHub has no Reconciling condition and no spec.suspend.
 -- Argo CD runs it with only Lua's base and table libraries: no string or os functions here.
 
 local hs = {}

@@ -190,6 +190,17 @@ export const REASONS = {
       "the ConfigMap lacks the key a TwinConfig's `spec.schema.configMapKeyRef` names: nothing is written for it",
     action: 'add the key (the message lists the keys it has); picked up within 10 s',
   },
+  ConfigMapUnreadable: {
+    uses: ['SecurityModuleConfig'],
+    ...notReady,
+    reconciling: true,
+    stalled: false,
+    retried: true,
+    means:
+      "the operator could not read the ConfigMap a TwinConfig's `spec.schema.configMapKeyRef` names (refused, 403; or the API server failed, 5xx or no answer): nothing is written for it, the settings it set stay, the hub's other resources go on",
+    action:
+      "a 403: grant `get` on `configmaps` to the operator's ServiceAccount (`manifests/`); otherwise it passes: read again within 10 s (at once when the API server answers again)",
+  },
   FinalizerMissing: {
     uses: ['SecurityModuleConfig'],
     ...notReady,

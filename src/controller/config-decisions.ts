@@ -13,7 +13,6 @@ import { toPlannedResource } from '../planner/resource-input.js';
 import type { PlannedCondition, ResourceReport } from '../planner/resource-report.js';
 import type { PlannedResource } from '../planner/types.js';
 import type { TwinSlot } from '../twins/types.js';
-import { validateResource } from '../validation/validate-resource.js';
 import type { ConfigMapRead } from './config-maps.js';
 import { type HubProblem, issuesText } from './hub-problems.js';
 import {
@@ -38,18 +37,24 @@ import {
   slotOf,
   type TwinConfigObject,
 } from './kube-objects.js';
+import { type ValidateConfig, validateConfig } from './validation-memo.js';
 
 export interface PlanInputs {
   resources: PlannedResource[];
   held: Map<string, number>;
   departing: Map<string, 'Remove' | 'Retain'>;
-  /** Why a resource of this hub is held, by key: an invalid spec, no finalizer yet, its ConfigMap missing. */
+  /** Why a resource of this hub is held, by key: an invalid spec, no finalizer yet, its ConfigMap missing or unreadable. */
   heldBecause: Map<string, { reason: HeldReason; message: string }>;
   /** The twin slots of every resource of the hub, planned or not: their twins are read. */
   slots: Set<TwinSlot>;
 }
 
-export type HeldReason = 'InvalidSpec' | 'FinalizerMissing' | 'ConfigMapNotFound' | 'ConfigMapKeyMissing';
+export type HeldReason =
+  | 'InvalidSpec'
+  | 'FinalizerMissing'
+  | 'ConfigMapNotFound'
+  | 'ConfigMapKeyMissing'
+  | 'ConfigMapUnreadable';
 
 /** The ConfigMaps of a namespace that resources name, as read for this reconcile, by name. */
 export type ReadConfigMaps = ReadonlyMap<string, ConfigMapRead>;
@@ -72,6 +77,11 @@ function missingConfigMap(
   if (!ref) return undefined;
   const where = `ConfigMap ${config.metadata.namespace}/${ref.name}`;
   const read = configMaps.get(ref.name);
+  if (read && !read.found && read.unreadable)
+    return {
+      reason: 'ConfigMapUnreadable',
+      message: `spec.schema.configMapKeyRef: ${read.unreadable.message}; nothing is written for this resource until it can be read (the hub's other resources go on)`,
+    };
   if (!read?.found)
     return {
       reason: 'ConfigMapNotFound',
@@ -105,11 +115,15 @@ const emptyInputs = (view: HubView): PlanInputs => ({
   slots: new Set([...view.current, ...view.away].map(slotOf)),
 });
 
-/** The IoTHub is in use: valid resources are planned; invalid ones (or without the finalizer yet) held as they are. */
+/**
+ * The IoTHub is in use: valid resources are planned; invalid ones (or without the finalizer yet) held as they are.
+ * `validate` is the shared validator, or the controller's memory of its verdicts (validation-memo.ts).
+ */
 export function planInputs(
   view: HubView,
   finalized: (config: ConfigObject) => boolean,
   configMaps: ReadConfigMaps = new Map(),
+  validate: ValidateConfig = validateConfig,
 ): PlanInputs {
   const inputs = emptyInputs(view);
   departures(view, inputs);
@@ -123,12 +137,7 @@ export function planInputs(
       inputs.heldBecause.set(key, missing);
       continue;
     }
-    const validation = validateResource(asWritten(config), {
-      lookup: (_namespace, name) => {
-        const read = configMaps.get(name);
-        return read?.found ? read.data : undefined;
-      },
-    });
+    const validation = validate(config, asWritten(config), configMaps);
     const errors = validation.issues.filter((i) => i.severity === 'error');
     if (errors.length || !validation.resource) {
       inputs.held.set(key, priority);

@@ -5,7 +5,8 @@
 //     an edit reach its first twin write at once), made anew when what says how to reach the hub changes;
 //   - its rate limiter, kept across new credentials (its adaptation to 429s too);
 //   - the resources seen gone from its twins after they moved to another hub.
-// - Per object, the statuses the controller wrote (written-statuses.ts), forgotten when the object is deleted.
+// - Per object, the statuses the controller wrote (written-statuses.ts) and the validator's verdict on its spec
+//   (validation-memo.ts), forgotten when the object is deleted.
 // - The telemetry of closed hub clients, so that the exported counters never go back.
 import { createHash } from 'node:crypto';
 import { HubSession, type HubSessionOptions } from '../engine/hub-session.js';
@@ -18,6 +19,7 @@ import { addTelemetry, emptyTelemetry, type HubTelemetrySnapshot } from '../hub/
 import type { Logger } from '../observability/logger.js';
 import type { HubMetricsSource } from '../observability/metrics.js';
 import type { HubObject } from './kube-objects.js';
+import { ValidationMemo } from './validation-memo.js';
 import { WrittenStatuses } from './written-statuses.js';
 
 export interface HubConnection {
@@ -50,6 +52,8 @@ export class ControllerMemory implements HubMetricsSource {
   private readonly states = new Map<string, HubState>();
   /** The statuses written, by object uid (an object's status is written by whichever hub it points at). */
   readonly statuses = new WrittenStatuses();
+  /** The validator's verdicts, by object uid: judged again only when the spec or its ConfigMap changes. */
+  readonly validations = new ValidationMemo();
   /**
    * Telemetry of closed clients, by IoTHub resource: the exported counters never go back, so this outlives the
    * hubs (a few numbers per hub ever connected).
@@ -82,6 +86,7 @@ export class ControllerMemory implements HubMetricsSource {
   forgetObject(uid: string | undefined): void {
     if (uid === undefined) return;
     this.statuses.forget(uid);
+    this.validations.forget(uid);
     for (const state of this.states.values()) state.cleaned.delete(uid);
   }
 

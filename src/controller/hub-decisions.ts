@@ -95,7 +95,7 @@ export function decideAfterStep(
   const modules = securityModuleCount(outcome.snapshot);
   const message = `connected to ${hostName}: ${outcome.devices} devices${modules === undefined ? '' : `, ${modules} with the security module`}`;
   const { changes } = afterStep(view, inputs, outcome, message, context);
-  // A ConfigMap a resource waits for is looked for again soon: it is picked up when it appears.
+  // A ConfigMap a resource waits for is looked for again soon: it is picked up when it appears (or can be read).
   const waitingForConfigMap = [...inputs.heldBecause.values()].some((h) => h.reason.startsWith('ConfigMap'));
   const requeueAfterMs = waitingForConfigMap
     ? Math.min(outcome.nextStepInMs, CONFIG_MAP_RECHECK_MS)
@@ -103,7 +103,7 @@ export function decideAfterStep(
   return { changes, result: { kind: 'done', requeueAfterMs }, dropHub: false };
 }
 
-/** How soon a missing ConfigMap is looked for again. */
+/** How soon a missing (or unreadable) ConfigMap is looked for again. */
 export const CONFIG_MAP_RECHECK_MS = 10_000;
 
 /**

@@ -40,8 +40,15 @@ import {
   reconcileRequested,
 } from './hub-view.js';
 import { type Applied, applyChanges, finalizerTarget, type KubeChanges } from './kube-changes.js';
-import { type ConfigObject, configKindOf, FINALIZER, type HubObject, splitKey } from './kube-objects.js';
-import type { KubeWriter } from './kube-writer.js';
+import {
+  asWritten,
+  type ConfigObject,
+  configKindOf,
+  FINALIZER,
+  type HubObject,
+  splitKey,
+} from './kube-objects.js';
+import { isApiServerUnreachable, type KubeWriter } from './kube-writer.js';
 import { type ReconcileResult, withApplyErrors } from './reconcile-result.js';
 
 export interface ObjectCache<T> {
@@ -73,6 +80,23 @@ type Stepped =
   | { ok: false; problem: HubProblem; stepFailed: boolean }
   /** Aborted: hub calls were abandoned, nothing is known to report. */
   | { ok: false; aborted: true };
+
+/**
+ * A ConfigMap the API server did not answer for (isApiServerUnreachable) makes a reconcile that was otherwise done a
+ * retry carrying that error: the queue runs the hub again as soon as a watch gets through, as for any call that did
+ * not reach the API server. After a refusal or a failure it answered (403, 500) the hub comes back within 10 s, as
+ * for a missing ConfigMap (decideAfterStep).
+ */
+export function retryWhileApiServerUnreachable(
+  result: ReconcileResult,
+  configMaps: ReadConfigMaps,
+): ReconcileResult {
+  if (result.kind !== 'done') return result;
+  for (const read of configMaps.values())
+    if (!read.found && read.unreadable && isApiServerUnreachable(read.unreadable))
+      return { kind: 'retry', error: read.unreadable };
+  return result;
+}
 
 export class HubReconciler {
   private readonly clock: Clock;
@@ -106,20 +130,17 @@ export class HubReconciler {
     const finalized = (config: ConfigObject) =>
       (config.metadata.finalizers?.includes(FINALIZER) ?? false) ||
       !prepared.finalizerMissing.has(finalizerTarget(configKindOf(config), config));
-    let configMaps: ReadConfigMaps;
-    try {
-      configMaps = await this.readConfigMaps(view);
-    } catch (error) {
-      return withApplyErrors({ kind: 'done' }, [...prepared.errors, error as Error]);
-    }
-    const inputs = planInputs(view, finalized, configMaps);
+    // A ConfigMap that cannot be read holds the TwinConfigs that name it (ConfigMapUnreadable), not the hub.
+    const configMaps = await this.readConfigMaps(view);
+    await this.judgeChanged(view, configMaps);
+    const inputs = planInputs(view, finalized, configMaps, this.deps.memory.validations.validate);
     const stepped = await this.step(view, inputs, context, stop);
     if ('aborted' in stepped) return withApplyErrors({ kind: 'done' }, prepared.errors);
     const now = this.now(context);
     const decision = stepped.ok
       ? decideAfterStep(view, inputs, stepped.outcome, stepped.hostName, now)
       : decideBlocked(view, stepped.problem, now, { letGo: false });
-    return this.conclude(view, decision, prepared);
+    return retryWhileApiServerUnreachable(await this.conclude(view, decision, prepared), configMaps);
   }
 
   /**
@@ -192,6 +213,20 @@ export class HubReconciler {
     const names = view.current.map(configMapNameOf).filter((n): n is string => n !== undefined);
     if (names.length === 0 || !this.deps.configMaps) return new Map();
     return this.deps.configMaps.readAll(view.namespace, names);
+  }
+
+  /**
+   * Judges the resources whose spec or ConfigMap changed since their last verdict (the others are remembered), one
+   * per turn of the event loop: compiling a schema may take half a second, and forty at once would hold up the
+   * lease's renewal, the watches and the other hubs' reconciles for as many.
+   */
+  private async judgeChanged(view: HubView, configMaps: ReadConfigMaps): Promise<void> {
+    const { validations } = this.deps.memory;
+    for (const config of view.current) {
+      if (isDeleting(config) || validations.has(config, configMaps)) continue;
+      validations.validate(config, asWritten(config), configMaps);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   // --- step ---------------------------------------------------------------------------------------------------

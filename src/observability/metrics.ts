@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RateClassState } from '../hub/rate-limiter.js';
 import type { HubTelemetrySnapshot } from '../hub/telemetry.js';
+import { twinSchemaCompilations } from '../twin-models/index.js';
 
 export const CONTROLLER = 'iothub';
 export const QUEUE = 'iothub';
@@ -107,6 +108,15 @@ export class OperatorMetrics {
     help: 'Whether a SecurityModuleConfig, TwinConfig or IoTHub (kind label) is Ready (1) or not (0), with the Ready reason',
     labelNames: ['kind', 'namespace', 'name', 'reason'],
     registers: [this.registry],
+  });
+  readonly twinSchemaCompilations = new Counter({
+    name: 'iot_security_twin_schema_compilations_total',
+    help: "JSON Schemas and DTDL models compiled to judge TwinConfigs (not taken from the cache); flat while nothing changes: a verdict is kept until its TwinConfig's spec or ConfigMap changes",
+    registers: [this.registry],
+    collect() {
+      this.reset();
+      this.inc(twinSchemaCompilations());
+    },
   });
   private readonly readyReasons = new Map<string, string>();
 

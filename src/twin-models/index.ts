@@ -6,6 +6,7 @@ export {
   type SchemaOrigin,
   type TwinSchema,
   type TwinSchemaSource,
+  twinSchemaCompilations,
 } from './compile-twin-schema.js';
 export { type ReadModel, readDtdlModel } from './dtdl/dtdl-model.js';
 export { isDtmi } from './dtdl/dtdl-syntax.js';

@@ -1,8 +1,10 @@
-// What IoT Hub accepts in a twin's desired properties (IoT Hub twin documentation, "Tags and properties format"
-// and "Twin size"): checked before anything is written, so that a value the hub would refuse is a problem of the
+// What IoT Hub accepts in a twin's desired properties and tags (IoT Hub twin documentation, "Tags and properties
+// format" and "Twin size"): checked before anything is written, so that a value the hub would refuse is a problem of the
 // resource rather than a failed write on every device.
 
 export const TWIN_LIMITS = {
+  /** tags (users' own and the operator's ownership record together), counted as twinValueSize counts. */
+  tagsBytes: 8 * 1024,
   /** properties.desired, counted as twinValueSize counts. */
   desiredBytes: 32 * 1024,
   /** A string value, in UTF-8 bytes without control characters. */

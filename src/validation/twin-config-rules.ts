@@ -1,8 +1,10 @@
 // The rules of a TwinConfig beyond its schema: those of every resource (names, references, the target, the
 // rollout), the API server's CEL rules said again for `validate` (the differential test holds them together),
-// its properties as IoT Hub takes them, and as its own schema or model judges them.
+// its properties as IoT Hub takes them (the ownership record they make in the twins' tags too), and as its own
+// schema or model judges them.
 import type { TwinConfig } from '../api/generated/types.js';
 import type { FieldPath, ValidationIssue } from './issues.js';
+import { checkOwnershipRecordSize } from './ownership-record-size.js';
 import {
   checkMetadata,
   checkName,
@@ -84,6 +86,12 @@ export function twinConfigRules(access: ConfigMapAccess): RuleGroup<TwinConfig>[
         ['metadata', 'namespace'],
       ],
       check: (config) => checkProperties(config, access),
+    },
+    {
+      // Its key is the namespace and name, its revision the properties and priority, its settings' ids the twin's.
+      reads: ['spec', 'properties'],
+      alsoReads: [['metadata'], ['spec', 'twin'], ['spec', 'priority'], ['spec', 'convergenceTimeout']],
+      check: (config) => checkOwnershipRecordSize(config),
     },
   ];
 }

@@ -1,6 +1,6 @@
 // The TwinConfig CRD as the real API server takes it: names and printer columns, unknown fields kept only in
 // `properties` and an inline `schema.jsonSchema` (pruned or refused everywhere else), the CEL rules between
-// fields, defaults as the validator applies them, and rejectedDevices in the status subresource.
+// fields (and on spec.twin's changes), defaults as the validator applies them, and rejectedDevices in the status subresource.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -132,6 +132,42 @@ describe('the TwinConfig CRD on a real API server', () => {
         );
       });
     }
+  });
+
+  it('refuses to move an existing TwinConfig to another twin, saying to create a new one and delete it', async () => {
+    const applied = async (spec: Schema, name: string) => {
+      const result = await apply(inNamespace(validTwinConfig(spec, name)));
+      return { ok: result.code === 0, stderr: result.stderr };
+    };
+    const refusal =
+      /spec\.twin: Forbidden: twin\.moduleId and twin\.component cannot change, be added or be removed: .*create a new TwinConfig for the other twin and delete this one/;
+    // On a module twin: another module, the device twin, a component are all refused.
+    assert.ok((await applied({ twin: { moduleId: 'collector' } }, 'on-module')).ok);
+    for (const twin of [
+      { moduleId: 'other' },
+      undefined,
+      { moduleId: 'collector', component: 'thermostat1' },
+    ]) {
+      const result = await applied({ twin }, 'on-module');
+      assert.equal(result.ok, false, `the server moved it to ${JSON.stringify(twin)}`);
+      assert.match(result.stderr, refusal);
+    }
+    // On the device twin: a module or a component cannot be added later.
+    assert.ok((await applied({}, 'on-device')).ok);
+    for (const twin of [{ moduleId: 'collector' }, { component: 'thermostat1' }]) {
+      const result = await applied({ twin }, 'on-device');
+      assert.equal(result.ok, false, `the server moved it to ${JSON.stringify(twin)}`);
+      assert.match(result.stderr, refusal);
+    }
+    // What does not move it is taken: the same twin written out, createModule, other fields.
+    assert.ok((await applied({ twin: {} }, 'on-device')).ok, 'twin: {} is the device twin still');
+    const edited = await applied(
+      { twin: { moduleId: 'collector', createModule: true }, properties: { targetTemperature: 19 } },
+      'on-module',
+    );
+    assert.ok(edited.ok, edited.stderr);
+    const stored = (await api.getNamespacedCustomObject({ ...target(), name: 'on-module' })) as Schema;
+    assert.deepEqual(stored.spec.twin, { moduleId: 'collector', createModule: true });
   });
 
   it('applies the defaults the validator applies', async () => {

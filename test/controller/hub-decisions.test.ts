@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { departAll, planInputs } from '../../src/controller/config-decisions.js';
 import {
+  CONFIG_MAP_RECHECK_MS,
   decideAfterStep,
   decideBlocked,
   decideCleanup,
@@ -11,15 +12,17 @@ import {
   prepare,
 } from '../../src/controller/hub-decisions.js';
 import { hubProblemOf } from '../../src/controller/hub-problems.js';
+import { retryWhileApiServerUnreachable } from '../../src/controller/hub-reconciler.js';
 import type { DecisionContext, HubView } from '../../src/controller/hub-view.js';
 import type { StatusChange } from '../../src/controller/kube-changes.js';
 import { type ConfigObject, FINALIZER, type HubObject } from '../../src/controller/kube-objects.js';
+import { isApiServerUnreachable, KubeCallError } from '../../src/controller/kube-writer.js';
 import type { StepOutcome } from '../../src/engine/hub-session.js';
 import { HubError, type HubErrorKind } from '../../src/hub/errors.js';
 import type { HubPlan } from '../../src/planner/index.js';
 import { DEFAULT_MANAGER } from '../../src/planner/ownership.js';
 import { converge, FakeHub, plan, resource } from '../support/planner-fixtures.js';
-import { iotHub, securityModuleConfig } from '../support/resources.js';
+import { iotHub, securityModuleConfig, twinConfig } from '../support/resources.js';
 
 const RESYNC_MS = 60_000;
 
@@ -50,6 +53,23 @@ function config(
     ...object,
     metadata: { ...object.metadata, uid: `${name}-uid`, generation: 1, finalizers: [FINALIZER], ...meta },
     ...(status ? { status } : {}),
+  };
+}
+
+/** A TwinConfig on the amsterdam devices judged by the JSON Schema in a ConfigMap's key. */
+function twinConfigObject(name: string, configMapKeyRef: { name: string; key: string }): ConfigObject {
+  const object = twinConfig(
+    name,
+    {
+      target: { condition: "tags.site = 'amsterdam'" },
+      properties: { targetTemperature: 21 },
+      schema: { configMapKeyRef },
+    },
+    { namespace: 'iot' },
+  ) as unknown as ConfigObject;
+  return {
+    ...object,
+    metadata: { ...object.metadata, uid: `${name}-uid`, generation: 1, finalizers: [FINALIZER] },
   };
 }
 
@@ -226,6 +246,65 @@ describe('what a reconcile decides', () => {
       ['RolloutStarted', 'Converged'],
     );
     assert.deepEqual(decision.result, { kind: 'done', requeueAfterMs: 12_345 });
+  });
+
+  it('holds only the TwinConfig whose ConfigMap cannot be read, steps the others, and comes back within 10 s', () => {
+    const fake = amsterdamFleet();
+    const plan = converge(fake, [baselineResource]);
+    const baseline = config('baseline');
+    const setpoint = twinConfigObject('setpoint', { name: 'pnp-models', key: 'thermostat-1.json' });
+    const refused = new KubeCallError(
+      403,
+      `not allowed to get ConfigMap iot/pnp-models: configmaps "pnp-models" is forbidden; grant get on configmaps to the operator's ServiceAccount (see manifests/)`,
+    );
+    const hubView = view(hubObject(), [baseline, setpoint]);
+    const inputs = planInputs(
+      hubView,
+      () => true,
+      new Map([['pnp-models', { found: false, unreadable: refused }]]),
+    );
+    assert.deepEqual(
+      inputs.resources.map((r) => r.key),
+      ['iot/baseline'],
+    );
+    assert.deepEqual(inputs.held, new Map([['iot/TwinConfig/setpoint', 0]]), 'held: its settings stay');
+    const decision = decideAfterStep(
+      { ...hubView, hub: hubObject() },
+      inputs,
+      stepOutcome(fake, plan),
+      'hub.example',
+      context(),
+    );
+    assert.equal(ready(statusOf(decision.changes.statuses, 'baseline')).reason, 'Converged');
+    const held = statusOf(decision.changes.statuses, 'setpoint');
+    assert.equal(ready(held).reason, 'ConfigMapUnreadable');
+    assert.match(
+      ready(held).message,
+      /^spec\.schema\.configMapKeyRef: not allowed to get ConfigMap iot\/pnp-models: .*grant get on configmaps/,
+    );
+    assert.equal(held.status.conditions!.find((c) => c.type === 'Reconciling')?.status, 'True');
+    assert.equal(stalled(held).status, 'False');
+    assert.deepEqual(
+      held.events.map((e) => [e.type, e.reason]),
+      [['Warning', 'ConfigMapUnreadable']],
+    );
+    assert.deepEqual(decision.result, { kind: 'done', requeueAfterMs: CONFIG_MAP_RECHECK_MS });
+  });
+
+  it('retries the hub as the queue retries an unreachable API server when a ConfigMap read got no answer', () => {
+    const unanswered = new KubeCallError(0, 'get ConfigMap iot/pnp-models failed: socket hang up');
+    const refused = new KubeCallError(403, 'not allowed to get ConfigMap iot/pnp-models');
+    const done = { kind: 'done', requeueAfterMs: CONFIG_MAP_RECHECK_MS } as const;
+    const after = (read: KubeCallError) =>
+      retryWhileApiServerUnreachable(done, new Map([['pnp-models', { found: false, unreadable: read }]]));
+    const retried = after(unanswered);
+    assert.equal(retried.kind, 'retry');
+    assert.ok(
+      isApiServerUnreachable(retried.kind === 'retry' && retried.error),
+      'the queue waits for a watch',
+    );
+    assert.deepEqual(after(refused), done, 'a refusal the API server answered holds the TwinConfig alone');
+    assert.deepEqual(after(new KubeCallError(502, 'bad gateway')).kind, 'retry');
   });
 
   it('hands a resource that moved away to its new hub once these twins hold nothing of it', () => {

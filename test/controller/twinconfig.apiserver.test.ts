@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { twinSchemaCompilations } from '../../src/twin-models/index.js';
 import { DEVICE_TWIN } from '../../src/twins/types.js';
 import { emulatorClient } from '../support/emulator-support.js';
 import { condition, type OperatorFixture, startOperatorFixture } from '../support/operator-fixture.js';
@@ -116,7 +117,23 @@ describe('TwinConfig through the controller', () => {
     assert.equal(condition(waiting, 'Reconciling').status, 'True', 'it is looked for again');
     assert.match(condition(waiting, 'Ready').message ?? '', /models-to-come/);
     await f.apply([configMap('models-to-come', { 'thermostat-1.json': MODEL })]);
-    await f.waitFor('tc', 'later', (o) => condition(o, 'Ready').reason !== 'ConfigMapNotFound', 30_000);
+    const converged = await f.waitFor(
+      'tc',
+      'later',
+      (o) => condition(o, 'Ready').reason === 'Converged',
+      30_000,
+    );
+    assert.equal(converged.status.convergedDevices, 1);
+    // It outranks setpoint (priority 0, 33 °C) on its thermostat, which acknowledged its value.
+    const twin = await twinOf(thermostats()[0]);
+    assert.equal(twin.desired.targetTemperature, 20);
+    assert.deepEqual(
+      [
+        (twin.reported.targetTemperature as { value: number }).value,
+        (twin.reported.targetTemperature as { ac: number }).ac,
+      ],
+      [20, 200],
+    );
   });
 
   it("deletes only what it owned: another writer's property stays, the devices keep what they acknowledged", async () => {
@@ -170,5 +187,50 @@ describe('TwinConfig through the controller', () => {
     assert.equal(condition(refused, 'Stalled').status, 'True');
     const twin = await twinOf(deviceId);
     assert.equal(twin.desired.targetTemperature, before.desired.targetTemperature);
+  });
+
+  it('compiles no schema again while nothing changes, with more distinct schemas than the compile cache keeps', async () => {
+    // 40 inline schemas near the limit took 10.9 s a pass when every reconcile judged every TwinConfig again.
+    const names = Array.from({ length: 40 }, (_, i) => `schema-${i}`);
+    await f.apply(
+      names.map((name, i) =>
+        twinConfig(name, {
+          target: { condition: "tags.environment = 'nowhere'" },
+          properties: { targetTemperature: 20 },
+          schema: {
+            jsonSchema: {
+              type: 'object',
+              properties: { targetTemperature: { type: 'number', minimum: 5, maximum: 100 + i } },
+            },
+          },
+        }),
+      ),
+    );
+    const settled = async () => {
+      const list = JSON.parse((await f.kubectl(['get', 'tc', '-n', f.namespace, '-o', 'json'])).stdout);
+      return names.every((name) =>
+        list.items.some(
+          (o: { metadata: { name: string } }) =>
+            o.metadata.name === name && condition(o, 'Ready').reason === 'NoTargets',
+        ),
+      );
+    };
+    await until(settled, 30_000, 'the 40 TwinConfigs Ready (NoTargets)');
+    await f.reconcileNow();
+    const before = twinSchemaCompilations();
+    await f.reconcileNow('hub', { times: 3 });
+    assert.equal(twinSchemaCompilations(), before, 'three reconciles of the hub compiled nothing');
+    // An edit is judged again: one compilation for the one new schema.
+    await f.apply([
+      twinConfig('schema-0', {
+        target: { condition: "tags.environment = 'nowhere'" },
+        properties: { targetTemperature: 20.5 },
+        schema: { jsonSchema: { type: 'object', properties: { targetTemperature: { type: 'integer' } } } },
+      }),
+    ]);
+    await f.waitFor('tc', 'schema-0', (o) => condition(o, 'Ready').reason === 'InvalidSpec');
+    assert.equal(twinSchemaCompilations(), before + 1);
+    const deleted = await f.kubectl(['delete', 'tc', ...names, '-n', f.namespace, '--timeout=40s']);
+    assert.equal(deleted.code, 0, deleted.stderr);
   });
 });

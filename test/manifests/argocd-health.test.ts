@@ -160,8 +160,8 @@ describe('the Argo CD health check', () => {
     });
   });
 
-  it('judges a TwinConfig waiting for its ConfigMap, or a key of it, Progressing: the operator looks again by itself', async () => {
-    for (const reason of ['ConfigMapNotFound', 'ConfigMapKeyMissing'] as const) {
+  it('judges a TwinConfig waiting for its ConfigMap, a key of it, or the right to read it, Progressing: the operator looks again by itself', async () => {
+    for (const reason of ['ConfigMapNotFound', 'ConfigMapKeyMissing', 'ConfigMapUnreadable'] as const) {
       const health = await argoHealth({
         kind: 'TwinConfig',
         metadata: { name: 'setpoint', generation: 1 },

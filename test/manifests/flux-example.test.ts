@@ -205,8 +205,8 @@ describe("the Flux example's health check expressions, by Flux's own evaluator",
     assert.equal(await read(twin(halted)), 'Failed');
   });
 
-  it('reads a TwinConfig waiting for its ConfigMap or its key InProgress (the operator looks again), an invalid one Failed', async () => {
-    for (const reason of ['ConfigMapNotFound', 'ConfigMapKeyMissing'] as const)
+  it('reads a TwinConfig waiting for its ConfigMap, its key or the right to read it InProgress (the operator looks again), an invalid one Failed', async () => {
+    for (const reason of ['ConfigMapNotFound', 'ConfigMapKeyMissing', 'ConfigMapUnreadable'] as const)
       assert.equal(await read(twin(heldTwinConfigStatus(reason, 'pnp-models'))), 'InProgress', reason);
     assert.equal(await read(twin(heldTwinConfigStatus('InvalidSpec', 'targetTemperature'))), 'Failed');
   });

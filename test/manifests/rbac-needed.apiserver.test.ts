@@ -1,6 +1,7 @@
 // Every RBAC rule the manifests grant is needed: with each rule removed in turn (a Role of its own namespace, the
 // operator run with a token of only those rights), the operator keeps running (no crash loop) and says which
-// right it lacks: the API server's refusal, naming the verb and the resource, in its log.
+// right it lacks: the API server's refusal, naming the verb and the resource, in its log. Without `get configmaps`
+// only the TwinConfig that names a ConfigMap is held: the hub's SecurityModuleConfig still converges.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LEADER_ELECTION_RULES, type PolicyRule, RECONCILE_RULES } from '../../src/controller/rbac-rules.js';
@@ -59,6 +60,30 @@ async function carriesOn(lacking: { removed: PolicyRule; operator: OperatorProce
     // Without the right to write status it cannot acknowledge the requests: its reconciles are counted.
     await reconcileNow(hub, { acknowledged: false });
   }
+}
+
+/** The Ready condition of a resource, read as the admin. */
+async function readyOf(kind: string, name: string, namespace: string) {
+  const object = JSON.parse(
+    await kubectlOk(cp.kubeconfig, ['get', kind, name, '-n', namespace, '-o', 'json']),
+  ) as { status?: { conditions?: { type: string; reason: string; message: string }[] } };
+  return object.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+/**
+ * Without `get configmaps` the TwinConfig that names one is held with a reason of its own, saying which right is
+ * missing, while the SecurityModuleConfig of the same hub is written and converges.
+ */
+async function heldAlone({ namespace }: { namespace: string }) {
+  await until(
+    async () => (await readyOf('smc', 'baseline', namespace))?.reason === 'Converged',
+    40_000,
+    'the SecurityModuleConfig beside a TwinConfig whose ConfigMap cannot be read converging',
+    250,
+  );
+  const held = await readyOf('tc', 'setpoint', namespace);
+  assert.equal(held?.reason, 'ConfigMapUnreadable', JSON.stringify(held));
+  assert.match(held?.message ?? '', /cannot get resource "configmaps".*grant get on configmaps/);
 }
 
 describe('every RBAC rule is needed', () => {
@@ -154,6 +179,7 @@ describe('every RBAC rule is needed', () => {
     // A missing right is reported and retried with backoff, not a crash loop: each operator carries on as far as its
     // rights let it, and is still running after.
     await Promise.all(cases.map(carriesOn));
+    await heldAlone(cases.find((c) => c.removed.resources.includes('configmaps'))!);
     for (const { removed, operator } of cases)
       assert.equal(
         operator.process.exitCode,

@@ -4,10 +4,21 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { TwinConfig } from '../../src/api/generated/types.js';
+import {
+  type ManagedTwin,
+  OWNERSHIP_TAG,
+  planHubReconcile,
+  toPlannedResource,
+} from '../../src/planner/index.js';
+import { twinValueSize } from '../../src/twins/twin-limits.js';
+import { DEVICE_TWIN } from '../../src/twins/types.js';
+import { formatFieldPath } from '../../src/validation/issues.js';
+import { ownershipEntriesSize } from '../../src/validation/ownership-record-size.js';
 import { validateFiles } from '../../src/validation/validate-files.js';
 import { validateResource } from '../../src/validation/validate-resource.js';
 import { REPO } from '../support/kube.js';
-import { validTwinConfig, writeTempFiles } from '../support/resources.js';
+import { twinConfig, validTwinConfig, writeTempFiles } from '../support/resources.js';
 
 const THERMOSTAT_MODEL = readFileSync(join(REPO, 'examples', 'models', 'thermostat-1.json'), 'utf8');
 
@@ -98,6 +109,92 @@ describe('TwinConfig properties as IoT Hub takes them', () => {
     );
     const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`p${i}`, 'x'.repeat(4000)]));
     assert.match(messages(many).join(), /the properties are 39\.1 KiB as IoT Hub counts a twin's size/);
+  });
+
+  it("refuses properties whose entries in the twins' ownership record would not fit in the tags, at spec.properties", () => {
+    // 160 properties of 22-character names: sync was refused `'Tags' size should be less than 8192 bytes`.
+    const properties = (count: number) =>
+      Object.fromEntries(
+        Array.from({ length: count }, (_, i) => [`setting_${String(i).padStart(14, '0')}`, i]),
+      );
+    const many = validTwinConfig({ properties: properties(160), schema: undefined });
+    const refused = errors(many);
+    assert.deepEqual(
+      refused.map((i) => [
+        formatFieldPath(i.path),
+        i.message.replace(/ [0-9.]+ KiB of each/, ' N KiB of each'),
+      ]),
+      [
+        [
+          'spec.properties',
+          "its 160 properties take N KiB of each twin's tags in the ownership record (tags.iotSecurityOperator: an entry per property naming the resource, and its revision); a TwinConfig may take at most 4 KiB of the 8 KiB IoT Hub keeps for a twin's tags, which users' tags and other resources' entries share: set fewer top-level properties (an object property is one entry, written whole), or give the resource a shorter name",
+        ],
+      ],
+    );
+    assert.ok(ownershipEntriesSize(many as unknown as TwinConfig) > 7000, 'near the 8 KiB of the tags alone');
+    // The same values as one object property are one entry.
+    assert.deepEqual(
+      errors(validTwinConfig({ properties: { settings: properties(160) }, schema: undefined })),
+      [],
+    );
+    assert.deepEqual(errors(validTwinConfig({ properties: properties(60), schema: undefined })), []);
+    // `validate` places it at the properties' line.
+    const yaml = twinConfigYaml(
+      `  properties:\n${Object.keys(properties(160))
+        .map((k, i) => `    ${k}: ${i}`)
+        .join('\n')}\n`,
+    );
+    assert.match(
+      problemsIn({ 'tc.yaml': yaml }).join('\n'),
+      /^tc\.yaml:10:3 error spec\.properties: its 160 properties take/,
+    );
+  });
+
+  it("estimates the ownership record's entries as the planner writes them to a twin", () => {
+    const properties = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`property-${i}`, i]));
+    for (const spec of [{}, { twin: { moduleId: 'thermostat', component: 'thermostat1' } }]) {
+      const validation = validateResource(
+        twinConfig(
+          'name.with.dots',
+          { ...spec, target: { deviceIds: ['d1'] }, properties },
+          { namespace: 'iot' },
+        ),
+      );
+      assert.deepEqual(validation.issues, []);
+      const config = validation.resource as TwinConfig;
+      const resource = toPlannedResource(config);
+      const twin: ManagedTwin = {
+        deviceId: 'd1',
+        ...(resource.slot === DEVICE_TWIN ? {} : { moduleId: resource.slot }),
+        etag: 'e1',
+        tags: {},
+        desired: {},
+        desiredMetadata: {},
+        reported: {},
+        desiredVersion: 1,
+        current: true,
+      };
+      const plan = planHubReconcile({
+        snapshot: {
+          devices: [{ deviceId: 'd1', tags: {}, status: 'enabled', connectionState: 'Connected' }],
+          twins: new Map([[resource.slot, new Map([['d1', twin]])]]),
+        },
+        resources: [resource],
+        now: 0,
+        unknownOwners: 'keep',
+        manager: 'iot-security-operator',
+      });
+      const tags = plan.writes[0].patch.tags as Record<
+        string,
+        Record<string, Record<string, Record<string, unknown>>>
+      >;
+      const record = tags[OWNERSHIP_TAG]['iot-security-operator'];
+      assert.equal(Object.keys(record.owners).length, 60);
+      assert.equal(
+        ownershipEntriesSize(config),
+        twinValueSize(record.owners) + twinValueSize(record.revisions),
+      );
+    }
   });
 
   it('warns of a TwinConfig that names no property', () => {

@@ -388,7 +388,7 @@ export interface Target1 {
   deviceIds?: DeviceId[];
 }
 /**
- * Which twin of each device: the device twin unless moduleId names a module; optionally one IoT Plug and Play component of it.
+ * Which twin of each device: the device twin unless moduleId names a module; optionally one IoT Plug and Play component of it. moduleId and component cannot change once set (nor be set later): create a new TwinConfig for another twin.
  */
 export interface TwinSelector {
   moduleId?: ModuleId;
