@@ -2,9 +2,8 @@
 // status possibly absent), and the names it uses on them.
 import type { IoTHub, SecurityModuleConfig, TwinConfig } from '../api/generated/types.js';
 import { API_GROUP, API_VERSION } from '../api/schemas.js';
-import { plannedKey } from '../planner/resource-input.js';
-import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
-import { DEVICE_TWIN, type TwinSlot } from '../twins/types.js';
+import { plannedKey, resourceSlot } from '../planner/resource-input.js';
+import type { TwinSlot } from '../twins/types.js';
 
 export { API_GROUP, API_VERSION };
 
@@ -50,8 +49,8 @@ export function resourceKeyOf(config: ConfigObject): string {
 
 /** The twin slot a resource's settings live in (where its ownership records are). */
 export function slotOf(config: ConfigObject): TwinSlot {
-  if (configKindOf(config) === 'SecurityModuleConfig') return SECURITY_MODULE_ID;
-  return (config as TwinConfigObject).spec?.twin?.moduleId ?? DEVICE_TWIN;
+  if (configKindOf(config) === 'SecurityModuleConfig') return resourceSlot({ kind: 'SecurityModuleConfig' });
+  return resourceSlot({ kind: 'TwinConfig', spec: (config as TwinConfigObject).spec ?? { properties: {} } });
 }
 
 /** A resource's kind (objects from a list may lack `kind`: a TwinConfig's spec has properties). */

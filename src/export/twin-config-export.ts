@@ -6,8 +6,7 @@
 // properties whose place another manager's ownership record claims.
 import type { TwinConfigSpec } from '../api/generated/types.js';
 import { readOwnership } from '../planner/ownership.js';
-import { AGENT_CONFIGURATION_KEY } from '../profiles/security-agent/index.js';
-import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
+import { typedPropertyIn } from '../profiles/profiles.js';
 import {
   propertySettingId,
   settingPath,
@@ -65,13 +64,9 @@ export function propertySettings(
   if (!isObject(source)) return { kind: 'noConfiguration' };
   const properties: Settings = {};
   const components: string[] = [];
-  // Not a property: the marker of the component read, or the agent's configuration (a SecurityModuleConfig's).
+  // Not a property: the marker of the component read, or what a typed profile manages (the agent's configuration).
   const passedOver =
-    component !== undefined
-      ? COMPONENT_MARKER_KEY
-      : options.moduleId === SECURITY_MODULE_ID
-        ? AGENT_CONFIGURATION_KEY
-        : undefined;
+    component !== undefined ? COMPONENT_MARKER_KEY : typedPropertyIn(options.moduleId ?? DEVICE_TWIN)?.key;
   for (const [name, value] of Object.entries(source)) {
     if (name === passedOver) continue;
     if (component === undefined && isComponent(value)) components.push(name);

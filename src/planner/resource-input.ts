@@ -4,9 +4,9 @@
 import type { SecurityModuleConfig, TwinConfig } from '../api/generated/types.js';
 import { requireKubeDuration } from '../api/kube-duration.js';
 import { agentSettingsOf } from '../profiles/security-agent/index.js';
-import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
+import { securityAgentProfile } from '../profiles/security-agent/profile.js';
 import { propertySettingId } from '../profiles/twin-properties/profile.js';
-import { DEVICE_TWIN } from '../twins/types.js';
+import { DEVICE_TWIN, type TwinSlot } from '../twins/types.js';
 import type { PlannedResource } from './types.js';
 
 /** The marker of a TwinConfig's key, between its namespace and name. */
@@ -56,12 +56,21 @@ function shared(
   };
 }
 
+/** The twin slot a resource's settings live in: the agent's module, or the twin a TwinConfig names. */
+export function resourceSlot(
+  config: { kind: 'SecurityModuleConfig' } | { kind: 'TwinConfig'; spec: TwinConfig['spec'] },
+): TwinSlot {
+  return config.kind === 'SecurityModuleConfig'
+    ? securityAgentProfile.typedProperty!.slot
+    : (config.spec.twin?.moduleId ?? DEVICE_TWIN);
+}
+
 function fromSecurityModuleConfig(config: SecurityModuleConfig): PlannedResource {
   const spec = config.spec;
   return {
     key: resourceKey(config.metadata),
     kind: 'SecurityModuleConfig',
-    slot: SECURITY_MODULE_ID,
+    slot: resourceSlot(config),
     settings: agentSettingsOf(spec.agentConfiguration),
     convergence: 'Agent',
     createModule: spec.createMissingModules ?? false,
@@ -70,16 +79,22 @@ function fromSecurityModuleConfig(config: SecurityModuleConfig): PlannedResource
 }
 
 /** Each property (in a component, each of the component's) is one setting, its value written whole. */
+export function twinConfigSettings(
+  spec: Pick<TwinConfig['spec'], 'properties' | 'twin'>,
+): Record<string, unknown> {
+  const component = spec.twin?.component;
+  return Object.fromEntries(
+    Object.entries(spec.properties).map(([name, value]) => [propertySettingId(name, component), value]),
+  );
+}
+
 function fromTwinConfig(config: TwinConfig): PlannedResource {
   const spec = config.spec;
-  const component = spec.twin?.component;
   return {
     key: twinConfigKey(config.metadata),
     kind: 'TwinConfig',
-    slot: spec.twin?.moduleId ?? DEVICE_TWIN,
-    settings: Object.fromEntries(
-      Object.entries(spec.properties).map(([name, value]) => [propertySettingId(name, component), value]),
-    ),
+    slot: resourceSlot(config),
+    settings: twinConfigSettings(spec),
     convergence: spec.convergence ?? 'PlugAndPlay',
     createModule: spec.twin?.createModule ?? false,
     ...shared(spec),

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { PlannedResource } from './types.js';
 
-export function resourceRevision(resource: PlannedResource): string {
+export function resourceRevision(resource: Pick<PlannedResource, 'settings' | 'priority'>): string {
   const settings = Object.keys(resource.settings)
     .sort()
     .map((key) => [key, resource.settings[key]]);

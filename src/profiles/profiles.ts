@@ -1,6 +1,8 @@
 // The profile each managed setting belongs to, told by its id (see twin-profile.ts).
+
+import type { TwinSlot } from '../twins/types.js';
 import { securityAgentProfile } from './security-agent/profile.js';
-import type { Convergence, TwinProfile } from './twin-profile.js';
+import type { Convergence, TwinProfile, TypedProperty } from './twin-profile.js';
 import { twinPropertiesProfile } from './twin-properties/profile.js';
 
 const PROFILES: readonly TwinProfile[] = [twinPropertiesProfile, securityAgentProfile];
@@ -29,3 +31,15 @@ export function byProfile<T>(entries: Iterable<[string, T]>): Map<TwinProfile, M
   }
   return groups;
 }
+
+const TYPED_PROPERTIES: readonly TypedProperty[] = PROFILES.flatMap((p) =>
+  p.typedProperty ? [p.typedProperty] : [],
+);
+
+/** The property a typed profile manages whole in this slot (a TwinConfig leaves it to that profile's kind). */
+export function typedPropertyIn(slot: TwinSlot): TypedProperty | undefined {
+  return TYPED_PROPERTIES.find((t) => t.slot === slot);
+}
+
+/** The slots typed profiles manage: a sync pass reads them whatever its files hold, so that a prune finds them. */
+export const TYPED_SLOTS: readonly TwinSlot[] = [...new Set(TYPED_PROPERTIES.map((t) => t.slot))];

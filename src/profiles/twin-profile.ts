@@ -5,7 +5,7 @@
 // A setting is named by an id that says which profile it belongs to (the security agent's ids are its settings'
 // names, inside its configuration property; a TwinConfig's are paths from the desired root, `/prop` or
 // `/component/prop`), so that the settings of several profiles can share one twin and one ownership record.
-import type { ManagedTwin } from '../twins/types.js';
+import type { ManagedTwin, TwinSlot } from '../twins/types.js';
 
 /** How a device says it took its desired properties. */
 export type Convergence =
@@ -25,8 +25,19 @@ export type ReportedState =
   /** The device refused a value, in its own words. */
   | { state: 'rejected'; message: string };
 
+/** A desired property a typed profile manages whole, in the one twin slot its devices read it from. */
+export interface TypedProperty {
+  readonly slot: TwinSlot;
+  readonly key: string;
+  /** The resource kind, and its field, that manage it ('SecurityModuleConfig', 'spec.agentConfiguration'). */
+  readonly kind: string;
+  readonly field: string;
+}
+
 export interface TwinProfile {
   readonly name: string;
+  /** The property a typed profile manages whole (the security agent's configuration); none for any twin's. */
+  readonly typedProperty?: TypedProperty;
   /**
    * The device reports its whole configuration, so every setting of this profile counts for every resource on
    * the twin (the security agent); otherwise each resource waits only for the settings it won.

@@ -6,7 +6,7 @@ import type { CommandIo } from '../observability/command-output.js';
 import type { Logger } from '../observability/logger.js';
 import type { ResourceReport } from '../planner/resource-report.js';
 import type { PlannedResource } from '../planner/types.js';
-import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
+import { TYPED_SLOTS } from '../profiles/profiles.js';
 import { type BackoffPolicy, backoffWindowMs } from '../runtime/backoff.js';
 import { type Clock, pause } from '../runtime/clock.js';
 import type { Stop } from '../runtime/stop.js';
@@ -78,9 +78,9 @@ export async function runPass(
   };
   const once = async (fullRead: boolean) => {
     const outcome = await session.step(resources, {
-      // The security agent's twins and the device twins (which come with the devices' query) are read whatever the
-      // files hold: a prune takes off what removed resources left there.
-      slots: [SECURITY_MODULE_ID, DEVICE_TWIN],
+      // The typed profiles' twins (the security agent's) and the device twins (which come with the devices' query)
+      // are read whatever the files hold: a prune takes off what removed resources left there.
+      slots: [...TYPED_SLOTS, DEVICE_TWIN],
       fullRead,
       dryRun: options.dryRun,
       stop,

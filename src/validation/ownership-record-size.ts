@@ -4,7 +4,7 @@
 // DeviceModelMaxPropertiesExceeded), so its size is judged before anything is written, as the planner writes it.
 import type { TwinConfig } from '../api/generated/types.js';
 import { DEFAULT_MANAGER, OWNERSHIP_TAG, ownershipTagsPatch, readOwnership } from '../planner/ownership.js';
-import { toPlannedResource } from '../planner/resource-input.js';
+import { twinConfigKey, twinConfigSettings } from '../planner/resource-input.js';
 import { resourceRevision } from '../planner/revision.js';
 import { TWIN_LIMITS, twinValueSize } from '../twins/twin-limits.js';
 import { formatBytes } from './input-limits.js';
@@ -24,9 +24,11 @@ export const OWNERSHIP_RECORD_BUDGET_BYTES = 4 * 1024;
  * tag, the manager's id) is shared by every resource and left to the budget's margin.
  */
 export function ownershipEntriesSize(config: TwinConfig): number {
-  const planned = toPlannedResource(config);
-  const owners = new Map(Object.keys(planned.settings).map((setting) => [setting, planned.key]));
-  const revisions = new Map([[planned.key, resourceRevision(planned)]]);
+  // From the fields it reads alone: the rule runs on resources whose other fields may be wrong.
+  const key = twinConfigKey(config.metadata);
+  const settings = twinConfigSettings(config.spec);
+  const owners = new Map(Object.keys(settings).map((setting) => [setting, key]));
+  const revisions = new Map([[key, resourceRevision({ settings, priority: config.spec.priority ?? 0 })]]);
   const patch = ownershipTagsPatch(readOwnership(undefined), { owners, revisions }, DEFAULT_MANAGER);
   const record = (patch?.[OWNERSHIP_TAG] as Record<string, Record<string, unknown>> | undefined)?.[
     DEFAULT_MANAGER

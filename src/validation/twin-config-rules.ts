@@ -90,7 +90,7 @@ export function twinConfigRules(access: ConfigMapAccess): RuleGroup<TwinConfig>[
     {
       // Its key is the namespace and name, its revision the properties and priority, its settings' ids the twin's.
       reads: ['spec', 'properties'],
-      alsoReads: [['metadata'], ['spec', 'twin'], ['spec', 'priority'], ['spec', 'convergenceTimeout']],
+      alsoReads: [['metadata'], ['spec', 'twin'], ['spec', 'priority']],
       check: (config) => checkOwnershipRecordSize(config),
     },
   ];

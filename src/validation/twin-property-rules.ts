@@ -2,10 +2,11 @@
 // accepts, no null (in a patch a null deletes), strings, integers, depth and total size within the hub's limits,
 // no `__t` (the component marker), and not the security agent's configuration (SecurityModuleConfig's job).
 import type { TwinConfig } from '../api/generated/types.js';
-import { AGENT_CONFIGURATION_KEY, SECURITY_MODULE_ID } from '../profiles/security-agent/index.js';
+import { typedPropertyIn } from '../profiles/profiles.js';
 import { COMPONENT_MARKER, COMPONENT_MARKER_KEY } from '../protocol/plug-and-play.js';
 import { twinKeyProblem } from '../twin-models/index.js';
 import { TWIN_LIMITS, twinStringSize, twinValueSize } from '../twins/twin-limits.js';
+import { DEVICE_TWIN } from '../twins/types.js';
 import { formatBytes } from './input-limits.js';
 import type { FieldPath, ValidationIssue } from './issues.js';
 
@@ -74,13 +75,14 @@ function desiredPatch(spec: TwinConfig['spec']): Record<string, unknown> {
     : { [component]: { ...COMPONENT_MARKER, ...spec.properties } };
 }
 
-function agentConfigurationProblem(spec: TwinConfig['spec']): ValidationIssue | undefined {
+function typedPropertyProblem(spec: TwinConfig['spec']): ValidationIssue | undefined {
   // As a component name it is refused already: a DTDL name has no ':'.
-  if (spec.twin?.moduleId !== SECURITY_MODULE_ID || spec.twin.component !== undefined) return undefined;
-  if (!Object.hasOwn(spec.properties, AGENT_CONFIGURATION_KEY)) return undefined;
+  if (spec.twin?.component !== undefined) return undefined;
+  const typed = typedPropertyIn(spec.twin?.moduleId ?? DEVICE_TWIN);
+  if (!typed || !Object.hasOwn(spec.properties, typed.key)) return undefined;
   return error(
-    [...PROPERTIES, AGENT_CONFIGURATION_KEY],
-    `'${AGENT_CONFIGURATION_KEY}' is the security agent's configuration: manage it with a SecurityModuleConfig (spec.agentConfiguration), which judges it as the agent does and layers its settings one by one; a TwinConfig may manage the module's other properties`,
+    [...PROPERTIES, typed.key],
+    `'${typed.key}' is managed by a ${typed.kind} (${typed.field}), which judges it as the device does and layers its settings one by one; a TwinConfig may manage the twin's other properties`,
     true,
   );
 }
@@ -104,7 +106,7 @@ export function checkTwinProperties(spec: TwinConfig['spec']): ValidationIssue[]
         true,
       ),
     );
-  const agent = agentConfigurationProblem(spec);
+  const agent = typedPropertyProblem(spec);
   if (agent) issues.push(agent);
   // Keys of a component's properties sit one level lower, under the component's name.
   const level = spec.twin?.component === undefined ? 1 : 2;

@@ -661,7 +661,7 @@ describe('TwinConfigs in the planner', () => {
       );
       assert.match(
         validation.issues[0].message,
-        /is the security agent's configuration: manage it with a SecurityModuleConfig \(spec\.agentConfiguration\)/,
+        /is managed by a SecurityModuleConfig \(spec\.agentConfiguration\), which judges it as the device does/,
       );
       // The same property of any other twin is anyone's.
       assert.deepEqual(

@@ -77,6 +77,12 @@ function differences(twin: ManagedTwin, wanted: ReadonlyMap<string, unknown>, li
 export const securityAgentProfile: TwinProfile = {
   name: 'security agent',
   // Every id that is not a path: records written before profiles existed name agent settings this way.
+  typedProperty: {
+    slot: SECURITY_MODULE_ID,
+    key: AGENT_CONFIGURATION_KEY,
+    kind: 'SecurityModuleConfig',
+    field: 'spec.agentConfiguration',
+  },
   reportsWhole: true,
   removedMeans: 'agent default',
   describe: (settingId) => SETTINGS_BY_KEY.get(settingId)?.fieldPath ?? settingId,
