@@ -87,6 +87,10 @@ function typedPropertyProblem(spec: TwinConfig['spec']): ValidationIssue | undef
   );
 }
 
+function isComponentValue(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && Object.hasOwn(value, COMPONENT_MARKER_KEY);
+}
+
 export function checkTwinProperties(spec: TwinConfig['spec']): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const names = Object.keys(spec.properties);
@@ -115,6 +119,14 @@ export function checkTwinProperties(spec: TwinConfig['spec']): ValidationIssue[]
     const keyProblem = twinKeyProblem(name);
     if (keyProblem) issues.push(error([...PROPERTIES, name], keyProblem, true));
     checkValue(spec.properties[name], [...PROPERTIES, name], level, issues);
+    if (level === 1 && isComponentValue(spec.properties[name]))
+      issues.push(
+        error(
+          [...PROPERTIES, name, COMPONENT_MARKER_KEY],
+          `'${name}' is written as a whole IoT Plug and Play component, which a device never acknowledges as one (it answers each of its properties): set twin.component: ${name} and list the component's properties`,
+          true,
+        ),
+      );
   }
   if (issues.length >= MAX_PROPERTY_PROBLEMS)
     return [

@@ -91,6 +91,19 @@ describe('TwinConfig properties as IoT Hub takes them', () => {
     ]);
   });
 
+  it('refuses a whole component written as one property, which a device never acknowledges', () => {
+    const problems = problemsIn({
+      'tc.yaml': twinConfigYaml(`  properties:
+    thermostat1:
+      __t: c
+      targetTemperature: 21
+`),
+    });
+    assert.deepEqual(problems, [
+      "tc.yaml:12:7 error spec.properties.thermostat1.__t: 'thermostat1' is written as a whole IoT Plug and Play component, which a device never acknowledges as one (it answers each of its properties): set twin.component: thermostat1 and list the component's properties",
+    ]);
+  });
+
   it('refuses long strings, integers the hub cannot keep, nesting past 10 levels and more than 32 KB', () => {
     const nested = (levels: number): unknown => (levels === 0 ? 1 : { x: nested(levels - 1) });
     const messages = (properties: Record<string, unknown>, spec: Record<string, unknown> = {}) =>
