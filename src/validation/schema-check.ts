@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type JsonSchema, kindSchemas, loadSchemaFiles } from '../api/schemas.js';
 import { type FieldPath, pointerToPath, type ValidationIssue } from './issues.js';
 import { didYouMean } from './suggest.js';
+import { JSON_TYPE_WORDS, showValue } from './value-words.js';
 
 interface KindValidator {
   validate: ValidateFunction;
@@ -52,42 +53,24 @@ export function checkAgainstSchema(kind: string, resource: unknown): ValidationI
   return describeErrors(validator.validate.errors ?? [], resource);
 }
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
-
 function valueAt(root: unknown, path: FieldPath): unknown {
   let node = root;
   for (const segment of path) node = (node as Record<string | number, unknown> | undefined)?.[segment];
   return node;
 }
 
-const TYPE_NAMES: Record<string, string> = {
-  string: 'a string',
-  integer: 'an integer',
-  number: 'a number',
-  boolean: 'true or false',
-  object: 'an object',
-  array: 'a list',
-  null: 'null',
-};
-
 function patternMessage(value: unknown, parent: JsonSchema): string {
   switch (parent.title) {
     case 'IsoDuration':
-      return `${show(value)} is not an ISO 8601 duration such as PT7M, PT1H or P1D`;
+      return `${showValue(value)} is not an ISO 8601 duration such as PT7M, PT1H or P1D`;
     case 'KubeDuration':
-      return `${show(value)} is not a duration such as 30s, 10m or 1h30m`;
+      return `${showValue(value)} is not a duration such as 30s, 10m or 1h30m`;
     case 'Sha256Hash':
-      return `${show(value)} is not a SHA-256 hash (64 hexadecimal digits)`;
+      return `${showValue(value)} is not a SHA-256 hash (64 hexadecimal digits)`;
     case 'DeviceId':
-      return `${show(value)} is not a valid IoT Hub device id (at most 128 ASCII letters, digits and - . % _ * ? ! ( ) , : = @ $ ')`;
+      return `${showValue(value)} is not a valid IoT Hub device id (at most 128 ASCII letters, digits and - . % _ * ? ! ( ) , : = @ $ ')`;
     default:
-      return `${show(value)} is not valid: ${String(parent.description ?? `it must match ${String(parent.pattern)}`)}`;
+      return `${showValue(value)} is not valid: ${String(parent.description ?? `it must match ${String(parent.pattern)}`)}`;
   }
 }
 
@@ -122,22 +105,24 @@ function describeError(error: ErrorObject, resource: unknown): ValidationIssue |
     case 'type': {
       const types = String(params.type)
         .split(',')
-        .map((t) => TYPE_NAMES[t] ?? t);
-      return issue(`must be ${types.join(' or ')}, not ${show(value)}`);
+        .map((t) => JSON_TYPE_WORDS[t] ?? t);
+      return issue(`must be ${types.join(' or ')}, not ${showValue(value)}`);
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map(String);
-      return issue(`${show(value)} is not one of ${allowed.join(', ')}${didYouMean(String(value), allowed)}`);
+      return issue(
+        `${showValue(value)} is not one of ${allowed.join(', ')}${didYouMean(String(value), allowed)}`,
+      );
     }
     case 'const':
-      return issue(`must be ${show(params.allowedValue)}, not ${show(value)}`);
+      return issue(`must be ${showValue(params.allowedValue)}, not ${showValue(value)}`);
     case 'minimum':
     case 'exclusiveMinimum':
       return issue(
-        `${show(value)} is below the minimum ${String(params.limit)}${error.keyword === 'exclusiveMinimum' ? ' (exclusive)' : ''}`,
+        `${showValue(value)} is below the minimum ${String(params.limit)}${error.keyword === 'exclusiveMinimum' ? ' (exclusive)' : ''}`,
       );
     case 'maximum':
-      return issue(`${show(value)} is above the maximum ${String(params.limit)}`);
+      return issue(`${showValue(value)} is above the maximum ${String(params.limit)}`);
     case 'pattern':
       return issue(patternMessage(value, parent));
     case 'minLength':
@@ -165,10 +150,10 @@ function describeError(error: ErrorObject, resource: unknown): ValidationIssue |
     case 'anyOf':
       if (parent.title === 'IntOrPercent') {
         return issue(
-          `${show(value)} must be a whole number of devices (0 or more) or a percentage such as 25%`,
+          `${showValue(value)} must be a whole number of devices (0 or more) or a percentage such as 25%`,
         );
       }
-      return issue(`${show(value)} matches none of the allowed forms`);
+      return issue(`${showValue(value)} matches none of the allowed forms`);
     case 'if':
       return undefined;
     default:

@@ -2,6 +2,7 @@
 // property (or field, map entry, array item) it is about.
 
 import { COMPONENT_MARKER_KEY } from '../../protocol/plug-and-play.js';
+import { showValue } from '../../validation/value-words.js';
 import { didYouMean, listNames } from '../did-you-mean.js';
 import { MAX_PROBLEMS } from '../limits.js';
 import type { FieldPath, ModelProblem } from '../problems.js';
@@ -19,14 +20,6 @@ import type {
 const INT32 = 2 ** 31;
 const INT64 = 2 ** 63;
 const FLOAT_MAX = 3.4028234663852886e38;
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value.length > 60 ? `${value.slice(0, 60)}…` : value}'`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -46,7 +39,7 @@ const PRIMITIVE_WORDS: Record<PrimitiveSchemaName, string> = {
 };
 
 function primitiveProblem(name: PrimitiveSchemaName, value: unknown): string | undefined {
-  const wrong = `must be ${PRIMITIVE_WORDS[name]}, not ${show(value)}`;
+  const wrong = `must be ${PRIMITIVE_WORDS[name]}, not ${showValue(value)}`;
   switch (name) {
     case 'boolean':
       return typeof value === 'boolean' ? undefined : wrong;
@@ -163,7 +156,7 @@ class Judge {
         if (byName) {
           this.add(
             path,
-            `${show(value)} is the name of the Enum value ${JSON.stringify(byName.value)}; the twin holds the value: write ${JSON.stringify(byName.value)}`,
+            `${showValue(value)} is the name of the Enum value ${JSON.stringify(byName.value)}; the twin holds the value: write ${JSON.stringify(byName.value)}`,
           );
           return;
         }
@@ -174,7 +167,10 @@ class Judge {
                 schema.values.map((v) => String(v.value)),
               )
             : '';
-        this.add(path, `${show(value)} is not one of the Enum's values: ${listed || 'it has none'}${hint}`);
+        this.add(
+          path,
+          `${showValue(value)} is not one of the Enum's values: ${listed || 'it has none'}${hint}`,
+        );
         return;
       }
       case 'object': {
@@ -184,7 +180,7 @@ class Judge {
             `must be an object with the fields ${listNames(
               schema.fields.map((f) => f.name),
               'fields',
-            )}, not ${show(value)}`,
+            )}, not ${showValue(value)}`,
           );
           return;
         }
@@ -204,7 +200,10 @@ class Judge {
       }
       case 'map': {
         if (!isPlainObject(value)) {
-          this.add(path, `must be an object of ${schema.keyName} to ${schema.valueName}, not ${show(value)}`);
+          this.add(
+            path,
+            `must be an object of ${schema.keyName} to ${schema.valueName}, not ${showValue(value)}`,
+          );
           return;
         }
         for (const [key, item] of Object.entries(value)) {
@@ -216,7 +215,7 @@ class Judge {
       }
       case 'array': {
         if (!Array.isArray(value)) {
-          this.add(path, `must be a list, not ${show(value)}`);
+          this.add(path, `must be a list, not ${showValue(value)}`);
           return;
         }
         value.forEach((item, index) => {

@@ -2,28 +2,11 @@
 // at the property, field or item they are about.
 import type { ErrorObject } from 'ajv';
 import { pointerToPath } from '../../validation/issues.js';
+import { JSON_TYPE_WORDS, showValue } from '../../validation/value-words.js';
 import { didYouMean, listNames } from '../did-you-mean.js';
 import { MAX_PROBLEMS } from '../limits.js';
 import type { FieldPath, ModelProblem } from '../problems.js';
 import { CHECKED_FORMATS } from './schema-formats.js';
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value.length > 60 ? `${value.slice(0, 60)}…` : value}'`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
-
-const TYPE_NAMES: Record<string, string> = {
-  string: 'a string',
-  integer: 'an integer',
-  number: 'a number',
-  boolean: 'true or false',
-  object: 'an object',
-  array: 'a list',
-  null: 'null',
-};
 
 function plural(n: unknown, word: string): string {
   return `${String(n)} ${word}${n === 1 ? '' : 's'}`;
@@ -68,8 +51,8 @@ function describe(e: ErrorObject, at: FieldPath): ModelProblem | undefined {
     case 'type': {
       const types = String(params.type)
         .split(',')
-        .map((t) => TYPE_NAMES[t] ?? t);
-      return problem(`must be ${types.join(' or ')}, not ${show(value)}`);
+        .map((t) => JSON_TYPE_WORDS[t] ?? t);
+      return problem(`must be ${types.join(' or ')}, not ${showValue(value)}`);
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map((v) => JSON.stringify(v).slice(0, 60));
@@ -80,22 +63,22 @@ function describe(e: ErrorObject, at: FieldPath): ModelProblem | undefined {
               (params.allowedValues as unknown[]).filter((v) => typeof v === 'string') as string[],
             )
           : '';
-      return problem(`${show(value)} is not one of ${listNames(allowed, 'values')}${hint}`);
+      return problem(`${showValue(value)} is not one of ${listNames(allowed, 'values')}${hint}`);
     }
     case 'const':
-      return problem(`must be ${JSON.stringify(params.allowedValue)}, not ${show(value)}`);
+      return problem(`must be ${JSON.stringify(params.allowedValue)}, not ${showValue(value)}`);
     case 'minimum':
     case 'exclusiveMinimum':
       return problem(
-        `${show(value)} is below the minimum ${String(params.limit)}${e.keyword === 'exclusiveMinimum' ? ' (exclusive)' : ''}`,
+        `${showValue(value)} is below the minimum ${String(params.limit)}${e.keyword === 'exclusiveMinimum' ? ' (exclusive)' : ''}`,
       );
     case 'maximum':
     case 'exclusiveMaximum':
       return problem(
-        `${show(value)} is above the maximum ${String(params.limit)}${e.keyword === 'exclusiveMaximum' ? ' (exclusive)' : ''}`,
+        `${showValue(value)} is above the maximum ${String(params.limit)}${e.keyword === 'exclusiveMaximum' ? ' (exclusive)' : ''}`,
       );
     case 'multipleOf':
-      return problem(`${show(value)} is not a multiple of ${String(params.multipleOf)}`);
+      return problem(`${showValue(value)} is not a multiple of ${String(params.multipleOf)}`);
     case 'minLength':
       return problem(
         Number(params.limit) === 1
@@ -107,10 +90,10 @@ function describe(e: ErrorObject, at: FieldPath): ModelProblem | undefined {
         `is ${(value as string).length} characters long; at most ${String(params.limit)} are allowed`,
       );
     case 'pattern':
-      return problem(`${show(value)} does not match the pattern ${String(params.pattern)}`);
+      return problem(`${showValue(value)} does not match the pattern ${String(params.pattern)}`);
     case 'format': {
       const format = String(params.format);
-      return problem(`${show(value)} is not ${CHECKED_FORMATS[format]?.words ?? `a valid ${format}`}`);
+      return problem(`${showValue(value)} is not ${CHECKED_FORMATS[format]?.words ?? `a valid ${format}`}`);
     }
     case 'minItems':
       return problem(`must list at least ${plural(params.limit, 'item')}`);
@@ -127,15 +110,15 @@ function describe(e: ErrorObject, at: FieldPath): ModelProblem | undefined {
     case 'maxProperties':
       return problem(`may set at most ${plural(params.limit, 'field')}`);
     case 'anyOf':
-      return problem(`${show(value)} matches none of the forms the schema allows`);
+      return problem(`${showValue(value)} matches none of the forms the schema allows`);
     case 'oneOf':
       return problem(
         params.passingSchemas
-          ? `${show(value)} matches more than one of the forms the schema allows; it must match exactly one`
-          : `${show(value)} matches none of the forms the schema allows`,
+          ? `${showValue(value)} matches more than one of the forms the schema allows; it must match exactly one`
+          : `${showValue(value)} matches none of the forms the schema allows`,
       );
     case 'not':
-      return problem(`${show(value)} is a value the schema forbids here`);
+      return problem(`${showValue(value)} is a value the schema forbids here`);
     case 'false schema':
       return problem(
         inner.length === 0 ? 'the schema allows no properties' : 'the schema allows no value here',
