@@ -32,6 +32,8 @@ export interface TypedProperty {
   /** The resource kind, and its field, that manage it ('SecurityModuleConfig', 'spec.agentConfiguration'). */
   readonly kind: string;
   readonly field: string;
+  /** What plans call the module of that slot when they create it ('security module'). */
+  readonly moduleNoun: string;
 }
 
 export interface TwinProfile {

@@ -11,7 +11,7 @@ import type {
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
 import { describeResourceKey } from '../planner/resource-input.js';
 import { profileOf } from '../profiles/profiles.js';
-import { SECURITY_MODULE_ID } from '../profiles/security-agent/profile.js';
+import { typedPropertyIn } from '../profiles/profiles.js';
 import { printable } from '../validation/printable-text.js';
 import type { LeftOutResource } from './hub-selection.js';
 
@@ -81,7 +81,9 @@ export function resourceTitle(key: string): string {
 /** What a plan creates: "3 security modules", or "3 modules (thermostat-agent)". */
 export function moduleCreationsText(creations: PlanDiff['moduleCreations']): string {
   const { devices, moduleIds = [] } = creations;
-  if (moduleIds.every((id) => id === SECURITY_MODULE_ID)) return plural(devices, 'security module');
+  const nouns = new Set(moduleIds.map((id) => typedPropertyIn(id)?.moduleNoun));
+  const [noun] = nouns;
+  if (nouns.size === 1 && noun !== undefined) return plural(devices, noun);
   return `${plural(devices, 'module')} (${moduleIds.join(', ')})`;
 }
 

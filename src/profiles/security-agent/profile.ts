@@ -82,6 +82,7 @@ export const securityAgentProfile: TwinProfile = {
     key: AGENT_CONFIGURATION_KEY,
     kind: 'SecurityModuleConfig',
     field: 'spec.agentConfiguration',
+    moduleNoun: 'security module',
   },
   reportsWhole: true,
   removedMeans: 'agent default',
