@@ -10,8 +10,7 @@ import type {
 } from '../planner/plan-diff.js';
 import type { ForeignOwner } from '../planner/plan-hub-reconcile.js';
 import { describeResourceKey } from '../planner/resource-input.js';
-import { profileOf } from '../profiles/profiles.js';
-import { typedPropertyIn } from '../profiles/profiles.js';
+import { profileOf, typedPropertyIn } from '../profiles/profiles.js';
 import { printable } from '../validation/printable-text.js';
 import type { LeftOutResource } from './hub-selection.js';
 
