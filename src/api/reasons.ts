@@ -88,7 +88,7 @@ export const REASONS = {
     stalled: true,
     retried: false,
     means:
-      'online devices did not report the configuration (a TwinConfig: acknowledge it with `ac` 200, not only 202 in progress, or mirror it) within `convergenceTimeout`',
+      'online devices did not report the configuration (a TwinConfig: acknowledge it with a 2xx `ac` other than 202 (in progress) and 203, or mirror it) within `convergenceTimeout`',
     action:
       '`status.failures` shows what differs; the agent may have rejected it (its `ConfigurationError` event)',
   },
@@ -349,7 +349,7 @@ export const REASONS = {
     uses: ['failure'],
     retried: false,
     means:
-      'the online device did not report the configuration (a TwinConfig: acknowledge it with `ac` 200, not only 202 in progress, or mirror it) within `convergenceTimeout`',
+      'the online device did not report the configuration (a TwinConfig: acknowledge it with a 2xx `ac` other than 202 (in progress) and 203, or mirror it) within `convergenceTimeout`',
     action: 'the message shows what it reports; the agent may have rejected the configuration',
   },
   SecurityModuleMissing: {

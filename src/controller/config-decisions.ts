@@ -59,12 +59,6 @@ export type HeldReason =
 /** The ConfigMaps of a namespace that resources name, as read for this reconcile, by name. */
 export type ReadConfigMaps = ReadonlyMap<string, ConfigMapRead>;
 
-/** The ConfigMap a TwinConfig's schema names, if any. */
-export function configMapNameOf(config: ConfigObject): string | undefined {
-  if (configKindOf(config) !== 'TwinConfig') return undefined;
-  return (config as TwinConfigObject).spec?.schema?.configMapKeyRef?.name;
-}
-
 /** Why a TwinConfig's ConfigMap (or its key) is not there to judge it by, or nothing when it is. */
 function missingConfigMap(
   config: ConfigObject,

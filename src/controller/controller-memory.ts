@@ -18,6 +18,7 @@ import { rateLimitsFor } from '../hub/rate-limits.js';
 import { addTelemetry, emptyTelemetry, type HubTelemetrySnapshot } from '../hub/telemetry.js';
 import type { Logger } from '../observability/logger.js';
 import type { HubMetricsSource } from '../observability/metrics.js';
+import { GoneUids } from './gone-uids.js';
 import type { HubObject } from './kube-objects.js';
 import { ValidationMemo } from './validation-memo.js';
 import { WrittenStatuses } from './written-statuses.js';
@@ -50,10 +51,12 @@ export interface ControllerMemoryOptions {
 
 export class ControllerMemory implements HubMetricsSource {
   private readonly states = new Map<string, HubState>();
+  /** Objects deleted lately: a reconcile that read them before keeps nothing of them after (gone-uids.ts). */
+  private readonly gone = new GoneUids();
   /** The statuses written, by object uid (an object's status is written by whichever hub it points at). */
-  readonly statuses = new WrittenStatuses();
+  readonly statuses = new WrittenStatuses(this.gone);
   /** The validator's verdicts, by object uid: judged again only when the spec or its ConfigMap changes. */
-  readonly validations = new ValidationMemo();
+  readonly validations = new ValidationMemo(this.gone);
   /**
    * Telemetry of closed clients, by IoTHub resource: the exported counters never go back, so this outlives the
    * hubs (a few numbers per hub ever connected).
@@ -85,6 +88,7 @@ export class ControllerMemory implements HubMetricsSource {
   /** A resource is gone: no hub's twins need be watched for its settings. */
   forgetObject(uid: string | undefined): void {
     if (uid === undefined) return;
+    this.gone.add(uid);
     this.statuses.forget(uid);
     this.validations.forget(uid);
     for (const state of this.states.values()) state.cleaned.delete(uid);

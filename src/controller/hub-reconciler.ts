@@ -11,13 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
-import {
-  configMapNameOf,
-  departAll,
-  type PlanInputs,
-  planInputs,
-  type ReadConfigMaps,
-} from './config-decisions.js';
+import { departAll, type PlanInputs, planInputs, type ReadConfigMaps } from './config-decisions.js';
 import type { ConfigMapReader } from './config-maps.js';
 import type { ControllerMemory } from './controller-memory.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -44,6 +38,7 @@ import {
   asWritten,
   type ConfigObject,
   configKindOf,
+  configMapNameOf,
   FINALIZER,
   type HubObject,
   splitKey,
@@ -224,6 +219,9 @@ export class HubReconciler {
     const { validations } = this.deps.memory;
     for (const config of view.current) {
       if (isDeleting(config) || validations.has(config, configMaps)) continue;
+      // One whose ConfigMap is missing or unreadable is held before it is judged (planInputs).
+      const configMap = configMapNameOf(config);
+      if (configMap !== undefined && !configMaps.get(configMap)?.found) continue;
       validations.validate(config, asWritten(config), configMaps);
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -60,6 +60,12 @@ export function configKindOf(config: ConfigObject): ConfigKind {
   return 'properties' in ((config as { spec?: object }).spec ?? {}) ? 'TwinConfig' : 'SecurityModuleConfig';
 }
 
+/** The ConfigMap a TwinConfig's schema names, if any. */
+export function configMapNameOf(config: ConfigObject): string | undefined {
+  if (configKindOf(config) !== 'TwinConfig') return undefined;
+  return (config as TwinConfigObject).spec?.schema?.configMapKeyRef?.name;
+}
+
 export interface SecretObject {
   apiVersion?: string;
   kind?: string;

@@ -5,7 +5,8 @@
 // schema names (that ConfigMap's resourceVersion), so it is kept under those and made again when one changes.
 import { type ResourceValidation, validateResource } from '../validation/validate-resource.js';
 import type { ConfigMapRead } from './config-maps.js';
-import { type ConfigObject, configKindOf, type TwinConfigObject } from './kube-objects.js';
+import { GoneUids } from './gone-uids.js';
+import { type ConfigObject, configMapNameOf } from './kube-objects.js';
 
 /** Judges a resource of a hub, with the ConfigMaps read for this reconcile (by name). */
 export type ValidateConfig = (
@@ -25,6 +26,9 @@ export const validateConfig: ValidateConfig = (_config, document, configMaps) =>
 
 export class ValidationMemo {
   private readonly kept = new Map<string, { version: string; validation: ResourceValidation }>();
+
+  /** `gone`: objects deleted lately, whose verdict a reconcile still running must not keep. */
+  constructor(private readonly gone = new GoneUids()) {}
   /** Verdicts made and taken from memory, for tests and logs. */
   readonly stats = { validated: 0, remembered: 0 };
 
@@ -39,7 +43,8 @@ export class ValidationMemo {
     }
     const validation = validateConfig(config, document, configMaps);
     this.stats.validated++;
-    if (uid !== undefined && version !== undefined) this.kept.set(uid, { version, validation });
+    if (uid !== undefined && version !== undefined && !this.gone.has(uid))
+      this.kept.set(uid, { version, validation });
     return validation;
   };
 
@@ -63,10 +68,7 @@ export class ValidationMemo {
 function versionOf(config: ConfigObject, configMaps: ReadonlyMap<string, ConfigMapRead>): string | undefined {
   const generation = config.metadata.generation;
   if (generation === undefined) return undefined;
-  const name =
-    configKindOf(config) === 'TwinConfig'
-      ? (config as TwinConfigObject).spec?.schema?.configMapKeyRef?.name
-      : undefined;
+  const name = configMapNameOf(config);
   if (name === undefined) return String(generation);
   const read = configMaps.get(name);
   if (!read?.found) return read?.unreadable ? undefined : `${generation}/-`;

@@ -1,6 +1,7 @@
 // The statuses the controller wrote to the objects of one hub (the IoTHub and its resources), kept in the hub's
 // state so that it trusts its own writes while the informer cache lags behind them (a watch outage): otherwise
 // every reconcile would write the same status again and repeat its Events.
+import { GoneUids } from './gone-uids.js';
 import type { ApiObject } from './kube-objects.js';
 
 interface Written {
@@ -11,6 +12,9 @@ interface Written {
 
 export class WrittenStatuses {
   private readonly written = new Map<string, Written>();
+
+  /** `gone`: objects deleted lately, whose status a reconcile still running must not keep. */
+  constructor(private readonly gone = new GoneUids()) {}
 
   /**
    * The object's status as it stands: while the cache still shows the object as it was before our last write,
@@ -26,7 +30,8 @@ export class WrittenStatuses {
 
   remember(object: ApiObject, status: object): void {
     const uid = object.metadata.uid;
-    if (uid !== undefined) this.written.set(uid, { from: object.metadata.resourceVersion, status });
+    if (uid !== undefined && !this.gone.has(uid))
+      this.written.set(uid, { from: object.metadata.resourceVersion, status });
   }
 
   /** The object is gone: nothing of it to remember. */

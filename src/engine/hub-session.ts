@@ -152,10 +152,11 @@ export class HubSession {
       this.lastPlan = outcome.finalPlan;
       this.lastUnsettled = unsettled;
       const wasReread = new Set(reread.map(twinKey));
+      const written = new Set(outcome.writtenTwins.map(twinKey));
       this.rereads.update(
         outcome.finalPlan.unsettledTwins,
+        (ref) => written.has(twinKey(ref)),
         read === 'full' ? (ref) => snapshot.twins.has(ref.slot) : (ref) => wasReread.has(twinKey(ref)),
-        snapshot,
         this.clock.now(),
       );
     }
@@ -205,8 +206,15 @@ export class HubSession {
     if (!waiting) return Math.max(0, this.resyncMs - (now - this.lastFullReadAt));
     const untilFull = this.fullReadWhileWaitingMs - (now - this.lastFullReadAt);
     const nextReread = this.rereads.nextDueAt();
+    const untilCheck = this.checkDelayMs - (now - this.lastReadAt);
+    // Failed writes that are retried come back at the check's pace, not at the pace of the slowest devices.
+    const retrying = [...outcome.finalPlan.reports.values()].some((r) => r.retryingDevices > 0);
     const untilPoll =
-      nextReread === undefined ? this.checkDelayMs - (now - this.lastReadAt) : nextReread - now;
+      nextReread === undefined
+        ? untilCheck
+        : retrying
+          ? Math.min(untilCheck, nextReread - now)
+          : nextReread - now;
     return Math.max(0, Math.min(untilFull, Math.max(untilPoll, 0)));
   }
 }

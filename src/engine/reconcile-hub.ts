@@ -64,6 +64,8 @@ export interface ReconcileOutcome {
   finalPlan: HubPlan;
   snapshot: HubSnapshot;
   writesSucceeded: number;
+  /** The twins this step wrote (the hub took the write). */
+  writtenTwins: TwinRef[];
   writesFailed: number;
   conflictsReplanned: number;
   modulesCreated: number;
@@ -204,11 +206,12 @@ export async function reconcileHub(
       admitted,
     });
   const initialPlan = plan();
-  const outcome = {
+  const outcome: Omit<ReconcileOutcome, 'writtenTwins'> & { writtenTwins: TwinRef[] } = {
     initialPlan,
     finalPlan: initialPlan,
     snapshot,
     writesSucceeded: 0,
+    writtenTwins: [],
     writesFailed: 0,
     conflictsReplanned: 0,
     modulesCreated: 0,
@@ -263,6 +266,7 @@ export async function reconcileHub(
             memory.remember(ref, twin, moment(), answer);
             verifier?.written(write.slot, write.deviceId, twin.version);
             outcome.writesSucceeded++;
+            outcome.writtenTwins.push(ref);
           } catch (error) {
             if (errorKind(error) === 'Cancelled') throw error;
             if (errorKind(error) === 'PreconditionFailed') {

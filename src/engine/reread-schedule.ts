@@ -6,12 +6,10 @@
 // first delay after the write; later ones fall on a grid of that delay, so that twins written moments apart are
 // read together from their second read on, and the steps that read them come no more often than that.
 import { twinKey } from '../planner/plan-hub-reconcile.js';
-import type { HubSnapshot, TwinRef } from '../twins/types.js';
+import type { TwinRef } from '../twins/types.js';
 
 interface Awaited {
   ref: TwinRef;
-  /** The twin's desired $version when it was scheduled: another one means it was written since. */
-  desiredVersion: number | undefined;
   dueAt: number;
   delayMs: number;
 }
@@ -42,24 +40,24 @@ export class RereadSchedule {
   }
 
   /**
-   * After a step: `unsettled`, the twins still awaiting their device; `wasRead`, whether the step read a twin
-   * from the hub. A twin new to the schedule, or written since (its desired $version changed), is due `firstMs`
-   * from now; one read and still silent, twice as late as last time; the others keep their time.
+   * After a step: `unsettled`, the twins still awaiting their device; `wasWritten`, whether the step wrote a twin;
+   * `wasRead`, whether it read a twin from the hub. A twin new to the schedule, or written again by this step, is
+   * due `firstMs` from now; one read and still silent, twice as late as last time; the others keep their time.
+   * (Another writer's change of the twin does not start it over: its device is as slow as before.)
    */
   update(
     unsettled: readonly TwinRef[],
+    wasWritten: (ref: TwinRef) => boolean,
     wasRead: (ref: TwinRef) => boolean,
-    snapshot: HubSnapshot,
     now: number,
   ): void {
     const still = new Set<string>();
     for (const ref of unsettled) {
       const key = twinKey(ref);
       still.add(key);
-      const desiredVersion = snapshot.twins.get(ref.slot)?.get(ref.deviceId)?.desiredVersion;
       const known = this.awaited.get(key);
-      if (!known || known.desiredVersion !== desiredVersion) {
-        this.awaited.set(key, { ref, desiredVersion, dueAt: now + this.firstMs, delayMs: this.firstMs });
+      if (!known || wasWritten(ref)) {
+        this.awaited.set(key, { ref, dueAt: now + this.firstMs, delayMs: this.firstMs });
       } else if (wasRead(ref)) {
         known.delayMs = Math.min(this.maxMs, known.delayMs * 2);
         known.dueAt = this.onGrid(now + known.delayMs);

@@ -1,6 +1,7 @@
 // The status of one resource after a plan: device counts, the first failures, and conditions in the
 // Kubernetes conventions (Ready, Reconciling, Stalled), with messages a person can act on.
 import type { Reason } from '../api/reasons.js';
+import { cutText } from '../validation/value-words.js';
 import { type ConditionWording, readyConditions } from './ready-conditions.js';
 import type { RolloutProgress } from './rollout.js';
 import type { DeviceFailure, DeviceState } from './types.js';
@@ -133,11 +134,7 @@ const QUOTED_WORDS = 200;
  */
 function quoted(rejection: DeviceFailure | undefined): string | undefined {
   if (!rejection) return undefined;
-  const words =
-    rejection.message.length > QUOTED_WORDS
-      ? `${rejection.message.slice(0, QUOTED_WORDS)}...`
-      : rejection.message;
-  return `${rejection.deviceId}: ${words}`;
+  return `${rejection.deviceId}: ${cutText(rejection.message, QUOTED_WORDS)}`;
 }
 
 export function resourceConditions(

@@ -80,6 +80,7 @@ export function resourceTitle(key: string): string {
 /** What a plan creates: "3 security modules", or "3 modules (thermostat-agent)". */
 export function moduleCreationsText(creations: PlanDiff['moduleCreations']): string {
   const { devices, moduleIds = [] } = creations;
+  if (moduleIds.length === 0) return plural(devices, 'module');
   const nouns = new Set(moduleIds.map((id) => typedPropertyIn(id)?.moduleNoun));
   const [noun] = nouns;
   if (nouns.size === 1 && noun !== undefined) return plural(devices, noun);

@@ -1,9 +1,14 @@
 // How problem messages name a value and a JSON type, the same in every validator (resources, JSON Schemas, DTDL).
 
+/** `text` if it has at most `maxChars` UTF-16 units, else its start and `mark`, never half of a surrogate pair. */
+export function cutText(text: string, maxChars: number, mark = '...'): string {
+  if (text.length <= maxChars) return text;
+  return `${text.slice(0, maxChars).replace(/[\uD800-\uDBFF]$/, '')}${mark}`;
+}
+
 /** A value as a message shows it: a string quoted and cut at `maxChars`, a composite by its kind. */
 export function showValue(value: unknown, maxChars = 60): string {
-  if (typeof value === 'string')
-    return `'${value.length > maxChars ? `${value.slice(0, maxChars)}…` : value}'`;
+  if (typeof value === 'string') return `'${cutText(value, maxChars, '…')}'`;
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';

@@ -96,6 +96,7 @@ function stepOutcome(fake: FakeHub, finalPlan: HubPlan): StepOutcome {
     finalPlan,
     snapshot: fake.snapshot(),
     writesSucceeded: 0,
+    writtenTwins: [],
     writesFailed: 0,
     conflictsReplanned: 0,
     modulesCreated: 0,

@@ -124,7 +124,6 @@ describe('sync --wait on a rollout that halts past its failureThreshold', () => 
       EXIT_FAILED,
       `exit 1, not a timeout (3) or success (0)\n${text}\n${run.err.join('\n')}`,
     );
-    assert.ok(run.seconds < TIMEOUT_MS / 1000 / 4, `it stops waiting promptly (${run.seconds} s)`);
     assert.match(run.err.join('\n'), /stopped waiting: a resource cannot become Ready without a change/);
 
     const firstBatch = thermostats.slice(0, BATCH);

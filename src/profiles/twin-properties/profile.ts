@@ -7,6 +7,7 @@
 import { COMPONENT_MARKER } from '../../protocol/plug-and-play.js';
 import { sameJson } from '../../runtime/same-json.js';
 import { lastWritten, type ManagedTwin } from '../../twins/types.js';
+import { cutText } from '../../validation/value-words.js';
 import type { Convergence, ReportedState, TwinProfile } from '../twin-profile.js';
 
 /** The marker of a component's object in desired and reported properties. */
@@ -65,10 +66,7 @@ const DESCRIPTION_LIMIT = 400;
 /** The device's `ad` as its failure quotes it: a string as it is, anything else as JSON, both bounded. */
 function description(ad: unknown): string {
   if (ad === undefined || ad === null || ad === '') return '';
-  const text = typeof ad === 'string' ? ad : JSON.stringify(ad);
-  if (text.length <= DESCRIPTION_LIMIT) return `: ${text}`;
-  // Not half of a surrogate pair at the cut.
-  return `: ${text.slice(0, DESCRIPTION_LIMIT).replace(/[\uD800-\uDBFF]$/, '')}...`;
+  return `: ${cutText(typeof ad === 'string' ? ad : JSON.stringify(ad), DESCRIPTION_LIMIT)}`;
 }
 
 /**
@@ -119,8 +117,10 @@ function differences(
     if (lines.length >= limit) break;
     if (settingState(twin, settingId, value, convergence).state === 'converged') continue;
     const reported = at(twin.reported, settingPath(settingId));
+    // Each side bounded as a device's description is: a twin's values may hold 32 KB, and a status lists twenty.
+    const shown = (v: unknown) => cutText(JSON.stringify(v), DESCRIPTION_LIMIT);
     lines.push(
-      `${settingPath(settingId).join('.')}: reported ${reported === undefined ? 'nothing' : JSON.stringify(reported)}, desired ${JSON.stringify(value ?? null)}`,
+      `${settingPath(settingId).join('.')}: reported ${reported === undefined ? 'nothing' : shown(reported)}, desired ${shown(value ?? null)}`,
     );
   }
   return lines;
