@@ -330,6 +330,11 @@ describe('the operator through Kubernetes faults', () => {
 
     await converged(90_000);
     const convergedMs = Date.now() - backAt;
+    // An informer whose objects did not change (no TwinConfig here) may still be in its backoff when the statuses are
+    // right: wait until every one has listed or watched again.
+    const informers = () =>
+      new Set(logSince(backAt, 'watch restored').map((l) => String(l.informer).split(' ')[0]));
+    await until(() => informers().size >= 4, 60_000, 'every informer watching again', 200).catch(() => {});
     const restored = logSince(backAt, 'watch restored');
     const expired = logSince(backAt, 'watch expired (410 Gone): listing again');
     const failedDuringOutage = logSince(downAt, 'watch failed; restarting after a backoff').filter(
