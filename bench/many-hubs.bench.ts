@@ -8,7 +8,9 @@
 //
 // Each scenario runs with `--max-concurrent-hubs 4` (the default before it had no cap: a hub's reconcile held one of
 // four workers for its whole rollout step, so the hubs converged in waves of four) and with the default (no cap).
-// The two runs of a scenario start from the same fleets (fresh emulators, a fresh control plane), one after the other.
+// The runs of a scenario start from identical fleets (fresh emulators, same seeds; a fresh control plane), one after
+// the other. The machine's load average is printed with each run: on a shared machine it says what CPU the operator
+// and the emulators (this process) had.
 //
 // BENCH_SCENARIOS (`20x500@50,100x100@10`: hubs x devices per hub @ twin updates/s per hub; both default scenarios
 // ask 1,000 twin updates/s of the machine as a whole, and have a 10 s floor), BENCH_CAPS (`4,0`: the
@@ -16,6 +18,7 @@
 // run instead of this one's, e.g. to measure main's code). Writes bench/results/many-hubs.{json,md}.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { makeKubeApi } from '../src/controller/kube-http.js';
@@ -53,6 +56,8 @@ interface Result {
   throttled: number;
   cpuS: number;
   rssMb: number;
+  /** The machine's 1-minute load average at the operator's start and when all were Ready (2 cores here, shared). */
+  load: [number, number];
   note?: string;
 }
 
@@ -165,6 +170,7 @@ async function run(s: Scenario, cap: number): Promise<Result> {
     if (applied.code !== 0) throw new Error(`kubectl apply: ${applied.stderr}`);
     for (const e of emulators) e.hub.stats.reset();
 
+    const loadBefore = loadavg()[0];
     const origin = performance.now();
     const first = firstRequest(emulators, origin);
     const operator = runNode(
@@ -190,6 +196,7 @@ async function run(s: Scenario, cap: number): Promise<Result> {
     first.stop();
     const startupS = first.at();
     const times = fromStart.map((t) => t - startupS);
+    const loadAfter = loadavg()[0];
     operator.kill('SIGTERM');
     const figures = await operator.done;
 
@@ -221,11 +228,12 @@ async function run(s: Scenario, cap: number): Promise<Result> {
       throttled: emulators.reduce((sum, e) => sum + e.hub.stats.count('twinUpdate', 429), 0),
       cpuS: figures.cpuSeconds,
       rssMb: figures.peakRssMb,
+      load: [loadBefore, loadAfter],
       note:
         times.length === s.hubs ? undefined : `only ${times.length} of ${s.hubs} Ready before the deadline`,
     };
     console.log(
-      `${result.scenario} | cap ${result.cap}: operator started ${startupS.toFixed(1)} s; then all Ready ${allReadyS.toFixed(1)} s (first ${result.firstReadyS.toFixed(1)} s, half ${result.halfReadyS.toFixed(1)} s), floor ${floorS.toFixed(1)} s, ${result.ratio.toFixed(2)}x; ${overlapping}/${s.hubs} hubs writing when the first finished; ${result.updates} updates, ${result.throttled} 429s; operator cpu ${result.cpuS.toFixed(1)} s, rss ${result.rssMb.toFixed(0)} MB${result.note ? ` (${result.note})` : ''}`,
+      `${result.scenario} | cap ${result.cap}: operator started ${startupS.toFixed(1)} s; then all Ready ${allReadyS.toFixed(1)} s (first ${result.firstReadyS.toFixed(1)} s, half ${result.halfReadyS.toFixed(1)} s), floor ${floorS.toFixed(1)} s, ${result.ratio.toFixed(2)}x; ${overlapping}/${s.hubs} hubs writing when the first finished; ${result.updates} updates, ${result.throttled} 429s; operator cpu ${result.cpuS.toFixed(1)} s, rss ${result.rssMb.toFixed(0)} MB; load ${loadBefore.toFixed(1)} to ${loadAfter.toFixed(1)}${result.note ? ` (${result.note})` : ''}`,
     );
     return result;
   } finally {
@@ -237,11 +245,11 @@ async function run(s: Scenario, cap: number): Promise<Result> {
 function table(results: Result[]): string {
   const rows = results.map(
     (r) =>
-      `| ${r.scenario} | ${r.cap} | ${r.floorS.toFixed(1)} s | ${r.firstReadyS.toFixed(1)} s | ${r.halfReadyS.toFixed(1)} s | ${r.allReadyS.toFixed(1)} s (${r.ratio.toFixed(2)}x) | ${r.overlapping} of ${r.hubs} | ${r.cpuS.toFixed(1)} s | ${r.rssMb.toFixed(0)} MB |`,
+      `| ${r.scenario} | ${r.cap} | ${r.floorS.toFixed(1)} s | ${r.firstReadyS.toFixed(1)} s | ${r.halfReadyS.toFixed(1)} s | ${r.allReadyS.toFixed(1)} s (${r.ratio.toFixed(2)}x) | ${r.overlapping} of ${r.hubs} | ${r.cpuS.toFixed(1)} s | ${r.rssMb.toFixed(0)} MB | ${r.load.map((l) => l.toFixed(1)).join(' to ')} |`,
   );
   return [
-    '| scenario | --max-concurrent-hubs | slowest hub floor | first Ready | half Ready | all Ready (x floor) | hubs writing when the first finished | operator CPU | peak RSS |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| scenario | --max-concurrent-hubs | slowest hub floor | first Ready | half Ready | all Ready (x floor) | hubs writing when the first finished | operator CPU | peak RSS | load average |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

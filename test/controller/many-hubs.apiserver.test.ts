@@ -39,8 +39,7 @@ describe('many hubs at once', () => {
       namespaceCount: NAMESPACES,
       devices: fleet('d', DEVICES, { environment: 'production' }),
       emulator: hubEmulator,
-      // The default: no cap on the hubs reconciled at once.
-      controller: { maxConcurrentHubs: undefined },
+      // The controller as `run` makes it by default: no cap on the hubs reconciled at once.
       start: false,
     });
     emulators.push(f.emulator);
