@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean control-plane test-tools bench bench-twin-config soak
+.PHONY: help install build generate test lint format demo clean control-plane test-tools bench bench-twin-config bench-many-hubs soak
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
@@ -16,6 +16,7 @@ help:
 	@echo "make test-tools     build the Go tools tests run: Argo CD's Lua interpreter, Flux's kstatus and CEL"
 	@echo "make bench     the performance benchmark: contenders at the hub's quota floor (bench/results/)"
 	@echo "make bench-twin-config  a TwinConfig rollout beside a SecurityModuleConfig one, each against its floor"
+	@echo "make bench-many-hubs    one operator on 20 and 100 hubs at once, time to all Ready against the slowest hub's floor"
 	@echo "make soak      the reliability suite's long variants (test/reliability/, RELIABILITY_SOAK=1)"
 
 # npm ci first; a registry mirror that lacks some platforms' optional packages (Biome's) makes npm ci refuse a
@@ -68,6 +69,12 @@ bench: build control-plane
 # bench/results/twin-config.{json,md}.
 bench-twin-config: build control-plane
 	npx tsx bench/twin-config.bench.ts
+
+# One operator rolling out to 20 and then 100 emulated hubs at once, each with its own quota, with --max-concurrent-hubs 4
+# (the old default) and with none (the default): time to every resource Ready against the slowest hub's floor
+# (BENCH_SCENARIOS, BENCH_CAPS, BENCH_OPERATOR_REPO: see the file); writes bench/results/many-hubs.{json,md}.
+bench-many-hubs: install control-plane
+	npx tsx bench/many-hubs.bench.ts
 
 # The reliability suite at full length: more devices, more rounds, longer outages (short variants run in make test).
 soak: build control-plane

@@ -41,7 +41,12 @@ export interface ControllerOptions {
   kubeConfig: KubeConfig;
   /** Namespaces to watch; empty: all. */
   namespaces: readonly string[];
-  maxConcurrentHubs: number;
+  /**
+   * At most this many hubs reconciled at once (controller-runtime's MaxConcurrentReconciles). None by default: each
+   * hub's calls are paced by its own rate limiter, and one event loop is all the hubs share, so every hub that is
+   * due runs (see work-queue.ts); a cap makes a fleet of hubs converge in waves.
+   */
+  maxConcurrentHubs?: number;
   /** The manager id recorded in the twins' ownership record. */
   manager: string;
   logger: Logger;

@@ -1,7 +1,9 @@
 // A work queue keyed by the unit of work (here a hub, `namespace/name`), as client-go's: adding a queued key is
 // a no-op; a key is never processed by two workers at once (an add while it is processed runs it once more
 // afterwards, and can interrupt the run in progress); delayed adds keep the earliest time; failures back off per
-// key (full jitter); at most `concurrency` keys are processed at once, so one slow key holds no other back.
+// key (full jitter). Every key that is due runs at once unless `concurrency` caps them: a run spends most of its
+// time awaiting its own hub (query pages, twin writes under that hub's rate limiter), and a cap would make the
+// other hubs wait for those waits, so a fleet of hubs would converge in waves of `concurrency`.
 import { type BackoffPolicy, backoffDelayMs, backoffWindowMs } from '../runtime/backoff.js';
 import { type Clock, pause, systemClock, type Timer } from '../runtime/clock.js';
 import type { ReconcileResult } from './reconcile-result.js';
@@ -28,7 +30,8 @@ export interface WorkQueueObserver {
 }
 
 export interface WorkQueueOptions {
-  concurrency: number;
+  /** At most this many keys processed at once (none: every key that is due runs). */
+  concurrency?: number;
   /** Backoff of a failing key, full jitter in a window of base * 2^(failures - 1), at most max (1 s to 5 min). */
   backoff?: BackoffPolicy;
   clock?: Clock;
@@ -65,7 +68,8 @@ export class WorkQueue {
   private readonly backoff: BackoffPolicy;
 
   constructor(private readonly options: WorkQueueOptions) {
-    if (!(options.concurrency >= 1)) throw new RangeError('concurrency must be at least 1');
+    if (options.concurrency !== undefined && !(options.concurrency >= 1))
+      throw new RangeError('concurrency must be at least 1');
     this.clock = options.clock ?? systemClock;
     this.backoff = options.backoff ?? DEFAULT_QUEUE_BACKOFF;
   }
@@ -174,7 +178,8 @@ export class WorkQueue {
 
   private dispatch(): void {
     if (!this.handler) return;
-    while (this.processing.size < this.options.concurrency && this.queue.length > 0) {
+    const limit = this.options.concurrency ?? Number.POSITIVE_INFINITY;
+    while (this.processing.size < limit && this.queue.length > 0) {
       const key = this.queue.shift()!;
       const queuedAt = this.queued.get(key) ?? this.clock.now();
       this.queued.delete(key);

@@ -36,6 +36,8 @@ export class EmulatorStats {
   private updates = new Map<string, number>();
   private twinCalls: Record<TwinClass, Map<string, number>> = { twinRead: new Map(), twinUpdate: new Map() };
   private acknowledgements = new Map<number, number>();
+  /** When the first and the latest twin update were applied (ms since the epoch). */
+  private updateSpan?: { firstAt: number; lastAt: number };
 
   /** A request and its answer; status 0 is a connection dropped without an answer. */
   record(operation: StatsClass, status: number): void {
@@ -61,6 +63,17 @@ export class EmulatorStats {
   recordTwinUpdate(deviceId: string, moduleId?: string): void {
     const key = twinKey(deviceId, moduleId);
     this.updates.set(key, (this.updates.get(key) ?? 0) + 1);
+    const now = Date.now();
+    if (this.updateSpan) this.updateSpan.lastAt = now;
+    else this.updateSpan = { firstAt: now, lastAt: now };
+  }
+
+  /**
+   * When the first and the latest twin update since the last reset were applied (ms since the epoch), to tell from
+   * several hubs' stats whether their writes overlapped in time.
+   */
+  twinUpdateSpan(): { firstAt: number; lastAt: number } | undefined {
+    return this.updateSpan && { ...this.updateSpan };
   }
 
   /** Updates applied to one twin since the last reset. */
@@ -109,6 +122,7 @@ export class EmulatorStats {
     this.twinCalls.twinRead.clear();
     this.twinCalls.twinUpdate.clear();
     this.acknowledgements.clear();
+    this.updateSpan = undefined;
   }
 
   snapshot(): EmulatorStatsSnapshot {

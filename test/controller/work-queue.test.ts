@@ -118,6 +118,24 @@ describe('WorkQueue', () => {
     assert.equal(h.maxActive(), 2);
   });
 
+  it('without a cap runs every key that is due at once, each key still in one run at a time', async () => {
+    const { q } = queue({ concurrency: undefined });
+    const h = gatedHandler();
+    q.start(h.handler);
+    const keys = Array.from({ length: 100 }, (_, i) => `hub-${String(i).padStart(3, '0')}`);
+    for (const key of keys) q.add(key);
+    await settle();
+    assert.deepEqual(h.running(), keys, 'no hub waits for another');
+    q.add('hub-000');
+    await settle();
+    assert.equal(h.runs.length, 100, 'an add of a key in progress waits for its run');
+    for (const key of keys) await h.release(key);
+    assert.deepEqual(h.running(), ['hub-000'], 'then runs it once more');
+    await h.release('hub-000');
+    await q.idle();
+    assert.equal(h.maxActive(), 100);
+  });
+
   it('keeps the earliest of delayed adds, and an add now drops the delayed one', async () => {
     const { q, clock } = queue();
     const runs: string[] = [];

@@ -93,7 +93,6 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
   const controller: Controller = new Controller({
     kubeConfig: kubeConfigOf(cp.kubeconfig),
     namespaces,
-    maxConcurrentHubs: 2,
     manager: 'iot-security-operator',
     logger,
     session: { pollMs: 100, fullReadWhileWaitingMs: 1500 },

@@ -29,7 +29,9 @@ Options (named as controller-runtime's where one exists):
   --kubeconfig FILE              kubeconfig to use (default: KUBECONFIG, then ~/.kube/config, then the
                                  in-cluster ServiceAccount)
   --namespace NS                 watch only this namespace; repeat for several (default: all namespaces)
-  --max-concurrent-hubs 4        hubs reconciled at once (controller-runtime: MaxConcurrentReconciles)
+  --max-concurrent-hubs N        at most N hubs reconciled at once (controller-runtime:
+                                 MaxConcurrentReconciles); default 0, no cap: each hub goes at its own quota's
+                                 pace, and a cap makes many hubs converge in waves of N
   --manager-id ID                the manager id recorded in the twins' ownership record (default
                                  iot-security-operator); two managers of one hub never write each other's settings
   --sync-period 10m              how often the informers list everything again (controller-runtime: SyncPeriod);
@@ -72,7 +74,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     options: {
       kubeconfig: { type: 'string' },
       namespace: { type: 'string', multiple: true },
-      'max-concurrent-hubs': { type: 'string', default: '4' },
+      'max-concurrent-hubs': { type: 'string', default: '0' },
       'manager-id': { type: 'string', default: DEFAULT_OPERATOR_MANAGER },
       'sync-period': { type: 'string', default: '10m' },
       'graceful-shutdown-timeout': { type: 'string', default: '10s' },
@@ -92,11 +94,13 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     io.out(RUN_USAGE);
     return 0;
   }
-  const concurrency = Number(values['max-concurrent-hubs']);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
+  const cap = Number(values['max-concurrent-hubs']);
+  if (!/^\d+$/.test(values['max-concurrent-hubs']) || !Number.isSafeInteger(cap))
     throw new UsageError(
-      `--max-concurrent-hubs must be a whole number from 1 to 256, not '${values['max-concurrent-hubs']}'`,
+      `--max-concurrent-hubs must be a whole number (0: no cap), not '${values['max-concurrent-hubs']}'`,
     );
+  // 0: every hub that is due is reconciled (see work-queue.ts).
+  const concurrency = cap === 0 ? undefined : cap;
   const manager = values['manager-id'];
   if (!MANAGER_ID_PATTERN.test(manager))
     throw new UsageError(
@@ -201,7 +205,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     server: kubeConfig.getCurrentCluster()?.server,
     namespaces: namespaces.length ? namespaces : 'all',
     manager,
-    maxConcurrentHubs: concurrency,
+    maxConcurrentHubs: concurrency ?? 'no cap',
     leaderElection: elector ? `${lease.namespace}/${lease.name}` : 'off',
     endpoints: servers.map((s) => s.address),
   });
