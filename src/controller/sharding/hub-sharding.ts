@@ -71,6 +71,9 @@ export class HubSharding implements HubOwnership {
   private stopping = false;
   private stopped = false;
   private lastWarning = { message: '', at: 0 };
+  /** What a tick started and is still in flight (renewals by hub, the member Lease, the round). */
+  private readonly inFlight = new Set<string>();
+  private announced = false;
 
   constructor(private readonly options: HubShardingOptions) {
     this.clock = options.clock ?? systemClock;
@@ -109,7 +112,7 @@ export class HubSharding implements HubOwnership {
   start(): void {
     this.stopping = false;
     this.stopped = false;
-    void this.tick();
+    this.tick();
   }
 
   /** Lets every hub go (their reconciles drained within the grace period), releases their Leases and the member's. */
@@ -124,38 +127,57 @@ export class HubSharding implements HubOwnership {
     this.publish();
   }
 
-  private async tick(): Promise<void> {
+  /**
+   * Every retry period, whatever is still in flight: each held hub's Lease renewed on its own (a slow list or a slow
+   * renewal of another holds none back), the member Lease, and a round of reading the Leases and taking, keeping
+   * or letting go of hubs (one at a time).
+   */
+  private tick(): void {
     if (this.stopped) return;
-    try {
-      await this.step();
-    } catch (error) {
-      this.warn('sharding: the Leases could not be read or written', error);
-    }
-    if (!this.stopped) this.timer = this.clock.setTimer(this.options.retryPeriodMs, () => void this.tick());
+    for (const [key, held] of this.held) this.once(`renew ${key}`, () => this.renew(key, held));
+    if (!this.stopping) this.once('announce', () => this.announce());
+    this.once('step', () => this.step());
+    this.timer = this.clock.setTimer(this.options.retryPeriodMs, () => this.tick());
   }
 
-  /** One round: announce this replica, read every Lease, take, renew and release hubs. */
-  private async step(): Promise<void> {
+  /** Runs `work` unless the previous `name` is still in flight. */
+  private once(name: string, work: () => Promise<void>): void {
+    if (this.inFlight.has(name)) return;
+    this.inFlight.add(name);
+    work()
+      .catch((error) =>
+        this.warn(`sharding: the Leases could not be read or written (${name.split(' ')[0]})`, error),
+      )
+      .finally(() => this.inFlight.delete(name));
+  }
+
+  /** Renews the member Lease, which says this replica is alive and shares the hubs. */
+  private async announce(): Promise<void> {
     const { api, namespace, identity, leaseDurationMs } = this.options;
-    const memberName = memberLeaseName(identity);
-    let announced = false;
-    if (!this.stopping) {
-      try {
-        const body = heldLease(
-          this.memberLease,
-          { name: memberName, namespace, role: 'member' },
-          identity,
-          leaseDurationMs,
-          this.clock.now(),
-        );
-        this.memberLease = this.memberLease
-          ? await api.replaceNamespacedLease({ name: memberName, namespace, body })
-          : await api.createNamespacedLease({ namespace, body });
-        announced = true;
-      } catch (error) {
-        if (httpStatusOf(error) !== 409) this.warn('sharding: the member Lease could not be written', error);
-      }
+    const name = memberLeaseName(identity);
+    const body = heldLease(
+      this.memberLease,
+      { name, namespace, role: 'member' },
+      identity,
+      leaseDurationMs,
+      this.clock.now(),
+    );
+    try {
+      this.memberLease = this.memberLease
+        ? await api.replaceNamespacedLease({ name, namespace, body })
+        : await api.createNamespacedLease({ namespace, body });
+      this.announced = true;
+    } catch (error) {
+      // A conflict: the Lease as it stands is read again from the next list.
+      if (httpStatusOf(error) !== 409) throw error;
+      this.announced = false;
     }
+  }
+
+  /** One round: read every Lease, then take, keep and let go of hubs. */
+  private async step(): Promise<void> {
+    const { api, namespace, identity } = this.options;
+    const memberName = memberLeaseName(identity);
     const leases = (await api.listNamespacedLease({ namespace, labelSelector: SHARD_LEASE_SELECTOR })).items;
     const now = this.clock.now();
     this.observations.observe(leases, now);
@@ -167,8 +189,8 @@ export class HubSharding implements HubOwnership {
       const role = lease.metadata?.labels?.[LEASE_ROLE_LABEL];
       const holder = holderOf(lease);
       if (role === 'member') {
-        // Our own, as it stands, when our write of it failed (a conflict: read it again from the list).
-        if (lease.metadata?.name === memberName && !announced && !this.stopping) this.memberLease = lease;
+        if (lease.metadata?.name === memberName && !this.announced && !this.stopping)
+          this.memberLease = lease;
         if (!this.observations.expired(lease, now)) members.add(holder);
         else if (holder !== identity && this.observations.expired(lease, now, 2)) tidy.push(lease);
       } else {
@@ -189,16 +211,12 @@ export class HubSharding implements HubOwnership {
   }
 
   private async stepHub(key: string, lease: V1Lease | undefined, known: boolean): Promise<void> {
+    // A hub being let go stays held (and renewed) until its reconcile has drained: it must not lapse before.
+    if (this.releasing.has(key)) return;
     const held = this.held.get(key);
-    if (this.releasing.has(key)) {
-      // Kept while its reconcile drains: it must not lapse before it is released.
-      if (held) await this.renew(key, held);
-      return;
-    }
     const assigned = known && !this.stopping ? assignedMember(key, this.liveMembers) : undefined;
     if (assigned === this.identity) {
-      if (held) await this.renew(key, held);
-      else if (!this.gate.busy(key)) await this.take(key, lease);
+      if (!held && !this.gate.busy(key)) await this.take(key, lease);
     } else if (held) {
       void this.release(key, known ? `hub ${key} is assigned to ${assigned}` : `hub ${key} is gone`, !known);
     } else if (lease && holderOf(lease) === this.identity && !this.gate.busy(key)) {
