@@ -145,6 +145,7 @@ export class Controller {
       logger,
       session: options.session,
       client: options.client,
+      ownership: options.ownership,
     });
     this.metrics = options.metrics ?? new OperatorMetrics(this.memory);
     this.reconciler = new HubReconciler({

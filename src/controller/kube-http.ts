@@ -6,8 +6,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import {
+  type ConfigurationOptions,
   createConfiguration,
   type KubeConfig,
+  type PromiseConfigurationOptions,
   type RequestContext,
   ResponseContext,
   ServerConfiguration,
@@ -129,4 +131,27 @@ export function makeKubeApi<T>(
       httpApi: kubeHttpLibrary(options),
     }),
   );
+}
+
+/**
+ * Options for one API call that end it (its request destroyed, the call rejected) when it has not completed within
+ * `ms`, however busy its connection: for calls that are worth nothing late, such as a Lease renewal, which
+ * client-go bounds the same way.
+ */
+export function callWithin(ms: number): ConfigurationOptions {
+  const options: PromiseConfigurationOptions = {
+    middleware: [
+      {
+        pre: async (context: RequestContext) => {
+          context.setSignal(AbortSignal.timeout(ms));
+          return context;
+        },
+        post: async (response: ResponseContext) => response,
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+  // The object-parameter APIs are typed as taking Observable middleware, but hand their options to the promise
+  // APIs, which wrap promise middleware (client-node 1.4's wrapOptions): promise middleware is what works.
+  return options as unknown as ConfigurationOptions;
 }

@@ -304,6 +304,7 @@ export class HubClient implements HubAccess, HubPageReader {
       limiterClass: 'twinUpdate',
       action: `patching ${describeSlot(slot)} of device ${deviceId}`,
       deviceId,
+      beforeSend: options.beforeSend,
     };
     if (!etag || etag.trim() === '*' || etag.trim() === '"*"') {
       // The SDK would send If-Match "*" and overwrite whatever another writer put there since our read.
@@ -348,6 +349,7 @@ export class HubClient implements HubAccess, HubPageReader {
       limiterClass: 'identity',
       action: `creating the ${moduleId} module of device ${deviceId}`,
       deviceId,
+      beforeSend: options.beforeSend,
     };
     // Whether an earlier attempt may have created the module: it was sent, but its answer never came back.
     let mayHaveCreated = false;

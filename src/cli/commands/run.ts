@@ -1,5 +1,6 @@
 // `iot-security-operator run`: the Kubernetes controller. Watches IoTHubs, SecurityModuleConfigs, TwinConfigs and
 // the Secrets they name, reconciles each hub, and writes status where cluster operators look.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -7,7 +8,7 @@ import { parseKubeDuration } from '../../api/kube-duration.js';
 import { Controller } from '../../controller/controller.js';
 import { makeKubeApi } from '../../controller/kube-http.js';
 import { LeaderElector } from '../../controller/leader-election.js';
-import { HubSharding } from '../../controller/sharding/hub-sharding.js';
+import { HubSharding, shardTimingError } from '../../controller/sharding/hub-sharding.js';
 import {
   parseBindAddress,
   type RunningHttpServer,
@@ -46,6 +47,7 @@ Options (named as controller-runtime's where one exists):
   --sharding                     instead of one leader, every replica reconciles a share of the hubs: each hub is
                                  written only by the holder of its own Lease, and moves when replicas come or go
   --shard-lease-duration 15s, --shard-renew-deadline 10s, --shard-retry-period 2s   the hub and member Leases
+                                 (the lease duration must be at least the renew deadline + 2 retry periods)
   --metrics-bind-address :8080   Prometheus /metrics (0 turns it off)
   --health-probe-bind-address :8081  /healthz and /readyz (0 turns them off)
   --log-level info               error, warn, info, debug (JSON lines on standard error; LOG_FORMAT=text)
@@ -134,13 +136,8 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     renewDeadlineMs: duration(values['shard-renew-deadline'], '--shard-renew-deadline'),
     retryPeriodMs: duration(values['shard-retry-period'], '--shard-retry-period'),
   };
-  if (
-    !(
-      shardTiming.leaseDurationMs > shardTiming.renewDeadlineMs &&
-      shardTiming.renewDeadlineMs > shardTiming.retryPeriodMs
-    )
-  )
-    throw new UsageError('sharding needs lease duration > renew deadline > retry period');
+  const shardTimingProblem = shardTimingError(shardTiming);
+  if (shardTimingProblem) throw new UsageError(shardTimingProblem);
   if (values.sharding && values['leader-elect'])
     throw new UsageError('--sharding and --leader-elect are two ways of sharing the work: give one');
   let metricsBind: ReturnType<typeof parseBindAddress>;
@@ -156,7 +153,8 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     controller: 'iot-security-operator',
   });
   const instance = process.env.POD_NAME ?? hostname();
-  const identity = `${instance}_${process.pid}`;
+  // The pid alone repeats (1 in every container): a random suffix keeps two incarnations of a Pod apart.
+  const identity = `${instance}_${process.pid}_${randomBytes(4).toString('hex')}`;
   const sharding: HubSharding | undefined = values.sharding
     ? new HubSharding({
         api: makeKubeApi(kubeConfig, CoordinationV1Api),
@@ -168,6 +166,8 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
         onLetGo: (key) => controller.memory.drop(key),
         onChanged: (hubs, replicas) => controller.metrics.setShard(hubs, replicas),
         handOverGraceMs: graceMs,
+        // A Deployment switched from --leader-elect: its old leader, while it lives, writes every hub.
+        leaderLease: lease.name,
         logger,
       })
     : undefined;

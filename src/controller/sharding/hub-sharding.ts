@@ -9,7 +9,12 @@
 // - a hub assigned elsewhere (a replica came), is let go: its reconcile drained (the Lease still renewed
 //   meanwhile), then the Lease released, so that its new owner takes it at once;
 // - a replica that dies stops renewing: its hubs are taken within the lease duration (and a list period or two);
-// - on a clean stop every hub is let go and released, and the member Lease deleted.
+// - on a clean stop the member Lease is deleted first (the others stop assigning hubs to this replica), then every
+//   hub is let go and released;
+// - while the leader-election Lease (of a Deployment run with --leader-elect before) has a live holder, no hub is
+//   taken and those held are let go: that leader writes every hub.
+// Every Lease call is bounded (a retry period for writes, the renew deadline for the list), as client-go bounds its
+// attempts, so that a call stuck on a dead connection cannot outlast the hold it is meant to extend.
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../../observability/logger.js';
 import { type Clock, systemClock, type Timer } from '../../runtime/clock.js';
@@ -17,6 +22,7 @@ import { httpStatusOf } from '../../runtime/http-status.js';
 import type { Stop } from '../../runtime/stop.js';
 import { describeApiError } from '../api-errors.js';
 import type { HubOwnership } from '../hub-ownership.js';
+import { callWithin } from '../kube-http.js';
 import { assignedMember } from './assignment.js';
 import { HubGate } from './hub-gate.js';
 import {
@@ -43,8 +49,16 @@ export interface HubShardingOptions extends LeaseTiming {
   onTaken: (key: string) => void;
   /** A hub was let go and its reconcile has returned: forget what was kept for it (another replica writes it now). */
   onLetGo: (key: string) => void;
-  /** How long a hub let go on purpose may take to finish its writes in flight before its hub calls are abandoned. */
+  /**
+   * How long a hub let go on purpose may take to finish its writes in flight before its hub calls are abandoned;
+   * capped at the margin a lapse leaves (lease duration - renew deadline - retry period).
+   */
   handOverGraceMs: number;
+  /**
+   * The leader-election Lease (in the same namespace): while a live holder holds it, no hub is taken here. A
+   * Deployment switched from --leader-elect to --sharding by a rolling update still runs its old leader for a while.
+   */
+  leaderLease?: string;
   /** The hubs held, or the replicas seen, changed (for the metrics). */
   onChanged?: (hubs: readonly string[], replicas: number) => void;
   logger?: Logger;
@@ -72,14 +86,27 @@ export class HubSharding implements HubOwnership {
   private stopped = false;
   private lastWarning = { message: '', at: 0 };
   /** What a tick started and is still in flight (renewals by hub, the member Lease, the round). */
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Map<string, Promise<void>>();
   private announced = false;
+  /** When the member Lease was first written in this run: hubs are taken from one list round later on. */
+  private announcedAt?: number;
+  /** When the last list answered: after a longer gap than the lease duration, every observation starts over. */
+  private listedAt?: number;
+  private readonly leaderObservations = new LeaseObservations();
+  /** Whether the leader-election Lease has a live holder (so until it is read). */
+  private leaderLive: boolean;
 
   constructor(private readonly options: HubShardingOptions) {
     this.clock = options.clock ?? systemClock;
-    const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = options;
-    if (!(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs))
-      throw new RangeError('sharding needs leaseDuration > renewDeadline > retryPeriod');
+    const timingError = shardTimingError(options);
+    if (timingError) throw new RangeError(timingError);
+    this.leaderLive = options.leaderLease !== undefined;
+  }
+
+  /** What a lapse leaves to end the writes in flight before the Lease could expire as others see it. */
+  private get lapseGraceMs(): number {
+    const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = this.options;
+    return Math.max(0, leaseDurationMs - renewDeadlineMs - retryPeriodMs);
   }
 
   get identity(): string {
@@ -115,16 +142,42 @@ export class HubSharding implements HubOwnership {
     this.tick();
   }
 
-  /** Lets every hub go (their reconciles drained within the grace period), releases their Leases and the member's. */
+  /**
+   * Deletes the member Lease first, so that the others stop assigning hubs to this replica, then lets every hub go
+   * (their reconciles drained within the grace period) and releases their Leases, including any a round still
+   * running takes or begins to let go.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const key of this.held.keys()) void this.release(key, 'stopping', false);
-    await Promise.all(this.releasing.values());
+    await this.inFlight.get('announce');
+    await this.removeMember();
+    await this.inFlight.get('step');
+    while (this.held.size > 0 || this.releasing.size > 0) {
+      for (const key of this.held.keys()) void this.release(key, 'stopping', false);
+      await Promise.all([...this.releasing.values(), this.inFlight.get('step')]);
+    }
     this.stopped = true;
     this.timer?.cancel();
-    const lease = this.memberLease;
-    if (lease) await this.remove(lease, 'the member Lease');
     this.publish();
+  }
+
+  /** Deletes this replica's member Lease (it is its own: no precondition). */
+  private async removeMember(): Promise<void> {
+    const { api, namespace, identity, retryPeriodMs } = this.options;
+    try {
+      await api.deleteNamespacedLease(
+        { name: memberLeaseName(identity), namespace },
+        callWithin(retryPeriodMs),
+      );
+    } catch (error) {
+      if (httpStatusOf(error) !== 404)
+        this.warn(
+          'sharding: the member Lease could not be deleted; the others drop it when it expires',
+          error,
+        );
+    }
+    this.memberLease = undefined;
+    this.announced = false;
   }
 
   /**
@@ -143,17 +196,17 @@ export class HubSharding implements HubOwnership {
   /** Runs `work` unless the previous `name` is still in flight. */
   private once(name: string, work: () => Promise<void>): void {
     if (this.inFlight.has(name)) return;
-    this.inFlight.add(name);
-    work()
+    const running = work()
       .catch((error) =>
         this.warn(`sharding: the Leases could not be read or written (${name.split(' ')[0]})`, error),
       )
       .finally(() => this.inFlight.delete(name));
+    this.inFlight.set(name, running);
   }
 
   /** Renews the member Lease, which says this replica is alive and shares the hubs. */
   private async announce(): Promise<void> {
-    const { api, namespace, identity, leaseDurationMs } = this.options;
+    const { api, namespace, identity, leaseDurationMs, retryPeriodMs } = this.options;
     const name = memberLeaseName(identity);
     const body = heldLease(
       this.memberLease,
@@ -164,23 +217,41 @@ export class HubSharding implements HubOwnership {
     );
     try {
       this.memberLease = this.memberLease
-        ? await api.replaceNamespacedLease({ name, namespace, body })
-        : await api.createNamespacedLease({ namespace, body });
+        ? await api.replaceNamespacedLease({ name, namespace, body }, callWithin(retryPeriodMs))
+        : await api.createNamespacedLease({ namespace, body }, callWithin(retryPeriodMs));
       this.announced = true;
+      this.announcedAt ??= this.clock.now();
     } catch (error) {
+      const status = httpStatusOf(error);
+      // Deleted by the others (they delete member Leases left unrenewed for two lease durations): made anew next.
+      if (status === 404) this.memberLease = undefined;
       // A conflict: the Lease as it stands is read again from the next list.
-      if (httpStatusOf(error) !== 409) throw error;
+      else if (status !== 409) throw error;
       this.announced = false;
     }
   }
 
   /** One round: read every Lease, then take, keep and let go of hubs. */
   private async step(): Promise<void> {
-    const { api, namespace, identity } = this.options;
+    const { api, namespace, identity, leaseDurationMs, renewDeadlineMs } = this.options;
     const memberName = memberLeaseName(identity);
-    const leases = (await api.listNamespacedLease({ namespace, labelSelector: SHARD_LEASE_SELECTOR })).items;
+    const sentAt = this.clock.now();
+    const leases = (
+      await api.listNamespacedLease(
+        { namespace, labelSelector: SHARD_LEASE_SELECTOR },
+        callWithin(renewDeadlineMs),
+      )
+    ).items;
     const now = this.clock.now();
-    this.observations.observe(leases, now);
+    // After a gap (an outage of the API server, a process paused), what was seen last is too old to tell that a
+    // Lease went unrenewed: every Lease counts as renewed now, rather than every replica as gone.
+    const fresh = this.listedAt !== undefined && now - this.listedAt > leaseDurationMs;
+    this.listedAt = now;
+    this.observations.observe(leases, now, fresh);
+    await this.readLeader(fresh);
+    // A replica starting with others takes hubs only from a list sent a retry period after it announced itself,
+    // so that it sees those that announced themselves meanwhile instead of taking every hub and handing most over.
+    const settled = this.announcedAt !== undefined && sentAt >= this.announcedAt + this.options.retryPeriodMs;
     const members = new Set<string>();
     const hubLeases = new Map<string, V1Lease>();
     const tidy: V1Lease[] = [];
@@ -205,20 +276,64 @@ export class HubSharding implements HubOwnership {
     this.liveMembers = [...members].sort();
     const keys = new Set([...known, ...this.held.keys()]);
     for (const [key, lease] of hubLeases) if (holderOf(lease) === identity) keys.add(key);
-    await Promise.all([...keys].map((key) => this.stepHub(key, hubLeases.get(key), known.has(key))));
+    await Promise.all([...keys].map((key) => this.stepHub(key, hubLeases.get(key), known.has(key), settled)));
     for (const lease of tidy) await this.remove(lease, 'a Lease no replica renews');
     this.publish();
   }
 
-  private async stepHub(key: string, lease: V1Lease | undefined, known: boolean): Promise<void> {
+  /** Reads the leader-election Lease, if one is named: whether a live holder holds it (then no hub is taken). */
+  private async readLeader(fresh: boolean): Promise<void> {
+    const { api, namespace, leaderLease, renewDeadlineMs, retryPeriodMs } = this.options;
+    if (leaderLease === undefined) return;
+    const wasLive = this.leaderLive;
+    try {
+      const lease = await api.readNamespacedLease(
+        { name: leaderLease, namespace },
+        callWithin(retryPeriodMs),
+      );
+      const now = this.clock.now();
+      this.leaderObservations.observe([lease], now, fresh);
+      this.leaderLive = !this.leaderObservations.expired(lease, now);
+      if (this.leaderLive && !wasLive)
+        this.options.logger?.warn(
+          'sharding: a leader holds the leader-election Lease; no hub is written here',
+          {
+            lease: `${namespace}/${leaderLease}`,
+            leader: holderOf(lease),
+          },
+        );
+    } catch (error) {
+      if (httpStatusOf(error) === 404) this.leaderLive = false;
+      // Unreadable: whether a leader writes every hub is unknown, so none is taken (those held are kept).
+      else {
+        this.warn('sharding: the leader-election Lease could not be read; no hub is taken meanwhile', error);
+        this.leaderLive = true;
+      }
+    }
+    if (wasLive && !this.leaderLive)
+      this.options.logger?.info('sharding: the leader-election Lease is free', { renewDeadlineMs });
+  }
+
+  private async stepHub(
+    key: string,
+    lease: V1Lease | undefined,
+    known: boolean,
+    taking: boolean,
+  ): Promise<void> {
     // A hub being let go stays held (and renewed) until its reconcile has drained: it must not lapse before.
     if (this.releasing.has(key)) return;
     const held = this.held.get(key);
     const assigned = known && !this.stopping ? assignedMember(key, this.liveMembers) : undefined;
-    if (assigned === this.identity) {
-      if (!held && !this.gate.busy(key)) await this.take(key, lease);
+    // Under a live leader, no hub is this replica's: that leader writes every hub.
+    if (assigned === this.identity && !this.leaderLive) {
+      if (!held && taking && !this.gate.busy(key)) await this.take(key, lease);
     } else if (held) {
-      void this.release(key, known ? `hub ${key} is assigned to ${assigned}` : `hub ${key} is gone`, !known);
+      const reason = !known
+        ? `hub ${key} is gone`
+        : assigned === this.identity
+          ? 'a leader holds the leader-election Lease'
+          : `hub ${key} is assigned to ${assigned}`;
+      void this.release(key, reason, !known);
     } else if (lease && holderOf(lease) === this.identity && !this.gate.busy(key)) {
       // Ours by a write whose answer was lost, or from before a lapse: given up now rather than left to expire.
       await this.writeRelease(lease, !known);
@@ -241,8 +356,8 @@ export class HubSharding implements HubOwnership {
     try {
       // The resourceVersion of what was seen is in the body: a renewal since makes this fail with 409.
       written = lease
-        ? await api.replaceNamespacedLease({ name, namespace, body })
-        : await api.createNamespacedLease({ namespace, body });
+        ? await api.replaceNamespacedLease({ name, namespace, body }, callWithin(this.options.retryPeriodMs))
+        : await api.createNamespacedLease({ namespace, body }, callWithin(this.options.retryPeriodMs));
     } catch (error) {
       if (httpStatusOf(error) === 409) return; // another replica was first, or the holder renewed
       throw error;
@@ -264,21 +379,18 @@ export class HubSharding implements HubOwnership {
   }
 
   private async renew(key: string, held: Held): Promise<void> {
-    const { api, namespace, identity, leaseDurationMs } = this.options;
+    const { api, namespace, identity, leaseDurationMs, retryPeriodMs } = this.options;
     const sentAt = this.clock.now();
     const name = held.lease.metadata?.name ?? hubLeaseName(key);
     try {
-      const written = await api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: heldLease(
-          held.lease,
-          { name, namespace, role: 'hub', hub: key },
-          identity,
-          leaseDurationMs,
-          sentAt,
-        ),
-      });
+      const body = heldLease(
+        held.lease,
+        { name, namespace, role: 'hub', hub: key },
+        identity,
+        leaseDurationMs,
+        sentAt,
+      );
+      const written = await api.replaceNamespacedLease({ name, namespace, body }, callWithin(retryPeriodMs));
       if (this.held.get(key) !== held) return;
       held.lease = written;
       held.renewedAt = sentAt;
@@ -311,9 +423,8 @@ export class HubSharding implements HubOwnership {
     this.held.delete(key);
     this.options.logger?.error('let a hub go: lost its Lease', { hub: key, reason });
     this.publish();
-    const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = this.options;
-    const graceMs = Math.max(0, leaseDurationMs - renewDeadlineMs - retryPeriodMs);
-    void this.gate.letGo(key, `lost the Lease of hub ${key}`, graceMs).then(() => {
+    // A hand-over under way has its own grace period: the hub gate keeps whichever abort comes first.
+    void this.gate.letGo(key, `lost the Lease of hub ${key}`, this.lapseGraceMs).then(() => {
       if (!this.held.has(key)) this.options.onLetGo(key);
     });
   }
@@ -324,7 +435,8 @@ export class HubSharding implements HubOwnership {
     if (pending) return pending;
     const released = (async () => {
       this.options.logger?.info('letting a hub go', { hub: key, reason });
-      await this.gate.letGo(key, reason, this.options.handOverGraceMs);
+      // Capped at a lapse's margin: should the renewals fail meanwhile, the writes end before the Lease could expire.
+      await this.gate.letGo(key, reason, Math.min(this.options.handOverGraceMs, this.lapseGraceMs));
       const held = this.held.get(key);
       if (held) {
         held.deadline?.cancel();
@@ -349,11 +461,10 @@ export class HubSharding implements HubOwnership {
     }
     const name = lease.metadata?.name ?? '';
     try {
-      await this.options.api.replaceNamespacedLease({
-        name,
-        namespace: this.options.namespace,
-        body: releasedLease(lease, this.clock.now()),
-      });
+      await this.options.api.replaceNamespacedLease(
+        { name, namespace: this.options.namespace, body: releasedLease(lease, this.clock.now()) },
+        callWithin(this.options.retryPeriodMs),
+      );
     } catch (error) {
       if (httpStatusOf(error) !== 409 && httpStatusOf(error) !== 404)
         this.warn(
@@ -366,11 +477,14 @@ export class HubSharding implements HubOwnership {
   /** Deletes a Lease as it was seen (a write since makes the delete fail, and it stays). */
   private async remove(lease: V1Lease, what: string): Promise<void> {
     try {
-      await this.options.api.deleteNamespacedLease({
-        name: lease.metadata?.name ?? '',
-        namespace: this.options.namespace,
-        body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion } },
-      });
+      await this.options.api.deleteNamespacedLease(
+        {
+          name: lease.metadata?.name ?? '',
+          namespace: this.options.namespace,
+          body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion } },
+        },
+        callWithin(this.options.retryPeriodMs),
+      );
     } catch (error) {
       if (httpStatusOf(error) !== 409 && httpStatusOf(error) !== 404)
         this.warn(`sharding: ${what} could not be deleted`, error);
@@ -389,4 +503,17 @@ export class HubSharding implements HubOwnership {
     this.lastWarning = { message: described, at: now };
     this.options.logger?.warn(message, { namespace: this.options.namespace, error: described });
   }
+}
+
+/**
+ * Why `timing` cannot keep two replicas from writing one hub, or undefined when it can: a lapse must leave a retry
+ * period to end the writes in flight and another for the clocks' and the list's slack before the Lease could expire.
+ */
+export function shardTimingError(timing: LeaseTiming): string | undefined {
+  const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = timing;
+  if (!(retryPeriodMs > 0 && renewDeadlineMs > retryPeriodMs))
+    return 'sharding needs --shard-renew-deadline > --shard-retry-period > 0';
+  if (leaseDurationMs < renewDeadlineMs + 2 * retryPeriodMs)
+    return 'sharding needs --shard-lease-duration >= --shard-renew-deadline + 2 x --shard-retry-period';
+  return undefined;
 }

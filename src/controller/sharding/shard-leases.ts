@@ -94,14 +94,18 @@ export const holderOf = (lease: V1Lease | undefined): string => lease?.spec?.hol
 export class LeaseObservations {
   private readonly seen = new Map<string, { version: string; at: number }>();
 
-  /** Records the Leases of one list (those not in it are forgotten). */
-  observe(leases: readonly V1Lease[], now: number): void {
+  /**
+   * Records the Leases of one list (those not in it are forgotten). `fresh`: every Lease counts as renewed now, as
+   * after a gap in listing longer than a lease, when an unchanged Lease may have been renewed in between for all
+   * this process saw.
+   */
+  observe(leases: readonly V1Lease[], now: number, fresh = false): void {
     const names = new Set<string>();
     for (const lease of leases) {
       const name = lease.metadata?.name ?? '';
       names.add(name);
       const version = `${lease.metadata?.resourceVersion}|${holderOf(lease)}|${String(lease.spec?.renewTime ?? '')}`;
-      if (this.seen.get(name)?.version !== version) this.seen.set(name, { version, at: now });
+      if (fresh || this.seen.get(name)?.version !== version) this.seen.set(name, { version, at: now });
     }
     for (const name of [...this.seen.keys()]) if (!names.has(name)) this.seen.delete(name);
   }
