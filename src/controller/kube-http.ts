@@ -9,7 +9,7 @@ import {
   type ConfigurationOptions,
   createConfiguration,
   type KubeConfig,
-  type PromiseConfigurationOptions,
+  Observable,
   type RequestContext,
   ResponseContext,
   ServerConfiguration,
@@ -139,19 +139,16 @@ export function makeKubeApi<T>(
  * client-go bounds the same way.
  */
 export function callWithin(ms: number): ConfigurationOptions {
-  const options: PromiseConfigurationOptions = {
+  return {
     middleware: [
       {
-        pre: async (context: RequestContext) => {
+        pre: (context: RequestContext) => {
           context.setSignal(AbortSignal.timeout(ms));
-          return context;
+          return new Observable(Promise.resolve(context));
         },
-        post: async (response: ResponseContext) => response,
+        post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
       },
     ],
     middlewareMergeStrategy: 'append',
   };
-  // The object-parameter APIs are typed as taking Observable middleware, but hand their options to the promise
-  // APIs, which wrap promise middleware (client-node 1.4's wrapOptions): promise middleware is what works.
-  return options as unknown as ConfigurationOptions;
 }

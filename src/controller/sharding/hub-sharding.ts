@@ -223,10 +223,11 @@ export class HubSharding implements HubOwnership {
       this.announcedAt ??= this.clock.now();
     } catch (error) {
       const status = httpStatusOf(error);
-      // Deleted by the others (they delete member Leases left unrenewed for two lease durations): made anew next.
-      if (status === 404) this.memberLease = undefined;
-      // A conflict: the Lease as it stands is read again from the next list.
-      else if (status !== 409) throw error;
+      if (status !== 404 && status !== 409) throw error;
+      // Changed or deleted by another: the others delete member Leases left unrenewed for two lease durations, and
+      // an update of a deleted Lease answers 409 as well as 404. Forgotten: the next announcement creates it, or,
+      // should it still exist (409 again), the next list reads it as it stands.
+      this.memberLease = undefined;
       this.announced = false;
     }
   }
