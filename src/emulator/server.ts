@@ -184,7 +184,8 @@ export function createHubServer(options: HubServerOptions): https.Server {
       if (match) operation = match.route.operation;
       // Authorized on the headers, before any of the body is read.
       authorize(request);
-      if (operation === 'twinUpdate')
+      // Twin updates and registry writes (a module created): what two replicas must never send one hub at once.
+      if (operation === 'twinUpdate' || (operation === 'registry' && request.method !== 'GET'))
         writeAnswered = hub.stats.twinWriteStarted(request.headers['user-agent'] ?? '', hub.clock.now());
       if (!match) throw hubErrors.routeNotFound(request.method ?? 'GET', url.pathname);
       if (match.route.apiVersion) {

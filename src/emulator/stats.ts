@@ -8,7 +8,7 @@ export type FaultKind = '429' | '500' | '503' | 'drop' | 'reset';
 
 type TwinClass = 'twinRead' | 'twinUpdate';
 
-/** Twin updates asked for in a row by one client (its User-Agent), between two of another client's. */
+/** Writes (twin updates, registry PUTs and DELETEs) asked for in a row by one client (its User-Agent), between two of another client's. */
 export interface TwinWriterRun {
   client: string;
   requests: number;
@@ -36,8 +36,8 @@ export interface EmulatorStatsSnapshot {
   /** Writable property acknowledgements the IoT Plug and Play devices reported, by `ac` (200, 203, 400). */
   pnpAcknowledgements: Record<string, number>;
   /**
-   * Who wrote twins, in order: one run per change of client; `overlapping` counts the updates that arrived while
-   * another client's update was still being answered (two writers at once).
+   * Who wrote twins and the registry (modules), in order: one run per change of client; `overlapping` counts the
+   * writes that arrived while another client's write was still being answered (two writers at once).
    */
   twinWriters: { runs: TwinWriterRun[]; overlapping: number };
 }
