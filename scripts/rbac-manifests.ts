@@ -1,7 +1,12 @@
 // The RBAC manifests rendered from src/controller/rbac-rules.ts: a ClusterRole for all namespaces, a Role for the
-// namespaced install, and the leader-election Role every install has.
+// namespaced install, and the Role of the Leases (leader election's or sharding's) every install has.
 import { stringify } from 'yaml';
-import { LEADER_ELECTION_RULES, type PolicyRule, RECONCILE_RULES } from '../src/controller/rbac-rules.js';
+import {
+  LEADER_ELECTION_RULES,
+  type PolicyRule,
+  RECONCILE_RULES,
+  SHARDING_RULES,
+} from '../src/controller/rbac-rules.js';
 
 const NAMESPACE = 'iot-security';
 const ACCOUNT = 'iot-security-operator';
@@ -54,10 +59,10 @@ export function renderRbacManifests(banner: string): Map<string, string> {
     'manifests/base/leader-election.yaml',
     documents(
       [
-        role('Role', `${ACCOUNT}-leader-election`, LEADER_ELECTION_RULES),
+        role('Role', `${ACCOUNT}-leader-election`, [...LEADER_ELECTION_RULES, ...SHARDING_RULES]),
         binding('RoleBinding', 'Role', `${ACCOUNT}-leader-election`),
       ],
-      `${banner}\n# The leader-election Lease, in the operator's own namespace.`,
+      `${banner}\n# The Leases, in the operator's own namespace: leader election's, or with --sharding the replicas' and hubs'.`,
     ),
   );
   return out;

@@ -19,7 +19,9 @@ import { addTelemetry, emptyTelemetry, type HubTelemetrySnapshot } from '../hub/
 import type { Logger } from '../observability/logger.js';
 import type { HubMetricsSource } from '../observability/metrics.js';
 import { GoneUids } from './gone-uids.js';
+import type { HubOwnership } from './hub-ownership.js';
 import type { HubObject } from './kube-objects.js';
+import { ownedHubAccess } from './owned-hub-access.js';
 import { ValidationMemo } from './validation-memo.js';
 import { WrittenStatuses } from './written-statuses.js';
 
@@ -47,6 +49,8 @@ export interface ControllerMemoryOptions {
   session?: Omit<HubSessionOptions, 'unknownOwners' | 'manager' | 'resyncMs' | 'logger'>;
   /** Extra hub client options (tests: retry timing). */
   client?: Partial<HubClientOptions>;
+  /** With hubs sharded across replicas: each hub write is refused unless this replica holds the hub then. */
+  ownership?: HubOwnership;
 }
 
 export class ControllerMemory implements HubMetricsSource {
@@ -113,7 +117,9 @@ export class ControllerMemory implements HubMetricsSource {
     state.limiter = rateLimiter;
     const client = createHubClient({ ...this.options.client, ...clientOptions, rateLimiter, logger });
     const namespace = `${hub.metadata.namespace}/`;
-    const session = new HubSession(client, {
+    const ownership = this.options.ownership;
+    const access = ownership ? ownedHubAccess(key, client, ownership) : client;
+    const session = new HubSession(access, {
       ...this.options.session,
       unknownOwners: 'keep',
       manager: this.options.manager,

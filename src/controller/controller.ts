@@ -13,6 +13,7 @@ import { StopController } from '../runtime/stop-controller.js';
 import { ConfigMapReader } from './config-maps.js';
 import { ControllerMemory, type ControllerMemoryOptions } from './controller-memory.js';
 import { EventRecorder } from './event-recorder.js';
+import type { HubOwnership } from './hub-ownership.js';
 import { HubReconciler } from './hub-reconciler.js';
 import { makeKubeApi } from './kube-http.js';
 import {
@@ -59,6 +60,8 @@ export interface ControllerOptions {
   metrics?: OperatorMetrics;
   /** How long a stop waits for reconciles in progress before abandoning their hub calls (10 s). */
   shutdownGraceMs?: number;
+  /** With hubs sharded across replicas, the hubs this one may reconcile (default: all). */
+  ownership?: HubOwnership;
 }
 
 function customSource(kubeConfig: KubeConfig, kind: ApiKind): CollectionSource {
@@ -147,6 +150,7 @@ export class Controller {
       logger,
       session: options.session,
       client: options.client,
+      ownership: options.ownership,
     });
     this.metrics = options.metrics ?? new OperatorMetrics(this.memory);
     this.reconciler = new HubReconciler({
@@ -198,8 +202,20 @@ export class Controller {
     });
     const stop = new StopController();
     this.term = { queue, stop };
-    queue.start((key, { drain }) => this.reconciler.reconcile(key, drainAlso(stop.stop, drain)));
-    for (const key of this.knownHubs()) queue.add(key);
+    const ownership = this.options.ownership;
+    queue.start((key, { drain }) => {
+      const run = drainAlso(stop.stop, drain);
+      if (!ownership) return this.reconciler.reconcile(key, run);
+      // Queued while owned, let go since: another replica answers for it now.
+      if (!ownership.owns(key)) return Promise.resolve({ kind: 'done' });
+      return ownership.guard(key, run, (guarded) => this.reconciler.reconcile(key, guarded));
+    });
+    for (const key of this.hubKeys()) this.enqueue(key, false);
+  }
+
+  /** Queues hub `key` (a replica that has just taken the hub's lease). */
+  reconcileHub(key: string): void {
+    this.enqueue(key, false);
   }
 
   /**
@@ -239,7 +255,8 @@ export class Controller {
     this.term?.queue.retryWaitingForApiServer();
   }
 
-  private knownHubs(): Set<string> {
+  /** Every hub known from the caches: the IoTHubs, and the hubs the resources name. */
+  hubKeys(): Set<string> {
     const keys = new Set<string>();
     for (const hub of this.hubs.all()) keys.add(objectKey(hub.metadata));
     for (const config of [...this.configs.all(), ...this.twinConfigs.all()]) {
@@ -250,7 +267,7 @@ export class Controller {
   }
 
   private enqueue(key: string | undefined, interrupt: boolean): void {
-    if (key) this.term?.queue.add(key, { interrupt });
+    if (key && (this.options.ownership?.owns(key) ?? true)) this.term?.queue.add(key, { interrupt });
   }
 
   /** Every informer, in the order they start. */

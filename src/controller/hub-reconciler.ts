@@ -7,6 +7,7 @@
 // It knows nothing of queues or watches: it says when it wants to run again.
 import { parseKubeDuration } from '../api/kube-duration.js';
 import type { HubSession, StepOutcome } from '../engine/hub-session.js';
+import { isHubError } from '../hub/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
@@ -252,7 +253,9 @@ export class HubReconciler {
       this.logStep(view.key, outcome);
       return { ok: true, outcome, hostName: connection.hostName };
     } catch (error) {
-      if (stop.abort.aborted) return { ok: false, aborted: true };
+      // Cancelled with no abort: a write refused because this replica no longer holds the hub (owned-hub-access.ts),
+      // a stop of this hub's reconcile whose abort is yet to come; another replica answers for the hub now.
+      if (stop.abort.aborted || isHubError(error, 'Cancelled')) return { ok: false, aborted: true };
       const problem = hubProblemOf(error, connection.hostName);
       this.deps.logger.warn('hub reconcile failed', {
         hub: view.key,

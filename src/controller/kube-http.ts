@@ -6,8 +6,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import {
+  type ConfigurationOptions,
   createConfiguration,
   type KubeConfig,
+  Observable,
   type RequestContext,
   ResponseContext,
   ServerConfiguration,
@@ -129,4 +131,24 @@ export function makeKubeApi<T>(
       httpApi: kubeHttpLibrary(options),
     }),
   );
+}
+
+/**
+ * Options for one API call that end it (its request destroyed, the call rejected) when it has not completed within
+ * `ms`, however busy its connection: for calls that are worth nothing late, such as a Lease renewal, which
+ * client-go bounds the same way.
+ */
+export function callWithin(ms: number): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (context: RequestContext) => {
+          context.setSignal(AbortSignal.timeout(ms));
+          return new Observable(Promise.resolve(context));
+        },
+        post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
 }

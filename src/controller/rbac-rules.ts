@@ -39,3 +39,12 @@ export const LEADER_ELECTION_RULES: PolicyRule[] = [
     verbs: ['get', 'update'],
   },
 ];
+
+/**
+ * Rights in the operator's own namespace for `--sharding` (create is in LEADER_ELECTION_RULES): the member and hub
+ * Leases, whose names are not known in advance, are read with one list, renewed, taken and released with update,
+ * and deleted when their replica stops or their hub is gone.
+ */
+export const SHARDING_RULES: PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'update', 'delete'] },
+];

@@ -176,6 +176,7 @@ export function createHubServer(options: HubServerOptions): https.Server {
     let operation: StatsClass = 'unknown';
     let status = 500;
     let match: ReturnType<typeof router.match> | undefined;
+    let writeAnswered: (() => void) | undefined;
     try {
       const url = new URL(request.url ?? '/', 'https://hub');
       match = router.match(request.method ?? 'GET', url.pathname);
@@ -183,6 +184,9 @@ export function createHubServer(options: HubServerOptions): https.Server {
       if (match) operation = match.route.operation;
       // Authorized on the headers, before any of the body is read.
       authorize(request);
+      // Twin updates and registry writes (a module created): what two replicas must never send one hub at once.
+      if (operation === 'twinUpdate' || (operation === 'registry' && request.method !== 'GET'))
+        writeAnswered = hub.stats.twinWriteStarted(request.headers['user-agent'] ?? '', hub.clock.now());
       if (!match) throw hubErrors.routeNotFound(request.method ?? 'GET', url.pathname);
       if (match.route.apiVersion) {
         const version = url.searchParams.get('api-version');
@@ -230,6 +234,7 @@ export function createHubServer(options: HubServerOptions): https.Server {
       status = errorResponse.status;
       sendError(request, response, errorResponse, new Date(hub.clock.now()));
     } finally {
+      writeAnswered?.();
       hub.stats.record(operation, status);
       const deviceId = match?.params.deviceId;
       if (deviceId !== undefined && (operation === 'twinRead' || operation === 'twinUpdate'))

@@ -8,6 +8,18 @@ export type FaultKind = '429' | '500' | '503' | 'drop' | 'reset';
 
 type TwinClass = 'twinRead' | 'twinUpdate';
 
+/** Writes (twin updates, registry PUTs and DELETEs) asked for in a row by one client (its User-Agent), between two of another client's. */
+export interface TwinWriterRun {
+  client: string;
+  requests: number;
+  /** When the first and the last of them arrived. */
+  from: string;
+  to: string;
+}
+
+/** Most runs kept: the oldest go first (a run is a change of writer, so few in a sound test). */
+const WRITER_RUNS_KEPT = 1000;
+
 export interface EmulatorStatsSnapshot {
   since: string;
   totalRequests: number;
@@ -23,6 +35,11 @@ export interface EmulatorStatsSnapshot {
   twinRequests: Record<TwinClass, Record<string, number>>;
   /** Writable property acknowledgements the IoT Plug and Play devices reported, by `ac` (200, 203, 400). */
   pnpAcknowledgements: Record<string, number>;
+  /**
+   * Who wrote twins and the registry (modules), in order: one run per change of client; `overlapping` counts the
+   * writes that arrived while another client's write was still being answered (two writers at once).
+   */
+  twinWriters: { runs: TwinWriterRun[]; overlapping: number };
 }
 
 const twinKey = (deviceId: string, moduleId?: string) =>
@@ -38,6 +55,10 @@ export class EmulatorStats {
   private acknowledgements = new Map<number, number>();
   /** When the first and the latest twin update were applied (ms since the epoch). */
   private updateSpan?: { firstAt: number; lastAt: number };
+  private writerRuns: { client: string; requests: number; from: number; to: number }[] = [];
+  /** Twin updates being answered, by client. */
+  private writesInFlight = new Map<string, number>();
+  private overlappingWrites = 0;
 
   /** A request and its answer; status 0 is a connection dropped without an answer. */
   record(operation: StatsClass, status: number): void {
@@ -93,6 +114,32 @@ export class EmulatorStats {
     return this.twinCalls[operation].get(twinKey(deviceId, moduleId)) ?? 0;
   }
 
+  /**
+   * A twin update from `client` arrived at `now` (whatever its answer will be); call the function returned once it
+   * is answered.
+   */
+  twinWriteStarted(client: string, now: number): () => void {
+    for (const [other, count] of this.writesInFlight)
+      if (other !== client && count > 0) {
+        this.overlappingWrites++;
+        break;
+      }
+    this.writesInFlight.set(client, (this.writesInFlight.get(client) ?? 0) + 1);
+    const last = this.writerRuns.at(-1);
+    if (last?.client === client) {
+      last.requests++;
+      last.to = now;
+    } else {
+      this.writerRuns.push({ client, requests: 1, from: now, to: now });
+      if (this.writerRuns.length > WRITER_RUNS_KEPT) this.writerRuns.shift();
+    }
+    return () => {
+      const left = (this.writesInFlight.get(client) ?? 1) - 1;
+      if (left > 0) this.writesInFlight.set(client, left);
+      else this.writesInFlight.delete(client);
+    };
+  }
+
   /** A writable property acknowledgement an IoT Plug and Play device reported. */
   recordPnpAcknowledgement(ac: number): void {
     this.acknowledgements.set(ac, (this.acknowledgements.get(ac) ?? 0) + 1);
@@ -123,6 +170,8 @@ export class EmulatorStats {
     this.twinCalls.twinUpdate.clear();
     this.acknowledgements.clear();
     this.updateSpan = undefined;
+    this.writerRuns = [];
+    this.overlappingWrites = 0;
   }
 
   snapshot(): EmulatorStatsSnapshot {
@@ -147,6 +196,14 @@ export class EmulatorStats {
         twinUpdate: Object.fromEntries(this.twinCalls.twinUpdate),
       },
       pnpAcknowledgements: Object.fromEntries([...this.acknowledgements].map(([ac, n]) => [String(ac), n])),
+      twinWriters: {
+        runs: this.writerRuns.map((run) => ({
+          ...run,
+          from: new Date(run.from).toISOString(),
+          to: new Date(run.to).toISOString(),
+        })),
+        overlapping: this.overlappingWrites,
+      },
     };
   }
 }

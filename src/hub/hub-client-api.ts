@@ -15,6 +15,12 @@ export interface CallOptions {
    * late answer is never read.
    */
   abort?: AbortSignal;
+  /**
+   * Called synchronously just before each attempt of a write is sent (after any wait for quota or backoff);
+   * throwing refuses the attempt and ends the call with what it threw (a HubError of kind 'Cancelled' reads as a
+   * stop). For a writer that may lose the right to write while a call waits (a hub's Lease, with --sharding).
+   */
+  beforeSend?: () => void;
 }
 
 export interface ReadOptions extends CallOptions {

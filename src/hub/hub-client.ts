@@ -28,7 +28,7 @@ import {
 } from './rate-limiter.js';
 import { type HubRateLimits, type RateLimitOverrides, rateLimitsFor } from './rate-limits.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
-import { HubHttpsAgent, useHubAgent } from './sdk-transport.js';
+import { appendUserAgent, HubHttpsAgent, useHubAgent } from './sdk-transport.js';
 import { HubTelemetry } from './telemetry.js';
 import { deviceRecordFromJson, patchIsApplied, twinFromJson } from './twin-mapping.js';
 import {
@@ -66,6 +66,8 @@ export interface HubClientOptions {
   /** An attempt with no answer after this long is retried as a network timeout (60 s). */
   attemptTimeoutMs?: number;
   registry?: HubRegistry;
+  /** A product token appended to the User-Agent of every request, naming this client to the hub's logs. */
+  userAgent?: string;
 }
 
 export interface HubClientSnapshot extends HubSnapshot {
@@ -93,6 +95,7 @@ function buildRegistry(
   connection: HubConnectionString,
   connectionString: string,
   agent: HubHttpsAgent,
+  userAgent: string | undefined,
 ): Registry {
   // A ready token is sent as it is; fromSharedAccessSignature would take the URL-encoded sr as the host, which
   // breaks host:port.
@@ -104,6 +107,7 @@ function buildRegistry(
           sharedAccessSignature: connectionSecret(connection),
         });
   useHubAgent(registry, agent);
+  if (userAgent) appendUserAgent(registry, userAgent);
   return registry;
 }
 
@@ -135,7 +139,7 @@ export class HubClient implements HubAccess, HubPageReader {
         this.registry = options.registry;
       } else {
         this.agent = new HubHttpsAgent({ ca: options.ca });
-        this.registry = buildRegistry(connection, options.connectionString, this.agent);
+        this.registry = buildRegistry(connection, options.connectionString, this.agent, options.userAgent);
       }
     } catch (error) {
       if (this.sharesLimiter) releaseSharedHubRateLimiter(this.hubName);
@@ -300,6 +304,7 @@ export class HubClient implements HubAccess, HubPageReader {
       limiterClass: 'twinUpdate',
       action: `patching ${describeSlot(slot)} of device ${deviceId}`,
       deviceId,
+      beforeSend: options.beforeSend,
     };
     if (!etag || etag.trim() === '*' || etag.trim() === '"*"') {
       // The SDK would send If-Match "*" and overwrite whatever another writer put there since our read.
@@ -344,6 +349,7 @@ export class HubClient implements HubAccess, HubPageReader {
       limiterClass: 'identity',
       action: `creating the ${moduleId} module of device ${deviceId}`,
       deviceId,
+      beforeSend: options.beforeSend,
     };
     // Whether an earlier attempt may have created the module: it was sent, but its answer never came back.
     let mayHaveCreated = false;

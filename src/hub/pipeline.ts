@@ -17,6 +17,8 @@ export interface HubCall {
   /** For messages: `patching the module twin of device d1`. */
   action: string;
   deviceId?: string;
+  /** Called just before each attempt is sent (CallOptions.beforeSend): what it throws ends the call. */
+  beforeSend?: () => void;
 }
 
 interface CallOutcome {
@@ -77,6 +79,8 @@ export class HubPipeline {
           const waitStarted = clock.now();
           const permit = await limiter.acquire(call.limiterClass, { abort });
           telemetry.recordWait(call.limiterClass, clock.now() - waitStarted);
+          // After the wait for quota, which may have been long: the last moment the caller can refuse the attempt.
+          call.beforeSend?.();
           outcome.attempts = attemptNumber;
           telemetry.recordAttempt(call.limiterClass);
           const timeoutMs = this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;

@@ -72,6 +72,19 @@ export function useHubAgent(client: Registry | JobClient, agent: https.Agent): v
   restApiClientOf(client).setOptions({ http: { agent } });
 }
 
+/**
+ * Appends `product` (e.g. `iot-security-operator/replica-1`) to the User-Agent the SDK sends on every request
+ * (azure-iothub 1.16 keeps it in `_restApiClient._userAgent`), so that a hub's logs tell its clients apart.
+ */
+export function appendUserAgent(client: Registry | JobClient, product: string): void {
+  const restApiClient = restApiClientOf(client) as unknown as { _userAgent?: unknown };
+  if (typeof restApiClient._userAgent !== 'string')
+    throw new Error(
+      'azure-iothub no longer keeps _restApiClient._userAgent; src/hub/sdk-transport.ts must be adapted',
+    );
+  restApiClient._userAgent = `${restApiClient._userAgent} ${product}`;
+}
+
 /** A Registry that reaches a HostName with a port and trusts `options.ca`. */
 export function registryFromConnectionString(
   connectionString: string,

@@ -90,6 +90,22 @@ export class OperatorMetrics {
     labelNames: ['name'],
     registers: [this.registry],
   });
+  readonly shardOwned = new Gauge({
+    name: 'iot_security_hub_shard_owned',
+    help: 'With hubs sharded across replicas: 1 for each hub (IoTHub resource) whose Lease this replica holds',
+    labelNames: ['hub'],
+    registers: [this.registry],
+  });
+  readonly shardHubs = new Gauge({
+    name: 'iot_security_shard_hubs',
+    help: 'With hubs sharded across replicas: how many hubs this replica holds',
+    registers: [this.registry],
+  });
+  readonly shardMembers = new Gauge({
+    name: 'iot_security_shard_members',
+    help: 'With hubs sharded across replicas: the live replicas sharing the hubs, as this one sees them',
+    registers: [this.registry],
+  });
   readonly resourceDevices = new Gauge({
     name: 'iot_security_resource_devices',
     help: 'Devices of a SecurityModuleConfig by state, at its last reconcile',
@@ -143,6 +159,14 @@ export class OperatorMetrics {
 
   setLeader(lease: string, leading: boolean): void {
     this.leader.set({ name: lease }, leading ? 1 : 0);
+  }
+
+  /** The hubs this replica holds, and the replicas it shares them with. */
+  setShard(hubs: readonly string[], members: number): void {
+    this.shardOwned.reset();
+    for (const hub of hubs) this.shardOwned.set({ hub }, 1);
+    this.shardHubs.set(hubs.length);
+    this.shardMembers.set(members);
   }
 
   /** A resource's status as last written (undefined: the resource is gone). */

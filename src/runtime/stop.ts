@@ -32,3 +32,12 @@ export function drainAlso(stop: Stop, ...signals: (AbortSignal | undefined)[]): 
   if (extra.length === 0) return stop;
   return { drain: AbortSignal.any([stop.drain, ...extra]), abort: stop.abort };
 }
+
+/** A stop that fires when any of `stops` does (work answering to two owners, e.g. the run and its hub's lease). */
+export function anyStop(...stops: Stop[]): Stop {
+  if (stops.length === 1) return stops[0];
+  return {
+    drain: AbortSignal.any(stops.map((s) => s.drain)),
+    abort: AbortSignal.any(stops.map((s) => s.abort)),
+  };
+}

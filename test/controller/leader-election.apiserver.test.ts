@@ -41,7 +41,7 @@ describe('leader election between two operator processes', () => {
     ]);
     return result.code === 0 ? result.stdout.trim() : '';
   };
-  const processOf = (identity: string) => operators.find((o) => identity.endsWith(`_${o.process.pid}`));
+  const processOf = (identity: string) => operators.find((o) => identity.includes(`_${o.process.pid}_`));
   const start = () => {
     const operator = startOperatorProcess([
       '--kubeconfig',

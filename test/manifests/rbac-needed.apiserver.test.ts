@@ -4,7 +4,12 @@
 // only the TwinConfig that names a ConfigMap is held: the hub's SecurityModuleConfig still converges.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LEADER_ELECTION_RULES, type PolicyRule, RECONCILE_RULES } from '../../src/controller/rbac-rules.js';
+import {
+  LEADER_ELECTION_RULES,
+  type PolicyRule,
+  RECONCILE_RULES,
+  SHARDING_RULES,
+} from '../../src/controller/rbac-rules.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import {
   kubectlOk,
@@ -22,7 +27,9 @@ import { configMap, securityModuleConfig, twinConfig } from '../support/resource
 import { until } from '../support/until.js';
 
 const cp = await sharedControlPlane();
-const RULES: PolicyRule[] = [...RECONCILE_RULES, ...LEADER_ELECTION_RULES];
+const RULES: PolicyRule[] = [...RECONCILE_RULES, ...LEADER_ELECTION_RULES, ...SHARDING_RULES];
+/** The operator runs with --leader-elect, except where a sharding rule is removed: then with --sharding. */
+const sharded = (rule: PolicyRule) => SHARDING_RULES.includes(rule);
 
 /** The API server's words for a refused request of this rule, as they appear in a JSON log line. */
 function refusal(rule: PolicyRule): RegExp {
@@ -33,12 +40,17 @@ function refusal(rule: PolicyRule): RegExp {
 
 /**
  * Resolves once the operator has gone on past the refusal: one that leads has reconciled twice more when asked; one
- * whose caches cannot fill has listed again and been refused again; one that cannot take the lease stands by, ready.
+ * whose caches cannot fill has listed again and been refused again; one that cannot take the lease stands by, ready;
+ * one that cannot read the sharding Leases is ready and holds no hub.
  */
 async function carriesOn(lacking: { removed: PolicyRule; operator: OperatorProcess; namespace: string }) {
   const { removed, operator, namespace } = lacking;
   const what = `the operator without ${removed.verbs.join(',')} ${removed.resources.join(',')}`;
-  if (LEADER_ELECTION_RULES.includes(removed)) {
+  if (sharded(removed)) {
+    const { probes } = await operator.endpoints();
+    const readyz = async () => (await fetch(`${probes}/readyz`)).text();
+    await until(async () => (await readyz()).includes('sharding: 0 hubs'), 30_000, `${what} ready`, 250);
+  } else if (LEADER_ELECTION_RULES.includes(removed)) {
     const { probes } = await operator.endpoints();
     const readyz = async () => (await fetch(`${probes}/readyz`)).text();
     await until(async () => (await readyz()).includes('standby'), 30_000, `${what} standing by`, 250);
@@ -150,7 +162,7 @@ describe('every RBAC rule is needed', () => {
           token,
           '--namespace',
           namespace,
-          '--leader-elect',
+          ...(sharded(removed) ? ['--sharding', '--shard-retry-period', '1s'] : ['--leader-elect']),
           '--leader-elect-resource-namespace',
           namespace,
         ]);

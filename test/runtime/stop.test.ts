@@ -29,7 +29,7 @@ describe('StopController', () => {
     assert.equal(controller.stop.abort.aborted, false);
   });
 
-  it('keeps the first grace period when asked to drain again', async () => {
+  it('keeps the earlier abort when asked to drain again with a longer grace period', async () => {
     const clock = new FakeClock();
     const controller = new StopController(clock);
     controller.drain(new Error('first'), 1000);
@@ -37,6 +37,29 @@ describe('StopController', () => {
     await clock.advance(1000);
     assert.equal(controller.stop.abort.aborted, true);
     assert.equal((controller.stop.drain.reason as Error).message, 'first');
+  });
+
+  it('brings the abort forward when asked to drain again with less time to spare', async () => {
+    // A shutdown's 20 s grace period under way when the hub's lease is about to lapse: the lapse's deadline wins.
+    const clock = new FakeClock();
+    const controller = new StopController(clock);
+    controller.drain(new Error('shutting down'), 20_000);
+    await clock.advance(5000);
+    controller.drain(new Error('lost the lease'), 3000);
+    await clock.advance(2999);
+    assert.equal(controller.stop.abort.aborted, false);
+    await clock.advance(1);
+    assert.equal(controller.stop.abort.aborted, true);
+    assert.equal((controller.stop.drain.reason as Error).message, 'shutting down');
+  });
+
+  it('gives a grace period to a drain that had none', async () => {
+    const clock = new FakeClock();
+    const controller = new StopController(clock);
+    controller.drain(new Error('draining'));
+    controller.drain(new Error('now with a deadline'), 500);
+    await clock.advance(500);
+    assert.equal(controller.stop.abort.aborted, true);
   });
 
   it('drains without ever aborting when no grace period is given', async () => {

@@ -1,5 +1,6 @@
 // `iot-security-operator run`: the Kubernetes controller. Watches IoTHubs, SecurityModuleConfigs, TwinConfigs and
 // the Secrets they name, reconciles each hub, and writes status where cluster operators look.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -7,6 +8,7 @@ import { parseKubeDuration } from '../../api/kube-duration.js';
 import { Controller } from '../../controller/controller.js';
 import { makeKubeApi } from '../../controller/kube-http.js';
 import { LeaderElector } from '../../controller/leader-election.js';
+import { HubSharding, shardTimingError } from '../../controller/sharding/hub-sharding.js';
 import {
   parseBindAddress,
   type RunningHttpServer,
@@ -15,6 +17,7 @@ import {
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../observability/logger.js';
 import { MANAGER_ID_PATTERN } from '../../planner/ownership.js';
 import { type CommandIo, UsageError } from '../command-io.js';
+import { PACKAGE_NAME, packageVersion } from '../package-version.js';
 import { shutdownSignal } from '../shutdown-signal.js';
 
 export const DEFAULT_OPERATOR_MANAGER = 'iot-security-operator';
@@ -40,9 +43,13 @@ Options (named as controller-runtime's where one exists):
   --leader-elect                 only the holder of a coordination.k8s.io Lease reconciles; the others keep their
                                  caches warm and take over when it goes (on in the manifests)
   --leader-elect-resource-name iot-security-operator-leader        the Lease
-  --leader-elect-resource-namespace NS   the Lease's namespace (default: POD_NAMESPACE, the one --namespace,
-                                 or default)
+  --leader-elect-resource-namespace NS   the namespace of the Leases (leader election's or sharding's; default:
+                                 POD_NAMESPACE, the one --namespace, or default)
   --leader-elect-lease-duration 15s, --leader-elect-renew-deadline 10s, --leader-elect-retry-period 2s
+  --sharding                     instead of one leader, every replica reconciles a share of the hubs: each hub is
+                                 written only by the holder of its own Lease, and moves when replicas come or go
+  --shard-lease-duration 15s, --shard-renew-deadline 10s, --shard-retry-period 2s   the hub and member Leases
+                                 (the lease duration must be at least the renew deadline + 2 retry periods)
   --metrics-bind-address :8080   Prometheus /metrics (0 turns it off)
   --health-probe-bind-address :8081  /healthz and /readyz (0 turns them off)
   --log-level info               error, warn, info, debug (JSON lines on standard error; LOG_FORMAT=text)
@@ -84,6 +91,10 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
       'leader-elect-lease-duration': { type: 'string', default: '15s' },
       'leader-elect-renew-deadline': { type: 'string', default: '10s' },
       'leader-elect-retry-period': { type: 'string', default: '2s' },
+      sharding: { type: 'boolean', default: false },
+      'shard-lease-duration': { type: 'string', default: '15s' },
+      'shard-renew-deadline': { type: 'string', default: '10s' },
+      'shard-retry-period': { type: 'string', default: '2s' },
       'metrics-bind-address': { type: 'string', default: ':8080' },
       'health-probe-bind-address': { type: 'string', default: ':8081' },
       'log-level': { type: 'string' },
@@ -124,6 +135,15 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
   };
   if (!(lease.leaseDurationMs > lease.renewDeadlineMs && lease.renewDeadlineMs > lease.retryPeriodMs))
     throw new UsageError('the leader election needs lease duration > renew deadline > retry period');
+  const shardTiming = {
+    leaseDurationMs: duration(values['shard-lease-duration'], '--shard-lease-duration'),
+    renewDeadlineMs: duration(values['shard-renew-deadline'], '--shard-renew-deadline'),
+    retryPeriodMs: duration(values['shard-retry-period'], '--shard-retry-period'),
+  };
+  const shardTimingProblem = shardTimingError(shardTiming);
+  if (shardTimingProblem) throw new UsageError(shardTimingProblem);
+  if (values.sharding && values['leader-elect'])
+    throw new UsageError('--sharding and --leader-elect are two ways of sharing the work: give one');
   let metricsBind: ReturnType<typeof parseBindAddress>;
   let probeBind: ReturnType<typeof parseBindAddress>;
   try {
@@ -137,8 +157,26 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     controller: 'iot-security-operator',
   });
   const instance = process.env.POD_NAME ?? hostname();
+  // The pid alone repeats (1 in every container): a random suffix keeps two incarnations of a Pod apart.
+  const identity = `${instance}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const sharding: HubSharding | undefined = values.sharding
+    ? new HubSharding({
+        api: makeKubeApi(kubeConfig, CoordinationV1Api),
+        namespace: lease.namespace,
+        identity,
+        ...shardTiming,
+        hubKeys: () => controller.hubKeys(),
+        onTaken: (key) => controller.reconcileHub(key),
+        onLetGo: (key) => controller.memory.drop(key),
+        onChanged: (hubs, replicas) => controller.metrics.setShard(hubs, replicas),
+        handOverGraceMs: graceMs,
+        // A Deployment switched from --leader-elect: its old leader, while it lives, writes every hub.
+        leaderLease: lease.name,
+        logger,
+      })
+    : undefined;
 
-  const controller = new Controller({
+  const controller: Controller = new Controller({
     kubeConfig,
     namespaces,
     maxConcurrentHubs: concurrency,
@@ -147,6 +185,9 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     instance,
     informers: { relistIntervalMs: syncPeriodMs },
     shutdownGraceMs: graceMs,
+    // Names this replica in the hubs' request logs (and to the emulator, which tells writers apart by it).
+    client: { userAgent: `${PACKAGE_NAME}/${packageVersion()} (${identity})` },
+    ownership: sharding,
   });
   const shutdown = shutdownSignal(graceMs);
   const stopped = new Promise((resolve) =>
@@ -159,7 +200,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
         api: makeKubeApi(kubeConfig, CoordinationV1Api),
         namespace: lease.namespace,
         name: lease.name,
-        identity: `${instance}_${process.pid}`,
+        identity,
         leaseDurationMs: lease.leaseDurationMs,
         renewDeadlineMs: lease.renewDeadlineMs,
         retryPeriodMs: lease.retryPeriodMs,
@@ -177,6 +218,11 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
         onNewLeader: (identity) => logger.info('standing by', { leader: identity }),
       })
     : undefined;
+  const readiness = () => {
+    if (elector) return elector.isLeader ? 'leader' : 'standby';
+    if (sharding) return `sharding: ${sharding.hubs.length} hubs, ${sharding.members.length} replicas`;
+    return 'running';
+  };
   const servers: RunningHttpServer[] = [];
   if (probeBind)
     servers.push(
@@ -186,7 +232,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
           controller.synced
             ? {
                 status: 200,
-                body: `ok (${elector ? (elector.isLeader ? 'leader' : 'standby') : 'running'})\n`,
+                body: `ok (${readiness()})\n`,
               }
             : { status: 503, body: 'informer caches not synced yet\n' },
       }),
@@ -207,6 +253,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     manager,
     maxConcurrentHubs: concurrency ?? 'no cap',
     leaderElection: elector ? `${lease.namespace}/${lease.name}` : 'off',
+    sharding: sharding ? `${lease.namespace}, as ${identity}` : 'off',
     endpoints: servers.map((s) => s.address),
   });
   try {
@@ -216,10 +263,15 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
       if (elector) {
         controller.metrics.setLeader(lease.name, false);
         elector.start();
-      } else controller.startWorkers();
+      } else {
+        controller.startWorkers();
+        sharding?.start();
+      }
       await stopped;
     }
     logger.info('stopping: finishing reconciles in progress');
+    // Each hub let go and its Lease released first, so that the other replicas take them at once.
+    await sharding?.stop();
     await controller.stop();
     await elector?.stop();
     for (const server of servers) await server.close();
