@@ -66,20 +66,21 @@ export interface ManagedTwin {
   current?: boolean;
 }
 
+/**
+ * A hub's devices and managed twins as read at one moment, for reading: the planner, status and export read it;
+ * only the engine's FleetSnapshot (src/engine/fleet-snapshot.ts) changes one between reads.
+ */
 export interface HubSnapshot {
-  devices: DeviceRecord[];
+  readonly devices: readonly DeviceRecord[];
   /** The managed twins by slot, then by device id; a device without an entry lacks that module. */
-  twins: Map<TwinSlot, Map<string, ManagedTwin>>;
+  readonly twins: ReadonlyMap<TwinSlot, ReadonlyMap<string, ManagedTwin>>;
 }
 
-/** The twins of one slot in a snapshot (an empty map when none was read). */
-export function twinsOf(snapshot: HubSnapshot, slot: TwinSlot): Map<string, ManagedTwin> {
-  let twins = snapshot.twins.get(slot);
-  if (!twins) {
-    twins = new Map();
-    snapshot.twins.set(slot, twins);
-  }
-  return twins;
+const NO_TWINS: ReadonlyMap<string, ManagedTwin> = new Map();
+
+/** The twins of one slot in a snapshot (none when the slot was not read). */
+export function twinsOf(snapshot: HubSnapshot, slot: TwinSlot): ReadonlyMap<string, ManagedTwin> {
+  return snapshot.twins.get(slot) ?? NO_TWINS;
 }
 
 /** One PATCH of a twin: only what changes. */
