@@ -68,7 +68,9 @@ export function twinFromJson(twinJson: unknown, slot: TwinSlot, shared?: SharedV
     ...(expected === undefined ? {} : { moduleId: expected }),
     etag,
     tags: sharedTags(twinJson.tags, shared),
-    desired: withoutBookkeeping(desired, shared),
+    // Desired is shared whole: twins given the same configuration hold the same object, and the planner plans
+    // such twins once (see evaluateDevice).
+    desired: shared ? shared.share(withoutBookkeeping(desired)) : withoutBookkeeping(desired),
     desiredMetadata: isObject(desired.$metadata) ? desired.$metadata : {},
     reported: withoutBookkeeping(reported, shared),
     desiredVersion: typeof desired.$version === 'number' ? desired.$version : 0,
