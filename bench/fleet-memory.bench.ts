@@ -3,7 +3,9 @@
 // converged hub, nothing to write). `sync` runs as a process of its own, from the sources (tsx), so that its wall
 // time, CPU (user + system) and peak RSS are its own and not the emulator's, which runs in this process. Also
 // prints what the command costs doing nothing (`--help`: node and tsx). BENCH_CPU_PROF=DIR writes a V8 CPU profile
-// of each pass there (node --cpu-prof), to see where the time goes.
+// of each pass there (node --cpu-prof), to see where the time goes. BENCH_HEAP_CAP_MB=N runs both passes with the
+// heap capped (--max-old-space-size=N): peak RSS is mostly garbage V8 has yet to collect, and a process that still
+// runs capped shows what it needs (as in a container with a memory limit, which Node sizes its heap by).
 import { join } from 'node:path';
 import { baselineFiles, REPO, runNode } from './rollout/contenders.js';
 import { benchHub } from './rollout/harness.js';
@@ -11,6 +13,9 @@ import { benchHub } from './rollout/harness.js';
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 100_000);
 const UNITS = Number(process.env.BENCH_UNITS ?? 10);
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const HEAP_CAP = process.env.BENCH_HEAP_CAP_MB
+  ? [`--max-old-space-size=${process.env.BENCH_HEAP_CAP_MB}`]
+  : [];
 const CLI = ['--import', 'tsx', join(REPO, 'src/cli/main.ts')];
 
 const emulator = await benchHub(DEVICES, { units: UNITS });
@@ -25,6 +30,7 @@ async function sync(label: string): Promise<void> {
   const run = runNode(
     [
       ...profile,
+      ...HEAP_CAP,
       ...CLI,
       'sync',
       '-f',
@@ -56,7 +62,7 @@ async function sync(label: string): Promise<void> {
 try {
   const idle = await runNode([...CLI, '--help'], {}).done;
   console.log(
-    `fleet memory benchmark: ${DEVICES.toLocaleString('en-US')} devices, S3 x${UNITS}; the command doing nothing: ${idle.cpuSeconds.toFixed(1)} s CPU, ${Math.round(idle.peakRssMb)} MB`,
+    `fleet memory benchmark: ${DEVICES.toLocaleString('en-US')} devices, S3 x${UNITS}${HEAP_CAP.length ? `, ${HEAP_CAP[0]}` : ''}; the command doing nothing: ${idle.cpuSeconds.toFixed(1)} s CPU, ${Math.round(idle.peakRssMb)} MB`,
   );
   await sync('cold');
   await emulator.agentsIdle();
