@@ -187,7 +187,8 @@ export class HubSession {
     abort: AbortSignal,
   ): Promise<FleetSnapshot> {
     if (read === 'full' || !this.snapshot) {
-      this.snapshot = new FleetSnapshot(await this.access.readSnapshot(slots, { abort }));
+      const previous = this.snapshot;
+      this.snapshot = new FleetSnapshot(await this.access.readSnapshot(slots, { abort, previous }));
       this.lastFullReadAt = this.lastReadAt = this.clock.now();
     } else if (read === 'partial') {
       for (const slot of new Set(reread.map((t) => t.slot))) {

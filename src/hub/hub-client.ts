@@ -19,7 +19,13 @@ import {
 } from '../twins/types.js';
 import { connectionSecret, type HubConnectionString, parseHubConnectionString } from './connection-string.js';
 import { HubError, isHubError } from './errors.js';
-import type { CallOptions, HubAccess, HubPageReader, ReadOptions } from './hub-client-api.js';
+import type {
+  CallOptions,
+  HubAccess,
+  HubPageReader,
+  ReadOptions,
+  SnapshotReadOptions,
+} from './hub-client-api.js';
 import { type HubCall, HubPipeline } from './pipeline.js';
 import {
   type AdaptationOptions,
@@ -72,6 +78,21 @@ export interface HubClientOptions {
 export interface HubClientSnapshot extends HubSnapshot {
   /** Query pages read: of the devices, and of each module slot's twins. */
   queryCalls: { devices: number; modules: number };
+}
+
+/**
+ * Whether a query's row shows `known` as it was: the same etag (tags, desired) and the same version (which every
+ * change raises, reports too), and `known` was itself a query's (not a write's answer or what stands in for one).
+ */
+function unchanged(known: ManagedTwin, row: unknown): boolean {
+  const { etag, version } = row as { etag?: unknown; version?: unknown };
+  return (
+    known.version !== undefined &&
+    known.version === version &&
+    known.etag === etag &&
+    known.current === undefined &&
+    known.reportedMayBeStale === undefined
+  );
 }
 
 /** How a twin of a slot is named in calls and messages. */
@@ -195,7 +216,10 @@ export class HubClient implements HubAccess, HubPageReader {
     );
   }
 
-  async readSnapshot(slots: readonly TwinSlot[], options: CallOptions = {}): Promise<HubClientSnapshot> {
+  async readSnapshot(
+    slots: readonly TwinSlot[],
+    options: SnapshotReadOptions = {},
+  ): Promise<HubClientSnapshot> {
     // Every collection at once; the first failure stops the others, and is what the caller gets.
     const all = new AbortController();
     const abort = options.abort ? AbortSignal.any([options.abort, all.signal]) : all.signal;
@@ -213,8 +237,14 @@ export class HubClient implements HubAccess, HubPageReader {
       twins.set(slot, bySlot);
       return bySlot;
     };
+    /** The twin of a row: the previous snapshot's when unchanged (no JSON made into a twin again), else a new one. */
+    const twinOf = (row: unknown, slot: TwinSlot, previous: ReadonlyMap<string, ManagedTwin> | undefined) => {
+      const known = previous?.get((row as { deviceId?: unknown }).deviceId as string);
+      return known && unchanged(known, row) ? known : twinFromJson(row, slot, this.shared);
+    };
     // The device twins come with the devices' own query.
     const deviceTwins = slots.includes(DEVICE_TWIN) ? slotTwins(DEVICE_TWIN) : undefined;
+    const previousDeviceTwins = options.previous?.twins.get(DEVICE_TWIN);
     const readDevices = async () => {
       let pages = 0;
       for await (const rows of this.queryPages(DEVICES_QUERY, 'reading the devices', abort)) {
@@ -222,7 +252,7 @@ export class HubClient implements HubAccess, HubPageReader {
         for (const row of rows) {
           devices.push(deviceRecordFromJson(row, this.shared));
           if (deviceTwins) {
-            const twin = twinFromJson(row, DEVICE_TWIN, this.shared);
+            const twin = twinOf(row, DEVICE_TWIN, previousDeviceTwins);
             deviceTwins.set(twin.deviceId, twin);
           }
         }
@@ -231,12 +261,13 @@ export class HubClient implements HubAccess, HubPageReader {
     };
     const readModules = async (slot: TwinSlot) => {
       const bySlot = slotTwins(slot);
+      const previous = options.previous?.twins.get(slot);
       let pages = 0;
       const action = `reading ${describeSlot(slot)} of every device`;
       for await (const rows of this.queryPages(twinsQuery(slot), action, abort)) {
         pages++;
         for (const row of rows) {
-          const twin = twinFromJson(row, slot, this.shared);
+          const twin = twinOf(row, slot, previous);
           bySlot.set(twin.deviceId, twin);
         }
       }
