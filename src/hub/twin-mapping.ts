@@ -36,6 +36,24 @@ function withoutBookkeeping(properties: Json, shared?: SharedValues): Json {
   return rest;
 }
 
+/**
+ * desired's `$metadata` as lastWritten reads it: each node's `$lastUpdated` as epoch ms (a number, not the hub's
+ * 28-character timestamp: a twin written once carries one per level of each property) and `$lastUpdatedVersion`.
+ */
+function compactMetadata(node: Json): Json {
+  const compact: Json = {};
+  for (const key of Object.keys(node)) {
+    const value = node[key];
+    if (key === '$lastUpdated') {
+      const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      if (!Number.isNaN(at)) compact.$lastUpdated = at;
+    } else if (key === '$lastUpdatedVersion') {
+      if (typeof value === 'number') compact.$lastUpdatedVersion = value;
+    } else if (isObject(value)) compact[key] = compactMetadata(value);
+  }
+  return compact;
+}
+
 const text = (value: string, shared?: SharedValues) => (shared ? shared.text(value) : value);
 
 const sharedTags = (tags: unknown, shared?: SharedValues): Json =>
@@ -71,7 +89,7 @@ export function twinFromJson(twinJson: unknown, slot: TwinSlot, shared?: SharedV
     // Desired is shared whole: twins given the same configuration hold the same object, and the planner plans
     // such twins once (see evaluateDevice).
     desired: shared ? shared.share(withoutBookkeeping(desired)) : withoutBookkeeping(desired),
-    desiredMetadata: isObject(desired.$metadata) ? desired.$metadata : {},
+    desiredMetadata: isObject(desired.$metadata) ? compactMetadata(desired.$metadata) : {},
     reported: withoutBookkeeping(reported, shared),
     desiredVersion: typeof desired.$version === 'number' ? desired.$version : 0,
   };

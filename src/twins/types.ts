@@ -44,7 +44,10 @@ export interface ManagedTwin {
   tags: Record<string, unknown>;
   /** properties.desired, without `$metadata` and `$version`. */
   desired: Record<string, unknown>;
-  /** properties.desired.$metadata: when, and at which desired version, each property was last written. */
+  /**
+   * properties.desired.$metadata: when, and at which desired version, each property was last written (the hub
+   * client keeps `$lastUpdated` as epoch ms; a timestamp string is read too).
+   */
   desiredMetadata: Record<string, unknown>;
   /** properties.reported, without `$metadata` and `$version`. */
   reported: Record<string, unknown>;
@@ -94,7 +97,12 @@ export function lastWritten(twin: ManagedTwin, path: readonly string[]): { at?: 
   let node: unknown = twin.desiredMetadata;
   for (const key of path) node = (node as Record<string, unknown> | undefined)?.[key];
   const meta = node as { $lastUpdated?: unknown; $lastUpdatedVersion?: unknown } | undefined;
-  const at = typeof meta?.$lastUpdated === 'string' ? Date.parse(meta.$lastUpdated) : Number.NaN;
+  const at =
+    typeof meta?.$lastUpdated === 'number'
+      ? meta.$lastUpdated
+      : typeof meta?.$lastUpdated === 'string'
+        ? Date.parse(meta.$lastUpdated)
+        : Number.NaN;
   return {
     ...(Number.isNaN(at) ? {} : { at }),
     ...(typeof meta?.$lastUpdatedVersion === 'number' ? { version: meta.$lastUpdatedVersion } : {}),
