@@ -8,7 +8,8 @@ import { type HubPlan, type HubReconcileInput, twinKey } from '../planner/plan-h
 import type { PlannedResource } from '../planner/types.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
-import { type HubSnapshot, type TwinRef, type TwinSlot, twinsOf } from '../twins/types.js';
+import type { TwinRef, TwinSlot } from '../twins/types.js';
+import { FleetSnapshot } from './fleet-snapshot.js';
 import { type ReconcileOutcome, reconcileHub, slotsToRead } from './reconcile-hub.js';
 import { RereadSchedule } from './reread-schedule.js';
 import { TwinMemory } from './twin-memory.js';
@@ -87,7 +88,7 @@ export function isWaiting(plan: HubPlan): boolean {
 
 export class HubSession {
   readonly memory = new TwinMemory();
-  private snapshot?: HubSnapshot;
+  private snapshot?: FleetSnapshot;
   private lastPlan?: HubPlan;
   private lastFullReadAt = Number.NEGATIVE_INFINITY;
   private lastReadAt = Number.NEGATIVE_INFINITY;
@@ -126,7 +127,7 @@ export class HubSession {
     const stop = options.stop ?? NO_STOP;
     const slots = slotsToRead(resources, options.slots);
     // A slot the last snapshot did not read (a new kind of resource): the whole hub is read again.
-    const newSlot = slots.some((slot) => !this.snapshot?.twins.has(slot));
+    const newSlot = slots.some((slot) => !this.snapshot?.hasSlot(slot));
     const read = this.chooseRead(options.fullRead === true || newSlot);
     const reread = read === 'partial' ? this.rereads.due(this.clock.now()) : [];
     const snapshot = await this.refresh(read, slots, reread, stop.abort);
@@ -156,7 +157,7 @@ export class HubSession {
       this.rereads.update(
         outcome.finalPlan.unsettledTwins,
         (ref) => written.has(twinKey(ref)),
-        read === 'full' ? (ref) => snapshot.twins.has(ref.slot) : (ref) => wasReread.has(twinKey(ref)),
+        read === 'full' ? (ref) => snapshot.hasSlot(ref.slot) : (ref) => wasReread.has(twinKey(ref)),
         this.clock.now(),
       );
     }
@@ -184,16 +185,16 @@ export class HubSession {
     slots: readonly TwinSlot[],
     reread: readonly TwinRef[],
     abort: AbortSignal,
-  ): Promise<HubSnapshot> {
+  ): Promise<FleetSnapshot> {
     if (read === 'full' || !this.snapshot) {
-      this.snapshot = await this.access.readSnapshot(slots, { abort });
+      const previous = this.snapshot;
+      this.snapshot = new FleetSnapshot(await this.access.readSnapshot(slots, { abort, previous }));
       this.lastFullReadAt = this.lastReadAt = this.clock.now();
     } else if (read === 'partial') {
       for (const slot of new Set(reread.map((t) => t.slot))) {
-        const twins = twinsOf(this.snapshot, slot);
         const ids = reread.filter((t) => t.slot === slot).map((t) => t.deviceId);
-        const fresh = await this.access.readTwins(slot, ids, { abort, fleetSize: twins.size });
-        for (const [deviceId, twin] of fresh) twins.set(deviceId, twin);
+        const fleetSize = this.snapshot.twins.get(slot)?.size ?? 0;
+        this.snapshot.replaceTwins(slot, await this.access.readTwins(slot, ids, { abort, fleetSize }));
       }
       this.lastReadAt = this.clock.now();
     }

@@ -14,7 +14,8 @@ import type { DeviceFailure, PlannedResource, TwinWrite } from '../planner/types
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
 import { forEachBounded } from '../runtime/worker-pool.js';
-import { type HubSnapshot, type ManagedTwin, type TwinRef, type TwinSlot, twinsOf } from '../twins/types.js';
+import type { HubSnapshot, TwinRef, TwinSlot } from '../twins/types.js';
+import { FleetSnapshot } from './fleet-snapshot.js';
 import { type HubMoment, TwinMemory } from './twin-memory.js';
 import { WriteVerifier } from './write-verifier.js';
 
@@ -47,8 +48,11 @@ export interface ReconcileOptions {
   concurrency?: number;
   /** Carried between reconciles of the same hub in one process. */
   memory?: TwinMemory;
-  /** Reuse this snapshot (e.g. refreshed in part by the caller) instead of reading a new one. */
-  snapshot?: HubSnapshot;
+  /**
+   * Reuse this snapshot (e.g. refreshed in part by the caller) instead of reading a new one; what the reconcile
+   * learns (its writes' answers, twins re-read) is put in it.
+   */
+  snapshot?: FleetSnapshot;
   logger?: Logger;
   /**
    * Read the agents' answers while writes go on (on by default for runs of more than `verifyAbove` writes,
@@ -95,10 +99,6 @@ function failureOf(deviceId: string, error: unknown): DeviceFailure {
   };
 }
 
-/**
- * Twins whose writes the hub may have lost (see twin-memory.ts), read again by GET: older than our write, they are
- * planned and written again.
- */
 /** Twins by slot, for the reads that take one slot at a time. */
 function bySlot(refs: readonly TwinRef[]): Map<TwinSlot, string[]> {
   const groups = new Map<TwinSlot, string[]>();
@@ -106,17 +106,21 @@ function bySlot(refs: readonly TwinRef[]): Map<TwinSlot, string[]> {
   return groups;
 }
 
-/** Fresh twins of `refs` by GET, put in the snapshot (see takeFreshTwins). */
+/**
+ * Fresh twins of `refs` by GET, put in the snapshot. A device without one lacks the module now (the hub may have
+ * lost it): it is planned as missing (created again where a resource creates modules), and no write of ours
+ * stands in.
+ */
 async function rereadByGet(
   access: HubAccess,
-  snapshot: HubSnapshot,
+  snapshot: FleetSnapshot,
   memory: TwinMemory,
   refs: readonly TwinRef[],
   abort: AbortSignal | undefined,
 ): Promise<void> {
   for (const [slot, deviceIds] of bySlot(refs)) {
     const fresh = await access.readTwins(slot, deviceIds, { abort, consistent: true });
-    takeFreshTwins(snapshot, memory, slot, deviceIds, fresh);
+    for (const deviceId of snapshot.takeFresh(slot, deviceIds, fresh)) memory.forget({ slot, deviceId });
   }
 }
 
@@ -126,7 +130,7 @@ async function rereadByGet(
  */
 async function rereadSuspects(
   access: HubAccess,
-  snapshot: HubSnapshot,
+  snapshot: FleetSnapshot,
   memory: TwinMemory,
   suspects: TwinRef[],
   options: ReconcileOptions,
@@ -147,28 +151,6 @@ async function rereadSuspects(
   memory.overlay(snapshot, moment());
 }
 
-/**
- * Puts twins read by GET in the snapshot. A device without one lacks the module now (the hub may have lost it):
- * it is planned as missing (created again where a resource creates modules), and no write of ours stands in.
- */
-function takeFreshTwins(
-  snapshot: HubSnapshot,
-  memory: TwinMemory,
-  slot: TwinSlot,
-  deviceIds: readonly string[],
-  fresh: Map<string, ManagedTwin>,
-): void {
-  const twins = twinsOf(snapshot, slot);
-  for (const deviceId of deviceIds) {
-    const twin = fresh.get(deviceId);
-    if (twin) twins.set(deviceId, twin);
-    else {
-      twins.delete(deviceId);
-      memory.forget({ slot, deviceId });
-    }
-  }
-}
-
 /** The twins a step reads: those its resources manage, and those named besides (departing or held resources'). */
 export function slotsToRead(
   resources: readonly PlannedResource[],
@@ -186,7 +168,8 @@ export async function reconcileHub(
   const { drain, abort } = options.stop ?? NO_STOP;
   const memory = options.memory ?? new TwinMemory();
   const snapshot =
-    options.snapshot ?? (await access.readSnapshot(slotsToRead(resources, options.slots), { abort }));
+    options.snapshot ??
+    new FleetSnapshot(await access.readSnapshot(slotsToRead(resources, options.slots), { abort }));
   const moment = () => ({ now: clock.now(), outages: access.outages });
   const suspects = memory.overlay(snapshot, moment());
   if (suspects.length) await rereadSuspects(access, snapshot, memory, suspects, options, moment);
@@ -238,9 +221,7 @@ export async function reconcileHub(
       drain,
     );
     for (const [slot, deviceIds] of bySlot(initialPlan.moduleCreations)) {
-      const created = await access.readTwins(slot, deviceIds, { abort });
-      const twins = twinsOf(snapshot, slot);
-      for (const [deviceId, twin] of created) twins.set(deviceId, twin);
+      snapshot.replaceTwins(slot, await access.readTwins(slot, deviceIds, { abort }));
     }
   }
 
@@ -260,10 +241,7 @@ export async function reconcileHub(
           try {
             const ref = { slot: write.slot, deviceId: write.deviceId };
             const twin = await access.patchTwin(ref, write.patch, write.etag, { abort });
-            // The write's answer is the hub's current twin, as a GET is.
-            const answer = { ...twin, reportedMayBeStale: false, current: true };
-            twinsOf(snapshot, write.slot).set(write.deviceId, answer);
-            memory.remember(ref, twin, moment(), answer);
+            memory.remember(ref, twin, moment(), snapshot.applyWriteAnswer(ref, twin));
             verifier?.written(write.slot, write.deviceId, twin.version);
             outcome.writesSucceeded++;
             outcome.writtenTwins.push(ref);

@@ -8,7 +8,8 @@
 // write, or without its module, is read again by GET (`overlay` returns these suspects) when the hub went away
 // since the write (attempts in a row got no answer), when a query shows a later write of ours but not this one (a
 // lagging query trails every write alike), or when the query has been behind for a minute.
-import { type HubSnapshot, type ManagedTwin, type TwinRef, twinsOf } from '../twins/types.js';
+import type { ManagedTwin, TwinRef } from '../twins/types.js';
+import type { FleetSnapshot } from './fleet-snapshot.js';
 
 const keyOf = (ref: TwinRef) => `${ref.slot}/${ref.deviceId}`;
 
@@ -68,7 +69,7 @@ export class TwinMemory {
    * seen coming back online since an earlier snapshot with the time it was noticed. Returns the twins whose write
    * the hub may have lost, to be read again by GET (then overlay again).
    */
-  overlay(snapshot: HubSnapshot, at: HubMoment): TwinRef[] {
+  overlay(snapshot: FleetSnapshot, at: HubMoment): TwinRef[] {
     const { now } = at;
     const outages = at.outages ?? 0;
     const present = new Set<string>();
@@ -81,11 +82,11 @@ export class TwinMemory {
       }
       if (this.offline.delete(device.deviceId)) this.onlineSince.set(device.deviceId, now);
       const since = this.onlineSince.get(device.deviceId);
-      if (since !== undefined) device.onlineSince = since;
+      if (since !== undefined) snapshot.markOnlineSince(device, since);
     }
     // Only the slots the snapshot read: a twin of a slot not read is neither confirmed nor suspected.
     const seenOf = (ref: TwinRef) => snapshot.twins.get(ref.slot)?.get(ref.deviceId);
-    const read = (ref: TwinRef) => snapshot.twins.has(ref.slot);
+    const read = (ref: TwinRef) => snapshot.hasSlot(ref.slot);
     for (const mine of this.written.values()) {
       const seen = seenOf(mine.ref);
       if (seen && seen !== mine.standIn && !seen.current && caughtUp(seen, mine.twin))
@@ -128,7 +129,7 @@ export class TwinMemory {
         reportedMayBeStale: true,
         current: false,
       };
-      twinsOf(snapshot, mine.ref.slot).set(mine.ref.deviceId, mine.standIn);
+      snapshot.standIn(mine.ref, mine.standIn);
     }
     return suspects;
   }

@@ -4,7 +4,8 @@
 // instead of starting then.
 import type { HubAccess } from '../hub/hub-client-api.js';
 import { type Clock, pause, systemClock } from '../runtime/clock.js';
-import { type HubSnapshot, type TwinSlot, twinsOf } from '../twins/types.js';
+import type { TwinSlot } from '../twins/types.js';
+import type { FleetSnapshot } from './fleet-snapshot.js';
 
 export interface WriteVerifierOptions {
   /** How often it checks (1 s). */
@@ -27,7 +28,7 @@ export class WriteVerifier {
 
   constructor(
     private readonly access: HubAccess,
-    private readonly snapshot: HubSnapshot,
+    private readonly snapshot: FleetSnapshot,
     private readonly options: WriteVerifierOptions = {},
   ) {}
 
@@ -57,18 +58,13 @@ export class WriteVerifier {
       try {
         for (const slot of new Set(due.map((d) => d.slot))) {
           const ofSlot = due.filter((d) => d.slot === slot);
-          const twins = twinsOf(this.snapshot, slot);
           const fresh = await this.access.readTwins(
             slot,
             ofSlot.map((d) => d.deviceId),
-            { abort: this.options.abort, fleetSize: twins.size },
+            { abort: this.options.abort, fleetSize: this.snapshot.twins.get(slot)?.size ?? 0 },
           );
           this.checked += ofSlot.length;
-          for (const { deviceId, version } of ofSlot) {
-            const twin = fresh.get(deviceId);
-            // A query may lag behind our write: only a read at least as new as the write replaces it.
-            if (twin && (version === undefined || (twin.version ?? 0) >= version)) twins.set(deviceId, twin);
-          }
+          this.snapshot.takeCheck(slot, fresh, ofSlot);
         }
       } catch {
         // A failed check costs nothing: the next step re-reads what is still unsettled.

@@ -33,6 +33,14 @@ export interface ReadOptions extends CallOptions {
   fleetSize?: number;
 }
 
+export interface SnapshotReadOptions extends CallOptions {
+  /**
+   * The last snapshot read: a twin the query shows at the same etag and version as there (and read there by a
+   * query too) is taken from it as it is, instead of made again from the hub's JSON.
+   */
+  previous?: HubSnapshot;
+}
+
 export interface HubAccess {
   /** The hub's host name, for messages and metrics; never a key. */
   readonly hubName: string;
@@ -47,7 +55,7 @@ export interface HubAccess {
    * id; DEVICE_TWIN, the device twins), through paged queries with the largest page the hub allows; never one GET
    * per device.
    */
-  readSnapshot(slots: readonly TwinSlot[], options?: CallOptions): Promise<HubSnapshot>;
+  readSnapshot(slots: readonly TwinSlot[], options?: SnapshotReadOptions): Promise<HubSnapshot>;
   /**
    * Fresh twins of one slot of some devices (e.g. pending ones, or one that answered 412), by `deviceId IN [...]`
    * queries in batches or by GETs, whichever the quotas make cheaper. Devices without the module are absent.

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from '../runtime/clock.js';
 import { httpStatusOf } from '../runtime/http-status.js';
 import { neverSent } from '../runtime/socket-errors.js';
 import { forEachBounded } from '../runtime/worker-pool.js';
+import { SharedValues } from '../twins/shared-values.js';
 import {
   DEVICE_TWIN,
   type DeviceRecord,
@@ -18,7 +19,13 @@ import {
 } from '../twins/types.js';
 import { connectionSecret, type HubConnectionString, parseHubConnectionString } from './connection-string.js';
 import { HubError, isHubError } from './errors.js';
-import type { CallOptions, HubAccess, HubPageReader, ReadOptions } from './hub-client-api.js';
+import type {
+  CallOptions,
+  HubAccess,
+  HubPageReader,
+  ReadOptions,
+  SnapshotReadOptions,
+} from './hub-client-api.js';
 import { type HubCall, HubPipeline } from './pipeline.js';
 import {
   type AdaptationOptions,
@@ -28,7 +35,13 @@ import {
 } from './rate-limiter.js';
 import { type HubRateLimits, type RateLimitOverrides, rateLimitsFor } from './rate-limits.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
-import { appendUserAgent, HubHttpsAgent, useHubAgent } from './sdk-transport.js';
+import {
+  appendUserAgent,
+  HubHttpsAgent,
+  type RawTwinCalls,
+  rawTwinCalls,
+  useHubAgent,
+} from './sdk-transport.js';
 import { HubTelemetry } from './telemetry.js';
 import { deviceRecordFromJson, patchIsApplied, twinFromJson } from './twin-mapping.js';
 import {
@@ -75,6 +88,21 @@ export interface HubClientSnapshot extends HubSnapshot {
   queryCalls: { devices: number; modules: number };
 }
 
+/**
+ * Whether a query's row shows `known` as it was: the same etag (tags, desired) and the same version (which every
+ * change raises, reports too), and `known` was itself a query's (not a write's answer or what stands in for one).
+ */
+function unchanged(known: ManagedTwin, row: unknown): boolean {
+  const { etag, version } = row as { etag?: unknown; version?: unknown };
+  return (
+    known.version !== undefined &&
+    known.version === version &&
+    known.etag === etag &&
+    known.current === undefined &&
+    known.reportedMayBeStale === undefined
+  );
+}
+
 /** How a twin of a slot is named in calls and messages. */
 function twinOperation(slot: TwinSlot, verb: 'get' | 'patch'): string {
   return `${verb}${slot === DEVICE_TWIN ? 'DeviceTwin' : 'ModuleTwin'}`;
@@ -119,6 +147,10 @@ export class HubClient implements HubAccess, HubPageReader {
   private readonly registry: HubRegistry;
   private readonly pipeline: HubPipeline;
   private readonly maxConcurrentReads: number;
+  /** Twin GETs and PATCHes without the SDK's Twin copy, when the registry is the SDK's own (not a test's). */
+  private readonly rawTwins?: RawTwinCalls;
+  /** The values many twins hold alike, kept once (see shared-values.ts). */
+  private readonly shared = new SharedValues();
   private agent?: HubHttpsAgent;
   /** Whether this client counts as a user of the hub's shared limiter (released on close). */
   private sharesLimiter = false;
@@ -139,7 +171,9 @@ export class HubClient implements HubAccess, HubPageReader {
         this.registry = options.registry;
       } else {
         this.agent = new HubHttpsAgent({ ca: options.ca });
-        this.registry = buildRegistry(connection, options.connectionString, this.agent, options.userAgent);
+        const registry = buildRegistry(connection, options.connectionString, this.agent, options.userAgent);
+        this.registry = registry;
+        this.rawTwins = rawTwinCalls(registry);
       }
     } catch (error) {
       if (this.sharesLimiter) releaseSharedHubRateLimiter(this.hubName);
@@ -192,7 +226,10 @@ export class HubClient implements HubAccess, HubPageReader {
     );
   }
 
-  async readSnapshot(slots: readonly TwinSlot[], options: CallOptions = {}): Promise<HubClientSnapshot> {
+  async readSnapshot(
+    slots: readonly TwinSlot[],
+    options: SnapshotReadOptions = {},
+  ): Promise<HubClientSnapshot> {
     // Every collection at once; the first failure stops the others, and is what the caller gets.
     const all = new AbortController();
     const abort = options.abort ? AbortSignal.any([options.abort, all.signal]) : all.signal;
@@ -202,31 +239,58 @@ export class HubClient implements HubAccess, HubPageReader {
         throw error;
       });
     const modules = [...new Set(slots)].filter((slot) => slot !== DEVICE_TWIN);
-    const [devices, ...moduleRows] = await Promise.all([
-      stopOnFailure(this.queryAll(DEVICES_QUERY, 'reading the devices', abort)),
-      ...modules.map((slot) =>
-        stopOnFailure(
-          this.queryAll(twinsQuery(slot), `reading ${describeSlot(slot)} of every device`, abort),
-        ),
-      ),
-    ]);
+    // Each page is made into records as it comes, and dropped: the whole twins are never held at once.
+    const devices: DeviceRecord[] = [];
     const twins = new Map<TwinSlot, Map<string, ManagedTwin>>();
-    const keep = (slot: TwinSlot, rows: unknown[]) => {
+    const slotTwins = (slot: TwinSlot) => {
       const bySlot = new Map<string, ManagedTwin>();
-      for (const row of rows) {
-        const twin = twinFromJson(row, slot);
-        bySlot.set(twin.deviceId, twin);
-      }
       twins.set(slot, bySlot);
+      return bySlot;
+    };
+    /** The twin of a row: the previous snapshot's when unchanged (no JSON made into a twin again), else a new one. */
+    const twinOf = (row: unknown, slot: TwinSlot, previous: ReadonlyMap<string, ManagedTwin> | undefined) => {
+      const known = previous?.get((row as { deviceId?: unknown }).deviceId as string);
+      return known && unchanged(known, row) ? known : twinFromJson(row, slot, this.shared);
     };
     // The device twins come with the devices' own query.
-    if (slots.includes(DEVICE_TWIN)) keep(DEVICE_TWIN, devices.rows);
-    for (const [i, slot] of modules.entries()) keep(slot, moduleRows[i].rows);
-    const deviceRecords: DeviceRecord[] = devices.rows.map(deviceRecordFromJson);
+    const deviceTwins = slots.includes(DEVICE_TWIN) ? slotTwins(DEVICE_TWIN) : undefined;
+    const previousDeviceTwins = options.previous?.twins.get(DEVICE_TWIN);
+    const readDevices = async () => {
+      let pages = 0;
+      for await (const rows of this.queryPages(DEVICES_QUERY, 'reading the devices', abort)) {
+        pages++;
+        for (const row of rows) {
+          devices.push(deviceRecordFromJson(row, this.shared));
+          if (deviceTwins) {
+            const twin = twinOf(row, DEVICE_TWIN, previousDeviceTwins);
+            deviceTwins.set(twin.deviceId, twin);
+          }
+        }
+      }
+      return pages;
+    };
+    const readModules = async (slot: TwinSlot) => {
+      const bySlot = slotTwins(slot);
+      const previous = options.previous?.twins.get(slot);
+      let pages = 0;
+      const action = `reading ${describeSlot(slot)} of every device`;
+      for await (const rows of this.queryPages(twinsQuery(slot), action, abort)) {
+        pages++;
+        for (const row of rows) {
+          const twin = twinOf(row, slot, previous);
+          bySlot.set(twin.deviceId, twin);
+        }
+      }
+      return pages;
+    };
+    const [devicePages, ...modulePages] = await Promise.all([
+      stopOnFailure(readDevices()),
+      ...modules.map((slot) => stopOnFailure(readModules(slot))),
+    ]);
     return {
-      devices: deviceRecords,
+      devices,
       twins,
-      queryCalls: { devices: devices.pages, modules: moduleRows.reduce((sum, r) => sum + r.pages, 0) },
+      queryCalls: { devices: devicePages, modules: modulePages.reduce((sum, n) => sum + n, 0) },
     };
   }
 
@@ -246,15 +310,12 @@ export class HubClient implements HubAccess, HubPageReader {
       : chooseTwinReadStrategy(ids.length, batches.length, this.limits, allPages);
     if (strategy === 'all') {
       const wanted = new Set(ids);
-      const { rows } = await this.queryAll(
-        twinsQuery(slot),
-        `reading ${describeSlot(slot)} of every device`,
-        options.abort,
-      );
-      for (const row of rows) {
-        const twin = twinFromJson(row, slot);
-        if (wanted.has(twin.deviceId)) twins.set(twin.deviceId, twin);
-      }
+      const action = `reading ${describeSlot(slot)} of every device`;
+      for await (const rows of this.queryPages(twinsQuery(slot), action, options.abort))
+        for (const row of rows) {
+          const twin = twinFromJson(row, slot, this.shared);
+          if (wanted.has(twin.deviceId)) twins.set(twin.deviceId, twin);
+        }
       return twins;
     }
     if (strategy === 'query') {
@@ -265,7 +326,7 @@ export class HubClient implements HubAccess, HubPageReader {
           options.abort,
         );
         for (const row of rows) {
-          const twin = twinFromJson(row, slot);
+          const twin = twinFromJson(row, slot, this.shared);
           twins.set(twin.deviceId, twin);
         }
       }
@@ -318,11 +379,13 @@ export class HubClient implements HubAccess, HubPageReader {
       call,
       async (attemptNumber) => {
         try {
-          const { responseBody } =
-            slot === DEVICE_TWIN
+          const moduleId = slot === DEVICE_TWIN ? undefined : slot;
+          const { responseBody } = this.rawTwins
+            ? await this.rawTwins.patch(deviceId, moduleId, patch, etag)
+            : moduleId === undefined
               ? await this.registry.updateTwin(deviceId, patch, etag)
-              : await this.registry.updateModuleTwin(deviceId, slot, patch, etag);
-          return twinFromJson(responseBody, slot);
+              : await this.registry.updateModuleTwin(deviceId, moduleId, patch, etag);
+          return twinFromJson(responseBody, slot, this.shared);
         } catch (error) {
           // A retry after a dropped connection meets 412 when the first attempt was applied: that is success.
           if (attemptNumber > 1 && httpStatusOf(error) === 412) {
@@ -379,7 +442,7 @@ export class HubClient implements HubAccess, HubPageReader {
    */
   async *devicePages(options: CallOptions = {}): AsyncGenerator<DeviceRecord[]> {
     for await (const rows of this.queryPages(DEVICES_QUERY, 'reading the devices', options.abort))
-      yield rows.map(deviceRecordFromJson);
+      yield rows.map((row) => deviceRecordFromJson(row));
   }
 
   /** Every twin of a slot, one page at a time (see devicePages). */
@@ -435,7 +498,7 @@ export class HubClient implements HubAccess, HubPageReader {
       call,
       async () => {
         try {
-          return { ...twinFromJson(await this.rawTwin(ref), slot), current: true };
+          return { ...twinFromJson(await this.rawTwin(ref), slot, this.shared), current: true };
         } catch (error) {
           // No device, or no module: the device lacks that twin.
           if (httpStatusOf(error) === 404) return undefined;
@@ -447,10 +510,12 @@ export class HubClient implements HubAccess, HubPageReader {
   }
 
   private async rawTwin({ slot, deviceId }: TwinRef): Promise<unknown> {
-    const { responseBody } =
-      slot === DEVICE_TWIN
+    const moduleId = slot === DEVICE_TWIN ? undefined : slot;
+    const { responseBody } = this.rawTwins
+      ? await this.rawTwins.get(deviceId, moduleId)
+      : moduleId === undefined
         ? await this.registry.getTwin(deviceId)
-        : await this.registry.getModuleTwin(deviceId, slot);
+        : await this.registry.getModuleTwin(deviceId, moduleId);
     return responseBody;
   }
 
@@ -467,7 +532,7 @@ export class HubClient implements HubAccess, HubPageReader {
     };
     try {
       const raw = await this.pipeline.send(call, () => this.rawTwin(ref), abort);
-      return patchIsApplied(patch, raw) ? twinFromJson(raw, ref.slot) : undefined;
+      return patchIsApplied(patch, raw) ? twinFromJson(raw, ref.slot, this.shared) : undefined;
     } catch (error) {
       if (isHubError(error, 'Cancelled')) throw error;
       return undefined;

@@ -1,4 +1,6 @@
 // From the hub's twin JSON to the planner's records, and back to the question "is this patch in that twin?".
+
+import type { SharedValues } from '../twins/shared-values.js';
 import {
   DEVICE_TWIN,
   type DeviceRecord,
@@ -22,18 +24,48 @@ function malformed(what: string): HubError {
   });
 }
 
-/** An object of properties without the twin's bookkeeping (`$metadata`, `$version`). */
-function withoutBookkeeping(properties: Json): Json {
-  const { $metadata: _metadata, $version: _version, ...rest } = properties;
+/**
+ * An object of properties without the twin's bookkeeping (`$metadata`, `$version`), each value shared with the
+ * twins that hold the same (see shared-values.ts) when `shared` is given.
+ */
+function withoutBookkeeping(properties: Json, shared?: SharedValues): Json {
+  const rest: Json = {};
+  for (const key of Object.keys(properties))
+    if (key !== '$metadata' && key !== '$version')
+      rest[key] = shared ? shared.share(properties[key]) : properties[key];
   return rest;
 }
 
 /**
- * A twin of `slot` (a module, or the device twin) as the planner reads it. Throws a HubError when the JSON lacks
- * what a safe write needs: without an etag a later PATCH could not be guarded (the SDK's Twin would even default
- * it to *).
+ * desired's `$metadata` as lastWritten reads it: each node's `$lastUpdated` as epoch ms (a number, not the hub's
+ * 28-character timestamp: a twin written once carries one per level of each property) and `$lastUpdatedVersion`.
  */
-export function twinFromJson(twinJson: unknown, slot: TwinSlot): ManagedTwin {
+function compactMetadata(node: Json): Json {
+  const compact: Json = {};
+  for (const key of Object.keys(node)) {
+    const value = node[key];
+    if (key === '$lastUpdated') {
+      const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      if (!Number.isNaN(at)) compact.$lastUpdated = at;
+    } else if (key === '$lastUpdatedVersion') {
+      if (typeof value === 'number') compact.$lastUpdatedVersion = value;
+    } else if (isObject(value)) compact[key] = compactMetadata(value);
+  }
+  return compact;
+}
+
+const text = (value: string, shared?: SharedValues) => (shared ? shared.text(value) : value);
+
+const sharedTags = (tags: unknown, shared?: SharedValues): Json =>
+  isObject(tags) ? (shared ? shared.share(tags) : tags) : {};
+
+/**
+ * A twin of `slot` (a module, or the device twin) as the planner reads it: what it keeps of the hub's JSON is its
+ * own (nothing else of the JSON stays referenced), its values shared with other twins' when `shared` is given.
+ * Throws a HubError when the JSON lacks what a safe write needs: without an etag a later PATCH could not be
+ * guarded (the SDK's Twin would even default it to *).
+ */
+export function twinFromJson(twinJson: unknown, slot: TwinSlot, shared?: SharedValues): ManagedTwin {
   if (!isObject(twinJson)) throw malformed('it is not an object');
   const { deviceId, moduleId, etag } = twinJson;
   if (typeof deviceId !== 'string' || deviceId === '') throw malformed('it has no deviceId');
@@ -53,31 +85,36 @@ export function twinFromJson(twinJson: unknown, slot: TwinSlot): ManagedTwin {
     deviceId,
     ...(expected === undefined ? {} : { moduleId: expected }),
     etag,
-    tags: isObject(twinJson.tags) ? twinJson.tags : {},
-    desired: withoutBookkeeping(desired),
-    desiredMetadata: isObject(desired.$metadata) ? desired.$metadata : {},
-    reported: withoutBookkeeping(reported),
+    tags: sharedTags(twinJson.tags, shared),
+    // Desired is shared whole: twins given the same configuration hold the same object, and the planner plans
+    // such twins once (see evaluateDevice).
+    desired: shared ? shared.share(withoutBookkeeping(desired)) : withoutBookkeeping(desired),
+    desiredMetadata: isObject(desired.$metadata) ? compactMetadata(desired.$metadata) : {},
+    reported: withoutBookkeeping(reported, shared),
     desiredVersion: typeof desired.$version === 'number' ? desired.$version : 0,
   };
-  if (typeof twinJson.modelId === 'string' && twinJson.modelId !== '') twin.modelId = twinJson.modelId;
+  if (typeof twinJson.modelId === 'string' && twinJson.modelId !== '')
+    twin.modelId = text(twinJson.modelId, shared);
   if (typeof reported.$version === 'number') twin.reportedVersion = reported.$version;
   if (typeof twinJson.version === 'number') twin.version = twinJson.version;
   return twin;
 }
 
-/** A device as the `devices` collection shows it. */
-export function deviceRecordFromJson(twinJson: unknown): DeviceRecord {
+/** A device as the `devices` collection shows it (its tags and states shared with other devices' when asked). */
+export function deviceRecordFromJson(twinJson: unknown, shared?: SharedValues): DeviceRecord {
   if (!isObject(twinJson)) throw malformed('it is not an object');
   const { deviceId } = twinJson;
   if (typeof deviceId !== 'string' || deviceId === '') throw malformed('it has no deviceId');
   const record: DeviceRecord = {
     deviceId,
-    tags: isObject(twinJson.tags) ? twinJson.tags : {},
-    status: typeof twinJson.status === 'string' ? twinJson.status : 'enabled',
-    connectionState: typeof twinJson.connectionState === 'string' ? twinJson.connectionState : 'Disconnected',
+    tags: sharedTags(twinJson.tags, shared),
+    status: typeof twinJson.status === 'string' ? text(twinJson.status, shared) : 'enabled',
+    connectionState:
+      typeof twinJson.connectionState === 'string' ? text(twinJson.connectionState, shared) : 'Disconnected',
   };
   if (typeof twinJson.lastActivityTime === 'string') record.lastActivityTime = twinJson.lastActivityTime;
-  if (typeof twinJson.modelId === 'string' && twinJson.modelId !== '') record.modelId = twinJson.modelId;
+  if (typeof twinJson.modelId === 'string' && twinJson.modelId !== '')
+    record.modelId = text(twinJson.modelId, shared);
   return record;
 }
 

@@ -199,20 +199,39 @@ export function evaluateDevice(
   };
   if (!twin) return base;
 
-  // A twin without an ownership record (never managed yet) is planned like every other such twin with the same
-  // layering and the same desired properties: the plan is made once and shared.
-  const shareable =
-    matchingKey !== undefined &&
-    current.owners.size === 0 &&
-    current.revisions.size === 0 &&
-    !current.otherManagers;
-  const templateKey = shareable ? `${matchingKey}|${JSON.stringify(twin.desired)}` : undefined;
+  const templateKey = matchingKey === undefined ? undefined : twinPlanKey(twin, current, matchingKey);
   let template = templateKey === undefined ? undefined : context.templates.get(templateKey);
   if (!template) {
     template = planTwin(twin, layered, current, context);
     if (templateKey !== undefined) context.templates.set(templateKey, template);
   }
   return { ...base, ...template };
+}
+
+/** Ids of the shared (frozen) values twin plans are keyed by. */
+const valueIds = new WeakMap<object, number>();
+let nextValueId = 0;
+function valueId(value: object): number {
+  let id = valueIds.get(value);
+  if (id === undefined) {
+    id = ++nextValueId;
+    valueIds.set(value, id);
+  }
+  return id;
+}
+
+/**
+ * What a twin's plan depends on besides the plan's context, when twins can share it: the resources matching, the
+ * twin's desired properties and its ownership record. A twin without an ownership record (never managed yet) is
+ * planned like every other such twin with the same layering and desired properties; a managed twin whose desired
+ * properties and tags the hub client shared (frozen values: twins given the same configuration hold the same
+ * objects, and readOwnership reads each shared record once) like every twin holding the same objects.
+ */
+function twinPlanKey(twin: ManagedTwin, current: Ownership, matchingKey: string): string | undefined {
+  if (current.owners.size === 0 && current.revisions.size === 0 && !current.otherManagers)
+    return `${matchingKey}|${Object.isFrozen(twin.desired) ? `#${valueId(twin.desired)}` : JSON.stringify(twin.desired)}`;
+  if (!Object.isFrozen(twin.desired) || !Object.isFrozen(twin.tags)) return undefined;
+  return `${matchingKey}|#${valueId(twin.desired)}|@${valueId(current)}`;
 }
 
 interface TwinPlan {

@@ -76,8 +76,15 @@ const NO_OWNERSHIP: Ownership = Object.freeze({
 });
 
 /**
+ * Readings of frozen records (the hub client shares one record among the twins that carry the same, see
+ * src/twins/shared-values.ts): a fleet's twins carry a handful of distinct records, each read once per plan's
+ * manager and scope instead of once per twin. A frozen record cannot change, so its reading cannot go stale.
+ */
+const readings = new WeakMap<object, { manager: string; inScope?: ResourceScope; ownership: Ownership }>();
+
+/**
  * Reads the record as `manager` sees it, for the resources `inScope` accepts (all by default); entries someone else
- * mangled are ignored rather than trusted.
+ * mangled are ignored rather than trusted. The answer may be shared with other twins': never change it.
  */
 export function readOwnership(
   tags: Record<string, unknown> | undefined,
@@ -86,6 +93,19 @@ export function readOwnership(
 ): Ownership {
   const record = tags?.[OWNERSHIP_TAG];
   if (!isRecord(record)) return NO_OWNERSHIP;
+  if (!Object.isFrozen(record)) return readRecord(record, manager, inScope);
+  const known = readings.get(record);
+  if (known && known.manager === manager && known.inScope === inScope) return known.ownership;
+  const ownership = readRecord(record, manager, inScope);
+  readings.set(record, { manager, inScope, ownership });
+  return ownership;
+}
+
+function readRecord(
+  record: Record<string, unknown>,
+  manager: string,
+  inScope: ResourceScope | undefined,
+): Ownership {
   const legacy = LEGACY_KEYS.some((k) => isRecord(record[k]));
   const legacyRecord = legacy ? { owners: record.owners, revisions: record.revisions } : undefined;
   const records = new Map<string, Record<string, unknown>>();

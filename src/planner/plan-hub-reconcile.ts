@@ -5,7 +5,13 @@
 import { formatKubeTime } from '../api/kube-time.js';
 import { isRetriedFailure } from '../api/reasons.js';
 import { profileFor } from '../profiles/profiles.js';
-import { type HubSnapshot, type ManagedTwin, type TwinSlot, twinsOf } from '../twins/types.js';
+import {
+  type DeviceRecord,
+  type HubSnapshot,
+  type ManagedTwin,
+  type TwinSlot,
+  twinsOf,
+} from '../twins/types.js';
 import {
   type DeviceEvaluation,
   type EvaluationContext,
@@ -101,6 +107,13 @@ interface Tally {
 
 const byDeviceId = (a: { deviceId: string }, b: { deviceId: string }) =>
   a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0;
+
+/** The devices by id: as they are when already in order (a FleetSnapshot's are), a sorted copy otherwise. */
+function inDeviceOrder(devices: readonly DeviceRecord[]): readonly DeviceRecord[] {
+  for (let i = 1; i < devices.length; i++)
+    if (byDeviceId(devices[i - 1], devices[i]) > 0) return [...devices].sort(byDeviceId);
+  return devices;
+}
 
 /** Highest priority first; on a tie, the lowest namespace/name (the order layering decides conflicts in). */
 const byPrecedence = (a: PlannedResource, b: PlannedResource) =>
@@ -258,7 +271,7 @@ export function planHubReconcile(input: HubReconcileInput): HubPlan {
       input,
       slot,
       input.resources.filter((r) => r.slot === slot),
-      twinsOf(input.snapshot as HubSnapshot, slot),
+      twinsOf(input.snapshot, slot),
     );
     plan.writes.push(...part.writes);
     plan.moduleCreations.push(...part.moduleCreations);
@@ -305,7 +318,7 @@ function planSlot(
     matches: compileTarget(r),
     tally: tallies.get(r.key)!,
   }));
-  const devices = [...input.snapshot.devices].sort(byDeviceId);
+  const devices = inDeviceOrder(input.snapshot.devices);
   const foreign = new ForeignOwners();
 
   const candidates: DeviceEvaluation[] = [];

@@ -44,7 +44,10 @@ export interface ManagedTwin {
   tags: Record<string, unknown>;
   /** properties.desired, without `$metadata` and `$version`. */
   desired: Record<string, unknown>;
-  /** properties.desired.$metadata: when, and at which desired version, each property was last written. */
+  /**
+   * properties.desired.$metadata: when, and at which desired version, each property was last written (the hub
+   * client keeps `$lastUpdated` as epoch ms; a timestamp string is read too).
+   */
   desiredMetadata: Record<string, unknown>;
   /** properties.reported, without `$metadata` and `$version`. */
   reported: Record<string, unknown>;
@@ -66,20 +69,21 @@ export interface ManagedTwin {
   current?: boolean;
 }
 
+/**
+ * A hub's devices and managed twins as read at one moment, for reading: the planner, status and export read it;
+ * only the engine's FleetSnapshot (src/engine/fleet-snapshot.ts) changes one between reads.
+ */
 export interface HubSnapshot {
-  devices: DeviceRecord[];
+  readonly devices: readonly DeviceRecord[];
   /** The managed twins by slot, then by device id; a device without an entry lacks that module. */
-  twins: Map<TwinSlot, Map<string, ManagedTwin>>;
+  readonly twins: ReadonlyMap<TwinSlot, ReadonlyMap<string, ManagedTwin>>;
 }
 
-/** The twins of one slot in a snapshot (an empty map when none was read). */
-export function twinsOf(snapshot: HubSnapshot, slot: TwinSlot): Map<string, ManagedTwin> {
-  let twins = snapshot.twins.get(slot);
-  if (!twins) {
-    twins = new Map();
-    snapshot.twins.set(slot, twins);
-  }
-  return twins;
+const NO_TWINS: ReadonlyMap<string, ManagedTwin> = new Map();
+
+/** The twins of one slot in a snapshot (none when the slot was not read). */
+export function twinsOf(snapshot: HubSnapshot, slot: TwinSlot): ReadonlyMap<string, ManagedTwin> {
+  return snapshot.twins.get(slot) ?? NO_TWINS;
 }
 
 /** One PATCH of a twin: only what changes. */
@@ -93,7 +97,12 @@ export function lastWritten(twin: ManagedTwin, path: readonly string[]): { at?: 
   let node: unknown = twin.desiredMetadata;
   for (const key of path) node = (node as Record<string, unknown> | undefined)?.[key];
   const meta = node as { $lastUpdated?: unknown; $lastUpdatedVersion?: unknown } | undefined;
-  const at = typeof meta?.$lastUpdated === 'string' ? Date.parse(meta.$lastUpdated) : Number.NaN;
+  const at =
+    typeof meta?.$lastUpdated === 'number'
+      ? meta.$lastUpdated
+      : typeof meta?.$lastUpdated === 'string'
+        ? Date.parse(meta.$lastUpdated)
+        : Number.NaN;
   return {
     ...(Number.isNaN(at) ? {} : { at }),
     ...(typeof meta?.$lastUpdatedVersion === 'number' ? { version: meta.$lastUpdatedVersion } : {}),

@@ -5,6 +5,7 @@
 // answer). A query merely lagging costs no write and no GET, until it lags a minute.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FleetSnapshot } from '../../src/engine/fleet-snapshot.js';
 import { reconcileHub, TwinMemory } from '../../src/engine/index.js';
 import { SUSPECT_LAG_MS } from '../../src/engine/twin-memory.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -60,7 +61,7 @@ describe('writes the hub lost', () => {
     const { hub, access, clock, memory, reconcile } = setup();
     const before = structuredClone(hub.modules.get('d0')!);
     // A session's snapshot, kept between steps: it holds the answers of the writes made in it.
-    const kept = await access.readSnapshot();
+    const kept = new FleetSnapshot(await access.readSnapshot());
     const step = () =>
       reconcileHub(access, [baseline], { unknownOwners: 'keep', memory, clock, snapshot: kept });
     assert.equal((await step()).writesSucceeded, 2);

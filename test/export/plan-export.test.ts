@@ -10,16 +10,15 @@ import { FleetIndex } from '../../src/export/fleet-index.js';
 import { type ExportPlan, planExport } from '../../src/export/plan-export.js';
 import { joinDocuments, renderExport } from '../../src/export/render.js';
 import { MAX_LISTED_DEVICES } from '../../src/export/targets.js';
-import type { HubSnapshot } from '../../src/planner/index.js';
 import { type AgentSettings, wrapSettings } from '../../src/profiles/security-agent/index.js';
 import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { dryRun, resourcesOfYaml } from '../support/export-checks.js';
-import { agentSnapshot, moduleTwin } from '../support/planner-fixtures.js';
+import { agentSnapshot, type EditableSnapshot, moduleTwin } from '../support/planner-fixtures.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 class TestFleet {
-  readonly snapshot: HubSnapshot = agentSnapshot([], []);
+  readonly snapshot: EditableSnapshot = agentSnapshot([], []);
   private readonly modules = this.snapshot.twins.get(SECURITY_MODULE_ID)!;
 
   /** `desired` undefined: no security module; raw: the twin's configuration object as it is. */

@@ -18,7 +18,7 @@ import {
 import type { HubPageReader } from '../../src/hub/hub-client-api.js';
 import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
 import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
-import { DEVICE_TWIN, type HubSnapshot, type TwinSlot } from '../../src/twins/types.js';
+import { DEVICE_TWIN, type DeviceRecord, type ManagedTwin, type TwinSlot } from '../../src/twins/types.js';
 import { dryRun, resourcesOfYaml } from '../support/export-checks.js';
 
 const THERMOSTAT = 'dtmi:com:example:Thermostat;1';
@@ -36,7 +36,7 @@ interface DeviceOptions {
 }
 
 class TwinFleet {
-  readonly snapshot: HubSnapshot = { devices: [], twins: new Map() };
+  readonly snapshot = { devices: [] as DeviceRecord[], twins: new Map<TwinSlot, Map<string, ManagedTwin>>() };
   /** The devices' page comes after the twins' when both are read at once. */
   devicesLast = false;
 

@@ -73,6 +73,26 @@ describe('HubClient against the emulator', () => {
     );
   });
 
+  it('takes twins a new snapshot shows unchanged from the previous one, and reads changed ones anew', async () => {
+    const first = await client.readSnapshot([SECURITY_MODULE_ID]);
+    const modules = first.twins.get(SECURITY_MODULE_ID)!;
+    const changed = 'device-000020';
+    await client.patchTwin(
+      { slot: SECURITY_MODULE_ID, deviceId: changed },
+      configurationPatch('PT7H'),
+      modules.get(changed)!.etag,
+    );
+    const second = await client.readSnapshot([SECURITY_MODULE_ID], { previous: first });
+    const again = second.twins.get(SECURITY_MODULE_ID)!;
+    assert.equal(
+      again.get('device-000021'),
+      modules.get('device-000021'),
+      'an unchanged twin is the same object',
+    );
+    assert.notEqual(again.get(changed), modules.get(changed));
+    assert.equal(snapshotFrequencyOf(again.get(changed)!.desired[AGENT_CONFIGURATION_KEY]), 'PT7H');
+  });
+
   it('reports a PATCH with a stale etag as PreconditionFailed and overwrites nothing', async () => {
     const deviceId = 'device-000010';
     const before = (await client.readTwins(SECURITY_MODULE_ID, [deviceId])).get(deviceId)!;

@@ -47,7 +47,7 @@ describe('HubClient pacing against an emulator quota of 20 twin updates/s', () =
     emulator.hub.stats.reset();
   });
 
-  async function currentTwins(): Promise<Map<string, ManagedTwin>> {
+  async function currentTwins(): Promise<ReadonlyMap<string, ManagedTwin>> {
     const snapshot = await reader.readSnapshot([SECURITY_MODULE_ID]);
     return snapshot.twins.get(SECURITY_MODULE_ID)!;
   }

@@ -32,16 +32,17 @@ function moduleTwin(overrides: Record<string, unknown> = {}) {
 }
 
 describe('twinFromJson', () => {
-  it('takes the properties (without $metadata and $version), the metadata, and the versions', () => {
+  it('takes the properties (without $metadata and $version), the metadata (times as epoch ms), and the versions', () => {
     assert.deepEqual(twinFromJson(moduleTwin(), SECURITY_MODULE_ID), {
       deviceId: 'device-000001',
       moduleId: 'azureiotsecurity',
       etag: 'AAAAAAAAAAM=',
       tags: { 'iot-security-operator': { owner: 'ns/a' } },
       desired: { [AGENT_CONFIGURATION_KEY]: configuration, other: 1 },
+      // Timestamps kept as epoch ms.
       desiredMetadata: {
-        $lastUpdated: '2025-01-02T00:00:00Z',
-        [AGENT_CONFIGURATION_KEY]: { $lastUpdated: '2025-01-01T10:00:00Z' },
+        $lastUpdated: Date.parse('2025-01-02T00:00:00Z'),
+        [AGENT_CONFIGURATION_KEY]: { $lastUpdated: Date.parse('2025-01-01T10:00:00Z') },
       },
       reported: { [AGENT_CONFIGURATION_KEY]: { snapshotFrequency: { value: 'PT13H' } } },
       desiredVersion: 4,

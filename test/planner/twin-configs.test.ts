@@ -15,7 +15,7 @@ import {
 import { twinConfigStatus } from '../../src/planner/kubernetes-status.js';
 import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
 import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
-import { DEVICE_TWIN, type TwinSlot } from '../../src/twins/types.js';
+import { DEVICE_TWIN, type DeviceRecord, type TwinSlot } from '../../src/twins/types.js';
 import { validateResource } from '../../src/validation/validate-resource.js';
 import { mergePatch } from '../support/planner-fixtures.js';
 import { securityModuleConfig, twinConfig } from '../support/resources.js';
@@ -84,7 +84,7 @@ function stampMetadata(
 /** A hub of devices and the twins of some slots, taking writes as merge patches. */
 class Hub {
   readonly twins = new Map<TwinSlot, Map<string, ManagedTwin>>();
-  readonly devices: HubSnapshot['devices'] = [];
+  readonly devices: DeviceRecord[] = [];
   /** The hub's clock (epoch ms): writes are stamped with it. */
   now = 0;
 

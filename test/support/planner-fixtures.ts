@@ -8,6 +8,7 @@ import {
   type ManagedTwin,
   type PlannedResource,
   planHubReconcile,
+  type TwinSlot,
   type TwinWrite,
 } from '../../src/planner/index.js';
 import {
@@ -52,10 +53,16 @@ export function moduleTwin(
 }
 
 /** A snapshot of devices and their security module twins. */
+/** A snapshot a test builds and changes as it goes (the engine's own is a FleetSnapshot). */
+export interface EditableSnapshot extends HubSnapshot {
+  devices: DeviceRecord[];
+  twins: Map<TwinSlot, Map<string, ManagedTwin>>;
+}
+
 export function agentSnapshot(
   devices: DeviceRecord[],
   modules: Iterable<[string, ManagedTwin]>,
-): HubSnapshot {
+): EditableSnapshot {
   return { devices, twins: new Map([[SECURITY_MODULE_ID, new Map(modules)]]) };
 }
 

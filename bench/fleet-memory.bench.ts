@@ -1,0 +1,72 @@
+// Fleet memory and CPU benchmark (issue 18): `sync --wait` of one emulated hub of 100,000 devices (BENCH_DEVICES)
+// at S3 x10 (BENCH_UNITS: 2,500 twin updates/s), cold (every twin to write) and then steady (a second pass on the
+// converged hub, nothing to write). `sync` runs as a process of its own, from the sources (tsx), so that its wall
+// time, CPU (user + system) and peak RSS are its own and not the emulator's, which runs in this process. Also
+// prints what the command costs doing nothing (`--help`: node and tsx). BENCH_CPU_PROF=DIR writes a V8 CPU profile
+// of each pass there (node --cpu-prof), to see where the time goes. BENCH_HEAP_CAP_MB=N runs both passes with the
+// heap capped (--max-old-space-size=N): peak RSS is mostly garbage V8 has yet to collect, and a process that still
+// runs capped shows what it needs (as in a container with a memory limit, which Node sizes its heap by).
+import { join } from 'node:path';
+import { baselineFiles, REPO, runNode } from './rollout/contenders.js';
+import { benchHub } from './rollout/harness.js';
+
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 100_000);
+const UNITS = Number(process.env.BENCH_UNITS ?? 10);
+const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const HEAP_CAP = process.env.BENCH_HEAP_CAP_MB
+  ? [`--max-old-space-size=${process.env.BENCH_HEAP_CAP_MB}`]
+  : [];
+const CLI = ['--import', 'tsx', join(REPO, 'src/cli/main.ts')];
+
+const emulator = await benchHub(DEVICES, { units: UNITS });
+const dir = baselineFiles({ snapshotFrequency: 'PT11H' });
+
+async function sync(label: string): Promise<void> {
+  const profile = PROFILE_DIR
+    ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${label}.cpuprofile`]
+    : [];
+  emulator.hub.stats.reset();
+  const started = performance.now();
+  const run = runNode(
+    [
+      ...profile,
+      ...HEAP_CAP,
+      ...CLI,
+      'sync',
+      '-f',
+      dir,
+      '--ca-file',
+      emulator.caFile,
+      '--tier',
+      'S3',
+      '--units',
+      String(UNITS),
+      '--output',
+      'json',
+      '--wait',
+      '--timeout',
+      '15m',
+    ],
+    { IOTHUB_CONNECTION_STRING: emulator.connectionString },
+  );
+  const figures = await run.done;
+  const wallS = (performance.now() - started) / 1000;
+  const updates = emulator.hub.stats.count('twinUpdate', 200);
+  // The floor at this tier: S3 x UNITS allows 250 x UNITS updates/s and 1,000 x UNITS queries/min.
+  const floor = updates / (250 * UNITS) + (2 * Math.ceil(DEVICES / 1000)) / ((1000 * UNITS) / 60);
+  console.log(
+    `${label}: exit ${figures.code}, ${wallS.toFixed(1)} s wall (floor ${floor.toFixed(1)} s), ${figures.cpuSeconds.toFixed(1)} s CPU, peak RSS ${Math.round(figures.peakRssMb)} MB; twin updates ${updates}, queries ${emulator.hub.stats.count('query')}, twin reads ${emulator.hub.stats.count('twinRead')}${figures.code === 0 ? '' : `\n${figures.stderr.slice(-600)}`}`,
+  );
+}
+
+try {
+  const idle = await runNode([...CLI, '--help'], {}).done;
+  console.log(
+    `fleet memory benchmark: ${DEVICES.toLocaleString('en-US')} devices, S3 x${UNITS}${HEAP_CAP.length ? `, ${HEAP_CAP[0]}` : ''}; the command doing nothing: ${idle.cpuSeconds.toFixed(1)} s CPU, ${Math.round(idle.peakRssMb)} MB`,
+  );
+  await sync('cold');
+  await emulator.agentsIdle();
+  await sync('steady');
+} finally {
+  await emulator.close();
+}
