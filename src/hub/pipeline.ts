@@ -3,6 +3,7 @@
 // would answer a 429 with more load. Errors become HubErrors, and each call leaves counters and one log line.
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../runtime/clock.js';
+import { followSignal } from '../runtime/follow-signal.js';
 import { cancelledError, type ErrorContext, type HubError, toHubError } from './errors.js';
 import type { HubRateLimiter } from './rate-limiter.js';
 import type { LimiterClass } from './rate-limits.js';
@@ -61,9 +62,9 @@ export class HubPipeline {
     callerAbort?: AbortSignal,
   ): Promise<T> {
     const { clock, limiter, telemetry, hubName } = this.options;
-    // A signal of the call's own: a caller sharing one signal across hundreds of calls would otherwise collect
-    // hundreds of listeners on it.
-    const abort = callerAbort && AbortSignal.any([callerAbort]);
+    // A signal of the call's own, following the caller's (shared by hundreds of calls) until the call ends.
+    const followed = callerAbort && followSignal(callerAbort);
+    const abort = followed?.signal;
     const context: ErrorContext = {
       ...this.options.errorContext,
       hubName,
@@ -127,6 +128,8 @@ export class HubPipeline {
       if (error.kind === 'Cancelled' || abort?.aborted) error = cancelled();
       this.finish(call, error.kind, outcome, error.statusCode);
       throw error;
+    } finally {
+      followed?.release();
     }
   }
 
