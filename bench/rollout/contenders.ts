@@ -26,6 +26,8 @@ export interface RunningProcess {
   /** What the process has printed on standard output so far. */
   stdoutSoFar(): string;
   kill(signal?: NodeJS.Signals): void;
+  /** Its resident memory now (Linux: VmRSS in /proc), to tell what it keeps from what it peaked at. */
+  currentRssMb(): number;
 }
 
 const USAGE_REPORTER = join(REPO, 'bench/rollout/usage-reporter.mjs');
@@ -49,7 +51,11 @@ export function runNode(args: string[], env: Record<string, string>): RunningPro
       resolvePromise({ stdout, stderr, code, ...usage });
     }),
   );
-  return { done, stdoutSoFar: () => stdout, kill: (signal = 'SIGTERM') => child.kill(signal) };
+  const currentRssMb = () => {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+    return Number(kb) / 1024;
+  };
+  return { done, stdoutSoFar: () => stdout, kill: (signal = 'SIGTERM') => child.kill(signal), currentRssMb };
 }
 
 /** A folder with one SecurityModuleConfig: the baseline every contender rolls out. */
@@ -112,11 +118,11 @@ export function runScript(emulator: RunningEmulator, settings: Record<string, un
   });
 }
 
-/** The operator (`run`) against a cluster, watching one namespace. */
-export function runOperator(kubeconfig: string, namespace: string): RunningProcess {
+/** The operator (`run`) against a cluster, watching one namespace; `cli` runs another build or checkout's sources. */
+export function runOperator(kubeconfig: string, namespace: string, cli: string[] = [CLI]): RunningProcess {
   return runNode(
     [
-      CLI,
+      ...cli,
       'run',
       '--kubeconfig',
       kubeconfig,

@@ -125,8 +125,12 @@ export async function controllerRun(
   return { operator, apply, ready, namespace, kubeconfig };
 }
 
-/** Requests a reconcile of the hub by hand (as `kubectl annotate` does). */
-export async function requestReconcile(run: ControllerRun): Promise<void> {
+/** Requests a reconcile of the hub by hand (as `kubectl annotate` does); returns the request, which the hub's
+ * status.lastHandledReconcileAt says once handled. */
+export async function requestReconcile(
+  run: Pick<ControllerRun, 'kubeconfig' | 'namespace'>,
+): Promise<string> {
+  const requested = String(Date.now());
   await runKubectl(run.kubeconfig, [
     'annotate',
     'hub',
@@ -134,6 +138,7 @@ export async function requestReconcile(run: ControllerRun): Promise<void> {
     '-n',
     run.namespace,
     '--overwrite',
-    `iotsecurity.io/reconcile-requested-at=${Date.now()}`,
+    `iotsecurity.io/reconcile-requested-at=${requested}`,
   ]);
+  return requested;
 }

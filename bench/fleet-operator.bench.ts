@@ -1,0 +1,155 @@
+// Fleet memory and CPU benchmark of the operator (issue 18): `run` rolling the baseline out to one emulated hub of
+// 100,000 devices (BENCH_DEVICES) at S3 x10 (BENCH_UNITS), as bench/fleet-memory.bench.ts measures `sync --wait`.
+// Per checkout (BENCH_OPERATOR_REPOS, comma-separated: checkouts whose src/cli/main.ts is run from the sources with
+// tsx; this one by default, e.g. `/work/wt/before-18,.` to compare with older code in the same run), one after the
+// other: a fresh emulated hub (same seed), a namespace of its own on one local control plane with the hub's Secret,
+// IoTHub and the baseline SecurityModuleConfig applied, then the operator process started cold (it has read nothing);
+// the figure is the time from its start to the baseline Ready. Then a resync is requested by hand (the
+// reconcile-requested annotation) and, once the hub's status says it was handled and the baseline is Ready again,
+// the operator's resident memory then (what it keeps) is read, before it is stopped for its CPU and peak RSS.
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { makeKubeApi } from '../src/controller/kube-http.js';
+import { runKubectl, startControlPlane } from '../src/demo/local-control-plane.js';
+import { emulatorCredentials, hubSecret, iotHub } from '../test/support/resources.js';
+import { baselineObject, REPO, runOperator } from './rollout/contenders.js';
+import { requestReconcile } from './rollout/controller-run.js';
+import { benchHub, sleep } from './rollout/harness.js';
+
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 100_000);
+const UNITS = Number(process.env.BENCH_UNITS ?? 10);
+const REPOS = (process.env.BENCH_OPERATOR_REPOS ?? REPO).split(',').map((r) => resolve(r.trim()));
+const TARGET = { group: 'iotsecurity.io', version: 'v1alpha1' };
+
+interface Row {
+  operator: string;
+  readyS: number;
+  cpuS: number;
+  peakRssMb: number;
+  resyncS: number;
+  afterResyncRssMb: number;
+  updates: number;
+  load: number;
+}
+
+function commitOf(repo: string): string {
+  try {
+    return execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const isReady = (o: any) =>
+  o?.status?.observedGeneration === o?.metadata?.generation &&
+  o?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+
+const controlPlane = await startControlPlane();
+const { kubeconfig } = controlPlane.info;
+const kc = new KubeConfig();
+kc.loadFromFile(kubeconfig);
+const api = makeKubeApi(kc, CustomObjectsApi);
+const get = (namespace: string, plural: string, name: string) =>
+  api
+    .getNamespacedCustomObject({ ...TARGET, namespace, plural, name })
+    .catch(() => undefined) as Promise<any>;
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await sleep(250);
+}
+
+async function run(repo: string, index: number): Promise<Row> {
+  const emulator = await benchHub(DEVICES, { units: UNITS });
+  const namespace = `fleet-${index}`;
+  try {
+    await runKubectl(kubeconfig, ['create', 'namespace', namespace]);
+    const objects = [
+      hubSecret('creds', emulatorCredentials(emulator), { namespace }),
+      iotHub(
+        'hub',
+        {
+          connectionStringSecretRef: { name: 'creds' },
+          caSecretRef: { name: 'creds' },
+          tier: 'S3',
+          units: UNITS,
+        },
+        { namespace },
+      ),
+      baselineObject({ snapshotFrequency: 'PT11H' }, namespace),
+    ];
+    const applied = await runKubectl(kubeconfig, ['apply', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+    });
+    if (applied.code !== 0) throw new Error(`kubectl apply: ${applied.stderr}`);
+    emulator.hub.stats.reset();
+    const load = loadavg()[0];
+    const started = performance.now();
+    const operator = runOperator(kubeconfig, namespace, ['--import', 'tsx', join(repo, 'src/cli/main.ts')]);
+    try {
+      await until(async () => isReady(await get(namespace, 'securitymoduleconfigs', 'baseline')));
+      const readyS = (performance.now() - started) / 1000;
+      const updates = emulator.hub.stats.count('twinUpdate', 200);
+      await emulator.agentsIdle();
+      const resyncStarted = performance.now();
+      const requested = await requestReconcile({ kubeconfig, namespace });
+      await until(async () => {
+        const hub = await get(namespace, 'iothubs', 'hub');
+        return (
+          hub?.status?.lastHandledReconcileAt === requested &&
+          isReady(hub) &&
+          isReady(await get(namespace, 'securitymoduleconfigs', 'baseline'))
+        );
+      });
+      const resyncS = (performance.now() - resyncStarted) / 1000;
+      const afterResyncRssMb = operator.currentRssMb();
+      operator.kill('SIGTERM');
+      const figures = await operator.done;
+      const row: Row = {
+        operator: `${repo === REPO ? 'this checkout' : repo} (${commitOf(repo)})`,
+        readyS,
+        cpuS: figures.cpuSeconds,
+        peakRssMb: figures.peakRssMb,
+        resyncS,
+        afterResyncRssMb,
+        updates,
+        load,
+      };
+      console.log(
+        `${row.operator}: Ready ${readyS.toFixed(1)} s (${updates} twin updates), resync ${resyncS.toFixed(1)} s, RSS after it ${Math.round(afterResyncRssMb)} MB; CPU ${row.cpuS.toFixed(1)} s, peak RSS ${Math.round(row.peakRssMb)} MB; load ${load.toFixed(1)}`,
+      );
+      return row;
+    } finally {
+      operator.kill('SIGKILL');
+    }
+  } finally {
+    await emulator.close();
+  }
+}
+
+try {
+  await runKubectl(kubeconfig, ['apply', '-f', join(REPO, 'crds')]);
+  await runKubectl(kubeconfig, [
+    'wait',
+    '--for=condition=Established',
+    'crd/iothubs.iotsecurity.io',
+    'crd/securitymoduleconfigs.iotsecurity.io',
+    '--timeout=60s',
+  ]);
+  const rows: Row[] = [];
+  for (const [i, repo] of REPOS.entries()) rows.push(await run(repo, i));
+  console.log(
+    [
+      `\noperator benchmark: ${DEVICES.toLocaleString('en-US')} devices, S3 x${UNITS}, cold rollout then a resync`,
+      '| operator | cold rollout to Ready | twin updates | CPU | peak RSS | resync | RSS after the resync | load average |',
+      '|---|---|---|---|---|---|---|---|',
+      ...rows.map(
+        (r) =>
+          `| ${r.operator} | ${r.readyS.toFixed(1)} s | ${r.updates} | ${r.cpuS.toFixed(1)} s | ${Math.round(r.peakRssMb)} MB | ${r.resyncS.toFixed(1)} s | ${Math.round(r.afterResyncRssMb)} MB | ${r.load.toFixed(1)} |`,
+      ),
+    ].join('\n'),
+  );
+} finally {
+  await controlPlane.stop();
+}
