@@ -1,16 +1,16 @@
 // Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it (client-node has no
 // helper): a candidate takes the Lease when it is free or its holder has not renewed it for leaseDuration; the
 // leader renews it every retryPeriod and gives up leading when it could not renew for renewDeadline; on a clean
-// stop the leader releases the Lease so that a standby takes over at once. Expiry is judged on this process's
-// clock from when the record was last seen to change, never by comparing clocks of different machines.
+// stop the leader releases the Lease so that a standby takes over at once. How a Lease is held, released and judged
+// expired is leases.ts, shared with sharding.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
-import { formatKubeMicroTime } from '../api/kube-time.js';
 import type { Logger } from '../observability/logger.js';
 import { type Clock, systemClock, type Timer } from '../runtime/clock.js';
 import { httpStatusOf } from '../runtime/http-status.js';
 import { describeApiError } from './api-errors.js';
+import { heldLeaseSpec, holderOf, LeaseObservations, releasedLeaseSpec } from './leases.js';
 
 export interface LeaderElectionOptions {
   api: CoordinationV1Api;
@@ -34,8 +34,7 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private timer?: Timer;
-  private observed?: { holder: string; renewTime: string; resourceVersion?: string };
-  private observedAt = 0;
+  private readonly observations = new LeaseObservations();
   private lastRenewAt = 0;
   private reportedLeader = '';
   private lastWarning = { message: '', at: 0 };
@@ -75,13 +74,7 @@ export class LeaderElector {
         namespace: this.options.namespace,
       });
       if (lease.spec?.holderIdentity !== this.identity) return;
-      lease.spec = {
-        ...lease.spec,
-        holderIdentity: '',
-        leaseDurationSeconds: 1,
-        renewTime: formatKubeMicroTime(this.clock.now()) as never,
-        acquireTime: undefined,
-      };
+      lease.spec = { ...releasedLeaseSpec(lease.spec, this.clock.now()), leaseDurationSeconds: 1 };
       await this.options.api.replaceNamespacedLease({
         name: this.options.name,
         namespace: this.options.namespace,
@@ -138,17 +131,8 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { api, namespace, name } = this.options;
     const now = this.clock.now();
-    const spec = (previous?: V1Lease['spec']) => ({
-      holderIdentity: this.identity,
-      leaseDurationSeconds: Math.round(this.leaseDurationMs / 1000),
-      acquireTime: (previous?.holderIdentity === this.identity && previous.acquireTime
-        ? previous.acquireTime
-        : formatKubeMicroTime(now)) as never,
-      renewTime: formatKubeMicroTime(now) as never,
-      leaseTransitions:
-        (previous?.leaseTransitions ?? 0) +
-        (previous?.holderIdentity && previous.holderIdentity !== this.identity ? 1 : 0),
-    });
+    const spec = (previous?: V1Lease['spec']) =>
+      heldLeaseSpec(previous, this.identity, Math.round(this.leaseDurationMs / 1000), now);
     let lease: V1Lease;
     try {
       lease = await api.readNamespacedLease({ name, namespace });
@@ -162,24 +146,13 @@ export class LeaderElector {
         throw createError;
       }
     }
-    const holder = lease.spec?.holderIdentity ?? '';
-    const renewTime = String(lease.spec?.renewTime ?? '');
-    if (
-      !this.observed ||
-      this.observed.holder !== holder ||
-      this.observed.renewTime !== renewTime ||
-      this.observed.resourceVersion !== lease.metadata?.resourceVersion
-    ) {
-      this.observed = { holder, renewTime, resourceVersion: lease.metadata?.resourceVersion };
-      this.observedAt = now;
-    }
+    const holder = holderOf(lease);
+    this.observations.observe([lease], now);
     if (holder && holder !== this.reportedLeader) {
       this.reportedLeader = holder;
       if (holder !== this.identity) this.options.onNewLeader?.(holder);
     }
-    const durationMs = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
-    const held = holder !== '' && holder !== this.identity && this.observedAt + durationMs > now;
-    if (held) return false;
+    if (holder !== this.identity && !this.observations.expired(lease, now)) return false;
     lease.spec = spec(lease.spec);
     try {
       // resourceVersion in the body: the write fails (409) if someone else wrote the Lease since our read.

@@ -23,15 +23,14 @@ import type { Stop } from '../../runtime/stop.js';
 import { describeApiError } from '../api-errors.js';
 import type { HubOwnership } from '../hub-ownership.js';
 import { callWithin } from '../kube-http.js';
+import { holderOf, LeaseObservations } from '../leases.js';
 import { assignedMember } from './assignment.js';
 import { HubGate } from './hub-gate.js';
 import {
   HUB_ANNOTATION,
   heldLease,
-  holderOf,
   hubLeaseName,
   LEASE_ROLE_LABEL,
-  LeaseObservations,
   type LeaseTiming,
   memberLeaseName,
   releasedLease,

@@ -1,11 +1,10 @@
 // The Leases of sharding, in the operator's namespace: one per replica (`iot-security-operator-member-...`, its
 // presence) and one per hub (`iot-security-operator-hub.<namespace>.<name>`, who may write to it), told apart by
-// a label so that one list reads them all. Expiry is judged as in leader-election.ts: on this process's clock,
-// from when a Lease was last seen to change, never by comparing the clocks of different machines.
+// a label so that one list reads them all. How a Lease is held, released and judged expired is ../leases.ts.
 import { createHash } from 'node:crypto';
 import type { V1Lease } from '@kubernetes/client-node';
-import { formatKubeMicroTime } from '../../api/kube-time.js';
 import { API_GROUP } from '../kube-objects.js';
+import { heldLeaseSpec, releasedLeaseSpec } from '../leases.js';
 
 export const LEASE_ROLE_LABEL = `${API_GROUP}/lease-role`;
 /** The hub a hub Lease is for (`namespace/name`), for people and for a hub whose name was too long to show. */
@@ -55,8 +54,6 @@ export function heldLease(
   leaseDurationMs: number,
   now: number,
 ): V1Lease {
-  const spec = previous?.spec;
-  const kept = spec?.holderIdentity === holder;
   return {
     ...previous,
     metadata: previous?.metadata ?? {
@@ -65,59 +62,11 @@ export function heldLease(
       labels: { 'app.kubernetes.io/name': PREFIX, [LEASE_ROLE_LABEL]: init.role },
       ...(init.hub !== undefined && { annotations: { [HUB_ANNOTATION]: init.hub } }),
     },
-    spec: {
-      holderIdentity: holder,
-      leaseDurationSeconds: Math.max(1, Math.ceil(leaseDurationMs / 1000)),
-      acquireTime: (kept && spec?.acquireTime ? spec.acquireTime : formatKubeMicroTime(now)) as never,
-      renewTime: formatKubeMicroTime(now) as never,
-      leaseTransitions: (spec?.leaseTransitions ?? 0) + (spec?.holderIdentity && !kept ? 1 : 0),
-    },
+    spec: heldLeaseSpec(previous?.spec, holder, Math.max(1, Math.ceil(leaseDurationMs / 1000)), now),
   };
 }
 
 /** `lease` given up: no holder, so that the next replica takes it at once. */
 export function releasedLease(lease: V1Lease, now: number): V1Lease {
-  return {
-    ...lease,
-    spec: {
-      ...lease.spec,
-      holderIdentity: '',
-      acquireTime: undefined,
-      renewTime: formatKubeMicroTime(now) as never,
-    },
-  };
-}
-
-export const holderOf = (lease: V1Lease | undefined): string => lease?.spec?.holderIdentity ?? '';
-
-/** When each Lease was last seen to change, on this process's clock. */
-export class LeaseObservations {
-  private readonly seen = new Map<string, { version: string; at: number }>();
-
-  /**
-   * Records the Leases of one list (those not in it are forgotten). `fresh`: every Lease counts as renewed now, as
-   * after a gap in listing longer than a lease, when an unchanged Lease may have been renewed in between for all
-   * this process saw.
-   */
-  observe(leases: readonly V1Lease[], now: number, fresh = false): void {
-    const names = new Set<string>();
-    for (const lease of leases) {
-      const name = lease.metadata?.name ?? '';
-      names.add(name);
-      const version = `${lease.metadata?.resourceVersion}|${holderOf(lease)}|${String(lease.spec?.renewTime ?? '')}`;
-      if (fresh || this.seen.get(name)?.version !== version) this.seen.set(name, { version, at: now });
-    }
-    for (const name of [...this.seen.keys()]) if (!names.has(name)) this.seen.delete(name);
-  }
-
-  /**
-   * Whether `lease` is free: released, or not renewed by its holder for its duration (`times` over) as seen from
-   * here. A Lease first seen now counts as just renewed.
-   */
-  expired(lease: V1Lease, now: number, times = 1): boolean {
-    if (holderOf(lease) === '') return true;
-    const seen = this.seen.get(lease.metadata?.name ?? '');
-    const durationMs = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
-    return seen !== undefined && seen.at + times * durationMs <= now;
-  }
+  return { ...lease, spec: releasedLeaseSpec(lease.spec, now) };
 }
