@@ -49,8 +49,7 @@ export function resourceKeyOf(config: ConfigObject): string {
 
 /** The twin slot a resource's settings live in (where its ownership records are). */
 export function slotOf(config: ConfigObject): TwinSlot {
-  if (configKindOf(config) === 'SecurityModuleConfig') return resourceSlot({ kind: 'SecurityModuleConfig' });
-  return resourceSlot({ kind: 'TwinConfig', spec: (config as TwinConfigObject).spec ?? { properties: {} } });
+  return resourceSlot(configKindOf(config), (config as TwinConfigObject).spec?.twin);
 }
 
 /** A resource's kind (objects from a list may lack `kind`: a TwinConfig's spec has properties). */

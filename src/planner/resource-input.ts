@@ -57,12 +57,10 @@ function shared(
 }
 
 /** The twin slot a resource's settings live in: the agent's module, or the twin a TwinConfig names. */
-export function resourceSlot(
-  config: { kind: 'SecurityModuleConfig' } | { kind: 'TwinConfig'; spec: TwinConfig['spec'] },
-): TwinSlot {
-  return config.kind === 'SecurityModuleConfig'
+export function resourceSlot(kind: PlannedResource['kind'], twin?: TwinConfig['spec']['twin']): TwinSlot {
+  return kind === 'SecurityModuleConfig'
     ? securityAgentProfile.typedProperty!.slot
-    : (config.spec.twin?.moduleId ?? DEVICE_TWIN);
+    : (twin?.moduleId ?? DEVICE_TWIN);
 }
 
 function fromSecurityModuleConfig(config: SecurityModuleConfig): PlannedResource {
@@ -70,7 +68,7 @@ function fromSecurityModuleConfig(config: SecurityModuleConfig): PlannedResource
   return {
     key: resourceKey(config.metadata),
     kind: 'SecurityModuleConfig',
-    slot: resourceSlot(config),
+    slot: resourceSlot('SecurityModuleConfig'),
     settings: agentSettingsOf(spec.agentConfiguration),
     convergence: 'Agent',
     createModule: spec.createMissingModules ?? false,
@@ -93,7 +91,7 @@ function fromTwinConfig(config: TwinConfig): PlannedResource {
   return {
     key: twinConfigKey(config.metadata),
     kind: 'TwinConfig',
-    slot: resourceSlot(config),
+    slot: resourceSlot('TwinConfig', spec.twin),
     settings: twinConfigSettings(spec),
     convergence: spec.convergence ?? 'PlugAndPlay',
     createModule: spec.twin?.createModule ?? false,
