@@ -14,9 +14,10 @@ import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { makeKubeApi } from '../src/controller/kube-http.js';
 import { runKubectl, startControlPlane } from '../src/demo/local-control-plane.js';
 import { emulatorCredentials, hubSecret, iotHub } from '../test/support/resources.js';
+import { until } from '../test/support/until.js';
 import { baselineObject, REPO, runOperator } from './rollout/contenders.js';
 import { requestReconcile } from './rollout/controller-run.js';
-import { benchHub, sleep } from './rollout/harness.js';
+import { benchHub } from './rollout/harness.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 100_000);
 const UNITS = Number(process.env.BENCH_UNITS ?? 10);
@@ -56,9 +57,8 @@ const get = (namespace: string, plural: string, name: string) =>
     .getNamespacedCustomObject({ ...TARGET, namespace, plural, name })
     .catch(() => undefined) as Promise<any>;
 
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) await sleep(250);
-}
+/** Waits on the API server's word, bounded far above a cold rollout of the fleet (about 2.5 min here). */
+const waitFor = (condition: () => Promise<boolean>, what: string) => until(condition, 30 * 60_000, what, 250);
 
 async function run(repo: string, index: number): Promise<Row> {
   const emulator = await benchHub(DEVICES, { units: UNITS });
@@ -88,20 +88,23 @@ async function run(repo: string, index: number): Promise<Row> {
     const started = performance.now();
     const operator = runOperator(kubeconfig, namespace, ['--import', 'tsx', join(repo, 'src/cli/main.ts')]);
     try {
-      await until(async () => isReady(await get(namespace, 'securitymoduleconfigs', 'baseline')));
+      await waitFor(
+        async () => isReady(await get(namespace, 'securitymoduleconfigs', 'baseline')),
+        'the baseline Ready',
+      );
       const readyS = (performance.now() - started) / 1000;
       const updates = emulator.hub.stats.count('twinUpdate', 200);
       await emulator.agentsIdle();
       const resyncStarted = performance.now();
       const requested = await requestReconcile({ kubeconfig, namespace });
-      await until(async () => {
+      await waitFor(async () => {
         const hub = await get(namespace, 'iothubs', 'hub');
         return (
           hub?.status?.lastHandledReconcileAt === requested &&
           isReady(hub) &&
           isReady(await get(namespace, 'securitymoduleconfigs', 'baseline'))
         );
-      });
+      }, 'the resync handled and everything Ready');
       const resyncS = (performance.now() - resyncStarted) / 1000;
       const afterResyncRssMb = operator.currentRssMb();
       operator.kill('SIGTERM');
