@@ -113,6 +113,7 @@ export async function measure(
   const lead = (origin - launched) / 1000;
   const { lastConvergedS, firstWriteS } = m.tracker.figures();
   const wallS = (ended - origin) / 1000;
+  const firstWrite = firstWriteS === undefined ? undefined : firstWriteS - lead;
   const floor = floorS(m.updates, m.devices, m.collections);
   const row: Row = {
     scenario: m.scenario,
@@ -120,6 +121,7 @@ export async function measure(
     devices: m.devices,
     wallS,
     convergedS: lastConvergedS === undefined ? undefined : lastConvergedS - lead,
+    firstWriteS: firstWrite,
     floorS: floor,
     ratio: wallS / floor,
     ...callsOf(m.emulator),
@@ -133,5 +135,5 @@ export async function measure(
     `${m.scenario} | ${m.contender} | ${m.devices} devices: ${wallS.toFixed(2)} s (floor ${floor.toFixed(2)} s, ${(wallS / floor).toFixed(2)}x), updates ${row.calls.twinUpdate ?? 0}, queries ${row.calls.query ?? 0}, reads ${row.calls.twinRead ?? 0}, 429s ${row.throttled}, cpu ${row.cpuS.toFixed(1)} s, rss ${row.rssMb.toFixed(0)} MB${row.note ? ` (${row.note})` : ''}`,
   );
   const timeline = m.tracker.timeline().map(([t, n]): [number, number] => [Math.max(0, t - lead), n]);
-  return { row, timeline, firstWriteS: firstWriteS === undefined ? undefined : firstWriteS - lead };
+  return { row, timeline, firstWriteS: firstWrite };
 }
