@@ -132,7 +132,7 @@ export async function measure(
   if (m.tracker.converged < m.devices)
     row.note = `${row.note ?? ''} only ${m.tracker.converged} of ${m.devices} converged`.trim();
   console.log(
-    `${m.scenario} | ${m.contender} | ${m.devices} devices: ${wallS.toFixed(2)} s (floor ${floor.toFixed(2)} s, ${(wallS / floor).toFixed(2)}x), updates ${row.calls.twinUpdate ?? 0}, queries ${row.calls.query ?? 0}, reads ${row.calls.twinRead ?? 0}, 429s ${row.throttled}, cpu ${row.cpuS.toFixed(1)} s, rss ${row.rssMb.toFixed(0)} MB${row.note ? ` (${row.note})` : ''}`,
+    `${m.scenario} | ${m.contender} | ${m.devices} devices: ${wallS.toFixed(2)} s (floor ${floor.toFixed(2)} s, ${(wallS / floor).toFixed(2)}x), first write ${firstWrite?.toFixed(2) ?? '-'} s, updates ${row.calls.twinUpdate ?? 0}, queries ${row.calls.query ?? 0}, reads ${row.calls.twinRead ?? 0}, 429s ${row.throttled}, cpu ${row.cpuS.toFixed(1)} s, rss ${row.rssMb.toFixed(0)} MB${row.note ? ` (${row.note})` : ''}`,
   );
   const timeline = m.tracker.timeline().map(([t, n]): [number, number] => [Math.max(0, t - lead), n]);
   return { row, timeline, firstWriteS: firstWrite };
