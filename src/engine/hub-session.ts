@@ -9,7 +9,7 @@ import type { PlannedResource } from '../planner/types.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
 import type { TwinRef, TwinSlot } from '../twins/types.js';
-import { FleetSnapshot } from './fleet-snapshot.js';
+import type { FleetSnapshot } from './fleet-snapshot.js';
 import { type ReconcileOutcome, reconcileHub, slotsToRead } from './reconcile-hub.js';
 import { RereadSchedule } from './reread-schedule.js';
 import { TwinMemory } from './twin-memory.js';
@@ -130,7 +130,10 @@ export class HubSession {
     const newSlot = slots.some((slot) => !this.snapshot?.hasSlot(slot));
     const read = this.chooseRead(options.fullRead === true || newSlot);
     const reread = read === 'partial' ? this.rereads.due(this.clock.now()) : [];
-    const snapshot = await this.refresh(read, slots, reread, stop.abort);
+    // A whole read is the reconcile's own: it plans and writes the devices each page completes while the rest is
+    // read. Otherwise the session's snapshot, refreshed in part or not at all.
+    const previous = this.snapshot;
+    let snapshot = read === 'full' ? undefined : await this.refresh(read, reread, stop.abort);
     const outcome = await reconcileHub(this.access, resources, {
       unknownOwners: this.options.unknownOwners,
       manager: this.options.manager,
@@ -143,9 +146,15 @@ export class HubSession {
       clock: this.clock,
       memory: this.memory,
       snapshot,
+      read: (onPage) => this.access.readSnapshot(slots, { abort: stop.abort, previous, onPage }),
+      onRead: (whole) => {
+        this.snapshot = snapshot = whole;
+        this.lastFullReadAt = this.lastReadAt = this.clock.now();
+      },
       concurrency: this.options.concurrency,
       logger: this.options.logger,
     });
+    const whole = snapshot!;
     const unsettled = outcome.finalPlan.unsettledTwins.length;
     const progress = outcome.writesSucceeded > 0 || unsettled < this.lastUnsettled;
     this.checkDelayMs = progress ? this.firstCheckMs : Math.min(this.pollMs, this.checkDelayMs * 2);
@@ -157,7 +166,7 @@ export class HubSession {
       this.rereads.update(
         outcome.finalPlan.unsettledTwins,
         (ref) => written.has(twinKey(ref)),
-        read === 'full' ? (ref) => snapshot.hasSlot(ref.slot) : (ref) => wasReread.has(twinKey(ref)),
+        read === 'full' ? (ref) => whole.hasSlot(ref.slot) : (ref) => wasReread.has(twinKey(ref)),
         this.clock.now(),
       );
     }
@@ -167,7 +176,7 @@ export class HubSession {
       read,
       waiting,
       nextStepInMs: this.nextStepInMs(outcome, waiting),
-      devices: snapshot.devices.length,
+      devices: whole.devices.length,
     };
   }
 
@@ -179,18 +188,14 @@ export class HubSession {
     return this.rereads.due(now).length > 0 ? 'partial' : 'none';
   }
 
-  /** Reads the whole hub, or (partial) the twins of `reread` only. */
+  /** The session's snapshot, with (partial) the twins of `reread` read again. */
   private async refresh(
-    read: SnapshotRead,
-    slots: readonly TwinSlot[],
+    read: Exclude<SnapshotRead, 'full'>,
     reread: readonly TwinRef[],
     abort: AbortSignal,
   ): Promise<FleetSnapshot> {
-    if (read === 'full' || !this.snapshot) {
-      const previous = this.snapshot;
-      this.snapshot = new FleetSnapshot(await this.access.readSnapshot(slots, { abort, previous }));
-      this.lastFullReadAt = this.lastReadAt = this.clock.now();
-    } else if (read === 'partial') {
+    if (!this.snapshot) throw new Error('a partial read needs a whole read first');
+    if (read === 'partial') {
       for (const slot of new Set(reread.map((t) => t.slot))) {
         const ids = reread.filter((t) => t.slot === slot).map((t) => t.deviceId);
         const fleetSize = this.snapshot.twins.get(slot)?.size ?? 0;

@@ -2,7 +2,7 @@
 // and re-plan the devices that answered 412, and report the status of every resource. The same engine serves
 // `sync` and the Kubernetes controller.
 import { type Reason, throttlingReason } from '../api/reasons.js';
-import type { HubAccess } from '../hub/hub-client-api.js';
+import type { HubAccess, SnapshotPage } from '../hub/hub-client-api.js';
 import type { Logger } from '../observability/logger.js';
 import {
   type HubPlan,
@@ -14,9 +14,12 @@ import type { DeviceFailure, PlannedResource, TwinWrite } from '../planner/types
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
 import { forEachBounded } from '../runtime/worker-pool.js';
-import type { HubSnapshot, TwinRef, TwinSlot } from '../twins/types.js';
+import type { HubSnapshot, ManagedTwin, TwinRef, TwinSlot } from '../twins/types.js';
+import { EarlyWrites } from './early-writes.js';
 import { FleetSnapshot } from './fleet-snapshot.js';
+import { ReadCompletion } from './read-completion.js';
 import { type HubMoment, TwinMemory } from './twin-memory.js';
+import { WriteQueue } from './write-queue.js';
 import { WriteVerifier } from './write-verifier.js';
 
 export interface ReconcileOptions {
@@ -53,6 +56,14 @@ export interface ReconcileOptions {
    * learns (its writes' answers, twins re-read) is put in it.
    */
   snapshot?: FleetSnapshot;
+  /**
+   * How the whole hub is read when no `snapshot` is given (`access.readSnapshot` of the step's slots unless
+   * given), handing on each page as it comes: devices it completes are planned and written while the rest is read
+   * (see early-writes.ts).
+   */
+  read?: (onPage: (page: SnapshotPage) => void) => Promise<HubSnapshot>;
+  /** Called with the snapshot once that read is whole, before any plan of it (the session keeps it). */
+  onRead?: (snapshot: FleetSnapshot) => void;
   logger?: Logger;
   /**
    * Read the agents' answers while writes go on (on by default for runs of more than `verifyAbove` writes,
@@ -167,17 +178,140 @@ export async function reconcileHub(
   const clock = options.clock ?? systemClock;
   const { drain, abort } = options.stop ?? NO_STOP;
   const memory = options.memory ?? new TwinMemory();
-  const snapshot =
-    options.snapshot ??
-    new FleetSnapshot(await access.readSnapshot(slotsToRead(resources, options.slots), { abort }));
   const moment = () => ({ now: clock.now(), outages: access.outages });
-  const suspects = memory.overlay(snapshot, moment());
-  if (suspects.length) await rereadSuspects(access, snapshot, memory, suspects, options, moment);
   const writeFailures = new Map<string, DeviceFailure>();
   const admitted = new Set<string>();
+  const counts = {
+    writesSucceeded: 0,
+    writtenTwins: [] as TwinRef[],
+    writesFailed: 0,
+    conflictsReplanned: 0,
+    modulesCreated: 0,
+  };
+  // Where the hub's answers to writes go: held until the read is whole and planned (the first plan is made from
+  // the twins as read), then into the snapshot, the memory and the verifier as they come.
+  let snapshot: FleetSnapshot | undefined = options.snapshot;
+  let verifier: WriteVerifier | undefined;
+  let answersHeld: { ref: TwinRef; twin: ManagedTwin; at: HubMoment }[] | undefined = snapshot
+    ? undefined
+    : [];
+  const takeAnswer = (ref: TwinRef, twin: ManagedTwin, at: HubMoment) => {
+    if (answersHeld || !snapshot) {
+      answersHeld?.push({ ref, twin, at });
+      return;
+    }
+    memory.remember(ref, twin, at, snapshot.applyWriteAnswer(ref, twin));
+    verifier?.written(ref.slot, ref.deviceId, twin.version);
+  };
+  const releaseAnswers = () => {
+    const held = answersHeld ?? [];
+    answersHeld = undefined;
+    for (const { ref, twin, at } of held) {
+      if (snapshot) takeAnswer(ref, twin, at);
+      else memory.remember(ref, twin, at);
+    }
+  };
+
+  /** One write; a 412 is put in `conflicted` while rounds remain, to be re-read and planned again. */
+  const writeTwin = async (write: TwinWrite, round: number, conflicted: TwinRef[]) => {
+    const ref = { slot: write.slot, deviceId: write.deviceId };
+    try {
+      const twin = await access.patchTwin(ref, write.patch, write.etag, { abort });
+      takeAnswer(ref, twin, moment());
+      counts.writesSucceeded++;
+      counts.writtenTwins.push(ref);
+    } catch (error) {
+      if (errorKind(error) === 'Cancelled') throw error;
+      if (errorKind(error) === 'PreconditionFailed') {
+        if (round < MAX_CONFLICT_ROUNDS) {
+          conflicted.push(ref);
+          return;
+        }
+        // Another writer keeps changing the twin: a failure that passes (retried at the next step), reported
+        // so that a run without one says the twin is not written.
+        counts.writesFailed++;
+        writeFailures.set(twinKey(write), {
+          deviceId: write.deviceId,
+          reason: 'TwinBusy',
+          message: `another writer changed the twin before each of ${MAX_CONFLICT_ROUNDS + 1} writes (412 Precondition Failed)`,
+        });
+        options.logger?.info('twin still changing under another writer; retrying at the next step', {
+          deviceId: write.deviceId,
+        });
+        return;
+      }
+      counts.writesFailed++;
+      writeFailures.set(twinKey(write), failureOf(write.deviceId, error));
+      options.logger?.warn('twin write failed', {
+        deviceId: write.deviceId,
+        error: (error as Error).message,
+      });
+    }
+  };
+
+  // Writes planned page by page while the hub is read (round 0 of the conflict rounds, through the same calls).
+  const earlyConflicts: TwinRef[] = [];
+  const early = snapshot
+    ? undefined
+    : new WriteQueue<TwinWrite>(
+        options.concurrency ?? DEFAULT_WRITE_CONCURRENCY,
+        (write) => writeTwin(write, 0, earlyConflicts),
+        drain,
+      );
+  if (!snapshot) {
+    const slots = slotsToRead(resources, options.slots);
+    const read = options.read ?? ((onPage) => access.readSnapshot(slots, { abort, onPage }));
+    const completion = new ReadCompletion(slots);
+    const planner = options.dryRun
+      ? undefined
+      : new EarlyWrites(
+          resources,
+          {
+            unknownOwners: options.unknownOwners,
+            departing: options.departing,
+            held: options.held,
+            manager: options.manager,
+            scope: options.scope,
+          },
+          memory,
+          moment,
+          (write) => early?.push(write),
+        );
+    const onPage = (page: SnapshotPage) => {
+      if (!planner || drain.aborted) return;
+      for (const [slot, completed] of completion.take(page)) planner.plan(slot, completed);
+    };
+    try {
+      snapshot = new FleetSnapshot(await read(onPage));
+    } catch (error) {
+      // The writes started stay whole (each a device's whole plan, guarded by its etag) and are remembered; the
+      // next step reads the hub again and plans everything else from it.
+      await early?.finished().catch(() => undefined);
+      releaseAnswers();
+      throw error;
+    }
+    options.onRead?.(snapshot);
+    if (planner?.planned)
+      options.logger?.info('writes started while reading the hub', { writes: planner.planned });
+  }
+  const finishEarly = async () => {
+    try {
+      await early?.finished();
+    } finally {
+      releaseAnswers();
+    }
+  };
+
+  try {
+    const suspects = memory.overlay(snapshot, moment());
+    if (suspects.length) await rereadSuspects(access, snapshot, memory, suspects, options, moment);
+  } catch (error) {
+    await finishEarly();
+    throw error;
+  }
   const plan = () =>
     planHubReconcile({
-      snapshot,
+      snapshot: snapshot!,
       resources,
       now: clock.now(),
       unknownOwners: options.unknownOwners,
@@ -188,96 +322,67 @@ export async function reconcileHub(
       writeFailures,
       admitted,
     });
+  // The plan of the whole read, as read: the early writes are in it, as they are in a dry run's.
   const initialPlan = plan();
-  const outcome: Omit<ReconcileOutcome, 'writtenTwins'> & { writtenTwins: TwinRef[] } = {
+  const outcome = (): ReconcileOutcome => ({
     initialPlan,
-    finalPlan: initialPlan,
-    snapshot,
-    writesSucceeded: 0,
-    writtenTwins: [],
-    writesFailed: 0,
-    conflictsReplanned: 0,
-    modulesCreated: 0,
-    interrupted: false,
-  };
-  if (options.dryRun) return outcome;
+    finalPlan,
+    snapshot: snapshot!,
+    ...counts,
+    interrupted,
+  });
+  let finalPlan = initialPlan;
+  let interrupted = false;
+  if (options.dryRun) return outcome();
 
-  if (initialPlan.moduleCreations.length) {
-    await forEachBounded(
-      initialPlan.moduleCreations,
-      options.concurrency ?? 8,
-      async (ref) => {
-        try {
-          if ((await access.ensureModule(ref, { abort })) === 'created') outcome.modulesCreated++;
-        } catch (error) {
-          if (errorKind(error) === 'Cancelled') throw error;
-          writeFailures.set(twinKey(ref), {
-            deviceId: ref.deviceId,
-            reason: 'ModuleCreationFailed',
-            message: (error as Error).message,
-          });
-        }
-      },
-      drain,
-    );
-    for (const [slot, deviceIds] of bySlot(initialPlan.moduleCreations)) {
-      snapshot.replaceTwins(slot, await access.readTwins(slot, deviceIds, { abort }));
-    }
-  }
-
-  let writes: TwinWrite[] = initialPlan.moduleCreations.length ? plan().writes : initialPlan.writes;
-  const verifier =
-    writes.length > (options.verifyAbove ?? 500)
-      ? new WriteVerifier(access, snapshot, { clock, abort })
-      : undefined;
+  if (initialPlan.writes.length > (options.verifyAbove ?? 500))
+    verifier = new WriteVerifier(access, snapshot, { clock, abort });
   try {
+    releaseAnswers();
+    await finishEarly();
+    if (earlyConflicts.length && !drain.aborted) {
+      // Someone else wrote these twins since the page that showed them: re-read, and planned again below.
+      counts.conflictsReplanned += earlyConflicts.length;
+      await rereadByGet(access, snapshot, memory, earlyConflicts, abort);
+    }
+
+    if (initialPlan.moduleCreations.length) {
+      await forEachBounded(
+        initialPlan.moduleCreations,
+        options.concurrency ?? 8,
+        async (ref) => {
+          try {
+            if ((await access.ensureModule(ref, { abort })) === 'created') counts.modulesCreated++;
+          } catch (error) {
+            if (errorKind(error) === 'Cancelled') throw error;
+            writeFailures.set(twinKey(ref), {
+              deviceId: ref.deviceId,
+              reason: 'ModuleCreationFailed',
+              message: (error as Error).message,
+            });
+          }
+        },
+        drain,
+      );
+      for (const [slot, deviceIds] of bySlot(initialPlan.moduleCreations)) {
+        snapshot.replaceTwins(slot, await access.readTwins(slot, deviceIds, { abort }));
+      }
+    }
+
+    let writes: TwinWrite[] =
+      initialPlan.moduleCreations.length || early?.size ? plan().writes : initialPlan.writes;
     for (let round = 0; writes.length > 0 && round <= MAX_CONFLICT_ROUNDS && !drain.aborted; round++) {
       const conflicted: TwinRef[] = [];
       for (const write of writes) admitted.add(twinKey(write));
       await forEachBounded(
         writes,
         options.concurrency ?? DEFAULT_WRITE_CONCURRENCY,
-        async (write) => {
-          try {
-            const ref = { slot: write.slot, deviceId: write.deviceId };
-            const twin = await access.patchTwin(ref, write.patch, write.etag, { abort });
-            memory.remember(ref, twin, moment(), snapshot.applyWriteAnswer(ref, twin));
-            verifier?.written(write.slot, write.deviceId, twin.version);
-            outcome.writesSucceeded++;
-            outcome.writtenTwins.push(ref);
-          } catch (error) {
-            if (errorKind(error) === 'Cancelled') throw error;
-            if (errorKind(error) === 'PreconditionFailed') {
-              if (round < MAX_CONFLICT_ROUNDS) {
-                conflicted.push({ slot: write.slot, deviceId: write.deviceId });
-                return;
-              }
-              // Another writer keeps changing the twin: a failure that passes (retried at the next step), reported
-              // so that a run without one says the twin is not written.
-              outcome.writesFailed++;
-              writeFailures.set(twinKey(write), {
-                deviceId: write.deviceId,
-                reason: 'TwinBusy',
-                message: `another writer changed the twin before each of ${MAX_CONFLICT_ROUNDS + 1} writes (412 Precondition Failed)`,
-              });
-              options.logger?.info('twin still changing under another writer; retrying at the next step', {
-                deviceId: write.deviceId,
-              });
-              return;
-            }
-            outcome.writesFailed++;
-            writeFailures.set(twinKey(write), failureOf(write.deviceId, error));
-            options.logger?.warn('twin write failed', {
-              deviceId: write.deviceId,
-              error: (error as Error).message,
-            });
-          }
-        },
+        (write) => writeTwin(write, round, conflicted),
         drain,
       );
       if (conflicted.length === 0 || drain.aborted) break;
       // Someone else wrote these twins since the snapshot: re-read them and plan them again.
-      outcome.conflictsReplanned += conflicted.length;
+      counts.conflictsReplanned += conflicted.length;
       await rereadByGet(access, snapshot, memory, conflicted, abort);
       const retry = new Set(conflicted.map(twinKey));
       writes = plan().writes.filter((w) => retry.has(twinKey(w)));
@@ -285,7 +390,7 @@ export async function reconcileHub(
   } finally {
     await verifier?.stop();
   }
-  outcome.finalPlan = plan();
-  outcome.interrupted = drain.aborted && outcome.finalPlan.writes.length > 0;
-  return outcome;
+  finalPlan = plan();
+  interrupted = drain.aborted && finalPlan.writes.length > 0;
+  return outcome();
 }

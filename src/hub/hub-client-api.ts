@@ -39,6 +39,20 @@ export interface SnapshotReadOptions extends CallOptions {
    * query too) is taken from it as it is, instead of made again from the hub's JSON.
    */
   previous?: HubSnapshot;
+  /**
+   * Called with each page as soon as it is made into records, before the next one is read (the engine plans the
+   * devices it completes while the rest is read). Query order is not promised: a device's record and its twins
+   * may come on pages far apart. Must not throw.
+   */
+  onPage?: (page: SnapshotPage) => void;
+}
+
+/** One query page of a snapshot: devices (from the devices' query), or twins of one slot, or both (device twins). */
+export interface SnapshotPage {
+  devices: readonly DeviceRecord[];
+  /** The slot of `twins`. */
+  slot: TwinSlot;
+  twins: readonly ManagedTwin[];
 }
 
 export interface HubAccess {

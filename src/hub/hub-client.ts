@@ -24,6 +24,7 @@ import type {
   HubAccess,
   HubPageReader,
   ReadOptions,
+  SnapshotPage,
   SnapshotReadOptions,
 } from './hub-client-api.js';
 import { type HubCall, HubPipeline } from './pipeline.js';
@@ -259,13 +260,18 @@ export class HubClient implements HubAccess, HubPageReader {
       let pages = 0;
       for await (const rows of this.queryPages(DEVICES_QUERY, 'reading the devices', abort)) {
         pages++;
+        const page: SnapshotPage = { devices: [], slot: DEVICE_TWIN, twins: [] };
         for (const row of rows) {
-          devices.push(deviceRecordFromJson(row, this.shared));
+          const device = deviceRecordFromJson(row, this.shared);
+          devices.push(device);
+          (page.devices as DeviceRecord[]).push(device);
           if (deviceTwins) {
             const twin = twinOf(row, DEVICE_TWIN, previousDeviceTwins);
             deviceTwins.set(twin.deviceId, twin);
+            (page.twins as ManagedTwin[]).push(twin);
           }
         }
+        options.onPage?.(page);
       }
       return pages;
     };
@@ -276,10 +282,13 @@ export class HubClient implements HubAccess, HubPageReader {
       const action = `reading ${describeSlot(slot)} of every device`;
       for await (const rows of this.queryPages(twinsQuery(slot), action, abort)) {
         pages++;
+        const twins: ManagedTwin[] = [];
         for (const row of rows) {
           const twin = twinOf(row, slot, previous);
           bySlot.set(twin.deviceId, twin);
+          twins.push(twin);
         }
+        options.onPage?.({ devices: [], slot, twins });
       }
       return pages;
     };
