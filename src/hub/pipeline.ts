@@ -3,11 +3,10 @@
 // would answer a 429 with more load. Errors become HubErrors, and each call leaves counters and one log line.
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../runtime/clock.js';
-import { followSignal } from '../runtime/follow-signal.js';
 import { cancelledError, type ErrorContext, type HubError, toHubError } from './errors.js';
 import type { HubRateLimiter } from './rate-limiter.js';
 import type { LimiterClass } from './rate-limits.js';
-import { raceAbort, withCallAbort } from './request-abort.js';
+import { type AttemptOptions, sendAttempt } from './request-abort.js';
 import { type RetryOptions, withRetry } from './retry.js';
 import type { CallResult, HubTelemetry } from './telemetry.js';
 
@@ -59,12 +58,9 @@ export class HubPipeline {
   async send<T>(
     call: HubCall,
     transport: (attemptNumber: number) => Promise<T>,
-    callerAbort?: AbortSignal,
+    abort?: AbortSignal,
   ): Promise<T> {
     const { clock, limiter, telemetry, hubName } = this.options;
-    // A signal of the call's own, following the caller's (shared by hundreds of calls) until the call ends.
-    const followed = callerAbort && followSignal(callerAbort);
-    const abort = followed?.signal;
     const context: ErrorContext = {
       ...this.options.errorContext,
       hubName,
@@ -73,6 +69,14 @@ export class HubPipeline {
     };
     const toError = (error: unknown) => toHubError(error, context);
     const cancelled = () => cancelledError(`${call.action} on hub ${hubName}`, hubName);
+    const timeoutMs = this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
+    const attemptOptions: AttemptOptions = {
+      abort,
+      clock,
+      timeoutMs,
+      abandoned: (because) => (because === 'cancelled' ? cancelled() : timeoutError(call.action, timeoutMs)),
+    };
+    // The caller's signal is shared by hundreds of calls: the waits and attempts follow it (follow-signal.ts).
     const outcome: CallOutcome = { startedAt: clock.now(), attempts: 0, retriedAfter: [] };
     try {
       const value = await withRetry(
@@ -84,16 +88,10 @@ export class HubPipeline {
           call.beforeSend?.();
           outcome.attempts = attemptNumber;
           telemetry.recordAttempt(call.limiterClass);
-          const timeoutMs = this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
-          const timedOut = new AbortController();
-          const timer = clock.setTimer(timeoutMs, () => timedOut.abort());
-          const attemptAbort = abort ? AbortSignal.any([abort, timedOut.signal]) : timedOut.signal;
           try {
-            // Cancelling stops the wait at once, and ends the HTTP request the attempt sent (request-abort.ts).
-            const sent = withCallAbort(attemptAbort, () => transport(attemptNumber));
-            const result = await raceAbort(sent, attemptAbort, () =>
-              abort?.aborted ? cancelled() : timeoutError(call.action, timeoutMs),
-            );
+            // Cancelling or the attempt's deadline stops the wait at once, and ends the HTTP request the attempt
+            // sent (request-abort.ts).
+            const result = await sendAttempt(() => transport(attemptNumber), attemptOptions);
             limiter.reportSuccess(permit);
             telemetry.recordAnswer(call.limiterClass, 200);
             return result;
@@ -106,8 +104,6 @@ export class HubPipeline {
               limiter.reportThrottled(permit);
             }
             throw error;
-          } finally {
-            timer.cancel();
           }
         },
         {
@@ -128,15 +124,15 @@ export class HubPipeline {
       if (error.kind === 'Cancelled' || abort?.aborted) error = cancelled();
       this.finish(call, error.kind, outcome, error.statusCode);
       throw error;
-    } finally {
-      followed?.release();
     }
   }
 
   /** Counts the call and writes its one log line: what, on which device, how it ended, after what retries. */
   private finish(call: HubCall, result: CallResult, outcome: CallOutcome, statusCode?: number): void {
     this.options.telemetry.recordCall(call.limiterClass, result);
-    this.options.logger?.debug('hub call', {
+    // Most runs log at info: the line is not even built then.
+    if (!this.options.logger?.isLevelEnabled('debug')) return;
+    this.options.logger.debug('hub call', {
       hub: this.options.hubName,
       operation: call.operation,
       class: call.limiterClass,

@@ -3,6 +3,7 @@
 // rate halves, down to a floor, and climbs back to nominal step by step while calls succeed.
 import { type Quota, TokenBucket } from '../quotas/index.js';
 import { type Clock, pause, systemClock } from '../runtime/clock.js';
+import { followAbort, unfollowAbort } from '../runtime/follow-signal.js';
 import { cancelledError } from './errors.js';
 import { type HubRateLimits, LIMITER_CLASSES, type LimiterClass } from './rate-limits.js';
 
@@ -83,12 +84,13 @@ class ClassLimiter {
         if (this.queue.length === 0) this.pumpTimer?.abort();
         reject(cancelledError(what()));
       };
+      // Followed, not listened to: the caller's signal is shared by every call waiting here (follow-signal.ts).
       const waiter: Waiter = {
         resolve,
         reject,
-        detach: () => abort?.removeEventListener('abort', onAbort),
+        detach: () => abort && unfollowAbort(abort, onAbort),
       };
-      abort?.addEventListener('abort', onAbort, { once: true });
+      if (abort) followAbort(abort, onAbort);
       this.queue.push(waiter);
       void this.pump();
     });

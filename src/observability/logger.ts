@@ -47,11 +47,32 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
             return `${String(timestamp)} ${level.padEnd(5)} ${String(message)}${extra}`;
           }),
         );
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: options.level ?? levelFromEnvironment(),
     format: shape,
     transports: [new winston.transports.Stream({ stream })],
   });
+  skipDisabledLevels(logger);
+  return logger;
+}
+
+/**
+ * Makes a line at a level that is off cost a level check. winston filters levels in its transports, after the
+ * logger's format has run: a `debug` line the level drops was still redacted, timestamped and streamed, and the
+ * hub client writes one a call. Set on the instance, so that its children (`child()`, made with Object.create)
+ * have it too; a line that is written goes through the format, redaction included, as before.
+ */
+function skipDisabledLevels(logger: winston.Logger): void {
+  for (const level of LOG_LEVELS) {
+    const write = logger[level] as (...args: unknown[]) => winston.Logger;
+    (logger as unknown as Record<LogLevel, unknown>)[level] = function (
+      this: winston.Logger | undefined,
+      ...args: unknown[]
+    ): winston.Logger {
+      const self = this ?? logger;
+      return self.isLevelEnabled(level) ? write.apply(self, args) : self;
+    };
+  }
 }
 
 export type Logger = winston.Logger;

@@ -1,11 +1,42 @@
-// A signal of one's own that aborts when a long-lived one does, let go of when the work ends. AbortSignal.any would
-// do the same, but on Node 20 it leaves a WeakRef on each source of the long-lived signal for every signal made
-// from it, until that source aborts (a heap snapshot of a hub rollout held 68,000 of them after 34,000 twin writes,
-// two a call, about 70 bytes each); a listener removed at the end leaves nothing behind.
-import { setMaxListeners } from 'node:events';
+// Following a long-lived signal (a step's, a drain's) from many short calls at once. AbortSignal.any would do it,
+// but on Node 20 it leaves a WeakRef on each source of the long-lived signal for every signal made from it, until
+// that source aborts (a heap snapshot of a hub rollout held 68,000 of them after 34,000 twin writes, two a call,
+// about 70 bytes each). And a listener of its own per call costs each call a walk of the signal's whole list of
+// listeners, hundreds long, on add and again on remove (EventTarget looks for a duplicate). So the calls that
+// follow a signal share one listener on it, and join and leave a Set.
+/** The calls following each long-lived signal; the signal's one listener calls them. */
+const followers = new WeakMap<AbortSignal, Set<() => void>>();
 
-/** Long-lived signals followed by many calls at once (hundreds in flight): no listener-count warning for them. */
-const shared = new WeakSet<AbortSignal>();
+/**
+ * Calls `listener` once, when `parent` aborts (at once if it has), unless `unfollowAbort` came first. For work that
+ * is shorter than the signal: a hub call, a wait for quota. A listener must not throw.
+ */
+export function followAbort(parent: AbortSignal, listener: () => void): void {
+  if (parent.aborted) {
+    listener();
+    return;
+  }
+  let set = followers.get(parent);
+  if (!set) {
+    const current = new Set<() => void>();
+    set = current;
+    followers.set(parent, current);
+    parent.addEventListener(
+      'abort',
+      () => {
+        followers.delete(parent);
+        for (const follower of current) follower();
+      },
+      { once: true },
+    );
+  }
+  set.add(listener);
+}
+
+/** `listener` no longer follows `parent` (idempotent). */
+export function unfollowAbort(parent: AbortSignal, listener: () => void): void {
+  followers.get(parent)?.delete(listener);
+}
 
 export interface FollowedSignal {
   signal: AbortSignal;
@@ -13,17 +44,14 @@ export interface FollowedSignal {
   release(): void;
 }
 
+/** A signal of one's own that aborts, with its reason, when `parent` does, until released. */
 export function followSignal(parent: AbortSignal): FollowedSignal {
   const own = new AbortController();
   if (parent.aborted) {
     own.abort(parent.reason);
     return { signal: own.signal, release: () => {} };
   }
-  if (!shared.has(parent)) {
-    setMaxListeners(0, parent);
-    shared.add(parent);
-  }
   const forward = () => own.abort(parent.reason);
-  parent.addEventListener('abort', forward, { once: true });
-  return { signal: own.signal, release: () => parent.removeEventListener('abort', forward) };
+  followAbort(parent, forward);
+  return { signal: own.signal, release: () => unfollowAbort(parent, forward) };
 }

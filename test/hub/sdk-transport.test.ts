@@ -5,12 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import iothub from 'azure-iothub';
 import { createCertificates, type EmulatorCertificates } from '../../src/emulator/certificates.js';
+import { verifySharedAccessSignature } from '../../src/emulator/sas-auth.js';
 import {
   jobClientFromConnectionString,
   registryFromConnectionString,
   splitHostPort,
   useHubAgent,
 } from '../../src/hub/sdk-transport.js';
+import { parseSharedAccessSignature } from '../../src/protocol/shared-access-signature.js';
 
 const KEY = Buffer.alloc(32, 3).toString('base64');
 
@@ -67,6 +69,23 @@ describe('the azure-iothub transport', () => {
       String(request.headers.authorization),
       /^SharedAccessSignature sr=localhost:\d+&sig=[^&]+&skn=iothubowner&se=\d+$/,
     );
+  });
+
+  it('signs one token for many requests, valid for most of an hour, that the hub accepts', async () => {
+    const registry = registryFromConnectionString(connectionString(), { ca: certificates.caCert });
+    await registry.getTwin('sensor-1');
+    await registry.getTwin('sensor-1');
+    const [first, second] = seen.slice(-2).map((request) => String(request.headers.authorization));
+    assert.equal(second, first);
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const verdict = verifySharedAccessSignature(first, {
+      policies: [{ keyName: 'iothubowner', primaryKey: KEY, secondaryKey: KEY }],
+      audiences: [`localhost:${port}`],
+      nowSeconds,
+    });
+    assert.ok(verdict.ok, verdict.ok ? '' : verdict.reason);
+    const expiry = Number(parseSharedAccessSignature(first)?.se);
+    assert.ok(expiry - nowSeconds >= 55 * 60, `the token expires in ${expiry - nowSeconds} s`);
   });
 
   it('sends a JobClient call the same way', async () => {
