@@ -6,7 +6,10 @@
 // of each pass there (node --cpu-prof), to see where the time goes. BENCH_HEAP_CAP_MB=N runs both passes with the
 // heap capped (--max-old-space-size=N): peak RSS is mostly garbage V8 has yet to collect, and a process that still
 // runs capped shows what it needs (as in a container with a memory limit, which Node sizes its heap by).
-import { join } from 'node:path';
+// BENCH_SYNC_REPOS (comma-separated checkouts, this one by default, e.g. `/work/wt/before-18,.`) runs both passes of
+// each checkout's `sync` in turn, each on a fresh hub of the same seed, to compare older code in the same run.
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { baselineFiles, REPO, runNode } from './rollout/contenders.js';
 import { benchHub } from './rollout/harness.js';
 
@@ -16,14 +19,32 @@ const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const HEAP_CAP = process.env.BENCH_HEAP_CAP_MB
   ? [`--max-old-space-size=${process.env.BENCH_HEAP_CAP_MB}`]
   : [];
-const CLI = ['--import', 'tsx', join(REPO, 'src/cli/main.ts')];
+const REPOS = (process.env.BENCH_SYNC_REPOS ?? REPO).split(',').map((r) => resolve(r.trim()));
+const cliOf = (repo: string) => ['--import', 'tsx', join(repo, 'src/cli/main.ts')];
 
-const emulator = await benchHub(DEVICES, { units: UNITS });
+function commitOf(repo: string): string {
+  try {
+    return execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 const dir = baselineFiles({ snapshotFrequency: 'PT11H' });
 
-async function sync(label: string): Promise<void> {
+async function sync(
+  emulator: Awaited<ReturnType<typeof benchHub>>,
+  cli: string[],
+  label: string,
+): Promise<void> {
   const profile = PROFILE_DIR
-    ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${label}.cpuprofile`]
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        PROFILE_DIR,
+        '--cpu-prof-name',
+        `${label.replace(' ', '-')}.cpuprofile`,
+      ]
     : [];
   emulator.hub.stats.reset();
   const started = performance.now();
@@ -31,7 +52,7 @@ async function sync(label: string): Promise<void> {
     [
       ...profile,
       ...HEAP_CAP,
-      ...CLI,
+      ...cli,
       'sync',
       '-f',
       dir,
@@ -59,14 +80,19 @@ async function sync(label: string): Promise<void> {
   );
 }
 
-try {
-  const idle = await runNode([...CLI, '--help'], {}).done;
+for (const repo of REPOS) {
+  const cli = cliOf(repo);
+  const name = REPOS.length > 1 ? `${commitOf(repo)} ` : '';
+  const idle = await runNode([...cli, '--help'], {}).done;
   console.log(
-    `fleet memory benchmark: ${DEVICES.toLocaleString('en-US')} devices, S3 x${UNITS}${HEAP_CAP.length ? `, ${HEAP_CAP[0]}` : ''}; the command doing nothing: ${idle.cpuSeconds.toFixed(1)} s CPU, ${Math.round(idle.peakRssMb)} MB`,
+    `fleet memory benchmark${name ? ` of ${name.trim()}` : ''}: ${DEVICES.toLocaleString('en-US')} devices, S3 x${UNITS}${HEAP_CAP.length ? `, ${HEAP_CAP[0]}` : ''}; the command doing nothing: ${idle.cpuSeconds.toFixed(1)} s CPU, ${Math.round(idle.peakRssMb)} MB`,
   );
-  await sync('cold');
-  await emulator.agentsIdle();
-  await sync('steady');
-} finally {
-  await emulator.close();
+  const emulator = await benchHub(DEVICES, { units: UNITS });
+  try {
+    await sync(emulator, cli, `${name}cold`);
+    await emulator.agentsIdle();
+    await sync(emulator, cli, `${name}steady`);
+  } finally {
+    await emulator.close();
+  }
 }
