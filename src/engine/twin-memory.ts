@@ -51,7 +51,10 @@ export class TwinMemory {
   /** A write of ours, as the hub answered it; `inSnapshot`: the answer as put in the snapshot (vouched for now). */
   remember(ref: TwinRef, twin: ManagedTwin, at: HubMoment, inSnapshot?: ManagedTwin): void {
     const outagesAtVouch = at.outages ?? 0;
-    this.written.set(keyOf(ref), { ref, twin, writtenAt: at.now, vouchedAt: at.now, outagesAtVouch });
+    // The snapshot's copy when there is one: the same twin, marked as read (overlay reads its versions and values,
+    // and makes a stand-in of it marked as not read), held once rather than twice until the reads catch up.
+    const kept = inSnapshot ?? twin;
+    this.written.set(keyOf(ref), { ref, twin: kept, writtenAt: at.now, vouchedAt: at.now, outagesAtVouch });
     if (inSnapshot) this.vouched.add(inSnapshot);
   }
 

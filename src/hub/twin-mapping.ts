@@ -8,6 +8,7 @@ import {
   type ManagedTwin,
   type TwinPatch,
   type TwinSlot,
+  type WriteStamp,
 } from '../twins/types.js';
 import { HubError } from './errors.js';
 
@@ -26,38 +27,63 @@ function malformed(what: string): HubError {
 
 /**
  * An object of properties without the twin's bookkeeping (`$metadata`, `$version`), each value shared with the
- * twins that hold the same (see shared-values.ts) when `shared` is given.
+ * twins that hold the same (see shared-values.ts; the property's name tells the last one shared) when `shared` is
+ * given.
  */
 function withoutBookkeeping(properties: Json, shared?: SharedValues): Json {
   const rest: Json = {};
   for (const key of Object.keys(properties))
     if (key !== '$metadata' && key !== '$version')
-      rest[key] = shared ? shared.share(properties[key]) : properties[key];
+      rest[key] = shared ? shared.share(properties[key], key) : properties[key];
   return rest;
 }
 
+const NOT_WRITTEN: WriteStamp = Object.freeze({});
+
+/** What the root of `$metadata` compares its stamp with: nothing (it is kept whatever it holds). */
+const ROOT = Symbol('root');
+
 /**
- * desired's `$metadata` as lastWritten reads it: each node's `$lastUpdated` as epoch ms (a number, not the hub's
- * 28-character timestamp: a twin written once carries one per level of each property) and `$lastUpdatedVersion`.
+ * desired's `$metadata` as lastWritten reads it (see WriteStamp): the stamp of `node`, or undefined when it and
+ * everything below it carry their parent's (`parentRaw`, the parent's `$lastUpdated` as the hub wrote it, parsed
+ * as `parentAt`; `parentVersion`). Parses a timestamp only where it differs from its parent's: a value written at
+ * once costs one Date.parse and one object, not one of each per level and property.
  */
-function compactMetadata(node: Json): Json {
-  const compact: Json = {};
-  for (const key of Object.keys(node)) {
-    const value = node[key];
-    if (key === '$lastUpdated') {
-      const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-      if (!Number.isNaN(at)) compact.$lastUpdated = at;
-    } else if (key === '$lastUpdatedVersion') {
-      if (typeof value === 'number') compact.$lastUpdatedVersion = value;
-    } else if (isObject(value)) compact[key] = compactMetadata(value);
+function writeStamp(
+  node: Json,
+  parentRaw: unknown,
+  parentAt: number | undefined,
+  parentVersion: number | undefined,
+): WriteStamp | undefined {
+  const raw = node.$lastUpdated;
+  let at = parentAt;
+  if (raw !== parentRaw) {
+    const parsed = typeof raw === 'string' ? Date.parse(raw) : Number.NaN;
+    at = Number.isNaN(parsed) ? undefined : parsed;
   }
-  return compact;
+  const version = typeof node.$lastUpdatedVersion === 'number' ? node.$lastUpdatedVersion : undefined;
+  let below: Record<string, WriteStamp> | undefined;
+  for (const key of Object.keys(node)) {
+    const child = node[key];
+    if (key.startsWith('$') || !isObject(child)) continue;
+    const stamp = writeStamp(child, raw, at, version);
+    if (stamp === undefined) continue;
+    below ??= {};
+    below[key] = stamp;
+  }
+  if (parentRaw !== ROOT && at === parentAt && version === parentVersion && below === undefined)
+    return undefined;
+  const stamp: WriteStamp = {};
+  if (at !== undefined) stamp.at = at;
+  if (version !== undefined) stamp.version = version;
+  if (below !== undefined) stamp.below = below;
+  return stamp;
 }
 
 const text = (value: string, shared?: SharedValues) => (shared ? shared.text(value) : value);
 
 const sharedTags = (tags: unknown, shared?: SharedValues): Json =>
-  isObject(tags) ? (shared ? shared.share(tags) : tags) : {};
+  isObject(tags) ? (shared ? shared.share(tags, '$tags') : tags) : {};
 
 /**
  * A twin of `slot` (a module, or the device twin) as the planner reads it: what it keeps of the hub's JSON is its
@@ -81,18 +107,22 @@ export function twinFromJson(twinJson: unknown, slot: TwinSlot, shared?: SharedV
   const properties = isObject(twinJson.properties) ? twinJson.properties : {};
   const desired = isObject(properties.desired) ? properties.desired : {};
   const reported = isObject(properties.reported) ? properties.reported : {};
+  const desiredValues = withoutBookkeeping(desired);
+  // Fields are set in one order whatever the twin holds: twins of one slot keep one shape.
   const twin: ManagedTwin = {
     deviceId,
-    ...(expected === undefined ? {} : { moduleId: expected }),
     etag,
     tags: sharedTags(twinJson.tags, shared),
     // Desired is shared whole: twins given the same configuration hold the same object, and the planner plans
     // such twins once (see evaluateDevice).
-    desired: shared ? shared.share(withoutBookkeeping(desired)) : withoutBookkeeping(desired),
-    desiredMetadata: isObject(desired.$metadata) ? compactMetadata(desired.$metadata) : {},
+    desired: shared ? shared.share(desiredValues, '$desired') : desiredValues,
+    desiredWritten:
+      (isObject(desired.$metadata) && writeStamp(desired.$metadata, ROOT, undefined, undefined)) ||
+      NOT_WRITTEN,
     reported: withoutBookkeeping(reported, shared),
     desiredVersion: typeof desired.$version === 'number' ? desired.$version : 0,
   };
+  if (expected !== undefined) twin.moduleId = expected;
   if (typeof twinJson.modelId === 'string' && twinJson.modelId !== '')
     twin.modelId = text(twinJson.modelId, shared);
   if (typeof reported.$version === 'number') twin.reportedVersion = reported.$version;

@@ -32,6 +32,18 @@ export function describeSlot(slot: TwinSlot): string {
   return slot === DEVICE_TWIN ? 'the device twin' : `the module twin '${slot}'`;
 }
 
+/**
+ * properties.desired.$metadata, reduced to what lastWritten reads: when (`at`, epoch ms) and at which desired
+ * version a value was last written. The hub gives every level of every property a stamp of its own, but a value
+ * written at once carries one stamp throughout: so a stamp keeps `below` only the properties whose stamp differs
+ * from its own (written later), and a property without one was written with its parent.
+ */
+export interface WriteStamp {
+  at?: number;
+  version?: number;
+  below?: Record<string, WriteStamp>;
+}
+
 /** A twin of one device, reduced to what reconciling reads. */
 export interface ManagedTwin {
   deviceId: string;
@@ -44,11 +56,8 @@ export interface ManagedTwin {
   tags: Record<string, unknown>;
   /** properties.desired, without `$metadata` and `$version`. */
   desired: Record<string, unknown>;
-  /**
-   * properties.desired.$metadata: when, and at which desired version, each property was last written (the hub
-   * client keeps `$lastUpdated` as epoch ms; a timestamp string is read too).
-   */
-  desiredMetadata: Record<string, unknown>;
+  /** When, and at which desired version, its desired properties were last written (see lastWritten). */
+  desiredWritten: WriteStamp;
   /** properties.reported, without `$metadata` and `$version`. */
   reported: Record<string, unknown>;
   /** properties.desired.$version: only ever increases. */
@@ -92,19 +101,23 @@ export interface TwinPatch {
   properties?: { desired: Record<string, unknown> };
 }
 
-/** When (epoch ms) and at which desired version the desired property at `path` was last written. */
+/**
+ * When (epoch ms) and at which desired version the desired property at `path` was last written: nothing when
+ * desired holds no value there (the hub keeps metadata for the values it holds, and only for those).
+ */
 export function lastWritten(twin: ManagedTwin, path: readonly string[]): { at?: number; version?: number } {
-  let node: unknown = twin.desiredMetadata;
-  for (const key of path) node = (node as Record<string, unknown> | undefined)?.[key];
-  const meta = node as { $lastUpdated?: unknown; $lastUpdatedVersion?: unknown } | undefined;
-  const at =
-    typeof meta?.$lastUpdated === 'number'
-      ? meta.$lastUpdated
-      : typeof meta?.$lastUpdated === 'string'
-        ? Date.parse(meta.$lastUpdated)
-        : Number.NaN;
-  return {
-    ...(Number.isNaN(at) ? {} : { at }),
-    ...(typeof meta?.$lastUpdatedVersion === 'number' ? { version: meta.$lastUpdatedVersion } : {}),
-  };
+  let value: unknown = twin.desired;
+  let node: WriteStamp | undefined = twin.desiredWritten;
+  let stamp = node;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, key))
+      return {};
+    value = (value as Record<string, unknown>)[key];
+    node = node?.below?.[key];
+    if (node) stamp = node;
+  }
+  const written: { at?: number; version?: number } = {};
+  if (stamp.at !== undefined) written.at = stamp.at;
+  if (stamp.version !== undefined) written.version = stamp.version;
+  return written;
 }

@@ -60,7 +60,7 @@ class TwinFleet {
       etag: 'e1',
       tags: slot === DEVICE_TWIN ? deviceTags : twinTags,
       desired: desired ?? {},
-      desiredMetadata: {},
+      desiredWritten: {},
       reported: {},
       desiredVersion: 1,
     });

@@ -4,7 +4,7 @@ import { isHubError } from '../../src/hub/errors.js';
 import { deviceRecordFromJson, patchIsApplied, twinFromJson } from '../../src/hub/twin-mapping.js';
 import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/settings.js';
-import { DEVICE_TWIN } from '../../src/twins/types.js';
+import { DEVICE_TWIN, lastWritten } from '../../src/twins/types.js';
 
 const configuration = { maxMessageSizeInBytes: { value: 204800 } };
 
@@ -40,14 +40,72 @@ describe('twinFromJson', () => {
       tags: { 'iot-security-operator': { owner: 'ns/a' } },
       desired: { [AGENT_CONFIGURATION_KEY]: configuration, other: 1 },
       // Timestamps kept as epoch ms.
-      desiredMetadata: {
-        $lastUpdated: Date.parse('2025-01-02T00:00:00Z'),
-        [AGENT_CONFIGURATION_KEY]: { $lastUpdated: Date.parse('2025-01-01T10:00:00Z') },
+      desiredWritten: {
+        at: Date.parse('2025-01-02T00:00:00Z'),
+        below: { [AGENT_CONFIGURATION_KEY]: { at: Date.parse('2025-01-01T10:00:00Z') } },
       },
       reported: { [AGENT_CONFIGURATION_KEY]: { snapshotFrequency: { value: 'PT13H' } } },
       desiredVersion: 4,
       reportedVersion: 9,
       version: 7,
+    });
+  });
+
+  it('keeps of $metadata when each property was last written, one stamp for what was written at once', () => {
+    const stamp = (at: string, version: number) => ({ $lastUpdated: at, $lastUpdatedVersion: version });
+    const first = '2025-01-01T10:00:00.0000000Z';
+    const later = '2025-01-03T08:00:00.0000000Z';
+    // The configuration written whole at version 2, then its snapshotFrequency alone at version 5.
+    const twin = twinFromJson(
+      moduleTwin({
+        properties: {
+          desired: {
+            [AGENT_CONFIGURATION_KEY]: {
+              snapshotFrequency: { value: 'PT1H' },
+              maxMessageSizeInBytes: { value: 1 },
+            },
+            $metadata: {
+              ...stamp(later, 5),
+              [AGENT_CONFIGURATION_KEY]: {
+                ...stamp(later, 5),
+                snapshotFrequency: { ...stamp(later, 5), value: stamp(later, 5) },
+                maxMessageSizeInBytes: { ...stamp(first, 2), value: stamp(first, 2) },
+              },
+            },
+            $version: 5,
+          },
+        },
+      }),
+      SECURITY_MODULE_ID,
+    );
+    const at = (path: string[]) => lastWritten(twin, path);
+    assert.deepEqual(at([]), { at: Date.parse(later), version: 5 });
+    assert.deepEqual(at([AGENT_CONFIGURATION_KEY, 'snapshotFrequency', 'value']), {
+      at: Date.parse(later),
+      version: 5,
+    });
+    assert.deepEqual(at([AGENT_CONFIGURATION_KEY, 'maxMessageSizeInBytes']), {
+      at: Date.parse(first),
+      version: 2,
+    });
+    assert.deepEqual(at([AGENT_CONFIGURATION_KEY, 'maxMessageSizeInBytes', 'value']), {
+      at: Date.parse(first),
+      version: 2,
+    });
+    // Desired holds nothing there: nothing was written there.
+    assert.deepEqual(at([AGENT_CONFIGURATION_KEY, 'hubResourceId']), {});
+    assert.deepEqual(at(['other']), {});
+    // Only what differs from its parent is kept: the one property written later.
+    assert.deepEqual(twin.desiredWritten, {
+      at: Date.parse(later),
+      version: 5,
+      below: {
+        [AGENT_CONFIGURATION_KEY]: {
+          at: Date.parse(later),
+          version: 5,
+          below: { maxMessageSizeInBytes: { at: Date.parse(first), version: 2 } },
+        },
+      },
     });
   });
 
@@ -62,7 +120,7 @@ describe('twinFromJson', () => {
       etag: 'e',
       tags: {},
       desired: {},
-      desiredMetadata: {},
+      desiredWritten: {},
       reported: {},
       desiredVersion: 1,
     });

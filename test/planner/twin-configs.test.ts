@@ -15,7 +15,13 @@ import {
 import { twinConfigStatus } from '../../src/planner/kubernetes-status.js';
 import { AGENT_CONFIGURATION_KEY } from '../../src/profiles/security-agent/index.js';
 import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
-import { DEVICE_TWIN, type DeviceRecord, type TwinSlot } from '../../src/twins/types.js';
+import {
+  DEVICE_TWIN,
+  type DeviceRecord,
+  lastWritten,
+  type TwinSlot,
+  type WriteStamp,
+} from '../../src/twins/types.js';
 import { validateResource } from '../../src/validation/validate-resource.js';
 import { mergePatch } from '../support/planner-fixtures.js';
 import { securityModuleConfig, twinConfig } from '../support/resources.js';
@@ -45,40 +51,30 @@ const thermostats = (spec: Record<string, unknown> = {}, name = 'thermostats') =
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
-interface Stamp {
-  $lastUpdated: string;
-  $lastUpdatedVersion: number;
-}
-
-/** The metadata of a value written whole: the write's stamp at every level of it (a null is no value). */
-function metadataOf(value: unknown, stamp: Stamp): Record<string, unknown> {
-  const node: Record<string, unknown> = { ...stamp };
-  if (isObject(value))
-    for (const [key, child] of Object.entries(value))
-      if (child !== null) node[key] = metadataOf(child, stamp);
-  return node;
-}
-
 /**
- * desired's `$metadata` after a merge patch, as the hub keeps it (and src/emulator/twin-document.ts): each level the
- * patch writes, inside components too, gets the write's `$lastUpdated` and `$lastUpdatedVersion` (the new desired
- * `$version`); what it leaves keeps its own.
+ * desired's write stamps after a merge patch, as the hub keeps its `$metadata` (and src/emulator/twin-document.ts)
+ * and twinFromJson reads them: each level the patch writes, inside components too, gets the write's stamp (its time
+ * and the new desired `$version`); what it leaves keeps its own.
  */
-function stampMetadata(
-  metadata: Record<string, unknown>,
+function stampWritten(
+  written: WriteStamp,
   current: unknown,
   patch: Record<string, unknown>,
-  stamp: Stamp,
-): Record<string, unknown> {
-  const node: Record<string, unknown> = { ...metadata, ...stamp };
+  stamp: { at: number; version: number },
+): WriteStamp {
+  // A property without a stamp of its own was written with its parent: it keeps the parent's stamp of before.
+  const before = (key: string): WriteStamp =>
+    written.below?.[key] ?? { at: written.at, version: written.version };
+  const below: Record<string, WriteStamp> = {};
+  if (isObject(current))
+    for (const key of Object.keys(current)) if (!(key in patch)) below[key] = before(key);
   for (const [key, value] of Object.entries(patch)) {
-    const before = isObject(current) ? current[key] : undefined;
-    if (value === null) delete node[key];
-    else if (isObject(value) && isObject(before))
-      node[key] = stampMetadata(isObject(metadata[key]) ? metadata[key] : {}, before, value, stamp);
-    else node[key] = metadataOf(value, stamp);
+    const old = isObject(current) ? current[key] : undefined;
+    if (value === null) continue;
+    below[key] =
+      isObject(value) && isObject(old) ? stampWritten(before(key), old, value, stamp) : { ...stamp };
   }
-  return node;
+  return { ...stamp, below };
 }
 
 /** A hub of devices and the twins of some slots, taking writes as merge patches. */
@@ -104,7 +100,7 @@ class Hub {
         etag: 'e1',
         tags: {},
         desired: {},
-        desiredMetadata: {},
+        desiredWritten: {},
         reported: {},
         desiredVersion: 1,
         current: true,
@@ -142,11 +138,11 @@ class Hub {
   /** A patch of desired: the plan's writes, or another writer's (a person, another tool). */
   writeDesired(twin: ManagedTwin, patch: Record<string, unknown>): void {
     const version = twin.desiredVersion + 1;
-    const stamp = { $lastUpdated: new Date(this.now).toISOString(), $lastUpdatedVersion: version };
+    const stamp = { at: this.now, version };
     Object.assign(twin, {
       etag: `${twin.etag}+`,
       desired: mergePatch(twin.desired, patch),
-      desiredMetadata: stampMetadata(twin.desiredMetadata, twin.desired, patch, stamp),
+      desiredWritten: stampWritten(twin.desiredWritten, twin.desired, patch, stamp),
       desiredVersion: version,
     });
   }
@@ -405,7 +401,7 @@ describe('TwinConfigs in the planner', () => {
     const twin = hub.twin(DEVICE_TWIN, 'controller-1');
     hub.apply(hub.plan([controllers(19)]).writes);
     assert.equal(
-      (twin.desiredMetadata.thermostat1 as any).targetTemperature.$lastUpdatedVersion,
+      lastWritten(twin, ['thermostat1', 'targetTemperature']).version,
       2,
       'the hub stamps the property inside the component',
     );

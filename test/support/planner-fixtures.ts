@@ -45,7 +45,7 @@ export function moduleTwin(
     etag: 'e1',
     tags: {},
     desired: desired === undefined ? {} : { [AGENT_CONFIGURATION_KEY]: desired },
-    desiredMetadata: { [AGENT_CONFIGURATION_KEY]: { $lastUpdated: new Date(writtenAt).toISOString() } },
+    desiredWritten: { below: { [AGENT_CONFIGURATION_KEY]: { at: writtenAt } } },
     reported: reported === undefined ? {} : { [AGENT_CONFIGURATION_KEY]: reported },
     desiredVersion: 1,
     ...rest,
@@ -147,10 +147,13 @@ export class FakeHub {
       if (desired !== undefined) {
         twin.desired = mergePatch(twin.desired, desired) as Record<string, unknown>;
         twin.desiredVersion++;
-        const stamp = { $lastUpdated: new Date(now).toISOString(), $lastUpdatedVersion: twin.desiredVersion };
-        twin.desiredMetadata = {
-          ...twin.desiredMetadata,
-          ...Object.fromEntries(Object.keys(desired).map((k) => [k, stamp])),
+        const stamp = { at: now, version: twin.desiredVersion };
+        twin.desiredWritten = {
+          ...twin.desiredWritten,
+          below: {
+            ...twin.desiredWritten.below,
+            ...Object.fromEntries(Object.keys(desired).map((k) => [k, stamp])),
+          },
         };
       }
       twin.etag = `e${++this.etags}`;

@@ -182,7 +182,7 @@ describe('TwinConfig properties as IoT Hub takes them', () => {
         etag: 'e1',
         tags: {},
         desired: {},
-        desiredMetadata: {},
+        desiredWritten: {},
         reported: {},
         desiredVersion: 1,
         current: true,

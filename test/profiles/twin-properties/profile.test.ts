@@ -7,8 +7,8 @@ import type { Convergence } from '../../../src/profiles/twin-profile.js';
 import { twinPropertiesProfile } from '../../../src/profiles/twin-properties/profile.js';
 import type { ManagedTwin } from '../../../src/twins/types.js';
 
-const AT = '2024-05-01T10:00:00.0000000Z';
-const stamp = (version: number) => ({ $lastUpdated: AT, $lastUpdatedVersion: version });
+const AT = Date.parse('2024-05-01T10:00:00.0000000Z');
+const stamp = (version: number) => ({ at: AT, version });
 
 function twin(fields: Partial<ManagedTwin>): ManagedTwin {
   return {
@@ -16,7 +16,7 @@ function twin(fields: Partial<ManagedTwin>): ManagedTwin {
     etag: 'AAAAAAAAAAE=',
     tags: {},
     desired: {},
-    desiredMetadata: {},
+    desiredWritten: {},
     reported: {},
     desiredVersion: 1,
     ...fields,
@@ -27,7 +27,7 @@ function twin(fields: Partial<ManagedTwin>): ManagedTwin {
 const thermostat = (reported: unknown) =>
   twin({
     desired: { targetTemperature: 21.5 },
-    desiredMetadata: { ...stamp(5), targetTemperature: stamp(5) },
+    desiredWritten: { ...stamp(5), below: { targetTemperature: stamp(5) } },
     desiredVersion: 5,
     reported: reported === undefined ? {} : { targetTemperature: reported },
   });
@@ -112,7 +112,7 @@ describe('a TwinConfig device answering as IoT Plug and Play says', () => {
     // Written at 5 and acknowledged; then someone else set targetHumidity, raising desired $version to 6.
     const t = twin({
       desired: { targetTemperature: 21.5, targetHumidity: 40 },
-      desiredMetadata: { ...stamp(6), targetTemperature: stamp(5), targetHumidity: stamp(6) },
+      desiredWritten: { ...stamp(6), below: { targetTemperature: stamp(5), targetHumidity: stamp(6) } },
       desiredVersion: 6,
       reported: { targetTemperature: { value: 21.5, ac: 200, av: 5, ad: 'applied' } },
     });
@@ -125,9 +125,14 @@ describe('a TwinConfig device answering as IoT Plug and Play says', () => {
     const controller = (av: number) =>
       twin({
         desired: { thermostat1: { __t: 'c', targetTemperature: 19, targetHumidity: 40 } },
-        desiredMetadata: {
+        desiredWritten: {
           ...stamp(7),
-          thermostat1: { ...stamp(7), __t: stamp(5), targetTemperature: stamp(5), targetHumidity: stamp(7) },
+          below: {
+            thermostat1: {
+              ...stamp(7),
+              below: { __t: stamp(5), targetTemperature: stamp(5), targetHumidity: stamp(7) },
+            },
+          },
         },
         desiredVersion: 7,
         reported: { thermostat1: { __t: 'c', targetTemperature: { value: 19, ac: 200, av, ad: 'applied' } } },
@@ -156,7 +161,7 @@ describe('a TwinConfig device answering as IoT Plug and Play says', () => {
   it('is rejected when any property is, and pending while any is', () => {
     const t = twin({
       desired: { a: 1, b: 2, c: 3 },
-      desiredMetadata: { ...stamp(5), a: stamp(5), b: stamp(5), c: stamp(5) },
+      desiredWritten: { ...stamp(5), below: { a: stamp(5), b: stamp(5), c: stamp(5) } },
       desiredVersion: 5,
       reported: { a: { value: 1, ac: 200, av: 5 }, b: { value: 2, ac: 202, av: 5 } },
     });
