@@ -322,8 +322,10 @@ export class HubClient implements HubAccess, HubPageReader {
       const action = `reading ${describeSlot(slot)} of every device`;
       for await (const rows of this.queryPages(twinsQuery(slot), action, options.abort))
         for (const row of rows) {
+          // Only the wanted rows are made into twins (a row's id is checked again by twinFromJson).
+          if (!wanted.has((row as { deviceId?: unknown } | null)?.deviceId as string)) continue;
           const twin = twinFromJson(row, slot, this.shared);
-          if (wanted.has(twin.deviceId)) twins.set(twin.deviceId, twin);
+          twins.set(twin.deviceId, twin);
         }
       return twins;
     }
