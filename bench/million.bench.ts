@@ -20,6 +20,7 @@ import { startControlPlane } from '../src/demo/local-control-plane.js';
 import { quotaFor } from '../src/quotas/index.js';
 import { until } from '../test/support/until.js';
 import { REPO, runNode } from './rollout/contenders.js';
+import { requestReconcile } from './rollout/controller-run.js';
 import { countOf, type EmulatorProcess, startEmulatorProcess } from './rollout/emulator-process.js';
 import {
   applyObjects,
@@ -167,20 +168,14 @@ try {
     const api = customObjects(kubeconfig);
     const cpuBefore = operator.cpuSecondsSoFar();
     const resyncStarted = performance.now();
-    const requested = `resync-${Date.now()}`;
+    const requested = new Map<string, string>();
     for (let i = 0; i < HUBS; i++)
-      await api.patchNamespacedCustomObject({
-        ...GROUP,
-        namespace: namespaceOf(i),
-        plural: 'iothubs',
-        name: 'hub',
-        body: { metadata: { annotations: { 'iotsecurity.io/reconcile-requested-at': requested } } },
-      });
+      requested.set(namespaceOf(i), await requestReconcile({ kubeconfig, namespace: namespaceOf(i) }));
     await until(
       async () => {
         const hubs = (await api.listClusterCustomObject({ ...GROUP, plural: 'iothubs' })) as { items: any[] };
         return (
-          hubs.items.every((h) => h.status?.lastHandledReconcileAt === requested) &&
+          hubs.items.every((h) => h.status?.lastHandledReconcileAt === requested.get(h.metadata.namespace)) &&
           (await everythingReady(kubeconfig)).notReady.length === 0
         );
       },
