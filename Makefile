@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean control-plane test-tools bench bench-twin-config bench-many-hubs soak
+.PHONY: help install build generate test lint format demo clean control-plane test-tools bench bench-twin-config bench-many-hubs bench-million bench-emulator soak
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
@@ -17,6 +17,8 @@ help:
 	@echo "make bench     the performance benchmark: contenders at the hub's quota floor (bench/results/)"
 	@echo "make bench-twin-config  a TwinConfig rollout beside a SecurityModuleConfig one, each against its floor"
 	@echo "make bench-many-hubs    one operator on 20 and 100 hubs at once, time to all Ready against the slowest hub's floor"
+	@echo "make bench-million      one operator on 10 emulated hubs of 100,000 devices (needs ~10 GB free): Ready, memory, resync quotas"
+	@echo "make bench-emulator     the emulator's own ceiling with a minimal client beside the operator's client (sync)"
 	@echo "make soak      the reliability suite's long variants (test/reliability/, RELIABILITY_SOAK=1)"
 
 # npm ci first; a registry mirror that lacks some platforms' optional packages (Biome's) makes npm ci refuse a
@@ -75,6 +77,20 @@ bench-twin-config: build control-plane
 # (BENCH_SCENARIOS, BENCH_CAPS, BENCH_OPERATOR_REPO: see the file); writes bench/results/many-hubs.{json,md}.
 bench-many-hubs: install control-plane
 	npx tsx bench/many-hubs.bench.ts
+
+# A million devices in one operator: 10 emulator processes (BENCH_HUBS) of 100,000 devices (BENCH_DEVICES_PER_HUB),
+# S3 x10 each: time to every resource Ready against the slowest hub's floor, the operator's CPU, peak RSS and RSS
+# after a steady resync of all hubs, each hub's queries in that resync against its quota, the emulators' RSS and the
+# machine's free memory at its lowest; writes bench/results/million.{json,md}. Scale it down to try it, e.g.
+# BENCH_HUBS=10 BENCH_DEVICES_PER_HUB=2000.
+bench-million: install control-plane
+	npx tsx bench/million.bench.ts
+
+# The emulator's ceiling on this machine with a minimal client (twin PATCHes/s, query pages/s, throttling off)
+# beside the operator's client (sync's twin updates/s, its rate limit above the ceiling), and which one bounds a
+# cold rollout at S3 x10; then the memory of 100,000 seeded devices (BENCH_SYNC_DEVICES sizes sync's hub).
+bench-emulator: install
+	npx tsx bench/emulator.bench.ts
 
 # The reliability suite at full length: more devices, more rounds, longer outages (short variants run in make test).
 soak: build control-plane

@@ -7,22 +7,26 @@
 // the figure is the time from its start to the baseline Ready. Then a resync is requested by hand (the
 // reconcile-requested annotation) and, once the hub's status says it was handled and the baseline is Ready again,
 // the operator's resident memory then (what it keeps) is read, before it is stopped for its CPU and peak RSS.
-import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { makeKubeApi } from '../src/controller/kube-http.js';
-import { runKubectl, startControlPlane } from '../src/demo/local-control-plane.js';
-import { emulatorCredentials, hubSecret, iotHub } from '../test/support/resources.js';
+import { startControlPlane } from '../src/demo/local-control-plane.js';
 import { until } from '../test/support/until.js';
-import { baselineObject, REPO, runOperator } from './rollout/contenders.js';
+import { REPO, runOperator } from './rollout/contenders.js';
 import { requestReconcile } from './rollout/controller-run.js';
 import { benchHub } from './rollout/harness.js';
+import {
+  applyObjects,
+  commitOf,
+  customObjects,
+  GROUP,
+  hubNamespace,
+  installCrds,
+  isReady,
+} from './rollout/operator-cluster.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 100_000);
 const UNITS = Number(process.env.BENCH_UNITS ?? 10);
 const REPOS = (process.env.BENCH_OPERATOR_REPOS ?? REPO).split(',').map((r) => resolve(r.trim()));
-const TARGET = { group: 'iotsecurity.io', version: 'v1alpha1' };
 
 interface Row {
   operator: string;
@@ -35,27 +39,11 @@ interface Row {
   load: number;
 }
 
-function commitOf(repo: string): string {
-  try {
-    return execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-const isReady = (o: any) =>
-  o?.status?.observedGeneration === o?.metadata?.generation &&
-  o?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
-
 const controlPlane = await startControlPlane();
 const { kubeconfig } = controlPlane.info;
-const kc = new KubeConfig();
-kc.loadFromFile(kubeconfig);
-const api = makeKubeApi(kc, CustomObjectsApi);
+const api = customObjects(kubeconfig);
 const get = (namespace: string, plural: string, name: string) =>
-  api
-    .getNamespacedCustomObject({ ...TARGET, namespace, plural, name })
-    .catch(() => undefined) as Promise<any>;
+  api.getNamespacedCustomObject({ ...GROUP, namespace, plural, name }).catch(() => undefined) as Promise<any>;
 
 /** Waits on the API server's word, bounded far above a cold rollout of the fleet (about 2.5 min here). */
 const waitFor = (condition: () => Promise<boolean>, what: string) => until(condition, 30 * 60_000, what, 250);
@@ -64,25 +52,10 @@ async function run(repo: string, index: number): Promise<Row> {
   const emulator = await benchHub(DEVICES, { units: UNITS });
   const namespace = `fleet-${index}`;
   try {
-    await runKubectl(kubeconfig, ['create', 'namespace', namespace]);
-    const objects = [
-      hubSecret('creds', emulatorCredentials(emulator), { namespace }),
-      iotHub(
-        'hub',
-        {
-          connectionStringSecretRef: { name: 'creds' },
-          caSecretRef: { name: 'creds' },
-          tier: 'S3',
-          units: UNITS,
-        },
-        { namespace },
-      ),
-      baselineObject({ snapshotFrequency: 'PT11H' }, namespace),
-    ];
-    const applied = await runKubectl(kubeconfig, ['apply', '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-    });
-    if (applied.code !== 0) throw new Error(`kubectl apply: ${applied.stderr}`);
+    await applyObjects(
+      kubeconfig,
+      hubNamespace(emulator, namespace, { tier: 'S3', units: UNITS }, { snapshotFrequency: 'PT11H' }),
+    );
     emulator.hub.stats.reset();
     const load = loadavg()[0];
     const started = performance.now();
@@ -132,14 +105,7 @@ async function run(repo: string, index: number): Promise<Row> {
 }
 
 try {
-  await runKubectl(kubeconfig, ['apply', '-f', join(REPO, 'crds')]);
-  await runKubectl(kubeconfig, [
-    'wait',
-    '--for=condition=Established',
-    'crd/iothubs.iotsecurity.io',
-    'crd/securitymoduleconfigs.iotsecurity.io',
-    '--timeout=60s',
-  ]);
+  await installCrds(kubeconfig);
   const rows: Row[] = [];
   for (const [i, repo] of REPOS.entries()) rows.push(await run(repo, i));
   console.log(

@@ -16,17 +16,14 @@
 // ask 1,000 twin updates/s of the machine as a whole, and have a 10 s floor), BENCH_CAPS (`4,0`: the
 // --max-concurrent-hubs values to run; 0 is no cap), BENCH_OPERATOR_REPO (another checkout whose src/cli/main.ts is
 // run instead of this one's, e.g. to measure main's code). Writes bench/results/many-hubs.{json,md}.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { makeKubeApi } from '../src/controller/kube-http.js';
-import { type RunningControlPlane, runKubectl, startControlPlane } from '../src/demo/local-control-plane.js';
+import { type RunningControlPlane, startControlPlane } from '../src/demo/local-control-plane.js';
 import type { RunningEmulator } from '../src/emulator/index.js';
-import { emulatorCredentials, hubSecret, iotHub } from '../test/support/resources.js';
-import { baselineObject, REPO, runNode } from './rollout/contenders.js';
-import { benchHub, sleep } from './rollout/harness.js';
+import { REPO, runNode } from './rollout/contenders.js';
+import { benchHub } from './rollout/harness.js';
+import { applyObjects, commitOf, hubNamespace, installCrds, readyTimes } from './rollout/operator-cluster.js';
 
 interface Scenario {
   hubs: number;
@@ -69,42 +66,13 @@ const SCENARIOS: Scenario[] = (process.env.BENCH_SCENARIOS ?? '20x500@50,100x100
 const CAPS = (process.env.BENCH_CAPS ?? '4,0').split(',').map((c) => Number(c.trim()));
 const OPERATOR_REPO = process.env.BENCH_OPERATOR_REPO ?? REPO;
 const RESULTS = join(REPO, 'bench/results');
-const GROUP = { group: 'iotsecurity.io', version: 'v1alpha1' };
 /** The security agents' module twins and the devices: two query collections, 1,000 twins a page. */
 const COLLECTIONS = 2;
 /** S3 with one unit: 1,000 queries a minute. */
 const QUERIES_PER_S = 1000 / 60;
 
-function commitOf(repo: string): string {
-  try {
-    return execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
 function label(s: Scenario): string {
   return `${s.hubs} hubs x ${s.devices} devices @ ${s.updatesPerS} updates/s`;
-}
-
-/** One hub per namespace: its Secret, its IoTHub (its quota in spec.rateLimits) and the baseline on it. */
-function hubObjects(emulator: RunningEmulator, namespace: string, s: Scenario): object[] {
-  return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
-    hubSecret('creds', emulatorCredentials(emulator), { namespace }),
-    iotHub(
-      'hub',
-      {
-        connectionStringSecretRef: { name: 'creds' },
-        caSecretRef: { name: 'creds' },
-        tier: 'S3',
-        units: 1,
-        rateLimits: { twinUpdatesPerSecond: s.updatesPerS },
-      },
-      { namespace },
-    ),
-    baselineObject({ snapshotFrequency: 'PT8H' }, namespace),
-  ];
 }
 
 /** When any of the hubs first received a request (polled every 5 ms), from `origin`. */
@@ -115,29 +83,6 @@ function firstRequest(emulators: RunningEmulator[], origin: number): { at: () =>
       at = (performance.now() - origin) / 1000;
   }, 5);
   return { at: () => at, stop: () => clearInterval(timer) };
-}
-
-/** When each baseline was first seen Ready for its generation (polled every 250 ms), from `origin`. */
-async function readyTimes(kubeconfig: string, count: number, origin: number, deadline: number) {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  const api = makeKubeApi(kc, CustomObjectsApi);
-  const ready = new Map<string, number>();
-  while (ready.size < count && performance.now() < deadline) {
-    const list = (await api
-      .listClusterCustomObject({ ...GROUP, plural: 'securitymoduleconfigs' })
-      .catch(() => ({ items: [] }))) as { items: any[] };
-    for (const o of list.items) {
-      const key = o.metadata.namespace;
-      if (ready.has(key)) continue;
-      const isReady =
-        o.status?.observedGeneration === o.metadata.generation &&
-        o.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
-      if (isReady) ready.set(key, (performance.now() - origin) / 1000);
-    }
-    await sleep(250);
-  }
-  return [...ready.values()].sort((a, b) => a - b);
 }
 
 async function run(s: Scenario, cap: number): Promise<Result> {
@@ -154,20 +99,13 @@ async function run(s: Scenario, cap: number): Promise<Result> {
       );
     controlPlane = await startControlPlane();
     const { kubeconfig } = controlPlane.info;
-    await runKubectl(kubeconfig, ['apply', '-f', join(REPO, 'crds')]);
-    await runKubectl(kubeconfig, [
-      'wait',
-      '--for=condition=Established',
-      'crd/iothubs.iotsecurity.io',
-      'crd/securitymoduleconfigs.iotsecurity.io',
-      '--timeout=60s',
-    ]);
-    const objects = emulators.flatMap((e, i) => hubObjects(e, `hub-${String(i).padStart(3, '0')}`, s));
-    const applied = await runKubectl(kubeconfig, ['apply', '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-      timeoutMs: 300_000,
-    });
-    if (applied.code !== 0) throw new Error(`kubectl apply: ${applied.stderr}`);
+    await installCrds(kubeconfig);
+    // One hub per namespace, its quota told to the operator by spec.rateLimits.
+    const spec = { tier: 'S3', units: 1, rateLimits: { twinUpdatesPerSecond: s.updatesPerS } };
+    await applyObjects(
+      kubeconfig,
+      emulators.flatMap((e, i) => hubNamespace(e, `hub-${String(i).padStart(3, '0')}`, spec)),
+    );
     for (const e of emulators) e.hub.stats.reset();
 
     const loadBefore = loadavg()[0];

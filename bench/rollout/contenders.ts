@@ -1,7 +1,7 @@
 // How the benchmark runs each contender, each as a process of its own (its CPU time and peak memory measured with
 // a preloaded reporter): `sync --wait` as a user runs it, the operator against the local control plane, the hand-written
 // SDK script.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,7 +28,12 @@ export interface RunningProcess {
   kill(signal?: NodeJS.Signals): void;
   /** Its resident memory now (Linux: VmRSS in /proc), to tell what it keeps from what it peaked at. */
   currentRssMb(): number;
+  /** The CPU (user + system) it has used so far (Linux: /proc), to split a long run into phases. */
+  cpuSecondsSoFar(): number;
 }
+
+/** Clock ticks a second, the unit of the CPU times in /proc/PID/stat. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 const USAGE_REPORTER = join(REPO, 'bench/rollout/usage-reporter.mjs');
 
@@ -55,7 +60,18 @@ export function runNode(args: string[], env: Record<string, string>): RunningPro
     const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
     return Number(kb) / 1024;
   };
-  return { done, stdoutSoFar: () => stdout, kill: (signal = 'SIGTERM') => child.kill(signal), currentRssMb };
+  const cpuSecondsSoFar = () => {
+    // utime and stime are the 14th and 15th fields; the 2nd (the command name) may hold spaces, so count after it.
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  };
+  return {
+    done,
+    stdoutSoFar: () => stdout,
+    kill: (signal = 'SIGTERM') => child.kill(signal),
+    currentRssMb,
+    cpuSecondsSoFar,
+  };
 }
 
 /** A folder with one SecurityModuleConfig: the baseline every contender rolls out. */

@@ -24,9 +24,12 @@ export interface RawResponse {
   json: unknown;
 }
 
+/** Where an emulator listens and how to sign for it: a RunningEmulator, or one running as a process of its own. */
+export type EmulatorAddress = Pick<RunningEmulator, 'hostName' | 'connectionString' | 'caCert'>;
+
 /** An HTTPS call as a client without the SDK makes it; signed with the owner policy unless `authorization` is given. */
 export function rawRequest(
-  emulator: RunningEmulator,
+  emulator: EmulatorAddress,
   request: {
     method: string;
     path: string;
@@ -83,8 +86,8 @@ export function rawRequest(
   });
 }
 
-const agents = new WeakMap<RunningEmulator, HubHttpsAgent>();
-function agentFor(emulator: RunningEmulator): HubHttpsAgent {
+const agents = new WeakMap<EmulatorAddress, HubHttpsAgent>();
+function agentFor(emulator: EmulatorAddress): HubHttpsAgent {
   let agent = agents.get(emulator);
   if (!agent) {
     agent = new HubHttpsAgent({ ca: emulator.caCert, keepAlive: false });
