@@ -5,7 +5,8 @@
 // need nothing of the rest of the fleet start early:
 // - no rollout can hold the device back: every resource of the slot rolls out to all its devices at once
 //   (batchSize 100%, the default), and no device read so far carries one's current revision (a rollout under way:
-//   its batches and its failureThreshold count devices not read yet);
+//   its batches and its failureThreshold count devices not read yet), nor did the caller's last plan find one
+//   (`underWay`): the devices a rollout reached may come late in the read, after devices it holds back;
 // - the write removes nothing (a prune, a departing resource, a device no longer matched): removals wait for the
 //   whole read;
 // - the device is not one whose earlier write the hub may have lost (read again by GET first).
@@ -50,9 +51,11 @@ export class EarlyWrites {
     private readonly memory: TwinMemory,
     private readonly moment: () => HubMoment,
     private readonly write: (write: TwinWrite) => void,
+    underWay: ReadonlySet<string> = new Set(),
   ) {
     for (const slot of new Set(resources.map((r) => r.slot)))
-      if (!resources.every((r) => r.slot !== slot || rollsOutAtOnce(r))) this.closed.add(slot);
+      if (!resources.every((r) => r.slot !== slot || (rollsOutAtOnce(r) && !underWay.has(r.key))))
+        this.closed.add(slot);
   }
 
   /** Plans the devices of `slot` just completed, and hands on the writes that can start now. */

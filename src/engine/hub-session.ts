@@ -5,6 +5,7 @@
 import type { HubAccess } from '../hub/hub-client-api.js';
 import type { Logger } from '../observability/logger.js';
 import { type HubPlan, type HubReconcileInput, twinKey } from '../planner/plan-hub-reconcile.js';
+import { resourceRevision } from '../planner/revision.js';
 import type { PlannedResource } from '../planner/types.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { NO_STOP, type Stop } from '../runtime/stop.js';
@@ -146,6 +147,7 @@ export class HubSession {
       clock: this.clock,
       memory: this.memory,
       snapshot,
+      rolloutsUnderWay: this.rolloutsUnderWay(resources),
       read: (onPage) => this.access.readSnapshot(slots, { abort: stop.abort, previous, onPage }),
       onRead: (whole) => {
         this.snapshot = snapshot = whole;
@@ -178,6 +180,17 @@ export class HubSession {
       nextStepInMs: this.nextStepInMs(outcome, waiting),
       devices: whole.devices.length,
     };
+  }
+
+  /** The resources whose current revision the last step's plan found on devices: a rollout under way. */
+  private rolloutsUnderWay(resources: readonly PlannedResource[]): Set<string> {
+    const keys = new Set<string>();
+    for (const resource of resources) {
+      const report = this.lastPlan?.reports.get(resource.key);
+      if (report && report.rollout.reached > 0 && report.revision === resourceRevision(resource))
+        keys.add(resource.key);
+    }
+    return keys;
   }
 
   private chooseRead(forced: boolean): SnapshotRead {

@@ -62,6 +62,12 @@ export interface ReconcileOptions {
    * (see early-writes.ts).
    */
   read?: (onPage: (page: SnapshotPage) => void) => Promise<HubSnapshot>;
+  /**
+   * Resources whose current revision an earlier plan found on devices (a rollout under way, perhaps halted): no
+   * device of their twins is written before the whole read, whose plan alone counts the rollout's batches and
+   * failures (the devices it reached may come after those it holds back).
+   */
+  rolloutsUnderWay?: ReadonlySet<string>;
   /** Called with the snapshot once that read is whole, before any plan of it (the session keeps it). */
   onRead?: (snapshot: FleetSnapshot) => void;
   logger?: Logger;
@@ -276,6 +282,7 @@ export async function reconcileHub(
           memory,
           moment,
           (write) => early?.push(write),
+          options.rolloutsUnderWay,
         );
     const onPage = (page: SnapshotPage) => {
       if (!planner || drain.aborted) return;

@@ -3,7 +3,8 @@
 // `finished` waits for the queue to empty (or, stopped, for the tasks in flight) and rethrows the first error.
 
 export class WriteQueue<T> {
-  private readonly items: T[] = [];
+  /** Items not started yet from `head` on; a started item's place is emptied (a rollout's writes are not kept). */
+  private readonly items: (T | undefined)[] = [];
   private head = 0;
   private running = 0;
   private failed = false;
@@ -42,7 +43,8 @@ export class WriteQueue<T> {
 
   private pump(): void {
     while (this.running < this.concurrency && this.head < this.items.length && !this.stopped()) {
-      const item = this.items[this.head++];
+      const item = this.items[this.head] as T;
+      this.items[this.head++] = undefined;
       this.running++;
       this.task(item)
         .catch((error: unknown) => {

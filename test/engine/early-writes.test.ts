@@ -3,10 +3,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EarlyWrites } from '../../src/engine/early-writes.js';
+import { HubSession } from '../../src/engine/index.js';
 import { ReadCompletion } from '../../src/engine/read-completion.js';
 import { TwinMemory } from '../../src/engine/twin-memory.js';
 import type { PlannedResource, TwinWrite } from '../../src/planner/types.js';
 import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { FakeHubAccess } from '../support/fake-hub-access.js';
 import { FakeHub, resource } from '../support/planner-fixtures.js';
 
 function fleet(n: number): FakeHub {
@@ -83,5 +86,32 @@ describe('ReadCompletion', () => {
       second.get(SECURITY_MODULE_ID)?.devices.map((d) => d.deviceId),
       ['d1'],
     );
+  });
+});
+
+describe('a session writing while it reads', () => {
+  it('holds back a device a halted rollout targets, even when it is read before any device the rollout reached', async () => {
+    const hub = fleet(4);
+    const access = new FakeHubAccess(hub);
+    const clock = new FakeClock();
+    access.clock = clock;
+    const session = new HubSession(access, { unknownOwners: 'keep', clock });
+    // Agents that never answer: past the timeout every device is stalled, past the threshold the rollout halts.
+    const stalling = { ...baseline, convergenceTimeoutMs: 1000 };
+    const first = await session.step([stalling]);
+    assert.equal(first.writesSucceeded, 4);
+    await clock.advance(5000);
+    const halted = await session.step([stalling], { fullRead: true });
+    assert.equal(halted.finalPlan.reports.get(stalling.key)?.rollout.halted, true);
+
+    // A device newly targeted, read first: the whole read's plan holds it back, and so must the early writes.
+    hub.addDevice('a-new', { environment: 'production' });
+    access.pageOrder = ['a-new'];
+    const patches = access.calls.patches;
+    const next = await session.step([stalling], { fullRead: true });
+    assert.equal(next.finalPlan.reports.get(stalling.key)?.rollout.halted, true);
+    assert.equal(next.writesSucceeded, 0);
+    assert.equal(access.calls.patches, patches, 'nothing written while the rollout is halted');
+    assert.equal(hub.desiredValue('a-new', 'eventPriorityLogin'), undefined);
   });
 });

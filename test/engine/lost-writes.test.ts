@@ -61,7 +61,7 @@ describe('writes the hub lost', () => {
     const { hub, access, clock, memory, reconcile } = setup();
     const before = structuredClone(hub.modules.get('d0')!);
     // A session's snapshot, kept between steps: it holds the answers of the writes made in it.
-    const kept = new FleetSnapshot(await access.readSnapshot());
+    const kept = new FleetSnapshot(await access.readSnapshot([]));
     const step = () =>
       reconcileHub(access, [baseline], { unknownOwners: 'keep', memory, clock, snapshot: kept });
     assert.equal((await step()).writesSucceeded, 2);

@@ -1,7 +1,8 @@
 // HubAccess over the in-memory FakeHub, with the hub behaviours the engine must survive: query lag (a
 // snapshot older than the writes) and other writers racing us (412).
-import type { HubAccess } from '../../src/hub/hub-client-api.js';
+import type { HubAccess, SnapshotReadOptions } from '../../src/hub/hub-client-api.js';
 import type { HubSnapshot, ManagedTwin, TwinPatch, TwinRef, TwinSlot } from '../../src/planner/index.js';
+import { SECURITY_MODULE_ID } from '../../src/profiles/security-agent/profile.js';
 import { type Clock, systemClock } from '../../src/runtime/clock.js';
 import { type FakeHub, moduleTwin } from './planner-fixtures.js';
 
@@ -14,14 +15,31 @@ export class FakeHubAccess implements HubAccess {
   laggingSnapshot?: HubSnapshot;
   /** Called before each patch; may change the twin behind our back (another writer). */
   beforePatch?: (deviceId: string) => void;
+  /**
+   * When set, readSnapshot hands each device on as a page of its own (record and security module twin), devices in
+   * this order (ids not listed come after, in the hub's order), as the hub client does while it reads.
+   */
+  pageOrder?: string[];
   /** The hub's time, stamped on desired writes. */
   clock: Pick<Clock, 'now'> = systemClock;
 
   constructor(readonly hub: FakeHub) {}
 
-  async readSnapshot(): Promise<HubSnapshot> {
+  async readSnapshot(_slots: readonly TwinSlot[], options: SnapshotReadOptions = {}): Promise<HubSnapshot> {
     this.calls.snapshots++;
-    return structuredClone(this.laggingSnapshot ?? this.hub.snapshot());
+    const snapshot = structuredClone(this.laggingSnapshot ?? this.hub.snapshot());
+    if (this.pageOrder && options.onPage) {
+      const rank = (id: string) => {
+        const at = this.pageOrder!.indexOf(id);
+        return at < 0 ? this.pageOrder!.length : at;
+      };
+      const twins = snapshot.twins.get(SECURITY_MODULE_ID);
+      for (const device of [...snapshot.devices].sort((a, b) => rank(a.deviceId) - rank(b.deviceId))) {
+        const twin = twins?.get(device.deviceId);
+        options.onPage({ devices: [device], slot: SECURITY_MODULE_ID, twins: twin ? [twin] : [] });
+      }
+    }
+    return snapshot;
   }
 
   /** The fake hub keeps only security module twins: every read is of that slot. */
