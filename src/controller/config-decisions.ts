@@ -11,6 +11,7 @@ import {
 } from '../planner/kubernetes-status.js';
 import { toPlannedResource } from '../planner/resource-input.js';
 import type { PlannedCondition, ResourceReport } from '../planner/resource-report.js';
+import { resourceRevision } from '../planner/revision.js';
 import type { PlannedResource } from '../planner/types.js';
 import type { TwinSlot } from '../twins/types.js';
 import type { ConfigMapRead } from './config-maps.js';
@@ -47,6 +48,12 @@ export interface PlanInputs {
   heldBecause: Map<string, { reason: HeldReason; message: string }>;
   /** The twin slots of every resource of the hub, planned or not: their twins are read. */
   slots: Set<TwinSlot>;
+  /**
+   * Planned resources whose status records a rollout of the revision they ask for now (devices reached, or halted):
+   * a process that has not read the hub yet (the operator restarted) writes none of their twins before the whole
+   * read is planned, as a rollout under way must be judged on all its devices (see early writes in reconcile-hub.ts).
+   */
+  rolloutsRecorded: Set<string>;
 }
 
 export type HeldReason =
@@ -107,7 +114,14 @@ const emptyInputs = (view: HubView): PlanInputs => ({
   departing: new Map(),
   heldBecause: new Map(),
   slots: new Set([...view.current, ...view.away].map(slotOf)),
+  rolloutsRecorded: new Set(),
 });
+
+/** Whether a resource's status records a rollout of `revision` under way: devices reached at it, or halted. */
+function rolloutRecorded(config: ConfigObject, revision: string): boolean {
+  const rollout = config.status?.rollout;
+  return rollout?.revision === revision && ((rollout.reachedDevices ?? 0) > 0 || rollout.halted === true);
+}
 
 /**
  * The IoTHub is in use: valid resources are planned; invalid ones (or without the finalizer yet) held as they are.
@@ -146,7 +160,9 @@ export function planInputs(
         message: `nothing is written before the finalizer ${FINALIZER} is on the resource (it could not be added; see the operator's log)`,
       });
     } else {
-      inputs.resources.push(toPlannedResource(validation.resource as SecurityModuleConfig | TwinConfig));
+      const resource = toPlannedResource(validation.resource as SecurityModuleConfig | TwinConfig);
+      inputs.resources.push(resource);
+      if (rolloutRecorded(config, resourceRevision(resource))) inputs.rolloutsRecorded.add(key);
     }
   }
   return inputs;

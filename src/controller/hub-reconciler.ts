@@ -249,6 +249,7 @@ export class HubReconciler {
         slots: [...inputs.slots],
         stop,
         fullRead: [view.hub, ...view.current].some((object) => reconcileRequested(object, context)),
+        rolloutsUnderWay: inputs.rolloutsRecorded,
       });
       this.logStep(view.key, outcome);
       return { ok: true, outcome, hostName: connection.hostName };

@@ -56,6 +56,11 @@ export interface StepOptions {
   fullRead?: boolean;
   /** Plan only: nothing is written. */
   dryRun?: boolean;
+  /**
+   * Resources known, from a record outside this session (the operator's status of them), to be rolling out their
+   * current revision: their twins wait for the whole read, as those the session's own last plan found under way.
+   */
+  rolloutsUnderWay?: ReadonlySet<string>;
 }
 
 export type SnapshotRead = 'full' | 'partial' | 'none';
@@ -147,7 +152,7 @@ export class HubSession {
       clock: this.clock,
       memory: this.memory,
       snapshot,
-      rolloutsUnderWay: this.rolloutsUnderWay(resources),
+      rolloutsUnderWay: this.rolloutsUnderWay(resources, options.rolloutsUnderWay),
       read: (onPage) => this.access.readSnapshot(slots, { abort: stop.abort, previous, onPage }),
       onRead: (whole) => {
         this.snapshot = snapshot = whole;
@@ -182,9 +187,12 @@ export class HubSession {
     };
   }
 
-  /** The resources whose current revision the last step's plan found on devices: a rollout under way. */
-  private rolloutsUnderWay(resources: readonly PlannedResource[]): Set<string> {
-    const keys = new Set<string>();
+  /** The resources whose current revision the last step's plan found on devices, or a record shows: a rollout under way. */
+  private rolloutsUnderWay(
+    resources: readonly PlannedResource[],
+    recorded: ReadonlySet<string> = new Set(),
+  ): Set<string> {
+    const keys = new Set<string>(recorded);
     for (const resource of resources) {
       const report = this.lastPlan?.reports.get(resource.key);
       if (report && report.rollout.reached > 0 && report.revision === resourceRevision(resource))

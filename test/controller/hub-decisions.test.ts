@@ -21,6 +21,7 @@ import type { StepOutcome } from '../../src/engine/hub-session.js';
 import { HubError, type HubErrorKind } from '../../src/hub/errors.js';
 import type { HubPlan } from '../../src/planner/index.js';
 import { DEFAULT_MANAGER } from '../../src/planner/ownership.js';
+import { resourceRevision } from '../../src/planner/revision.js';
 import { converge, FakeHub, plan, resource } from '../support/planner-fixtures.js';
 import { iotHub, securityModuleConfig, twinConfig } from '../support/resources.js';
 
@@ -166,6 +167,26 @@ describe('what a reconcile decides', () => {
     );
     assert.equal(inputs.heldBecause.get('iot/unfinalized')?.reason, 'FinalizerMissing');
     assert.equal(inputs.departing.get('iot/going'), 'Remove');
+  });
+
+  it('tells the session which resources their status shows rolling out the revision they ask for now', () => {
+    const first = planInputs(view(hubObject(), [config('baseline')]), () => true);
+    const revision = resourceRevision(first.resources[0]);
+    const withStatus = (name: string, rollout: Record<string, unknown>) => {
+      const object = config(name);
+      (object as { status?: unknown }).status = { rollout };
+      return object;
+    };
+    const inputs = planInputs(
+      view(hubObject(), [
+        withStatus('reached', { revision, reachedDevices: 3 }),
+        withStatus('halted', { revision, reachedDevices: 0, halted: true }),
+        withStatus('older', { revision: 'an-older-revision', reachedDevices: 3 }),
+        withStatus('unreached', { revision, reachedDevices: 0 }),
+      ]),
+      () => true,
+    );
+    assert.deepEqual([...inputs.rolloutsRecorded].sort(), ['iot/halted', 'iot/reached']);
   });
 
   it('without an IoTHub: its resources say HubNotFound (Stalled), and a deleting one lets go', () => {

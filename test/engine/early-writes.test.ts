@@ -114,4 +114,27 @@ describe('a session writing while it reads', () => {
     assert.equal(access.calls.patches, patches, 'nothing written while the rollout is halted');
     assert.equal(hub.desiredValue('a-new', 'eventPriorityLogin'), undefined);
   });
+
+  it('holds back a device a halted rollout targets in a new session (a restarted operator) told by the status', async () => {
+    const hub = fleet(4);
+    const access = new FakeHubAccess(hub);
+    const clock = new FakeClock();
+    access.clock = clock;
+    const stalling = { ...baseline, convergenceTimeoutMs: 1000 };
+    const before = new HubSession(access, { unknownOwners: 'keep', clock });
+    await before.step([stalling]);
+    await clock.advance(5000);
+    const halted = await before.step([stalling], { fullRead: true });
+    assert.equal(halted.finalPlan.reports.get(stalling.key)?.rollout.halted, true);
+
+    // The process restarts: its session has planned nothing yet; the resource's status records the halt.
+    hub.addDevice('a-new', { environment: 'production' });
+    access.pageOrder = ['a-new'];
+    const patches = access.calls.patches;
+    const restarted = new HubSession(access, { unknownOwners: 'keep', clock });
+    const next = await restarted.step([stalling], { rolloutsUnderWay: new Set([stalling.key]) });
+    assert.equal(next.finalPlan.reports.get(stalling.key)?.rollout.halted, true);
+    assert.equal(access.calls.patches, patches, 'nothing written while the rollout is halted');
+    assert.equal(hub.desiredValue('a-new', 'eventPriorityLogin'), undefined);
+  });
 });
