@@ -24,8 +24,10 @@ import {
   baselineObject,
   type HeapFigures,
   memoryProbe,
+  type ProcessFigures,
   probeMemory,
   REPO,
+  type RunningProcess,
   runOperator,
 } from './rollout/contenders.js';
 import { requestReconcile } from './rollout/controller-run.js';
@@ -73,8 +75,26 @@ const get = (namespace: string, plural: string, name: string) =>
     .getNamespacedCustomObject({ ...TARGET, namespace, plural, name })
     .catch(() => undefined) as Promise<any>;
 
-/** Waits on the API server's word, bounded far above a cold rollout of the fleet (about 2.5 min here). */
-const waitFor = (condition: () => Promise<boolean>, what: string) => until(condition, 30 * 60_000, what, 250);
+/**
+ * Waits on the API server's word, bounded far above a cold rollout of the fleet (about 2.5 min here); fails at once,
+ * with what the operator printed, if it exits meanwhile (e.g. out of heap under BENCH_OPERATOR_NODE_ARGS).
+ */
+function waitFor(operator: RunningProcess, condition: () => Promise<boolean>, what: string): Promise<void> {
+  let exited: ProcessFigures | undefined;
+  operator.done.then((figures) => (exited = figures));
+  return until(
+    async () => {
+      if (exited)
+        throw new Error(
+          `the operator exited (code ${exited.code}) before ${what}:\n${exited.stderr.slice(-2000)}`,
+        );
+      return condition();
+    },
+    30 * 60_000,
+    what,
+    250,
+  );
+}
 
 async function run(repo: string, index: number): Promise<Row> {
   const emulator = await benchHub(DEVICES, { units: UNITS });
@@ -114,6 +134,7 @@ async function run(repo: string, index: number): Promise<Row> {
     );
     try {
       await waitFor(
+        operator,
         async () => isReady(await get(namespace, 'securitymoduleconfigs', 'baseline')),
         'the baseline Ready',
       );
@@ -122,14 +143,18 @@ async function run(repo: string, index: number): Promise<Row> {
       await emulator.agentsIdle();
       const resyncStarted = performance.now();
       const requested = await requestReconcile({ kubeconfig, namespace });
-      await waitFor(async () => {
-        const hub = await get(namespace, 'iothubs', 'hub');
-        return (
-          hub?.status?.lastHandledReconcileAt === requested &&
-          isReady(hub) &&
-          isReady(await get(namespace, 'securitymoduleconfigs', 'baseline'))
-        );
-      }, 'the resync handled and everything Ready');
+      await waitFor(
+        operator,
+        async () => {
+          const hub = await get(namespace, 'iothubs', 'hub');
+          return (
+            hub?.status?.lastHandledReconcileAt === requested &&
+            isReady(hub) &&
+            isReady(await get(namespace, 'securitymoduleconfigs', 'baseline'))
+          );
+        },
+        'the resync handled and everything Ready',
+      );
       const resyncS = (performance.now() - resyncStarted) / 1000;
       const afterResyncRssMb = operator.currentRssMb();
       // What it still holds once idle: V8 collects and gives memory back on its own schedule (its memory reducer
