@@ -6,12 +6,25 @@
 // IoTHub and the baseline SecurityModuleConfig applied, then the operator process started cold (it has read nothing);
 // the figure is the time from its start to the baseline Ready. Then a resync is requested by hand (the
 // reconcile-requested annotation) and, once the hub's status says it was handled and the baseline is Ready again,
-// the operator's resident memory then (what it keeps) is read, before it is stopped for its CPU and peak RSS.
+// the operator's resident memory then (what it keeps) is read, with its heap figures (process.memoryUsage before
+// and after a full collection, V8's heap spaces: what is reachable and what is heap V8 holds but does not use),
+// before it is stopped for its CPU and peak RSS. BENCH_HEAP_SNAPSHOT=DIR also writes a heap snapshot of the
+// operator there at that moment (tens of seconds at 100,000 devices). BENCH_OPERATOR_NODE_ARGS (space-separated) are
+// passed to node for the operator, to measure V8 settings (e.g. `--max-old-space-size=256`). The heap figures are
+// taken BENCH_IDLE_S (30) seconds after the resync, with the RSS then ("idle").
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startControlPlane } from '../src/demo/local-control-plane.js';
 import { until } from '../test/support/until.js';
-import { REPO, runOperator } from './rollout/contenders.js';
+import {
+  type HeapFigures,
+  memoryProbe,
+  type ProcessFigures,
+  probeMemory,
+  REPO,
+  type RunningProcess,
+  runOperator,
+} from './rollout/contenders.js';
 import { requestReconcile } from './rollout/controller-run.js';
 import { benchHub } from './rollout/harness.js';
 import {
@@ -27,6 +40,8 @@ import {
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 100_000);
 const UNITS = Number(process.env.BENCH_UNITS ?? 10);
 const REPOS = (process.env.BENCH_OPERATOR_REPOS ?? REPO).split(',').map((r) => resolve(r.trim()));
+const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 30);
+const NODE_ARGS = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 interface Row {
   operator: string;
@@ -35,6 +50,8 @@ interface Row {
   peakRssMb: number;
   resyncS: number;
   afterResyncRssMb: number;
+  idleRssMb: number;
+  heap: HeapFigures;
   updates: number;
   load: number;
 }
@@ -45,8 +62,26 @@ const api = customObjects(kubeconfig);
 const get = (namespace: string, plural: string, name: string) =>
   api.getNamespacedCustomObject({ ...GROUP, namespace, plural, name }).catch(() => undefined) as Promise<any>;
 
-/** Waits on the API server's word, bounded far above a cold rollout of the fleet (about 2.5 min here). */
-const waitFor = (condition: () => Promise<boolean>, what: string) => until(condition, 30 * 60_000, what, 250);
+/**
+ * Waits on the API server's word, bounded far above a cold rollout of the fleet (about 2.5 min here); fails at once,
+ * with what the operator printed, if it exits meanwhile (e.g. out of heap under BENCH_OPERATOR_NODE_ARGS).
+ */
+function waitFor(operator: RunningProcess, condition: () => Promise<boolean>, what: string): Promise<void> {
+  let exited: ProcessFigures | undefined;
+  operator.done.then((figures) => (exited = figures));
+  return until(
+    async () => {
+      if (exited)
+        throw new Error(
+          `the operator exited (code ${exited.code}) before ${what}:\n${exited.stderr.slice(-2000)}`,
+        );
+      return condition();
+    },
+    30 * 60_000,
+    what,
+    250,
+  );
+}
 
 async function run(repo: string, index: number): Promise<Row> {
   const emulator = await benchHub(DEVICES, { units: UNITS });
@@ -59,9 +94,19 @@ async function run(repo: string, index: number): Promise<Row> {
     emulator.hub.stats.reset();
     const load = loadavg()[0];
     const started = performance.now();
-    const operator = runOperator(kubeconfig, namespace, ['--import', 'tsx', join(repo, 'src/cli/main.ts')]);
+    const probe = memoryProbe();
+    const operator = runOperator(
+      kubeconfig,
+      namespace,
+      [...probe.args, ...NODE_ARGS, '--import', 'tsx', join(repo, 'src/cli/main.ts')],
+      {
+        ...probe.env,
+        ...(process.env.BENCH_HEAP_SNAPSHOT ? { BENCH_HEAP_SNAPSHOT: process.env.BENCH_HEAP_SNAPSHOT } : {}),
+      },
+    );
     try {
       await waitFor(
+        operator,
         async () => isReady(await get(namespace, 'securitymoduleconfigs', 'baseline')),
         'the baseline Ready',
       );
@@ -70,16 +115,25 @@ async function run(repo: string, index: number): Promise<Row> {
       await emulator.agentsIdle();
       const resyncStarted = performance.now();
       const requested = await requestReconcile({ kubeconfig, namespace });
-      await waitFor(async () => {
-        const hub = await get(namespace, 'iothubs', 'hub');
-        return (
-          hub?.status?.lastHandledReconcileAt === requested &&
-          isReady(hub) &&
-          isReady(await get(namespace, 'securitymoduleconfigs', 'baseline'))
-        );
-      }, 'the resync handled and everything Ready');
+      await waitFor(
+        operator,
+        async () => {
+          const hub = await get(namespace, 'iothubs', 'hub');
+          return (
+            hub?.status?.lastHandledReconcileAt === requested &&
+            isReady(hub) &&
+            isReady(await get(namespace, 'securitymoduleconfigs', 'baseline'))
+          );
+        },
+        'the resync handled and everything Ready',
+      );
       const resyncS = (performance.now() - resyncStarted) / 1000;
       const afterResyncRssMb = operator.currentRssMb();
+      // What it still holds once idle: V8 collects and gives memory back on its own schedule (its memory reducer
+      // runs some seconds after the allocation rate falls), not when the pass ends.
+      await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+      const idleRssMb = operator.currentRssMb();
+      const heap = await probeMemory(operator, probe);
       operator.kill('SIGTERM');
       const figures = await operator.done;
       const row: Row = {
@@ -89,11 +143,29 @@ async function run(repo: string, index: number): Promise<Row> {
         peakRssMb: figures.peakRssMb,
         resyncS,
         afterResyncRssMb,
+        idleRssMb,
+        heap,
         updates,
         load,
       };
       console.log(
-        `${row.operator}: Ready ${readyS.toFixed(1)} s (${updates} twin updates), resync ${resyncS.toFixed(1)} s, RSS after it ${Math.round(afterResyncRssMb)} MB; CPU ${row.cpuS.toFixed(1)} s, peak RSS ${Math.round(row.peakRssMb)} MB; load ${load.toFixed(1)}`,
+        `${row.operator}: Ready ${readyS.toFixed(1)} s (${updates} twin updates), resync ${resyncS.toFixed(1)} s, RSS after it ${Math.round(afterResyncRssMb)} MB, ${IDLE_S} s later ${Math.round(idleRssMb)} MB; CPU ${row.cpuS.toFixed(1)} s, peak RSS ${Math.round(row.peakRssMb)} MB; load ${load.toFixed(1)}`,
+      );
+      const mb = (n: number) => Math.round(n);
+      const g = heap.afterGc;
+      console.log(
+        `  ${IDLE_S} s after the resync: heapUsed ${mb(heap.heapUsedMb)} MB of heapTotal ${mb(heap.heapTotalMb)} MB, external ${mb(heap.externalMb)} MB (array buffers ${mb(heap.arrayBuffersMb)} MB); after a full GC: RSS ${mb(g.rssMb)} MB, heapUsed ${mb(g.heapUsedMb)} MB of ${mb(g.heapTotalMb)} MB, external ${mb(g.externalMb)} MB`,
+      );
+      const rss = (m: Record<string, number>) =>
+        Object.entries(m)
+          .filter(([, v]) => v >= 1)
+          .map(([k, v]) => `${k} ${mb(v)}`)
+          .join(', ');
+      console.log(`  RSS by mapping (MB): ${rss(heap.mappings)}; after the GC: ${rss(g.mappings)}`);
+      console.log(
+        `  heap spaces after GC (used/size MB): ${Object.entries(heap.spaces)
+          .map(([name, s]) => `${name} ${mb(s.usedMb)}/${mb(s.sizeMb)}`)
+          .join(', ')}${heap.snapshot ? `\n  heap snapshot: ${heap.snapshot}` : ''}`,
       );
       return row;
     } finally {
@@ -110,12 +182,12 @@ try {
   for (const [i, repo] of REPOS.entries()) rows.push(await run(repo, i));
   console.log(
     [
-      `\noperator benchmark: ${DEVICES.toLocaleString('en-US')} devices, S3 x${UNITS}, cold rollout then a resync`,
-      '| operator | cold rollout to Ready | twin updates | CPU | peak RSS | resync | RSS after the resync | load average |',
-      '|---|---|---|---|---|---|---|---|',
+      `\noperator benchmark: ${DEVICES.toLocaleString('en-US')} devices, S3 x${UNITS}, cold rollout then a resync${NODE_ARGS.length ? ` (node ${NODE_ARGS.join(' ')})` : ''}`,
+      '| operator | cold rollout to Ready | twin updates | CPU | peak RSS | resync | RSS after the resync | RSS idle | heap used (after GC) / total | load average |',
+      '|---|---|---|---|---|---|---|---|---|---|',
       ...rows.map(
         (r) =>
-          `| ${r.operator} | ${r.readyS.toFixed(1)} s | ${r.updates} | ${r.cpuS.toFixed(1)} s | ${Math.round(r.peakRssMb)} MB | ${r.resyncS.toFixed(1)} s | ${Math.round(r.afterResyncRssMb)} MB | ${r.load.toFixed(1)} |`,
+          `| ${r.operator} | ${r.readyS.toFixed(1)} s | ${r.updates} | ${r.cpuS.toFixed(1)} s | ${Math.round(r.peakRssMb)} MB | ${r.resyncS.toFixed(1)} s | ${Math.round(r.afterResyncRssMb)} MB | ${Math.round(r.idleRssMb)} MB | ${Math.round(r.heap.heapUsedMb)} (${Math.round(r.heap.afterGc.heapUsedMb)}) / ${Math.round(r.heap.heapTotalMb)} MB | ${r.load.toFixed(1)} |`,
       ),
     ].join('\n'),
   );

@@ -2,7 +2,7 @@
 // a preloaded reporter): `sync --wait` as a user runs it, the operator against the local control plane, the hand-written
 // SDK script.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunningEmulator } from '../../src/emulator/index.js';
@@ -134,8 +134,88 @@ export function runScript(emulator: RunningEmulator, settings: Record<string, un
   });
 }
 
+/** What a contender's heap holds at one moment, as `process.memoryUsage()` and V8's heap spaces give it (MB). */
+export interface HeapFigures {
+  rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+  arrayBuffersMb: number;
+  /** Resident memory by kind of mapping (anonymous: V8's heap and malloc's; files: the binary and libraries). */
+  mappings: Record<string, number>;
+  /** The same after a full garbage collection: what is still reachable. */
+  afterGc: Omit<HeapFigures, 'afterGc' | 'spaces' | 'snapshot'>;
+  /** Per V8 heap space: its size and what of it is used, after the collection. */
+  spaces: Record<string, { sizeMb: number; usedMb: number }>;
+  /** The heap snapshot written, when one was asked for. */
+  snapshot?: string;
+}
+
+// Preloaded into a contender with --expose-gc: on SIGUSR2 it writes its memory figures (before and after a full
+// collection) to BENCH_MEMORY_FILE and, when BENCH_HEAP_SNAPSHOT names a folder, a heap snapshot there. Kept here as
+// text (written to a temporary file) so that the contender's own code is untouched.
+const MEMORY_PROBE = String.raw`
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+const mb = (b) => b / 1048576;
+const usage = () => {
+  const m = process.memoryUsage();
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers) };
+};
+// Resident memory by mapping (Linux): V8's heap and malloc's arenas are anonymous; the rest is mapped files
+// (the node binary, shared libraries).
+const mappings = () => {
+  const out = {};
+  let kind = '';
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) kind = head[1] === '' ? 'anonymous' : head[1].startsWith('/') ? 'files' : head[1];
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] = (out[kind] ?? 0) + Number(rss[1]) / 1024;
+  }
+  return out;
+};
+process.on('SIGUSR2', () => {
+  const before = { ...usage(), mappings: mappings() };
+  globalThis.gc();
+  const afterGc = { ...usage(), mappings: mappings() };
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { sizeMb: mb(s.space_size), usedMb: mb(s.space_used_size) }]));
+  const dir = process.env.BENCH_HEAP_SNAPSHOT;
+  const snapshot = dir ? writeHeapSnapshot(join(dir, 'operator-' + process.pid + '-' + Date.now() + '.heapsnapshot')) : undefined;
+  writeFileSync(process.env.BENCH_MEMORY_FILE + '.tmp', JSON.stringify({ ...before, afterGc, spaces, snapshot }));
+  renameSync(process.env.BENCH_MEMORY_FILE + '.tmp', process.env.BENCH_MEMORY_FILE);
+});
+`;
+
+/**
+ * Asks a contender started with `memoryProbe()` for its memory figures (and a heap snapshot when BENCH_HEAP_SNAPSHOT
+ * is set), waiting until it has written them; a heap snapshot of a large fleet takes tens of seconds.
+ */
+export async function probeMemory(contender: RunningProcess, probe: { file: string }): Promise<HeapFigures> {
+  contender.kill('SIGUSR2');
+  for (;;) {
+    if (existsSync(probe.file)) return JSON.parse(readFileSync(probe.file, 'utf8'));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Node arguments and environment that preload the memory probe into a contender (see MEMORY_PROBE). */
+export function memoryProbe(): { args: string[]; env: Record<string, string>; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-memory-'));
+  const module = join(dir, 'memory-probe.mjs');
+  writeFileSync(module, MEMORY_PROBE);
+  const file = join(dir, 'memory.json');
+  return { args: ['--expose-gc', '--import', module], env: { BENCH_MEMORY_FILE: file }, file };
+}
+
 /** The operator (`run`) against a cluster, watching one namespace; `cli` runs another build or checkout's sources. */
-export function runOperator(kubeconfig: string, namespace: string, cli: string[] = [CLI]): RunningProcess {
+export function runOperator(
+  kubeconfig: string,
+  namespace: string,
+  cli: string[] = [CLI],
+  env: Record<string, string> = {},
+): RunningProcess {
   return runNode(
     [
       ...cli,
@@ -149,7 +229,7 @@ export function runOperator(kubeconfig: string, namespace: string, cli: string[]
       '--health-probe-bind-address',
       '0',
     ],
-    {},
+    env,
   );
 }
 
