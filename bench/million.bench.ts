@@ -38,6 +38,8 @@ import {
 const HUBS = Number(process.env.BENCH_HUBS ?? 10);
 const DEVICES = Number(process.env.BENCH_DEVICES_PER_HUB ?? 100_000);
 const UNITS = Number(process.env.BENCH_UNITS ?? 10);
+/** Node flags for the operator (space-separated), e.g. `--max-old-space-size=2048` as a Deployment would set. */
+const NODE_ARGS = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const TIER = 'S3';
 const UPDATES_PER_S = quotaFor(TIER, UNITS, 'twinUpdate').limit;
 const QUERIES_PER_MIN = quotaFor(TIER, UNITS, 'query').limit;
@@ -111,7 +113,7 @@ interface HubResync {
 
 const totalMb = Number(/MemTotal:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) / 1024;
 console.log(
-  `million benchmark: ${HUBS} hubs x ${DEVICES.toLocaleString('en-US')} devices (${(HUBS * DEVICES).toLocaleString('en-US')}), ${TIER} x${UNITS} each (${UPDATES_PER_S} twin updates/s, ${QUERIES_PER_MIN} queries/min); machine ${mb(totalMb)}, ${mb(availableMb())} available, load ${loadavg()[0].toFixed(1)}`,
+  `million benchmark: ${HUBS} hubs x ${DEVICES.toLocaleString('en-US')} devices (${(HUBS * DEVICES).toLocaleString('en-US')}), ${TIER} x${UNITS} each (${UPDATES_PER_S} twin updates/s, ${QUERIES_PER_MIN} queries/min)${NODE_ARGS.length ? `; operator node ${NODE_ARGS.join(' ')}` : ''}; machine ${mb(totalMb)}, ${mb(availableMb())} available, load ${loadavg()[0].toFixed(1)}`,
 );
 
 const emulators: EmulatorProcess[] = [];
@@ -143,6 +145,7 @@ try {
   const origin = performance.now();
   const operator = runNode(
     [
+      ...NODE_ARGS,
       '--import',
       'tsx',
       join(REPO, 'src/cli/main.ts'),
