@@ -10,7 +10,7 @@
 // each checkout's `sync` in turn, each on a fresh hub of the same seed, to compare older code in the same run.
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { baselineFiles, REPO, runNode } from './rollout/contenders.js';
+import { baselineFiles, REPO, runNode, syncWaitArgs } from './rollout/contenders.js';
 import { benchHub } from './rollout/harness.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 100_000);
@@ -50,21 +50,9 @@ async function sync(
   const started = performance.now();
   const run = runNode(
     [
-      ...profile,
-      ...HEAP_CAP,
-      ...cli,
-      'sync',
-      '-f',
-      dir,
-      '--ca-file',
-      emulator.caFile,
-      '--tier',
-      'S3',
-      '--units',
-      String(UNITS),
+      ...syncWaitArgs([...profile, ...HEAP_CAP, ...cli], dir, emulator.caFile, UNITS),
       '--output',
       'json',
-      '--wait',
       '--timeout',
       '15m',
     ],

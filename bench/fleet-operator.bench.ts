@@ -19,6 +19,7 @@ import { until } from '../test/support/until.js';
 import {
   type HeapFigures,
   memoryProbe,
+  OPERATOR_NODE_ARGS,
   type ProcessFigures,
   probeMemory,
   REPO,
@@ -41,7 +42,7 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 100_000);
 const UNITS = Number(process.env.BENCH_UNITS ?? 10);
 const REPOS = (process.env.BENCH_OPERATOR_REPOS ?? REPO).split(',').map((r) => resolve(r.trim()));
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 30);
-const NODE_ARGS = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const NODE_ARGS = OPERATOR_NODE_ARGS;
 
 interface Row {
   operator: string;

@@ -21,7 +21,7 @@ import { startControlPlane } from '../src/demo/local-control-plane.js';
 import type { EmulatorStatsSnapshot } from '../src/emulator/index.js';
 import { quotaFor } from '../src/quotas/index.js';
 import { until } from '../test/support/until.js';
-import { REPO, runNode } from './rollout/contenders.js';
+import { OPERATOR_NODE_ARGS, REPO, runNode } from './rollout/contenders.js';
 import { requestReconcile } from './rollout/controller-run.js';
 import { countOf, type EmulatorProcess, startEmulatorProcess } from './rollout/emulator-process.js';
 import {
@@ -38,8 +38,8 @@ import {
 const HUBS = Number(process.env.BENCH_HUBS ?? 10);
 const DEVICES = Number(process.env.BENCH_DEVICES_PER_HUB ?? 100_000);
 const UNITS = Number(process.env.BENCH_UNITS ?? 10);
-/** Node flags for the operator (space-separated), e.g. `--max-old-space-size=2048` as a Deployment would set. */
-const NODE_ARGS = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** Node flags for the operator, e.g. `--max-old-space-size=2048` as a Deployment would set. */
+const NODE_ARGS = OPERATOR_NODE_ARGS;
 const TIER = 'S3';
 const UPDATES_PER_S = quotaFor(TIER, UNITS, 'twinUpdate').limit;
 const QUERIES_PER_MIN = quotaFor(TIER, UNITS, 'query').limit;

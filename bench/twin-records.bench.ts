@@ -9,7 +9,7 @@ import { deviceRecordFromJson, twinFromJson } from '../src/hub/twin-mapping.js';
 import { DEVICES_QUERY, twinsQuery } from '../src/hub/twin-reads.js';
 import { SharedValues } from '../src/twins/shared-values.js';
 import type { DeviceRecord, ManagedTwin } from '../src/twins/types.js';
-import { baselineFiles, REPO, runNode } from './rollout/contenders.js';
+import { baselineFiles, REPO, runNode, syncWaitArgs } from './rollout/contenders.js';
 import { benchHub } from './rollout/harness.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
@@ -24,19 +24,12 @@ let modulePages: string[];
 try {
   const synced = await runNode(
     [
-      '--import',
-      'tsx',
-      join(REPO, 'src/cli/main.ts'),
-      'sync',
-      '-f',
-      baselineFiles({ snapshotFrequency: 'PT11H' }),
-      '--ca-file',
-      emulator.caFile,
-      '--tier',
-      'S3',
-      '--units',
-      String(UNITS),
-      '--wait',
+      ...syncWaitArgs(
+        ['--import', 'tsx', join(REPO, 'src/cli/main.ts')],
+        baselineFiles({ snapshotFrequency: 'PT11H' }),
+        emulator.caFile,
+        UNITS,
+      ),
       '--timeout',
       '15m',
     ],

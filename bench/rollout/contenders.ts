@@ -75,6 +75,17 @@ export function runNode(args: string[], env: Record<string, string>): RunningPro
 }
 
 /** A folder with one SecurityModuleConfig: the baseline every contender rolls out. */
+/**
+ * `sync --wait` of the files in `dir` to an emulated hub at S3 x`units` as the fleet benches run it (the connection
+ * string goes in the environment), after `cli` (node's arguments that start the command).
+ */
+export function syncWaitArgs(cli: string[], dir: string, caFile: string, units: number): string[] {
+  return [...cli, 'sync', '-f', dir, '--ca-file', caFile, '--tier', 'S3', '--units', String(units), '--wait'];
+}
+
+/** Node flags for an operator the benches start (BENCH_OPERATOR_NODE_ARGS, space-separated: e.g. a heap cap). */
+export const OPERATOR_NODE_ARGS = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export function baselineFiles(settings: Record<string, unknown>, namespace = 'bench'): string {
   const dir = mkdtempSync(join(tmpdir(), 'bench-files-'));
   writeBaseline(dir, settings, namespace);
