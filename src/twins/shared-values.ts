@@ -6,6 +6,8 @@
 // Shared values are frozen: a twin is read, never changed in place (writes go to the hub, and the answer replaces
 // the twin), and a frozen value makes any code that forgets this fail at once instead of changing other twins.
 
+import { identicalJson } from '../runtime/same-json.js';
+
 /** Values above this length (as JSON) are kept as they are: large values rarely repeat, and hashing costs. */
 const MAX_SHARED_JSON = 16_384;
 /** Distinct values remembered at most; then the table starts over (values already shared stay shared). */
@@ -17,26 +19,6 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
-}
-
-/**
- * Whether two parsed JSON values are the same JSON (keys in the same order too, so that the one stands for the
- * other even serialised). Stops at the first difference, and allocates next to nothing: this, not serialising,
- * is how a value is matched with the last one shared under its name.
- */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const aKeys = Object.keys(a);
-  const bKeys = Object.keys(b);
-  if (aKeys.length !== bKeys.length) return false;
-  for (let i = 0; i < aKeys.length; i++) {
-    const key = aKeys[i] as string;
-    if (key !== bKeys[i]) return false;
-    if (!sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
-  }
-  return true;
 }
 
 export class SharedValues {
@@ -58,7 +40,7 @@ export class SharedValues {
       return typeof value === 'string' ? (this.text(value) as T) : value;
     if (name !== undefined) {
       const last = this.recent.get(name);
-      if (last !== undefined && sameJson(value, last)) return last as T;
+      if (last !== undefined && identicalJson(value, last)) return last as T;
     }
     const json = JSON.stringify(value);
     if (json.length > MAX_SHARED_JSON) return value;
