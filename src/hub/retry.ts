@@ -3,7 +3,6 @@
 // returned.
 import { type BackoffPolicy, backoffDelayMs } from '../runtime/backoff.js';
 import { type Clock, pause } from '../runtime/clock.js';
-import { followSignal } from '../runtime/follow-signal.js';
 import { cancelledError, type HubError } from './errors.js';
 
 /** The backoff (its `maxMs` also caps the hub's Retry-After: no wait is longer) and how many attempts. */
@@ -60,12 +59,6 @@ export async function withRetry<T>(
     const delay = retryDelayMs(error, attemptNumber, run.options);
     if (delay === undefined) throw error;
     run.onRetry?.(error, attemptNumber, delay);
-    // A wait of its own on the caller's signal, which hundreds of calls share.
-    const followed = run.abort && followSignal(run.abort);
-    try {
-      if (!(await pause(run.clock, delay, followed?.signal))) throw cancelledError('waiting');
-    } finally {
-      followed?.release();
-    }
+    if (!(await pause(run.clock, delay, run.abort))) throw cancelledError('waiting');
   }
 }

@@ -1,6 +1,7 @@
 // Time, one way for the whole program: `now` in epoch milliseconds, a `sleep` that ends early when its abort
 // signal fires (a sleep keeps the process alive while it is awaited), and timers that never keep it alive. Injectable, so tests drive time by hand
 // (test/support/fake-clock.ts) instead of waiting for it.
+import { followAbort, unfollowAbort } from './follow-signal.js';
 import { AbortedError } from './stop.js';
 
 /** A scheduled callback that has not run yet; cancelling one that ran does nothing. */
@@ -33,10 +34,11 @@ export const systemClock: Clock = {
         reject(new AbortedError(abort?.reason));
       };
       const timer = setTimeout(() => {
-        abort?.removeEventListener('abort', onAbort);
+        if (abort) unfollowAbort(abort, onAbort);
         resolve();
       }, ms);
-      abort?.addEventListener('abort', onAbort, { once: true });
+      // Followed, not listened to: many sleeps may wait on one step's signal at once (follow-signal.ts).
+      if (abort) followAbort(abort, onAbort);
     }),
   setTimer: (ms, callback) => {
     const timer = setTimeout(callback, ms);

@@ -37,21 +37,3 @@ export function followAbort(parent: AbortSignal, listener: () => void): void {
 export function unfollowAbort(parent: AbortSignal, listener: () => void): void {
   followers.get(parent)?.delete(listener);
 }
-
-export interface FollowedSignal {
-  signal: AbortSignal;
-  /** The work is over: stop following (idempotent). */
-  release(): void;
-}
-
-/** A signal of one's own that aborts, with its reason, when `parent` does, until released. */
-export function followSignal(parent: AbortSignal): FollowedSignal {
-  const own = new AbortController();
-  if (parent.aborted) {
-    own.abort(parent.reason);
-    return { signal: own.signal, release: () => {} };
-  }
-  const forward = () => own.abort(parent.reason);
-  followAbort(parent, forward);
-  return { signal: own.signal, release: () => unfollowAbort(parent, forward) };
-}

@@ -1,34 +1,7 @@
-// A hub call's own signal follows the step's until the call ends, and lets go of it then.
+// A hub call (or a wait) follows the step's signal until it ends, and lets go of it then.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { followAbort, followSignal, unfollowAbort } from '../../src/runtime/follow-signal.js';
-
-describe('followSignal', () => {
-  it('aborts with the long-lived signal, with its reason', () => {
-    const parent = new AbortController();
-    const followers = Array.from({ length: 500 }, () => followSignal(parent.signal));
-    parent.abort(new Error('draining'));
-    assert.ok(followers.every((f) => f.signal.aborted));
-    assert.equal((followers[0].signal.reason as Error).message, 'draining');
-  });
-
-  it('no longer follows once released: a call that ended is not aborted by a later stop', () => {
-    const parent = new AbortController();
-    const ended = followSignal(parent.signal);
-    const running = followSignal(parent.signal);
-    ended.release();
-    ended.release();
-    parent.abort();
-    assert.deepEqual([ended.signal.aborted, running.signal.aborted], [false, true]);
-  });
-
-  it('starts aborted when the long-lived signal already is', () => {
-    const parent = new AbortController();
-    parent.abort('stopped');
-    const followed = followSignal(parent.signal);
-    assert.deepEqual([followed.signal.aborted, followed.signal.reason], [true, 'stopped']);
-  });
-});
+import { followAbort, unfollowAbort } from '../../src/runtime/follow-signal.js';
 
 describe('followAbort', () => {
   it('tells each follower once when the long-lived signal aborts, and not those that left', () => {
