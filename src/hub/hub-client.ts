@@ -24,7 +24,6 @@ import type {
   HubAccess,
   HubPageReader,
   ReadOptions,
-  SnapshotPage,
   SnapshotReadOptions,
 } from './hub-client-api.js';
 import { type HubCall, HubPipeline } from './pipeline.js';
@@ -260,15 +259,15 @@ export class HubClient implements HubAccess, HubPageReader {
       let pages = 0;
       for await (const rows of this.queryPages(DEVICES_QUERY, 'reading the devices', abort)) {
         pages++;
-        const page: SnapshotPage = { devices: [], slot: DEVICE_TWIN, twins: [] };
+        const page = { devices: [] as DeviceRecord[], slot: DEVICE_TWIN, twins: [] as ManagedTwin[] };
         for (const row of rows) {
           const device = deviceRecordFromJson(row, this.shared);
           devices.push(device);
-          (page.devices as DeviceRecord[]).push(device);
+          page.devices.push(device);
           if (deviceTwins) {
             const twin = twinOf(row, DEVICE_TWIN, previousDeviceTwins);
             deviceTwins.set(twin.deviceId, twin);
-            (page.twins as ManagedTwin[]).push(twin);
+            page.twins.push(twin);
           }
         }
         options.onPage?.(page);
