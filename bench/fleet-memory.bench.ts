@@ -8,6 +8,9 @@
 // runs capped shows what it needs (as in a container with a memory limit, which Node sizes its heap by).
 // BENCH_SYNC_REPOS (comma-separated checkouts, this one by default, e.g. `/work/wt/before-18,.`) runs both passes of
 // each checkout's `sync` in turn, each on a fresh hub of the same seed, to compare older code in the same run.
+// First, on a fresh hub of its own, the floor the required library sets (bench/contenders/sdk-floor.ts): the CPU of
+// azure-iothub alone reading every twin, writing each once and reading them all again, which no pass can go below
+// while it reads whole twins through the SDK (BENCH_SDK_FLOOR=0 leaves it out).
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { baselineFiles, REPO, runNode, syncWaitArgs } from './rollout/contenders.js';
@@ -30,7 +33,31 @@ function commitOf(repo: string): string {
   }
 }
 
-const dir = baselineFiles({ snapshotFrequency: 'PT11H' });
+const SETTINGS = { snapshotFrequency: 'PT11H' };
+const dir = baselineFiles(SETTINGS);
+
+/** The SDK alone on a fresh hub: CPU a device to read every twin, to write each once, and to read them again. */
+async function sdkFloor(): Promise<void> {
+  const emulator = await benchHub(DEVICES, { units: UNITS });
+  try {
+    const run = runNode(['--import', 'tsx', join(REPO, 'bench/contenders/sdk-floor.ts')], {
+      IOTHUB_CONNECTION_STRING: emulator.connectionString,
+      CA_FILE: emulator.caFile,
+      SETTINGS: JSON.stringify(SETTINGS),
+    });
+    const figures = await run.done;
+    if (figures.code !== 0) throw new Error(`the SDK floor client failed: ${figures.stderr.slice(-600)}`);
+    const phases = JSON.parse(figures.stdout) as Record<'readCpuS' | 'writeCpuS' | 'rereadCpuS', number>;
+    const each = (s: number) => `${s.toFixed(1)} s (${((1000 * s) / DEVICES).toFixed(2)} ms a device)`;
+    console.log(
+      `the SDK alone (floor): read ${each(phases.readCpuS)}, write ${each(phases.writeCpuS)}, read again ${each(phases.rereadCpuS)}; process ${figures.cpuSeconds.toFixed(1)} s CPU, peak RSS ${Math.round(figures.peakRssMb)} MB`,
+    );
+  } finally {
+    await emulator.close();
+  }
+}
+
+if (process.env.BENCH_SDK_FLOOR !== '0') await sdkFloor();
 
 async function sync(
   emulator: Awaited<ReturnType<typeof benchHub>>,
