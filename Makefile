@@ -4,11 +4,12 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean control-plane test-tools bench bench-twin-config bench-many-hubs bench-million bench-emulator soak
+.PHONY: help install build generate test lint format demo clean control-plane test-tools test-node24 bench bench-twin-config bench-many-hubs bench-million bench-emulator soak
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
 	@echo "make test      run the test suite"
+	@echo "make test-node24    the suite on Node 24, the current LTS (an official binary from the npm registry; CI runs it too)"
 	@echo "make build     compile TypeScript to dist/"
 	@echo "make generate  regenerate types and CRDs from schemas/"
 	@echo "make lint      biome lint/format check and type check"
@@ -49,6 +50,12 @@ test-tools:
 
 test: build control-plane test-tools
 	npm test --silent
+
+# The suite again on Node 24 (the current LTS line; CI runs it besides the machine's Node): the official binary the
+# npm registry serves, its integrity pinned in scripts/install-node.sh, first on PATH so that every node the suite
+# starts is that one.
+test-node24: build control-plane test-tools
+	PATH="$$PWD/$$(bash scripts/install-node.sh)/bin:$$PATH" npm test --silent
 
 lint: install
 	npx biome check .
