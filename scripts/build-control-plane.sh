@@ -18,7 +18,7 @@ if [ -x "$BIN/local-control-plane" ] && [ -x "$BIN/kubectl" ] && [ "$(cat "$OUT/
   exit 0
 fi
 if ! command -v go >/dev/null; then
-  echo "control-plane: Go is needed to build kube-apiserver and etcd (see README: Testing against Kubernetes)" >&2
+  echo "control-plane: Go is needed to build kube-apiserver and etcd (see docs/development.md)" >&2
   exit 1
 fi
 MINOR=$(echo "$VERSION" | cut -d. -f2)

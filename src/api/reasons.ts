@@ -1,7 +1,7 @@
 // Every reason the operator writes (conditions, Events, status.failures, the metrics' reason label) with what it
 // does to the conditions, the Event a transition to it records, and whether the operator tries again by itself.
 // The one place a reason is decided: code names reasons through this table (`Reason` is its keys), the Events'
-// type and the Stalled condition are read from it, and the README's table of reasons is generated from it.
+// type and the Stalled condition are read from it, and the table of reasons in docs/operations.md is generated from it.
 
 /** Where a reason appears. */
 export type ReasonUse =
@@ -35,9 +35,9 @@ export interface ReasonInfo {
   event?: 'Normal' | 'Warning';
   /** The operator tries again by itself (a failing device at the next step, a failing hub after its backoff). */
   retried?: Exclude<Effect, 'whilePending'>;
-  /** What it means, for the README. */
+  /** What it means, for the table in docs/operations.md. */
   means: string;
-  /** What to do, for the README. */
+  /** What to do, for the table in docs/operations.md. */
   action: string;
 }
 

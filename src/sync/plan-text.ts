@@ -51,8 +51,8 @@ export function foreignLine(owner: ForeignOwner, dryRun: boolean): string {
   }
 }
 
-/** Where the README says how to take another hub's resources off a hub. */
-export const ONE_HUB_PER_RUN = 'README, "One hub per run"';
+/** Where the docs say how to take another hub's resources off a hub. */
+export const ONE_HUB_PER_RUN = 'docs/command-line.md, "One hub per run"';
 
 /** The hub the files give each resource they leave out of this run. */
 export function otherHubLookup(

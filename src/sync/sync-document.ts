@@ -1,5 +1,5 @@
-// The JSON document `sync --output json` prints per pass: a versioned shape pipelines can rely on (README,
-// "Command line"). Fields are only ever added under one apiVersion; a change of meaning is a new version.
+// The JSON document `sync --output json` prints per pass: a versioned shape pipelines can rely on (docs/command-line.md,
+// "The JSON document"). Fields are only ever added under one apiVersion; a change of meaning is a new version.
 import type { PlanDiff } from '../planner/plan-diff.js';
 import type { ResourceReport } from '../planner/resource-report.js';
 import type { SyncTarget } from './hub-selection.js';

@@ -220,7 +220,7 @@ describe("a hub carrying another hub's resource (what the defect left behind)", 
   after(() => hubA.close());
 
   const LEFT_ALONE =
-    '  iot/b-baseline (a resource of hub iot/hub-b in the files): 2 settings on 3 devices, left alone (highPriorityMessageFrequency, snapshotFrequency); to remove them run sync -f <files without it> --prune, see README, "One hub per run"';
+    '  iot/b-baseline (a resource of hub iot/hub-b in the files): 2 settings on 3 devices, left alone (highPriorityMessageFrequency, snapshotFrequency); to remove them run sync -f <files without it> --prune, see docs/command-line.md, "One hub per run"';
 
   it('lists in the plan the settings the files give another hub, in text, JSON and markdown, and writes nothing', async () => {
     const writes = emulatorCount(hubA, 'twinUpdate');
@@ -244,7 +244,7 @@ describe("a hub carrying another hub's resource (what the defect left behind)", 
     });
     assert.match(
       markdown.out.join('\n'),
-      /\*\*Settings of resources of other hubs on this hub, left alone\*\*\n\n- `iot\/b-baseline` \(a resource of hub `iot\/hub-b` in the files\): 2 settings on 3 devices, left alone \(`highPriorityMessageFrequency`, `snapshotFrequency`\); to remove them run `sync -f <files without it> --prune`, see README, "One hub per run"/,
+      /\*\*Settings of resources of other hubs on this hub, left alone\*\*\n\n- `iot\/b-baseline` \(a resource of hub `iot\/hub-b` in the files\): 2 settings on 3 devices, left alone \(`highPriorityMessageFrequency`, `snapshotFrequency`\); to remove them run `sync -f <files without it> --prune`, see docs\/command-line\.md, "One hub per run"/,
     );
     assert.equal(emulatorCount(hubA, 'twinUpdate'), writes, 'a dry run writes nothing');
   });

@@ -310,7 +310,7 @@ describe('sync exit codes and safety nets', () => {
     assert.equal(once.code, 1);
   });
 
-  it('exits 0 without --wait when a resource loses a conflict, saying so; 1 with --wait (README, exit status)', async () => {
+  it('exits 0 without --wait when a resource loses a conflict, saying so; 1 with --wait (docs/command-line.md, exit status)', async () => {
     const tie = (name: string, value: string) =>
       smc(
         name,
