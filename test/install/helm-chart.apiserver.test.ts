@@ -136,6 +136,9 @@ describe('charts/iot-security-operator', () => {
       const args: string[] = pod.containers[0].args;
       assert.ok(args.includes('--log-level=info'));
       pod.containers[0].args = args.filter((a) => a !== '--log-level=info');
+      // The chart names the pull policy; kustomize's leaves the API server's default, the same for a tagged image.
+      assert.equal(pod.containers[0].imagePullPolicy, 'IfNotPresent');
+      delete pod.containers[0].imagePullPolicy;
       assert.deepEqual(pod, fromKustomize.spec.template.spec);
       assert.equal(fromHelm.spec.replicas, fromKustomize.spec.replicas);
     });
