@@ -222,6 +222,19 @@ describe('charts/iot-security-operator', () => {
     assert.match(raised.stderr, /at least 1280 Mi/);
   });
 
+  it('refuses replicas that would all reconcile, and sharding beside leader election', async () => {
+    const unled = await helm(['template', 'x', CHART, '--set', 'leaderElection.enabled=false']);
+    assert.match(unled.stderr, /replicas 2 without leader election would all reconcile the same hubs/);
+    const both = await helm(['template', 'x', CHART, '--set', 'extraArgs={--sharding}']);
+    assert.match(both.stderr, /--sharding and leaderElection.enabled are two ways of sharing the work/);
+    const sharded = deploymentOf(
+      await helmTemplate(['--set', 'leaderElection.enabled=false', '--set', 'extraArgs={--sharding}']),
+    );
+    const args: string[] = sharded.spec.template.spec.containers[0].args;
+    assert.ok(args.includes('--sharding') && !args.includes('--leader-elect'));
+    assert.equal(sharded.spec.replicas, 2);
+  });
+
   it('renders the monitoring of manifests/monitoring/ when asked: ServiceMonitor, PrometheusRule, dashboard', async () => {
     const objects = await helmTemplate([
       '--set',

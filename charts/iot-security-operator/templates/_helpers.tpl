@@ -47,3 +47,17 @@ the heap cap for what is not heap (the node binary, compiled code, malloc; about
 {{- fail (printf "resources.limits.memory %s leaves too little above the heap cap heapMiB %v: give the container at least %v Mi (heapMiB + 256), or lower heapMiB" (toString .Values.resources.limits.memory) .Values.heapMiB (addf .Values.heapMiB 256)) }}
 {{- end }}
 {{- end }}
+
+{{- /*
+Replicas that neither elect a leader nor shard would all write the same twins; --sharding and --leader-elect are
+two ways of sharing the work, and the operator refuses both at once.
+*/}}
+{{- define "iot-security-operator.checkReplicas" -}}
+{{- $sharding := has "--sharding" .Values.extraArgs }}
+{{- if and .Values.leaderElection.enabled $sharding }}
+{{- fail "extraArgs --sharding and leaderElection.enabled are two ways of sharing the work: set leaderElection.enabled=false to shard" }}
+{{- end }}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) (not $sharding) }}
+{{- fail (printf "replicas %v without leader election would all reconcile the same hubs: keep leaderElection.enabled, or add --sharding to extraArgs" .Values.replicas) }}
+{{- end }}
+{{- end }}
