@@ -14,7 +14,7 @@ help:
 	@echo "make generate  regenerate types and CRDs from schemas/"
 	@echo "make lint      biome lint/format check and type check"
 	@echo "make control-plane  build kube-apiserver + etcd and kubectl from Go modules (first build: minutes)"
-	@echo "make test-tools     build the Go tools tests run: Argo CD's Lua interpreter, Flux's kstatus and CEL"
+	@echo "make test-tools     build the Go tools tests run: Argo CD's Lua interpreter, Flux's kstatus and CEL, Helm"
 	@echo "make bench     the performance benchmark: contenders at the hub's quota floor (bench/results/)"
 	@echo "make bench-twin-config  a TwinConfig rollout beside a SecurityModuleConfig one, each against its floor"
 	@echo "make bench-many-hubs    one operator on 20 and 100 hubs at once, time to all Ready against the slowest hub's floor"
@@ -42,11 +42,12 @@ control-plane:
 
 # Small Go programs the tests run, each built only when its sources changed (first build about 1.5 min, then
 # seconds): tools/lua-health runs an Argo CD health check as Argo CD does (gopher-lua), tools/kstatus judges an
-# object as Flux's wait does.
+# object as Flux's wait does, tools/helm is Helm itself (the chart's tests; first build about 4 min).
 test-tools:
 	@bash scripts/build-go-tool.sh lua-health
 	@bash scripts/build-go-tool.sh kstatus
 	@bash scripts/build-go-tool.sh flux-health
+	@bash scripts/build-go-tool.sh helm
 
 test: build control-plane test-tools
 	npm test --silent

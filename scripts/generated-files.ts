@@ -1,12 +1,14 @@
 // Renders every generated file: from schemas/ the TypeScript types (json-schema-to-typescript) and the CRD
-// manifests; from src/controller/rbac-rules.ts the RBAC manifests; from src/api/reasons.ts the table of reasons
-// in docs/operations.md; from examples/models/ the ConfigMap of models examples/ uses. Used by scripts/generate.ts to write them and by a test to prove the committed ones are fresh.
+// manifests; from src/controller/rbac-rules.ts the RBAC manifests; the Helm chart's CRDs, RBAC rules, monitoring
+// files and Chart.yaml (scripts/helm-chart-files.ts); from src/api/reasons.ts the table of
+// reasons in docs/operations.md; from examples/models/ the ConfigMap of models examples/ uses. Used by scripts/generate.ts to write them and by a test to prove the committed ones are fresh.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile } from 'json-schema-to-typescript';
 import { stringify } from 'yaml';
 import { buildCrd } from '../src/api/crd.js';
 import { type JsonSchema, kindSchemas, loadSchemaFiles, schemasDirectory } from '../src/api/schemas.js';
+import { renderHelmChartFiles } from './helm-chart-files.js';
 import { MODEL_CONFIG_MAP_PATH, renderModelConfigMap } from './model-config-maps.js';
 import { renderRbacManifests } from './rbac-manifests.js';
 import { REASONS_DOC, spliceReasonsTable } from './reasons-table.js';
@@ -42,16 +44,18 @@ export async function renderGeneratedFiles(): Promise<Map<string, string>> {
   });
   out.set('src/api/generated/types.ts', ts);
 
+  const crds = new Map<string, string>();
   for (const { schema, names } of kinds) {
     const crd = buildCrd(files, schema.$id as string, schema, names);
-    out.set(
+    crds.set(
       `crds/${names.plural}.${names.group}.yaml`,
       `# ${BANNER.slice(3)}\n${stringify(crd, { lineWidth: 0, version: '1.1' })}`,
     );
   }
-  for (const [path, content] of renderRbacManifests(
-    `# ${BANNER.slice(3)}`.replace('schemas/*.schema.json', 'src/controller/rbac-rules.ts'),
-  ))
+  for (const [path, content] of crds) out.set(path, content);
+  const rbacBanner = `# ${BANNER.slice(3)}`.replace('schemas/*.schema.json', 'src/controller/rbac-rules.ts');
+  for (const [path, content] of renderRbacManifests(rbacBanner)) out.set(path, content);
+  for (const [path, content] of renderHelmChartFiles(join(import.meta.dirname, '..'), crds, rbacBanner))
     out.set(path, content);
   out.set(MODEL_CONFIG_MAP_PATH, renderModelConfigMap(join(import.meta.dirname, '..')));
   out.set(

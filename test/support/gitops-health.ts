@@ -1,11 +1,10 @@
 // How GitOps tools read the status the operator writes, by their own code: Argo CD's health check for the
 // operator's kinds (manifests/argocd/health.lua) run by gopher-lua as Argo CD runs it (tools/lua-health),
 // kstatus, what Flux's `wait` and health checks read (tools/kstatus), and Flux's evaluator of the health check
-// expressions of manifests/flux/ (tools/flux-health). Each tool is built on first use by
-// scripts/build-go-tool.sh (nothing to do when it is current, so `make test` and a test file run alone agree).
-import { execFile, spawn } from 'node:child_process';
+// expressions of manifests/flux/ (tools/flux-health). Each tool is built on first use (./go-tools.ts).
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { type GoTool, goTool } from './go-tools.js';
 import { REPO } from './kube.js';
 
 export const HEALTH_LUA = join(REPO, 'manifests', 'argocd', 'health.lua');
@@ -29,7 +28,7 @@ export interface ToolRun {
   stderr: string;
 }
 
-type Tool = 'lua-health' | 'kstatus' | 'flux-health';
+type Tool = Exclude<GoTool, 'helm'>;
 
 /** One entry of a Flux Kustomization's spec.healthCheckExprs. */
 export interface FluxHealthCheck {
@@ -46,21 +45,9 @@ export interface FluxHealth {
   error?: string;
 }
 
-const built = new Map<Tool, Promise<unknown>>();
-
-function buildTool(tool: Tool): Promise<unknown> {
-  let build = built.get(tool);
-  if (!build) {
-    build = promisify(execFile)('bash', [join(REPO, 'scripts', 'build-go-tool.sh'), tool]);
-    built.set(tool, build);
-  }
-  return build;
-}
-
 /** Runs `tool` with `args`, `object` as JSON on its standard input. */
 export async function runTool(tool: Tool, args: string[], object: unknown): Promise<ToolRun> {
-  await buildTool(tool);
-  const child = spawn(join(REPO, '.tools', 'bin', tool), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(await goTool(tool), args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => {

@@ -1,0 +1,265 @@
+// The Helm chart as `helm lint` and `helm template` see it: objects the real API server accepts (server-side dry
+// run, under the restricted Pod Security Standard), the same RBAC and pod as kustomize renders from manifests/,
+// and the values a user sets reaching the objects.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
+import { kubectl, kubectlOk, sharedControlPlane, testNamespace } from '../support/control-plane.js';
+import { CHART, helm, helmTemplate } from '../support/helm.js';
+import { installCrds, REPO } from '../support/kube.js';
+
+const cp = await sharedControlPlane();
+
+async function kustomize(variant: '' | 'namespaced'): Promise<any[]> {
+  const yaml = await kubectlOk(cp.kubeconfig, ['kustomize', join(REPO, 'manifests', variant)]);
+  return parseAllDocuments(yaml).map((d) => d.toJS());
+}
+
+const RBAC_KINDS = ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
+
+/** The RBAC objects without their labels (Helm's carry the release's), in a stable order. */
+function rbacOf(objects: any[]): object[] {
+  return objects
+    .filter((o) => RBAC_KINDS.includes(o.kind))
+    .map(({ kind, metadata: { name, namespace }, rules, roleRef, subjects }) => ({
+      kind,
+      name,
+      namespace,
+      rules,
+      roleRef,
+      subjects,
+    }))
+    .sort((a, b) => `${a.kind}/${a.namespace}/${a.name}`.localeCompare(`${b.kind}/${b.namespace}/${b.name}`));
+}
+
+function deploymentOf(objects: any[]): any {
+  return objects.find((o) => o.kind === 'Deployment');
+}
+
+describe('charts/iot-security-operator', () => {
+  let namespace: string;
+
+  before(async () => {
+    await installCrds(cp);
+    // The PodSecurity admission judges the dry runs' pod template in a namespace enforcing the restricted standard.
+    namespace = await testNamespace(cp, 'helm-chart');
+    await kubectlOk(cp.kubeconfig, [
+      'label',
+      'namespace',
+      namespace,
+      'pod-security.kubernetes.io/enforce=restricted',
+    ]);
+  });
+
+  it('passes helm lint --strict, with its defaults and with every option on', async () => {
+    for (const values of [
+      [],
+      [
+        '--set',
+        'watchNamespaces={a,b}',
+        '--set',
+        'metrics.serviceMonitor.enabled=true',
+        '--set',
+        'metrics.prometheusRule.enabled=true',
+        '--set',
+        'metrics.grafanaDashboard.enabled=true',
+      ],
+    ]) {
+      const result = await helm(['lint', '--strict', CHART, ...values]);
+      assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);
+      assert.match(result.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  for (const [variant, values] of [
+    ['every namespace', []],
+    ['watched namespaces', ['--set', 'watchNamespaces={NS}']],
+  ] as const) {
+    it(`renders objects the API server accepts, watching ${variant} (server-side dry run)`, async () => {
+      const objects = await helmTemplate([
+        '-n',
+        namespace,
+        '--include-crds',
+        '--set',
+        'metrics.grafanaDashboard.enabled=true',
+        ...values.map((v) => v.replace('NS', namespace)),
+      ]);
+      const kinds = objects.map((o) => o.kind);
+      for (const kind of [
+        'CustomResourceDefinition',
+        'ServiceAccount',
+        'Deployment',
+        'Service',
+        'PodDisruptionBudget',
+        'ConfigMap',
+        'Role',
+      ])
+        assert.ok(kinds.includes(kind), `${kind} is rendered`);
+      assert.equal(kinds.includes('ClusterRole'), variant === 'every namespace');
+      const result = await kubectl(
+        cp.kubeconfig,
+        [
+          'apply',
+          '--server-side',
+          '--force-conflicts',
+          '--field-manager=helm-test',
+          '--dry-run=server',
+          '-f',
+          '-',
+        ],
+        { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.doesNotMatch(result.stderr, /would violate PodSecurity|Warning/, 'no warning from the server');
+      assert.equal(result.stdout.trim().split('\n').length, objects.length, 'every object was checked');
+    });
+  }
+
+  for (const [variant, values] of [
+    ['', []],
+    ['namespaced', ['--set', 'watchNamespaces={iot-security}']],
+  ] as const) {
+    it(`grants the rights kustomize's manifests/${variant} grants, from the same rules`, async () => {
+      const fromKustomize = rbacOf(await kustomize(variant));
+      const fromHelm = rbacOf(await helmTemplate(['-n', 'iot-security', ...values]));
+      assert.ok(fromKustomize.length >= 4);
+      assert.deepEqual(fromHelm, fromKustomize);
+    });
+
+    it(`runs the pod kustomize's manifests/${variant} runs (security, resources, heap, probes, args)`, async () => {
+      const fromKustomize = deploymentOf(await kustomize(variant));
+      const fromHelm = deploymentOf(await helmTemplate(['-n', 'iot-security', ...values]));
+      const pod = fromHelm.spec.template.spec;
+      // The chart passes the log level it is given; kustomize's Deployment leaves it to the default, info.
+      const args: string[] = pod.containers[0].args;
+      assert.ok(args.includes('--log-level=info'));
+      pod.containers[0].args = args.filter((a) => a !== '--log-level=info');
+      // The chart names the pull policy; kustomize's leaves the API server's default, the same for a tagged image.
+      assert.equal(pod.containers[0].imagePullPolicy, 'IfNotPresent');
+      delete pod.containers[0].imagePullPolicy;
+      assert.deepEqual(pod, fromKustomize.spec.template.spec);
+      assert.equal(fromHelm.spec.replicas, fromKustomize.spec.replicas);
+    });
+  }
+
+  it('sets the image, replicas, leader election, namespaces, logging, heap, extra env and args from its values', async () => {
+    const objects = await helmTemplate([
+      '-n',
+      namespace,
+      '--set',
+      'image.repository=registry.example/iso',
+      '--set',
+      'image.tag=1.2.3',
+      '--set',
+      'image.pullPolicy=Never',
+      '--set',
+      'replicas=1',
+      '--set',
+      'leaderElection.enabled=false',
+      '--set',
+      'watchNamespaces={team-a,team-b}',
+      '--set',
+      'logLevel=debug',
+      '--set',
+      'logFormat=text',
+      '--set',
+      'heapMiB=1024',
+      '--set',
+      'resources.limits.memory=2Gi',
+      '--set',
+      'extraEnv[0].name=HTTPS_PROXY',
+      '--set',
+      'extraEnv[0].value=http://proxy:3128',
+      '--set',
+      'extraArgs={--max-concurrent-hubs=8}',
+    ]);
+    const pod = deploymentOf(objects).spec.template.spec;
+    const container = pod.containers[0];
+    assert.equal(deploymentOf(objects).spec.replicas, 1);
+    assert.equal(container.image, 'registry.example/iso:1.2.3');
+    assert.equal(container.imagePullPolicy, 'Never');
+    assert.ok(!container.args.includes('--leader-elect'));
+    for (const arg of [
+      '--namespace=team-a',
+      '--namespace=team-b',
+      '--log-level=debug',
+      '--max-concurrent-hubs=8',
+    ])
+      assert.ok(container.args.includes(arg), arg);
+    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+    assert.equal(env.LOG_FORMAT, 'text');
+    assert.equal(env.NODE_OPTIONS, '--max-old-space-size=1024');
+    assert.equal(env.HTTPS_PROXY, 'http://proxy:3128');
+    assert.equal(container.resources.limits.memory, '2Gi');
+    const roles = objects.filter((o) => o.kind === 'Role' && !o.metadata.name.endsWith('-leader-election'));
+    assert.deepEqual(roles.map((r) => r.metadata.namespace).sort(), ['team-a', 'team-b']);
+    // One replica: a PodDisruptionBudget of minAvailable 1 would only block node drains.
+    assert.ok(!objects.some((o) => o.kind === 'PodDisruptionBudget'));
+  });
+
+  it("defaults the image's tag to the chart's appVersion", async () => {
+    const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'));
+    const container = deploymentOf(await helmTemplate()).spec.template.spec.containers[0];
+    assert.equal(container.image, `ghcr.io/iot-security-operator/iot-security-operator:${chart.appVersion}`);
+  });
+
+  it('refuses a memory limit that leaves no room above the heap cap', async () => {
+    const result = await helm([
+      'template',
+      'iot-security-operator',
+      CHART,
+      '--set',
+      'resources.limits.memory=600Mi',
+    ]);
+    assert.notEqual(result.code, 0);
+    assert.match(
+      result.stderr,
+      /resources\.limits\.memory 600Mi leaves too little above the heap cap heapMiB 512/,
+    );
+    const raised = await helm(['template', 'iot-security-operator', CHART, '--set', 'heapMiB=1024']);
+    assert.match(raised.stderr, /at least 1280 Mi/);
+  });
+
+  it('refuses replicas that would all reconcile, and sharding beside leader election', async () => {
+    const unled = await helm(['template', 'x', CHART, '--set', 'leaderElection.enabled=false']);
+    assert.match(unled.stderr, /replicas 2 without leader election would all reconcile the same hubs/);
+    const both = await helm(['template', 'x', CHART, '--set', 'extraArgs={--sharding}']);
+    assert.match(both.stderr, /--sharding and leaderElection.enabled are two ways of sharing the work/);
+    const sharded = deploymentOf(
+      await helmTemplate(['--set', 'leaderElection.enabled=false', '--set', 'extraArgs={--sharding}']),
+    );
+    const args: string[] = sharded.spec.template.spec.containers[0].args;
+    assert.ok(args.includes('--sharding') && !args.includes('--leader-elect'));
+    assert.equal(sharded.spec.replicas, 2);
+  });
+
+  it('renders the monitoring of manifests/monitoring/ when asked: ServiceMonitor, PrometheusRule, dashboard', async () => {
+    const objects = await helmTemplate([
+      '--set',
+      'metrics.serviceMonitor.enabled=true',
+      '--set',
+      'metrics.prometheusRule.enabled=true',
+      '--set',
+      'metrics.grafanaDashboard.enabled=true',
+    ]);
+    // No Prometheus Operator CRDs on this control plane: the two are checked against what they must match.
+    const service = objects.find((o) => o.kind === 'Service');
+    const monitor = objects.find((o) => o.kind === 'ServiceMonitor');
+    for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels))
+      assert.equal(service.metadata.labels[key], value, `the ServiceMonitor selects the Service by ${key}`);
+    assert.equal(monitor.spec.endpoints[0].port, service.spec.ports[0].name);
+    const rules = parse(readFileSync(join(REPO, 'manifests', 'monitoring', 'prometheus-rules.yaml'), 'utf8'));
+    assert.deepEqual(objects.find((o) => o.kind === 'PrometheusRule').spec, rules);
+    const dashboard = objects.find((o) => o.kind === 'ConfigMap');
+    assert.equal(dashboard.metadata.labels.grafana_dashboard, '1');
+    assert.deepEqual(
+      JSON.parse(dashboard.data['iot-security-operator.json']),
+      JSON.parse(readFileSync(join(REPO, 'manifests', 'monitoring', 'grafana-dashboard.json'), 'utf8')),
+    );
+    const none = (await helmTemplate()).map((o) => o.kind);
+    for (const kind of ['ServiceMonitor', 'PrometheusRule', 'ConfigMap'])
+      assert.ok(!none.includes(kind), kind);
+  });
+});

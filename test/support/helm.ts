@@ -1,0 +1,59 @@
+// Helm, built from its Go modules (tools/helm), run against a kubeconfig with a home of its own: nothing read from
+// or written to the user's Helm configuration, cache or repositories.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { goTool } from './go-tools.js';
+import { REPO } from './kube.js';
+
+export const CHART = join(REPO, 'charts', 'iot-security-operator');
+
+export interface HelmResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let home: string | undefined;
+
+/** Runs helm with `args`; KUBECONFIG is `kubeconfig` when given. */
+export async function helm(args: string[], kubeconfig?: string): Promise<HelmResult> {
+  const binary = await goTool('helm');
+  home ??= mkdtempSync(join(tmpdir(), 'helm-home-'));
+  const env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
+    ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}),
+  };
+  return new Promise((done) => {
+    execFile(
+      binary,
+      args,
+      { env, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** helm that must succeed: resolves with its standard output, or rejects with its standard error. */
+export async function helmOk(args: string[], kubeconfig?: string): Promise<string> {
+  const result = await helm(args, kubeconfig);
+  if (result.code !== 0) throw new Error(`helm ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+  return result.stdout;
+}
+
+/** The objects `helm template` renders from the chart with `args` (e.g. `--set`, `-n`), parsed. */
+export async function helmTemplate(args: string[] = []): Promise<any[]> {
+  const yaml = await helmOk(['template', 'iot-security-operator', CHART, ...args]);
+  return parseAllDocuments(yaml)
+    .map((d) => d.toJS())
+    .filter((o) => o);
+}
