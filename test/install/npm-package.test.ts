@@ -30,6 +30,10 @@ describe('the npm package', () => {
     packed = await packPackage();
     installed = await installGlobally(packed.tarball);
   });
+  after(() => {
+    installed?.remove();
+    packed?.remove();
+  });
 
   it('holds what the command line runs and reads, and nothing else', () => {
     const files = packed.files;

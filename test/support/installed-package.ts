@@ -2,7 +2,7 @@
 // of the tarball into a fresh prefix, and the installed bin run as a user's shell would run it. Every process
 // has a deadline, so that a registry that cannot be reached fails the test with npm's words instead of hanging.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { REPO } from './kube.js';
@@ -78,6 +78,8 @@ export interface PackedPackage {
   tarball: string;
   /** Paths inside the package, as `npm pack --json` lists them. */
   files: string[];
+  /** Removes the copy and the tarball. */
+  remove(): void;
 }
 
 /** `npm pack` of a copy of the repository's package sources (the copy builds; the repository's dist/ is left alone). */
@@ -99,7 +101,11 @@ export async function packPackage(): Promise<PackedPackage> {
     filename: string;
     files: { path: string }[];
   }[];
-  return { tarball: join(out, report[0].filename), files: report[0].files.map((f) => f.path) };
+  return {
+    tarball: join(out, report[0].filename),
+    files: report[0].files.map((f) => f.path),
+    remove: () => rmSync(stage, { recursive: true, force: true }),
+  };
 }
 
 export interface InstalledPackage {
@@ -112,6 +118,8 @@ export interface InstalledPackage {
   /** The environment `run` gives the bin, for a process started otherwise. */
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Removes the prefix (about 160 MB with its dependencies) and the working folder. */
+  remove(): void;
 }
 
 /**
@@ -159,5 +167,9 @@ export async function installGlobally(tarball: string): Promise<InstalledPackage
     cwd,
     run: (args, extra = {}, timeoutMs = 60_000) =>
       runToEnd(bin, args, { cwd, env: { ...env, ...extra }, timeoutMs }),
+    remove: () => {
+      rmSync(prefix, { recursive: true, force: true });
+      rmSync(cwd, { recursive: true, force: true });
+    },
   };
 }
