@@ -96,6 +96,15 @@ describe('the npm package', () => {
     assert.match(run.stderr, /^valid: 6 resources in 6 files, 0 errors, 0 warnings$/m);
   });
 
+  it('says how to run demo when there is no cluster (the local control plane is not in the package)', async () => {
+    const run = await installed.run(['demo', '--devices', '10']);
+    assert.equal(run.code, 1, tail(run));
+    assert.match(
+      run.stderr,
+      /no Kubernetes API server: set KUBECONFIG to a cluster of yours .* or run 'demo --gitops'/,
+    );
+  });
+
   describe('sync, against the emulator it ships', () => {
     let emulator: ChildProcess;
     let hub: { connectionString: string; caFile: string };
