@@ -14,7 +14,9 @@ Commands:
   sync -f PATH...    apply SecurityModuleConfigs and TwinConfigs to a hub (GitOps without a cluster)
   export             write the SecurityModuleConfigs or TwinConfigs that reproduce a live hub's twins
   emulator           run the IoT Hub emulator with simulated security agents and Plug and Play devices
-  demo               sync the examples to an emulated fleet of 2,000 devices
+  demo               the operator on an emulated fleet of 2,000 devices: a Kubernetes API server (the local
+                     control plane, or the cluster KUBECONFIG names), the examples applied with kubectl, one
+                     edit rolled out and one the devices refuse; --gitops: the same with sync, no cluster
   help [COMMAND]     show this text, or a command's options
 
 Run 'iot-security-operator help <command>' (or '<command> --help') for a command's options;
@@ -30,10 +32,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./commands/validate.js')).runValidateCommand,
   sync: async () => (await import('./commands/sync.js')).runSyncCommand,
   export: async () => (await import('./commands/export.js')).runExportCommand,
-  emulator: async () => {
-    const { runEmulatorCommand } = await import('./commands/emulator.js');
-    return (argv) => runEmulatorCommand(argv);
-  },
+  emulator: async () => (await import('./commands/emulator.js')).runEmulatorCommand,
   demo: async () => (await import('./commands/demo.js')).runDemoCommand,
 };
 

@@ -106,7 +106,7 @@ export async function runOperatorDemo(options: OperatorDemoOptions, io: CommandI
     } else {
       if (!controlPlaneBuilt())
         throw new Error(
-          "the local control plane is not built: run 'make demo' (or 'make control-plane'; its first build takes about 6 minutes)",
+          "no Kubernetes API server: set KUBECONFIG to a cluster of yours (kind, minikube), or run 'demo --gitops' (no cluster); in a clone of the repository, 'make demo' builds a local control plane (about 6 minutes the first time)",
         );
       controlPlane = await startControlPlane();
       started.push(controlPlane);

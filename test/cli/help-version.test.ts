@@ -22,14 +22,32 @@ describe('help', () => {
     }
   });
 
-  it("prints a command's options as `COMMAND --help` does", async () => {
-    for (const command of ['validate', 'sync', 'run', 'demo']) {
+  it('prints the options of every command the help lists, as `COMMAND --help` and `-h` do', async () => {
+    const commands = [...(await commandLines()).keys()];
+    assert.deepEqual(commands, ['run', 'validate', 'sync', 'export', 'emulator', 'demo']);
+    for (const command of commands) {
       const help = await runCliCaptured(['help', command]);
-      const flag = await runCliCaptured([command, '--help']);
       assert.equal(help.code, 0, command);
+      assert.deepEqual(help.stderr, [], command);
       assert.match(help.stdout.join('\n'), new RegExp(`^Usage: iot-security-operator ${command}`));
-      assert.deepEqual(help.stdout, flag.stdout, command);
+      for (const flag of ['--help', '-h']) {
+        const run = await runCliCaptured([command, flag]);
+        assert.equal(run.code, 0, `${command} ${flag}`);
+        assert.deepEqual(run.stdout, help.stdout, `${command} ${flag}`);
+      }
     }
+  });
+
+  it('describes demo as what it runs: the operator on a Kubernetes API server, or sync with --gitops', async () => {
+    const demo = (await commandLines()).get('demo') ?? '';
+    assert.match(demo, /the operator on an emulated fleet of 2,000 devices/);
+    assert.match(demo, /Kubernetes API server/);
+    assert.match(demo, /KUBECONFIG/);
+    assert.match(demo, /--gitops: the same with sync, no cluster/);
+    // The command's own help says the same.
+    const usage = (await runCliCaptured(['help', 'demo'])).stdout.join('\n');
+    assert.match(usage, /by default\s+the operator: a local Kubernetes API server/);
+    assert.match(usage, /--gitops\s+the same resources with 'sync --wait', no cluster/);
   });
 
   it('lists in the synopsis of sync in docs/command-line.md every option its help lists', async () => {
@@ -52,6 +70,23 @@ describe('help', () => {
     assert.match(run.stderr.join('\n'), /unknown command 'frobnicate'/);
   });
 });
+
+/** Each command of the top-level help with its description (continuation lines joined). */
+async function commandLines(): Promise<Map<string, string>> {
+  const text = (await runCliCaptured(['help'])).stdout.join('\n');
+  const section = /\nCommands:\n([\s\S]*?)\n\n/.exec(text)?.[1] ?? '';
+  const lines = new Map<string, string>();
+  let current = '';
+  for (const line of section.split('\n')) {
+    const entry = /^ {2}([a-z]+)\b.*?\s{2,}(\S.*)$/.exec(line);
+    if (entry) {
+      current = entry[1];
+      lines.set(current, entry[2]);
+    } else lines.set(current, `${lines.get(current)} ${line.trim()}`);
+  }
+  lines.delete('help');
+  return lines;
+}
 
 describe('--version', () => {
   it("prints package.json's version and exits 0", async () => {

@@ -18,7 +18,7 @@ import {
   OPERATION_CLASSES,
   type OperationClass,
 } from '../../quotas/index.js';
-import { UsageError } from '../command-io.js';
+import { type CommandIo, processIo, UsageError } from '../command-io.js';
 
 export const EMULATOR_USAGE = `Usage: iot-security-operator emulator [options]
 
@@ -50,8 +50,7 @@ Options:
                            classes: ${OPERATION_CLASSES.join(', ')}
   --faults JSON            fault configuration at start, as PUT /_emulator/faults takes it, e.g.
                            '{"twinUpdate":{"errorRatio":0.1,"errorStatuses":[503]}}'
-  --help                   show this help
-`;
+  -h, --help               show this help`;
 
 function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(text);
@@ -169,7 +168,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
       'no-throttle': { type: 'boolean' },
       quota: { type: 'string', multiple: true },
       faults: { type: 'string' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
@@ -205,16 +204,16 @@ export function emulatorLog(options: LoggerOptions = {}): EmulatorLog {
   return (level, message, fields) => logger.log(level, message, { component: 'emulator', ...fields });
 }
 
-export async function runEmulatorCommand(argv: string[]): Promise<number> {
+export async function runEmulatorCommand(argv: string[], io: CommandIo = processIo): Promise<number> {
   let options: EmulatorOptions | 'help';
   try {
     options = parseEmulatorArgs(argv);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${EMULATOR_USAGE}`);
+    io.err(`${(error as Error).message}\n\n${EMULATOR_USAGE}`);
     return 2;
   }
   if (options === 'help') {
-    process.stdout.write(EMULATOR_USAGE);
+    io.out(EMULATOR_USAGE);
     return 0;
   }
   const log = emulatorLog();
@@ -226,7 +225,7 @@ export async function runEmulatorCommand(argv: string[]): Promise<number> {
     return 1;
   }
   const { endpoint, hostName, connectionString, caFile } = emulator;
-  process.stdout.write(`${JSON.stringify({ endpoint, hostName, connectionString, caFile })}\n`);
+  io.out(JSON.stringify({ endpoint, hostName, connectionString, caFile }));
   log('info', 'emulator listening', {
     endpoint,
     devices: emulator.hub.store.deviceCount,
