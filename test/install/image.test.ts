@@ -56,7 +56,7 @@ function rbac(namespace: string): any[] {
 
 const unavailable = await imageUnavailable();
 
-describe('the container image in a cluster', { skip: unavailable && `skipped: ${unavailable}` }, () => {
+describe('the container image in a cluster', { skip: unavailable }, () => {
   let cp: ControlPlaneInfo;
   let emulator: RunningEmulator;
   let namespace: string;
