@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean control-plane test-tools test-node24 bench bench-twin-config bench-many-hubs bench-million bench-emulator soak
+.PHONY: help install build generate test lint format demo clean control-plane test-tools test-node24 image bench bench-twin-config bench-many-hubs bench-million bench-emulator soak
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint      biome lint/format check and type check"
 	@echo "make control-plane  build kube-apiserver + etcd and kubectl from Go modules (first build: minutes)"
 	@echo "make test-tools     build the Go tools tests run: Argo CD's Lua interpreter, Flux's kstatus and CEL, Helm"
+	@echo "make image     build the container image with podman, its bases from Debian's packages (no registry)"
 	@echo "make bench     the performance benchmark: contenders at the hub's quota floor (bench/results/)"
 	@echo "make bench-twin-config  a TwinConfig rollout beside a SecurityModuleConfig one, each against its floor"
 	@echo "make bench-many-hubs    one operator on 20 and 100 hubs at once, time to all Ready against the slowest hub's floor"
@@ -48,6 +49,10 @@ test-tools:
 	@bash scripts/build-go-tool.sh kstatus
 	@bash scripts/build-go-tool.sh flux-health
 	@bash scripts/build-go-tool.sh helm
+
+# The container image (docs/container-image.md); its base images are rebuilt only when their recipe changes.
+image:
+	@bash scripts/build-image.sh
 
 test: build control-plane test-tools
 	npm test --silent
