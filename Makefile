@@ -61,7 +61,9 @@ test: build control-plane test-tools
 # npm registry serves, its integrity pinned in scripts/install-node.sh, first on PATH so that every node the suite
 # starts is that one.
 test-node24: build control-plane test-tools
-	PATH="$$PWD/$$(bash scripts/install-node.sh)/bin:$$PATH" npm test --silent
+	@dir=$$(bash scripts/install-node.sh) && export PATH="$$PWD/$$dir/bin:$$PATH" && \
+	  node -e 'if (!process.version.startsWith("v24.")) { console.error(`test-node24: node is $${process.version}`); process.exit(1) }' && \
+	  echo "test-node24: the suite on Node $$(node --version)" && npm test --silent
 
 lint: install
 	npx biome check .

@@ -7,7 +7,8 @@
 #   - the build image: Debian minbase with Node and npm in /usr/local (what node:24-bookworm-slim is).
 # Each is built only when its inputs change (their tag is a hash of the recipe). Prints the image's size as a
 # registry holds it: its gzip-compressed layers and config summed.
-# Needs root, podman, runc, mmdebstrap and skopeo (Debian: apt-get install podman buildah runc mmdebstrap skopeo).
+# Needs root, podman, runc and mmdebstrap, and skopeo for the size (Debian: apt-get install podman runc mmdebstrap
+# skopeo).
 # IMAGE names the result (default localhost/iot-security-operator:VERSION).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,17 @@ IMAGE=${IMAGE:-localhost/iot-security-operator:$VERSION}
 CACHE=.state/image
 # crun refuses the cgroup v1 hybrid layout some kernels have; runc works everywhere podman does.
 PODMAN=(podman --runtime runc)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "build-image: needs root (mmdebstrap makes the bases, podman imports them)" >&2
+  exit 1
+fi
+for tool in podman runc mmdebstrap; do
+  command -v "$tool" >/dev/null || {
+    echo "build-image: $tool is not installed (Debian: apt-get install podman runc mmdebstrap skopeo)" >&2
+    exit 1
+  }
+done
 
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
@@ -110,6 +122,10 @@ node_image=$(local_image iot-security-operator-node-build build_image_rootfs "$n
   --tag "$IMAGE" --file Dockerfile .
 
 # The size a registry shows: every layer gzip-compressed, as a push sends it, plus the config.
+if ! command -v skopeo >/dev/null; then
+  echo "build-image: built $IMAGE; install skopeo to see its size as a registry holds it" >&2
+  exit 0
+fi
 oci=$(mktemp -d)
 trap 'rm -rf "$oci"' EXIT
 skopeo copy --quiet --dest-compress --dest-compress-format gzip "containers-storage:$IMAGE" "oci:$oci/image" >/dev/null

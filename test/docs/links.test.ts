@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 
-const REPO = join(import.meta.dirname, '..', '..');
+import { REPO } from '../support/kube.js';
 
 /** The pages a reader moves between: the front page and every page of docs/. */
 function pages(): string[] {

@@ -1,11 +1,12 @@
 // The operator's container image under podman, for test/install/image.test.ts: whether it can be had here (podman
 // on the PATH and `make image`'s script building it), and containers of it run as a Kubernetes pod would be.
 import { type SpawnOptions, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../support/kube.js';
+import { keepOutput } from '../support/suite-output.js';
 
 export const IMAGE = 'localhost/iot-security-operator:test';
 /** Where a pod has its ServiceAccount's token, the cluster's CA and its namespace. */
@@ -19,9 +20,14 @@ export interface Run {
   stderr: string;
 }
 
+/** Runs a command to its end (killed after `options.timeout` ms, if given), with what it printed. */
 export function run(command: string[], options: SpawnOptions = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(command[0]!, command.slice(1), { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command[0]!, command.slice(1), {
+      killSignal: 'SIGKILL',
+      ...options,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d) => {
@@ -37,18 +43,30 @@ export function run(command: string[], options: SpawnOptions = {}): Promise<Run>
 
 export const podman = (args: string[]): Promise<Run> => run([...PODMAN, ...args]);
 
+/** What building the image needs, as scripts/build-image.sh uses it. */
+const PREREQUISITES = ['podman', 'runc', 'mmdebstrap'];
+/** A cold build (Debian bases, npm ci) takes about 2 minutes here; one that takes 15 is stuck. */
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+
 /**
- * Why the image cannot be tested here (podman missing, or the image not building), or undefined when it was
- * built (cached: seconds when nothing changed).
+ * Why the image cannot be tested here (not root, or a tool it needs missing), or undefined once it is built (cached:
+ * seconds when nothing changed). Where everything it needs is present, a build that fails is an error, not a reason
+ * to skip: the test then fails with the build's last lines.
  */
 export async function imageUnavailable(): Promise<string | undefined> {
-  const version = await run(['podman', '--version']);
-  if (version.code !== 0) return 'podman is not installed (apt-get install podman runc mmdebstrap skopeo)';
+  if (process.getuid?.() !== 0) return 'building the image needs root (mmdebstrap, podman import)';
+  const missing = [];
+  for (const tool of PREREQUISITES) if ((await run([tool, '--version'])).code === 127) missing.push(tool);
+  if (missing.length > 0)
+    return `${missing.join(', ')} not installed (apt-get install podman runc mmdebstrap)`;
   const built = await run(['bash', join(REPO, 'scripts/build-image.sh')], {
     env: { ...process.env, IMAGE },
+    timeout: BUILD_TIMEOUT_MS,
   });
   if (built.code !== 0)
-    return `the image did not build (scripts/build-image.sh exited ${built.code}): ${built.stderr.trim().split('\n').slice(-5).join(' | ')}`;
+    throw new Error(
+      `scripts/build-image.sh exited ${built.code}${built.code === 137 ? ' (killed after 15 minutes)' : ''}: ${built.stderr.trim().split('\n').slice(-8).join('\n')}`,
+    );
   return undefined;
 }
 
@@ -69,6 +87,7 @@ export function freePort(): Promise<number> {
  * container's non-root user.
  */
 export function serviceAccountVolume(token: string, caFile: string, namespace: string): string {
+  // World-readable for the container's user, so the caller removes it (removeServiceAccountVolume) when done.
   const dir = mkdtempSync(join(tmpdir(), 'serviceaccount-'));
   writeFileSync(join(dir, 'token'), token);
   copyFileSync(caFile, join(dir, 'ca.crt'));
@@ -135,6 +154,10 @@ export async function startPod(pod: PodSpec): Promise<void> {
 }
 
 /** The container's log (the operator logs to standard error). */
+export function removeServiceAccountVolume(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
 export async function podLog(name: string): Promise<string> {
   const logs = await podman(['logs', name]);
   return `${logs.stdout}${logs.stderr}`;
@@ -148,6 +171,8 @@ export async function podState(
   return inspected.code === 0 ? JSON.parse(inspected.stdout) : undefined;
 }
 
+/** Removes the containers, their logs first kept for the suite's secrets scan (test/support/suite-output.ts). */
 export async function removePods(names: string[]): Promise<void> {
+  for (const name of names) keepOutput(`container-${name}`, await podLog(name));
   if (names.length > 0) await podman(['rm', '--force', '--time', '0', ...names]);
 }

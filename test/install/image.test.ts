@@ -30,6 +30,7 @@ import {
   podman,
   podState,
   removePods,
+  removeServiceAccountVolume,
   serviceAccountVolume,
   startPod,
 } from './image-podman.js';
@@ -61,6 +62,7 @@ describe('the container image in a cluster', { skip: unavailable }, () => {
   let emulator: RunningEmulator;
   let namespace: string;
   const pods: { name: string; probes: number }[] = [];
+  let serviceAccountDir: string | undefined;
 
   const holder = async (): Promise<string> => {
     const lease = await kubectl(cp.kubeconfig, [
@@ -114,7 +116,7 @@ describe('the container image in a cluster', { skip: unavailable }, () => {
     const token = (
       await kubectlOk(cp.kubeconfig, ['create', 'token', SERVICE_ACCOUNT, '-n', namespace, '--duration=1h'])
     ).trim();
-    const serviceAccountDir = serviceAccountVolume(token, cp.caFile, namespace);
+    serviceAccountDir = serviceAccountVolume(token, cp.caFile, namespace);
 
     emulator = await startHubEmulator({ tier: 'S3' });
     emulator.addDevices(fleet('pod', DEVICES, { environment: 'production' }));
@@ -146,6 +148,7 @@ describe('the container image in a cluster', { skip: unavailable }, () => {
 
   after(async () => {
     await removePods(pods.map((p) => p.name));
+    removeServiceAccountVolume(serviceAccountDir);
     await emulator?.close();
     if (namespace) {
       await kubectl(cp.kubeconfig, ['delete', 'namespace', namespace, '--wait=false']);
