@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
   LEADER_ELECTION_RULES,
+  LEADER_LEASE,
   type PolicyRule,
   RECONCILE_RULES,
   SHARDING_RULES,
@@ -29,8 +30,21 @@ function chartYaml(repo: string): string {
   );
 }
 
+// The leader Lease's name as the rules have it becomes the release's (its `leaderLease` template, the same name for
+// the release iot-security-operator): two releases in one namespace elect with two Leases, each granted its own.
+const LEASE_PLACEHOLDER = 'LEADER-LEASE-OF-THE-RELEASE';
+
 function rulesTemplate(name: string, rules: PolicyRule[]): string {
-  return `{{- define "iot-security-operator.${name}" }}\n${stringify(rules, { lineWidth: 0 })}{{- end }}\n`;
+  const named = rules.map((rule) =>
+    rule.resourceNames
+      ? { ...rule, resourceNames: rule.resourceNames.map((n) => (n === LEADER_LEASE ? LEASE_PLACEHOLDER : n)) }
+      : rule,
+  );
+  const yaml = stringify(named, { lineWidth: 0 }).replaceAll(
+    LEASE_PLACEHOLDER,
+    '{{ include "iot-security-operator.leaderLease" . }}',
+  );
+  return `{{- define "iot-security-operator.${name}" }}\n${yaml}{{- end }}\n`;
 }
 
 /** `crds` maps crds/'s generated files to their content; `banner` is the YAML comment generated files start with. */
