@@ -135,7 +135,11 @@ describe('charts/iot-security-operator', () => {
       // The chart passes the log level it is given; kustomize's Deployment leaves it to the default, info.
       const args: string[] = pod.containers[0].args;
       assert.ok(args.includes('--log-level=info'));
-      pod.containers[0].args = args.filter((a) => a !== '--log-level=info');
+      // It names the leader Lease after the release: for the release iot-security-operator, kustomize's default.
+      assert.ok(args.includes('--leader-elect-resource-name=iot-security-operator-leader'));
+      pod.containers[0].args = args.filter(
+        (a) => a !== '--log-level=info' && a !== '--leader-elect-resource-name=iot-security-operator-leader',
+      );
       // The chart names the pull policy; kustomize's leaves the API server's default, the same for a tagged image.
       assert.equal(pod.containers[0].imagePullPolicy, 'IfNotPresent');
       delete pod.containers[0].imagePullPolicy;
@@ -227,12 +231,76 @@ describe('charts/iot-security-operator', () => {
     assert.match(unled.stderr, /replicas 2 without leader election would all reconcile the same hubs/);
     const both = await helm(['template', 'x', CHART, '--set', 'extraArgs={--sharding}']);
     assert.match(both.stderr, /--sharding and leaderElection.enabled are two ways of sharing the work/);
+    // The operator refuses a value for its boolean flag: the pods would crash-loop.
+    for (const leaderElection of ['true', 'false']) {
+      const valued = await helm([
+        'template',
+        'x',
+        CHART,
+        '--set',
+        `leaderElection.enabled=${leaderElection}`,
+        '--set',
+        'extraArgs={--sharding=true}',
+      ]);
+      assert.notEqual(valued.code, 0);
+      assert.match(valued.stderr, /extraArgs --sharding=true: --sharding takes no value/);
+    }
     const sharded = deploymentOf(
       await helmTemplate(['--set', 'leaderElection.enabled=false', '--set', 'extraArgs={--sharding}']),
     );
     const args: string[] = sharded.spec.template.spec.containers[0].args;
     assert.ok(args.includes('--sharding') && !args.includes('--leader-elect'));
     assert.equal(sharded.spec.replicas, 2);
+  });
+
+  it('refuses extraArgs that repeat a flag the chart sets, naming the value to set instead', async () => {
+    for (const [arg, advice] of [
+      ['--log-level=debug', /set logLevel instead/],
+      ['--namespace=team-a', /set watchNamespaces instead/],
+      ['--leader-elect', /set leaderElection.enabled instead/],
+      ['--leader-elect=true', /set leaderElection.enabled instead/],
+      ['--leader-elect-resource-name=mine', /names the Lease after the release/],
+      ['--leader-elect-resource-namespace=elsewhere', /release's namespace/],
+      ['--metrics-bind-address=:9090', /set metrics.enabled and metrics.port instead/],
+      ['--health-probe-bind-address=:9091', /probes call port 8081/],
+      ['--graceful-shutdown-timeout=5s', /terminationGracePeriodSeconds/],
+    ] as const) {
+      const result = await helm(['template', 'x', CHART, '--set', `extraArgs={${arg}}`]);
+      assert.notEqual(result.code, 0, arg);
+      const flag = arg.split('=')[0];
+      assert.match(result.stderr, new RegExp(`extraArgs ${arg}: the chart sets ${flag} itself`));
+      assert.match(result.stderr, advice);
+    }
+    // A flag the chart leaves alone, even one that starts like one it sets, passes.
+    const args: string[] = deploymentOf(
+      await helmTemplate(['--set', 'extraArgs={--leader-elect-lease-duration=30s}']),
+    ).spec.template.spec.containers[0].args;
+    assert.ok(args.includes('--leader-elect-lease-duration=30s'));
+  });
+
+  it("names the leader Lease after the release: its args, its Role's rights, its alert and dashboard", async () => {
+    const objects = await helmTemplate(
+      ['--set', 'metrics.prometheusRule.enabled=true', '--set', 'metrics.grafanaDashboard.enabled=true'],
+      'fleet-b',
+    );
+    const lease = 'fleet-b-iot-security-operator-leader';
+    const args: string[] = deploymentOf(objects).spec.template.spec.containers[0].args;
+    assert.ok(args.includes(`--leader-elect-resource-name=${lease}`));
+    const role = objects.find((o) => o.kind === 'Role' && o.metadata.name.endsWith('-leader-election'));
+    const named = role.rules.filter((r: any) => r.resourceNames);
+    assert.deepEqual(
+      named.map((r: any) => r.resourceNames),
+      [[lease]],
+    );
+    // The alert and the panel that watch the leader read the metric by the Lease's name.
+    const leaderQueries = (text: string) => text.match(/leader_election_master_status\{name=[^}]*\}/g) ?? [];
+    const rules = JSON.stringify(objects.find((o) => o.kind === 'PrometheusRule').spec);
+    const dashboard = objects.find((o) => o.kind === 'ConfigMap').data['iot-security-operator.json'];
+    for (const text of [rules, dashboard]) {
+      const queries = leaderQueries(text.replaceAll('\\"', '"'));
+      assert.ok(queries.length > 0);
+      for (const query of queries) assert.equal(query, `leader_election_master_status{name="${lease}"}`);
+    }
   });
 
   it('renders the monitoring of manifests/monitoring/ when asked: ServiceMonitor, PrometheusRule, dashboard', async () => {
@@ -262,4 +330,81 @@ describe('charts/iot-security-operator', () => {
     for (const kind of ['ServiceMonitor', 'PrometheusRule', 'ConfigMap'])
       assert.ok(!none.includes(kind), kind);
   });
+
+  it('renders no ServiceMonitor, PrometheusRule or dashboard without metrics, and says so in its notes', async () => {
+    const asked = [
+      '--set',
+      'metrics.enabled=false',
+      '--set',
+      'metrics.serviceMonitor.enabled=true',
+      '--set',
+      'metrics.prometheusRule.enabled=true',
+      '--set',
+      'metrics.grafanaDashboard.enabled=true',
+    ];
+    const kinds = (await helmTemplate(asked)).map((o) => o.kind);
+    for (const kind of ['Service', 'ServiceMonitor', 'PrometheusRule', 'ConfigMap'])
+      assert.ok(!kinds.includes(kind), kind);
+    const notes = await installNotes(asked);
+    assert.match(
+      notes,
+      /metrics.enabled is false, so no ServiceMonitor, PrometheusRule or Grafana dashboard/,
+    );
+    assert.doesNotMatch(await installNotes([]), /metrics.enabled is false/);
+  });
+
+  it('warns in its notes while the image is the unpublished default, with the steps to set one', async () => {
+    const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'));
+    const notes = await installNotes([]);
+    assert.match(notes, /WARNING: image.repository is still the default/);
+    assert.match(notes, /ImagePullBackOff/);
+    assert.match(notes, /make image/);
+    assert.match(notes, new RegExp(`podman push localhost/iot-security-operator:${chart.appVersion} `));
+    assert.match(notes, /--set image.repository=REGISTRY\/iot-security-operator --set image.tag=/);
+    const own = await installNotes(['--set', 'image.repository=registry.example/iso']);
+    assert.doesNotMatch(own, /WARNING/);
+  });
+
+  it('refuses a misspelt value or one of the wrong type, naming it (values.schema.json)', async () => {
+    for (const [set, message] of [
+      ['replicaCount=3', /additional properties 'replicaCount' not allowed/],
+      [
+        'metrics.serviceMonitor.enable=true',
+        /at '\/metrics\/serviceMonitor': additional properties 'enable'/,
+      ],
+      ['replicas=two', /at '\/replicas': got string, want integer/],
+      ['logLevel=trace', /at '\/logLevel': value must be one of 'error', 'warn', 'info', 'debug'/],
+      ['logFormat=xml', /at '\/logFormat': value must be one of 'json', 'text'/],
+      ['image.pullPolicy=Sometimes', /at '\/image\/pullPolicy'/],
+      ['heapMiB=8', /at '\/heapMiB': minimum/],
+      ['watchNamespaces={Team_A}', /at '\/watchNamespaces\/0'/],
+    ] as const) {
+      for (const command of [
+        ['template', 'x', CHART],
+        ['lint', '--strict', CHART],
+      ]) {
+        const result = await helm([...command, '--set', set]);
+        assert.notEqual(result.code, 0, `helm ${command[0]} --set ${set}`);
+        assert.match(`${result.stdout}${result.stderr}`, message, `helm ${command[0]} --set ${set}`);
+      }
+    }
+    // Every value values.yaml has passes it, and so do the Kubernetes objects the chart passes through.
+    await helmTemplate([
+      '--set',
+      'podDisruptionBudget.minAvailable=50%',
+      '--set',
+      'image.tag=2',
+      '--set',
+      'tolerations[0].operator=Exists',
+      '--set',
+      'resources.limits.cpu=2',
+    ]);
+  });
 });
+
+/** The notes `helm install` prints, from a client-side dry run with `args`. */
+async function installNotes(args: string[]): Promise<string> {
+  const result = await helm(['install', 'iot-security-operator', CHART, '--dry-run=client', ...args]);
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+}

@@ -135,3 +135,45 @@ describe('helm install, upgrade and uninstall of charts/iot-security-operator', 
     assert.deepEqual(releases, []);
   });
 });
+
+describe('two releases of charts/iot-security-operator in one namespace', () => {
+  it('elect with two Leases, each release granted its own and not the other', async () => {
+    const namespace = await testNamespace(cp, 'helm-two');
+    const releases = ['fleet-a', 'fleet-b'].map((name, i) => ({
+      name,
+      fullname: `${name}-iot-security-operator`,
+      watched: `${namespace}-w${i}`,
+    }));
+    for (const { name, watched } of releases) {
+      await kubectlOk(cp.kubeconfig, ['create', 'namespace', watched]);
+      await helmOk(
+        ['install', name, CHART, '-n', namespace, '--set', `watchNamespaces={${watched}}`],
+        cp.kubeconfig,
+      );
+    }
+    const canGetLease = async (fullname: string, lease: string) => {
+      const result = await kubectl(cp.kubeconfig, [
+        'auth',
+        'can-i',
+        'get',
+        `leases/${lease}`,
+        '-n',
+        namespace,
+        `--as=system:serviceaccount:${namespace}:${fullname}`,
+      ]);
+      return result.stdout.trim();
+    };
+    for (const own of releases) {
+      const args: string[] = (await getJson(['deployment', own.fullname, '-n', namespace])).spec.template.spec
+        .containers[0].args;
+      assert.ok(args.includes(`--leader-elect-resource-name=${own.fullname}-leader`));
+      for (const other of releases)
+        assert.equal(
+          await canGetLease(own.fullname, `${other.fullname}-leader`),
+          own === other ? 'yes' : 'no',
+          `${own.name} reads ${other.name}'s Lease`,
+        );
+    }
+    for (const { name } of releases) await helmOk(['uninstall', name, '-n', namespace], cp.kubeconfig);
+  });
+});

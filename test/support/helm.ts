@@ -50,9 +50,9 @@ export async function helmOk(args: string[], kubeconfig?: string): Promise<strin
   return result.stdout;
 }
 
-/** The objects `helm template` renders from the chart with `args` (e.g. `--set`, `-n`), parsed. */
-export async function helmTemplate(args: string[] = []): Promise<any[]> {
-  const yaml = await helmOk(['template', 'iot-security-operator', CHART, ...args]);
+/** The objects `helm template` renders from the chart with `args` (e.g. `--set`, `-n`) for `release`, parsed. */
+export async function helmTemplate(args: string[] = [], release = 'iot-security-operator'): Promise<any[]> {
+  const yaml = await helmOk(['template', release, CHART, ...args]);
   return parseAllDocuments(yaml)
     .map((d) => d.toJS())
     .filter((o) => o);

@@ -48,12 +48,52 @@ the heap cap for what is not heap (the node binary, compiled code, malloc; about
 {{- end }}
 {{- end }}
 
+{{- /* The Lease its replicas elect a leader with (and that --sharding watches for an old leader): the release's own, so
+two releases in one namespace never share one. Named iot-security-operator-leader for the release iot-security-operator,
+as kustomize's manifests name it. */}}
+{{- define "iot-security-operator.leaderLease" -}}
+{{- printf "%s-leader" (include "iot-security-operator.fullname" .) }}
+{{- end }}
+
+{{- /* The repository values.yaml names: no image is published there, so an install that keeps it cannot pull. */}}
+{{- define "iot-security-operator.unpublishedRepository" -}}
+ghcr.io/iot-security-operator/iot-security-operator
+{{- end }}
+
+{{- /*
+The flags the chart writes itself, each with what to do instead: the same flag again in extraArgs would override
+it (and the RBAC, probes or grace period written for it) or, for --namespace, watch a namespace the chart grants
+nothing in.
+*/}}
+{{- define "iot-security-operator.checkExtraArgs" -}}
+{{- $owned := dict
+  "--leader-elect" "set leaderElection.enabled instead"
+  "--leader-elect-resource-name" "it names the Lease after the release, and its Role grants that name only"
+  "--leader-elect-resource-namespace" "the Leases are in the release's namespace, where its Role grants them"
+  "--metrics-bind-address" "set metrics.enabled and metrics.port instead"
+  "--health-probe-bind-address" "the pod's probes call port 8081"
+  "--graceful-shutdown-timeout" "20s, within the pod's terminationGracePeriodSeconds of 30"
+  "--log-level" "set logLevel instead"
+  "--namespace" "set watchNamespaces instead, which also grants the rights there" }}
+{{- range .Values.extraArgs }}
+{{- $arg := toString . }}
+{{- $flag := regexReplaceAll "=.*$" $arg "" }}
+{{- if hasKey $owned $flag }}
+{{- fail (printf "extraArgs %s: the chart sets %s itself: %s" $arg $flag (get $owned $flag)) }}
+{{- end }}
+{{- if hasPrefix "--sharding=" $arg }}
+{{- fail (printf "extraArgs %s: --sharding takes no value (the operator refuses one); write --sharding, with leaderElection.enabled=false" $arg) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- /*
 Replicas that neither elect a leader nor shard would all write the same twins; --sharding and --leader-elect are
 two ways of sharing the work, and the operator refuses both at once.
 */}}
 {{- define "iot-security-operator.checkReplicas" -}}
-{{- $sharding := has "--sharding" .Values.extraArgs }}
+{{- include "iot-security-operator.checkExtraArgs" . }}
+{{- $sharding := has "--sharding" (.Values.extraArgs | default list) }}
 {{- if and .Values.leaderElection.enabled $sharding }}
 {{- fail "extraArgs --sharding and leaderElection.enabled are two ways of sharing the work: set leaderElection.enabled=false to shard" }}
 {{- end }}

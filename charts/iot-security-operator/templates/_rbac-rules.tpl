@@ -61,7 +61,7 @@
   resources:
     - leases
   resourceNames:
-    - iot-security-operator-leader
+    - {{ include "iot-security-operator.leaderLease" . }}
   verbs:
     - get
     - update
