@@ -8,8 +8,8 @@ import type { RunningEmulator } from '../../src/emulator/index.js';
 import {
   applyObjects,
   type ControlPlaneInfo,
-  kubectl,
   kubectlOk,
+  leaseHolder,
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
@@ -29,18 +29,7 @@ describe('leader election between two operator processes', () => {
   let namespace: string;
   const operators: OperatorProcess[] = [];
 
-  const holder = async (): Promise<string> => {
-    const result = await kubectl(cp.kubeconfig, [
-      'get',
-      'lease',
-      LEASE,
-      '-n',
-      namespace,
-      '-o',
-      'jsonpath={.spec.holderIdentity}',
-    ]);
-    return result.code === 0 ? result.stdout.trim() : '';
-  };
+  const holder = () => leaseHolder(cp.kubeconfig, namespace, LEASE);
   const processOf = (identity: string) => operators.find((o) => identity.includes(`_${o.process.pid}_`));
   const start = () => {
     const operator = startOperatorProcess([

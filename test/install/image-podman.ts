@@ -1,11 +1,11 @@
 // The operator's container image under podman, for test/install/image.test.ts: whether it can be had here (podman
 // on the PATH and `make image`'s script building it), and containers of it run as a Kubernetes pod would be.
-import { type SpawnOptions, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../support/kube.js';
+import { type ProcessResult, type RunOptions, runToEnd } from '../support/run-to-end.js';
 import { keepOutput } from '../support/suite-output.js';
 
 export const IMAGE = 'localhost/iot-security-operator:test';
@@ -14,32 +14,11 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 // crun refuses the cgroup v1 hybrid layout of some kernels; runc runs everywhere podman does.
 const PODMAN = ['podman', '--runtime', 'runc'];
 
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type Run = ProcessResult;
 
-/** Runs a command to its end (killed after `options.timeout` ms, if given), with what it printed. */
-export function run(command: string[], options: SpawnOptions = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(command[0]!, command.slice(1), {
-      killSignal: 'SIGKILL',
-      ...options,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr?.on('data', (d) => {
-      stderr += d;
-    });
-    child.once('error', (error) => resolve({ code: 127, stdout, stderr: `${stderr}${error.message}` }));
-    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+/** Runs `command` to its end (killed after `options.timeoutMs`, if given). */
+export const run = (command: string[], options: RunOptions = {}): Promise<Run> =>
+  runToEnd(command[0]!, command.slice(1), options);
 
 export const podman = (args: string[]): Promise<Run> => run([...PODMAN, ...args]);
 
@@ -61,7 +40,7 @@ export async function imageUnavailable(): Promise<string | undefined> {
     return `${missing.join(', ')} not installed (apt-get install podman runc mmdebstrap)`;
   const built = await run(['bash', join(REPO, 'scripts/build-image.sh')], {
     env: { ...process.env, IMAGE },
-    timeout: BUILD_TIMEOUT_MS,
+    timeoutMs: BUILD_TIMEOUT_MS,
   });
   if (built.code !== 0)
     throw new Error(

@@ -15,6 +15,7 @@ import {
   type ControlPlaneInfo,
   kubectl,
   kubectlOk,
+  leaseHolder,
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
@@ -64,18 +65,7 @@ describe('the container image in a cluster', { skip: unavailable }, () => {
   const pods: { name: string; probes: number }[] = [];
   let serviceAccountDir: string | undefined;
 
-  const holder = async (): Promise<string> => {
-    const lease = await kubectl(cp.kubeconfig, [
-      'get',
-      'lease',
-      LEASE,
-      '-n',
-      namespace,
-      '-o',
-      'jsonpath={.spec.holderIdentity}',
-    ]);
-    return lease.code === 0 ? lease.stdout.trim() : '';
-  };
+  const holder = () => leaseHolder(cp.kubeconfig, namespace, LEASE);
   /** The pod whose identity holds the Lease (identities start with POD_NAME). */
   const leader = async () => {
     const identity = await holder();

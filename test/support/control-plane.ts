@@ -57,6 +57,20 @@ export async function kubectlOk(kubeconfig: string, args: string[], input?: stri
   return result.stdout;
 }
 
+/** Who holds the Lease `name` in `namespace` (its holderIdentity), or '' when nobody does or it does not exist. */
+export async function leaseHolder(kubeconfig: string, namespace: string, name: string): Promise<string> {
+  const lease = await kubectl(kubeconfig, [
+    'get',
+    'lease',
+    name,
+    '-n',
+    namespace,
+    '-o',
+    'jsonpath={.spec.holderIdentity}',
+  ]);
+  return lease.code === 0 ? lease.stdout.trim() : '';
+}
+
 /** `kubectl apply` of `objects` as one List, which must succeed; `args` go after `apply` (e.g. `-n`, NS). */
 export function applyObjects(kubeconfig: string, objects: object[], args: string[] = []): Promise<string> {
   return kubectlOk(

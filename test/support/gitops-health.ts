@@ -2,10 +2,10 @@
 // operator's kinds (manifests/argocd/health.lua) run by gopher-lua as Argo CD runs it (tools/lua-health),
 // kstatus, what Flux's `wait` and health checks read (tools/kstatus), and Flux's evaluator of the health check
 // expressions of manifests/flux/ (tools/flux-health). Each tool is built on first use (./go-tools.ts).
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { type GoTool, goTool } from './go-tools.js';
 import { REPO } from './kube.js';
+import { type ProcessResult, runToEnd } from './run-to-end.js';
 
 export const HEALTH_LUA = join(REPO, 'manifests', 'argocd', 'health.lua');
 
@@ -22,11 +22,7 @@ export interface KStatus {
   message: string;
 }
 
-export interface ToolRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type ToolRun = ProcessResult;
 
 type Tool = Exclude<GoTool, 'helm'>;
 
@@ -47,21 +43,7 @@ export interface FluxHealth {
 
 /** Runs `tool` with `args`, `object` as JSON on its standard input. */
 export async function runTool(tool: Tool, args: string[], object: unknown): Promise<ToolRun> {
-  const child = spawn(await goTool(tool), args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  child.stdin.end(JSON.stringify(object));
-  return { code: await exited, stdout, stderr };
+  return runToEnd(await goTool(tool), args, { input: JSON.stringify(object), timeoutMs: 60_000 });
 }
 
 /** The health Argo CD shows for `object`; fails when the script does, or returns a status Argo CD refuses. */

@@ -1,20 +1,16 @@
 // Helm, built from its Go modules (tools/helm), run against a kubeconfig with a home of its own: nothing read from
 // or written to the user's Helm configuration, cache or repositories.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { goTool } from './go-tools.js';
 import { REPO } from './kube.js';
+import { type ProcessResult, runToEnd } from './run-to-end.js';
 
 export const CHART = join(REPO, 'charts', 'iot-security-operator');
 
-export interface HelmResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type HelmResult = ProcessResult;
 
 let home: string | undefined;
 
@@ -30,17 +26,7 @@ export async function helm(args: string[], kubeconfig?: string): Promise<HelmRes
     HELM_DATA_HOME: join(home, 'data'),
     ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}),
   };
-  return new Promise((done) => {
-    execFile(
-      binary,
-      args,
-      { env, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
+  return runToEnd(binary, args, { env, timeoutMs: 120_000 });
 }
 
 /** helm that must succeed: resolves with its standard output, or rejects with its standard error. */

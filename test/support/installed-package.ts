@@ -1,11 +1,11 @@
 // The package as users get it: `npm pack` (its prepack build included) from a copy of the sources, `npm install -g`
 // of the tarball into a fresh prefix, and the installed bin run as a user's shell would run it. Every process
 // has a deadline, so that a registry that cannot be reached fails the test with npm's words instead of hanging.
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { REPO } from './kube.js';
+import { type ProcessResult, runToEnd } from './run-to-end.js';
 import { keepOutput } from './suite-output.js';
 
 /** What `npm pack` reads: the package's own files and what its prepack build needs. */
@@ -24,43 +24,15 @@ const PACK_INPUTS = [
   'CHANGELOG.md',
 ];
 
-export interface ProcessResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `file` to its end, killed at `timeoutMs`; never throws for an exit status. */
-export function runToEnd(
+/** Runs `file` to its end, killed at `timeoutMs`, its output kept for the suite's secrets scan. */
+async function runToEndKept(
   file: string,
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
 ): Promise<ProcessResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      stderr += `\n[killed: no end after ${options.timeoutMs / 1000} s]`;
-      child.kill('SIGKILL');
-    }, options.timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      keepOutput(`installed-${args[0] ?? file}`, `${stdout}\n${stderr}`);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const result = await runToEnd(file, args, options);
+  keepOutput(`installed-${args[0] ?? file}`, `${result.stdout}\n${result.stderr}`);
+  return result;
 }
 
 /** npm's environment: this process's, without what would let a module resolve from elsewhere. */
@@ -90,7 +62,7 @@ export async function packPackage(): Promise<PackedPackage> {
   symlinkSync(join(REPO, 'node_modules'), join(stage, 'node_modules'));
   const out = join(stage, 'out');
   mkdirSync(out);
-  const pack = await runToEnd('npm', ['pack', '--json', '--pack-destination', out], {
+  const pack = await runToEndKept('npm', ['pack', '--json', '--pack-destination', out], {
     cwd: stage,
     env: npmEnv(),
     timeoutMs: 5 * 60_000,
@@ -130,7 +102,7 @@ export interface InstalledPackage {
 export async function installGlobally(tarball: string): Promise<InstalledPackage> {
   const prefix = mkdtempSync(join(tmpdir(), 'npm-prefix-'));
   const cwd = mkdtempSync(join(tmpdir(), 'npm-user-'));
-  const install = await runToEnd(
+  const install = await runToEndKept(
     'npm',
     [
       'install',
@@ -166,7 +138,7 @@ export async function installGlobally(tarball: string): Promise<InstalledPackage
     env,
     cwd,
     run: (args, extra = {}, timeoutMs = 60_000) =>
-      runToEnd(bin, args, { cwd, env: { ...env, ...extra }, timeoutMs }),
+      runToEndKept(bin, args, { cwd, env: { ...env, ...extra }, timeoutMs }),
     remove: () => {
       rmSync(prefix, { recursive: true, force: true });
       rmSync(cwd, { recursive: true, force: true });
