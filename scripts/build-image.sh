@@ -87,12 +87,13 @@ build_image_rootfs() {
 }
 
 # A local image made by FUNCTION, tagged with a hash of everything that shapes it (the function's text, the suite,
-# the pinned packages, ARGS), so it is rebuilt exactly when one of those changes. Prints its name.
+# the pinned packages, ARGS: files by name, which holds their version, so that every checkout shares one image), so
+# it is rebuilt exactly when one of those changes. Prints its name.
 local_image() {
   local name=$1 function=$2
   shift 2
   local key image
-  key=$(printf '%s\n' "$(declare -f "$function")" "$DEBIAN_SUITE" "$NPM_INTEGRITY" "$@" |
+  key=$(printf '%s\n' "$(declare -f "$function")" "$DEBIAN_SUITE" "$NPM_INTEGRITY" "${@##*/}" |
     sha256sum | cut -c1-16)
   image="localhost/$name:$key"
   if ! "${PODMAN[@]}" image exists "$image"; then
