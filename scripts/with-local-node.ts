@@ -29,7 +29,7 @@ try {
   try {
     for (const image of images) await node.importImage(image);
     console.error(
-      `node ${node.layout.name} (${ip}) Ready in ${((Date.now() - started) / 1000).toFixed(1)}s; KUBECONFIG=${kubeconfig}`,
+      `node ${node.layout.name} (${ip}) Ready, images imported, in ${((Date.now() - started) / 1000).toFixed(1)}s; KUBECONFIG=${kubeconfig}`,
     );
     const child = command
       ? spawn(command, commandArgs, { stdio: 'inherit', env: { ...process.env, KUBECONFIG: kubeconfig } })
