@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean control-plane test-tools test-node24 image bench bench-twin-config bench-many-hubs bench-million bench-emulator soak
+.PHONY: help install build generate test lint format demo clean control-plane node test-tools test-node24 image bench bench-twin-config bench-many-hubs bench-million bench-emulator soak
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
@@ -14,6 +14,7 @@ help:
 	@echo "make generate  regenerate types and CRDs from schemas/"
 	@echo "make lint      biome lint/format check and type check"
 	@echo "make control-plane  build kube-apiserver + etcd and kubectl from Go modules (first build: minutes)"
+	@echo "make node      build a node's kubelet, kube-proxy, kube-scheduler, kube-controller-manager and pause (same module)"
 	@echo "make test-tools     build the Go tools tests run: Argo CD's Lua interpreter, Flux's kstatus and CEL, Helm"
 	@echo "make image     build the container image with podman, its bases from Debian's packages (no registry)"
 	@echo "make bench     the performance benchmark: contenders at the hub's quota floor (bench/results/)"
@@ -41,6 +42,11 @@ generate: install
 control-plane:
 	@bash scripts/build-control-plane.sh
 
+# What a local node adds to the control plane (scripts/with-local-node.ts, test/install/helm-node.test.ts), from the
+# same Go module and Kubernetes release, built only when that module changed; needs Go and a C compiler (pause).
+node:
+	@bash scripts/build-control-plane.sh node
+
 # Small Go programs the tests run, each built only when its sources changed (first build about 1.5 min, then
 # seconds): tools/lua-health runs an Argo CD health check as Argo CD does (gopher-lua), tools/kstatus judges an
 # object as Flux's wait does, tools/helm is Helm itself (the chart's tests; first build about 4 min).
@@ -54,13 +60,13 @@ test-tools:
 image:
 	@bash scripts/build-image.sh
 
-test: build control-plane test-tools
+test: build control-plane node test-tools
 	npm test --silent
 
 # The suite again on Node 24 (the current LTS line; CI runs it besides the machine's Node): the official binary the
 # npm registry serves, its integrity pinned in scripts/install-node.sh, first on PATH so that every node the suite
 # starts is that one.
-test-node24: build control-plane test-tools
+test-node24: build control-plane node test-tools
 	@dir=$$(bash scripts/install-node.sh) && export PATH="$$PWD/$$dir/bin:$$PATH" && \
 	  node -e 'if (!process.version.startsWith("v24.")) { console.error(`test-node24: node is $${process.version}`); process.exit(1) }' && \
 	  echo "test-node24: the suite on Node $$(node --version)" && npm test --silent

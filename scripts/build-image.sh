@@ -40,6 +40,10 @@ done
 
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
+# One build at a time: test files running together (image, helm-node) each ask for the image; the second then
+# finds it built.
+exec 9>"$CACHE/build.lock"
+flock 9
 
 # `npm pack` of SPEC into the cache, checked against INTEGRITY (sha512 of the tarball, base64, as npm records it).
 fetch_package() {

@@ -27,6 +27,11 @@ export interface StartOptions {
   /** Keeps etcd's data (and the certificates) here; a restart on the same folder and port keeps the state. */
   dataDir?: string;
   securePort?: number;
+  /**
+   * An address of this machine for pods on a local node to reach the API server at (through the kubernetes
+   * Service); it also turns on ServiceAccount admission. Unset: loopback only (test/support/local-node.ts).
+   */
+  advertiseAddress?: string;
 }
 
 /** Where `make control-plane` puts the binaries, or undefined when it has not run. */
@@ -65,6 +70,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Run
   const log = openSync(join(dataDir, 'control-plane.log'), 'a');
   const args = ['--data-dir', dataDir];
   if (options.securePort) args.push('--secure-port', String(options.securePort));
+  if (options.advertiseAddress) args.push('--advertise-address', options.advertiseAddress);
   // Standard input is a pipe: when this process ends, however it ends, the control plane stops too.
   const child = spawn(join(bin, 'local-control-plane'), args, { stdio: ['pipe', 'pipe', log] });
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));

@@ -17,12 +17,10 @@ import (
 
 // newAPIServer builds kube-apiserver's own command with the flags envtest uses. Building it
 // installs the API server's signal handler: from then on SIGTERM and SIGINT stop the API server.
-func newAPIServer(dataDir string, port int, etcdURL string, p *pki) *cobra.Command {
+func newAPIServer(dataDir string, port int, etcdURL string, p *pki, advertise string) *cobra.Command {
 	cmd := app.NewAPIServerCommand()
-	cmd.SetArgs([]string{
+	cmd.SetArgs(append([]string{
 		"--etcd-servers=" + etcdURL,
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", port),
 		"--cert-dir=" + filepath.Join(dataDir, "apiserver-certs"),
 		"--tls-cert-file=" + p.ServingCertFile,
@@ -31,15 +29,38 @@ func newAPIServer(dataDir string, port int, etcdURL string, p *pki) *cobra.Comma
 		"--authorization-mode=RBAC",
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--allow-privileged=true",
-		"--disable-admission-plugins=ServiceAccount",
 		fmt.Sprintf("--service-account-issuer=https://127.0.0.1:%d/", port),
 		"--service-account-key-file=" + p.SAPubFile,
 		"--service-account-signing-key-file=" + p.SAKeyFile,
-		"--endpoint-reconciler-type=none",
 		"--profiling=false",
-	})
+	}, reachability(advertise, p)...))
 	cmd.SetOut(io.Discard)
 	return cmd
+}
+
+// reachability is where the API server listens and what it admits. Alone (envtest's way) it is on
+// loopback, publishes no endpoint for the kubernetes Service (127.0.0.1 is not a valid endpoint)
+// and skips ServiceAccount admission, which would refuse every pod for want of the default account
+// that only a controller-manager creates. With a node, pods reach it through the kubernetes
+// Service (kube-proxy sends 10.0.0.1:443 to the advertised address), get their token and CA
+// mounted by ServiceAccount admission and the kubelet, and the API server reaches the kubelet
+// (logs, exec) as admin, which the kubelet checks against the client CA and RBAC.
+func reachability(advertise string, p *pki) []string {
+	if advertise == "" {
+		return []string{
+			"--bind-address=127.0.0.1",
+			"--advertise-address=127.0.0.1",
+			"--endpoint-reconciler-type=none",
+			"--disable-admission-plugins=ServiceAccount",
+		}
+	}
+	return []string{
+		"--bind-address=0.0.0.0",
+		"--advertise-address=" + advertise,
+		"--endpoint-reconciler-type=lease",
+		"--kubelet-client-certificate=" + p.AdminCertFile,
+		"--kubelet-client-key=" + p.AdminKeyFile,
+	}
 }
 
 // adminHTTPClient talks to the API server as the admin identity.

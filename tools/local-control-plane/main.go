@@ -1,5 +1,6 @@
 // local-control-plane runs a real kube-apiserver on an embedded etcd, on loopback, for tests and
-// demos (as controller-runtime's envtest does): no kubelet, no controller-manager.
+// demos (as controller-runtime's envtest does): no kubelet, no controller-manager. With
+// --advertise-address it is ready for the node scripts/local-node.ts adds (see apiserver.go).
 //
 // It prints one JSON line when /readyz answers ok, and stops (API server, then etcd) on SIGTERM,
 // SIGINT, or when its standard input is a pipe that its parent closes.
@@ -28,6 +29,7 @@ func run() int {
 	dataDir := flag.String("data-dir", "", "folder for etcd's data, the certificates and the kubeconfig (default: a new temporary folder, removed on exit)")
 	securePort := flag.Int("secure-port", 0, "API server port on 127.0.0.1 (0: any free port; give the old one to restart on the same data)")
 	readyTimeout := flag.Duration("ready-timeout", 3*time.Minute, "how long to wait for /readyz")
+	advertise := flag.String("advertise-address", "", "an address of this machine that pods on a local node reach: the API server also listens on it and publishes it as the kubernetes Service's endpoint, and admits pods as a cluster does (ServiceAccount admission; the node's controller-manager creates the accounts); empty: loopback only, no ServiceAccount admission")
 	flag.Parse()
 
 	dir, cleanup, err := prepareDataDir(*dataDir)
@@ -52,7 +54,7 @@ func run() int {
 	}
 	defer etcd.Close()
 
-	apiserver := newAPIServer(dir, port, etcdURL, p)
+	apiserver := newAPIServer(dir, port, etcdURL, p, *advertise)
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	go enforceShutdownLimit(signals)

@@ -25,6 +25,8 @@ type pki struct {
 	ClientCAFile    string // signs user client certificates
 	SAKeyFile       string // service-account token signing key (private, PEM)
 	SAPubFile       string
+	AdminCertFile   string // the admin's client certificate (system:masters), as the API server's to the kubelet
+	AdminKeyFile    string
 	AdminCertPEM    []byte
 	AdminKeyPEM     []byte
 	ServingCAPEM    []byte
@@ -104,6 +106,8 @@ func pkiFiles(dir string) *pki {
 		ClientCAFile:    filepath.Join(dir, "client-ca.crt"),
 		SAKeyFile:       filepath.Join(dir, "sa.key"),
 		SAPubFile:       filepath.Join(dir, "sa.pub"),
+		AdminCertFile:   filepath.Join(dir, "admin.crt"),
+		AdminKeyFile:    filepath.Join(dir, "admin.key"),
 	}
 }
 
@@ -111,8 +115,8 @@ func pkiFiles(dir string) *pki {
 // keeps its kubeconfig and the tokens it issued valid), or generates them all.
 func loadOrGeneratePKI(dir string) (*pki, error) {
 	p := pkiFiles(dir)
-	adminCert, errCert := os.ReadFile(filepath.Join(dir, "admin.crt"))
-	adminKey, errKey := os.ReadFile(filepath.Join(dir, "admin.key"))
+	adminCert, errCert := os.ReadFile(p.AdminCertFile)
+	adminKey, errKey := os.ReadFile(p.AdminKeyFile)
 	servingCA, errCA := os.ReadFile(p.ServingCAFile)
 	if errCert == nil && errKey == nil && errCA == nil {
 		complete := true
@@ -176,8 +180,8 @@ func generatePKI(dir string) (*pki, error) {
 		{p.ClientCAFile, clientCA.pem, 0o644},
 		{p.SAKeyFile, pemBlock("PRIVATE KEY", saPriv), 0o600},
 		{p.SAPubFile, pemBlock("PUBLIC KEY", saPub), 0o644},
-		{filepath.Join(dir, "admin.crt"), adminCert, 0o644},
-		{filepath.Join(dir, "admin.key"), adminKey, 0o600},
+		{p.AdminCertFile, adminCert, 0o644},
+		{p.AdminKeyFile, adminKey, 0o600},
 	}
 	for _, f := range files {
 		if err := os.WriteFile(f.path, f.data, f.mode); err != nil {
