@@ -20,7 +20,7 @@ const ENCODED_VALUE = String.raw`(?:(?!%3B|%26)[^&;"'\s])+`;
  * one `=`, the last character before it from the 16 whose low bits are zero (what 32 bytes leave). Not part of a
  * longer base64 run, so base64 of other lengths (etags, tokens, certificates' lines) stays as it is.
  */
-export const BARE_KEY = String.raw`(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=(?![A-Za-z0-9+/=])`;
+export const BARE_KEY = '(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=(?![A-Za-z0-9+/=])';
 
 const PATTERNS: [RegExp, string][] = [
   // Connection strings: SharedAccessKey=<base64>, AccountKey=<base64>, quoted or not, also inside longer strings.
