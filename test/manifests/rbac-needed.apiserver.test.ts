@@ -239,7 +239,10 @@ describe('every RBAC rule is needed', () => {
             async () => {
               // The reviews are made for a scrape only.
               if (metricsAuth(removed))
-                await scrape((await operator.endpoints()).metrics, token).catch(() => 0);
+                await operator
+                  .endpoints()
+                  .then(({ metrics }) => scrape(metrics, token))
+                  .catch(() => 0);
               return refusal(removed).test(operator.log());
             },
             30_000,
