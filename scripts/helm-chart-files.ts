@@ -8,6 +8,8 @@ import { stringify } from 'yaml';
 import {
   LEADER_ELECTION_RULES,
   LEADER_LEASE,
+  METRICS_AUTH_RULES,
+  METRICS_READER_RULES,
   type PolicyRule,
   RECONCILE_RULES,
   SHARDING_RULES,
@@ -35,9 +37,9 @@ function chartYaml(repo: string): string {
 // the release iot-security-operator): two releases in one namespace elect with two Leases, each granted its own.
 const LEASE_PLACEHOLDER = 'LEADER-LEASE-OF-THE-RELEASE';
 
-function rulesTemplate(name: string, rules: PolicyRule[]): string {
+function rulesTemplate(name: string, rules: (PolicyRule | (typeof METRICS_READER_RULES)[number])[]): string {
   const named = rules.map((rule) =>
-    rule.resourceNames
+    'resourceNames' in rule && rule.resourceNames
       ? {
           ...rule,
           resourceNames: rule.resourceNames.map((n) => (n === LEADER_LEASE ? LEASE_PLACEHOLDER : n)),
@@ -95,6 +97,7 @@ function valuesSchema(): object {
       metrics: chartObject({
         enabled: boolean,
         port: { type: 'integer', minimum: 1, maximum: 65535 },
+        secure: boolean,
         serviceMonitor: chartObject({
           enabled: boolean,
           interval: { type: 'string', pattern: '^([0-9]+(ms|s|m|h|d|w|y))+$' },
@@ -143,6 +146,9 @@ export function renderHelmChartFiles(
       rulesTemplate('reconcileRules', RECONCILE_RULES),
       "{{- /* Rights in the release's namespace: the Leases of leader election (or of --sharding). */}}",
       rulesTemplate('leaseRules', [...LEADER_ELECTION_RULES, ...SHARDING_RULES]),
+      "{{- /* Cluster-wide, for metrics.secure: the token and access reviews of each scrape, and a reader's right. */}}",
+      rulesTemplate('metricsAuthRules', METRICS_AUTH_RULES),
+      rulesTemplate('metricsReaderRules', METRICS_READER_RULES),
     ].join('\n'),
   );
   out.set(`${CHART}/values.schema.json`, `${JSON.stringify(valuesSchema(), null, 2)}\n`);

@@ -3,6 +3,8 @@
 import { stringify } from 'yaml';
 import {
   LEADER_ELECTION_RULES,
+  METRICS_AUTH_RULES,
+  METRICS_READER_RULES,
   type PolicyRule,
   RECONCILE_RULES,
   SHARDING_RULES,
@@ -16,7 +18,7 @@ function documents(objects: object[], banner: string): string {
   return `${banner}\n${objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n')}`;
 }
 
-function role(kind: 'ClusterRole' | 'Role', name: string, rules: PolicyRule[]): object {
+function role(kind: 'ClusterRole' | 'Role', name: string, rules: object[]): object {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind,
@@ -63,6 +65,17 @@ export function renderRbacManifests(banner: string): Map<string, string> {
         binding('RoleBinding', 'Role', `${ACCOUNT}-leader-election`),
       ],
       `${banner}\n# The Leases, in the operator's own namespace: leader election's, or with --sharding the replicas' and hubs'.`,
+    ),
+  );
+  out.set(
+    'manifests/base/metrics-auth.yaml',
+    documents(
+      [
+        role('ClusterRole', `${ACCOUNT}-metrics-auth`, METRICS_AUTH_RULES),
+        binding('ClusterRoleBinding', 'ClusterRole', `${ACCOUNT}-metrics-auth`),
+        role('ClusterRole', `${ACCOUNT}-metrics-reader`, METRICS_READER_RULES),
+      ],
+      `${banner}\n# /metrics over HTTPS (--metrics-secure): the operator reviews each scraper's token and access (cluster-scoped\n# reviews, so a ClusterRole in every install); bind ${ACCOUNT}-metrics-reader to Prometheus's ServiceAccount.`,
     ),
   );
   return out;

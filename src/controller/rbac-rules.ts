@@ -48,3 +48,18 @@ export const LEADER_ELECTION_RULES: PolicyRule[] = [
 export const SHARDING_RULES: PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'update', 'delete'] },
 ];
+
+/**
+ * Rights for /metrics served with --metrics-secure (the default): each scraper's bearer token is reviewed and its
+ * access to /metrics asked of the API server. Both reviews are cluster-scoped, so every install, the namespaced one
+ * too, grants them with a ClusterRole.
+ */
+export const METRICS_AUTH_RULES: PolicyRule[] = [
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+];
+
+/** What a scraper (Prometheus's ServiceAccount) is granted by the `...-metrics-reader` ClusterRole. */
+export const METRICS_READER_RULES: { nonResourceURLs: string[]; verbs: string[] }[] = [
+  { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+];

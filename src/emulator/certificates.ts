@@ -39,6 +39,7 @@ function serialNumber(): string {
 export async function createCertificates(
   hosts: readonly string[],
   now = new Date(),
+  caName = 'IoT Hub Emulator CA',
 ): Promise<EmulatorCertificates> {
   const x509 = await loadX509();
   const notBefore = new Date(now.getTime() - DAY_MS);
@@ -46,7 +47,7 @@ export async function createCertificates(
   const caKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
-    name: 'CN=IoT Hub Emulator CA, O=iot-security-operator',
+    name: `CN=${caName}, O=iot-security-operator`,
     notBefore,
     notAfter,
     keys: caKeys as CryptoKeyPair,

@@ -15,6 +15,13 @@ const VALUE = String.raw`(?:\\?"[^"]*"?|\\?'[^']*'?|(?:[^;"'\s\\]|\\(?!["']))+)`
 /** A URL-encoded value: up to an encoded `;` or `&`, a raw one, a quote or a space. */
 const ENCODED_VALUE = String.raw`(?:(?!%3B|%26)[^&;"'\s])+`;
 
+/**
+ * A shared access key pasted on its own, without `SharedAccessKey=`: 32 random bytes in base64 are 43 characters and
+ * one `=`, the last character before it from the 16 whose low bits are zero (what 32 bytes leave). Not part of a
+ * longer base64 run, so base64 of other lengths (etags, tokens, certificates' lines) stays as it is.
+ */
+export const BARE_KEY = '(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=(?![A-Za-z0-9+/=])';
+
 const PATTERNS: [RegExp, string][] = [
   // Connection strings: SharedAccessKey=<base64>, AccountKey=<base64>, quoted or not, also inside longer strings.
   [new RegExp(String.raw`(${KEY_NAMES}\s*=\s*)${VALUE}`, 'gi'), '$1[REDACTED]'],
@@ -26,6 +33,9 @@ const PATTERNS: [RegExp, string][] = [
   [new RegExp(`((?<![a-z])sig%3D)${ENCODED_VALUE}`, 'gi'), '$1[REDACTED]'],
   // Bare SharedAccessSignature headers that carry a signature in another order.
   [/(SharedAccessSignature\s+)[^"'\s]*sig=[^"'\s]*/gi, '$1[REDACTED]'],
+  // A bare key (a Secret's value, a key pasted into a log line or an error message); also one that follows `sig=`
+  // or `SharedAccessKey=` is already redacted by then.
+  [new RegExp(BARE_KEY, 'g'), '[REDACTED]'],
   // x509 / PEM private keys.
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, '[REDACTED PRIVATE KEY]'],
 ];

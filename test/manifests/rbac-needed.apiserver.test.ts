@@ -1,17 +1,21 @@
 // Every RBAC rule the manifests grant is needed: with each rule removed in turn (a Role of its own namespace, the
 // operator run with a token of only those rights), the operator keeps running (no crash loop) and says which
 // right it lacks: the API server's refusal, naming the verb and the resource, in its log. Without `get configmaps`
-// only the TwinConfig that names a ConfigMap is held: the hub's SecurityModuleConfig still converges.
+// only the TwinConfig that names a ConfigMap is held: the hub's SecurityModuleConfig still converges. The reviews of
+// secure /metrics are cluster-scoped (a ClusterRole): without one, a scrape is refused and the operator says why.
 import assert from 'node:assert/strict';
+import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import {
   LEADER_ELECTION_RULES,
+  METRICS_AUTH_RULES,
   type PolicyRule,
   RECONCILE_RULES,
   SHARDING_RULES,
 } from '../../src/controller/rbac-rules.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import {
+  kubectl,
   kubectlOk,
   serviceAccountKubeconfig,
   sharedControlPlane,
@@ -27,9 +31,32 @@ import { configMap, securityModuleConfig, twinConfig } from '../support/resource
 import { until } from '../support/until.js';
 
 const cp = await sharedControlPlane();
-const RULES: PolicyRule[] = [...RECONCILE_RULES, ...LEADER_ELECTION_RULES, ...SHARDING_RULES];
+const RULES: PolicyRule[] = [
+  ...RECONCILE_RULES,
+  ...LEADER_ELECTION_RULES,
+  ...SHARDING_RULES,
+  ...METRICS_AUTH_RULES,
+];
 /** The operator runs with --leader-elect, except where a sharding rule is removed: then with --sharding. */
 const sharded = (rule: PolicyRule) => SHARDING_RULES.includes(rule);
+/** Where a metrics review rule is removed, /metrics is served secure and scraped, with a valid token. */
+const metricsAuth = (rule: PolicyRule) => METRICS_AUTH_RULES.includes(rule);
+
+/** The status of a scrape of the operator's secure /metrics (its certificate is self-signed). */
+function scrape(url: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    https
+      .get(
+        `${url}/metrics`,
+        { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, agent: false },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      )
+      .on('error', reject),
+  );
+}
 
 /** The API server's words for a refused request of this rule, as they appear in a JSON log line. */
 function refusal(rule: PolicyRule): RegExp {
@@ -43,10 +70,20 @@ function refusal(rule: PolicyRule): RegExp {
  * whose caches cannot fill has listed again and been refused again; one that cannot take the lease stands by, ready;
  * one that cannot read the sharding Leases is ready and holds no hub.
  */
-async function carriesOn(lacking: { removed: PolicyRule; operator: OperatorProcess; namespace: string }) {
-  const { removed, operator, namespace } = lacking;
+async function carriesOn(lacking: {
+  removed: PolicyRule;
+  operator: OperatorProcess;
+  namespace: string;
+  token: string;
+}) {
+  const { removed, operator, namespace, token } = lacking;
   const what = `the operator without ${removed.verbs.join(',')} ${removed.resources.join(',')}`;
-  if (sharded(removed)) {
+  if (metricsAuth(removed)) {
+    // The scrape is refused (401 when the token cannot be reviewed, 500 when the access cannot), the rest goes on.
+    const { metrics, probes } = await operator.endpoints();
+    assert.ok([401, 500].includes(await scrape(metrics, token)), `${what}: a scrape refused`);
+    await until(async () => (await fetch(`${probes}/readyz`)).ok, 30_000, `${what} ready`, 250);
+  } else if (sharded(removed)) {
     const { probes } = await operator.endpoints();
     const readyz = async () => (await fetch(`${probes}/readyz`)).text();
     await until(async () => (await readyz()).includes('sharding: 0 hubs'), 30_000, `${what} ready`, 250);
@@ -101,6 +138,7 @@ async function heldAlone({ namespace }: { namespace: string }) {
 describe('every RBAC rule is needed', () => {
   let emulator: RunningEmulator;
   const operators: OperatorProcess[] = [];
+  const clusterObjects: string[] = [];
   before(async () => {
     await installCrds(cp);
     emulator = await startHubEmulator({ tier: 'S3' });
@@ -108,6 +146,8 @@ describe('every RBAC rule is needed', () => {
   after(async () => {
     for (const operator of operators) await operator.kill();
     await emulator.close();
+    if (clusterObjects.length)
+      await kubectl(cp.kubeconfig, ['delete', ...clusterObjects, '--ignore-not-found']);
   });
 
   it(`makes the operator say which right it lacks when one of the ${RULES.length} rules is removed`, async () => {
@@ -116,12 +156,27 @@ describe('every RBAC rule is needed', () => {
         const namespace = await testNamespace(cp, `rbac-${index}`);
         emulator.addDevices([{ deviceId: `rbac-${index}`, tags: { rule: String(index) }, online: true }]);
         const rules = RULES.filter((r) => r !== removed);
+        const clusterRole = `rbac-metrics-${namespace}`;
         const objects = [
           {
             apiVersion: 'rbac.authorization.k8s.io/v1',
             kind: 'Role',
             metadata: { name: 'operator', namespace },
-            rules,
+            rules: rules.filter((r) => !metricsAuth(r)),
+          },
+          // The metrics reviews, cluster-scoped, as manifests/base/metrics-auth.yaml grants them.
+          {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'ClusterRole',
+            metadata: { name: clusterRole },
+            rules: rules.filter(metricsAuth),
+          },
+          {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'ClusterRoleBinding',
+            metadata: { name: clusterRole },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+            subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace }],
           },
           {
             apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -151,7 +206,12 @@ describe('every RBAC rule is needed', () => {
             { namespace },
           ),
         ];
-        const token = await serviceAccountKubeconfig(cp, namespace, 'operator');
+        clusterObjects.push(`clusterrole/${clusterRole}`, `clusterrolebinding/${clusterRole}`);
+        const kubeconfig = await serviceAccountKubeconfig(cp, namespace, 'operator');
+        // A token the API server knows (for the scrapes): the TokenReview then succeeds where it is granted.
+        const token = (
+          await kubectlOk(cp.kubeconfig, ['create', 'token', 'operator', '-n', namespace])
+        ).trim();
         await kubectlOk(
           cp.kubeconfig,
           ['apply', '-f', '-'],
@@ -159,23 +219,32 @@ describe('every RBAC rule is needed', () => {
         );
         const operator = startOperatorProcess([
           '--kubeconfig',
-          token,
+          kubeconfig,
           '--namespace',
           namespace,
           ...(sharded(removed) ? ['--sharding', '--shard-retry-period', '1s'] : ['--leader-elect']),
+          ...(metricsAuth(removed) ? ['--metrics-secure=true'] : []),
           '--leader-elect-resource-namespace',
           namespace,
         ]);
         operators.push(operator);
-        return { removed, operator, namespace };
+        return { removed, operator, namespace, token };
       }),
     );
     const missing: string[] = [];
     await Promise.all(
-      cases.map(async ({ removed, operator }) => {
+      cases.map(async ({ removed, operator, token }) => {
         try {
           await until(
-            () => refusal(removed).test(operator.log()),
+            async () => {
+              // The reviews are made for a scrape only.
+              if (metricsAuth(removed))
+                await operator
+                  .endpoints()
+                  .then(({ metrics }) => scrape(metrics, token))
+                  .catch(() => 0);
+              return refusal(removed).test(operator.log());
+            },
             30_000,
             `the refusal of ${JSON.stringify(removed)}`,
             250,

@@ -24,7 +24,15 @@ export function startOperatorProcess(args: string[], env: Record<string, string>
   if (!existsSync(OPERATOR_MAIN)) throw new Error(`${OPERATOR_MAIN} is missing: run 'make build' first`);
   const logFile = join(logFolder('operator-'), 'operator.log');
   const log = openSync(logFile, 'a');
-  const endpoints = ['--health-probe-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0'];
+  // Plain HTTP metrics unless a test asks for --metrics-secure=true (a later value wins): the tests that scrape
+  // read counts, and test/observability/secure-metrics.apiserver.test.ts proves the secure serving.
+  const endpoints = [
+    '--health-probe-bind-address',
+    '127.0.0.1:0',
+    '--metrics-bind-address',
+    '127.0.0.1:0',
+    '--metrics-secure=false',
+  ];
   const child = spawn(process.execPath, [OPERATOR_MAIN, 'run', ...endpoints, ...args], {
     stdio: ['ignore', log, log],
     env: { ...process.env, LOG_FORMAT: 'json', ...env },
@@ -42,7 +50,7 @@ export function startOperatorProcess(args: string[], env: Record<string, string>
           .find((l) => l.includes('"message":"starting"'));
         if (line) {
           const [probes, metrics] = (JSON.parse(line) as { endpoints: string[] }).endpoints;
-          return { probes: `http://${probes}`, metrics: `http://${metrics}` };
+          return { probes, metrics };
         }
         await new Promise((r) => setTimeout(r, 50));
       }

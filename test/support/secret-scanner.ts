@@ -1,8 +1,9 @@
 // Looks for secrets in text: given keys in every form they could leak in (base64, URL-encoded, base64url, hex,
 // decoded, their first 16 characters), the SharedAccessSignature tokens clients sent, and any SharedAccessKey=,
-// AccountKey= or sig= value (quoted or URL-encoded too) or private key not redacted. Used by the secrets-scan
+// AccountKey= or sig= value (quoted or URL-encoded too), bare 32-byte base64 key or private key not redacted. Used by the secrets-scan
 // test and by the scan of the whole suite's output (scripts/scan-suite-output.ts).
 import assert from 'node:assert/strict';
+import { BARE_KEY } from '../../src/observability/redact.js';
 
 export interface ScannedSource {
   name: string;
@@ -67,6 +68,8 @@ export class SecretScanner {
       [/AccountKey(?:\s*=\s*|%3D)\\?["']?(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/i, 'an AccountKey= value'],
       [/(?<![A-Za-z])sig(?:=|%3[Dd])(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/, 'a sig= signature'],
       [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
+      // A key pasted alone: 44 characters of base64 that decode to 32 bytes (the length of a shared access key).
+      [new RegExp(BARE_KEY), 'a bare 32-byte base64 key'],
     ] as const) {
       const match = pattern.exec(text);
       if (match) findings.push(`${what} at ${where(match.index)}`);

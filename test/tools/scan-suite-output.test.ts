@@ -48,6 +48,18 @@ describe('scan-suite-output', () => {
     assert.match(run.stderr, /: 1 found/, 'the recorded keys themselves are not findings');
   });
 
+  it('fails on a bare 32-byte base64 key that is no emulator key, and passes etags and base64 of other lengths', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const run = scan(
+      `printf '{"etag":"AAAAAAAAAAE=","version":4,"uid":"0b9c7f2e-3c55-4f0e-9a1d-2f1f1a3e8d11"}\\n${Buffer.alloc(31, 7).toString('base64')}\\n' > "$SUITE_OUTPUT_DIR/a.log"; ` +
+        `printf 'ok\\nstringData: {key: ${key}}\\n' > "$SUITE_OUTPUT_DIR/b.log"`,
+    );
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(run.stderr, /b\.log: a bare 32-byte base64 key at line 2/);
+    assert.match(run.stderr, /: 1 found/, 'the etag, the UID and 31 bytes of base64 are not findings');
+    assert.ok(!run.stderr.includes(key), 'the key is not printed');
+  });
+
   it("passes redacted values, exits with the command's status, and keeps the output of a failed run", () => {
     const run = scan(`echo "SharedAccessKey=[REDACTED] sig=[REDACTED]" > "$SUITE_OUTPUT_DIR/a.log"; exit 3`);
     assert.equal(run.status, 3);

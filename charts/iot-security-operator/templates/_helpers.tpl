@@ -71,6 +71,7 @@ nothing in.
   "--leader-elect-resource-name" "it names the Lease after the release, and its Role grants that name only"
   "--leader-elect-resource-namespace" "the Leases are in the release's namespace, where its Role grants them"
   "--metrics-bind-address" "set metrics.enabled and metrics.port instead"
+  "--metrics-secure" "set metrics.secure instead, which also grants the reviews it makes"
   "--health-probe-bind-address" "the pod's probes call port 8081"
   "--graceful-shutdown-timeout" "20s, within the pod's terminationGracePeriodSeconds of 30"
   "--log-level" "set logLevel instead"

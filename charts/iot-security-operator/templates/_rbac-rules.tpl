@@ -74,3 +74,26 @@
     - update
     - delete
 {{- end }}
+
+{{- /* Cluster-wide, for metrics.secure: the token and access reviews of each scrape, and a reader's right. */}}
+{{- define "iot-security-operator.metricsAuthRules" }}
+- apiGroups:
+    - authentication.k8s.io
+  resources:
+    - tokenreviews
+  verbs:
+    - create
+- apiGroups:
+    - authorization.k8s.io
+  resources:
+    - subjectaccessreviews
+  verbs:
+    - create
+{{- end }}
+
+{{- define "iot-security-operator.metricsReaderRules" }}
+- nonResourceURLs:
+    - /metrics
+  verbs:
+    - get
+{{- end }}

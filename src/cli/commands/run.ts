@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseKubeDuration } from '../../api/kube-duration.js';
+import { describeApiError } from '../../controller/api-errors.js';
 import { Controller } from '../../controller/controller.js';
 import { makeKubeApi } from '../../controller/kube-http.js';
 import { LeaderElector } from '../../controller/leader-election.js';
@@ -15,6 +16,13 @@ import {
   startHttpServer,
 } from '../../observability/http-endpoints.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../observability/logger.js';
+import { kubeAccessReviews, MetricsAccess } from '../../observability/metrics-access.js';
+import {
+  readCertificateFiles,
+  type ServingCertificate,
+  selfSignedCertificate,
+  watchCertificateFiles,
+} from '../../observability/serving-certificate.js';
 import { MANAGER_ID_PATTERN } from '../../planner/ownership.js';
 import { type CommandIo, UsageError } from '../command-io.js';
 import { PACKAGE_NAME, packageVersion } from '../package-version.js';
@@ -51,6 +59,12 @@ Options (named as controller-runtime's where one exists):
   --shard-lease-duration 15s, --shard-renew-deadline 10s, --shard-retry-period 2s   the hub and member Leases
                                  (the lease duration must be at least the renew deadline + 2 retry periods)
   --metrics-bind-address :8080   Prometheus /metrics (0 turns it off)
+  --metrics-secure=true          serve /metrics over HTTPS to callers the API server authenticates (TokenReview)
+                                 and allows to get the non-resource URL /metrics (SubjectAccessReview);
+                                 --metrics-secure=false serves plain HTTP to anyone who reaches the port
+  --metrics-cert-path DIR        the folder of the certificate and key to serve (e.g. a mounted kubernetes.io/tls
+                                 Secret; read again when they change); without it, a self-signed one made at start
+  --metrics-cert-name tls.crt, --metrics-cert-key tls.key   the files' names in that folder
   --health-probe-bind-address :8081  /healthz and /readyz (0 turns them off)
   --log-level info               error, warn, info, debug (JSON lines on standard error; LOG_FORMAT=text)
   -h, --help                     show this text`;
@@ -77,7 +91,8 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
 
 export async function runOperatorCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
-    args: argv,
+    // A boolean that takes =false, as Go's flags (and controller-runtime's --metrics-secure) do.
+    args: argv.map((arg) => (arg === '--metrics-secure' ? '--metrics-secure=true' : arg)),
     options: {
       kubeconfig: { type: 'string' },
       namespace: { type: 'string', multiple: true },
@@ -96,6 +111,10 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
       'shard-renew-deadline': { type: 'string', default: '10s' },
       'shard-retry-period': { type: 'string', default: '2s' },
       'metrics-bind-address': { type: 'string', default: ':8080' },
+      'metrics-secure': { type: 'string', default: 'true' },
+      'metrics-cert-path': { type: 'string' },
+      'metrics-cert-name': { type: 'string', default: 'tls.crt' },
+      'metrics-cert-key': { type: 'string', default: 'tls.key' },
       'health-probe-bind-address': { type: 'string', default: ':8081' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -151,6 +170,26 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     probeBind = parseBindAddress(values['health-probe-bind-address'], '--health-probe-bind-address');
   } catch (error) {
     throw new UsageError((error as Error).message);
+  }
+  if (!['true', 'false'].includes(values['metrics-secure']))
+    throw new UsageError(`--metrics-secure must be true or false, not '${values['metrics-secure']}'`);
+  const metricsSecure = values['metrics-secure'] === 'true';
+  const certificateFiles = values['metrics-cert-path']
+    ? {
+        dir: values['metrics-cert-path'],
+        certName: values['metrics-cert-name'],
+        keyName: values['metrics-cert-key'],
+      }
+    : undefined;
+  if (certificateFiles && !metricsSecure)
+    throw new UsageError('--metrics-cert-path is for --metrics-secure=true: plain HTTP has no certificate');
+  let certificate: ServingCertificate | undefined;
+  if (metricsBind && metricsSecure) {
+    try {
+      certificate = certificateFiles ? readCertificateFiles(certificateFiles) : await selfSignedCertificate();
+    } catch (error) {
+      throw new UsageError(`cannot read the metrics certificate: ${(error as Error).message}`);
+    }
   }
   const kubeConfig = loadKubeConfig(values.kubeconfig);
   const logger = createLogger({ level: level as LogLevel | undefined }).child({
@@ -237,16 +276,41 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
             : { status: 503, body: 'informer caches not synced yet\n' },
       }),
     );
-  if (metricsBind)
-    servers.push(
-      await startHttpServer(metricsBind, {
+  let stopWatchingCertificate = () => {};
+  if (metricsBind) {
+    const access = metricsSecure
+      ? new MetricsAccess(kubeAccessReviews(kubeConfig), {
+          onError: (review, error) =>
+            logger.error(`cannot check a /metrics request: the ${review} failed`, {
+              error: describeApiError(error),
+            }),
+        })
+      : undefined;
+    const metricsServer = await startHttpServer(
+      metricsBind,
+      {
         '/metrics': async () => ({
           status: 200,
           body: await controller.metrics.metrics(),
           contentType: controller.metrics.registry.contentType,
         }),
-      }),
+      },
+      { tls: certificate, authorize: access && ((...request) => access.decide(...request)) },
     );
+    servers.push(metricsServer);
+    if (certificateFiles)
+      stopWatchingCertificate = watchCertificateFiles(
+        certificateFiles,
+        (renewed) => {
+          metricsServer.setCertificate(renewed);
+          logger.info('serving the renewed metrics certificate', { path: certificateFiles.dir });
+        },
+        (error) =>
+          logger.warn('the metrics certificate changed but does not load; serving the previous one', {
+            error: error.message,
+          }),
+      );
+  }
   logger.info('starting', {
     server: kubeConfig.getCurrentCluster()?.server,
     namespaces: namespaces.length ? namespaces : 'all',
@@ -254,7 +318,12 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     maxConcurrentHubs: concurrency ?? 'no cap',
     leaderElection: elector ? `${lease.namespace}/${lease.name}` : 'off',
     sharding: sharding ? `${lease.namespace}, as ${identity}` : 'off',
-    endpoints: servers.map((s) => s.address),
+    endpoints: servers.map((s) => s.url),
+    metrics: metricsBind
+      ? metricsSecure
+        ? `https, ${certificateFiles ? `certificate from ${certificateFiles.dir}` : 'self-signed certificate'}, TokenReview and SubjectAccessReview`
+        : 'plain http, no authentication'
+      : 'off',
   });
   try {
     await Promise.race([controller.startInformers(), stopped]);
@@ -274,6 +343,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     await sharding?.stop();
     await controller.stop();
     await elector?.stop();
+    stopWatchingCertificate();
     for (const server of servers) await server.close();
     logger.info('stopped');
     return 0;
