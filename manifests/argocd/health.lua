@@ -47,7 +47,8 @@ if obj.spec ~= nil and obj.spec.suspend == true then
   return hs
 end
 
-if obj.status == nil or obj.status.observedGeneration == nil then
+-- The CRDs default a status nobody wrote to observedGeneration 0 (a resource's generation starts at 1).
+if obj.status == nil or obj.status.observedGeneration == nil or obj.status.observedGeneration == 0 then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator's first status"
   return hs

@@ -78,6 +78,22 @@ function intOrString(schema: JsonSchema): JsonSchema {
   };
 }
 
+/**
+ * A status the operator has not yet written reads as `{observedGeneration: 0}`: structural defaults, which the API
+ * server applies whenever it reads the object from etcd, even though a create's status is dropped (the status
+ * subresource). So kstatus (what Flux and cli-utils wait on) reads a resource as InProgress ("generation is 1, but
+ * latest observed generation is 0") from the second it is created, not as Current until the first status write.
+ */
+function notYetObserved(status: JsonSchema): JsonSchema {
+  const properties = status.properties as Record<string, JsonSchema> | undefined;
+  if (!properties?.observedGeneration) throw new Error('a status without observedGeneration: kstatus needs it');
+  return {
+    ...status,
+    default: {},
+    properties: { ...properties, observedGeneration: { ...properties.observedGeneration, default: 0 } },
+  };
+}
+
 export function buildCrd(
   files: Map<string, JsonSchema>,
   file: string,
@@ -94,7 +110,7 @@ export function buildCrd(
       kind: { type: 'string' },
       metadata: { type: 'object' },
       spec: toOpenApi(files, file, properties.spec),
-      status: toOpenApi(files, file, properties.status),
+      status: notYetObserved(toOpenApi(files, file, properties.status)),
     },
   };
   return {

@@ -62,6 +62,11 @@ describe('the Argo CD health check', () => {
       message: "Waiting for the operator's first status",
     });
     assert.equal((await argoHealth({ ...bare, status: { conditions: [] } })).status, 'Progressing');
+    // What the CRDs' defaults give a resource the operator has not written a status for yet.
+    assert.deepEqual(await argoHealth({ ...bare, status: { observedGeneration: 0 } }), {
+      status: 'Progressing',
+      message: "Waiting for the operator's first status",
+    });
     assert.deepEqual(await argoHealth({ ...bare, status: { observedGeneration: 1 } }), {
       status: 'Progressing',
       message: 'Waiting for the Ready condition',

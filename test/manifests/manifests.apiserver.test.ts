@@ -93,11 +93,25 @@ describe('manifests/', () => {
     assert.equal(namespace.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
   });
 
-  it('passes --namespace in the namespaced variant, and grants no cluster-wide rights there', async () => {
+  it('passes --namespace in the namespaced variant, and grants no cluster-wide rights there but reviews for /metrics', async () => {
     const objects = await render('namespaced');
     const args = objects.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].args;
     assert.ok(args.includes('--namespace=iot-security'));
-    assert.equal(objects.filter((o) => o.kind.startsWith('Cluster')).length, 0);
+    // TokenReview and SubjectAccessReview are cluster-scoped APIs: checking a scraper's token needs a ClusterRole
+    // granting only their creation (and /metrics' reader role, for Prometheus, grants nothing to the operator).
+    const clusterWide = objects.filter((o) => o.kind.startsWith('Cluster'));
+    assert.deepEqual(clusterWide.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+      'ClusterRole/iot-security-operator-metrics-auth',
+      'ClusterRole/iot-security-operator-metrics-reader',
+      'ClusterRoleBinding/iot-security-operator-metrics-auth',
+    ]);
+    const rules = clusterWide.find(
+      (o) => o.metadata.name === 'iot-security-operator-metrics-auth' && o.rules,
+    ).rules;
+    assert.deepEqual(
+      rules.flatMap((r: any) => r.resources.map((res: string) => `${r.verbs.join(',')} ${res}`)).sort(),
+      ['create subjectaccessreviews', 'create tokenreviews'],
+    );
   });
 
   it('grants Secrets read-only, and never get on the watched kinds', async () => {
