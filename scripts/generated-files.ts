@@ -8,6 +8,7 @@ import { compile } from 'json-schema-to-typescript';
 import { stringify } from 'yaml';
 import { buildCrd } from '../src/api/crd.js';
 import { type JsonSchema, kindSchemas, loadSchemaFiles, schemasDirectory } from '../src/api/schemas.js';
+import { CRD_RULES } from '../src/validation/crd-rules.js';
 import { renderHelmChartFiles } from './helm-chart-files.js';
 import { MODEL_CONFIG_MAP_PATH, renderModelConfigMap } from './model-config-maps.js';
 import { renderRbacManifests } from './rbac-manifests.js';
@@ -46,7 +47,7 @@ export async function renderGeneratedFiles(): Promise<Map<string, string>> {
 
   const crds = new Map<string, string>();
   for (const { schema, names } of kinds) {
-    const crd = buildCrd(files, schema.$id as string, schema, names);
+    const crd = buildCrd(files, schema.$id as string, schema, names, CRD_RULES[names.kind]);
     crds.set(
       `crds/${names.plural}.${names.group}.yaml`,
       `# ${BANNER.slice(3)}\n${stringify(crd, { lineWidth: 0, version: '1.1' })}`,

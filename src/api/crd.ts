@@ -86,7 +86,8 @@ function intOrString(schema: JsonSchema): JsonSchema {
  */
 function notYetObserved(status: JsonSchema): JsonSchema {
   const properties = status.properties as Record<string, JsonSchema> | undefined;
-  if (!properties?.observedGeneration) throw new Error('a status without observedGeneration: kstatus needs it');
+  if (!properties?.observedGeneration)
+    throw new Error('a status without observedGeneration: kstatus needs it');
   return {
     ...status,
     default: {},
@@ -94,11 +95,35 @@ function notYetObserved(status: JsonSchema): JsonSchema {
   };
 }
 
+/** A CEL rule the API server runs on one resource (see src/validation/crd-rules.ts). */
+export interface CrdRule {
+  /** Where in the resource the rule sits: `self` is the value there. */
+  at: string[];
+  rule: string;
+  message?: string;
+  messageExpression?: string;
+  /** Below `at`, the field a refusal names. */
+  fieldPath?: string;
+}
+
+/** Adds each rule to the schema of the field it sits on; a rule on a field the schema lacks is a build error. */
+function addRules(openApi: JsonSchema, rules: readonly CrdRule[]): void {
+  for (const { at, ...rule } of rules) {
+    let node = openApi;
+    for (const segment of at) {
+      node = (node.properties as Record<string, JsonSchema> | undefined)?.[segment] as JsonSchema;
+      if (!node) throw new Error(`CEL rule on ${at.join('.')}: the schema has no such field`);
+    }
+    node['x-kubernetes-validations'] = [...((node['x-kubernetes-validations'] as JsonSchema[]) ?? []), rule];
+  }
+}
+
 export function buildCrd(
   files: Map<string, JsonSchema>,
   file: string,
   schema: JsonSchema,
   names: CrdNames,
+  rules: readonly CrdRule[] = [],
 ): JsonSchema {
   const properties = schema.properties as Record<string, JsonSchema>;
   const openApi: JsonSchema = {
@@ -113,6 +138,7 @@ export function buildCrd(
       status: notYetObserved(toOpenApi(files, file, properties.status)),
     },
   };
+  addRules(openApi, rules);
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',

@@ -4,7 +4,7 @@
 import type { IoTHub, Rollout, SecurityModuleConfig, Target } from '../api/generated/types.js';
 import { parseKubeDuration } from '../api/kube-duration.js';
 import { type ConditionError, parseCondition } from '../condition/index.js';
-import type { AgentProblem } from '../profiles/security-agent/index.js';
+import type { AgentErrorType, AgentProblem } from '../profiles/security-agent/index.js';
 import {
   agentSettingsOf,
   checkAgentSettings,
@@ -14,7 +14,8 @@ import {
 } from '../profiles/security-agent/index.js';
 import type { FieldPath, ValidationIssue } from './issues.js';
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// The regular expressions and messages below are also the API server's (crd-rules.ts makes CEL rules of them).
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function path(dotted: string): FieldPath {
@@ -24,15 +25,12 @@ function path(dotted: string): FieldPath {
 /** Keys of a Secret's data, as the API server allows them. */
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
+export const invalidNameMessage = (shown: string) =>
+  `${shown} is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`;
+
 export function checkName(name: string, at: FieldPath): ValidationIssue[] {
   if (DNS_SUBDOMAIN.test(name)) return [];
-  return [
-    {
-      severity: 'error',
-      path: at,
-      message: `'${name}' is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`,
-    },
-  ];
+  return [{ severity: 'error', path: at, message: invalidNameMessage(`'${name}'`) }];
 }
 
 /** A reference to an object of the same namespace: a name it could have, and a key its data could hold. */
@@ -64,11 +62,14 @@ export function checkMetadata(metadata: { name: string; namespace?: string }): V
   return issues;
 }
 
+/** A duration is longer than zero when one of its digits is not 0 (exact, however small the part it is in). */
+export const NONZERO_DIGIT = /[1-9]/;
+export const notPositiveMessage = (shown: string) => `${shown} must be longer than zero`;
+
 export function checkPositiveDuration(text: string | undefined, at: FieldPath): ValidationIssue[] {
   if (text === undefined) return [];
-  const ms = parseKubeDuration(text);
-  if (ms !== undefined && ms <= 0)
-    return [{ severity: 'error', path: at, message: `'${text}' must be longer than zero` }];
+  if (parseKubeDuration(text) !== undefined && !NONZERO_DIGIT.test(text))
+    return [{ severity: 'error', path: at, message: notPositiveMessage(`'${text}'`) }];
   return [];
 }
 
@@ -145,12 +146,16 @@ function defaultsNote(problem: AgentProblem, named: Record<string, unknown>): st
     : '';
 }
 
+/** How validate (and the CRD's CEL rule of the same agent rule) words a problem the agent would find. */
+export const agentProblemMessage = (message: string, errorType: AgentErrorType) =>
+  `${message} [agent: ${errorType}]`;
+
 function checkAgentConfiguration(spec: SecurityModuleConfig['spec']): ValidationIssue[] {
   const named = agentSettingsOf(spec.agentConfiguration);
   const issues: ValidationIssue[] = checkAgentSettings(effectiveSettings(named)).map((problem) => ({
     severity: problem.severity,
     path: path(settingFieldPath(blamedSetting(problem, named))),
-    message: `${problem.message}${defaultsNote(problem, named)} [agent: ${problem.errorType}]`,
+    message: agentProblemMessage(`${problem.message}${defaultsNote(problem, named)}`, problem.errorType),
   }));
   const checks = spec.agentConfiguration.baselineCustomChecks;
   if (checks?.enabled === true && !checks.filePath) {
@@ -170,16 +175,15 @@ function checkAgentConfiguration(spec: SecurityModuleConfig['spec']): Validation
   return issues;
 }
 
+/** Batch sizes that would never roll anything out. */
+export const EMPTY_BATCHES: readonly (number | string)[] = [0, '0%'];
+export const emptyBatchMessage = (batch: number | string) =>
+  `${JSON.stringify(batch)} would never roll out: use at least 1 device or 1%`;
+
 export function checkRollout(spec: { rollout?: Rollout }): ValidationIssue[] {
   const batch = spec.rollout?.batchSize;
-  if (batch === 0 || batch === '0%') {
-    return [
-      {
-        severity: 'error',
-        path: path('spec.rollout.batchSize'),
-        message: `${JSON.stringify(batch)} would never roll out: use at least 1 device or 1%`,
-      },
-    ];
+  if (batch !== undefined && EMPTY_BATCHES.includes(batch)) {
+    return [{ severity: 'error', path: path('spec.rollout.batchSize'), message: emptyBatchMessage(batch) }];
   }
   return [];
 }
@@ -195,15 +199,12 @@ export interface RuleGroup<T> {
 /** Basic tiers have no device or module twins: there is nothing for the operator to configure on them. */
 export const TIERS_WITHOUT_TWINS: readonly string[] = ['B1', 'B2', 'B3'];
 
+export const basicTierMessage = (tier: string) =>
+  `${tier} is a Basic tier, which has no device or module twins: the security agents' configuration cannot be managed there (use F1, S1, S2 or S3)`;
+
 function checkTier(tier: string | undefined): ValidationIssue[] {
   if (tier === undefined || !TIERS_WITHOUT_TWINS.includes(tier)) return [];
-  return [
-    {
-      severity: 'error',
-      path: path('spec.tier'),
-      message: `${tier} is a Basic tier, which has no device or module twins: the security agents' configuration cannot be managed there (use F1, S1, S2 or S3)`,
-    },
-  ];
+  return [{ severity: 'error', path: path('spec.tier'), message: basicTierMessage(tier) }];
 }
 
 export const IOTHUB_RULES: RuleGroup<IoTHub>[] = [

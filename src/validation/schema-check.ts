@@ -4,6 +4,10 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type JsonSchema, kindSchemas, loadSchemaFiles } from '../api/schemas.js';
 import { type FieldPath, pointerToPath, type ValidationIssue } from './issues.js';
 import { didYouMean } from './suggest.js';
+
+/** Target's minProperties/maxProperties in words; the CRD's CEL rule on Target says the same. */
+export const TARGET_FORMS_MESSAGE = 'must set exactly one of condition or deviceIds';
+
 import { JSON_TYPE_WORDS, showValue } from './value-words.js';
 
 interface KindValidator {
@@ -141,7 +145,7 @@ function describeError(error: ErrorObject, resource: unknown): ValidationIssue |
       return issue(`lists ${(value as unknown[]).length} items; at most ${String(params.limit)} are allowed`);
     case 'minProperties':
     case 'maxProperties':
-      if (parent.title === 'Target') return issue('must set exactly one of condition or deviceIds');
+      if (parent.title === 'Target') return issue(TARGET_FORMS_MESSAGE);
       return issue(
         error.keyword === 'minProperties'
           ? `must set at least ${String(params.limit)} field${params.limit === 1 ? '' : 's'}`

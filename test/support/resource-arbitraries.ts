@@ -7,6 +7,7 @@ import {
   type AgentSettings,
   checkAgentSettings,
   effectiveSettings,
+  parseIsoDuration,
   SETTINGS,
   SETTINGS_BY_KEY,
   type SettingValue,
@@ -41,6 +42,8 @@ const intOrPercent = fc.oneof(
   fc.integer({ min: 0, max: 500 }),
   fc.integer({ min: 0, max: 100 }).map((n) => `${n}%`),
 );
+/** A batch that rolls something out (0 and 0% are refused). */
+const batchSize = intOrPercent.filter((batch) => batch !== 0 && batch !== '0%');
 const deviceId = fc.stringMatching(/^[A-Za-z0-9\-._]{1,20}$/);
 const CONDITIONS = [
   "tags.site = 'ams-dc1'",
@@ -51,37 +54,103 @@ const CONDITIONS = [
   "connectionState = 'Connected'",
 ];
 
-const agentConfiguration = fc.record(
+const agentConfiguration = fc
+  .record(
+    {
+      highPriorityMessageFrequency: isoDuration,
+      lowPriorityMessageFrequency: isoDuration,
+      snapshotFrequency: isoDuration,
+      maxMessageSizeInBytes: fc.integer({ min: 8192, max: 262144 }),
+      maxLocalCacheSizeInBytes: fc.integer({ min: 8192, max: 100_000_000 }),
+      eventPriorities: fc.dictionary(fc.constantFrom(...EVENT_NAMES), fc.constantFrom(...EVENT_PRIORITIES), {
+        minKeys: 1,
+        maxKeys: 4,
+      }),
+      aggregation: fc.dictionary(
+        fc.constantFrom(...AGGREGATED_EVENTS),
+        fc.record({ enabled: fc.boolean(), interval: isoDuration }, { requiredKeys: ['enabled'] }),
+        { minKeys: 1, maxKeys: 2 },
+      ),
+      baselineCustomChecks: fc.record(
+        {
+          enabled: fc.boolean(),
+          filePath: fc.constantFrom('/etc/baseline.xml', null),
+          fileHash: fc.constantFrom('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', null),
+        },
+        { requiredKeys: ['enabled'] },
+      ),
+      hubResourceId: fc.constantFrom(
+        '',
+        '/subscriptions/x/resourceGroups/y/providers/Microsoft.Devices/IotHubs/z',
+      ),
+    },
+    { requiredKeys: [] },
+  )
+  .map(withinOneResourceRules);
+
+/** Settings one resource sets together as the agent takes them: the cache holds a message, high <= low. */
+function withinOneResourceRules(settings: Record<string, any>): Record<string, any> {
+  const { maxLocalCacheSizeInBytes: cache, maxMessageSizeInBytes: message } = settings;
+  if (cache !== undefined && message !== undefined && cache < message)
+    settings.maxLocalCacheSizeInBytes = message;
+  const { highPriorityMessageFrequency: high, lowPriorityMessageFrequency: low } = settings;
+  if (high !== undefined && low !== undefined && parseIsoDuration(high)! > parseIsoDuration(low)!) {
+    settings.highPriorityMessageFrequency = low;
+    settings.lowPriorityMessageFrequency = high;
+  }
+  return settings;
+}
+
+/**
+ * Agent settings near the edges of the agent's rules, valid or not: durations that are no duration, zero, equal in
+ * other units or a fraction apart; sizes either side of the limits and of each other.
+ */
+export const edgeAgentConfiguration = fc.record(
   {
-    highPriorityMessageFrequency: isoDuration,
-    lowPriorityMessageFrequency: isoDuration,
-    snapshotFrequency: isoDuration,
-    maxMessageSizeInBytes: fc.integer({ min: 8192, max: 262144 }),
-    maxLocalCacheSizeInBytes: fc.integer({ min: 8192, max: 100_000_000 }),
-    eventPriorities: fc.dictionary(fc.constantFrom(...EVENT_NAMES), fc.constantFrom(...EVENT_PRIORITIES), {
-      minKeys: 1,
-      maxKeys: 4,
-    }),
-    aggregation: fc.dictionary(
-      fc.constantFrom(...AGGREGATED_EVENTS),
-      fc.record({ enabled: fc.boolean(), interval: isoDuration }, { requiredKeys: ['enabled'] }),
-      { minKeys: 1, maxKeys: 2 },
-    ),
-    baselineCustomChecks: fc.record(
-      {
-        enabled: fc.boolean(),
-        filePath: fc.constantFrom('/etc/baseline.xml', null),
-        fileHash: fc.constantFrom('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', null),
-      },
-      { requiredKeys: ['enabled'] },
-    ),
-    hubResourceId: fc.constantFrom(
-      '',
-      '/subscriptions/x/resourceGroups/y/providers/Microsoft.Devices/IotHubs/z',
+    highPriorityMessageFrequency: fc.constantFrom(...edgeDurations()),
+    lowPriorityMessageFrequency: fc.constantFrom(...edgeDurations()),
+    snapshotFrequency: fc.constantFrom(...edgeDurations()),
+    maxMessageSizeInBytes: fc.constantFrom(8192, 8193, 65536, 204800, 262144),
+    maxLocalCacheSizeInBytes: fc.constantFrom(8192, 8193, 65535, 65536, 204800, 262143, 2_560_000),
+    aggregation: fc.record(
+      { ProcessCreate: fc.record({ interval: fc.constantFrom(...edgeDurations()) }) },
+      { requiredKeys: [] },
     ),
   },
   { requiredKeys: [] },
 );
+
+function edgeDurations(): string[] {
+  return [
+    'P',
+    'PT',
+    'P1DT',
+    'PT0S',
+    'P0D',
+    'PT0.0S',
+    'PT0.001S',
+    'PT0.5S',
+    'PT0.50S',
+    'PT1S',
+    'PT1.5S',
+    'PT59.999S',
+    'PT1M',
+    'PT60S',
+    'PT1H',
+    'PT60M',
+    'PT3600S',
+    'PT5H',
+    'P1D',
+    'PT24H',
+    'P1W',
+    'P7D',
+    'P1M',
+    'P30D',
+    'P1Y',
+    'P365D',
+    'P1Y2M3W4DT5H6M7.5S',
+  ];
+}
 
 export function securityModuleConfigArb(namespace: string): fc.Arbitrary<Record<string, any>> {
   return fc
@@ -101,7 +170,7 @@ export function securityModuleConfigArb(namespace: string): fc.Arbitrary<Record<
             deletionPolicy: fc.constantFrom('Remove', 'Retain'),
             convergenceTimeout: kubeDuration,
             rollout: fc.record(
-              { batchSize: intOrPercent, failureThreshold: intOrPercent },
+              { batchSize: batchSize, failureThreshold: intOrPercent },
               { requiredKeys: [] },
             ),
           },
@@ -183,10 +252,7 @@ export function twinConfigArb(namespace: string): fc.Arbitrary<Record<string, an
           suspend: fc.boolean(),
           deletionPolicy: fc.constantFrom('Remove', 'Retain'),
           convergenceTimeout: kubeDuration,
-          rollout: fc.record(
-            { batchSize: intOrPercent, failureThreshold: intOrPercent },
-            { requiredKeys: [] },
-          ),
+          rollout: fc.record({ batchSize: batchSize, failureThreshold: intOrPercent }, { requiredKeys: [] }),
         },
         { requiredKeys: [] },
       ),

@@ -1,12 +1,14 @@
-// Differential: whatever the API server (with our CRDs) refuses, `validate` refuses too. It may refuse more (the
-// agent's own rules, the condition grammar); a document the server refuses and we pass is a bug in the CRD or in
-// the validator.
+// Differential: whatever the API server (with our CRDs and their CEL rules) refuses, `validate` refuses too, and
+// `validate` refuses no agent configuration the agent would take (its rules are the reference). validate may refuse
+// more than the server (the condition grammar, the agent's defaults under a setting the resource does not set); a
+// document the server refuses and we pass is a bug in the CRD or in the validator.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
+import { agentSettingsOf } from '../../src/profiles/security-agent/index.js';
 import { validateResource } from '../../src/validation/validate-resource.js';
 import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import {
@@ -19,6 +21,8 @@ import {
   VERSION,
 } from '../support/kube.js';
 import {
+  agentErrors,
+  edgeAgentConfiguration,
   iotHubArb,
   mutated,
   securityModuleConfigArb,
@@ -167,6 +171,41 @@ describe('validate refuses everything the API server refuses', () => {
     );
     console.log(
       `differential: ${documents.length} mutated resources, ${refusedByServer} refused by the server, all refused by validate`,
+    );
+  });
+
+  it('agrees with the agent on settings near its limits: the server refuses only what validate refuses, validate only what the agent refuses, in the same words', async () => {
+    const configurations = fc.sample(edgeAgentConfiguration, { numRuns: 250, seed: 20 });
+    const disagreements: string[] = [];
+    let refusedByServer = 0;
+    let sameWords = 0;
+    for (const [index, agentConfiguration] of configurations.entries()) {
+      const document = {
+        ...validSecurityModuleConfig({ agentConfiguration }),
+        metadata: { name: `edge-${index}`, namespace },
+      };
+      const server = await serverVerdict(document);
+      const ours = validateResource(structuredClone(document)).issues.filter((i) => i.severity === 'error');
+      const agent = agentErrors(agentSettingsOf(agentConfiguration as never));
+      const shown = JSON.stringify(agentConfiguration);
+      if (!server.accepted) {
+        refusedByServer++;
+        if (ours.length === 0)
+          disagreements.push(`server refused, validate passed: ${shown}\n  ${server.message}`);
+        const said = ours.filter((issue) => server.message.includes(issue.message));
+        if (said.length === 0)
+          disagreements.push(
+            `server and validate word it differently: ${shown}\n  server: ${server.message}`,
+          );
+        sameWords += said.length;
+      }
+      if (ours.length > 0 && agent.length === 0)
+        disagreements.push(`validate refused what the agent takes: ${shown}: ${ours.map((i) => i.message)}`);
+    }
+    assert.deepEqual(disagreements, []);
+    assert.ok(refusedByServer > configurations.length / 4, `only ${refusedByServer} refused by the server`);
+    console.log(
+      `differential: ${configurations.length} agent configurations near the limits, ${refusedByServer} refused by the server (${sameWords} messages word for word in validate's), none refused by validate that the agent takes`,
     );
   });
 });

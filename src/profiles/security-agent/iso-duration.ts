@@ -8,17 +8,29 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 // The agents convert through .NET TimeSpan / their own parser, which count a year as 365 and a month as 30 days.
-const UNIT_MS = [365 * DAY, 30 * DAY, 7 * DAY, DAY, HOUR, MINUTE, SECOND];
+// In the order of ISO_DURATION's groups; the CRD's CEL rules sum the same parts the same way (crd-rules.ts).
+export const ISO_DURATION_PARTS = [
+  { designator: 'Y', inTime: false, ms: 365 * DAY },
+  { designator: 'M', inTime: false, ms: 30 * DAY },
+  { designator: 'W', inTime: false, ms: 7 * DAY },
+  { designator: 'D', inTime: false, ms: DAY },
+  { designator: 'H', inTime: true, ms: HOUR },
+  { designator: 'M', inTime: true, ms: MINUTE },
+  { designator: 'S', inTime: true, ms: SECOND },
+] as const;
+
+/** `P` alone and a `T` with nothing after it match ISO_DURATION but are not durations. */
+export const isEmptyIsoDuration = (text: string) => text === 'P' || text.endsWith('T');
 
 /** Milliseconds of an ISO 8601 duration, or undefined when the text is not one (`P` and `PT` alone are not). */
 export function parseIsoDuration(text: string): number | undefined {
   const match = ISO_DURATION.exec(text);
-  if (!match || text === 'P' || text.endsWith('T')) return undefined;
+  if (!match || isEmptyIsoDuration(text)) return undefined;
   let total = 0;
-  for (let i = 0; i < UNIT_MS.length; i++) {
+  ISO_DURATION_PARTS.forEach(({ ms }, i) => {
     const part = match[i + 1];
-    if (part !== undefined) total += Number(part) * UNIT_MS[i];
-  }
+    if (part !== undefined) total += Number(part) * ms;
+  });
   return total;
 }
 

@@ -31,6 +31,17 @@ function describe(value: unknown): string {
   return value === null ? 'null' : typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
 }
 
+// The agent's words for the rules the API server also judges on one resource (src/validation/crd-rules.ts builds
+// its CEL messages from these same functions, so `kubectl apply` and `validate` print the same text).
+export const notADurationMessage = (key: string, shown: string) =>
+  `${key} ${shown} is not an ISO 8601 duration (e.g. PT7M, PT1H, P1D)`;
+export const notLongerThanZeroMessage = (key: string, shown: string) =>
+  `${key} ${shown} must be longer than zero`;
+export const cacheBelowMessageSizeMessage = (cache: string, message: string) =>
+  `maxLocalCacheSizeInBytes ${cache} is below maxMessageSizeInBytes ${message}; the cache must hold at least one message`;
+export const highLongerThanLowMessage = (high: string, low: string) =>
+  `highPriorityMessageFrequency ${high} is longer than lowPriorityMessageFrequency ${low}; high-priority messages must be sent at least as often`;
+
 /** Type and range of one setting; undefined when it is fine. */
 export function checkSettingValue(key: string, value: SettingValue): AgentProblem | undefined {
   const definition = SETTINGS_BY_KEY.get(key);
@@ -46,9 +57,8 @@ export function checkSettingValue(key: string, value: SettingValue): AgentProble
       if (typeof value !== 'string')
         return mismatch(`${key} must be an ISO 8601 duration such as PT7M, not ${describe(value)}`);
       const ms = parseIsoDuration(value);
-      if (ms === undefined)
-        return mismatch(`${key} ${describe(value)} is not an ISO 8601 duration (e.g. PT7M, PT1H, P1D)`);
-      if (ms <= 0) return mismatch(`${key} ${describe(value)} must be longer than zero`);
+      if (ms === undefined) return mismatch(notADurationMessage(key, describe(value)));
+      if (ms <= 0) return mismatch(notLongerThanZeroMessage(key, describe(value)));
       return undefined;
     }
     case 'integer':
@@ -124,7 +134,7 @@ export function checkAgentSettings(effective: AgentSettings): AgentProblem[] {
         setting: 'maxLocalCacheSizeInBytes',
         errorType: 'Conflict',
         severity: 'error',
-        message: `maxLocalCacheSizeInBytes ${cacheSize} is below maxMessageSizeInBytes ${messageSize}; the cache must hold at least one message`,
+        message: cacheBelowMessageSizeMessage(String(cacheSize), String(messageSize)),
       });
     }
   }
@@ -136,7 +146,7 @@ export function checkAgentSettings(effective: AgentSettings): AgentProblem[] {
         setting: 'highPriorityMessageFrequency',
         errorType: 'Conflict',
         severity: 'error',
-        message: `highPriorityMessageFrequency ${high} is longer than lowPriorityMessageFrequency ${low}; high-priority messages must be sent at least as often`,
+        message: highLongerThanLowMessage(high, low),
       });
     }
   }
