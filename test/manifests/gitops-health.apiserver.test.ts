@@ -188,18 +188,19 @@ describe('Argo CD and Flux read what the operator writes', () => {
     assert.deepEqual([read.argo.status, read.kstatus], ['Healthy', 'Current']);
   });
 
-  it('reads a spec the agent would reject as failed, with its reason (InvalidSpec)', async () => {
+  it('reads an invalid spec the API server accepts as failed, with its reason (InvalidSpec)', async () => {
     await f.apply([
       f.smc('too-fast', {
         ...SPEC,
+        // A condition that does not parse: the CRDs' CEL does not judge the condition's grammar.
+        target: { condition: "tags.environment = 'production' AND" },
         priority: 20,
-        agentConfiguration: { highPriorityMessageFrequency: 'PT10H', lowPriorityMessageFrequency: 'PT1H' },
       }),
     ]);
     const stalled = await f.waitFor('smc', 'too-fast', (o) => condition(o, 'Ready').reason === 'InvalidSpec');
     const read = await readBy(stalled);
     assert.equal(read.argo.status, 'Degraded');
-    assert.match(read.argo.message ?? '', /^InvalidSpec: .*highPriorityMessageFrequency/);
+    assert.match(read.argo.message ?? '', /^InvalidSpec: .*condition/);
     assert.equal(read.kstatus, 'Failed');
     assert.equal(await flux(stalled), 'Failed');
   });
