@@ -1,7 +1,8 @@
 // Every RBAC rule the manifests grant is needed: with each rule removed in turn (a Role of its own namespace, the
 // operator run with a token of only those rights), the operator keeps running (no crash loop) and says which
 // right it lacks: the API server's refusal, naming the verb and the resource, in its log. Without `get configmaps`
-// only the TwinConfig that names a ConfigMap is held: the hub's SecurityModuleConfig still converges.
+// only the TwinConfig that names a ConfigMap is held: the hub's SecurityModuleConfig still converges. Without `get
+// secrets` the IoTHub says SecretUnreadable, naming the right to grant.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -98,6 +99,18 @@ async function heldAlone({ namespace }: { namespace: string }) {
   assert.match(held?.message ?? '', /cannot get resource "configmaps".*grant get on configmaps/);
 }
 
+/** Without `get secrets` the IoTHub is not Ready for a reason of its own, whose message names the missing right. */
+async function secretUnreadable({ namespace }: { namespace: string }) {
+  await until(
+    async () => (await readyOf('iothub', 'hub', namespace))?.reason === 'SecretUnreadable',
+    40_000,
+    'the IoTHub whose Secret cannot be read saying SecretUnreadable',
+    250,
+  );
+  const ready = await readyOf('iothub', 'hub', namespace);
+  assert.match(ready?.message ?? '', /cannot get resource "secrets".*grant get on secrets/);
+}
+
 describe('every RBAC rule is needed', () => {
   let emulator: RunningEmulator;
   const operators: OperatorProcess[] = [];
@@ -192,6 +205,7 @@ describe('every RBAC rule is needed', () => {
     // rights let it, and is still running after.
     await Promise.all(cases.map(carriesOn));
     await heldAlone(cases.find((c) => c.removed.resources.includes('configmaps'))!);
+    await secretUnreadable(cases.find((c) => c.removed.resources.includes('secrets'))!);
     for (const { removed, operator } of cases)
       assert.equal(
         operator.process.exitCode,
