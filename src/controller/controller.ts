@@ -324,7 +324,6 @@ export class Controller {
         // Its backoff goes; the reconcile that finds it gone tells its resources and drops what was kept for it
         // (here, a reconcile of it may still be running).
         this.memory.forgetObject(hub.metadata.uid);
-        this.secrets.forget(key);
         this.term?.queue.remove(key);
         this.metrics.recordStatus('IoTHub', hub.metadata.namespace, hub.metadata.name, undefined);
       }

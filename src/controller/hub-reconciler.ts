@@ -59,7 +59,7 @@ export interface HubReconcilerDeps {
   /** Reads the ConfigMaps TwinConfigs name (only those). */
   configMaps?: ConfigMapReader;
   /** Reads the Secrets the IoTHub names (only those, only the keys used). */
-  secrets: Pick<SecretReader, 'forHub'>;
+  secrets: Pick<SecretReader, 'forHub' | 'forget'>;
   writer: KubeWriter;
   events: EventRecorder;
   memory: ControllerMemory;
@@ -110,6 +110,7 @@ export class HubReconciler {
       // Nothing is kept for a hub that does not exist (its resources' statuses go with their own delete events).
       const applied = await this.apply(view, decideWithoutHub(view, context).changes);
       this.deps.memory.drop(hubKey);
+      this.deps.secrets.forget(hubKey);
       return withApplyErrors({ kind: 'done' }, [...prepared.errors, ...applied.errors]);
     }
     const existing: ExistingHubView = { ...view, hub: view.hub };
