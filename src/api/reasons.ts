@@ -252,12 +252,25 @@ export const REASONS = {
   SecretNotFound: {
     ...hubNeedsChange,
     means: 'the Secret it names is missing from its namespace',
-    action: "create it in the IoTHub's namespace; the hub recovers on the Secret's event",
+    action:
+      "create it in the IoTHub's namespace; the hub recovers within `--secret-recheck-interval` (1m), when the Secret is read again",
   },
   SecretKeyMissing: {
     ...hubNeedsChange,
     means: 'the Secret lacks the key (`connectionString` / `ca.crt` by default)',
-    action: "add the key; the hub recovers on the Secret's event",
+    action:
+      'add the key; the hub recovers within `--secret-recheck-interval` (1m), when the Secret is read again',
+  },
+  SecretUnreadable: {
+    uses: ['IoTHub'],
+    ...notReady,
+    reconciling: true,
+    stalled: false,
+    retried: true,
+    means:
+      'the operator could not get the Secret it names (refused, 403: the message names the missing right; or the API server failed, 5xx or no answer)',
+    action:
+      "grant `get` on secrets in the IoTHub's namespace to the operator's ServiceAccount (see manifests/); retried with backoff",
   },
   InvalidConnectionString: {
     ...hubNeedsChange,

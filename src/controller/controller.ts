@@ -1,7 +1,9 @@
-// The controller: informers for IoTHubs, SecurityModuleConfigs and Secrets feed a work queue keyed by hub
+// The controller: informers for IoTHubs, SecurityModuleConfigs and TwinConfigs feed a work queue keyed by hub
 // (`namespace/name`), whose workers run the hub reconciler. An event on a SecurityModuleConfig enqueues its hub
-// (and interrupts a reconcile of it in progress, so the change is planned at once); an IoTHub or a Secret it
-// names changing enqueues the hub. An update is worth a reconcile when it changed the object's generation,
+// (and interrupts a reconcile of it in progress, so the change is planned at once); an IoTHub changing enqueues
+// it. Secrets are not watched (that would take the right to list and watch every Secret of the cluster): the ones
+// IoTHubs name are read by GET at each reconcile, and read again every `secretRecheckMs`, a changed one enqueuing
+// the hubs that use it (secret-reader.ts). An update is worth a reconcile when it changed the object's generation,
 // deletion, reconcile request or hub, told from the object as it was (the informer hands it with the update, as
 // client-go's do): our own status writes and finalizers, and others' labels, enqueue nothing. What is kept between
 // reconciles lives in the ControllerMemory (controller-memory.ts).
@@ -27,7 +29,6 @@ import {
   objectKey,
   PLURALS,
   RECONCILE_REQUESTED_ANNOTATION,
-  type SecretObject,
 } from './kube-objects.js';
 import { isApiServerUnreachable, KubeWriter } from './kube-writer.js';
 import {
@@ -36,7 +37,11 @@ import {
   type NamespacedInformersOptions,
   type ObjectChange,
 } from './namespaced-informers.js';
+import { SecretReader } from './secret-reader.js';
 import { WorkQueue } from './work-queue.js';
+
+/** How often the Secrets IoTHubs name are read again between reconciles (kubelet's refresh of a mounted Secret). */
+export const DEFAULT_SECRET_RECHECK_MS = 60_000;
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -62,6 +67,8 @@ export interface ControllerOptions {
   shutdownGraceMs?: number;
   /** With hubs sharded across replicas, the hubs this one may reconcile (default: all). */
   ownership?: HubOwnership;
+  /** How often the Secrets the hubs read are read again, to notice a rotation without a watch (1 minute). */
+  secretRecheckMs?: number;
 }
 
 function customSource(kubeConfig: KubeConfig, kind: ApiKind): CollectionSource {
@@ -75,16 +82,6 @@ function customSource(kubeConfig: KubeConfig, kind: ApiKind): CollectionSource {
       (namespace
         ? api.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural })
         : api.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as never,
-  };
-}
-
-function secretSource(kubeConfig: KubeConfig): CollectionSource {
-  const api = makeKubeApi(kubeConfig, CoreV1Api);
-  return {
-    name: 'Secrets',
-    path: (namespace) => (namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets'),
-    list: (namespace) =>
-      (namespace ? api.listNamespacedSecret({ namespace }) : api.listSecretForAllNamespaces()) as never,
   };
 }
 
@@ -115,7 +112,7 @@ export class Controller {
   readonly hubs: NamespacedInformers<HubObject & KubernetesObject>;
   readonly configs: NamespacedInformers<ConfigObject & KubernetesObject>;
   readonly twinConfigs: NamespacedInformers<ConfigObject & KubernetesObject>;
-  readonly secrets: NamespacedInformers<SecretObject & KubernetesObject>;
+  readonly secrets: SecretReader;
   readonly writer: KubeWriter;
   readonly events: EventRecorder;
   /** What is kept between reconciles: per hub, and the statuses written. */
@@ -123,7 +120,7 @@ export class Controller {
   readonly metrics: OperatorMetrics;
   private readonly reconciler: HubReconciler;
   /** The workers of the current term (leadership, or the whole run without leader election). */
-  private term?: { queue: WorkQueue; stop: StopController };
+  private term?: { queue: WorkQueue; stop: StopController; recheck: NodeJS.Timeout };
   /** A term being stopped: a second signal can still abandon its hub calls. */
   private draining?: { queue: WorkQueue; stop: StopController };
 
@@ -139,7 +136,7 @@ export class Controller {
     this.hubs = new NamespacedInformers(customSource(kubeConfig, 'IoTHub'), informerOptions);
     this.configs = new NamespacedInformers(customSource(kubeConfig, 'SecurityModuleConfig'), informerOptions);
     this.twinConfigs = new NamespacedInformers(customSource(kubeConfig, 'TwinConfig'), informerOptions);
-    this.secrets = new NamespacedInformers(secretSource(kubeConfig), informerOptions);
+    this.secrets = new SecretReader(makeKubeApi(kubeConfig, CoreV1Api), { logger });
     this.writer = new KubeWriter(makeKubeApi(kubeConfig, CustomObjectsApi), logger);
     this.events = new EventRecorder(makeKubeApi(kubeConfig, CoreV1Api), {
       instance: options.instance,
@@ -161,7 +158,7 @@ export class Controller {
         list: (namespace) => [...this.configs.list(namespace), ...this.twinConfigs.list(namespace)],
       },
       configMaps: new ConfigMapReader(makeKubeApi(kubeConfig, CoreV1Api), logger),
-      secrets: (namespace, name) => this.secrets.get(namespace, name),
+      secrets: this.secrets,
       writer: this.writer,
       events: this.events,
       memory: this.memory,
@@ -201,7 +198,7 @@ export class Controller {
       waitsForApiServer: isApiServerUnreachable,
     });
     const stop = new StopController();
-    this.term = { queue, stop };
+    this.term = { queue, stop, recheck: this.recheckSecretsEvery(queue) };
     const ownership = this.options.ownership;
     queue.start((key, { drain }) => {
       const run = drainAlso(stop.stop, drain);
@@ -226,6 +223,7 @@ export class Controller {
     const term = this.term;
     if (!term) return;
     this.term = undefined;
+    clearInterval(term.recheck);
     this.draining = term;
     term.stop.drain(new Error('stopping the workers'), graceMs);
     await term.queue.shutdown(graceMs + 5000);
@@ -266,13 +264,35 @@ export class Controller {
     return keys;
   }
 
+  /**
+   * Reads the hubs' Secrets again every `secretRecheckMs` while this term lasts (one pass at a time), queuing the hubs
+   * whose Secret changed: a rotated key is used, a deleted Secret or key reported, within that period.
+   */
+  private recheckSecretsEvery(queue: WorkQueue): NodeJS.Timeout {
+    let running = false;
+    const owns = (key: string) => this.options.ownership?.owns(key) ?? true;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.secrets
+        .recheck((key) => {
+          if (this.term?.queue === queue) this.enqueue(key, false);
+        }, owns)
+        .finally(() => {
+          running = false;
+        });
+    }, this.options.secretRecheckMs ?? DEFAULT_SECRET_RECHECK_MS);
+    timer.unref();
+    return timer;
+  }
+
   private enqueue(key: string | undefined, interrupt: boolean): void {
     if (key && (this.options.ownership?.owns(key) ?? true)) this.term?.queue.add(key, { interrupt });
   }
 
   /** Every informer, in the order they start. */
   private get informers() {
-    return [this.hubs, this.configs, this.twinConfigs, this.secrets];
+    return [this.hubs, this.configs, this.twinConfigs];
   }
 
   private route(): void {
@@ -309,14 +329,5 @@ export class Controller {
       }
       this.enqueue(key, true);
     });
-
-    const onSecret = (secret: SecretObject) => {
-      const { namespace, name } = secret.metadata;
-      for (const hub of this.hubs.list(namespace)) {
-        const refs = [hub.spec?.connectionStringSecretRef?.name, hub.spec?.caSecretRef?.name];
-        if (refs.includes(name)) this.enqueue(objectKey(hub.metadata), false);
-      }
-    };
-    this.secrets.onChange(({ object }) => onSecret(object));
   }
 }

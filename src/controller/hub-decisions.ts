@@ -79,7 +79,7 @@ export function decideBlocked(
   );
   if (options.letGo) changes.removeFinalizers.push({ kind: 'IoTHub', object: hub });
   const result: ReconcileResult = isRetried(problem.reason)
-    ? { kind: 'retry', error: new Error(`${problem.reason}: ${problem.message}`) }
+    ? { kind: 'retry', error: problem.cause ?? new Error(`${problem.reason}: ${problem.message}`) }
     : { kind: 'terminal', requeueAfterMs: context.resyncMs };
   return { changes, result, dropHub: false };
 }

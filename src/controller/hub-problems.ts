@@ -15,6 +15,7 @@ export type HubProblemReason = Extract<
   | 'TierWithoutTwins'
   | 'SecretNotFound'
   | 'SecretKeyMissing'
+  | 'SecretUnreadable'
   | 'InvalidConnectionString'
   | 'InvalidHubConfiguration'
   | 'Unauthorized'
@@ -26,6 +27,8 @@ export type HubProblemReason = Extract<
 export interface HubProblem {
   reason: HubProblemReason;
   message: string;
+  /** The failed call behind it, when the queue should know it (an API server that did not answer: retried when back). */
+  cause?: Error;
 }
 
 const MAX_MESSAGE_ISSUES = 5;

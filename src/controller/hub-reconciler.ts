@@ -1,5 +1,5 @@
-// reconcile(hub): the controller's one unit of work. It reads (the IoTHub, its resources and Secrets from the
-// informer caches, and what the controller's memory keeps), prepares (finalizers), runs one step of the hub's
+// reconcile(hub): the controller's one unit of work. It reads (the IoTHub and its resources from the informer
+// caches, the Secrets it names by GET, and what the controller's memory keeps), prepares (finalizers), runs one step of the hub's
 // engine session when the hub can be used, decides from the outcome (pure functions: hub-decisions.ts,
 // config-decisions.ts), and applies what it decided in one place (kube-changes.ts), gathering the errors.
 // Three branches: no IoTHub (its resources say so; nothing is kept for it), a deleted IoTHub (its resources'
@@ -16,7 +16,7 @@ import { departAll, type PlanInputs, planInputs, type ReadConfigMaps } from './c
 import type { ConfigMapReader } from './config-maps.js';
 import type { ControllerMemory } from './controller-memory.js';
 import type { EventRecorder } from './event-recorder.js';
-import { resolveHubCredentials, type SecretLookup } from './hub-credentials.js';
+import { resolveHubCredentials } from './hub-credentials.js';
 import {
   decideAfterStep,
   decideBlocked,
@@ -46,6 +46,7 @@ import {
 } from './kube-objects.js';
 import { isApiServerUnreachable, type KubeWriter } from './kube-writer.js';
 import { type ReconcileResult, withApplyErrors } from './reconcile-result.js';
+import type { SecretReader } from './secret-reader.js';
 
 export interface ObjectCache<T> {
   get(namespace: string, name: string): T | undefined;
@@ -57,7 +58,8 @@ export interface HubReconcilerDeps {
   configs: ObjectCache<ConfigObject>;
   /** Reads the ConfigMaps TwinConfigs name (only those). */
   configMaps?: ConfigMapReader;
-  secrets: SecretLookup;
+  /** Reads the Secrets the IoTHub names (only those, only the keys used). */
+  secrets: Pick<SecretReader, 'forHub' | 'forget'>;
   writer: KubeWriter;
   events: EventRecorder;
   memory: ControllerMemory;
@@ -108,6 +110,7 @@ export class HubReconciler {
       // Nothing is kept for a hub that does not exist (its resources' statuses go with their own delete events).
       const applied = await this.apply(view, decideWithoutHub(view, context).changes);
       this.deps.memory.drop(hubKey);
+      this.deps.secrets.forget(hubKey);
       return withApplyErrors({ kind: 'done' }, [...prepared.errors, ...applied.errors]);
     }
     const existing: ExistingHubView = { ...view, hub: view.hub };
@@ -239,7 +242,7 @@ export class HubReconciler {
   ): Promise<Stepped> {
     const invalid = checkHub(view.hub);
     if (invalid) return { ok: false, problem: invalid, stepFailed: false };
-    const connection = this.connect(view, context);
+    const connection = await this.connect(view, context);
     if ('reason' in connection) return { ok: false, problem: connection, stepFailed: false };
     try {
       const outcome = await connection.session.step(inputs.resources, {
@@ -271,17 +274,19 @@ export class HubReconciler {
    * The hub's connection and session, made from its Secrets. While the IoTHub or a resource of it is being deleted,
    * a Secret deleted with them does not stop the clean-up: the connection already open is used.
    */
-  private connect(
+  private async connect(
     view: ExistingHubView,
     context: DecisionContext,
-  ): { session: HubSession; hostName: string } | HubProblem {
+  ): Promise<{ session: HubSession; hostName: string } | HubProblem> {
     const { hub } = view;
-    const credentials = resolveHubCredentials(hub, this.deps.secrets);
+    const credentials = await this.deps.secrets.forHub(view.key, (lookup) =>
+      resolveHubCredentials(hub, lookup),
+    );
     if (!credentials.ok) {
       const open = this.deps.memory.connection(view.key);
       if (open && (isDeleting(hub) || view.current.some(isDeleting)))
         return { session: open.session, hostName: open.client.hubName };
-      return { reason: credentials.reason, message: credentials.message };
+      return { reason: credentials.reason, message: credentials.message, cause: credentials.cause };
     }
     try {
       const { session } = this.deps.memory.connect(view.key, hub, credentials.credentials, context.resyncMs);

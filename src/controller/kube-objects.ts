@@ -65,14 +65,6 @@ export function configMapNameOf(config: ConfigObject): string | undefined {
   return (config as TwinConfigObject).spec?.schema?.configMapKeyRef?.name;
 }
 
-export interface SecretObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: KubeMeta;
-  /** Values base64-encoded, as the API returns them. */
-  data?: Record<string, string>;
-}
-
 /** `namespace/name`. */
 export function objectKey(metadata: { name: string; namespace?: string }): string {
   return `${metadata.namespace ?? ''}/${metadata.name}`;

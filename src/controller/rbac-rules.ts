@@ -23,8 +23,10 @@ export const RECONCILE_RULES: PolicyRule[] = [
   { apiGroups: [API_GROUP], resources: KINDS.map((k) => `${PLURALS[k]}/status`), verbs: ['patch'] },
   // The ConfigMaps TwinConfigs name for their schema or model: read one by one, never listed or watched.
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
-  // Secrets are read, never written: the connection strings and CA bundles the IoTHubs name.
-  { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
+  // The Secrets the IoTHubs name (connection strings, CA bundles), read one by one by name: never listed, watched
+  // or written. RBAC cannot narrow list or watch to some Secrets (by label or by names not known in advance), so a
+  // watch would mean the right to read every Secret of the cluster (see secret-reader.ts).
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
   // Events on transitions; a repeat within ten minutes patches the first one's count.
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
 ];

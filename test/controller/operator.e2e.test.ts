@@ -57,6 +57,9 @@ describe('the operator end to end', () => {
       namespace,
       '--namespace',
       other,
+      // A fixed Secret is read again within this (1m by default): the test waits for what follows, not a minute.
+      '--secret-recheck-interval',
+      '1s',
     ]);
     return operator;
   };

@@ -114,10 +114,10 @@ describe('manifests/', () => {
     );
   });
 
-  it('grants Secrets read-only, and never get on the watched kinds', async () => {
+  it('grants Secrets get alone (never list or watch), and never get on the watched kinds', async () => {
     const role = (await render('')).find((o) => o.kind === 'ClusterRole');
     const secrets = role.rules.filter((r: any) => r.resources.includes('secrets'));
-    assert.deepEqual(secrets.flatMap((r: any) => r.verbs).sort(), ['list', 'watch']);
+    assert.deepEqual(secrets.flatMap((r: any) => r.verbs).sort(), ['get']);
     for (const rule of role.rules) assert.ok(!rule.verbs.includes('*') && !rule.resources.includes('*'));
   });
 });

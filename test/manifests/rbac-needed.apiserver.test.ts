@@ -1,8 +1,9 @@
 // Every RBAC rule the manifests grant is needed: with each rule removed in turn (a Role of its own namespace, the
 // operator run with a token of only those rights), the operator keeps running (no crash loop) and says which
 // right it lacks: the API server's refusal, naming the verb and the resource, in its log. Without `get configmaps`
-// only the TwinConfig that names a ConfigMap is held: the hub's SecurityModuleConfig still converges. The reviews of
-// secure /metrics are cluster-scoped (a ClusterRole): without one, a scrape is refused and the operator says why.
+// only the TwinConfig that names a ConfigMap is held: the hub's SecurityModuleConfig still converges. Without `get
+// secrets` the IoTHub says SecretUnreadable, naming the right to grant. The reviews of secure /metrics are
+// cluster-scoped (a ClusterRole): without one, a scrape is refused and the operator says why.
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
@@ -135,6 +136,18 @@ async function heldAlone({ namespace }: { namespace: string }) {
   assert.match(held?.message ?? '', /cannot get resource "configmaps".*grant get on configmaps/);
 }
 
+/** Without `get secrets` the IoTHub is not Ready for a reason of its own, whose message names the missing right. */
+async function secretUnreadable({ namespace }: { namespace: string }) {
+  await until(
+    async () => (await readyOf('iothub', 'hub', namespace))?.reason === 'SecretUnreadable',
+    40_000,
+    'the IoTHub whose Secret cannot be read saying SecretUnreadable',
+    250,
+  );
+  const ready = await readyOf('iothub', 'hub', namespace);
+  assert.match(ready?.message ?? '', /cannot get resource "secrets".*grant get on secrets/);
+}
+
 describe('every RBAC rule is needed', () => {
   let emulator: RunningEmulator;
   const operators: OperatorProcess[] = [];
@@ -261,6 +274,7 @@ describe('every RBAC rule is needed', () => {
     // rights let it, and is still running after.
     await Promise.all(cases.map(carriesOn));
     await heldAlone(cases.find((c) => c.removed.resources.includes('configmaps'))!);
+    await secretUnreadable(cases.find((c) => c.removed.resources.includes('secrets'))!);
     for (const { removed, operator } of cases)
       assert.equal(
         operator.process.exitCode,

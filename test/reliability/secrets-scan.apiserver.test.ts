@@ -556,7 +556,9 @@ spec:
       hub('refusing', 'refusing-credentials'),
       smc('refused', 'refusing'),
     ]);
-    const operator = startOperatorProcess(['--kubeconfig', cp.kubeconfig, '--namespace', namespace], {
+    // Each changed Secret is read again within 1s (1m by default).
+    const args = ['--kubeconfig', cp.kubeconfig, '--namespace', namespace, '--secret-recheck-interval', '1s'];
+    const operator = startOperatorProcess(args, {
       LOG_LEVEL: 'debug',
     });
     try {

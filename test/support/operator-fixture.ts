@@ -98,6 +98,8 @@ export async function startOperatorFixture(options: FixtureOptions): Promise<Ope
     session: { pollMs: 100, fullReadWhileWaitingMs: 1500 },
     client: { retry: { baseMs: 20, maxMs: 200, maxAttempts: 3 } },
     shutdownGraceMs: 2000,
+    // A changed Secret is noticed within this (1 minute by default): tests wait for what follows, not a minute.
+    secretRecheckMs: 500,
     ...options.controller,
     metrics: counter,
   });

@@ -37,8 +37,7 @@
   resources:
     - secrets
   verbs:
-    - list
-    - watch
+    - get
 - apiGroups:
     - ""
   resources:

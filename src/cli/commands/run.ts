@@ -1,5 +1,5 @@
-// `iot-security-operator run`: the Kubernetes controller. Watches IoTHubs, SecurityModuleConfigs, TwinConfigs and
-// the Secrets they name, reconciles each hub, and writes status where cluster operators look.
+// `iot-security-operator run`: the Kubernetes controller. Watches IoTHubs, SecurityModuleConfigs and TwinConfigs,
+// reads the Secrets they name, reconciles each hub, and writes status where cluster operators look.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -32,8 +32,8 @@ export const DEFAULT_OPERATOR_MANAGER = 'iot-security-operator';
 
 export const RUN_USAGE = `Usage: iot-security-operator run [options]
 
-Runs the controller: watches IoTHub, SecurityModuleConfig and TwinConfig resources and the Secrets they name
-(and reads the ConfigMaps TwinConfigs name for their schema or model), writes their desired properties to the
+Runs the controller: watches IoTHub, SecurityModuleConfig and TwinConfig resources, reads the Secrets IoTHubs
+name (by name: Secrets are never listed or watched) and the ConfigMaps TwinConfigs name for their schema or model, writes their desired properties to the
 hubs' device and module twins, and reports progress in each resource's status.
 
 Options (named as controller-runtime's where one exists):
@@ -47,6 +47,9 @@ Options (named as controller-runtime's where one exists):
                                  iot-security-operator); two managers of one hub never write each other's settings
   --sync-period 10m              how often the informers list everything again (controller-runtime: SyncPeriod);
                                  each hub is also re-read every spec.resyncInterval to correct drift
+  --secret-recheck-interval 1m   how often the Secrets IoTHubs name are read again between reconciles: a rotated
+                                 key is used, a deleted Secret or key reported, within this time (one GET per
+                                 Secret each time)
   --graceful-shutdown-timeout 10s  on SIGTERM, how long reconciles in progress may take to finish
   --leader-elect                 only the holder of a coordination.k8s.io Lease reconciles; the others keep their
                                  caches warm and take over when it goes (on in the manifests)
@@ -99,6 +102,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
       'max-concurrent-hubs': { type: 'string', default: '0' },
       'manager-id': { type: 'string', default: DEFAULT_OPERATOR_MANAGER },
       'sync-period': { type: 'string', default: '10m' },
+      'secret-recheck-interval': { type: 'string', default: '1m' },
       'graceful-shutdown-timeout': { type: 'string', default: '10s' },
       'leader-elect': { type: 'boolean', default: false },
       'leader-elect-resource-name': { type: 'string', default: 'iot-security-operator-leader' },
@@ -142,6 +146,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
   const namespaces = values.namespace ?? [];
   const syncPeriodMs = duration(values['sync-period'], '--sync-period');
   const graceMs = duration(values['graceful-shutdown-timeout'], '--graceful-shutdown-timeout');
+  const secretRecheckMs = duration(values['secret-recheck-interval'], '--secret-recheck-interval');
   const lease = {
     name: values['leader-elect-resource-name'],
     namespace:
@@ -224,6 +229,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     instance,
     informers: { relistIntervalMs: syncPeriodMs },
     shutdownGraceMs: graceMs,
+    secretRecheckMs,
     // Names this replica in the hubs' request logs (and to the emulator, which tells writers apart by it).
     client: { userAgent: `${PACKAGE_NAME}/${packageVersion()} (${identity})` },
     ownership: sharding,
