@@ -5,7 +5,6 @@ import {
   LEADER_ELECTION_RULES,
   METRICS_AUTH_RULES,
   METRICS_READER_RULES,
-  type PolicyRule,
   RECONCILE_RULES,
   SHARDING_RULES,
 } from '../src/controller/rbac-rules.js';
