@@ -97,7 +97,14 @@ describe('charts/iot-security-operator', () => {
         'Role',
       ])
         assert.ok(kinds.includes(kind), `${kind} is rendered`);
-      assert.equal(kinds.includes('ClusterRole'), variant === 'every namespace');
+      // Watching namespaces, the only cluster-wide rights are the reviews secure /metrics needs (cluster-scoped
+      // APIs) and the reader role for Prometheus.
+      const clusterRoles = objects.filter((o) => o.kind === 'ClusterRole').map((o) => o.metadata.name);
+      assert.equal(
+        clusterRoles.some((name) => !/-metrics-(auth|reader)$/.test(name)),
+        variant === 'every namespace',
+        clusterRoles.join(', '),
+      );
       const result = await kubectl(
         cp.kubeconfig,
         [

@@ -12,12 +12,18 @@ import { until } from '../support/until.js';
 const cp = await sharedControlPlane();
 const NAME = 'iot-security-operator';
 
-/** manifests/namespaced/'s own objects, moved to `namespace` (its Namespace and CRDs are not the install's to take). */
+/**
+ * manifests/namespaced/'s own objects, moved to `namespace`. Its Namespace and CRDs are not the install's to take,
+ * and its cluster-scoped roles (the reviews secure /metrics needs) are left out: on this control plane, shared by
+ * every test file, they would be every test's; the chart is installed without them (metrics.secure=false).
+ */
 async function kustomizeInstall(namespace: string): Promise<any[]> {
   const yaml = await kubectlOk(cp.kubeconfig, ['kustomize', `${REPO}/manifests/namespaced`]);
   return parseAllDocuments(yaml)
     .map((d) => d.toJS())
-    .filter((o) => !['Namespace', 'CustomResourceDefinition'].includes(o.kind))
+    .filter(
+      (o) => !['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind),
+    )
     .map((o) => {
       const moved = JSON.parse(JSON.stringify(o).replaceAll('"iot-security"', `"${namespace}"`));
       if (o.kind === 'Deployment')
@@ -57,7 +63,17 @@ describe('helm install --take-ownership of a kustomize install', () => {
       'ServiceAccount',
     ]);
     const before = await Promise.all(kept.map((o) => uid(o.kind, o.metadata.name, namespace)));
-    const install = ['install', NAME, CHART, '-n', namespace, '--set', `watchNamespaces={${namespace}}`];
+    const install = [
+      'install',
+      NAME,
+      CHART,
+      '-n',
+      namespace,
+      '--set',
+      `watchNamespaces={${namespace}}`,
+      '--set',
+      'metrics.secure=false',
+    ];
 
     // Without --take-ownership Helm refuses objects it did not make.
     const refused = await helm(install, cp.kubeconfig);
