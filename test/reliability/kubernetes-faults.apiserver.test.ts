@@ -360,7 +360,7 @@ describe('the operator through Kubernetes faults', () => {
     assert.ok(expired.length >= 1, 'the restarted API server expired the resumed watches (410 Gone)');
     assert.deepEqual(
       [...firstRestore.keys()].map((name) => name.split(' ')[0]).sort(),
-      ['IoTHubs', 'SecurityModuleConfigs', 'TwinConfigs'], // Secrets are read by GET, not watched,
+      ['IoTHubs', 'SecurityModuleConfigs', 'TwinConfigs'], // Secrets are read by GET, not watched
       'every informer came back',
     );
     // The first informer through tells the others (and the hubs waiting to write status) to try at once: their
