@@ -4,20 +4,15 @@
 // operation's data action. 401 for a missing, invalid or expired credential and for SAS on a hub without local
 // authentication; 403 when the principal lacks the role.
 import type { IncomingMessage } from 'node:http';
-import {
-  dataActionFor,
-  type HubApiOperation,
-  roleAllows,
-  roleToAssign,
-} from '../protocol/iot-hub-roles.js';
+import { dataActionFor, type HubApiOperation, roleAllows, roleToAssign } from '../protocol/iot-hub-roles.js';
 import {
   parseSharedAccessSignature,
   sharedAccessSignatureExpiry,
 } from '../protocol/shared-access-signature.js';
 import type { EntraAuthority } from './entra/authority.js';
 import { HubErrorResponse, hubErrors } from './errors.js';
-import type { EmulatorLog } from './server.js';
 import { type SharedAccessPolicy, verifySharedAccessSignature } from './sas-auth.js';
+import type { EmulatorLog } from './server.js';
 import type { StatsClass } from './stats.js';
 
 const TOKEN_CACHE_LIMIT = 1000;
@@ -63,7 +58,10 @@ export class HubAuthorization {
       return;
     }
     if (hubCall !== undefined && !this.options.localAuthentication()) {
-      this.options.log('debug', 'request refused', { reason: 'local authentication is disabled', url: request.url });
+      this.options.log('debug', 'request refused', {
+        reason: 'local authentication is disabled',
+        url: request.url,
+      });
       throw hubErrors.localAuthDisabled();
     }
     this.checkSignature(request, header);
@@ -98,7 +96,9 @@ export class HubAuthorization {
     pathname: string,
   ): void {
     const entra = this.options.entra;
-    const verdict = entra ? entra.verifyAccessToken(token) : { ok: false as const, reason: 'no Entra authority' };
+    const verdict = entra
+      ? entra.verifyAccessToken(token)
+      : { ok: false as const, reason: 'no Entra authority' };
     if (!verdict.ok) {
       this.options.log('debug', 'request refused', { reason: verdict.reason, url: request.url });
       throw hubErrors.unauthorized();
@@ -110,7 +110,11 @@ export class HubAuthorization {
     const action = dataActionFor(hubCall, pathname.endsWith('/query') && hubCall === 'jobs' ? 'GET' : method);
     const roles = entra.directory.rolesOf(verdict.principal);
     if (roles.some((role) => roleAllows(role, action))) return;
-    this.options.log('debug', 'request forbidden', { principal: verdict.principal, action, url: request.url });
+    this.options.log('debug', 'request forbidden', {
+      principal: verdict.principal,
+      action,
+      url: request.url,
+    });
     throw new HubErrorResponse(
       403,
       'IotHubUnauthorizedAccess',

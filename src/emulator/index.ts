@@ -8,19 +8,18 @@ import { join } from 'node:path';
 import { checkTierUnits, type HubTier, type OperationClass, type Quota } from '../quotas/index.js';
 import type { Clock } from '../runtime/clock.js';
 import { certificatesUsable, createCertificates, type EmulatorCertificates } from './certificates.js';
+import { EntraAuthority } from './entra/authority.js';
+import type { EntraOptions } from './entra/directory.js';
 import { type FaultConfig, isRatio } from './faults.js';
 import { seedFleet } from './fleet.js';
 import { EmulatedHub, type HubSecrets, type NewDevice } from './hub.js';
 import { seedPnpFleet } from './pnp-fleet.js';
 import { randomBytes, streamFor } from './prng.js';
 import type { AgentDelay } from './security-agents.js';
-import { EntraAuthority } from './entra/authority.js';
-import type { EntraOptions } from './entra/directory.js';
 import { createHubServer, type EmulatorLog } from './server.js';
 import { readState, StateSaver, writeState } from './state-file.js';
 import { checkQuotaOverrides } from './throttling.js';
 
-export type { FaultConfig, FaultRule } from './faults.js';
 export { EntraAuthority, MANAGED_IDENTITY_PATH } from './entra/authority.js';
 export type {
   EntraApplication,
@@ -30,6 +29,7 @@ export type {
   TrustedIssuer,
 } from './entra/directory.js';
 export { FEDERATION_AUDIENCE } from './entra/directory.js';
+export type { FaultConfig, FaultRule } from './faults.js';
 export type { EmulatedHub, NewDevice } from './hub.js';
 export type { PnpDeviceStatus } from './pnp-devices.js';
 export {
@@ -258,7 +258,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   let origin = '';
   let localAuthentication = options.localAuthentication ?? true;
   const entra = options.entra
-    ? new EntraAuthority(options.entra, () => origin, () => hub.clock.now())
+    ? new EntraAuthority(
+        options.entra,
+        () => origin,
+        () => hub.clock.now(),
+      )
     : undefined;
   const server = createHubServer({
     hub,

@@ -50,7 +50,11 @@ export function roleAllows(role: HubRole, action: HubDataAction): boolean {
  * Contributor): what a status tells a user to assign.
  */
 export function roleToAssign(action: HubDataAction): HubRole {
-  const narrow: HubRole[] = ['IoT Hub Twin Contributor', 'IoT Hub Registry Contributor', 'IoT Hub Data Reader'];
+  const narrow: HubRole[] = [
+    'IoT Hub Twin Contributor',
+    'IoT Hub Registry Contributor',
+    'IoT Hub Data Reader',
+  ];
   return narrow.find((role) => roleAllows(role, action)) ?? 'IoT Hub Data Contributor';
 }
 
@@ -76,7 +80,9 @@ export function dataActionFor(operation: HubApiOperation, method: string): HubDa
       return verb === 'GET' ? 'Microsoft.Devices/IotHubs/jobs/read' : 'Microsoft.Devices/IotHubs/jobs/write';
     case 'registry':
       if (verb === 'DELETE') return 'Microsoft.Devices/IotHubs/devices/delete';
-      return verb === 'GET' ? 'Microsoft.Devices/IotHubs/devices/read' : 'Microsoft.Devices/IotHubs/devices/write';
+      return verb === 'GET'
+        ? 'Microsoft.Devices/IotHubs/devices/read'
+        : 'Microsoft.Devices/IotHubs/devices/write';
   }
 }
 

@@ -9,6 +9,7 @@ import {
   ManagedIdentityCredential,
 } from '@azure/identity';
 import type { RunningEmulator } from '../../src/emulator/index.js';
+import { rawRequest, registryOf, rejectionOf, startHubEmulator } from '../support/emulator-requests.js';
 import {
   authorityOptions,
   clientCertificate,
@@ -16,7 +17,6 @@ import {
   TENANT,
   tokenRegistry,
 } from '../support/entra.js';
-import { rawRequest, registryOf, rejectionOf, startHubEmulator } from '../support/emulator-requests.js';
 
 const DEVICE = 'device-000001';
 const SCOPE = 'https://iothubs.azure.net/.default';
@@ -64,7 +64,11 @@ describe('the emulator as Microsoft Entra ID and the hub RBAC', () => {
     assert.equal(config.status, 200);
     const document = config.json as Record<string, string>;
     assert.equal(document.token_endpoint, `${emulator.endpoint}/${TENANT}/oauth2/v2.0/token`);
-    const keys = await rawRequest(emulator, { method: 'GET', path: new URL(document.jwks_uri).pathname, authorization: null });
+    const keys = await rawRequest(emulator, {
+      method: 'GET',
+      path: new URL(document.jwks_uri).pathname,
+      authorization: null,
+    });
     assert.equal((keys.json as { keys: { kty: string }[] }).keys[0].kty, 'RSA');
   });
 
@@ -80,11 +84,17 @@ describe('the emulator as Microsoft Entra ID and the hub RBAC', () => {
   it('answers 403 naming the data action and a role that grants it when the role does not', async () => {
     const registry = tokenRegistry(emulator, secretCredential('twin-app'));
     const error = await rejectionOf(registry.get(DEVICE));
-    assert.equal((error as { responseBody?: string }).responseBody?.includes('Microsoft.Devices/IotHubs/devices/read'), true);
+    assert.equal(
+      (error as { responseBody?: string }).responseBody?.includes('Microsoft.Devices/IotHubs/devices/read'),
+      true,
+    );
     const reader = tokenRegistry(emulator, secretCredential('reader-app'));
     await reader.getTwin(DEVICE);
     const write = await rejectionOf(reader.updateTwin(DEVICE, { tags: { entra: 'no' } }, '*'));
-    assert.match(String((write as { responseBody?: string }).responseBody), /twins\/write.*IoT Hub Twin Contributor/);
+    assert.match(
+      String((write as { responseBody?: string }).responseBody),
+      /twins\/write.*IoT Hub Twin Contributor/,
+    );
     assert.equal((write as { response?: { statusCode?: number } }).response?.statusCode, 403);
   });
 
@@ -123,7 +133,7 @@ describe('the emulator as Microsoft Entra ID and the hub RBAC', () => {
       { certificate: `${other.privateKey}\n${other.certificate}` },
       authorityOptions(emulator),
     );
-    assert.match((await rejectionOf(stranger.getToken(SCOPE)) as Error).message, /AADSTS700027/);
+    assert.match(((await rejectionOf(stranger.getToken(SCOPE))) as Error).message, /AADSTS700027/);
   });
 
   it('serves a managed identity through the App Service identity endpoint', async () => {
@@ -131,11 +141,17 @@ describe('the emulator as Microsoft Entra ID and the hub RBAC', () => {
     process.env.IDENTITY_ENDPOINT = `${emulator.endpoint}/_entra/managed-identity`;
     process.env.IDENTITY_HEADER = emulator.entra!.identityHeader;
     try {
-      const credential = new ManagedIdentityCredential({ clientId: 'mi-client', ...authorityOptions(emulator) });
+      const credential = new ManagedIdentityCredential({
+        clientId: 'mi-client',
+        ...authorityOptions(emulator),
+      });
       const registry = tokenRegistry(emulator, credential);
       assert.equal((await registry.getTwin(DEVICE)).responseBody.deviceId, DEVICE);
     } finally {
-      for (const [name, value] of [['IDENTITY_ENDPOINT', saved.endpoint], ['IDENTITY_HEADER', saved.header]] as const) {
+      for (const [name, value] of [
+        ['IDENTITY_ENDPOINT', saved.endpoint],
+        ['IDENTITY_HEADER', saved.header],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -147,7 +163,10 @@ describe('the emulator as Microsoft Entra ID and the hub RBAC', () => {
     const forged = await rawRequest(emulator, { method: 'GET', path, authorization: 'Bearer e30.e30.c2ln' });
     assert.equal(forged.status, 401);
     const { token } = (await secretCredential('twin-app').getToken(SCOPE))!;
-    assert.equal((await rawRequest(emulator, { method: 'GET', path, authorization: `Bearer ${token}` })).status, 200);
+    assert.equal(
+      (await rawRequest(emulator, { method: 'GET', path, authorization: `Bearer ${token}` })).status,
+      200,
+    );
     offset = 2 * 3600_000;
     try {
       const expired = await rawRequest(emulator, { method: 'GET', path, authorization: `Bearer ${token}` });
@@ -164,7 +183,10 @@ describe('the emulator as Microsoft Entra ID and the hub RBAC', () => {
     try {
       const error = await rejectionOf(registryOf(emulator).getTwin(DEVICE));
       assert.equal((error as { response?: { statusCode?: number } }).response?.statusCode, 401);
-      assert.match(String((error as { responseBody?: string }).responseBody), /local authentication .* is disabled/);
+      assert.match(
+        String((error as { responseBody?: string }).responseBody),
+        /local authentication .* is disabled/,
+      );
       const registry = tokenRegistry(emulator, secretCredential('twin-app'));
       assert.equal((await registry.getTwin(DEVICE)).responseBody.deviceId, DEVICE);
       // The emulator's own admin API still takes the owner's signature.

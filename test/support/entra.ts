@@ -2,11 +2,13 @@
 // it (its CA trusted, no instance discovery), a Registry from a token credential, and a certificate for
 // ClientCertificateCredential. Secrets made here are kept for the suite's scan.
 import { webcrypto } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { TokenCredential } from '@azure/identity';
 import iothub, { type Registry } from 'azure-iothub';
-import type { RunningEmulator } from '../../src/emulator/index.js';
+import { FEDERATION_AUDIENCE, type RunningEmulator, type TrustedIssuer } from '../../src/emulator/index.js';
 import { HubHttpsAgent, useHubAgent } from '../../src/hub/sdk-transport.js';
+import { type ControlPlaneInfo, kubectl, kubectlOk } from './control-plane.js';
 import { keepKeys } from './suite-output.js';
 
 export const TENANT = '72f988bf-0000-4000-8000-00000000e17a';
@@ -37,7 +39,12 @@ export async function clientCertificate(): Promise<{ certificate: string; privat
   await import('reflect-metadata');
   const x509 = await import('@peculiar/x509');
   x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-  const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+  const algorithm = {
+    name: 'RSASSA-PKCS1-v1_5',
+    hash: 'SHA-256',
+    publicExponent: new Uint8Array([1, 0, 1]),
+    modulusLength: 2048,
+  };
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
@@ -51,4 +58,51 @@ export async function clientCertificate(): Promise<{ certificate: string; privat
   const privateKey = x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
   keepKeys([Buffer.from(pkcs8).toString('base64')]);
   return { certificate: certificate.toString('pem'), privateKey };
+}
+
+/**
+ * The control plane's service-account issuer, as a cluster's OIDC issuer Entra trusts: its URL and the CA of
+ * its HTTPS certificate. Its discovery document and keys are opened to anonymous readers, as a public issuer
+ * is (AKS serves them publicly): by default only ServiceAccounts may read them.
+ */
+export async function clusterIssuer(cp: ControlPlaneInfo): Promise<TrustedIssuer> {
+  const binding = 'iot-security-operator-test-public-issuer';
+  const exists = await kubectl(cp.kubeconfig, ['get', 'clusterrolebinding', binding]);
+  if (exists.code !== 0) {
+    const created = await kubectl(cp.kubeconfig, [
+      'create',
+      'clusterrolebinding',
+      binding,
+      '--clusterrole=system:service-account-issuer-discovery',
+      '--group=system:unauthenticated',
+    ]);
+    // Another test process may have created it in between.
+    if (created.code !== 0 && !created.stderr.includes('AlreadyExists')) throw new Error(created.stderr);
+  }
+  const discovery = JSON.parse(
+    await kubectlOk(cp.kubeconfig, ['get', '--raw', '/.well-known/openid-configuration']),
+  ) as { issuer: string };
+  return { issuer: discovery.issuer, ca: readFileSync(cp.caFile, 'utf8') };
+}
+
+/** A ServiceAccount token from the TokenRequest API, as the kubelet projects one for workload identity. */
+export async function serviceAccountToken(
+  cp: ControlPlaneInfo,
+  namespace: string,
+  name: string,
+  options: { audience?: string; duration?: string } = {},
+): Promise<string> {
+  const exists = await kubectl(cp.kubeconfig, ['get', 'serviceaccount', name, '-n', namespace]);
+  if (exists.code !== 0) await kubectlOk(cp.kubeconfig, ['create', 'serviceaccount', name, '-n', namespace]);
+  return (
+    await kubectlOk(cp.kubeconfig, [
+      'create',
+      'token',
+      name,
+      '-n',
+      namespace,
+      `--audience=${options.audience ?? FEDERATION_AUDIENCE}`,
+      `--duration=${options.duration ?? '1h'}`,
+    ])
+  ).trim();
 }

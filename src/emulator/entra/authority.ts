@@ -4,24 +4,35 @@
 // token), and an App Service-style managed identity endpoint. It signs access tokens with a key of its own,
 // which the hub checks (verifyAccessToken). Instance discovery is not served: clients set
 // `disableInstanceDiscovery`, as for any authority host that is not a public Azure cloud.
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  randomUUID,
+  timingSafeEqual,
+} from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { IOT_HUB_TOKEN_AUDIENCE } from '../../protocol/iot-hub-roles.js';
 import type { ApiResult } from '../routes.js';
-import { certificateThumbprints, type EntraApplication, EntraDirectory, FEDERATION_AUDIENCE, type EntraOptions } from './directory.js';
+import {
+  certificateThumbprints,
+  type EntraApplication,
+  EntraDirectory,
+  type EntraOptions,
+  FEDERATION_AUDIENCE,
+} from './directory.js';
 import { EntraError, entraErrors } from './errors.js';
 import { IssuerKeys } from './issuer-keys.js';
 import { audiencesOf, type DecodedJwt, decodeJwt, signatureValid, signJwt } from './jwt.js';
-import { createPublicKey } from 'node:crypto';
 
 export const MANAGED_IDENTITY_PATH = '/_entra/managed-identity';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Clock skew tolerated on assertion and token times, as Entra's five minutes. */
 const SKEW_SECONDS = 300;
 
-export type AccessTokenVerdict =
-  | { ok: true; principal: string }
-  | { ok: false; reason: string };
+export type AccessTokenVerdict = { ok: true; principal: string } | { ok: false; reason: string };
 
 function safeEqual(a: string, b: string): boolean {
   const left = createHash('sha256').update(a).digest();
@@ -53,7 +64,9 @@ export class EntraAuthority {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     this.signingKey = privateKey;
     const jwk = publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
-    this.kid = createHash('sha256').update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n })).digest('base64url');
+    this.kid = createHash('sha256')
+      .update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }))
+      .digest('base64url');
     this.publicJwk = { ...jwk, kid: this.kid, use: 'sig', alg: 'RS256' };
   }
 
@@ -74,7 +87,9 @@ export class EntraAuthority {
   handles(pathname: string): boolean {
     return (
       pathname === MANAGED_IDENTITY_PATH ||
-      /^\/[^/]+\/(v2\.0\/\.well-known\/openid-configuration|discovery\/v2\.0\/keys|oauth2\/v2\.0\/token)$/.test(pathname)
+      /^\/[^/]+\/(v2\.0\/\.well-known\/openid-configuration|discovery\/v2\.0\/keys|oauth2\/v2\.0\/token)$/.test(
+        pathname,
+      )
     );
   }
 
@@ -84,10 +99,15 @@ export class EntraAuthority {
       const [, tenant, ...rest] = url.pathname.split('/');
       if (!this.isTenant(tenant)) throw entraErrors.tenantNotFound(tenant);
       const what = rest.join('/');
-      if (what === 'v2.0/.well-known/openid-configuration' && method === 'GET') return json(200, this.openIdConfiguration(tenant));
+      if (what === 'v2.0/.well-known/openid-configuration' && method === 'GET')
+        return json(200, this.openIdConfiguration(tenant));
       if (what === 'discovery/v2.0/keys' && method === 'GET') return json(200, { keys: [this.publicJwk] });
-      if (what === 'oauth2/v2.0/token' && method === 'POST') return json(200, await this.token(tenant, new URLSearchParams(body)));
-      return json(405, { error: 'invalid_request', error_description: `${method} is not allowed on ${url.pathname}` });
+      if (what === 'oauth2/v2.0/token' && method === 'POST')
+        return json(200, await this.token(tenant, new URLSearchParams(body)));
+      return json(405, {
+        error: 'invalid_request',
+        error_description: `${method} is not allowed on ${url.pathname}`,
+      });
     } catch (error) {
       if (error instanceof EntraError) return json(error.status, error.body(new Date(this.nowMs())));
       throw error;
@@ -163,9 +183,14 @@ export class EntraAuthority {
     if (!certificate) throw entraErrors.certificateNotRegistered(app.clientId);
     if (!signatureValid(token, createPublicKey(certificate))) throw entraErrors.invalidSignature();
     this.checkTimes(token);
-    const accepted = [this.tokenEndpoint(tenant), `${this.origin()}/${tenant}`, `${this.origin()}/${tenant}/v2.0`];
+    const accepted = [
+      this.tokenEndpoint(tenant),
+      `${this.origin()}/${tenant}`,
+      `${this.origin()}/${tenant}/v2.0`,
+    ];
     const audience = audiencesOf(claims).find((a) => accepted.includes(a.replace(/\/$/, '')));
-    if (!audience || claims.sub !== app.clientId) throw entraErrors.assertionAudience(audiencesOf(claims).join(','));
+    if (!audience || claims.sub !== app.clientId)
+      throw entraErrors.assertionAudience(audiencesOf(claims).join(','));
   }
 
   /** A token of another issuer the app trusts through a federated credential (WorkloadIdentityCredential). */
@@ -218,14 +243,19 @@ export class EntraAuthority {
   private managedIdentityToken(url: URL, headers: IncomingHttpHeaders): ApiResult {
     const presented = headers['x-identity-header'];
     if (typeof presented !== 'string' || !safeEqual(presented, this.identityHeader))
-      return json(401, { error: { code: 'Unauthorized', message: 'The X-IDENTITY-HEADER is missing or wrong' } });
+      return json(401, {
+        error: { code: 'Unauthorized', message: 'The X-IDENTITY-HEADER is missing or wrong' },
+      });
     const resource = url.searchParams.get('resource');
     if (!resource) return json(400, { error: { code: 'BadRequest', message: 'resource is required' } });
     const clientId = url.searchParams.get('client_id') ?? undefined;
     const identity = this.directory.managedIdentity(clientId);
     if (!identity)
       return json(400, {
-        error: { code: 'BadRequest', message: `No managed identity with client id ${clientId ?? '(system-assigned)'} is assigned to this resource` },
+        error: {
+          code: 'BadRequest',
+          message: `No managed identity with client id ${clientId ?? '(system-assigned)'} is assigned to this resource`,
+        },
       });
     const issued = this.issueAccessToken(identity.clientId, resource.replace(/\/\.default$/, ''));
     const expiresOn = Math.floor(this.nowMs() / 1000) + this.directory.accessTokenLifetimeSeconds;
@@ -242,9 +272,14 @@ export class EntraAuthority {
   verifyAccessToken(token: string): AccessTokenVerdict {
     const decoded = decodeJwt(token);
     if (!decoded) return { ok: false, reason: 'the bearer token is not a JWT' };
-    if (decoded.header.alg !== 'RS256' || decoded.header.kid !== this.kid || !signatureValid(decoded, createPublicKey(this.signingKey)))
+    if (
+      decoded.header.alg !== 'RS256' ||
+      decoded.header.kid !== this.kid ||
+      !signatureValid(decoded, createPublicKey(this.signingKey))
+    )
       return { ok: false, reason: 'the bearer token is not signed by this authority' };
-    if (decoded.claims.iss !== this.issuer()) return { ok: false, reason: `issuer ${String(decoded.claims.iss)}` };
+    if (decoded.claims.iss !== this.issuer())
+      return { ok: false, reason: `issuer ${String(decoded.claims.iss)}` };
     if (!audiencesOf(decoded.claims).some((a) => a.replace(/\/$/, '') === IOT_HUB_TOKEN_AUDIENCE))
       return { ok: false, reason: `audience ${String(decoded.claims.aud)} is not ${IOT_HUB_TOKEN_AUDIENCE}` };
     const now = Math.floor(this.nowMs() / 1000);

@@ -75,8 +75,10 @@ export class EntraDirectory {
     this.tenantId = options.tenantId;
     this.accessTokenLifetimeSeconds = options.accessTokenLifetimeSeconds ?? 3600;
     for (const app of options.applications ?? []) this.applications.set(app.clientId.toLowerCase(), app);
-    for (const mi of options.managedIdentities ?? []) this.managedIdentities.set(mi.clientId.toLowerCase(), mi);
-    for (const [principal, roles] of Object.entries(options.roleAssignments ?? {})) this.assignRoles(principal, roles);
+    for (const mi of options.managedIdentities ?? [])
+      this.managedIdentities.set(mi.clientId.toLowerCase(), mi);
+    for (const [principal, roles] of Object.entries(options.roleAssignments ?? {}))
+      this.assignRoles(principal, roles);
     this.trustedIssuers = options.trustedIssuers ?? [];
   }
 

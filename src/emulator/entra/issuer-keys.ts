@@ -16,7 +16,8 @@ function getJson(url: string, ca: string | undefined): Promise<unknown> {
       {
         ca: ca ? [...tls.rootCertificates, ca] : undefined,
         timeout: 5000,
-        headers: { Accept: 'application/json' },
+        // The API server answers its keys only as application/jwk-set+json (406 to application/json alone).
+        headers: { Accept: 'application/json, application/jwk-set+json' },
       },
       (response) => {
         const chunks: Buffer[] = [];

@@ -31,7 +31,9 @@ export interface DecodedJwt {
 const base64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
 
 /** The algorithm's node:crypto digest and options; undefined for one we do not accept (`none` among them). */
-function algorithm(alg: string): { digest: string; padding?: number; dsaEncoding?: 'ieee-p1363' } | undefined {
+function algorithm(
+  alg: string,
+): { digest: string; padding?: number; dsaEncoding?: 'ieee-p1363' } | undefined {
   switch (alg) {
     case 'RS256':
       return { digest: 'sha256' };
@@ -65,7 +67,12 @@ export function decodeJwt(token: string): DecodedJwt | undefined {
     const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as JwtClaims;
     if (typeof header !== 'object' || header === null || typeof claims !== 'object' || claims === null)
       return undefined;
-    return { header, claims, signedPart: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2], 'base64url') };
+    return {
+      header,
+      claims,
+      signedPart: `${parts[0]}.${parts[1]}`,
+      signature: Buffer.from(parts[2], 'base64url'),
+    };
   } catch {
     return undefined;
   }
@@ -75,11 +82,16 @@ export function signatureValid(token: DecodedJwt, key: KeyObject): boolean {
   const alg = algorithm(token.header.alg);
   if (!alg) return false;
   try {
-    return verify(alg.digest, Buffer.from(token.signedPart), {
-      key,
-      padding: alg.padding,
-      dsaEncoding: alg.dsaEncoding,
-    }, token.signature);
+    return verify(
+      alg.digest,
+      Buffer.from(token.signedPart),
+      {
+        key,
+        padding: alg.padding,
+        dsaEncoding: alg.dsaEncoding,
+      },
+      token.signature,
+    );
   } catch {
     return false;
   }
