@@ -13,6 +13,7 @@ import { StopController } from '../runtime/stop-controller.js';
 import { ConfigMapReader } from './config-maps.js';
 import { ControllerMemory, type ControllerMemoryOptions } from './controller-memory.js';
 import { EventRecorder } from './event-recorder.js';
+import { referencedSecretNames } from './hub-credentials.js';
 import type { HubOwnership } from './hub-ownership.js';
 import { HubReconciler } from './hub-reconciler.js';
 import { makeKubeApi } from './kube-http.js';
@@ -313,8 +314,7 @@ export class Controller {
     const onSecret = (secret: SecretObject) => {
       const { namespace, name } = secret.metadata;
       for (const hub of this.hubs.list(namespace)) {
-        const refs = [hub.spec?.connectionStringSecretRef?.name, hub.spec?.caSecretRef?.name];
-        if (refs.includes(name)) this.enqueue(objectKey(hub.metadata), false);
+        if (referencedSecretNames(hub).includes(name)) this.enqueue(objectKey(hub.metadata), false);
       }
     };
     this.secrets.onChange(({ object }) => onSecret(object));

@@ -3,9 +3,14 @@
 // reason a person can act on, and no message ever holds a key.
 import type { HubCredentials } from '../hub/client-options.js';
 import { parseHubConnectionString } from '../hub/connection-string.js';
+import type { HubTokenAuth } from '../hub/token-credential.js';
 import type { HubObject, SecretObject } from './kube-objects.js';
 
-export type CredentialsProblem = 'SecretNotFound' | 'SecretKeyMissing' | 'InvalidConnectionString';
+export type CredentialsProblem =
+  | 'SecretNotFound'
+  | 'SecretKeyMissing'
+  | 'InvalidConnectionString'
+  | 'TokenFileUnreadable';
 
 export type CredentialsResult =
   | { ok: true; credentials: HubCredentials; hostName: string }
@@ -42,31 +47,135 @@ function secretValue(
   return { ok: true, value: Buffer.from(encoded, 'base64').toString('utf8').trim() };
 }
 
-export function resolveHubCredentials(hub: HubObject, lookup: SecretLookup): CredentialsResult {
+/** The names of the Secrets an IoTHub reads (its credential's and its CA bundle's), for Secret events. */
+export function referencedSecretNames(hub: HubObject): string[] {
+  const spec = hub.spec;
+  return [
+    spec?.connectionStringSecretRef?.name,
+    spec?.auth?.clientSecretRef?.name,
+    spec?.auth?.clientCertificateRef?.name,
+    spec?.caSecretRef?.name,
+  ].filter((name): name is string => name !== undefined);
+}
+
+type Resolved<T> = { ok: true; value: T } | { ok: false; reason: CredentialsProblem; message: string };
+
+function connectionStringOf(
+  hub: HubObject,
+  lookup: SecretLookup,
+): Resolved<{ connectionString: string; hostName: string }> {
   const namespace = hub.metadata.namespace;
-  const connection = secretValue(
-    lookup,
-    namespace,
-    hub.spec.connectionStringSecretRef,
-    'connectionString',
-    'the connection string',
-  );
+  const ref = hub.spec.connectionStringSecretRef;
+  // validate refuses a ConnectionString hub without it, before credentials are resolved.
+  if (!ref)
+    return { ok: false, reason: 'SecretNotFound', message: 'spec.connectionStringSecretRef is not set' };
+  const connection = secretValue(lookup, namespace, ref, 'connectionString', 'the connection string');
   if (!connection.ok) return connection;
-  let hostName: string;
   try {
-    hostName = parseHubConnectionString(connection.value).hostName;
+    return {
+      ok: true,
+      value: {
+        connectionString: connection.value,
+        hostName: parseHubConnectionString(connection.value).hostName,
+      },
+    };
   } catch (error) {
     return {
       ok: false,
       reason: 'InvalidConnectionString',
-      message: `Secret ${namespace}/${hub.spec.connectionStringSecretRef.name}: ${(error as Error).message}`,
+      message: `Secret ${namespace}/${ref.name}: ${(error as Error).message}`,
     };
   }
+}
+
+/**
+ * The Microsoft Entra credential spec.auth describes, with the Secret values it names. The token file and the
+ * authority's defaults come from the operator's environment, as AKS workload identity sets them
+ * (AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST).
+ */
+function tokenAuthOf(hub: HubObject, lookup: SecretLookup, env: NodeJS.ProcessEnv): Resolved<HubTokenAuth> {
+  const namespace = hub.metadata.namespace;
+  const auth = hub.spec.auth!;
+  const authority = {
+    tenantId: auth.tenantId ?? '',
+    clientId: auth.clientId ?? '',
+    authorityHost: auth.authorityHost ?? env.AZURE_AUTHORITY_HOST,
+  };
+  switch (auth.kind) {
+    case 'WorkloadIdentity': {
+      const tokenFilePath = auth.tokenFilePath ?? env.AZURE_FEDERATED_TOKEN_FILE;
+      if (!tokenFilePath)
+        return {
+          ok: false,
+          reason: 'TokenFileUnreadable',
+          message:
+            'no ServiceAccount token file: set spec.auth.tokenFilePath, or run the operator with AKS workload identity (the label azure.workload.identity/use: "true" on its pod sets AZURE_FEDERATED_TOKEN_FILE)',
+        };
+      return { ok: true, value: { kind: 'WorkloadIdentity', ...authority, tokenFilePath } };
+    }
+    case 'ClientSecret': {
+      const secret = secretValue(
+        lookup,
+        namespace,
+        auth.clientSecretRef!,
+        'clientSecret',
+        'the client secret',
+      );
+      if (!secret.ok) return secret;
+      return { ok: true, value: { kind: 'ClientSecret', ...authority, clientSecret: secret.value } };
+    }
+    case 'ClientCertificate': {
+      const ref = auth.clientCertificateRef!;
+      const certificate = secretValue(
+        lookup,
+        namespace,
+        { name: ref.name, key: ref.certificateKey },
+        'tls.crt',
+        'the client certificate',
+      );
+      if (!certificate.ok) return certificate;
+      const key = secretValue(
+        lookup,
+        namespace,
+        { name: ref.name, key: ref.privateKeyKey },
+        'tls.key',
+        "the client certificate's private key",
+      );
+      if (!key.ok) return key;
+      return {
+        ok: true,
+        value: { kind: 'ClientCertificate', ...authority, certificate: `${key.value}\n${certificate.value}` },
+      };
+    }
+    default:
+      return { ok: true, value: { kind: 'ManagedIdentity', clientId: auth.clientId } };
+  }
+}
+
+export function resolveHubCredentials(
+  hub: HubObject,
+  lookup: SecretLookup,
+  env: NodeJS.ProcessEnv = process.env,
+): CredentialsResult {
+  const namespace = hub.metadata.namespace;
   let ca: string | undefined;
   if (hub.spec.caSecretRef) {
     const bundle = secretValue(lookup, namespace, hub.spec.caSecretRef, 'ca.crt', 'the CA bundle');
     if (!bundle.ok) return bundle;
     ca = bundle.value;
   }
-  return { ok: true, credentials: { connectionString: connection.value, ca }, hostName };
+  const kind = hub.spec.auth?.kind ?? 'ConnectionString';
+  if (kind === 'ConnectionString') {
+    const connection = connectionStringOf(hub, lookup);
+    if (!connection.ok) return connection;
+    return {
+      ok: true,
+      credentials: { connectionString: connection.value.connectionString, ca },
+      hostName: connection.value.hostName,
+    };
+  }
+  const hostName = hub.spec.hostName ?? '';
+  const auth = tokenAuthOf(hub, lookup, env);
+  if (!auth.ok) return auth;
+  return { ok: true, credentials: { tokenAuth: { hostName, auth: auth.value }, ca }, hostName };
 }
