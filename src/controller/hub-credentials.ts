@@ -152,30 +152,33 @@ function tokenAuthOf(hub: HubObject, lookup: SecretLookup, env: NodeJS.ProcessEn
   }
 }
 
+function caBundleOf(hub: HubObject, lookup: SecretLookup): Resolved<string | undefined> {
+  if (!hub.spec.caSecretRef) return { ok: true, value: undefined };
+  const bundle = secretValue(lookup, hub.metadata.namespace, hub.spec.caSecretRef, 'ca.crt', 'the CA bundle');
+  return bundle.ok ? { ok: true, value: bundle.value } : bundle;
+}
+
 export function resolveHubCredentials(
   hub: HubObject,
   lookup: SecretLookup,
   env: NodeJS.ProcessEnv = process.env,
 ): CredentialsResult {
-  const namespace = hub.metadata.namespace;
-  let ca: string | undefined;
-  if (hub.spec.caSecretRef) {
-    const bundle = secretValue(lookup, namespace, hub.spec.caSecretRef, 'ca.crt', 'the CA bundle');
-    if (!bundle.ok) return bundle;
-    ca = bundle.value;
-  }
   const kind = hub.spec.auth?.kind ?? 'ConnectionString';
   if (kind === 'ConnectionString') {
     const connection = connectionStringOf(hub, lookup);
     if (!connection.ok) return connection;
+    const ca = caBundleOf(hub, lookup);
+    if (!ca.ok) return ca;
     return {
       ok: true,
-      credentials: { connectionString: connection.value.connectionString, ca },
+      credentials: { connectionString: connection.value.connectionString, ca: ca.value },
       hostName: connection.value.hostName,
     };
   }
   const hostName = hub.spec.hostName ?? '';
   const auth = tokenAuthOf(hub, lookup, env);
   if (!auth.ok) return auth;
-  return { ok: true, credentials: { tokenAuth: { hostName, auth: auth.value }, ca }, hostName };
+  const ca = caBundleOf(hub, lookup);
+  if (!ca.ok) return ca;
+  return { ok: true, credentials: { tokenAuth: { hostName, auth: auth.value }, ca: ca.value }, hostName };
 }
