@@ -13,7 +13,13 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { applyObjects, kubectlOk, sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { startHubEmulator } from '../support/emulator-support.js';
-import { clientSecret, clusterIssuer, serviceAccountToken, TENANT } from '../support/entra.js';
+import {
+  clientCertificate,
+  clientSecret,
+  clusterIssuer,
+  serviceAccountToken,
+  TENANT,
+} from '../support/entra.js';
 import { installCrds } from '../support/kube.js';
 import { fleet } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
@@ -23,6 +29,7 @@ import { until } from '../support/until.js';
 const cp = await sharedControlPlane();
 const WORKLOAD_APP = '3f1e2d4c-0000-4000-8000-00000000a001';
 const SECRET_APP = '3f1e2d4c-0000-4000-8000-00000000a002';
+const CERTIFICATE_APP = '3f1e2d4c-0000-4000-8000-00000000a003';
 
 // Every bearer token the emulator received, to look for in what the operator wrote.
 const bearerTokens = new Set<string>();
@@ -37,6 +44,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
   let namespace: string;
   let operator: OperatorProcess;
   const secret = clientSecret();
+  let certificate: { certificate: string; privateKey: string };
   const folder = mkdtempSync(join(tmpdir(), 'entra-operator-'));
   const serviceAccountTokens: string[] = [];
   const k = (args: string[]) => kubectlOk(cp.kubeconfig, [...args, '-n', namespace]);
@@ -79,6 +87,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     await installCrds(cp);
     namespace = await testNamespace(cp, 'entra-operator');
     const issuer = await clusterIssuer(cp);
+    certificate = await clientCertificate();
     emulator = await startHubEmulator({
       localAuthentication: false,
       entra: {
@@ -92,10 +101,12 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
             ],
           },
           { clientId: SECRET_APP, secrets: [secret] },
+          { clientId: CERTIFICATE_APP, certificates: [certificate.certificate] },
         ],
         roleAssignments: {
           [WORKLOAD_APP]: ['IoT Hub Data Contributor'],
           [SECRET_APP]: ['IoT Hub Twin Contributor'],
+          [CERTIFICATE_APP]: ['IoT Hub Twin Contributor'],
         },
       },
     });
@@ -103,6 +114,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     const objects: object[] = [
       hubSecret('hub-ca', { 'ca.crt': emulator.caCert }),
       hubSecret('app-secret', { clientSecret: secret }),
+      hubSecret('app-certificate', { 'tls.crt': certificate.certificate, 'tls.key': certificate.privateKey }),
       hubSecret('sas', { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert }),
       entraHub('hub', {
         kind: 'WorkloadIdentity',
@@ -128,6 +140,11 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
         kind: 'ClientSecret',
         clientId: SECRET_APP,
         clientSecretRef: { name: 'app-secret' },
+      }),
+      entraHub('by-certificate', {
+        kind: 'ClientCertificate',
+        clientId: CERTIFICATE_APP,
+        clientCertificateRef: { name: 'app-certificate' },
       }),
       iotHub('by-key', {
         connectionStringSecretRef: { name: 'sas' },
@@ -180,8 +197,9 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     assert.match((await ready('iothub', 'no-token-file'))!.message, /ENOENT/);
   });
 
-  it('reaches the hub with a client secret from a Secret', async () => {
+  it('reaches the hub with a client secret, or a certificate and its key, from a Secret', async () => {
     await waitFor('iothub', 'by-secret', (c) => c.status === 'True', 'Ready');
+    await waitFor('iothub', 'by-certificate', (c) => c.status === 'True', 'Ready');
   });
 
   it('is refused with a connection string when the hub has local authentication disabled', async () => {
@@ -198,6 +216,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     for (const [name, text] of sources) {
       for (const [what, needle] of [
         ['the client secret', secret],
+        ['the private key', certificate.privateKey.split('\n')[1]],
         ...serviceAccountTokens.map((t) => ['a ServiceAccount token', t] as const),
         ...[...bearerTokens].map((t) => ['an access token', t] as const),
       ] as const) {
