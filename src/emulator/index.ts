@@ -28,7 +28,7 @@ export type {
   FederatedCredential,
   TrustedIssuer,
 } from './entra/directory.js';
-export { FEDERATION_AUDIENCE } from './entra/directory.js';
+export { checkEntraOptions, FEDERATION_AUDIENCE } from './entra/directory.js';
 export type { FaultConfig, FaultRule } from './faults.js';
 export type { EmulatedHub, NewDevice } from './hub.js';
 export type { PnpDeviceStatus } from './pnp-devices.js';

@@ -102,3 +102,44 @@ export class EntraDirectory {
     return [...(this.assignments.get(principal.toLowerCase()) ?? [])];
   }
 }
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** Checks Entra options read from a file (the emulator's --entra); throws a RangeError naming the bad field. */
+export function checkEntraOptions(value: unknown): EntraOptions {
+  const fail = (what: string): never => {
+    throw new RangeError(what);
+  };
+  if (typeof value !== 'object' || value === null) return fail('must be a JSON object');
+  const options = value as Record<string, unknown>;
+  if (typeof options.tenantId !== 'string' || !options.tenantId) fail('tenantId must be a non-empty string');
+  const list = (name: string) => {
+    const items = options[name] ?? [];
+    if (!Array.isArray(items)) fail(`${name} must be a list`);
+    return items as Record<string, unknown>[];
+  };
+  for (const [i, app] of list('applications').entries()) {
+    if (typeof app?.clientId !== 'string') fail(`applications[${i}].clientId must be a string`);
+    for (const field of ['secrets', 'certificates'])
+      if (app[field] !== undefined && !isStringArray(app[field]))
+        fail(`applications[${i}].${field} must be a list of strings`);
+    for (const [j, credential] of ((app.federatedCredentials ?? []) as Record<string, unknown>[]).entries())
+      if (typeof credential?.issuer !== 'string' || typeof credential.subject !== 'string')
+        fail(`applications[${i}].federatedCredentials[${j}] needs an issuer and a subject`);
+  }
+  for (const [i, identity] of list('managedIdentities').entries())
+    if (typeof identity?.clientId !== 'string') fail(`managedIdentities[${i}].clientId must be a string`);
+  for (const [i, issuer] of list('trustedIssuers').entries())
+    if (typeof issuer?.issuer !== 'string') fail(`trustedIssuers[${i}].issuer must be a string`);
+  const assignments = options.roleAssignments ?? {};
+  if (typeof assignments !== 'object' || assignments === null) fail('roleAssignments must be an object');
+  for (const [principal, roles] of Object.entries(assignments as Record<string, unknown>))
+    if (!isStringArray(roles) || roles.some((r) => !HUB_ROLES.includes(r as HubRole)))
+      fail(`roleAssignments.${principal} must list roles of ${HUB_ROLES.join(', ')}`);
+  const lifetime = options.accessTokenLifetimeSeconds;
+  if (lifetime !== undefined && !(Number.isInteger(lifetime) && (lifetime as number) > 0))
+    fail('accessTokenLifetimeSeconds must be a positive whole number');
+  return options as unknown as EntraOptions;
+}
