@@ -2,15 +2,15 @@
 // API server and the emulator playing Entra and the hub's RBAC: a hub with local authentication disabled reached
 // through workload identity (a TokenRequest-made ServiceAccount token in a file) and converging a
 // SecurityModuleConfig; a role removed and given back; a ServiceAccount token for another audience and a missing
-// token file; the client secret path; a connection string refused. Then the client secret and the ServiceAccount
-// tokens are looked for in everything the operator wrote.
+// token file; the client secret, certificate and managed identity paths; a connection string refused. Then the
+// secrets and tokens are looked for in everything the operator wrote.
 import assert from 'node:assert/strict';
 import { subscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { RunningEmulator } from '../../src/emulator/index.js';
+import { MANAGED_IDENTITY_PATH, type RunningEmulator } from '../../src/emulator/index.js';
 import { applyObjects, kubectlOk, sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { startHubEmulator } from '../support/emulator-support.js';
 import {
@@ -30,6 +30,7 @@ const cp = await sharedControlPlane();
 const WORKLOAD_APP = '3f1e2d4c-0000-4000-8000-00000000a001';
 const SECRET_APP = '3f1e2d4c-0000-4000-8000-00000000a002';
 const CERTIFICATE_APP = '3f1e2d4c-0000-4000-8000-00000000a003';
+const MANAGED_IDENTITY = '3f1e2d4c-0000-4000-8000-00000000a004';
 
 // Every bearer token the emulator received, to look for in what the operator wrote.
 const bearerTokens = new Set<string>();
@@ -103,10 +104,12 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
           { clientId: SECRET_APP, secrets: [secret] },
           { clientId: CERTIFICATE_APP, certificates: [certificate.certificate] },
         ],
+        managedIdentities: [{ clientId: MANAGED_IDENTITY }],
         roleAssignments: {
           [WORKLOAD_APP]: ['IoT Hub Data Contributor'],
           [SECRET_APP]: ['IoT Hub Twin Contributor'],
           [CERTIFICATE_APP]: ['IoT Hub Twin Contributor'],
+          [MANAGED_IDENTITY]: ['IoT Hub Twin Contributor'],
         },
       },
     });
@@ -146,6 +149,14 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
         clientId: CERTIFICATE_APP,
         clientCertificateRef: { name: 'app-certificate' },
       }),
+      iotHub('by-managed-identity', {
+        connectionStringSecretRef: undefined,
+        hostName: emulator.hostName,
+        auth: { kind: 'ManagedIdentity', clientId: MANAGED_IDENTITY },
+        caSecretRef: { name: 'hub-ca' },
+        tier: 'S3',
+        units: 10,
+      }),
       iotHub('by-key', {
         connectionStringSecretRef: { name: 'sas' },
         caSecretRef: { name: 'sas' },
@@ -154,8 +165,11 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
       }),
     ];
     await applyObjects(cp.kubeconfig, objects, ['-n', namespace]);
+    // The managed identity endpoint as App Service sets it in a process's environment.
     operator = startOperatorProcess(['--kubeconfig', cp.kubeconfig, '--namespace', namespace], {
       LOG_LEVEL: 'debug',
+      IDENTITY_ENDPOINT: `${emulator.endpoint}${MANAGED_IDENTITY_PATH}`,
+      IDENTITY_HEADER: emulator.entra!.identityHeader,
     });
   });
   after(async () => {
@@ -202,6 +216,10 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     await waitFor('iothub', 'by-certificate', (c) => c.status === 'True', 'Ready');
   });
 
+  it("reaches the hub with a managed identity from the platform's identity endpoint", async () => {
+    await waitFor('iothub', 'by-managed-identity', (c) => c.status === 'True', 'Ready');
+  });
+
   it('is refused with a connection string when the hub has local authentication disabled', async () => {
     await waitFor('iothub', 'by-key', (c) => c.reason === 'Unauthorized', 'Unauthorized');
   });
@@ -216,6 +234,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     for (const [name, text] of sources) {
       for (const [what, needle] of [
         ['the client secret', secret],
+        ['the identity header', emulator.entra!.identityHeader],
         ['the private key', certificate.privateKey.split('\n')[1]],
         ...serviceAccountTokens.map((t) => ['a ServiceAccount token', t] as const),
         ...[...bearerTokens].map((t) => ['an access token', t] as const),
