@@ -1,7 +1,7 @@
 // The operator as users run it (`run`, its own process) reaching hubs with Microsoft Entra ID, against the real
 // API server and the emulator playing Entra and the hub's RBAC: a hub with local authentication disabled reached
 // through workload identity (a TokenRequest-made ServiceAccount token in a file) and converging a
-// SecurityModuleConfig; a role removed and given back; a ServiceAccount token for another audience and a missing
+// SecurityModuleConfig; a role removed and given back; a ServiceAccount token expired or for another audience, a missing
 // token file; the client secret, certificate and managed identity paths; a connection string refused. Then the
 // secrets and tokens are looked for in everything the operator wrote.
 import assert from 'node:assert/strict';
@@ -42,6 +42,8 @@ subscribe('http.server.request.start', (message) => {
 
 describe('the operator reaching hubs with Microsoft Entra ID', () => {
   let emulator: RunningEmulator;
+  /** An Entra ID two hours ahead, for which a ServiceAccount token valid for one hour has expired. */
+  let later: RunningEmulator;
   let namespace: string;
   let operator: OperatorProcess;
   const secret = clientSecret();
@@ -114,6 +116,23 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
       },
     });
     emulator.addDevices(fleet('entra', 4, { site: 'entra' }));
+    later = await startHubEmulator({
+      localAuthentication: false,
+      clock: { now: () => Date.now() + 2 * 3600_000 },
+      entra: {
+        tenantId: TENANT,
+        trustedIssuers: [issuer],
+        applications: [
+          {
+            clientId: WORKLOAD_APP,
+            federatedCredentials: [
+              { issuer: issuer.issuer, subject: `system:serviceaccount:${namespace}:operator` },
+            ],
+          },
+        ],
+        roleAssignments: { [WORKLOAD_APP]: ['IoT Hub Data Contributor'] },
+      },
+    });
     const objects: object[] = [
       hubSecret('hub-ca', { 'ca.crt': emulator.caCert }),
       hubSecret('app-secret', { clientSecret: secret }),
@@ -149,6 +168,21 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
         clientId: CERTIFICATE_APP,
         clientCertificateRef: { name: 'app-certificate' },
       }),
+      hubSecret('later-ca', { 'ca.crt': later.caCert }),
+      iotHub('expired-token', {
+        connectionStringSecretRef: undefined,
+        hostName: later.hostName,
+        auth: {
+          kind: 'WorkloadIdentity',
+          tenantId: TENANT,
+          clientId: WORKLOAD_APP,
+          authorityHost: later.endpoint,
+          tokenFilePath: await tokenFile('expired', 'operator'),
+        },
+        caSecretRef: { name: 'later-ca' },
+        tier: 'S3',
+        units: 10,
+      }),
       iotHub('by-managed-identity', {
         connectionStringSecretRef: undefined,
         hostName: emulator.hostName,
@@ -175,6 +209,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
   after(async () => {
     await operator?.stop();
     await emulator?.close();
+    await later?.close();
   });
 
   it('converges a SecurityModuleConfig on a hub without local authentication through workload identity', async () => {
