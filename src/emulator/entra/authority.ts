@@ -1,7 +1,7 @@
 // An Entra-like authority on the emulator's HTTPS server, answering what @azure/identity (through MSAL node)
 // asks: the tenant's OpenID configuration, its signing keys, the token endpoint's client-credentials grant
 // (client secret, certificate-signed assertion, federated assertion such as a Kubernetes ServiceAccount
-// token), and an App Service-style managed identity endpoint. It signs access tokens with a key of its own,
+// token), and an App Service-style managed identity endpoint (managed-identity.ts). It signs access tokens with a key of its own,
 // which the hub checks (verifyAccessToken). Instance discovery is not served: clients set
 // `disableInstanceDiscovery`, as for any authority host that is not a public Azure cloud.
 import {
@@ -11,11 +11,11 @@ import {
   type KeyObject,
   randomBytes,
   randomUUID,
-  timingSafeEqual,
 } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { IOT_HUB_TOKEN_AUDIENCE } from '../../protocol/iot-hub-roles.js';
 import type { ApiResult } from '../routes.js';
+import { json, safeEqual } from './answers.js';
 import {
   certificateThumbprints,
   type EntraApplication,
@@ -25,24 +25,17 @@ import {
 } from './directory.js';
 import { EntraError, entraErrors } from './errors.js';
 import { IssuerKeys } from './issuer-keys.js';
+import { MANAGED_IDENTITY_PATH, managedIdentityToken } from './managed-identity.js';
+
+export { MANAGED_IDENTITY_PATH } from './managed-identity.js';
+
 import { audiencesOf, type DecodedJwt, decodeJwt, signatureValid, signJwt } from './jwt.js';
 
-export const MANAGED_IDENTITY_PATH = '/_entra/managed-identity';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Clock skew tolerated on assertion and token times, as Entra's five minutes. */
 const SKEW_SECONDS = 300;
 
 export type AccessTokenVerdict = { ok: true; principal: string } | { ok: false; reason: string };
-
-function safeEqual(a: string, b: string): boolean {
-  const left = createHash('sha256').update(a).digest();
-  const right = createHash('sha256').update(b).digest();
-  return timingSafeEqual(left, right);
-}
-
-function json(status: number, body: unknown): ApiResult {
-  return { status, body, headers: { 'Cache-Control': 'no-store' } };
-}
 
 export class EntraAuthority {
   readonly directory: EntraDirectory;
@@ -70,11 +63,6 @@ export class EntraAuthority {
     this.publicJwk = { ...jwk, kid: this.kid, use: 'sig', alg: 'RS256' };
   }
 
-  /** `https://host:port/TENANT`, the authority clients are given (authorityHost + tenant). */
-  get authorityHost(): string {
-    return this.origin();
-  }
-
   private issuer(): string {
     return `${this.origin()}/${this.directory.tenantId}/v2.0`;
   }
@@ -95,7 +83,13 @@ export class EntraAuthority {
 
   async handle(method: string, url: URL, headers: IncomingHttpHeaders, body: string): Promise<ApiResult> {
     try {
-      if (url.pathname === MANAGED_IDENTITY_PATH) return this.managedIdentityToken(url, headers);
+      if (url.pathname === MANAGED_IDENTITY_PATH)
+        return managedIdentityToken(url, headers, {
+          identityHeader: this.identityHeader,
+          directory: this.directory,
+          nowMs: this.nowMs,
+          issue: (principal, resource) => this.issueAccessToken(principal, resource),
+        });
       const [, tenant, ...rest] = url.pathname.split('/');
       if (!this.isTenant(tenant)) throw entraErrors.tenantNotFound(tenant);
       const what = rest.join('/');
@@ -237,35 +231,6 @@ export class EntraAuthority {
     };
     const token = signJwt({ alg: 'RS256', typ: 'JWT', kid: this.kid }, claims, this.signingKey);
     return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: token };
-  }
-
-  /** App Service's identity endpoint (api-version 2019-08-01): GET ?resource=&client_id= with X-IDENTITY-HEADER. */
-  private managedIdentityToken(url: URL, headers: IncomingHttpHeaders): ApiResult {
-    const presented = headers['x-identity-header'];
-    if (typeof presented !== 'string' || !safeEqual(presented, this.identityHeader))
-      return json(401, {
-        error: { code: 'Unauthorized', message: 'The X-IDENTITY-HEADER is missing or wrong' },
-      });
-    const resource = url.searchParams.get('resource');
-    if (!resource) return json(400, { error: { code: 'BadRequest', message: 'resource is required' } });
-    const clientId = url.searchParams.get('client_id') ?? undefined;
-    const identity = this.directory.managedIdentity(clientId);
-    if (!identity)
-      return json(400, {
-        error: {
-          code: 'BadRequest',
-          message: `No managed identity with client id ${clientId ?? '(system-assigned)'} is assigned to this resource`,
-        },
-      });
-    const issued = this.issueAccessToken(identity.clientId, resource.replace(/\/\.default$/, ''));
-    const expiresOn = Math.floor(this.nowMs() / 1000) + this.directory.accessTokenLifetimeSeconds;
-    return json(200, {
-      access_token: issued.access_token,
-      expires_on: String(expiresOn),
-      resource,
-      token_type: 'Bearer',
-      client_id: identity.clientId,
-    });
   }
 
   /** Checks a hub request's bearer token: this authority's signature, the IoT Hub audience, its times. */
