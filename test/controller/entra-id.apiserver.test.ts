@@ -31,6 +31,7 @@ const WORKLOAD_APP = '3f1e2d4c-0000-4000-8000-00000000a001';
 const SECRET_APP = '3f1e2d4c-0000-4000-8000-00000000a002';
 const CERTIFICATE_APP = '3f1e2d4c-0000-4000-8000-00000000a003';
 const MANAGED_IDENTITY = '3f1e2d4c-0000-4000-8000-00000000a004';
+const READER_APP = '3f1e2d4c-0000-4000-8000-00000000a005';
 
 // Every bearer token the emulator received, to look for in what the operator wrote.
 const bearerTokens = new Set<string>();
@@ -105,6 +106,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
           },
           { clientId: SECRET_APP, secrets: [secret] },
           { clientId: CERTIFICATE_APP, certificates: [certificate.certificate] },
+          { clientId: READER_APP, secrets: [secret] },
         ],
         managedIdentities: [{ clientId: MANAGED_IDENTITY }],
         roleAssignments: {
@@ -112,10 +114,12 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
           [SECRET_APP]: ['IoT Hub Twin Contributor'],
           [CERTIFICATE_APP]: ['IoT Hub Twin Contributor'],
           [MANAGED_IDENTITY]: ['IoT Hub Twin Contributor'],
+          [READER_APP]: ['IoT Hub Data Reader'],
         },
       },
     });
     emulator.addDevices(fleet('entra', 4, { site: 'entra' }));
+    emulator.addDevices(fleet('readonly', 2, { site: 'readonly' }));
     later = await startHubEmulator({
       localAuthentication: false,
       clock: { now: () => Date.now() + 2 * 3600_000 },
@@ -183,6 +187,16 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
         tier: 'S3',
         units: 10,
       }),
+      entraHub('read-only', {
+        kind: 'ClientSecret',
+        clientId: READER_APP,
+        clientSecretRef: { name: 'app-secret' },
+      }),
+      securityModuleConfig('readonly', {
+        hubRef: { name: 'read-only' },
+        target: { condition: "tags.site = 'readonly'" },
+        agentConfiguration: { snapshotFrequency: 'PT6H' },
+      }),
       iotHub('by-managed-identity', {
         connectionStringSecretRef: undefined,
         hostName: emulator.hostName,
@@ -234,9 +248,20 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     await waitFor('iothub', 'hub', (c) => c.status === 'True', 'Ready again after the role is given back');
   });
 
-  it('says why Entra ID refused a token for another audience, and that a token file is missing', async () => {
+  it('names the role a twin write needs when the identity may only read', async () => {
+    await until(
+      async () => (await k(['get', 'smc', 'readonly', '-o', 'json'])).includes("'IoT Hub Twin Contributor'"),
+      60_000,
+      'the SecurityModuleConfig to name the role its writes need',
+    );
+    assert.equal((await ready('iothub', 'read-only'))?.status, 'True');
+  });
+
+  it('says why Entra ID refused an expired token or one for another audience, and that a token file is missing', async () => {
     await waitFor('iothub', 'wrong-audience', (c) => c.reason === 'AuthorityRefused', 'AuthorityRefused');
     assert.match((await ready('iothub', 'wrong-audience'))!.message, /AADSTS700212/);
+    await waitFor('iothub', 'expired-token', (c) => c.reason === 'AuthorityRefused', 'AuthorityRefused');
+    assert.match((await ready('iothub', 'expired-token'))!.message, /AADSTS700024/);
     await waitFor(
       'iothub',
       'no-token-file',
