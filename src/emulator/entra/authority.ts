@@ -35,13 +35,21 @@ const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Clock skew tolerated on assertion and token times, as Entra's five minutes. */
 const SKEW_SECONDS = 300;
 
-export type AccessTokenVerdict = { ok: true; principal: string } | { ok: false; reason: string };
+export type AccessTokenVerdict = { ok: true; principal: string; exp: number } | { ok: false; reason: string };
+
+const VERIFIED_TOKEN_LIMIT = 1000;
 
 export class EntraAuthority {
   readonly directory: EntraDirectory;
   /** The X-IDENTITY-HEADER secret of the managed identity endpoint (IDENTITY_HEADER for its clients). */
   readonly identityHeader = randomBytes(24).toString('base64url');
   private readonly signingKey: KeyObject;
+  private readonly verifyingKey: KeyObject;
+  /**
+   * Tokens already verified, with their principal and expiry: a client sends the same token for an hour, and an
+   * RSA verification per request (33 µs) is most of what checking one costs.
+   */
+  private readonly verified = new Map<string, { principal: string; exp: number }>();
   private readonly publicJwk: Record<string, unknown>;
   private readonly kid: string;
   private readonly issuerKeys: IssuerKeys;
@@ -56,6 +64,7 @@ export class EntraAuthority {
     this.issuerKeys = new IssuerKeys(this.directory.trustedIssuers);
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     this.signingKey = privateKey;
+    this.verifyingKey = publicKey;
     const jwk = publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
     this.kid = createHash('sha256')
       .update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }))
@@ -235,23 +244,37 @@ export class EntraAuthority {
 
   /** Checks a hub request's bearer token: this authority's signature, the IoT Hub audience, its times. */
   verifyAccessToken(token: string): AccessTokenVerdict {
+    const now = Math.floor(this.nowMs() / 1000);
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.exp > now) return { ok: true, principal: known.principal, exp: known.exp };
+      this.verified.delete(token);
+    }
+    const verdict = this.checkAccessToken(token, now);
+    if (verdict.ok) {
+      if (this.verified.size >= VERIFIED_TOKEN_LIMIT) this.verified.clear();
+      this.verified.set(token, { principal: verdict.principal, exp: verdict.exp });
+    }
+    return verdict;
+  }
+
+  private checkAccessToken(token: string, now: number): AccessTokenVerdict {
     const decoded = decodeJwt(token);
     if (!decoded) return { ok: false, reason: 'the bearer token is not a JWT' };
     if (
       decoded.header.alg !== 'RS256' ||
       decoded.header.kid !== this.kid ||
-      !signatureValid(decoded, createPublicKey(this.signingKey))
+      !signatureValid(decoded, this.verifyingKey)
     )
       return { ok: false, reason: 'the bearer token is not signed by this authority' };
     if (decoded.claims.iss !== this.issuer())
       return { ok: false, reason: `issuer ${String(decoded.claims.iss)}` };
     if (!audiencesOf(decoded.claims).some((a) => a.replace(/\/$/, '') === IOT_HUB_TOKEN_AUDIENCE))
       return { ok: false, reason: `audience ${String(decoded.claims.aud)} is not ${IOT_HUB_TOKEN_AUDIENCE}` };
-    const now = Math.floor(this.nowMs() / 1000);
     if (typeof decoded.claims.exp !== 'number' || decoded.claims.exp <= now)
       return { ok: false, reason: `the bearer token expired at ${String(decoded.claims.exp)}` };
     if (typeof decoded.claims.nbf === 'number' && decoded.claims.nbf - SKEW_SECONDS > now)
       return { ok: false, reason: 'the bearer token is not valid yet' };
-    return { ok: true, principal: String(decoded.claims.oid) };
+    return { ok: true, principal: String(decoded.claims.oid), exp: decoded.claims.exp };
   }
 }
