@@ -288,6 +288,30 @@ export const REASONS = {
     action:
       'put a current `iothubowner` (or registry read/write + service connect) connection string in the Secret',
   },
+  TokenFileUnreadable: {
+    ...hubNeedsChange,
+    retried: true,
+    means:
+      'workload identity: the ServiceAccount token file is missing or unreadable (no `tokenFilePath` and no AZURE_FEDERATED_TOKEN_FILE, or the projected volume is not mounted)',
+    action:
+      'label the operator\'s pod `azure.workload.identity/use: "true"` (AKS) or mount a projected ServiceAccount token with audience api://AzureADTokenExchange and set `tokenFilePath`; retried with backoff (docs/entra-id.md)',
+  },
+  AuthorityRefused: {
+    ...hubNeedsChange,
+    retried: true,
+    means:
+      "Microsoft Entra ID gave no token: the message has the authority's AADSTS code and text (e.g. AADSTS70021 no federated credential for this ServiceAccount subject, AADSTS700212 wrong audience, AADSTS700024 expired assertion, AADSTS7000215 wrong client secret, AADSTS700016 unknown client id)",
+    action:
+      "fix what the AADSTS code names on the Azure side (federated credential issuer/subject/audience, the app's secret or certificate, tenant and client id in `spec.auth`); retried with backoff (docs/entra-id.md)",
+  },
+  HubRoleMissing: {
+    ...hubNeedsChange,
+    retried: true,
+    means:
+      'the hub answered 403: the Microsoft Entra identity has no role granting the data action of an operation (the message names the action and the role)',
+    action:
+      'assign the role the message names on the hub (`az role assignment create --role "IoT Hub Twin Contributor"`, or "IoT Hub Data Contributor" for modules too); retried with backoff',
+  },
   TierWithoutTwins: {
     ...hubNeedsChange,
     means: 'a Basic tier (B1-B3) has no device or module twins',

@@ -109,7 +109,8 @@ export class ControllerMemory implements HubMetricsSource {
     if (state.connection?.fingerprint === fingerprint) return state.connection;
     this.disconnect(key);
     const logger = this.options.logger;
-    const hostName = parseHubConnectionString(clientOptions.connectionString).hostName;
+    const hostName =
+      clientOptions.tokenAuth?.hostName ?? parseHubConnectionString(clientOptions.connectionString!).hostName;
     const limits = rateLimitsFor(hostName, clientOptions.tier, clientOptions.units, clientOptions.rateLimits);
     let rateLimiter = state.limiter;
     if (rateLimiter && rateLimiter.hubName === hostName) rateLimiter.configure(limits);

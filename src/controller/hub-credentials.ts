@@ -3,6 +3,7 @@
 // only the keys asked for). Every failure has a reason a person can act on, and no message ever holds a key.
 import type { HubCredentials } from '../hub/client-options.js';
 import { parseHubConnectionString } from '../hub/connection-string.js';
+import type { HubTokenAuth } from '../hub/token-credential.js';
 import type { HubObject } from './kube-objects.js';
 import type { KubeCallError } from './kube-writer.js';
 import type { SecretLookup } from './secret-reader.js';
@@ -13,7 +14,8 @@ export type CredentialsProblem =
   | 'SecretNotFound'
   | 'SecretKeyMissing'
   | 'SecretUnreadable'
-  | 'InvalidConnectionString';
+  | 'InvalidConnectionString'
+  | 'TokenFileUnreadable';
 
 export type CredentialsFailure = {
   ok: false;
@@ -62,34 +64,137 @@ export async function secretValue(
   return { ok: true, value: value.trim() };
 }
 
-export async function resolveHubCredentials(
+type Resolved<T> = { ok: true; value: T } | CredentialsFailure;
+
+async function connectionStringOf(
   hub: HubObject,
   lookup: SecretLookup,
-): Promise<CredentialsResult> {
+): Promise<Resolved<{ connectionString: string; hostName: string }>> {
   const namespace = hub.metadata.namespace;
-  const connection = await secretValue(
-    lookup,
-    namespace,
-    hub.spec.connectionStringSecretRef,
-    'connectionString',
-    'the connection string',
-  );
+  const ref = hub.spec.connectionStringSecretRef;
+  // validate refuses a ConnectionString hub without it, before credentials are resolved.
+  if (!ref)
+    return { ok: false, reason: 'SecretNotFound', message: 'spec.connectionStringSecretRef is not set' };
+  const connection = await secretValue(lookup, namespace, ref, 'connectionString', 'the connection string');
   if (!connection.ok) return connection;
-  let hostName: string;
   try {
-    hostName = parseHubConnectionString(connection.value).hostName;
+    return {
+      ok: true,
+      value: {
+        connectionString: connection.value,
+        hostName: parseHubConnectionString(connection.value).hostName,
+      },
+    };
   } catch (error) {
     return {
       ok: false,
       reason: 'InvalidConnectionString',
-      message: `Secret ${namespace}/${hub.spec.connectionStringSecretRef.name}: ${(error as Error).message}`,
+      message: `Secret ${namespace}/${ref.name}: ${(error as Error).message}`,
     };
   }
-  let ca: string | undefined;
-  if (hub.spec.caSecretRef) {
-    const bundle = await secretValue(lookup, namespace, hub.spec.caSecretRef, 'ca.crt', 'the CA bundle');
-    if (!bundle.ok) return bundle;
-    ca = bundle.value;
+}
+
+/**
+ * The Microsoft Entra credential spec.auth describes, with the Secret values it names. The token file and the
+ * authority's defaults come from the operator's environment, as AKS workload identity sets them
+ * (AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST).
+ */
+async function tokenAuthOf(
+  hub: HubObject,
+  lookup: SecretLookup,
+  env: NodeJS.ProcessEnv,
+): Promise<Resolved<HubTokenAuth>> {
+  const namespace = hub.metadata.namespace;
+  const auth = hub.spec.auth!;
+  const authority = {
+    tenantId: auth.tenantId ?? '',
+    clientId: auth.clientId ?? '',
+    authorityHost: auth.authorityHost ?? env.AZURE_AUTHORITY_HOST,
+  };
+  switch (auth.kind) {
+    case 'WorkloadIdentity': {
+      const tokenFilePath = auth.tokenFilePath ?? env.AZURE_FEDERATED_TOKEN_FILE;
+      if (!tokenFilePath)
+        return {
+          ok: false,
+          reason: 'TokenFileUnreadable',
+          message:
+            'no ServiceAccount token file: set spec.auth.tokenFilePath, or run the operator with AKS workload identity (the label azure.workload.identity/use: "true" on its pod sets AZURE_FEDERATED_TOKEN_FILE)',
+        };
+      return { ok: true, value: { kind: 'WorkloadIdentity', ...authority, tokenFilePath } };
+    }
+    case 'ClientSecret': {
+      const secret = await secretValue(
+        lookup,
+        namespace,
+        auth.clientSecretRef!,
+        'clientSecret',
+        'the client secret',
+      );
+      if (!secret.ok) return secret;
+      return { ok: true, value: { kind: 'ClientSecret', ...authority, clientSecret: secret.value } };
+    }
+    case 'ClientCertificate': {
+      const ref = auth.clientCertificateRef!;
+      const certificate = await secretValue(
+        lookup,
+        namespace,
+        { name: ref.name, key: ref.certificateKey },
+        'tls.crt',
+        'the client certificate',
+      );
+      if (!certificate.ok) return certificate;
+      const key = await secretValue(
+        lookup,
+        namespace,
+        { name: ref.name, key: ref.privateKeyKey },
+        'tls.key',
+        "the client certificate's private key",
+      );
+      if (!key.ok) return key;
+      return {
+        ok: true,
+        value: { kind: 'ClientCertificate', ...authority, certificate: `${key.value}\n${certificate.value}` },
+      };
+    }
+    default:
+      return { ok: true, value: { kind: 'ManagedIdentity', clientId: auth.clientId } };
   }
-  return { ok: true, credentials: { connectionString: connection.value, ca }, hostName };
+}
+
+async function caBundleOf(hub: HubObject, lookup: SecretLookup): Promise<Resolved<string | undefined>> {
+  if (!hub.spec.caSecretRef) return { ok: true, value: undefined };
+  const bundle = await secretValue(
+    lookup,
+    hub.metadata.namespace,
+    hub.spec.caSecretRef,
+    'ca.crt',
+    'the CA bundle',
+  );
+  return bundle.ok ? { ok: true, value: bundle.value } : bundle;
+}
+
+export async function resolveHubCredentials(
+  hub: HubObject,
+  lookup: SecretLookup,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CredentialsResult> {
+  const kind = hub.spec.auth?.kind ?? 'ConnectionString';
+  if (kind === 'ConnectionString') {
+    const connection = await connectionStringOf(hub, lookup);
+    if (!connection.ok) return connection;
+    const ca = await caBundleOf(hub, lookup);
+    if (!ca.ok) return ca;
+    return {
+      ok: true,
+      credentials: { connectionString: connection.value.connectionString, ca: ca.value },
+      hostName: connection.value.hostName,
+    };
+  }
+  const hostName = hub.spec.hostName ?? '';
+  const auth = await tokenAuthOf(hub, lookup, env);
+  if (!auth.ok) return auth;
+  const ca = await caBundleOf(hub, lookup);
+  if (!ca.ok) return ca;
+  return { ok: true, credentials: { tokenAuth: { hostName, auth: auth.value }, ca: ca.value }, hostName };
 }

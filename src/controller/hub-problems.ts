@@ -19,6 +19,9 @@ export type HubProblemReason = Extract<
   | 'InvalidConnectionString'
   | 'InvalidHubConfiguration'
   | 'Unauthorized'
+  | 'TokenFileUnreadable'
+  | 'AuthorityRefused'
+  | 'HubRoleMissing'
   | 'QuotaExceeded'
   | 'HubThrottled'
   | 'HubUnreachable'
@@ -60,6 +63,9 @@ export function hubProblemOf(error: unknown, hostName: string): HubProblem {
   const message = (error as Error)?.message ?? String(error);
   if (isHubError(error, 'Unauthorized'))
     return { reason: 'Unauthorized', message: `hub ${hostName} refused the credentials: ${message}` };
+  if (isHubError(error, 'Forbidden')) return { reason: 'HubRoleMissing', message };
+  if (isHubError(error, 'CredentialRefused'))
+    return { reason: error.credentialProblem ?? 'AuthorityRefused', message };
   if (needsChangeToRecover(error)) return { reason: 'InvalidHubConfiguration', message };
   if (isHubError(error, 'Throttled')) {
     const reason = throttlingReason(error.statusCode);

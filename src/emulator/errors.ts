@@ -18,6 +18,12 @@ export class HubErrorResponse extends Error {
 
 export const hubErrors = {
   unauthorized: () => new HubErrorResponse(401, 'IotHubUnauthorizedAccess', 'Unauthorized'),
+  localAuthDisabled: () =>
+    new HubErrorResponse(
+      401,
+      'IotHubUnauthorizedAccess',
+      'Unauthorized: local authentication (shared access policies) is disabled for this IoT hub, use a Microsoft Entra ID token',
+    ),
   invalidProtocolVersion: (version: string | null) =>
     new HubErrorResponse(
       400,

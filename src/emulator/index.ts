@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { checkTierUnits, type HubTier, type OperationClass, type Quota } from '../quotas/index.js';
 import type { Clock } from '../runtime/clock.js';
 import { certificatesUsable, createCertificates, type EmulatorCertificates } from './certificates.js';
+import { EntraAuthority } from './entra/authority.js';
+import type { EntraOptions } from './entra/directory.js';
 import { type FaultConfig, isRatio } from './faults.js';
 import { seedFleet } from './fleet.js';
 import { EmulatedHub, type HubSecrets, type NewDevice } from './hub.js';
@@ -18,6 +20,15 @@ import { createHubServer, type EmulatorLog } from './server.js';
 import { readState, StateSaver, writeState } from './state-file.js';
 import { checkQuotaOverrides } from './throttling.js';
 
+export { EntraAuthority, MANAGED_IDENTITY_PATH } from './entra/authority.js';
+export type {
+  EntraApplication,
+  EntraManagedIdentity,
+  EntraOptions,
+  FederatedCredential,
+  TrustedIssuer,
+} from './entra/directory.js';
+export { checkEntraOptions, FEDERATION_AUDIENCE } from './entra/directory.js';
 export type { FaultConfig, FaultRule } from './faults.js';
 export type { EmulatedHub, NewDevice } from './hub.js';
 export type { PnpDeviceStatus } from './pnp-devices.js';
@@ -88,6 +99,13 @@ export interface EmulatorOptions {
   /** How often a changed hub is saved to `statePath`; 2000 ms by default, 0 saves only on close. */
   stateSaveIntervalMs?: number;
   log?: EmulatorLog;
+  /**
+   * Play Microsoft Entra ID too: an authority for this tenant on the same port (authority host = `endpoint`),
+   * whose access tokens the hub accepts per the role assignments given here.
+   */
+  entra?: EntraOptions;
+  /** False disables local authentication: the hub's API refuses shared access signatures (401). */
+  localAuthentication?: boolean;
 }
 
 export interface RunningEmulator {
@@ -104,6 +122,10 @@ export interface RunningEmulator {
   seed: number;
   /** The hub itself: store, agents, stats, faults, jobs. */
   hub: EmulatedHub;
+  /** The Entra authority (when `entra` was given): its directory's role assignments may change at any time. */
+  entra?: EntraAuthority;
+  /** Turns local (SAS) authentication on the hub's API on or off. */
+  setLocalAuthentication(enabled: boolean): void;
   addDevices(devices: NewDevice[]): void;
   setDeviceOnline(deviceId: string, online: boolean): void;
   /** Resolves when no simulated agent has a configuration read pending. */
@@ -233,7 +255,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (seededPnp > 0) log('info', 'IoT Plug and Play devices seeded', { devices: seededPnp });
 
   let audiences: string[] = [];
-  const server = createHubServer({ hub, certificates, audiences: () => audiences, log });
+  let origin = '';
+  let localAuthentication = options.localAuthentication ?? true;
+  const entra = options.entra
+    ? new EntraAuthority(
+        options.entra,
+        () => origin,
+        () => hub.clock.now(),
+      )
+    : undefined;
+  const server = createHubServer({
+    hub,
+    certificates,
+    audiences: () => audiences,
+    localAuthentication: () => localAuthentication,
+    entra,
+    log,
+  });
   // Every TCP connection, so that stopping ends them all: closeAllConnections() knows only those past their TLS
   // handshake, and a client's connection still in its handshake would then be served, kept alive, and hold the
   // stop for as long as the client kept using it.
@@ -254,6 +292,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     ? `localhost:${port}`
     : `${host.includes(':') ? `[${host}]` : host}:${port}`;
   audiences = ownAudiences(host, port, hostName);
+  origin = `https://${hostName}`;
 
   const temporaryDir = options.statePath ? undefined : await mkdtemp(join(tmpdir(), 'iot-hub-emulator-'));
   const caFile = options.statePath ? `${options.statePath}.ca.pem` : join(temporaryDir!, 'ca.pem');
@@ -297,6 +336,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     caCert: certificates.caCert,
     seed,
     hub,
+    entra,
+    setLocalAuthentication: (enabled) => {
+      localAuthentication = enabled;
+    },
     addDevices: (devices) => {
       for (const device of devices) hub.addDevice(device);
     },

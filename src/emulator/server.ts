@@ -4,19 +4,16 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  parseSharedAccessSignature,
-  sharedAccessSignatureExpiry,
-} from '../protocol/shared-access-signature.js';
 import { adminRoutes } from './admin-api.js';
 import type { EmulatorCertificates } from './certificates.js';
+import type { EntraAuthority } from './entra/authority.js';
 import { errorBody, HubErrorResponse, hubErrors } from './errors.js';
 import type { FaultDecision, FaultStatus } from './faults.js';
 import type { EmulatedHub } from './hub.js';
 import { API_VERSIONS, hubRoutes } from './hub-api.js';
+import { HubAuthorization } from './hub-authorization.js';
 import type { ApiResult } from './routes.js';
 import { Router } from './routes.js';
-import { verifySharedAccessSignature } from './sas-auth.js';
 import type { FaultKind, StatsClass } from './stats.js';
 
 export type EmulatorLogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -29,13 +26,16 @@ export type EmulatorLog = (
 const DEFAULT_MAX_BODY = 256 * 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';
 const NO_FAULT: FaultDecision = { latencyMs: 0, action: { kind: 'none' } };
-const TOKEN_CACHE_LIMIT = 1000;
 
 export interface HubServerOptions {
   hub: EmulatedHub;
   certificates: EmulatorCertificates;
   /** Host names a SAS token may be scoped to (the connection string's HostName), filled in once listening. */
   audiences: () => readonly string[];
+  /** False refuses shared access signatures on the hub's API (Microsoft Entra ID only). */
+  localAuthentication: () => boolean;
+  /** The Entra-like authority served on the same port, whose access tokens the hub accepts. */
+  entra?: EntraAuthority;
   log: EmulatorLog;
 }
 
@@ -149,28 +149,14 @@ function sendError(
 export function createHubServer(options: HubServerOptions): https.Server {
   const { hub, log } = options;
   const router = new Router([...hubRoutes(hub), ...adminRoutes(hub)]);
-  // Tokens already verified, with their expiry: the SDK signs one token per hour and sends it every call.
-  const verifiedTokens = new Map<string, number>();
-
-  const authorize = (request: IncomingMessage): void => {
-    const header = request.headers.authorization;
-    const nowSeconds = Math.floor(hub.clock.now() / 1000);
-    const cachedExpiry = header ? verifiedTokens.get(header) : undefined;
-    if (cachedExpiry !== undefined && cachedExpiry > nowSeconds) return;
-    // Only the emulator's own names: never the request's Host header, which the client chooses.
-    const verdict = verifySharedAccessSignature(header, {
-      policies: hub.secrets.policies,
-      audiences: options.audiences(),
-      nowSeconds,
-    });
-    if (!verdict.ok) {
-      log('debug', 'request refused', { reason: verdict.reason, url: request.url });
-      throw hubErrors.unauthorized();
-    }
-    if (verifiedTokens.size >= TOKEN_CACHE_LIMIT) verifiedTokens.clear();
-    // Cached until the expiry that was verified (the parser refuses a token that gives two).
-    verifiedTokens.set(header!, sharedAccessSignatureExpiry(parseSharedAccessSignature(header!)!) ?? 0);
-  };
+  const authorization = new HubAuthorization({
+    policies: () => hub.secrets.policies,
+    audiences: options.audiences,
+    nowMs: () => hub.clock.now(),
+    localAuthentication: options.localAuthentication,
+    entra: options.entra,
+    log,
+  });
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     let operation: StatsClass = 'unknown';
@@ -179,11 +165,23 @@ export function createHubServer(options: HubServerOptions): https.Server {
     let writeAnswered: (() => void) | undefined;
     try {
       const url = new URL(request.url ?? '/', 'https://hub');
+      if (options.entra?.handles(url.pathname)) {
+        operation = 'entra';
+        const result = await options.entra.handle(
+          request.method ?? 'GET',
+          url,
+          request.headers,
+          await readBody(request, DEFAULT_MAX_BODY),
+        );
+        status = result.status;
+        send(response, result);
+        return;
+      }
       match = router.match(request.method ?? 'GET', url.pathname);
       // The class is known from the route alone, so refusals (401, 413, 400) are counted under it.
       if (match) operation = match.route.operation;
       // Authorized on the headers, before any of the body is read.
-      authorize(request);
+      authorization.check(request, operation, url.pathname);
       // Twin updates and registry writes (a module created): what two replicas must never send one hub at once.
       if (operation === 'twinUpdate' || (operation === 'registry' && request.method !== 'GET'))
         writeAnswered = hub.stats.twinWriteStarted(request.headers['user-agent'] ?? '', hub.clock.now());
@@ -195,7 +193,9 @@ export function createHubServer(options: HubServerOptions): https.Server {
       const text = await readBody(request, match.route.maxBodyBytes ?? DEFAULT_MAX_BODY);
       const body = parseJson(text);
       const fault =
-        operation === 'admin' || operation === 'unknown' ? NO_FAULT : hub.faults.decide(operation);
+        operation === 'admin' || operation === 'unknown' || operation === 'entra'
+          ? NO_FAULT
+          : hub.faults.decide(operation);
       if (fault.latencyMs > 0) await sleep(fault.latencyMs);
       if (fault.action.kind === 'error') {
         hub.stats.recordFault(operation, String(fault.action.status) as FaultKind);
@@ -207,7 +207,8 @@ export function createHubServer(options: HubServerOptions): https.Server {
         response.socket?.destroy();
         return;
       }
-      if (operation !== 'admin' && operation !== 'unknown') hub.throttle.admit(operation);
+      if (operation !== 'admin' && operation !== 'unknown' && operation !== 'entra')
+        hub.throttle.admit(operation);
       const result = await match.route.handle({
         method: request.method ?? 'GET',
         params: match.params,

@@ -1,7 +1,8 @@
 // Request counts by operation class and status code, so tests and benchmarks can count a client's calls.
 import type { OperationClass } from '../quotas/index.js';
 
-export type StatsClass = OperationClass | 'admin' | 'unknown';
+/** 'entra': the token authority's requests (discovery, keys, tokens), counted apart from the hub's. */
+export type StatsClass = OperationClass | 'admin' | 'entra' | 'unknown';
 
 /** An injected fault: an error status, a connection dropped before handling, or reset after it. */
 export type FaultKind = '429' | '500' | '503' | 'drop' | 'reset';

@@ -2,19 +2,24 @@
 // hub client's options, shared by both drivers.
 import type { IoTHubSpec } from '../api/generated/types.js';
 import type { HubClientOptions } from './hub-client.js';
+import type { HubTokenAuth } from './token-credential.js';
 
-export interface HubCredentials {
-  connectionString: string;
-  /** PEM bundle to trust besides the system roots. */
+/** A connection string, or a hub host name and the Microsoft Entra credential to reach it with. */
+export type HubCredentials = (
+  | { connectionString: string; tokenAuth?: undefined }
+  | { connectionString?: undefined; tokenAuth: { hostName: string; auth: HubTokenAuth } }
+) & {
+  /** PEM bundle to trust besides the system roots (the hub's, and the authority's). */
   ca?: string;
-}
+};
 
 export function hubClientOptionsFrom(
   spec: Pick<IoTHubSpec, 'tier' | 'units' | 'rateLimits'>,
   credentials: HubCredentials,
-): Pick<HubClientOptions, 'connectionString' | 'ca' | 'tier' | 'units' | 'rateLimits'> {
+): Pick<HubClientOptions, 'connectionString' | 'tokenAuth' | 'ca' | 'tier' | 'units' | 'rateLimits'> {
   return {
     connectionString: credentials.connectionString,
+    tokenAuth: credentials.tokenAuth,
     ca: credentials.ca,
     tier: spec.tier ?? 'S1',
     units: spec.units ?? 1,

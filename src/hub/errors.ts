@@ -2,10 +2,12 @@
 // when there was an answer, and a message that names the hub and the cause, never a key or a signature.
 import { redactSecrets } from '../observability/redact.js';
 import { HUB_ERROR_NAMES, HUB_ERROR_NUMBERS } from '../protocol/error-codes.js';
+import { type HubDataAction, type HubRole, roleToAssign } from '../protocol/iot-hub-roles.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { httpStatusOf } from '../runtime/http-status.js';
 import { isTransientSocketError } from '../runtime/socket-errors.js';
 import { AbortedError } from '../runtime/stop.js';
+import type { CredentialProblem } from './token-credential.js';
 
 /**
  * What a caller can do about an error. Whether the client itself retries is decided by the status (see
@@ -21,6 +23,10 @@ import { AbortedError } from '../runtime/stop.js';
  *   hub-client-api.ts).
  */
 export type HubErrorKind =
+  /** 403 IotHubUnauthorizedAccess: the Entra identity lacks the role granting the call's data action. */
+  | 'Forbidden'
+  /** Microsoft Entra ID gave no token: the ServiceAccount token file cannot be read, or the authority refused. */
+  | 'CredentialRefused'
   | 'NotFound'
   | 'PreconditionFailed'
   | 'Throttled'
@@ -43,6 +49,10 @@ export interface HubErrorDetails {
   networkCode?: string;
   /** The wait the hub asked for (Retry-After), in milliseconds. */
   retryAfterMs?: number;
+  /** CredentialRefused: which problem, for the status reason. */
+  credentialProblem?: CredentialProblem;
+  /** Forbidden: the role that grants the call's data action. */
+  roleToAssign?: HubRole;
 }
 
 export class HubError extends Error {
@@ -53,6 +63,8 @@ export class HubError extends Error {
   readonly hubErrorName?: string;
   readonly networkCode?: string;
   readonly retryAfterMs?: number;
+  readonly credentialProblem?: CredentialProblem;
+  readonly roleToAssign?: HubRole;
 
   constructor(details: HubErrorDetails) {
     // Messages are built without secrets; redacting again guards against a hub text that echoes one.
@@ -65,6 +77,8 @@ export class HubError extends Error {
     this.hubErrorName = details.hubErrorName;
     this.networkCode = details.networkCode;
     this.retryAfterMs = details.retryAfterMs;
+    this.credentialProblem = details.credentialProblem;
+    this.roleToAssign = details.roleToAssign;
   }
 
   /** The same error with another message, e.g. with the operation that failed in front. */
@@ -82,6 +96,8 @@ export class HubError extends Error {
       hubErrorName: this.hubErrorName,
       networkCode: this.networkCode,
       retryAfterMs: this.retryAfterMs,
+      credentialProblem: this.credentialProblem,
+      roleToAssign: this.roleToAssign,
     };
   }
 }
@@ -157,6 +173,10 @@ export interface ErrorContext {
   policyName?: string;
   /** When the connection string's own signature expires (epoch ms), for connection strings that carry one. */
   credentialExpiresAt?: number;
+  /** The Microsoft Entra credential the client uses, described without secrets (for a token credential). */
+  credential?: string;
+  /** The data action the call needs, for a 403 to name the role that grants it. */
+  dataAction?: HubDataAction;
   /**
    * The client's clock, to turn an HTTP-date Retry-After into a wait and to tell whether the signature above has
    * expired; the system clock when omitted.
@@ -199,8 +219,9 @@ function kindOfStatus(status: number, name: string | undefined): HubErrorKind {
     case 401:
       return 'Unauthorized';
     case 403:
-      // 403 is the hub's daily quota (403002; not retried, see HubErrorKind) or a twin over its size limits
-      // (403100).
+      // 403 is the hub's daily quota (403002; not retried, see HubErrorKind), a role missing for an Entra
+      // identity (IotHubUnauthorizedAccess) or a twin over its size limits (403100).
+      if (name === 'IotHubUnauthorizedAccess') return 'Forbidden';
       return name === 'IotHubQuotaExceeded' ? 'Throttled' : 'InvalidArgument';
     case 413:
       // A body over the size limit (413001), or a device that already has the most modules (413003).
@@ -233,11 +254,53 @@ const CAUSES: Readonly<Record<string, string>> = {
 };
 
 function unauthorizedCause(context: ErrorContext, now: number): string {
+  if (context.credential !== undefined)
+    return `the hub refused the Microsoft Entra ID token of ${context.credential}: the hub is in another tenant, or the token expired or is not for IoT Hub`;
   if (context.credentialExpiresAt !== undefined && context.credentialExpiresAt <= now) {
     return `the shared access signature in the connection string expired at ${new Date(context.credentialExpiresAt).toISOString()}`;
   }
   const policy = context.policyName ? `policy '${context.policyName}'` : 'the connection string';
   return `the hub rejected the credentials of ${policy}: the key is wrong, or the policy was deleted or its keys regenerated (revoked), or it lacks the registry permissions`;
+}
+
+/** @azure/identity's errors: the credential could not get a token (MSAL's own errors are wrapped in these). */
+const IDENTITY_ERRORS = new Set([
+  'AuthenticationError',
+  'AuthenticationRequiredError',
+  'CredentialUnavailableError',
+]);
+const FILE_ERROR = /\b(ENOENT|EACCES|EISDIR|ENOTDIR|EPERM)\b/;
+
+/**
+ * A token credential's failure: the token file unreadable, the authority's refusal (its AADSTS code and text,
+ * which never hold a secret; the trace and correlation ids are left out), or an authority that did not answer.
+ */
+function tokenCredentialError(error: unknown, context: ErrorContext, where: string): HubError | undefined {
+  const sdk = (error ?? {}) as SdkErrorShape;
+  if (typeof sdk.name !== 'string' || !IDENTITY_ERRORS.has(sdk.name)) return undefined;
+  const message = typeof sdk.message === 'string' ? sdk.message : '';
+  const who = context.credential ?? 'the Microsoft Entra credential';
+  const file = FILE_ERROR.exec(message);
+  if (file)
+    return new HubError({
+      kind: 'CredentialRefused',
+      hubName: context.hubName,
+      credentialProblem: 'TokenFileUnreadable',
+      message: `${where} failed: the ServiceAccount token file of ${who} cannot be read (${message.split('\n')[0]}); check the projected token volume and tokenFilePath (AZURE_FEDERATED_TOKEN_FILE)`,
+    });
+  const refusal = /AADSTS\d+:.*?(?= Trace ID:|\r|\n|$)/.exec(message);
+  if (refusal)
+    return new HubError({
+      kind: 'CredentialRefused',
+      hubName: context.hubName,
+      credentialProblem: 'AuthorityRefused',
+      message: `${where} failed: Microsoft Entra ID refused ${who}: ${refusal[0].trim()}`,
+    });
+  return new HubError({
+    kind: 'Transient',
+    hubName: context.hubName,
+    message: `${where} failed: no token from the Microsoft Entra authority for ${who}: ${message.split('\n')[0]}`,
+  });
 }
 
 /** Maps whatever the SDK, the socket or our own code threw into a HubError with a message for people. */
@@ -252,12 +315,15 @@ export function toHubError(error: unknown, context: ErrorContext): HubError {
     const kind = kindOfStatus(status, parsed.name);
     const code = parsed.name ? ` ${parsed.name}` : '';
     const cause = parsed.name !== undefined && Object.hasOwn(CAUSES, parsed.name) ? CAUSES[parsed.name] : '';
+    const role = kind === 'Forbidden' && context.dataAction ? roleToAssign(context.dataAction) : undefined;
     const text =
       kind === 'Unauthorized'
         ? unauthorizedCause(context, now)
-        : cause
-          ? `${cause}${parsed.text ? ` (the hub said: ${parsed.text})` : ''}`
-          : (parsed.text ?? '');
+        : role
+          ? `${context.credential ?? 'the identity'} lacks data action ${context.dataAction} on the hub: assign it the role '${role}' (or IoT Hub Data Contributor) on the hub${parsed.text ? ` (the hub said: ${parsed.text})` : ''}`
+          : cause
+            ? `${cause}${parsed.text ? ` (the hub said: ${parsed.text})` : ''}`
+            : (parsed.text ?? '');
     return new HubError({
       kind,
       hubName: context.hubName,
@@ -265,9 +331,12 @@ export function toHubError(error: unknown, context: ErrorContext): HubError {
       hubErrorCode: parsed.code,
       hubErrorName: parsed.name,
       retryAfterMs: retryAfterMsOf(sdk.response?.headers, now),
+      roleToAssign: role,
       message: `${where} failed (${status}${code})${text ? `: ${text}` : ''}`,
     });
   }
+  const credentialError = tokenCredentialError(error, context, where);
+  if (credentialError) return credentialError;
   const networkCode = typeof sdk.code === 'string' ? sdk.code : undefined;
   const rawMessage = typeof sdk.message === 'string' ? sdk.message : String(error);
   if (error instanceof AbortedError || sdk.name === 'AbortError')

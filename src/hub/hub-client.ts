@@ -43,6 +43,7 @@ import {
   useHubAgent,
 } from './sdk-transport.js';
 import { HubTelemetry } from './telemetry.js';
+import { createTokenCredential, describeTokenAuth, type HubTokenAuth } from './token-credential.js';
 import { deviceRecordFromJson, patchIsApplied, twinFromJson } from './twin-mapping.js';
 import {
   chooseTwinReadStrategy,
@@ -60,7 +61,10 @@ export type HubRegistry = Pick<
 >;
 
 export interface HubClientOptions {
-  connectionString: string;
+  /** The hub's connection string; or, instead, tokenAuth. */
+  connectionString?: string;
+  /** A hub reached with a Microsoft Entra ID token credential instead of a connection string. */
+  tokenAuth?: { hostName: string; auth: HubTokenAuth };
   /** PEM bundle to trust besides the system roots (a private gateway, the emulator). */
   ca?: string | string[];
   tier: string;
@@ -139,6 +143,22 @@ function buildRegistry(
   return registry;
 }
 
+/** A Registry that sends a Microsoft Entra access token (scope https://iothubs.azure.net/.default) instead of a SAS. */
+function tokenRegistry(
+  tokenAuth: { hostName: string; auth: HubTokenAuth },
+  ca: string | string[] | undefined,
+  agent: HubHttpsAgent,
+  userAgent: string | undefined,
+): Registry {
+  const registry = iothub.Registry.fromTokenCredential(
+    tokenAuth.hostName,
+    createTokenCredential(tokenAuth.auth, ca),
+  );
+  useHubAgent(registry, agent);
+  if (userAgent) appendUserAgent(registry, userAgent);
+  return registry;
+}
+
 export class HubClient implements HubAccess, HubPageReader {
   readonly hubName: string;
   readonly telemetry = new HubTelemetry();
@@ -158,9 +178,14 @@ export class HubClient implements HubAccess, HubPageReader {
 
   constructor(options: HubClientOptions) {
     const clock = options.clock ?? systemClock;
+    const { tokenAuth } = options;
+    if (!tokenAuth && options.connectionString === undefined)
+      throw new RangeError('a hub client needs a connection string or a token credential');
     // A signature in the connection string that has expired is refused here, by the client's clock.
-    const connection = parseHubConnectionString(options.connectionString, clock.now());
-    this.hubName = connection.hostName;
+    const connection = tokenAuth
+      ? undefined
+      : parseHubConnectionString(options.connectionString!, clock.now());
+    this.hubName = tokenAuth ? tokenAuth.hostName : connection!.hostName;
     this.limits = rateLimitsFor(this.hubName, options.tier, options.units, options.rateLimits);
     this.sharesLimiter = options.rateLimiter === undefined;
     this.rateLimiter =
@@ -171,7 +196,9 @@ export class HubClient implements HubAccess, HubPageReader {
         this.registry = options.registry;
       } else {
         this.agent = new HubHttpsAgent({ ca: options.ca });
-        const registry = buildRegistry(connection, options.connectionString, this.agent, options.userAgent);
+        const registry = tokenAuth
+          ? tokenRegistry(tokenAuth, options.ca, this.agent, options.userAgent)
+          : buildRegistry(connection!, options.connectionString!, this.agent, options.userAgent);
         this.registry = registry;
         this.rawTwins = rawTwinCalls(registry);
       }
@@ -191,7 +218,9 @@ export class HubClient implements HubAccess, HubPageReader {
       retry: { ...DEFAULT_RETRY, ...options.retry },
       telemetry: this.telemetry,
       logger: options.logger,
-      errorContext: { policyName: connection.policyName, credentialExpiresAt: connection.expiresAt },
+      errorContext: tokenAuth
+        ? { credential: describeTokenAuth(tokenAuth.auth) }
+        : { policyName: connection!.policyName, credentialExpiresAt: connection!.expiresAt },
       attemptTimeoutMs: options.attemptTimeoutMs,
     });
   }

@@ -12,6 +12,7 @@ import {
   SETTINGS_BY_KEY,
   settingFieldPath,
 } from '../profiles/security-agent/index.js';
+import { checkHubAuth } from './hub-auth-rules.js';
 import type { FieldPath, ValidationIssue } from './issues.js';
 
 // The regular expressions and messages below are also the API server's (crd-rules.ts makes CEL rules of them).
@@ -217,6 +218,16 @@ export const IOTHUB_RULES: RuleGroup<IoTHub>[] = [
     reads: ['spec', 'caSecretRef'],
     check: (hub) => checkReference(hub.spec.caSecretRef, 'spec.caSecretRef'),
   },
+  {
+    reads: ['spec', 'auth'],
+    alsoReads: [
+      ['spec', 'hostName'],
+      ['spec', 'connectionStringSecretRef'],
+    ],
+    check: (hub) => checkHubAuth(hub.spec),
+  },
+  // Without spec.auth the hub takes a connection string (the rule above runs only when auth is given).
+  { reads: ['spec'], check: (hub) => (hub.spec.auth === undefined ? checkHubAuth(hub.spec) : []) },
   { reads: ['spec', 'tier'], check: (hub) => checkTier(hub.spec.tier) },
   {
     reads: ['spec', 'resyncInterval'],

@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { ClientSecretCredential } from '@azure/identity';
+import iothub from 'azure-iothub';
 import { emulatorLog, parseEmulatorArgs, runEmulatorCommand } from '../../src/cli/commands/emulator.js';
-import { registryFromConnectionString } from '../../src/hub/sdk-transport.js';
+import { HubHttpsAgent, registryFromConnectionString, useHubAgent } from '../../src/hub/sdk-transport.js';
 import { errorCodeOf, rejectionOf } from '../support/emulator-requests.js';
+import { clientSecret, TENANT } from '../support/entra.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/emulator-command.ts', import.meta.url));
 
@@ -260,6 +267,64 @@ describe('the emulator command line', () => {
     assert.equal(emulator.stdout().trim().split('\n').length, 1);
     assert.match(emulator.stderr(), /"message":"emulator listening"/);
     assert.match(emulator.stderr(), /"message":"emulator stopped"/);
+  });
+
+  it('plays Entra ID from --entra FILE and refuses shared keys with --no-local-auth', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'emulator-entra-'));
+    const secret = clientSecret();
+    const file = join(folder, 'entra.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tenantId: TENANT,
+        applications: [{ clientId: 'cli-app', secrets: [secret] }],
+        roleAssignments: { 'cli-app': ['IoT Hub Data Reader'] },
+      }),
+    );
+    const emulator = await startEmulatorProcess([
+      '--devices',
+      '1',
+      '--seed',
+      '5',
+      '--entra',
+      file,
+      '--no-local-auth',
+    ]);
+    const { child, firstLine, exited } = emulator;
+    try {
+      const line = JSON.parse(firstLine) as Record<string, string>;
+      assert.equal(line.authorityHost, line.endpoint);
+      const ca = await readFile(line.caFile, 'utf8');
+      const refused = await rejectionOf(
+        registryFromConnectionString(line.connectionString, { ca }).getTwin('device-000001'),
+      );
+      assert.equal(refused.response?.statusCode, 401);
+      const credential = new ClientSecretCredential(TENANT, 'cli-app', secret, {
+        authorityHost: line.authorityHost,
+        disableInstanceDiscovery: true,
+        tlsOptions: { ca: [...tls.rootCertificates, ca] },
+      });
+      const registry = iothub.Registry.fromTokenCredential(line.hostName, credential);
+      useHubAgent(registry, new HubHttpsAgent({ ca }));
+      assert.equal((await registry.getTwin('device-000001')).responseBody.deviceId, 'device-000001');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+  });
+
+  it('names what is wrong in an --entra file', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'emulator-entra-'));
+    const file = join(folder, 'entra.json');
+    writeFileSync(file, JSON.stringify({ tenantId: 't', roleAssignments: { app: ['Owner'] } }));
+    assert.throws(
+      () => parseEmulatorArgs(['--entra', file]),
+      /roleAssignments\.app must list roles of IoT Hub Data Contributor/,
+    );
+    assert.throws(
+      () => parseEmulatorArgs(['--entra', join(folder, 'absent.json')]),
+      /must be a readable JSON file/,
+    );
   });
 
   it('starts with the --faults and --quota of its command line, and logs the overrides', async () => {

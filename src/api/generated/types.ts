@@ -103,7 +103,12 @@ export interface ObjectMeta {
   finalizers?: string[];
 }
 export interface IoTHubSpec {
-  connectionStringSecretRef: ConnectionStringSecretRef;
+  connectionStringSecretRef?: ConnectionStringSecretRef;
+  /**
+   * The hub's host name (NAME.azure-devices.net, or host:port for the emulator); required with a Microsoft Entra ID credential, which has no connection string to take it from.
+   */
+  hostName?: string;
+  auth?: HubAuth;
   caSecretRef?: CaSecretRef;
   /**
    * The hub's pricing tier; with units it sizes the client-side rate limits.
@@ -117,11 +122,53 @@ export interface IoTHubSpec {
   resyncInterval?: KubeDuration;
 }
 /**
- * The Secret (same namespace) holding the hub's service connection string.
+ * The Secret (same namespace) holding the hub's service connection string; required when auth.kind is ConnectionString (or auth is absent), refused with another kind.
  */
 export interface ConnectionStringSecretRef {
   name: string;
   key?: string;
+}
+/**
+ * How the operator authenticates to the hub: a connection string (the default), or a Microsoft Entra ID token credential (docs/entra-id.md). Only the fields of the chosen kind may be given.
+ */
+export interface HubAuth {
+  /**
+   * ConnectionString: spec.connectionStringSecretRef. WorkloadIdentity: the pod's projected ServiceAccount token exchanged at Entra ID (tenantId, clientId, tokenFilePath). ClientSecret or ClientCertificate: an app registration's secret or certificate from a Secret (tenantId, clientId, clientSecretRef or clientCertificateRef). ManagedIdentity: the identity of the node or pod (clientId for a user-assigned one).
+   */
+  kind: 'ConnectionString' | 'WorkloadIdentity' | 'ClientSecret' | 'ClientCertificate' | 'ManagedIdentity';
+  /**
+   * The Microsoft Entra tenant (directory) id; WorkloadIdentity, ClientSecret and ClientCertificate.
+   */
+  tenantId?: string;
+  /**
+   * The application (client) id of the app registration or user-assigned managed identity.
+   */
+  clientId?: string;
+  /**
+   * The Entra authority host, e.g. https://login.microsoftonline.com (the default, or AZURE_AUTHORITY_HOST when set); another host (a sovereign cloud's, the emulator's) is used without instance discovery.
+   */
+  authorityHost?: string;
+  /**
+   * WorkloadIdentity: the file holding the projected ServiceAccount token; AZURE_FEDERATED_TOKEN_FILE (set by AKS workload identity) when absent.
+   */
+  tokenFilePath?: string;
+  clientSecretRef?: ClientSecretRef;
+  clientCertificateRef?: ClientCertificateRef;
+}
+/**
+ * ClientSecret: the Secret (same namespace) holding the client secret value.
+ */
+export interface ClientSecretRef {
+  name: string;
+  key?: string;
+}
+/**
+ * ClientCertificate: the Secret (same namespace, e.g. kubernetes.io/tls) holding the certificate registered on the app and its private key, PEM.
+ */
+export interface ClientCertificateRef {
+  name: string;
+  certificateKey?: string;
+  privateKeyKey?: string;
 }
 /**
  * A Secret (same namespace) holding a PEM CA bundle to trust, for private endpoints or the emulator.

@@ -1,12 +1,16 @@
 // `iot-security-operator emulator`: runs the IoT Hub emulator until SIGINT or SIGTERM. Prints one JSON line
 // on stdout once listening ({endpoint, hostName, connectionString, caFile}); logs go to stderr.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkFaultConfig, isRatio } from '../../emulator/faults.js';
 import {
+  checkEntraOptions,
   describeQuota,
   type EmulatorLog,
   type EmulatorOptions,
+  type EntraOptions,
   type FaultConfig,
+  MANAGED_IDENTITY_PATH,
   type QuotaOverrides,
   startEmulator,
 } from '../../emulator/index.js';
@@ -50,6 +54,10 @@ Options:
                            classes: ${OPERATION_CLASSES.join(', ')}
   --faults JSON            fault configuration at start, as PUT /_emulator/faults takes it, e.g.
                            '{"twinUpdate":{"errorRatio":0.1,"errorStatuses":[503]}}'
+  --entra FILE             play Microsoft Entra ID too: a token authority on the same port for the tenant,
+                           apps, managed identities, trusted issuers and hub role assignments FILE (JSON)
+                           describes (docs/entra-id.md); a file, as it holds client secrets
+  --no-local-auth          refuse shared access signatures on the hub API (Entra ID tokens only)
   -h, --help               show this help`;
 
 function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -125,6 +133,20 @@ function faultConfig(text: string): FaultConfig {
   }
 }
 
+function entraConfig(path: string): EntraOptions {
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--entra ${path} must be a readable JSON file: ${(error as Error).message}`);
+  }
+  try {
+    return checkEntraOptions(config);
+  } catch (error) {
+    throw new UsageError(`--entra ${path}: ${(error as Error).message}`);
+  }
+}
+
 /** The IoT Plug and Play options given (those not given are left out, so the emulator's defaults apply). */
 function pnpOptions(values: Record<string, string | boolean | string[] | undefined>): EmulatorOptions {
   const text = (name: string) => values[name] as string | undefined;
@@ -168,6 +190,8 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
       'no-throttle': { type: 'boolean' },
       quota: { type: 'string', multiple: true },
       faults: { type: 'string' },
+      entra: { type: 'string' },
+      'no-local-auth': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -194,6 +218,8 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions | 'help' {
   if (tierProblem) throw new UsageError(`--tier ${tier} --units ${options.units}: ${tierProblem}`);
   if (values.quota?.length) options.quotas = quotaOverrides(values.quota);
   if (values.faults !== undefined) options.faults = faultConfig(values.faults);
+  if (values.entra !== undefined) options.entra = entraConfig(values.entra);
+  if (values['no-local-auth']) options.localAuthentication = false;
   Object.assign(options, pnpOptions(values));
   return options;
 }
@@ -224,14 +250,29 @@ export async function runEmulatorCommand(argv: string[], io: CommandIo = process
     log('error', 'the emulator did not start', { error: (error as Error).message });
     return 1;
   }
-  const { endpoint, hostName, connectionString, caFile } = emulator;
-  io.out(JSON.stringify({ endpoint, hostName, connectionString, caFile }));
+  const { endpoint, hostName, connectionString, caFile, entra } = emulator;
+  io.out(
+    JSON.stringify({
+      endpoint,
+      hostName,
+      connectionString,
+      caFile,
+      // The authority host is the endpoint; IDENTITY_ENDPOINT and IDENTITY_HEADER for ManagedIdentityCredential.
+      ...(entra && {
+        authorityHost: endpoint,
+        identityEndpoint: `${endpoint}${MANAGED_IDENTITY_PATH}`,
+        identityHeader: entra.identityHeader,
+      }),
+    }),
+  );
   log('info', 'emulator listening', {
     endpoint,
     devices: emulator.hub.store.deviceCount,
     ...(emulator.hub.pnp.count > 0 && { pnpDevices: emulator.hub.pnp.count }),
     seed: emulator.seed,
     throttle: options.throttle ?? true,
+    ...(entra && { entraTenant: entra.directory.tenantId }),
+    ...(options.localAuthentication === false && { localAuthentication: false }),
     ...(options.quotas && {
       quotas: Object.fromEntries(
         Object.entries(options.quotas).map(([operation, quota]) => [operation, describeQuota(quota)]),

@@ -1,0 +1,78 @@
+// Which fields an IoTHub's credential kind needs and which it refuses. The schema cannot say it (a structural
+// CRD schema has no oneOf over the kinds), so it is judged here, with a message per field.
+import type { HubAuth, IoTHubSpec } from '../api/generated/types.js';
+import type { ValidationIssue } from './issues.js';
+import { checkReference } from './resource-rules.js';
+
+type AuthKind = HubAuth['kind'];
+type AuthField = Exclude<keyof HubAuth, 'kind'>;
+
+/** Each kind's required and optional fields of spec.auth. */
+const FIELDS: Record<AuthKind, { required: AuthField[]; optional: AuthField[] }> = {
+  ConnectionString: { required: [], optional: [] },
+  WorkloadIdentity: { required: ['tenantId', 'clientId'], optional: ['authorityHost', 'tokenFilePath'] },
+  ClientSecret: { required: ['tenantId', 'clientId', 'clientSecretRef'], optional: ['authorityHost'] },
+  ClientCertificate: {
+    required: ['tenantId', 'clientId', 'clientCertificateRef'],
+    optional: ['authorityHost'],
+  },
+  ManagedIdentity: { required: [], optional: ['clientId'] },
+};
+
+const error = (at: string, message: string): ValidationIssue => ({
+  severity: 'error',
+  path: at.split('.'),
+  message,
+});
+
+export function checkHubAuth(spec: IoTHubSpec): ValidationIssue[] {
+  const kind: AuthKind = spec.auth?.kind ?? 'ConnectionString';
+  const issues: ValidationIssue[] = [];
+  if (kind === 'ConnectionString') {
+    if (!spec.connectionStringSecretRef)
+      issues.push(
+        error(
+          'spec.connectionStringSecretRef',
+          'is required with a connection string (auth.kind ConnectionString, the default)',
+        ),
+      );
+    if (spec.hostName !== undefined)
+      issues.push(
+        error(
+          'spec.hostName',
+          "is taken from the connection string's HostName; remove it, or choose a Microsoft Entra ID auth.kind",
+        ),
+      );
+  } else {
+    if (spec.hostName === undefined)
+      issues.push(
+        error(
+          'spec.hostName',
+          `is required with auth.kind ${kind}: the hub's host name, e.g. NAME.azure-devices.net`,
+        ),
+      );
+    if (spec.connectionStringSecretRef !== undefined)
+      issues.push(
+        error(
+          'spec.connectionStringSecretRef',
+          `is not used with auth.kind ${kind}: remove it (a hub is reached with one credential)`,
+        ),
+      );
+  }
+  const auth = spec.auth;
+  if (!auth) return issues;
+  const { required, optional } = FIELDS[kind];
+  for (const field of required)
+    if (auth[field] === undefined)
+      issues.push(error(`spec.auth.${field}`, `is required with auth.kind ${kind}`));
+  for (const field of Object.keys(auth) as (keyof HubAuth)[]) {
+    if (field === 'kind' || required.includes(field) || optional.includes(field)) continue;
+    issues.push(error(`spec.auth.${field}`, `is not used with auth.kind ${kind}: remove it`));
+  }
+  issues.push(...checkReference(auth.clientSecretRef, 'spec.auth.clientSecretRef'));
+  if (auth.clientCertificateRef)
+    issues.push(
+      ...checkReference({ name: auth.clientCertificateRef.name }, 'spec.auth.clientCertificateRef'),
+    );
+  return issues;
+}

@@ -1,0 +1,309 @@
+// The operator as users run it (`run`, its own process) reaching hubs with Microsoft Entra ID, against the real
+// API server and the emulator playing Entra and the hub's RBAC: a hub with local authentication disabled reached
+// through workload identity (a TokenRequest-made ServiceAccount token in a file) and converging a
+// SecurityModuleConfig; a role removed and given back; a ServiceAccount token expired or for another audience, a missing
+// token file; the client secret, certificate and managed identity paths; a connection string refused. Then the
+// secrets and tokens are looked for in everything the operator wrote.
+import assert from 'node:assert/strict';
+import { subscribe } from 'node:diagnostics_channel';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MANAGED_IDENTITY_PATH, type RunningEmulator } from '../../src/emulator/index.js';
+import { applyObjects, kubectlOk, sharedControlPlane, testNamespace } from '../support/control-plane.js';
+import { startHubEmulator } from '../support/emulator-support.js';
+import {
+  clientCertificate,
+  clientSecret,
+  clusterIssuer,
+  serviceAccountToken,
+  TENANT,
+} from '../support/entra.js';
+import { installCrds } from '../support/kube.js';
+import { fleet } from '../support/operator-fixture.js';
+import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { hubSecret, iotHub, securityModuleConfig } from '../support/resources.js';
+import { until } from '../support/until.js';
+
+const cp = await sharedControlPlane();
+const WORKLOAD_APP = '3f1e2d4c-0000-4000-8000-00000000a001';
+const SECRET_APP = '3f1e2d4c-0000-4000-8000-00000000a002';
+const CERTIFICATE_APP = '3f1e2d4c-0000-4000-8000-00000000a003';
+const MANAGED_IDENTITY = '3f1e2d4c-0000-4000-8000-00000000a004';
+const READER_APP = '3f1e2d4c-0000-4000-8000-00000000a005';
+
+// Every bearer token the emulator received, to look for in what the operator wrote.
+const bearerTokens = new Set<string>();
+subscribe('http.server.request.start', (message) => {
+  const header = (message as { request: { headers: Record<string, string | undefined> } }).request.headers
+    .authorization;
+  if (header?.startsWith('Bearer ')) bearerTokens.add(header.slice(7));
+});
+
+describe('the operator reaching hubs with Microsoft Entra ID', () => {
+  let emulator: RunningEmulator;
+  /** An Entra ID two hours ahead, for which a ServiceAccount token valid for one hour has expired. */
+  let later: RunningEmulator;
+  let namespace: string;
+  let operator: OperatorProcess;
+  const secret = clientSecret();
+  let certificate: { certificate: string; privateKey: string };
+  const folder = mkdtempSync(join(tmpdir(), 'entra-operator-'));
+  const serviceAccountTokens: string[] = [];
+  const k = (args: string[]) => kubectlOk(cp.kubeconfig, [...args, '-n', namespace]);
+  const ready = async (kind: string, name: string) =>
+    JSON.parse(await k(['get', kind, name, '-o', 'json'])).status?.conditions?.find(
+      (c: { type: string }) => c.type === 'Ready',
+    ) as { status: string; reason: string; message: string } | undefined;
+  const waitFor = (
+    kind: string,
+    name: string,
+    test: (c: { status: string; reason: string; message: string }) => boolean,
+    what: string,
+  ) =>
+    until(
+      async () => {
+        const condition = await ready(kind, name);
+        return condition !== undefined && test(condition);
+      },
+      60_000,
+      `${kind}/${name}: ${what}`,
+    );
+  const tokenFile = async (name: string, serviceAccount: string, audience?: string) => {
+    const token = await serviceAccountToken(cp, namespace, serviceAccount, { audience });
+    serviceAccountTokens.push(token);
+    const path = join(folder, name);
+    writeFileSync(path, token, { mode: 0o600 });
+    return path;
+  };
+  const entraHub = (name: string, auth: Record<string, unknown>) =>
+    iotHub(name, {
+      connectionStringSecretRef: undefined,
+      hostName: emulator.hostName,
+      auth: { tenantId: TENANT, authorityHost: emulator.endpoint, ...auth },
+      caSecretRef: { name: 'hub-ca' },
+      tier: 'S3',
+      units: 10,
+    });
+
+  before(async () => {
+    await installCrds(cp);
+    namespace = await testNamespace(cp, 'entra-operator');
+    const issuer = await clusterIssuer(cp);
+    certificate = await clientCertificate();
+    emulator = await startHubEmulator({
+      localAuthentication: false,
+      entra: {
+        tenantId: TENANT,
+        trustedIssuers: [issuer],
+        applications: [
+          {
+            clientId: WORKLOAD_APP,
+            federatedCredentials: [
+              { issuer: issuer.issuer, subject: `system:serviceaccount:${namespace}:operator` },
+            ],
+          },
+          { clientId: SECRET_APP, secrets: [secret] },
+          { clientId: CERTIFICATE_APP, certificates: [certificate.certificate] },
+          { clientId: READER_APP, secrets: [secret] },
+        ],
+        managedIdentities: [{ clientId: MANAGED_IDENTITY }],
+        roleAssignments: {
+          [WORKLOAD_APP]: ['IoT Hub Data Contributor'],
+          [SECRET_APP]: ['IoT Hub Twin Contributor'],
+          [CERTIFICATE_APP]: ['IoT Hub Twin Contributor'],
+          [MANAGED_IDENTITY]: ['IoT Hub Twin Contributor'],
+          [READER_APP]: ['IoT Hub Data Reader'],
+        },
+      },
+    });
+    emulator.addDevices(fleet('entra', 4, { site: 'entra' }));
+    emulator.addDevices(fleet('readonly', 2, { site: 'readonly' }));
+    later = await startHubEmulator({
+      localAuthentication: false,
+      clock: { now: () => Date.now() + 2 * 3600_000 },
+      entra: {
+        tenantId: TENANT,
+        trustedIssuers: [issuer],
+        applications: [
+          {
+            clientId: WORKLOAD_APP,
+            federatedCredentials: [
+              { issuer: issuer.issuer, subject: `system:serviceaccount:${namespace}:operator` },
+            ],
+          },
+        ],
+        roleAssignments: { [WORKLOAD_APP]: ['IoT Hub Data Contributor'] },
+      },
+    });
+    const objects: object[] = [
+      hubSecret('hub-ca', { 'ca.crt': emulator.caCert }),
+      hubSecret('app-secret', { clientSecret: secret }),
+      hubSecret('app-certificate', { 'tls.crt': certificate.certificate, 'tls.key': certificate.privateKey }),
+      hubSecret('sas', { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert }),
+      entraHub('hub', {
+        kind: 'WorkloadIdentity',
+        clientId: WORKLOAD_APP,
+        tokenFilePath: await tokenFile('operator', 'operator'),
+      }),
+      securityModuleConfig('baseline', {
+        hubRef: { name: 'hub' },
+        target: { condition: "tags.site = 'entra'" },
+        agentConfiguration: { snapshotFrequency: 'PT6H' },
+      }),
+      entraHub('wrong-audience', {
+        kind: 'WorkloadIdentity',
+        clientId: WORKLOAD_APP,
+        tokenFilePath: await tokenFile('wrong-audience', 'operator', 'https://kubernetes.default.svc'),
+      }),
+      entraHub('no-token-file', {
+        kind: 'WorkloadIdentity',
+        clientId: WORKLOAD_APP,
+        tokenFilePath: join(folder, 'absent'),
+      }),
+      entraHub('by-secret', {
+        kind: 'ClientSecret',
+        clientId: SECRET_APP,
+        clientSecretRef: { name: 'app-secret' },
+      }),
+      entraHub('by-certificate', {
+        kind: 'ClientCertificate',
+        clientId: CERTIFICATE_APP,
+        clientCertificateRef: { name: 'app-certificate' },
+      }),
+      hubSecret('later-ca', { 'ca.crt': later.caCert }),
+      iotHub('expired-token', {
+        connectionStringSecretRef: undefined,
+        hostName: later.hostName,
+        auth: {
+          kind: 'WorkloadIdentity',
+          tenantId: TENANT,
+          clientId: WORKLOAD_APP,
+          authorityHost: later.endpoint,
+          tokenFilePath: await tokenFile('expired', 'operator'),
+        },
+        caSecretRef: { name: 'later-ca' },
+        tier: 'S3',
+        units: 10,
+      }),
+      entraHub('read-only', {
+        kind: 'ClientSecret',
+        clientId: READER_APP,
+        clientSecretRef: { name: 'app-secret' },
+      }),
+      securityModuleConfig('readonly', {
+        hubRef: { name: 'read-only' },
+        target: { condition: "tags.site = 'readonly'" },
+        agentConfiguration: { snapshotFrequency: 'PT6H' },
+      }),
+      iotHub('by-managed-identity', {
+        connectionStringSecretRef: undefined,
+        hostName: emulator.hostName,
+        auth: { kind: 'ManagedIdentity', clientId: MANAGED_IDENTITY },
+        caSecretRef: { name: 'hub-ca' },
+        tier: 'S3',
+        units: 10,
+      }),
+      iotHub('by-key', {
+        connectionStringSecretRef: { name: 'sas' },
+        caSecretRef: { name: 'sas' },
+        tier: 'S3',
+        units: 10,
+      }),
+    ];
+    await applyObjects(cp.kubeconfig, objects, ['-n', namespace]);
+    // The managed identity endpoint as App Service sets it in a process's environment.
+    operator = startOperatorProcess(['--kubeconfig', cp.kubeconfig, '--namespace', namespace], {
+      LOG_LEVEL: 'debug',
+      IDENTITY_ENDPOINT: `${emulator.endpoint}${MANAGED_IDENTITY_PATH}`,
+      IDENTITY_HEADER: emulator.entra!.identityHeader,
+    });
+  });
+  after(async () => {
+    await operator?.stop();
+    await emulator?.close();
+    await later?.close();
+  });
+
+  it('converges a SecurityModuleConfig on a hub without local authentication through workload identity', async () => {
+    await waitFor('smc', 'baseline', (c) => c.status === 'True', 'converged');
+    assert.equal((await ready('iothub', 'hub'))?.status, 'True');
+    assert.ok(emulator.hub.stats.count('twinUpdate', 200) >= 4);
+  });
+
+  it('names the role to assign when the identity loses it, and recovers once it is given back', async () => {
+    await waitFor('iothub', 'hub', (c) => c.status === 'True', 'Ready');
+    emulator.entra!.directory.assignRoles(WORKLOAD_APP, []);
+    await k([
+      'annotate',
+      'iothub',
+      'hub',
+      `iotsecurity.io/reconcile-requested-at=${new Date().toISOString()}`,
+      '--overwrite',
+    ]);
+    await waitFor('iothub', 'hub', (c) => c.reason === 'HubRoleMissing', 'HubRoleMissing');
+    assert.match((await ready('iothub', 'hub'))!.message, /IoT Hub Twin Contributor/);
+    emulator.entra!.directory.assignRoles(WORKLOAD_APP, ['IoT Hub Data Contributor']);
+    await waitFor('iothub', 'hub', (c) => c.status === 'True', 'Ready again after the role is given back');
+  });
+
+  it('names the role a twin write needs when the identity may only read', async () => {
+    await until(
+      async () => (await k(['get', 'smc', 'readonly', '-o', 'json'])).includes("'IoT Hub Twin Contributor'"),
+      60_000,
+      'the SecurityModuleConfig to name the role its writes need',
+    );
+    assert.equal((await ready('iothub', 'read-only'))?.status, 'True');
+  });
+
+  it('says why Entra ID refused an expired token or one for another audience, and that a token file is missing', async () => {
+    await waitFor('iothub', 'wrong-audience', (c) => c.reason === 'AuthorityRefused', 'AuthorityRefused');
+    assert.match((await ready('iothub', 'wrong-audience'))!.message, /AADSTS700212/);
+    await waitFor('iothub', 'expired-token', (c) => c.reason === 'AuthorityRefused', 'AuthorityRefused');
+    assert.match((await ready('iothub', 'expired-token'))!.message, /AADSTS700024/);
+    await waitFor(
+      'iothub',
+      'no-token-file',
+      (c) => c.reason === 'TokenFileUnreadable',
+      'TokenFileUnreadable',
+    );
+    assert.match((await ready('iothub', 'no-token-file'))!.message, /ENOENT/);
+  });
+
+  it('reaches the hub with a client secret, or a certificate and its key, from a Secret', async () => {
+    await waitFor('iothub', 'by-secret', (c) => c.status === 'True', 'Ready');
+    await waitFor('iothub', 'by-certificate', (c) => c.status === 'True', 'Ready');
+  });
+
+  it("reaches the hub with a managed identity from the platform's identity endpoint", async () => {
+    await waitFor('iothub', 'by-managed-identity', (c) => c.status === 'True', 'Ready');
+  });
+
+  it('is refused with a connection string when the hub has local authentication disabled', async () => {
+    await waitFor('iothub', 'by-key', (c) => c.reason === 'Unauthorized', 'Unauthorized');
+  });
+
+  it('writes neither the client secret nor a token anywhere', async () => {
+    const sources: [string, string][] = [
+      ['operator log', operator.log()],
+      ['Events', await k(['get', 'events', '-o', 'json'])],
+      ['status', await k(['get', 'iothubs,securitymoduleconfigs', '-o', 'json'])],
+    ];
+    assert.ok(bearerTokens.size > 0, 'the operator sent bearer tokens');
+    for (const [name, text] of sources) {
+      for (const [what, needle] of [
+        ['the client secret', secret],
+        ['the identity header', emulator.entra!.identityHeader],
+        ['the private key', certificate.privateKey.split('\n')[1]],
+        ...serviceAccountTokens.map((t) => ['a ServiceAccount token', t] as const),
+        ...[...bearerTokens].map((t) => ['an access token', t] as const),
+      ] as const) {
+        assert.equal(text.includes(needle), false, `${what} in the ${name}`);
+        // A JWT's signature alone is secret enough to look for.
+        const signature = needle.split('.')[2];
+        if (signature) assert.equal(text.includes(signature), false, `${what}'s signature in the ${name}`);
+      }
+    }
+  });
+});
