@@ -25,6 +25,15 @@ import {
   SETTINGS,
 } from '../profiles/security-agent/index.js';
 import {
+  CONNECTION_STRING_REQUIRED,
+  connectionStringNotUsed,
+  FIELDS,
+  HOST_NAME_FROM_CONNECTION_STRING,
+  hostNameRequired,
+  notUsedWithKind,
+  requiredWithKind,
+} from './hub-auth-rules.js';
+import {
   agentProblemMessage,
   basicTierMessage,
   DNS_SUBDOMAIN,
@@ -143,6 +152,69 @@ const ROLLOUT_RULES: CrdRule[] = EMPTY_BATCHES.map((batch) => ({
   fieldPath: '.batchSize',
 }));
 
+/**
+ * An IoTHub's credential: which fields each auth.kind needs and refuses (hub-auth-rules.ts's table and messages).
+ * A hub without spec.auth is a ConnectionString hub.
+ */
+function hubAuthRules(): CrdRule[] {
+  const kinds = Object.keys(FIELDS) as (keyof typeof FIELDS)[];
+  const tokenKinds = kinds.filter((kind) => kind !== 'ConnectionString');
+  const byConnectionString = "(!has(self.auth) || self.auth.kind == 'ConnectionString')";
+  const allFields = [
+    ...new Set(kinds.flatMap((kind) => [...FIELDS[kind].required, ...FIELDS[kind].optional])),
+  ];
+  return [
+    {
+      at: ['spec'],
+      rule: `!${byConnectionString} || has(self.connectionStringSecretRef)`,
+      message: CONNECTION_STRING_REQUIRED,
+      fieldPath: '.connectionStringSecretRef',
+    },
+    {
+      at: ['spec'],
+      rule: `!${byConnectionString} || !has(self.hostName)`,
+      message: HOST_NAME_FROM_CONNECTION_STRING,
+      fieldPath: '.hostName',
+    },
+    ...tokenKinds.flatMap((kind): CrdRule[] => [
+      {
+        at: ['spec'],
+        rule: `!has(self.auth) || self.auth.kind != ${celString(kind)} || has(self.hostName)`,
+        message: hostNameRequired(kind),
+        fieldPath: '.hostName',
+      },
+      {
+        at: ['spec'],
+        rule: `!has(self.auth) || self.auth.kind != ${celString(kind)} || !has(self.connectionStringSecretRef)`,
+        message: connectionStringNotUsed(kind),
+        fieldPath: '.connectionStringSecretRef',
+      },
+    ]),
+    ...kinds.flatMap((kind) => [
+      ...FIELDS[kind].required.map(
+        (field): CrdRule => ({
+          at: ['spec', 'auth'],
+          rule: `self.kind != ${celString(kind)} || has(self.${field})`,
+          message: requiredWithKind(kind),
+          fieldPath: `.${field}`,
+        }),
+      ),
+      ...allFields
+        .filter((field) => !FIELDS[kind].required.includes(field) && !FIELDS[kind].optional.includes(field))
+        .map(
+          (field): CrdRule => ({
+            at: ['spec', 'auth'],
+            rule: `self.kind != ${celString(kind)} || !has(self.${field})`,
+            message: notUsedWithKind(kind),
+            fieldPath: `.${field}`,
+          }),
+        ),
+    ]),
+    referenceName(['spec', 'auth', 'clientSecretRef']),
+    referenceName(['spec', 'auth', 'clientCertificateRef']),
+  ];
+}
+
 export const CRD_RULES: Record<string, CrdRule[]> = {
   SecurityModuleConfig: [
     referenceName(['spec', 'hubRef']),
@@ -160,6 +232,7 @@ export const CRD_RULES: Record<string, CrdRule[]> = {
     referenceName(['spec', 'schema', 'configMapKeyRef']),
   ],
   IoTHub: [
+    ...hubAuthRules(),
     referenceName(['spec', 'connectionStringSecretRef']),
     referenceName(['spec', 'caSecretRef']),
     {

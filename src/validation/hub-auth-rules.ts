@@ -7,8 +7,8 @@ import { checkReference } from './resource-rules.js';
 type AuthKind = HubAuth['kind'];
 type AuthField = Exclude<keyof HubAuth, 'kind'>;
 
-/** Each kind's required and optional fields of spec.auth. */
-const FIELDS: Record<AuthKind, { required: AuthField[]; optional: AuthField[] }> = {
+/** Each kind's required and optional fields of spec.auth (the CRD's CEL rules are built from it too: crd-rules.ts). */
+export const FIELDS: Record<AuthKind, { required: AuthField[]; optional: AuthField[] }> = {
   ConnectionString: { required: [], optional: [] },
   WorkloadIdentity: { required: ['tenantId', 'clientId'], optional: ['authorityHost', 'tokenFilePath'] },
   ClientSecret: { required: ['tenantId', 'clientId', 'clientSecretRef'], optional: ['authorityHost'] },
@@ -18,6 +18,17 @@ const FIELDS: Record<AuthKind, { required: AuthField[]; optional: AuthField[] }>
   },
   ManagedIdentity: { required: [], optional: ['clientId'] },
 };
+
+export const CONNECTION_STRING_REQUIRED =
+  'is required with a connection string (auth.kind ConnectionString, the default)';
+export const HOST_NAME_FROM_CONNECTION_STRING =
+  "is taken from the connection string's HostName; remove it, or choose a Microsoft Entra ID auth.kind";
+export const hostNameRequired = (kind: AuthKind) =>
+  `is required with auth.kind ${kind}: the hub's host name, e.g. NAME.azure-devices.net`;
+export const connectionStringNotUsed = (kind: AuthKind) =>
+  `is not used with auth.kind ${kind}: remove it (a hub is reached with one credential)`;
+export const requiredWithKind = (kind: AuthKind) => `is required with auth.kind ${kind}`;
+export const notUsedWithKind = (kind: AuthKind) => `is not used with auth.kind ${kind}: remove it`;
 
 const error = (at: string, message: string): ValidationIssue => ({
   severity: 'error',
@@ -30,44 +41,21 @@ export function checkHubAuth(spec: IoTHubSpec): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   if (kind === 'ConnectionString') {
     if (!spec.connectionStringSecretRef)
-      issues.push(
-        error(
-          'spec.connectionStringSecretRef',
-          'is required with a connection string (auth.kind ConnectionString, the default)',
-        ),
-      );
-    if (spec.hostName !== undefined)
-      issues.push(
-        error(
-          'spec.hostName',
-          "is taken from the connection string's HostName; remove it, or choose a Microsoft Entra ID auth.kind",
-        ),
-      );
+      issues.push(error('spec.connectionStringSecretRef', CONNECTION_STRING_REQUIRED));
+    if (spec.hostName !== undefined) issues.push(error('spec.hostName', HOST_NAME_FROM_CONNECTION_STRING));
   } else {
-    if (spec.hostName === undefined)
-      issues.push(
-        error(
-          'spec.hostName',
-          `is required with auth.kind ${kind}: the hub's host name, e.g. NAME.azure-devices.net`,
-        ),
-      );
+    if (spec.hostName === undefined) issues.push(error('spec.hostName', hostNameRequired(kind)));
     if (spec.connectionStringSecretRef !== undefined)
-      issues.push(
-        error(
-          'spec.connectionStringSecretRef',
-          `is not used with auth.kind ${kind}: remove it (a hub is reached with one credential)`,
-        ),
-      );
+      issues.push(error('spec.connectionStringSecretRef', connectionStringNotUsed(kind)));
   }
   const auth = spec.auth;
   if (!auth) return issues;
   const { required, optional } = FIELDS[kind];
   for (const field of required)
-    if (auth[field] === undefined)
-      issues.push(error(`spec.auth.${field}`, `is required with auth.kind ${kind}`));
+    if (auth[field] === undefined) issues.push(error(`spec.auth.${field}`, requiredWithKind(kind)));
   for (const field of Object.keys(auth) as (keyof HubAuth)[]) {
     if (field === 'kind' || required.includes(field) || optional.includes(field)) continue;
-    issues.push(error(`spec.auth.${field}`, `is not used with auth.kind ${kind}: remove it`));
+    issues.push(error(`spec.auth.${field}`, notUsedWithKind(kind)));
   }
   issues.push(...checkReference(auth.clientSecretRef, 'spec.auth.clientSecretRef'));
   if (auth.clientCertificateRef)

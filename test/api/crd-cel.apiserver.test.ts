@@ -2,6 +2,11 @@
 // field, in the words `validate` prints for the same resource.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import {
+  CONNECTION_STRING_REQUIRED,
+  notUsedWithKind,
+  requiredWithKind,
+} from '../../src/validation/hub-auth-rules.js';
 import { validateResource } from '../../src/validation/validate-resource.js';
 import { kubectl, sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { installCrds } from '../support/kube.js';
@@ -110,6 +115,23 @@ describe('kubectl apply refuses what the CRDs CEL rules refuse', () => {
       'spec.tier':
         "B2 is a Basic tier, which has no device or module twins: the security agents' configuration cannot be managed there (use F1, S1, S2 or S3)",
       'spec.resyncInterval': "'0s' must be longer than zero",
+    });
+  });
+
+  it('refuses an IoTHub without a credential, or whose auth.kind lacks or does not use a field', async () => {
+    const none = validIotHub() as Record<string, any>;
+    delete none.spec.connectionStringSecretRef;
+    none.metadata.name = 'no-credential';
+    assertSaid(await refusal(none), none, { 'spec.connectionStringSecretRef': CONNECTION_STRING_REQUIRED });
+    const workload = validIotHub({
+      hostName: 'fleet.azure-devices.net',
+      auth: { kind: 'WorkloadIdentity', clientId: 'app', clientSecretRef: { name: 'app-secret' } },
+    }) as Record<string, any>;
+    delete workload.spec.connectionStringSecretRef;
+    workload.metadata.name = 'half-workload';
+    assertSaid(await refusal(workload), workload, {
+      'spec.auth.tenantId': requiredWithKind('WorkloadIdentity'),
+      'spec.auth.clientSecretRef': notUsedWithKind('WorkloadIdentity'),
     });
   });
 
