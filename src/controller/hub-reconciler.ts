@@ -241,7 +241,11 @@ export class HubReconciler {
     stop: Stop,
   ): Promise<Stepped> {
     const invalid = checkHub(view.hub);
-    if (invalid) return { ok: false, problem: invalid, stepFailed: false };
+    if (invalid) {
+      // Its credentials are not read while its spec is invalid: the Secrets it named before are not rechecked.
+      this.deps.secrets.forget(view.key);
+      return { ok: false, problem: invalid, stepFailed: false };
+    }
     const connection = await this.connect(view, context);
     if ('reason' in connection) return { ok: false, problem: connection, stepFailed: false };
     try {
