@@ -29,9 +29,9 @@ const HOST_CHARACTERS = '[A-Za-z0-9.-]+';
 
 function patternRegExp(pattern: string): RegExp {
   const [host, port] = pattern.split(':', 2);
-  const escape = (text: string) => text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  const hostPart = host.split('*').map(escape).join(HOST_CHARACTERS);
-  const portPart = port === undefined ? '' : port === '*' ? ':[0-9]+' : `:${escape(port)}`;
+  const literal = (text: string) => text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  const hostPart = host.split('*').map(literal).join(HOST_CHARACTERS);
+  const portPart = port === undefined ? '' : port === '*' ? ':[0-9]+' : `:${literal(port)}`;
   return new RegExp(`^${hostPart}${portPart}$`, 'i');
 }
 
