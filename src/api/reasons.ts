@@ -292,9 +292,9 @@ export const REASONS = {
     ...hubNeedsChange,
     retried: true,
     means:
-      'workload identity: the ServiceAccount token file is missing or unreadable (no `tokenFilePath` and no AZURE_FEDERATED_TOKEN_FILE, or the projected volume is not mounted)',
+      "workload identity: the ServiceAccount token file is missing or unreadable (no AZURE_FEDERATED_TOKEN_FILE in the operator's environment, or the projected volume is not mounted)",
     action:
-      'label the operator\'s pod `azure.workload.identity/use: "true"` (AKS) or mount a projected ServiceAccount token with audience api://AzureADTokenExchange and set `tokenFilePath`; retried with backoff (docs/entra-id.md)',
+      'label the operator\'s pod `azure.workload.identity/use: "true"` (AKS) or mount a projected ServiceAccount token with audience api://AzureADTokenExchange in the operator\'s pod and set AZURE_FEDERATED_TOKEN_FILE to it; retried with backoff (docs/entra-id.md)',
   },
   AuthorityRefused: {
     ...hubNeedsChange,
@@ -311,6 +311,20 @@ export const REASONS = {
       'the hub answered 403: the Microsoft Entra identity has no role granting the data action of an operation (the message names the action and the role)',
     action:
       'assign the role the message names on the hub (`az role assignment create --role "IoT Hub Twin Contributor"`, or "IoT Hub Data Contributor" for modules too); retried with backoff',
+  },
+  HubHostNotAllowed: {
+    ...hubNeedsChange,
+    means:
+      "`spec.hostName` matches none of the operator's `--entra-hub-hosts` (default `*.azure-devices.net`): no Microsoft Entra token is requested or sent, so an IoTHub cannot send the operator's token to a host of its author's choosing",
+    action:
+      "fix `spec.hostName`; or, for a hub elsewhere (a sovereign cloud, a private endpoint name), the operator's administrator adds its host to `--entra-hub-hosts` (docs/entra-id.md)",
+  },
+  IdentityNotAllowed: {
+    ...hubNeedsChange,
+    means:
+      "`auth.kind` WorkloadIdentity or ManagedIdentity uses the operator's own identity (and its role assignments on every hub), which the IoTHub's namespace is not allowed: it is not in the operator's `--entra-namespaces` (none by default)",
+    action:
+      "use ClientSecret or ClientCertificate with the namespace's own app registration; or the operator's administrator adds the namespace to `--entra-namespaces` (docs/entra-id.md)",
   },
   TierWithoutTwins: {
     ...hubNeedsChange,

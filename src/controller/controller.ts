@@ -14,6 +14,7 @@ import { drainAlso } from '../runtime/stop.js';
 import { StopController } from '../runtime/stop-controller.js';
 import { ConfigMapReader } from './config-maps.js';
 import { ControllerMemory, type ControllerMemoryOptions } from './controller-memory.js';
+import type { EntraSettings } from './entra-access.js';
 import { EventRecorder } from './event-recorder.js';
 import type { HubOwnership } from './hub-ownership.js';
 import { HubReconciler } from './hub-reconciler.js';
@@ -69,6 +70,8 @@ export interface ControllerOptions {
   ownership?: HubOwnership;
   /** How often the Secrets the hubs read are read again, to notice a rotation without a watch (1 minute). */
   secretRecheckMs?: number;
+  /** What IoTHubs may do with Microsoft Entra ID: hosts, namespaces, authority (entra-access.ts). */
+  entra?: EntraSettings;
 }
 
 function customSource(kubeConfig: KubeConfig, kind: ApiKind): CollectionSource {
@@ -166,6 +169,7 @@ export class Controller {
       manager: options.manager,
       metrics: this.metrics,
       enqueue: (key) => this.enqueue(key, false),
+      entra: options.entra,
     });
     this.route();
   }

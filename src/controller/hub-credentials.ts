@@ -4,6 +4,7 @@
 import type { HubCredentials } from '../hub/client-options.js';
 import { parseHubConnectionString } from '../hub/connection-string.js';
 import type { HubTokenAuth } from '../hub/token-credential.js';
+import { DEFAULT_ENTRA_SETTINGS, type EntraSettings, entraRefusal } from './entra-access.js';
 import type { HubObject } from './kube-objects.js';
 import type { KubeCallError } from './kube-writer.js';
 import type { SecretLookup } from './secret-reader.js';
@@ -15,7 +16,9 @@ export type CredentialsProblem =
   | 'SecretKeyMissing'
   | 'SecretUnreadable'
   | 'InvalidConnectionString'
-  | 'TokenFileUnreadable';
+  | 'TokenFileUnreadable'
+  | 'HubHostNotAllowed'
+  | 'IdentityNotAllowed';
 
 export type CredentialsFailure = {
   ok: false;
@@ -95,31 +98,31 @@ async function connectionStringOf(
 }
 
 /**
- * The Microsoft Entra credential spec.auth describes, with the Secret values it names. The token file and the
- * authority's defaults come from the operator's environment, as AKS workload identity sets them
- * (AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST).
+ * The Microsoft Entra credential spec.auth describes, with the Secret values it names. The token file, the authority
+ * and its CA are the operator's settings (entra-access.ts), never the IoTHub's.
  */
 async function tokenAuthOf(
   hub: HubObject,
   lookup: SecretLookup,
-  env: NodeJS.ProcessEnv,
+  entra: EntraSettings,
 ): Promise<Resolved<HubTokenAuth>> {
   const namespace = hub.metadata.namespace;
   const auth = hub.spec.auth!;
   const authority = {
     tenantId: auth.tenantId ?? '',
     clientId: auth.clientId ?? '',
-    authorityHost: auth.authorityHost ?? env.AZURE_AUTHORITY_HOST,
+    authorityHost: entra.authorityHost,
+    authorityCa: entra.authorityCa,
   };
   switch (auth.kind) {
     case 'WorkloadIdentity': {
-      const tokenFilePath = auth.tokenFilePath ?? env.AZURE_FEDERATED_TOKEN_FILE;
+      const tokenFilePath = entra.tokenFilePath;
       if (!tokenFilePath)
         return {
           ok: false,
           reason: 'TokenFileUnreadable',
           message:
-            'no ServiceAccount token file: set spec.auth.tokenFilePath, or run the operator with AKS workload identity (the label azure.workload.identity/use: "true" on its pod sets AZURE_FEDERATED_TOKEN_FILE)',
+            'no ServiceAccount token file: run the operator with AKS workload identity (the label azure.workload.identity/use: "true" on its pod sets AZURE_FEDERATED_TOKEN_FILE)',
         };
       return { ok: true, value: { kind: 'WorkloadIdentity', ...authority, tokenFilePath } };
     }
@@ -158,7 +161,10 @@ async function tokenAuthOf(
       };
     }
     default:
-      return { ok: true, value: { kind: 'ManagedIdentity', clientId: auth.clientId } };
+      return {
+        ok: true,
+        value: { kind: 'ManagedIdentity', clientId: auth.clientId, authorityCa: entra.authorityCa },
+      };
   }
 }
 
@@ -177,7 +183,7 @@ async function caBundleOf(hub: HubObject, lookup: SecretLookup): Promise<Resolve
 export async function resolveHubCredentials(
   hub: HubObject,
   lookup: SecretLookup,
-  env: NodeJS.ProcessEnv = process.env,
+  entra: EntraSettings = DEFAULT_ENTRA_SETTINGS,
 ): Promise<CredentialsResult> {
   const kind = hub.spec.auth?.kind ?? 'ConnectionString';
   if (kind === 'ConnectionString') {
@@ -192,7 +198,10 @@ export async function resolveHubCredentials(
     };
   }
   const hostName = hub.spec.hostName ?? '';
-  const auth = await tokenAuthOf(hub, lookup, env);
+  // Judged before any Secret is read or token requested.
+  const refusal = entraRefusal(entra, kind, hub.metadata.namespace, hostName);
+  if (refusal) return { ok: false, ...refusal };
+  const auth = await tokenAuthOf(hub, lookup, entra);
   if (!auth.ok) return auth;
   const ca = await caBundleOf(hub, lookup);
   if (!ca.ok) return ca;

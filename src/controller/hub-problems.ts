@@ -20,6 +20,8 @@ export type HubProblemReason = Extract<
   | 'InvalidHubConfiguration'
   | 'Unauthorized'
   | 'TokenFileUnreadable'
+  | 'HubHostNotAllowed'
+  | 'IdentityNotAllowed'
   | 'AuthorityRefused'
   | 'HubRoleMissing'
   | 'QuotaExceeded'

@@ -15,6 +15,7 @@ import { NO_STOP, type Stop } from '../runtime/stop.js';
 import { departAll, type PlanInputs, planInputs, type ReadConfigMaps } from './config-decisions.js';
 import type { ConfigMapReader } from './config-maps.js';
 import type { ControllerMemory } from './controller-memory.js';
+import type { EntraSettings } from './entra-access.js';
 import type { EventRecorder } from './event-recorder.js';
 import { resolveHubCredentials } from './hub-credentials.js';
 import {
@@ -69,6 +70,8 @@ export interface HubReconcilerDeps {
   /** Queue another hub (a resource moved away from this one was cleaned: its own hub may now let it go). */
   enqueue?: (hubKey: string) => void;
   clock?: Clock;
+  /** What IoTHubs may do with Microsoft Entra ID (entra-access.ts); the defaults when absent. */
+  entra?: EntraSettings;
 }
 
 const DEFAULT_RESYNC_MS = 10 * 60_000;
@@ -284,7 +287,7 @@ export class HubReconciler {
   ): Promise<{ session: HubSession; hostName: string } | HubProblem> {
     const { hub } = view;
     const credentials = await this.deps.secrets.forHub(view.key, (lookup) =>
-      resolveHubCredentials(hub, lookup),
+      resolveHubCredentials(hub, lookup, this.deps.entra),
     );
     if (!credentials.ok) {
       const open = this.deps.memory.connection(view.key);

@@ -143,16 +143,18 @@ function buildRegistry(
   return registry;
 }
 
-/** A Registry that sends a Microsoft Entra access token (scope https://iothubs.azure.net/.default) instead of a SAS. */
+/**
+ * A Registry that sends a Microsoft Entra access token (scope https://iothubs.azure.net/.default) instead of a SAS.
+ * The hub's CA (the agent) is for the hub only: the authority's CA is the operator's (HubTokenAuth.authorityCa).
+ */
 function tokenRegistry(
   tokenAuth: { hostName: string; auth: HubTokenAuth },
-  ca: string | string[] | undefined,
   agent: HubHttpsAgent,
   userAgent: string | undefined,
 ): Registry {
   const registry = iothub.Registry.fromTokenCredential(
     tokenAuth.hostName,
-    createTokenCredential(tokenAuth.auth, ca),
+    createTokenCredential(tokenAuth.auth),
   );
   useHubAgent(registry, agent);
   if (userAgent) appendUserAgent(registry, userAgent);
@@ -197,7 +199,7 @@ export class HubClient implements HubAccess, HubPageReader {
       } else {
         this.agent = new HubHttpsAgent({ ca: options.ca });
         const registry = tokenAuth
-          ? tokenRegistry(tokenAuth, options.ca, this.agent, options.userAgent)
+          ? tokenRegistry(tokenAuth, this.agent, options.userAgent)
           : buildRegistry(connection!, options.connectionString!, this.agent, options.userAgent);
         this.registry = registry;
         this.rawTwins = rawTwinCalls(registry);

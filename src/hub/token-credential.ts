@@ -1,6 +1,8 @@
 // A Microsoft Entra ID credential for a hub, from what an IoTHub's spec.auth says (with the Secret values it
-// names already read): @azure/identity's credential of that kind, whose requests to the authority trust the
-// hub's CA bundle too (the pipeline's tlsOptions, so the process's trust store is left as it is).
+// names already read): @azure/identity's credential of that kind. The authority, its CA and the token file are the
+// operator's own settings (controller/entra-access.ts), never an IoTHub's: its author could otherwise send the
+// operator's ServiceAccount token to a host of their choosing. A private authority's CA is trusted through the
+// pipeline's tlsOptions, so the process's trust store is left as it is.
 import tls from 'node:tls';
 import {
   AzureAuthorityHosts,
@@ -17,15 +19,17 @@ export type CredentialProblem = 'TokenFileUnreadable' | 'AuthorityRefused';
 interface Authority {
   tenantId: string;
   clientId: string;
-  /** https://login.microsoftonline.com unless given (or AZURE_AUTHORITY_HOST). */
+  /** https://login.microsoftonline.com unless given (--entra-authority-host or AZURE_AUTHORITY_HOST). */
   authorityHost?: string;
+  /** PEM CA bundle of a private authority (--entra-authority-ca-file). */
+  authorityCa?: string;
 }
 
 export type HubTokenAuth =
   | ({ kind: 'WorkloadIdentity'; tokenFilePath: string } & Authority)
   | ({ kind: 'ClientSecret'; clientSecret: string } & Authority)
   | ({ kind: 'ClientCertificate'; certificate: string } & Authority)
-  | { kind: 'ManagedIdentity'; clientId?: string };
+  | { kind: 'ManagedIdentity'; clientId?: string; authorityCa?: string };
 
 /** A description of the credential for messages: kind, tenant and client id, never a secret. */
 export function describeTokenAuth(auth: HubTokenAuth): string {
@@ -36,8 +40,8 @@ export function describeTokenAuth(auth: HubTokenAuth): string {
 
 const AZURE_HOSTS = new Set<string>(Object.values(AzureAuthorityHosts).map((h) => h.replace(/\/$/, '')));
 
-function pipelineOptions(authorityHost: string | undefined, ca: string | string[] | undefined) {
-  const extra = ca === undefined ? [] : Array.isArray(ca) ? ca : [ca];
+function pipelineOptions(authorityHost: string | undefined, ca: string | undefined) {
+  const extra = ca === undefined ? [] : [ca];
   const host = authorityHost?.replace(/\/$/, '');
   return {
     ...(host !== undefined && { authorityHost: host }),
@@ -47,33 +51,33 @@ function pipelineOptions(authorityHost: string | undefined, ca: string | string[
   };
 }
 
-export function createTokenCredential(auth: HubTokenAuth, ca?: string | string[]): TokenCredential {
+export function createTokenCredential(auth: HubTokenAuth): TokenCredential {
   switch (auth.kind) {
     case 'WorkloadIdentity':
       return new WorkloadIdentityCredential({
         tenantId: auth.tenantId,
         clientId: auth.clientId,
         tokenFilePath: auth.tokenFilePath,
-        ...pipelineOptions(auth.authorityHost, ca),
+        ...pipelineOptions(auth.authorityHost, auth.authorityCa),
       });
     case 'ClientSecret':
       return new ClientSecretCredential(
         auth.tenantId,
         auth.clientId,
         auth.clientSecret,
-        pipelineOptions(auth.authorityHost, ca),
+        pipelineOptions(auth.authorityHost, auth.authorityCa),
       );
     case 'ClientCertificate':
       return new ClientCertificateCredential(
         auth.tenantId,
         auth.clientId,
         { certificate: auth.certificate },
-        pipelineOptions(auth.authorityHost, ca),
+        pipelineOptions(auth.authorityHost, auth.authorityCa),
       );
     case 'ManagedIdentity':
       return new ManagedIdentityCredential({
         ...(auth.clientId !== undefined && { clientId: auth.clientId }),
-        ...pipelineOptions(undefined, ca),
+        ...pipelineOptions(undefined, auth.authorityCa),
       });
   }
 }

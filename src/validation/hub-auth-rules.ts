@@ -10,12 +10,9 @@ type AuthField = Exclude<keyof HubAuth, 'kind'>;
 /** Each kind's required and optional fields of spec.auth (the CRD's CEL rules are built from it too: crd-rules.ts). */
 export const FIELDS: Record<AuthKind, { required: AuthField[]; optional: AuthField[] }> = {
   ConnectionString: { required: [], optional: [] },
-  WorkloadIdentity: { required: ['tenantId', 'clientId'], optional: ['authorityHost', 'tokenFilePath'] },
-  ClientSecret: { required: ['tenantId', 'clientId', 'clientSecretRef'], optional: ['authorityHost'] },
-  ClientCertificate: {
-    required: ['tenantId', 'clientId', 'clientCertificateRef'],
-    optional: ['authorityHost'],
-  },
+  WorkloadIdentity: { required: ['tenantId', 'clientId'], optional: [] },
+  ClientSecret: { required: ['tenantId', 'clientId', 'clientSecretRef'], optional: [] },
+  ClientCertificate: { required: ['tenantId', 'clientId', 'clientCertificateRef'], optional: [] },
   ManagedIdentity: { required: [], optional: ['clientId'] },
 };
 

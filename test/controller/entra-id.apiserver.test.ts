@@ -2,8 +2,10 @@
 // API server and the emulator playing Entra and the hub's RBAC: a hub with local authentication disabled reached
 // through workload identity (a TokenRequest-made ServiceAccount token in a file) and converging a
 // SecurityModuleConfig; a role removed and given back; a ServiceAccount token expired or for another audience, a missing
-// token file; the client secret, certificate and managed identity paths; a connection string refused. Then the
-// secrets and tokens are looked for in everything the operator wrote.
+// token file (each an operator of its own: the token file and the authority are the operator's, never an IoTHub's);
+// the client secret, certificate and managed identity paths; a connection string refused; a hub host outside
+// --entra-hub-hosts and the operator's identity outside --entra-namespaces refused before any token is asked for.
+// Then the secrets and tokens are looked for in everything the operator wrote.
 import assert from 'node:assert/strict';
 import { subscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -32,6 +34,9 @@ const SECRET_APP = '3f1e2d4c-0000-4000-8000-00000000a002';
 const CERTIFICATE_APP = '3f1e2d4c-0000-4000-8000-00000000a003';
 const MANAGED_IDENTITY = '3f1e2d4c-0000-4000-8000-00000000a004';
 const READER_APP = '3f1e2d4c-0000-4000-8000-00000000a005';
+/** Federated with the operator's ServiceAccount like WORKLOAD_APP: only the operator's flags keep IoTHubs from it. */
+const ELSEWHERE_APP = '3f1e2d4c-0000-4000-8000-00000000a006';
+const BORROWER_APP = '3f1e2d4c-0000-4000-8000-00000000a007';
 
 // Every bearer token the emulator received, to look for in what the operator wrote.
 const bearerTokens = new Set<string>();
@@ -46,14 +51,17 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
   /** An Entra ID two hours ahead, for which a ServiceAccount token valid for one hour has expired. */
   let later: RunningEmulator;
   let namespace: string;
+  /** A namespace not in --entra-namespaces: its IoTHubs may not use the operator's own identity. */
+  let other: string;
   let operator: OperatorProcess;
+  const operators: OperatorProcess[] = [];
   const secret = clientSecret();
   let certificate: { certificate: string; privateKey: string };
   const folder = mkdtempSync(join(tmpdir(), 'entra-operator-'));
   const serviceAccountTokens: string[] = [];
-  const k = (args: string[]) => kubectlOk(cp.kubeconfig, [...args, '-n', namespace]);
-  const ready = async (kind: string, name: string) =>
-    JSON.parse(await k(['get', kind, name, '-o', 'json'])).status?.conditions?.find(
+  const k = (args: string[], ns = namespace) => kubectlOk(cp.kubeconfig, [...args, '-n', ns]);
+  const ready = async (kind: string, name: string, ns = namespace) =>
+    JSON.parse(await k(['get', kind, name, '-o', 'json'], ns)).status?.conditions?.find(
       (c: { type: string }) => c.type === 'Ready',
     ) as { status: string; reason: string; message: string } | undefined;
   const waitFor = (
@@ -61,10 +69,11 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     name: string,
     test: (c: { status: string; reason: string; message: string }) => boolean,
     what: string,
+    ns = namespace,
   ) =>
     until(
       async () => {
-        const condition = await ready(kind, name);
+        const condition = await ready(kind, name, ns);
         return condition !== undefined && test(condition);
       },
       60_000,
@@ -77,11 +86,11 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     writeFileSync(path, token, { mode: 0o600 });
     return path;
   };
-  const entraHub = (name: string, auth: Record<string, unknown>) =>
+  const entraHub = (name: string, auth: Record<string, unknown>, hostName = emulator.hostName) =>
     iotHub(name, {
       connectionStringSecretRef: undefined,
-      hostName: emulator.hostName,
-      auth: { tenantId: TENANT, authorityHost: emulator.endpoint, ...auth },
+      hostName,
+      auth: { tenantId: TENANT, ...auth },
       caSecretRef: { name: 'hub-ca' },
       tier: 'S3',
       units: 10,
@@ -90,6 +99,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
   before(async () => {
     await installCrds(cp);
     namespace = await testNamespace(cp, 'entra-operator');
+    other = await testNamespace(cp, 'entra-other');
     const issuer = await clusterIssuer(cp);
     certificate = await clientCertificate();
     emulator = await startHubEmulator({
@@ -107,6 +117,12 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
           { clientId: SECRET_APP, secrets: [secret] },
           { clientId: CERTIFICATE_APP, certificates: [certificate.certificate] },
           { clientId: READER_APP, secrets: [secret] },
+          ...[ELSEWHERE_APP, BORROWER_APP].map((clientId) => ({
+            clientId,
+            federatedCredentials: [
+              { issuer: issuer.issuer, subject: `system:serviceaccount:${namespace}:operator` },
+            ],
+          })),
         ],
         managedIdentities: [{ clientId: MANAGED_IDENTITY }],
         roleAssignments: {
@@ -115,6 +131,8 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
           [CERTIFICATE_APP]: ['IoT Hub Twin Contributor'],
           [MANAGED_IDENTITY]: ['IoT Hub Twin Contributor'],
           [READER_APP]: ['IoT Hub Data Reader'],
+          [ELSEWHERE_APP]: ['IoT Hub Data Contributor'],
+          [BORROWER_APP]: ['IoT Hub Data Contributor'],
         },
       },
     });
@@ -142,25 +160,11 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
       hubSecret('app-secret', { clientSecret: secret }),
       hubSecret('app-certificate', { 'tls.crt': certificate.certificate, 'tls.key': certificate.privateKey }),
       hubSecret('sas', { connectionString: emulator.connectionString, 'ca.crt': emulator.caCert }),
-      entraHub('hub', {
-        kind: 'WorkloadIdentity',
-        clientId: WORKLOAD_APP,
-        tokenFilePath: await tokenFile('operator', 'operator'),
-      }),
+      entraHub('hub', { kind: 'WorkloadIdentity', clientId: WORKLOAD_APP }),
       securityModuleConfig('baseline', {
         hubRef: { name: 'hub' },
         target: { condition: "tags.site = 'entra'" },
         agentConfiguration: { snapshotFrequency: 'PT6H' },
-      }),
-      entraHub('wrong-audience', {
-        kind: 'WorkloadIdentity',
-        clientId: WORKLOAD_APP,
-        tokenFilePath: await tokenFile('wrong-audience', 'operator', 'https://kubernetes.default.svc'),
-      }),
-      entraHub('no-token-file', {
-        kind: 'WorkloadIdentity',
-        clientId: WORKLOAD_APP,
-        tokenFilePath: join(folder, 'absent'),
       }),
       entraHub('by-secret', {
         kind: 'ClientSecret',
@@ -171,21 +175,6 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
         kind: 'ClientCertificate',
         clientId: CERTIFICATE_APP,
         clientCertificateRef: { name: 'app-certificate' },
-      }),
-      hubSecret('later-ca', { 'ca.crt': later.caCert }),
-      iotHub('expired-token', {
-        connectionStringSecretRef: undefined,
-        hostName: later.hostName,
-        auth: {
-          kind: 'WorkloadIdentity',
-          tenantId: TENANT,
-          clientId: WORKLOAD_APP,
-          authorityHost: later.endpoint,
-          tokenFilePath: await tokenFile('expired', 'operator'),
-        },
-        caSecretRef: { name: 'later-ca' },
-        tier: 'S3',
-        units: 10,
       }),
       entraHub('read-only', {
         kind: 'ClientSecret',
@@ -212,16 +201,93 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
         units: 10,
       }),
     ];
+    // A workload identity hub for a host of its author's choosing: the operator's token would go there.
+    objects.push(
+      entraHub('elsewhere', { kind: 'WorkloadIdentity', clientId: ELSEWHERE_APP }, 'attacker.example'),
+    );
     await applyObjects(cp.kubeconfig, objects, ['-n', namespace]);
+    await applyObjects(
+      cp.kubeconfig,
+      [
+        hubSecret('hub-ca', { 'ca.crt': emulator.caCert }),
+        hubSecret('app-secret', { clientSecret: secret }),
+        // The operator's identity, which this namespace was not given.
+        entraHub('borrowed', { kind: 'WorkloadIdentity', clientId: BORROWER_APP }),
+        // Its own app registration's secret: not the operator's identity, so not restricted by --entra-namespaces.
+        entraHub('own-secret', {
+          kind: 'ClientSecret',
+          clientId: SECRET_APP,
+          clientSecretRef: { name: 'app-secret' },
+        }),
+      ],
+      ['-n', other],
+    );
     // The managed identity endpoint as App Service sets it in a process's environment.
-    operator = startOperatorProcess(['--kubeconfig', cp.kubeconfig, '--namespace', namespace], {
-      LOG_LEVEL: 'debug',
-      IDENTITY_ENDPOINT: `${emulator.endpoint}${MANAGED_IDENTITY_PATH}`,
-      IDENTITY_HEADER: emulator.entra!.identityHeader,
-    });
+    operator = startOperatorProcess(
+      [
+        '--kubeconfig',
+        cp.kubeconfig,
+        '--namespace',
+        namespace,
+        '--namespace',
+        other,
+        ...entraFlags(emulator, namespace),
+      ],
+      {
+        LOG_LEVEL: 'debug',
+        AZURE_FEDERATED_TOKEN_FILE: await tokenFile('operator', 'operator'),
+        IDENTITY_ENDPOINT: `${emulator.endpoint}${MANAGED_IDENTITY_PATH}`,
+        IDENTITY_HEADER: emulator.entra!.identityHeader,
+      },
+    );
   });
+  /** The flags an administrator gives the operator for one authority and hub (the emulator playing both). */
+  const entraFlags = (target: RunningEmulator, identityNamespace: string) => {
+    const caFile = join(folder, `authority-ca-${target.port}.pem`);
+    writeFileSync(caFile, target.caCert);
+    return [
+      '--entra-hub-hosts',
+      target.hostName,
+      '--entra-namespaces',
+      identityNamespace,
+      '--entra-authority-host',
+      target.endpoint,
+      '--entra-authority-ca-file',
+      caFile,
+    ];
+  };
+  /** An operator of its own on a namespace of its own, for one workload identity hub and one token file. */
+  const workloadIdentityOperator = async (
+    name: string,
+    target: RunningEmulator,
+    tokenFilePath: string,
+  ): Promise<string> => {
+    const ns = await testNamespace(cp, `entra-${name}`);
+    await applyObjects(
+      cp.kubeconfig,
+      [
+        hubSecret('hub-ca', { 'ca.crt': target.caCert }),
+        iotHub(name, {
+          connectionStringSecretRef: undefined,
+          hostName: target.hostName,
+          auth: { kind: 'WorkloadIdentity', tenantId: TENANT, clientId: WORKLOAD_APP },
+          caSecretRef: { name: 'hub-ca' },
+          tier: 'S3',
+          units: 10,
+        }),
+      ],
+      ['-n', ns],
+    );
+    operators.push(
+      startOperatorProcess(['--kubeconfig', cp.kubeconfig, '--namespace', ns, ...entraFlags(target, ns)], {
+        AZURE_FEDERATED_TOKEN_FILE: tokenFilePath,
+      }),
+    );
+    return ns;
+  };
   after(async () => {
     await operator?.stop();
+    for (const o of operators) await o.stop();
     await emulator?.close();
     await later?.close();
   });
@@ -263,17 +329,25 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
   });
 
   it('says why Entra ID refused an expired token or one for another audience, and that a token file is missing', async () => {
-    await waitFor('iothub', 'wrong-audience', (c) => c.reason === 'AuthorityRefused', 'AuthorityRefused');
-    assert.match((await ready('iothub', 'wrong-audience'))!.message, /AADSTS700212/);
-    await waitFor('iothub', 'expired-token', (c) => c.reason === 'AuthorityRefused', 'AuthorityRefused');
-    assert.match((await ready('iothub', 'expired-token'))!.message, /AADSTS700024/);
-    await waitFor(
-      'iothub',
-      'no-token-file',
-      (c) => c.reason === 'TokenFileUnreadable',
-      'TokenFileUnreadable',
+    const wrongAudience = await workloadIdentityOperator(
+      'wrong-audience',
+      emulator,
+      await tokenFile('wrong-audience', 'operator', 'https://kubernetes.default.svc'),
     );
-    assert.match((await ready('iothub', 'no-token-file'))!.message, /ENOENT/);
+    const expired = await workloadIdentityOperator(
+      'expired-token',
+      later,
+      await tokenFile('expired', 'operator'),
+    );
+    const noTokenFile = await workloadIdentityOperator('no-token-file', emulator, join(folder, 'absent'));
+    const refused = (c: { reason: string }) => c.reason === 'AuthorityRefused';
+    await waitFor('iothub', 'wrong-audience', refused, 'AuthorityRefused', wrongAudience);
+    assert.match((await ready('iothub', 'wrong-audience', wrongAudience))!.message, /AADSTS700212/);
+    await waitFor('iothub', 'expired-token', refused, 'AuthorityRefused', expired);
+    assert.match((await ready('iothub', 'expired-token', expired))!.message, /AADSTS700024/);
+    const unreadable = (c: { reason: string }) => c.reason === 'TokenFileUnreadable';
+    await waitFor('iothub', 'no-token-file', unreadable, 'TokenFileUnreadable', noTokenFile);
+    assert.match((await ready('iothub', 'no-token-file', noTokenFile))!.message, /ENOENT/);
   });
 
   it('reaches the hub with a client secret, or a certificate and its key, from a Secret', async () => {
@@ -285,6 +359,27 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     await waitFor('iothub', 'by-managed-identity', (c) => c.status === 'True', 'Ready');
   });
 
+  it('asks for no token for a hub host outside --entra-hub-hosts, and says so', async () => {
+    await waitFor('iothub', 'elsewhere', (c) => c.reason === 'HubHostNotAllowed', 'HubHostNotAllowed');
+    const condition = (await ready('iothub', 'elsewhere'))!;
+    assert.equal(condition.status, 'False');
+    assert.match(condition.message, /attacker\.example matches none of the operator's --entra-hub-hosts/);
+    assert.equal(emulator.entra!.tokenRequests(ELSEWHERE_APP), 0);
+  });
+
+  it("lends the operator's own identity only to --entra-namespaces, while a namespace's own app secret works", async () => {
+    await waitFor(
+      'iothub',
+      'borrowed',
+      (c) => c.reason === 'IdentityNotAllowed',
+      'IdentityNotAllowed',
+      other,
+    );
+    assert.match((await ready('iothub', 'borrowed', other))!.message, /not in --entra-namespaces/);
+    assert.equal(emulator.entra!.tokenRequests(BORROWER_APP), 0);
+    await waitFor('iothub', 'own-secret', (c) => c.status === 'True', 'Ready', other);
+  });
+
   it('is refused with a connection string when the hub has local authentication disabled', async () => {
     await waitFor('iothub', 'by-key', (c) => c.reason === 'Unauthorized', 'Unauthorized');
   });
@@ -292,6 +387,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
   it('writes neither the client secret nor a token anywhere', async () => {
     const sources: [string, string][] = [
       ['operator log', operator.log()],
+      ...operators.map((o, i) => [`log of operator ${i + 1} of its own`, o.log()] as [string, string]),
       ['Events', await k(['get', 'events', '-o', 'json'])],
       ['status', await k(['get', 'iothubs,securitymoduleconfigs', '-o', 'json'])],
     ];

@@ -20,17 +20,6 @@ describe("an IoTHub's credential kind", () => {
     assert.deepEqual(errors({ hostName: 'h.azure-devices.net', auth: workload }), []);
     assert.deepEqual(
       errors({
-        hostName: 'h.azure-devices.net',
-        auth: {
-          ...workload,
-          tokenFilePath: '/var/run/t',
-          authorityHost: 'https://login.microsoftonline.com',
-        },
-      }),
-      [],
-    );
-    assert.deepEqual(
-      errors({
         hostName: 'h:8443',
         auth: { kind: 'ClientSecret', tenantId: 't', clientId: 'c', clientSecretRef: { name: 's' } },
       }),
@@ -58,13 +47,33 @@ describe("an IoTHub's credential kind", () => {
     ]);
   });
 
+  it("refuses a token file or an authority in the IoTHub: they are the operator's, or its author could send its token anywhere", () => {
+    assert.deepEqual(
+      errors({
+        hostName: 'h.azure-devices.net',
+        auth: {
+          ...workload,
+          tokenFilePath: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+          authorityHost: 'https://attacker.example',
+        },
+      }),
+      [
+        "spec.auth.tokenFilePath: unknown field 'tokenFilePath'; expected one of kind, tenantId, clientId, clientSecretRef, clientCertificateRef",
+        "spec.auth.authorityHost: unknown field 'authorityHost'; expected one of kind, tenantId, clientId, clientSecretRef, clientCertificateRef",
+      ],
+    );
+  });
+
   it('names each field a kind needs and each it does not use', () => {
     assert.deepEqual(
-      errors({ hostName: 'h', auth: { kind: 'ClientSecret', clientId: 'c', tokenFilePath: '/t' } }),
+      errors({
+        hostName: 'h',
+        auth: { kind: 'ClientSecret', clientId: 'c', clientCertificateRef: { name: 'tls' } },
+      }),
       [
         'spec.auth.tenantId: is required with auth.kind ClientSecret',
         'spec.auth.clientSecretRef: is required with auth.kind ClientSecret',
-        'spec.auth.tokenFilePath: is not used with auth.kind ClientSecret: remove it',
+        'spec.auth.clientCertificateRef: is not used with auth.kind ClientSecret: remove it',
       ],
     );
   });

@@ -133,7 +133,7 @@ export interface ConnectionStringSecretRef {
  */
 export interface HubAuth {
   /**
-   * ConnectionString: spec.connectionStringSecretRef. WorkloadIdentity: the pod's projected ServiceAccount token exchanged at Entra ID (tenantId, clientId, tokenFilePath). ClientSecret or ClientCertificate: an app registration's secret or certificate from a Secret (tenantId, clientId, clientSecretRef or clientCertificateRef). ManagedIdentity: the identity of the node or pod (clientId for a user-assigned one).
+   * ConnectionString: spec.connectionStringSecretRef. WorkloadIdentity: the operator pod's projected ServiceAccount token (AZURE_FEDERATED_TOKEN_FILE) exchanged at Entra ID (tenantId, clientId), in the namespaces the operator's --entra-namespaces names. ClientSecret or ClientCertificate: an app registration's secret or certificate from a Secret (tenantId, clientId, clientSecretRef or clientCertificateRef). ManagedIdentity: the identity of the operator's node or pod (clientId for a user-assigned one), in the namespaces of --entra-namespaces. The authority and its CA are the operator's (--entra-authority-host, --entra-authority-ca-file), never the IoTHub's; the host must match --entra-hub-hosts.
    */
   kind: 'ConnectionString' | 'WorkloadIdentity' | 'ClientSecret' | 'ClientCertificate' | 'ManagedIdentity';
   /**
@@ -144,14 +144,6 @@ export interface HubAuth {
    * The application (client) id of the app registration or user-assigned managed identity.
    */
   clientId?: string;
-  /**
-   * The Entra authority host, e.g. https://login.microsoftonline.com (the default, or AZURE_AUTHORITY_HOST when set); another host (a sovereign cloud's, the emulator's) is used without instance discovery.
-   */
-  authorityHost?: string;
-  /**
-   * WorkloadIdentity: the file holding the projected ServiceAccount token; AZURE_FEDERATED_TOKEN_FILE (set by AKS workload identity) when absent.
-   */
-  tokenFilePath?: string;
   clientSecretRef?: ClientSecretRef;
   clientCertificateRef?: ClientCertificateRef;
 }

@@ -1,12 +1,18 @@
 // `iot-security-operator run`: the Kubernetes controller. Watches IoTHubs, SecurityModuleConfigs and TwinConfigs,
 // reads the Secrets they name, reconciles each hub, and writes status where cluster operators look.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseKubeDuration } from '../../api/kube-duration.js';
 import { describeApiError } from '../../controller/api-errors.js';
 import { Controller } from '../../controller/controller.js';
+import {
+  DEFAULT_ENTRA_HUB_HOSTS,
+  type EntraSettings,
+  hostPatternError,
+} from '../../controller/entra-access.js';
 import { makeKubeApi } from '../../controller/kube-http.js';
 import { LeaderElector } from '../../controller/leader-election.js';
 import { HubSharding, shardTimingError } from '../../controller/sharding/hub-sharding.js';
@@ -68,9 +74,65 @@ Options (named as controller-runtime's where one exists):
   --metrics-cert-path DIR        the folder of the certificate and key to serve (e.g. a mounted kubernetes.io/tls
                                  Secret; read again when they change); without it, a self-signed one made at start
   --metrics-cert-name tls.crt, --metrics-cert-key tls.key   the files' names in that folder
+  --entra-hub-hosts '*.azure-devices.net'   comma-separated host patterns (* for host characters, host:* for
+                                 any port) an IoTHub's spec.hostName must match for a Microsoft Entra token to be
+                                 requested for it: an IoTHub's author cannot have a token sent elsewhere
+  --entra-namespaces NS,...      namespaces whose IoTHubs may use the operator's own identity (WorkloadIdentity,
+                                 ManagedIdentity) and its role assignments; default none. ClientSecret and
+                                 ClientCertificate use the namespace's own Secret and are not restricted by it
+  --entra-authority-host URL     the Entra authority (default AZURE_AUTHORITY_HOST, then
+                                 https://login.microsoftonline.com); never taken from an IoTHub
+  --entra-authority-ca-file FILE PEM CA bundle to trust for a private authority (and managed identity endpoint)
+                                 besides the system's; never an IoTHub's caSecretRef
+                                 (the ServiceAccount token file: AZURE_FEDERATED_TOKEN_FILE, set by AKS workload
+                                 identity)
   --health-probe-bind-address :8081  /healthz and /readyz (0 turns them off)
   --log-level info               error, warn, info, debug (JSON lines on standard error; LOG_FORMAT=text)
   -h, --help                     show this text`;
+
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
+/** The Microsoft Entra settings from the flags and the environment AKS workload identity sets. */
+export function entraSettings(
+  values: {
+    'entra-hub-hosts': string;
+    'entra-namespaces': string;
+    'entra-authority-host'?: string;
+    'entra-authority-ca-file'?: string;
+  },
+  env: NodeJS.ProcessEnv,
+): EntraSettings {
+  const hubHosts = list(values['entra-hub-hosts']);
+  for (const pattern of hubHosts) {
+    const problem = hostPatternError(pattern);
+    if (problem) throw new UsageError(`--entra-hub-hosts: ${problem}`);
+  }
+  const authorityHost = values['entra-authority-host'] ?? (env.AZURE_AUTHORITY_HOST || undefined);
+  if (authorityHost !== undefined && !/^https:\/\/[^\s/]+/.test(authorityHost))
+    throw new UsageError(`--entra-authority-host must be an https:// URL, not '${authorityHost}'`);
+  let authorityCa: string | undefined;
+  const caFile = values['entra-authority-ca-file'];
+  if (caFile !== undefined) {
+    try {
+      authorityCa = readFileSync(caFile, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read --entra-authority-ca-file: ${(error as Error).message}`);
+    }
+    if (!authorityCa.includes('-----BEGIN CERTIFICATE-----'))
+      throw new UsageError(`--entra-authority-ca-file ${caFile} holds no PEM certificate`);
+  }
+  return {
+    hubHosts,
+    identityNamespaces: list(values['entra-namespaces']),
+    authorityHost,
+    authorityCa,
+    tokenFilePath: env.AZURE_FEDERATED_TOKEN_FILE || undefined,
+  };
+}
 
 function duration(text: string, option: string): number {
   const ms = parseKubeDuration(text);
@@ -120,6 +182,10 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
       'metrics-cert-name': { type: 'string', default: 'tls.crt' },
       'metrics-cert-key': { type: 'string', default: 'tls.key' },
       'health-probe-bind-address': { type: 'string', default: ':8081' },
+      'entra-hub-hosts': { type: 'string', default: DEFAULT_ENTRA_HUB_HOSTS.join(',') },
+      'entra-namespaces': { type: 'string', default: '' },
+      'entra-authority-host': { type: 'string' },
+      'entra-authority-ca-file': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -196,6 +262,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
       throw new UsageError(`cannot read the metrics certificate: ${(error as Error).message}`);
     }
   }
+  const entra = entraSettings(values, process.env);
   const kubeConfig = loadKubeConfig(values.kubeconfig);
   const logger = createLogger({ level: level as LogLevel | undefined }).child({
     controller: 'iot-security-operator',
@@ -233,6 +300,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
     // Names this replica in the hubs' request logs (and to the emulator, which tells writers apart by it).
     client: { userAgent: `${PACKAGE_NAME}/${packageVersion()} (${identity})` },
     ownership: sharding,
+    entra,
   });
   const shutdown = shutdownSignal(graceMs);
   const stopped = new Promise((resolve) =>
@@ -330,6 +398,11 @@ export async function runOperatorCommand(argv: string[], io: CommandIo): Promise
         ? `https, ${certificateFiles ? `certificate from ${certificateFiles.dir}` : 'self-signed certificate'}, TokenReview and SubjectAccessReview`
         : 'plain http, no authentication'
       : 'off',
+    entra: {
+      hubHosts: entra.hubHosts,
+      identityNamespaces: entra.identityNamespaces,
+      authorityHost: entra.authorityHost ?? 'https://login.microsoftonline.com',
+    },
   });
   try {
     await Promise.race([controller.startInformers(), stopped]);

@@ -53,6 +53,13 @@ export class EntraAuthority {
   private readonly publicJwk: Record<string, unknown>;
   private readonly kid: string;
   private readonly issuerKeys: IssuerKeys;
+  /** Token requests by client id, granted or not: a test proves a credential was never even tried. */
+  private readonly requests = new Map<string, number>();
+
+  /** How many token requests (client-credentials grants, any outcome) named this client id. */
+  tokenRequests(clientId: string): number {
+    return this.requests.get(clientId) ?? 0;
+  }
 
   constructor(
     options: EntraOptions,
@@ -150,6 +157,7 @@ export class EntraAuthority {
     if (grant !== 'client_credentials') throw entraErrors.unsupportedGrant(grant);
     const clientId = form.get('client_id');
     if (!clientId) throw entraErrors.missingClientId();
+    this.requests.set(clientId, (this.requests.get(clientId) ?? 0) + 1);
     const resource = this.resourceOf(form.get('scope'));
     const app = this.directory.application(clientId);
     if (!app) throw entraErrors.applicationNotFound(clientId, tenant);
