@@ -78,7 +78,9 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
       },
       60_000,
       `${kind}/${name}: ${what}`,
-    );
+    ).catch(async (error) => {
+      throw new Error(`${error.message}; Ready is ${JSON.stringify(await ready(kind, name, ns))}`);
+    });
   const tokenFile = async (name: string, serviceAccount: string, audience?: string) => {
     const token = await serviceAccountToken(cp, namespace, serviceAccount, { audience });
     serviceAccountTokens.push(token);
@@ -301,25 +303,30 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
   it('names the role to assign when the identity loses it, and recovers once it is given back', async () => {
     await waitFor('iothub', 'hub', (c) => c.status === 'True', 'Ready');
     emulator.entra!.directory.assignRoles(WORKLOAD_APP, []);
-    await k([
-      'annotate',
-      'iothub',
-      'hub',
-      `iotsecurity.io/reconcile-requested-at=${new Date().toISOString()}`,
-      '--overwrite',
-    ]);
-    // The condition as it was written (a reconcile in flight may write another right after).
-    await waitFor(
-      'iothub',
-      'hub',
-      // The role named is the narrowest that allows the first call refused: a query needs twins/read (IoT Hub
-      // Twin Contributor), the hub's statistics statistics/read (another role), whichever the reconcile made first.
-      (c) =>
-        c.reason === 'HubRoleMissing' &&
-        /'IoT Hub (Twin|Registry|Data) (Contributor|Reader)'/.test(c.message),
-      'HubRoleMissing naming the role to assign',
+    // A new resource on the hub needs twin writes, which the identity may no longer make: each device's 403 is
+    // named in its status, with the role to assign. It cannot converge until the role is back.
+    await applyObjects(
+      cp.kubeconfig,
+      [
+        securityModuleConfig('after-role-loss', {
+          hubRef: { name: 'hub' },
+          target: { condition: "tags.site = 'entra'" },
+          priority: 30,
+          agentConfiguration: { snapshotFrequency: 'PT7H' },
+        }),
+      ],
+      ['-n', namespace],
     );
+    await until(
+      async () =>
+        (await k(['get', 'smc', 'after-role-loss', '-o', 'json'])).includes("'IoT Hub Twin Contributor'"),
+      60_000,
+      'the SecurityModuleConfig to name the role its writes need',
+    );
+    assert.notEqual((await ready('smc', 'after-role-loss'))?.status, 'True');
     emulator.entra!.directory.assignRoles(WORKLOAD_APP, ['IoT Hub Data Contributor']);
+    // Its failed devices are tried again at the hub's next resync, not at once: the resource is removed here.
+    await k(['delete', 'smc', 'after-role-loss', '--wait']);
     await waitFor('iothub', 'hub', (c) => c.status === 'True', 'Ready again after the role is given back');
   });
 
