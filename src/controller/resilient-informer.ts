@@ -44,6 +44,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   /** When the current run of failures began (undefined while the watch is fine). */
   private failingSince?: number;
   private restartTimer?: Timer;
+  /** When the pending restart's backoff ends (clock time). */
+  private restartDueAt = 0;
   private relistTimer?: Timer;
   private readonly clock: Clock;
   private readonly backoff: BackoffPolicy;
@@ -122,6 +124,10 @@ export class ResilientInformer<T extends KubernetesObject> {
     if (this.stopped || !this.restartTimer) return;
     this.restartTimer.cancel();
     this.restartTimer = undefined;
+    this.options.logger?.info('watch retried at once: the API server is back', {
+      informer: this.options.name,
+      backoffLeftMs: Math.max(0, this.restartDueAt - this.clock.now()),
+    });
     this.stats.restarts++;
     void this.informer.start();
   }
@@ -189,6 +195,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       retryInMs: delay,
       failures: this.failures,
     });
+    this.restartDueAt = this.clock.now() + delay;
     this.restartTimer = this.clock.setTimer(delay, () => {
       this.restartTimer = undefined;
       if (this.stopped) return;

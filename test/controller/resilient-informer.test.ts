@@ -171,6 +171,15 @@ describe('ResilientInformer', () => {
       lines.some((l) => JSON.parse(l).message === 'watch restored'),
       'the recovery is logged',
     );
+    // The clock stood still: the whole backoff was left, and the line says so.
+    const logged = lines.map((l) => JSON.parse(l));
+    const scheduled = logged.filter((l) => l.message === 'watch failed; restarting after a backoff').at(-1);
+    const retried = logged.find((l) => l.message === 'watch retried at once: the API server is back');
+    assert.equal(
+      retried?.backoffLeftMs,
+      scheduled?.retryInMs,
+      'the cut-short backoff is logged with what was left of it',
+    );
     await i.stop();
   });
 
