@@ -9,6 +9,7 @@ import {
   parseSharedAccessSignature,
   sharedAccessSignatureExpiry,
 } from '../protocol/shared-access-signature.js';
+import { ExpiringCache } from '../runtime/expiring-cache.js';
 import type { EntraAuthority } from './entra/authority.js';
 import { HubErrorResponse, hubErrors } from './errors.js';
 import { type SharedAccessPolicy, verifySharedAccessSignature } from './sas-auth.js';
@@ -45,9 +46,11 @@ function hubOperation(operation: StatsClass, pathname: string): HubApiOperation 
 
 export class HubAuthorization {
   // Tokens already verified, with their expiry: the SDK signs one token per hour and sends it every call.
-  private readonly verifiedSignatures = new Map<string, number>();
+  private readonly verifiedSignatures: ExpiringCache<true>;
 
-  constructor(private readonly options: HubAuthorizationOptions) {}
+  constructor(private readonly options: HubAuthorizationOptions) {
+    this.verifiedSignatures = new ExpiringCache(TOKEN_CACHE_LIMIT, options.nowMs);
+  }
 
   /** Throws the hub's 401 or 403 when the request may not run; `operation` is the route's class. */
   check(request: IncomingMessage, operation: StatsClass, pathname: string): void {
@@ -68,9 +71,8 @@ export class HubAuthorization {
   }
 
   private checkSignature(request: IncomingMessage, header: string | undefined): void {
+    if (header && this.verifiedSignatures.get(header)) return;
     const nowSeconds = Math.floor(this.options.nowMs() / 1000);
-    const cachedExpiry = header ? this.verifiedSignatures.get(header) : undefined;
-    if (cachedExpiry !== undefined && cachedExpiry > nowSeconds) return;
     // Only the emulator's own names: never the request's Host header, which the client chooses.
     const verdict = verifySharedAccessSignature(header, {
       policies: this.options.policies(),
@@ -81,12 +83,9 @@ export class HubAuthorization {
       this.options.log('debug', 'request refused', { reason: verdict.reason, url: request.url });
       throw hubErrors.unauthorized();
     }
-    if (this.verifiedSignatures.size >= TOKEN_CACHE_LIMIT) this.verifiedSignatures.clear();
     // Cached until the expiry that was verified (the parser refuses a token that gives two).
-    this.verifiedSignatures.set(
-      header!,
-      sharedAccessSignatureExpiry(parseSharedAccessSignature(header!)!) ?? 0,
-    );
+    const expiry = sharedAccessSignatureExpiry(parseSharedAccessSignature(header!)!) ?? 0;
+    this.verifiedSignatures.setUntil(header!, true, expiry * 1000);
   }
 
   private checkBearer(

@@ -11,6 +11,7 @@ import {
   type V1UserInfo,
 } from '@kubernetes/client-node';
 import { makeKubeApi } from '../controller/kube-http.js';
+import { ExpiringCache } from '../runtime/expiring-cache.js';
 
 export interface AccessDecision {
   status: 200 | 401 | 403 | 500;
@@ -58,28 +59,6 @@ export function kubeAccessReviews(kubeConfig: KubeConfig): AccessReviews {
 export const ACCESS_CACHE_TTL_MS = { token: 60_000, allowed: 5 * 60_000, denied: 30_000 };
 /** Entries each cache holds at most: enough for every scraper there is, bounded against a flood of tokens. */
 export const ACCESS_CACHE_SIZE = 1024;
-
-/** A map whose entries expire and whose oldest entry goes when it is full. */
-class ExpiringCache<V> {
-  private readonly entries = new Map<string, { value: V; until: number }>();
-  constructor(
-    private readonly size: number,
-    private readonly now: () => number,
-  ) {}
-
-  get(key: string): V | undefined {
-    const entry = this.entries.get(key);
-    if (entry && entry.until > this.now()) return entry.value;
-    this.entries.delete(key);
-    return undefined;
-  }
-
-  set(key: string, value: V, ttlMs: number): void {
-    this.entries.delete(key);
-    if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, { value, until: this.now() + ttlMs });
-  }
-}
 
 export class MetricsAccess {
   // Keyed by the token's hash: the tokens themselves are not kept.

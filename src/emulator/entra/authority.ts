@@ -14,6 +14,7 @@ import {
 } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { IOT_HUB_TOKEN_AUDIENCE } from '../../protocol/iot-hub-roles.js';
+import { ExpiringCache } from '../../runtime/expiring-cache.js';
 import type { ApiResult } from '../routes.js';
 import { json, safeEqual } from './answers.js';
 import {
@@ -49,7 +50,10 @@ export class EntraAuthority {
    * Tokens already verified, with their principal and expiry: a client sends the same token for an hour, and an
    * RSA verification per request (33 µs) is most of what checking one costs.
    */
-  private readonly verified = new Map<string, { principal: string; exp: number }>();
+  private readonly verified = new ExpiringCache<{ principal: string; exp: number }>(
+    VERIFIED_TOKEN_LIMIT,
+    () => this.nowMs(),
+  );
   private readonly publicJwk: Record<string, unknown>;
   private readonly kid: string;
   private readonly issuerKeys: IssuerKeys;
@@ -254,15 +258,10 @@ export class EntraAuthority {
   verifyAccessToken(token: string): AccessTokenVerdict {
     const now = Math.floor(this.nowMs() / 1000);
     const known = this.verified.get(token);
-    if (known) {
-      if (known.exp > now) return { ok: true, principal: known.principal, exp: known.exp };
-      this.verified.delete(token);
-    }
+    if (known) return { ok: true, principal: known.principal, exp: known.exp };
     const verdict = this.checkAccessToken(token, now);
-    if (verdict.ok) {
-      if (this.verified.size >= VERIFIED_TOKEN_LIMIT) this.verified.clear();
-      this.verified.set(token, { principal: verdict.principal, exp: verdict.exp });
-    }
+    if (verdict.ok)
+      this.verified.setUntil(token, { principal: verdict.principal, exp: verdict.exp }, verdict.exp * 1000);
     return verdict;
   }
 
