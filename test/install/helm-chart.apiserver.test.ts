@@ -333,6 +333,21 @@ describe('charts/iot-security-operator', () => {
       JSON.parse(dashboard.data['iot-security-operator.json']),
       JSON.parse(readFileSync(join(REPO, 'manifests', 'monitoring', 'grafana-dashboard.json'), 'utf8')),
     );
+    // Without leader election nothing exports the leader metric: the chart leaves out the alert that reads it.
+    const alone = await helmTemplate([
+      '--set',
+      'replicas=1',
+      '--set',
+      'leaderElection.enabled=false',
+      '--set',
+      'metrics.prometheusRule.enabled=true',
+    ]);
+    const alerts = (spec: { groups: { rules: { alert?: string }[] }[] }) =>
+      spec.groups.flatMap((g) => g.rules.map((r) => r.alert));
+    assert.deepEqual(
+      alerts(alone.find((o) => o.kind === 'PrometheusRule').spec),
+      alerts(rules).filter((a) => a !== 'SecurityOperatorNoLeader'),
+    );
     const none = (await helmTemplate()).map((o) => o.kind);
     for (const kind of ['ServiceMonitor', 'PrometheusRule', 'ConfigMap'])
       assert.ok(!none.includes(kind), kind);
