@@ -40,13 +40,25 @@ import {
   EMPTY_BATCHES,
   emptyBatchMessage,
   invalidNameMessage,
+  invalidSecretKeyMessage,
   NONZERO_DIGIT,
   notPositiveMessage,
+  SECRET_KEY,
   TIERS_WITHOUT_TWINS,
 } from './resource-rules.js';
 import { TARGET_FORMS_MESSAGE } from './schema-check.js';
 
 const matches = (text: string, pattern: RegExp) => `${text}.matches(${celString(pattern.source)})`;
+
+/** A Secret reference's key field, when given: a key a Secret's data could hold. */
+function secretKey(at: string[], field = 'key'): CrdRule {
+  return {
+    at,
+    rule: `!has(self.${field}) || ${matches(`self.${field}`, SECRET_KEY)}`,
+    messageExpression: celMessage(invalidSecretKeyMessage, celQuoted(`self.${field}`)),
+    fieldPath: `.${field}`,
+  };
+}
 
 /** A reference's name: a name the referenced object could have. */
 function referenceName(at: string[]): CrdRule {
@@ -211,7 +223,10 @@ function hubAuthRules(): CrdRule[] {
         ),
     ]),
     referenceName(['spec', 'auth', 'clientSecretRef']),
+    secretKey(['spec', 'auth', 'clientSecretRef']),
     referenceName(['spec', 'auth', 'clientCertificateRef']),
+    secretKey(['spec', 'auth', 'clientCertificateRef'], 'certificateKey'),
+    secretKey(['spec', 'auth', 'clientCertificateRef'], 'privateKeyKey'),
   ];
 }
 
@@ -234,7 +249,9 @@ export const CRD_RULES: Record<string, CrdRule[]> = {
   IoTHub: [
     ...hubAuthRules(),
     referenceName(['spec', 'connectionStringSecretRef']),
+    secretKey(['spec', 'connectionStringSecretRef']),
     referenceName(['spec', 'caSecretRef']),
+    secretKey(['spec', 'caSecretRef']),
     {
       at: ['spec', 'tier'],
       rule: `!(self in [${TIERS_WITHOUT_TWINS.map(celString).join(', ')}])`,

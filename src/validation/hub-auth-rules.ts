@@ -2,7 +2,7 @@
 // CRD schema has no oneOf over the kinds), so it is judged here, with a message per field.
 import type { HubAuth, IoTHubSpec } from '../api/generated/types.js';
 import type { ValidationIssue } from './issues.js';
-import { checkReference } from './resource-rules.js';
+import { checkReference, checkSecretKey } from './resource-rules.js';
 
 type AuthKind = HubAuth['kind'];
 type AuthField = Exclude<keyof HubAuth, 'kind'>;
@@ -55,9 +55,17 @@ export function checkHubAuth(spec: IoTHubSpec): ValidationIssue[] {
     issues.push(error(`spec.auth.${field}`, notUsedWithKind(kind)));
   }
   issues.push(...checkReference(auth.clientSecretRef, 'spec.auth.clientSecretRef'));
-  if (auth.clientCertificateRef)
+  const certificate = auth.clientCertificateRef;
+  if (certificate)
     issues.push(
-      ...checkReference({ name: auth.clientCertificateRef.name }, 'spec.auth.clientCertificateRef'),
+      ...checkReference({ name: certificate.name }, 'spec.auth.clientCertificateRef'),
+      ...checkSecretKey(certificate.certificateKey, [
+        'spec',
+        'auth',
+        'clientCertificateRef',
+        'certificateKey',
+      ]),
+      ...checkSecretKey(certificate.privateKeyKey, ['spec', 'auth', 'clientCertificateRef', 'privateKeyKey']),
     );
   return issues;
 }

@@ -24,7 +24,15 @@ function path(dotted: string): FieldPath {
 }
 
 /** Keys of a Secret's data, as the API server allows them. */
-const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+export const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+export const invalidSecretKeyMessage = (shown: string) =>
+  `${shown} is not a valid Secret key: letters, digits, '-', '_' and '.'`;
+
+/** A key of a Secret's data that a reference names. */
+export function checkSecretKey(key: string | undefined, at: FieldPath): ValidationIssue[] {
+  if (key === undefined || SECRET_KEY.test(key)) return [];
+  return [{ severity: 'error', path: at, message: invalidSecretKeyMessage(`'${key}'`) }];
+}
 
 export const invalidNameMessage = (shown: string) =>
   `${shown} is not a valid name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`;
@@ -40,15 +48,10 @@ export function checkReference(
   at: string,
 ): ValidationIssue[] {
   if (reference === undefined) return [];
-  const issues = checkName(reference.name, path(`${at}.name`));
-  if (reference.key !== undefined && !SECRET_KEY.test(reference.key)) {
-    issues.push({
-      severity: 'error',
-      path: path(`${at}.key`),
-      message: `'${reference.key}' is not a valid Secret key: letters, digits, '-', '_' and '.'`,
-    });
-  }
-  return issues;
+  return [
+    ...checkName(reference.name, path(`${at}.name`)),
+    ...checkSecretKey(reference.key, path(`${at}.key`)),
+  ];
 }
 
 export function checkMetadata(metadata: { name: string; namespace?: string }): ValidationIssue[] {

@@ -7,6 +7,7 @@ import {
   notUsedWithKind,
   requiredWithKind,
 } from '../../src/validation/hub-auth-rules.js';
+import { invalidSecretKeyMessage } from '../../src/validation/resource-rules.js';
 import { validateResource } from '../../src/validation/validate-resource.js';
 import { kubectl, sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { installCrds } from '../support/kube.js';
@@ -132,6 +133,33 @@ describe('kubectl apply refuses what the CRDs CEL rules refuse', () => {
     assertSaid(await refusal(workload), workload, {
       'spec.auth.tenantId': requiredWithKind('WorkloadIdentity'),
       'spec.auth.clientSecretRef': notUsedWithKind('WorkloadIdentity'),
+    });
+  });
+
+  it("refuses a Secret key no Secret could hold, in any of an IoTHub's Secret references", async () => {
+    const hub = validIotHub({
+      connectionStringSecretRef: { name: 'fleet-hub', key: 'connection string' },
+      caSecretRef: { name: 'fleet-ca', key: 'ca/crt' },
+    });
+    hub.metadata.name = 'bad-keys';
+    assertSaid(await refusal(hub), hub, {
+      'spec.connectionStringSecretRef.key': invalidSecretKeyMessage("'connection string'"),
+      'spec.caSecretRef.key': invalidSecretKeyMessage("'ca/crt'"),
+    });
+    const certificate = validIotHub({
+      hostName: 'fleet.azure-devices.net',
+      auth: {
+        kind: 'ClientCertificate',
+        tenantId: 'tenant',
+        clientId: 'app',
+        clientCertificateRef: { name: 'app-cert', certificateKey: 'tls crt', privateKeyKey: 'tls:key' },
+      },
+    }) as Record<string, any>;
+    delete certificate.spec.connectionStringSecretRef;
+    certificate.metadata.name = 'bad-certificate-keys';
+    assertSaid(await refusal(certificate), certificate, {
+      'spec.auth.clientCertificateRef.certificateKey': invalidSecretKeyMessage("'tls crt'"),
+      'spec.auth.clientCertificateRef.privateKeyKey': invalidSecretKeyMessage("'tls:key'"),
     });
   });
 

@@ -305,10 +305,47 @@ export function iotHubArb(namespace: string): fc.Arbitrary<Record<string, any>> 
       },
       { requiredKeys: ['name', 'secret', 'optional'] },
     )
-    .map(({ name, secret, optional }) =>
-      iotHub(name, { connectionStringSecretRef: secret, ...optional }, { namespace }),
+    .chain(({ name, secret, optional }) =>
+      fc.option(entraAuthArb, { freq: 2 }).map((entra) => {
+        if (!entra) return iotHub(name, { connectionStringSecretRef: secret, ...optional }, { namespace });
+        const hub = iotHub(name, { ...entra, ...optional }, { namespace });
+        delete hub.spec.connectionStringSecretRef;
+        return hub;
+      }),
     );
 }
+
+/** spec.hostName and spec.auth of a hub reached through Microsoft Entra ID: each kind with its fields (hub-auth-rules.ts). */
+const uuid = fc.uuid();
+const entraAuthArb: fc.Arbitrary<Record<string, any>> = fc.record({
+  hostName: fc.constantFrom('fleet.azure-devices.net', 'hub-1.azure-devices.net', 'localhost:8443'),
+  auth: fc.oneof(
+    fc.record({ kind: fc.constant('WorkloadIdentity'), tenantId: uuid, clientId: uuid }),
+    fc.record({
+      kind: fc.constant('ClientSecret'),
+      tenantId: uuid,
+      clientId: uuid,
+      clientSecretRef: fc.record(
+        { name: dnsSubdomain, key: fc.constantFrom('clientSecret', 'secret') },
+        { requiredKeys: ['name'] },
+      ),
+    }),
+    fc.record({
+      kind: fc.constant('ClientCertificate'),
+      tenantId: uuid,
+      clientId: uuid,
+      clientCertificateRef: fc.record(
+        {
+          name: dnsSubdomain,
+          certificateKey: fc.constant('tls.crt'),
+          privateKeyKey: fc.constant('tls.key'),
+        },
+        { requiredKeys: ['name'] },
+      ),
+    }),
+    fc.record({ kind: fc.constant('ManagedIdentity'), clientId: uuid }, { requiredKeys: ['kind'] }),
+  ),
+});
 
 const WRONG_VALUES: unknown[] = [
   'x',
@@ -330,6 +367,10 @@ const WRONG_VALUES: unknown[] = [
   'a'.repeat(300),
   'Off',
   'high',
+  // Another credential kind where spec.auth.kind is mutated: the fields it needs are missing, the ones it refuses there.
+  'ClientSecret',
+  'ManagedIdentity',
+  'ConnectionString',
 ];
 
 /** Every path to a value inside `spec` (objects walked, arrays by index). */

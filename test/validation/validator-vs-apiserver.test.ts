@@ -174,6 +174,36 @@ describe('validate refuses everything the API server refuses', () => {
     );
   });
 
+  it('agrees on mutated IoTHubs of every credential kind: every one the server refuses (its CEL rules for spec.auth included), validate refuses', async () => {
+    const documents = fc.sample(mutated(iotHubArb(namespace)), { numRuns: 200, seed: 21 });
+    const entra = documents.filter((d) => d.spec?.auth !== undefined).length;
+    const { refusedByServer } = await compare(documents);
+    assert.ok(entra > documents.length / 3, `only ${entra} of ${documents.length} with spec.auth`);
+    // And the other way: what validate refuses about the credential (one resource alone decides it) the server
+    // refuses at apply, through the CRD's CEL rules.
+    const credential = /^spec\.(auth|hostName|connectionStringSecretRef)\b/;
+    const laxer: string[] = [];
+    let refusedForCredential = 0;
+    for (const document of documents) {
+      const ours = ourVerdict(document);
+      if (ours.accepted || !ours.message.split('; ').every((m) => credential.test(m))) continue;
+      refusedForCredential++;
+      if ((await serverVerdict(document)).accepted)
+        laxer.push(
+          `validate refused, the server took: ${JSON.stringify(document.spec)}\n  validate: ${ours.message}`,
+        );
+    }
+    assert.deepEqual(laxer, []);
+    assert.ok(refusedForCredential >= 20, `only ${refusedForCredential} refused for the credential alone`);
+    assert.ok(
+      refusedByServer > documents.length / 2,
+      `only ${refusedByServer} of ${documents.length} refused`,
+    );
+    console.log(
+      `differential: ${documents.length} mutated IoTHubs (${entra} through Microsoft Entra ID), ${refusedByServer} refused by the server, all refused by validate; ${refusedForCredential} refused by validate for the credential alone, all refused by the server`,
+    );
+  });
+
   it('agrees with the agent on settings near its limits: the server refuses only what validate refuses, validate only what the agent refuses, in the same words', async () => {
     const configurations = fc.sample(edgeAgentConfiguration, { numRuns: 250, seed: 20 });
     const disagreements: string[] = [];
