@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { AUTHORITY_HOST_URL, HOST_PATTERN } from '../src/controller/entra-access.js';
 import {
   LEADER_ELECTION_RULES,
   LEADER_LEASE,
@@ -54,6 +55,8 @@ function rulesTemplate(name: string, rules: (PolicyRule | (typeof METRICS_READER
 }
 
 // JSON Schema pieces of values.schema.json.
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+const DNS_SUBDOMAIN_OR_EMPTY = '^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$';
 const string = { type: 'string' };
 const stringMap = { type: 'object', additionalProperties: string };
 const boolean = { type: 'boolean' };
@@ -85,11 +88,7 @@ function valuesSchema(): object {
       imagePullSecrets: kubernetesList,
       replicas: { type: 'integer', minimum: 0 },
       leaderElection: chartObject({ enabled: boolean }),
-      watchNamespaces: {
-        type: 'array',
-        uniqueItems: true,
-        items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
-      },
+      watchNamespaces: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: DNS_LABEL } },
       logLevel: { enum: [...LOG_LEVELS] },
       logFormat: { enum: ['json', 'text'] },
       heapMiB: { type: 'integer', minimum: 64 },
@@ -98,14 +97,27 @@ function valuesSchema(): object {
         enabled: boolean,
         port: { type: 'integer', minimum: 1, maximum: 65535 },
         secure: boolean,
+        certSecret: { type: 'string', pattern: DNS_SUBDOMAIN_OR_EMPTY },
         serviceMonitor: chartObject({
           enabled: boolean,
           interval: { type: 'string', pattern: '^([0-9]+(ms|s|m|h|d|w|y))+$' },
           labels: stringMap,
+          tlsConfig: kubernetesObject,
         }),
         prometheusRule: chartObject({ enabled: boolean, labels: stringMap }),
         grafanaDashboard: chartObject({ enabled: boolean, labels: stringMap, annotations: stringMap }),
       }),
+      entra: chartObject({
+        hubHosts: {
+          type: 'array',
+          uniqueItems: true,
+          items: { type: 'string', pattern: HOST_PATTERN.source },
+        },
+        namespaces: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: DNS_LABEL } },
+        authorityHost: { type: 'string', pattern: `^$|${AUTHORITY_HOST_URL.source}` },
+        workloadIdentity: chartObject({ enabled: boolean, clientId: string }),
+      }),
+      serviceAccount: chartObject({ annotations: stringMap }),
       extraEnv: {
         type: 'array',
         items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } },

@@ -36,8 +36,14 @@ function patternRegExp(pattern: string): RegExp {
 }
 
 /** A problem in a host pattern given to --entra-hub-hosts, or undefined. */
+/** What --entra-authority-host takes: an https:// URL (the chart's values schema uses it too). */
+export const AUTHORITY_HOST_URL = /^https:\/\/[^\s/]+/;
+
+/** What --entra-hub-hosts takes (the chart's values schema uses it too). */
+export const HOST_PATTERN = /^[A-Za-z0-9.*-]+(:([0-9]{1,5}|\*))?$/;
+
 export function hostPatternError(pattern: string): string | undefined {
-  if (!/^[A-Za-z0-9.*-]+(:([0-9]{1,5}|\*))?$/.test(pattern))
+  if (!HOST_PATTERN.test(pattern))
     return `'${pattern}' is not a host pattern such as *.azure-devices.net, localhost:* or host:8443`;
   return undefined;
 }

@@ -65,6 +65,18 @@ describe('charts/iot-security-operator', () => {
         'metrics.prometheusRule.enabled=true',
         '--set',
         'metrics.grafanaDashboard.enabled=true',
+        '--set',
+        'metrics.certSecret=metrics-tls',
+        '--set',
+        'entra.namespaces={a}',
+        '--set',
+        'entra.hubHosts={*.azure-devices.net}',
+        '--set',
+        'entra.authorityHost=https://login.microsoftonline.us',
+        '--set',
+        'entra.workloadIdentity.enabled=true',
+        '--set',
+        'entra.workloadIdentity.clientId=app',
       ],
     ]) {
       const result = await helm(['lint', '--strict', CHART, ...values]);
@@ -283,6 +295,91 @@ describe('charts/iot-security-operator', () => {
       await helmTemplate(['--set', 'extraArgs={--leader-elect-lease-duration=30s}']),
     ).spec.template.spec.containers[0].args;
     assert.ok(args.includes('--leader-elect-lease-duration=30s'));
+  });
+
+  it('sets up Microsoft Entra ID and a metrics certificate from values, objects the API server accepts', async () => {
+    const clientId = '9a1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b';
+    const objects = await helmTemplate([
+      '-n',
+      namespace,
+      '--set',
+      'entra.hubHosts={*.azure-devices.net,hub.internal:8443}',
+      '--set',
+      'entra.namespaces={team-a,team-b}',
+      '--set',
+      'entra.authorityHost=https://login.microsoftonline.us',
+      '--set',
+      'entra.workloadIdentity.enabled=true',
+      '--set',
+      `entra.workloadIdentity.clientId=${clientId}`,
+      '--set',
+      'serviceAccount.annotations.team=fleet',
+      '--set',
+      'metrics.certSecret=metrics-tls',
+      '--set',
+      'metrics.serviceMonitor.enabled=true',
+      '--set',
+      'metrics.serviceMonitor.tlsConfig.ca.secret.name=metrics-tls',
+      '--set',
+      'metrics.serviceMonitor.tlsConfig.ca.secret.key=ca\\.crt',
+    ]);
+    const pod = deploymentOf(objects).spec.template;
+    const container = pod.spec.containers[0];
+    for (const arg of [
+      '--entra-hub-hosts=*.azure-devices.net,hub.internal:8443',
+      '--entra-namespaces=team-a,team-b',
+      '--entra-authority-host=https://login.microsoftonline.us',
+      '--metrics-cert-path=/var/run/metrics-cert',
+    ])
+      assert.ok(container.args.includes(arg), `${arg} in ${container.args.join(' ')}`);
+    assert.equal(pod.metadata.labels['azure.workload.identity/use'], 'true', "AKS's webhook label");
+    const account = objects.find((o) => o.kind === 'ServiceAccount');
+    assert.deepEqual(account.metadata.annotations, {
+      'azure.workload.identity/client-id': clientId,
+      team: 'fleet',
+    });
+    assert.deepEqual(pod.spec.volumes, [{ name: 'metrics-cert', secret: { secretName: 'metrics-tls' } }]);
+    assert.deepEqual(container.volumeMounts, [
+      { name: 'metrics-cert', mountPath: '/var/run/metrics-cert', readOnly: true },
+    ]);
+    const monitor = objects.find((o) => o.kind === 'ServiceMonitor');
+    assert.deepEqual(monitor.spec.endpoints[0].tlsConfig, {
+      ca: { secret: { name: 'metrics-tls', key: 'ca.crt' } },
+    });
+    // No Prometheus Operator CRD here: the rest through a server-side dry run, under the restricted standard.
+    const served = objects.filter((o) => o.kind !== 'ServiceMonitor');
+    const result = await kubectl(
+      cp.kubeconfig,
+      ['apply', '--server-side', '--field-manager=helm-test', '--dry-run=server', '-f', '-'],
+      { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: served }) },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /would violate PodSecurity|Warning/);
+
+    // By default: none of it, and the self-signed certificate is scraped without verification.
+    const plain = await helmTemplate(['--set', 'metrics.serviceMonitor.enabled=true']);
+    const plainArgs: string[] = deploymentOf(plain).spec.template.spec.containers[0].args;
+    assert.deepEqual(
+      plainArgs.filter((a) => /^--(entra-|metrics-cert)/.test(a)),
+      [],
+    );
+    assert.equal(plain.find((o) => o.kind === 'ServiceAccount').metadata.annotations, undefined);
+    assert.deepEqual(plain.find((o) => o.kind === 'ServiceMonitor').spec.endpoints[0].tlsConfig, {
+      insecureSkipVerify: true,
+    });
+
+    for (const [value, refusal] of [
+      ['entra.namespaces={Team_A}', /entra\/namespaces\/0/],
+      ['entra.hubHosts={https://hub.example}', /entra\/hubHosts\/0/],
+      ['entra.authorityHost=http://login.example', /entra\/authorityHost/],
+      ['metrics.certSecret=Metrics_TLS', /metrics\/certSecret/],
+      ['extraArgs={--entra-namespaces=team-a}', /set entra.namespaces instead/],
+      ['extraArgs={--metrics-cert-path=/certs}', /set metrics.certSecret instead/],
+    ] as const) {
+      const refused = await helm(['template', 'x', CHART, '--set', value]);
+      assert.notEqual(refused.code, 0, value);
+      assert.match(refused.stderr, refusal, value);
+    }
   });
 
   it("names the leader Lease after the release: its args, its Role's rights, its alert and dashboard", async () => {

@@ -75,7 +75,11 @@ nothing in.
   "--health-probe-bind-address" "the pod's probes call port 8081"
   "--graceful-shutdown-timeout" "20s, within the pod's terminationGracePeriodSeconds of 30"
   "--log-level" "set logLevel instead"
-  "--namespace" "set watchNamespaces instead, which also grants the rights there" }}
+  "--namespace" "set watchNamespaces instead, which also grants the rights there"
+  "--metrics-cert-path" "set metrics.certSecret instead, which mounts the Secret there"
+  "--entra-hub-hosts" "set entra.hubHosts instead"
+  "--entra-namespaces" "set entra.namespaces instead"
+  "--entra-authority-host" "set entra.authorityHost instead" }}
 {{- range .Values.extraArgs }}
 {{- $arg := toString . }}
 {{- $flag := regexReplaceAll "=.*$" $arg "" }}

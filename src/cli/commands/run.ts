@@ -9,6 +9,7 @@ import { parseKubeDuration } from '../../api/kube-duration.js';
 import { describeApiError } from '../../controller/api-errors.js';
 import { Controller } from '../../controller/controller.js';
 import {
+  AUTHORITY_HOST_URL,
   DEFAULT_ENTRA_HUB_HOSTS,
   type EntraSettings,
   hostPatternError,
@@ -112,7 +113,7 @@ export function entraSettings(
     if (problem) throw new UsageError(`--entra-hub-hosts: ${problem}`);
   }
   const authorityHost = values['entra-authority-host'] ?? (env.AZURE_AUTHORITY_HOST || undefined);
-  if (authorityHost !== undefined && !/^https:\/\/[^\s/]+/.test(authorityHost))
+  if (authorityHost !== undefined && !AUTHORITY_HOST_URL.test(authorityHost))
     throw new UsageError(`--entra-authority-host must be an https:// URL, not '${authorityHost}'`);
   let authorityCa: string | undefined;
   const caFile = values['entra-authority-ca-file'];
