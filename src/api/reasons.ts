@@ -284,9 +284,10 @@ export const REASONS = {
   },
   Unauthorized: {
     ...hubNeedsChange,
-    means: 'the hub refused the key (wrong, rotated, or a policy without registry rights)',
+    means:
+      "the hub refused the credential: a connection string's key (wrong, rotated, a policy without registry rights, or the hub has local authentication disabled), or a Microsoft Entra token (another tenant, or not for IoT Hub)",
     action:
-      'put a current `iothubowner` (or registry read/write + service connect) connection string in the Secret',
+      'put a current `iothubowner` (or registry read/write + service connect) connection string in the Secret; on a hub without local authentication, use an Entra ID `auth.kind`; for a token, check `spec.auth.tenantId` and `spec.hostName` (docs/entra-id.md). Waits for a change of the IoTHub or its Secret',
   },
   TokenFileUnreadable: {
     ...hubNeedsChange,
@@ -308,16 +309,16 @@ export const REASONS = {
     ...hubNeedsChange,
     retried: true,
     means:
-      'the hub answered 403: the Microsoft Entra identity has no role granting the data action of an operation (the message names the action and the role)',
+      'the hub refused a call of the Microsoft Entra identity because no role of it grants the call\'s data action (Azure IoT Hub answers 401 IotHubUnauthorized "... due to no assigned permissions"); the message names the action and the role. The step stops at the first such refusal: every other call would meet it too',
     action:
-      'assign the role the message names on the hub (`az role assignment create --role "IoT Hub Twin Contributor"`, or "IoT Hub Data Contributor" for modules too); retried with backoff',
+      'assign the role the message names on the hub (`az role assignment create --role "IoT Hub Twin Contributor"`; "IoT Hub Registry Contributor" too where the operator creates the security module, or "IoT Hub Data Contributor" for both); retried with backoff, so the resources converge once the role is there',
   },
   HubHostNotAllowed: {
     ...hubNeedsChange,
     means:
       "`spec.hostName` matches none of the operator's `--entra-hub-hosts` (default `*.azure-devices.net`): no Microsoft Entra token is requested or sent, so an IoTHub cannot send the operator's token to a host of its author's choosing",
     action:
-      "fix `spec.hostName`; or, for a hub elsewhere (a sovereign cloud, a private endpoint name), the operator's administrator adds its host to `--entra-hub-hosts` (docs/entra-id.md)",
+      "fix `spec.hostName`; or, for a hub under another name (a private endpoint's, a proxy's), the operator's administrator adds its host to `--entra-hub-hosts` (docs/entra-id.md)",
   },
   IdentityNotAllowed: {
     ...hubNeedsChange,

@@ -4,7 +4,7 @@
 // operation's data action. 401 for a missing, invalid or expired credential and for SAS on a hub without local
 // authentication; 403 when the principal lacks the role.
 import type { IncomingMessage } from 'node:http';
-import { dataActionFor, type HubApiOperation, roleAllows, roleToAssign } from '../protocol/iot-hub-roles.js';
+import { dataActionFor, type HubApiOperation, roleAllows } from '../protocol/iot-hub-roles.js';
 import {
   parseSharedAccessSignature,
   sharedAccessSignatureExpiry,
@@ -114,10 +114,11 @@ export class HubAuthorization {
       action,
       url: request.url,
     });
+    // As Azure IoT Hub answers an identity it knows whose roles do not grant the call: 401 IotHubUnauthorized.
     throw new HubErrorResponse(
-      403,
-      'IotHubUnauthorizedAccess',
-      `Principal ${verdict.principal} is not authorized to perform data action '${action}' on this IoT hub. Assign a role that grants it, e.g. '${roleToAssign(action)}'`,
+      401,
+      'IotHubUnauthorized',
+      `Principal ${verdict.principal} is not authorized for ${method} on ${pathname} due to no assigned permissions`,
     );
   }
 }

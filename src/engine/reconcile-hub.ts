@@ -101,6 +101,15 @@ function errorKind(error: unknown): string | undefined {
   return (error as { kind?: string } | undefined)?.kind;
 }
 
+/**
+ * Errors that end the step rather than fail one twin: cancelled, or the hub refusing the credential itself (a role
+ * missing, a key revoked, a token the authority no longer gives), which every other write would meet too. The
+ * IoTHub then says why (HubRoleMissing, Unauthorized, AuthorityRefused) and is retried with backoff, instead of
+ * each device failing alone until the next resync.
+ */
+const STEP_ENDING = new Set(['Cancelled', 'Forbidden', 'Unauthorized', 'CredentialRefused']);
+const endsStep = (error: unknown) => STEP_ENDING.has(errorKind(error) ?? '');
+
 /** A 429 or an unavailable hub passes (the device is retried); a used-up daily quota (403) or a refusal does not. */
 function reasonOf(kind: string, statusCode: number | undefined): Reason {
   if (kind === 'Throttled') return throttlingReason(statusCode);
@@ -227,7 +236,7 @@ export async function reconcileHub(
       counts.writesSucceeded++;
       counts.writtenTwins.push(ref);
     } catch (error) {
-      if (errorKind(error) === 'Cancelled') throw error;
+      if (endsStep(error)) throw error;
       if (errorKind(error) === 'PreconditionFailed') {
         if (round < MAX_CONFLICT_ROUNDS) {
           conflicted.push(ref);
@@ -361,7 +370,7 @@ export async function reconcileHub(
           try {
             if ((await access.ensureModule(ref, { abort })) === 'created') counts.modulesCreated++;
           } catch (error) {
-            if (errorKind(error) === 'Cancelled') throw error;
+            if (endsStep(error)) throw error;
             writeFailures.set(twinKey(ref), {
               deviceId: ref.deviceId,
               reason: 'ModuleCreationFailed',

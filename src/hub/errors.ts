@@ -214,13 +214,20 @@ function retryAfterMsOf(headers: Record<string, unknown> | undefined, now: numbe
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function kindOfStatus(status: number, name: string | undefined): HubErrorKind {
+/**
+ * The hub's words for a Microsoft Entra identity it knows but whose roles do not grant the call: a 401
+ * IotHubUnauthorized ("Principal ... is not authorized for POST on /devices/query due to no assigned permissions",
+ * as Azure IoT Hub answers), not a refused credential.
+ */
+const NO_ASSIGNED_PERMISSIONS = /\bis not authorized for \S+ on \S+ due to no assigned permissions\b/i;
+
+function kindOfStatus(status: number, name: string | undefined, text: string | undefined): HubErrorKind {
   switch (status) {
     case 401:
-      return 'Unauthorized';
+      return text !== undefined && NO_ASSIGNED_PERMISSIONS.test(text) ? 'Forbidden' : 'Unauthorized';
     case 403:
       // 403 is the hub's daily quota (403002; not retried, see HubErrorKind), a role missing for an Entra
-      // identity (IotHubUnauthorizedAccess) or a twin over its size limits (403100).
+      // identity (IotHubUnauthorizedAccess, as some answer it) or a twin over its size limits (403100).
       if (name === 'IotHubUnauthorizedAccess') return 'Forbidden';
       return name === 'IotHubQuotaExceeded' ? 'Throttled' : 'InvalidArgument';
     case 413:
@@ -286,7 +293,7 @@ function tokenCredentialError(error: unknown, context: ErrorContext, where: stri
       kind: 'CredentialRefused',
       hubName: context.hubName,
       credentialProblem: 'TokenFileUnreadable',
-      message: `${where} failed: the ServiceAccount token file of ${who} cannot be read (${message.split('\n')[0]}); check the projected token volume and tokenFilePath (AZURE_FEDERATED_TOKEN_FILE)`,
+      message: `${where} failed: the ServiceAccount token file of ${who} cannot be read (${message.split('\n')[0]}); check the projected token volume and AZURE_FEDERATED_TOKEN_FILE`,
     });
   const refusal = /AADSTS\d+:.*?(?= Trace ID:|\r|\n|$)/.exec(message);
   if (refusal)
@@ -312,7 +319,7 @@ export function toHubError(error: unknown, context: ErrorContext): HubError {
   if (status !== undefined) {
     const now = (context.clock ?? systemClock).now();
     const parsed = parseHubErrorBody(sdk.responseBody);
-    const kind = kindOfStatus(status, parsed.name);
+    const kind = kindOfStatus(status, parsed.name, parsed.text);
     const code = parsed.name ? ` ${parsed.name}` : '';
     const cause = parsed.name !== undefined && Object.hasOwn(CAUSES, parsed.name) ? CAUSES[parsed.name] : '';
     const role = kind === 'Forbidden' && context.dataAction ? roleToAssign(context.dataAction) : undefined;

@@ -303,8 +303,9 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
   it('names the role to assign when the identity loses it, and recovers once it is given back', async () => {
     await waitFor('iothub', 'hub', (c) => c.status === 'True', 'Ready');
     emulator.entra!.directory.assignRoles(WORKLOAD_APP, []);
-    // A new resource on the hub needs twin writes, which the identity may no longer make: each device's 403 is
-    // named in its status, with the role to assign. It cannot converge until the role is back.
+    // A new resource on the hub makes the operator call it, with an identity that may no longer read or write: the
+    // hub answers 401 "no assigned permissions", and the IoTHub says which role to assign (the one the first call
+    // refused needs: a query, the hub's statistics or a twin write, whichever the step made first).
     await applyObjects(
       cp.kubeconfig,
       [
@@ -317,26 +318,31 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
       ],
       ['-n', namespace],
     );
-    await until(
-      async () =>
-        (await k(['get', 'smc', 'after-role-loss', '-o', 'json'])).includes("'IoT Hub Twin Contributor'"),
-      60_000,
-      'the SecurityModuleConfig to name the role its writes need',
-    );
-    assert.notEqual((await ready('smc', 'after-role-loss'))?.status, 'True');
+    const missing = (c: { status: string; reason: string }) =>
+      c.status === 'False' && c.reason === 'HubRoleMissing';
+    await waitFor('iothub', 'hub', missing, 'HubRoleMissing on the IoTHub');
+    assert.match((await ready('iothub', 'hub'))!.message, /assign it the role 'IoT Hub [A-Za-z ]+'/);
+    await waitFor('smc', 'after-role-loss', missing, 'HubRoleMissing on the resource waiting for its hub');
+    // The role back: the retries (with backoff) find it, and the resource converges without anyone touching it.
     emulator.entra!.directory.assignRoles(WORKLOAD_APP, ['IoT Hub Data Contributor']);
-    // Its failed devices are tried again at the hub's next resync, not at once: the resource is removed here.
+    await waitFor('smc', 'after-role-loss', (c) => c.status === 'True', 'converged once the role is back');
+    assert.equal((await ready('iothub', 'hub'))?.status, 'True');
     await k(['delete', 'smc', 'after-role-loss', '--wait']);
-    await waitFor('iothub', 'hub', (c) => c.status === 'True', 'Ready again after the role is given back');
   });
 
   it('names the role a twin write needs when the identity may only read', async () => {
+    const missing = (c: { status: string; reason: string }) =>
+      c.status === 'False' && c.reason === 'HubRoleMissing';
+    await waitFor('iothub', 'read-only', missing, 'HubRoleMissing on the IoTHub');
+    assert.match(
+      (await ready('iothub', 'read-only'))!.message,
+      /twins\/write.*assign it the role 'IoT Hub Twin Contributor'.*no assigned permissions/,
+    );
     await until(
       async () => (await k(['get', 'smc', 'readonly', '-o', 'json'])).includes("'IoT Hub Twin Contributor'"),
       60_000,
       'the SecurityModuleConfig to name the role its writes need',
     );
-    assert.equal((await ready('iothub', 'read-only'))?.status, 'True');
   });
 
   it('says why Entra ID refused an expired token or one for another audience, and that a token file is missing', async () => {
@@ -399,9 +405,15 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     const sources: [string, string][] = [
       ['operator log', operator.log()],
       ...operators.map((o, i) => [`log of operator ${i + 1} of its own`, o.log()] as [string, string]),
-      ['Events', await k(['get', 'events', '-o', 'json'])],
-      ['status', await k(['get', 'iothubs,securitymoduleconfigs', '-o', 'json'])],
+      // Every namespace: the refusals (AADSTS texts, 401s) are in the others' statuses and Events.
+      ['Events', await kubectlOk(cp.kubeconfig, ['get', 'events', '-A', '-o', 'json'])],
+      [
+        'status',
+        await kubectlOk(cp.kubeconfig, ['get', 'iothubs,securitymoduleconfigs', '-A', '-o', 'json']),
+      ],
     ];
+    const refusals = sources.find(([name]) => name === 'status')![1];
+    assert.match(refusals, /AuthorityRefused/, 'the scan reads the namespaces of the refused hubs');
     assert.ok(bearerTokens.size > 0, 'the operator sent bearer tokens');
     for (const [name, text] of sources) {
       for (const [what, needle] of [

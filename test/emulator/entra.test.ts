@@ -1,6 +1,6 @@
 // The emulator playing Microsoft Entra ID and the hub's Azure RBAC, through the real @azure/identity (MSAL node)
 // and azure-iothub: each grant the credentials send, the authority's refusals with their AADSTS codes, 401 and
-// 403 on the hub's API per operation, and local authentication disabled.
+// 401 IotHubUnauthorized (no assigned permissions) on the hub's API per operation, and local authentication disabled.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -81,21 +81,26 @@ describe('the emulator as Microsoft Entra ID and the hub RBAC', () => {
     assert.ok((await query.nextAsTwin()).result.length > 0);
   });
 
-  it('answers 403 naming the data action and a role that grants it when the role does not', async () => {
+  it('answers a role that does not grant the call as Azure IoT Hub does: 401 IotHubUnauthorized, no assigned permissions', async () => {
+    const status = (error: unknown) => (error as { response?: { statusCode?: number } }).response?.statusCode;
+    const body = (error: unknown) => String((error as { responseBody?: string }).responseBody);
     const registry = tokenRegistry(emulator, secretCredential('twin-app'));
     const error = await rejectionOf(registry.get(DEVICE));
-    assert.equal(
-      (error as { responseBody?: string }).responseBody?.includes('Microsoft.Devices/IotHubs/devices/read'),
-      true,
+    assert.equal(status(error), 401);
+    assert.match(
+      body(error),
+      new RegExp(
+        `ErrorCode:IotHubUnauthorized;Principal \\S+ is not authorized for GET on /devices/${DEVICE} due to no assigned permissions`,
+      ),
     );
     const reader = tokenRegistry(emulator, secretCredential('reader-app'));
     await reader.getTwin(DEVICE);
     const write = await rejectionOf(reader.updateTwin(DEVICE, { tags: { entra: 'no' } }, '*'));
+    assert.equal(status(write), 401);
     assert.match(
-      String((write as { responseBody?: string }).responseBody),
-      /twins\/write.*IoT Hub Twin Contributor/,
+      body(write),
+      new RegExp(`not authorized for PATCH on /twins/${DEVICE} due to no assigned permissions`),
     );
-    assert.equal((write as { response?: { statusCode?: number } }).response?.statusCode, 403);
   });
 
   it('applies a role removed to tokens already issued, as Azure RBAC is evaluated at the hub', async () => {
@@ -104,7 +109,10 @@ describe('the emulator as Microsoft Entra ID and the hub RBAC', () => {
     emulator.entra!.directory.assignRoles('reader-app', []);
     try {
       const error = await rejectionOf(registry.getTwin(DEVICE));
-      assert.equal((error as { response?: { statusCode?: number } }).response?.statusCode, 403);
+      assert.match(
+        String((error as { responseBody?: string }).responseBody),
+        /due to no assigned permissions/,
+      );
     } finally {
       emulator.entra!.directory.assignRoles('reader-app', ['IoT Hub Data Reader']);
     }

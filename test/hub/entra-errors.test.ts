@@ -31,6 +31,33 @@ describe('errors of a hub reached with Microsoft Entra ID', () => {
     assert.equal(isRetryable(error), false);
   });
 
+  it("turns Azure IoT Hub's 401 for an identity without the role (no assigned permissions) into Forbidden naming the role", () => {
+    const body = JSON.stringify({
+      Message:
+        'ErrorCode:IotHubUnauthorized;Principal 3f1e is not authorized for PATCH on /twins/d1/modules/azureiotsecurity due to no assigned permissions',
+      ExceptionMessage: 'Tracking ID:abc-G:10-TimeStamp:06/10/2026 13:41:24',
+    });
+    const error = toHubError(
+      Object.assign(new Error('x'), { response: { statusCode: 401, headers: {} }, responseBody: body }),
+      context,
+    );
+    assert.equal(error.kind, 'Forbidden');
+    assert.equal(error.roleToAssign, 'IoT Hub Twin Contributor');
+    assert.match(
+      error.message,
+      /\(401 IotHubUnauthorized\).*assign it the role 'IoT Hub Twin Contributor'.*no assigned permissions/,
+    );
+    // A 401 that is not about roles is the credential refused, as before.
+    const refused = toHubError(
+      Object.assign(new Error('x'), {
+        response: { statusCode: 401, headers: {} },
+        responseBody: JSON.stringify({ Message: 'ErrorCode:IotHubUnauthorizedAccess;Unauthorized' }),
+      }),
+      context,
+    );
+    assert.equal(refused.kind, 'Unauthorized');
+  });
+
   it('says the token file cannot be read', () => {
     const error = toHubError(
       identityError(
@@ -41,7 +68,7 @@ describe('errors of a hub reached with Microsoft Entra ID', () => {
     );
     assert.equal(error.kind, 'CredentialRefused');
     assert.equal(error.credentialProblem, 'TokenFileUnreadable');
-    assert.match(error.message, /ENOENT.*tokenFilePath/);
+    assert.match(error.message, /ENOENT.*AZURE_FEDERATED_TOKEN_FILE/);
   });
 
   it("keeps the authority's AADSTS code and text, without its trace and correlation ids", () => {
