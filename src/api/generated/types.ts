@@ -137,7 +137,7 @@ export interface HubAuth {
    */
   kind: 'ConnectionString' | 'WorkloadIdentity' | 'ClientSecret' | 'ClientCertificate' | 'ManagedIdentity';
   /**
-   * The Microsoft Entra tenant (directory) id; WorkloadIdentity, ClientSecret and ClientCertificate.
+   * The Microsoft Entra tenant (directory) id, or its domain name; WorkloadIdentity, ClientSecret and ClientCertificate.
    */
   tenantId?: string;
   /**
