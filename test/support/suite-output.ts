@@ -35,7 +35,7 @@ export function logFolder(prefix: string): string {
 }
 
 /**
- * Keeps what the suite left on the control plane for users to read: every Event, and the status of every IoTHub
+ * Keeps what the suite left on the control plane for users to read: every Event, and the status of every IoTHub,
  * SecurityModuleConfig and TwinConfig (not their specs: tests put keys in the wrong places on purpose; nor Secrets).
  */
 export async function keepClusterOutput(kubeconfig: string): Promise<void> {
