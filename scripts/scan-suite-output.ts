@@ -3,9 +3,9 @@
 // `validate` and other command a test ran, and the Events and resource statuses left on the control plane
 // (test/support/suite-output.ts keeps them in SUITE_OUTPUT_DIR). Looked for: the keys of every emulator the
 // suite started through its helper (and of seed 42, the default), in every encoding, and any SharedAccessKey=,
-// AccountKey= or sig= value (quoted or URL-encoded too), bare 32-byte base64 key or private key that is not redacted. A finding names the
-// file and line, never the secret, and fails the run. The folder is removed after a clean, passing run, and kept
-// otherwise for a look.
+// AccountKey=, sig= or client_secret= value (quoted or URL-encoded too), bare 32-byte base64 key, JWT or private key
+// that is not redacted. A finding names the file and line, never the secret, and fails the run. The folder is
+// removed after a clean, passing run, and kept otherwise for a look.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,7 +62,8 @@ const lines = scanner.sources.reduce((n, s) => n + s.lines, 0);
 console.error(
   `secrets scan of the suite's output: ${scanner.sources.length} files (${bytes.toLocaleString('en-US')} bytes, ` +
     `${lines.toLocaleString('en-US')} lines) scanned for ${keys.size} emulator keys in every encoding and for ` +
-    `SharedAccessKey=, AccountKey= and sig= values and bare keys: ${findings.length} found`,
+    `SharedAccessKey=, AccountKey=, sig= and client_secret= values, bare keys, JWTs and private keys: ` +
+    `${findings.length} found`,
 );
 for (const finding of findings) console.error(`  ${finding}`);
 if (findings.length || code !== 0) {

@@ -1,8 +1,9 @@
 // The controller's writes to the Kubernetes API: status through the status subresource, only when it changed
-// (judged against the hub's WrittenStatuses, which trusts our own writes while the cache lags); the finalizer added
-// and removed with JSON patches guarded by a test of what is there.
+// (judged against the hub's WrittenStatuses, which trusts our own writes while the cache lags), every string of it
+// redacted first; the finalizer added and removed with JSON patches guarded by a test of what is there.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import { redactValue } from '../observability/redact.js';
 import { httpStatusOf } from '../runtime/http-status.js';
 import { sameJson } from '../runtime/same-json.js';
 import { apiMessage } from './api-errors.js';
@@ -41,14 +42,17 @@ export class KubeWriter {
 
   /**
    * Replaces the object's status when it differs from the status `written` says it has; true when it wrote. A
-   * gone object is fine.
+   * gone object is fine. Every kind's status passes here, so this is where its messages (a condition's, a device
+   * failure's: often an error's text) lose any secret they quote; the redacted status is the one compared and
+   * remembered, as it is the one the cache will show.
    */
   async writeStatus(
     kind: ApiKind,
     object: ApiObject,
-    status: object,
+    unredacted: object,
     written: WrittenStatuses,
   ): Promise<boolean> {
+    const status = redactValue(unredacted);
     if (sameJson(written.currentStatus(object), status)) {
       this.stats.statusSkipped++;
       return false;

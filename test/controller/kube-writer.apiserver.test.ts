@@ -1,16 +1,18 @@
 // The status writer against the real API server: while the informer cache lags behind its own writes (a watch
 // outage), it does not write the same status again; a status someone else changed is repaired once the cache
-// shows it.
+// shows it; a secret an error message quotes never reaches a written status, of any kind.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { makeKubeApi } from '../../src/controller/kube-http.js';
-import type { ConfigObject } from '../../src/controller/kube-objects.js';
+import type { ApiKind, ApiObject, ConfigObject } from '../../src/controller/kube-objects.js';
+import { PLURALS } from '../../src/controller/kube-objects.js';
 import { KubeWriter } from '../../src/controller/kube-writer.js';
 import { WrittenStatuses } from '../../src/controller/written-statuses.js';
 import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { GROUP, installCrds, kubeConfigOf, VERSION } from '../support/kube.js';
-import { validSecurityModuleConfig } from '../support/resources.js';
+import { validIotHub, validSecurityModuleConfig, validTwinConfig } from '../support/resources.js';
+import { SecretScanner } from '../support/secret-scanner.js';
 
 const cp = await sharedControlPlane();
 const api = makeKubeApi(kubeConfigOf(cp.kubeconfig), CustomObjectsApi);
@@ -80,5 +82,57 @@ describe('KubeWriter', () => {
     });
     const wiped = await readFresh();
     assert.equal(await writer.writeStatus('SecurityModuleConfig', wiped, status(1), memory), true);
+  });
+
+  it('writes no secret an error message quotes into the status of an IoTHub, a SecurityModuleConfig or a TwinConfig', async () => {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const token = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ aud: 'https://iothubs.azure.net' })}.c2lnbmF0dXJl`;
+    const key = Buffer.alloc(32, 9).toString('base64');
+    const clientSecret = 'Xy8Q~abcDEF.ghi_JKL-mno1234567890';
+    // What a library's error could say: the request it failed to send, the connection string it was given.
+    const message =
+      `token request failed: client_id=c1&client_secret=${clientSecret}&scope=x; ` +
+      `Authorization: Bearer ${token}; HostName=h;SharedAccessKeyName=o;SharedAccessKey=${key}`;
+    const condition = {
+      type: 'Ready',
+      status: 'False',
+      reason: 'InvalidHubConfiguration',
+      message,
+      lastTransitionTime: '2024-01-01T00:00:00Z',
+    };
+    const bodies: [ApiKind, Record<string, any>, object][] = [
+      ['IoTHub', validIotHub(), { observedGeneration: 1, conditions: [condition] }],
+      [
+        'SecurityModuleConfig',
+        validSecurityModuleConfig({}, 'leaky'),
+        {
+          observedGeneration: 1,
+          conditions: [condition],
+          failures: [{ deviceId: 'd1', reason: 'HubError', message }],
+        },
+      ],
+      ['TwinConfig', validTwinConfig({}, 'leaky-twins'), { observedGeneration: 1, conditions: [condition] }],
+    ];
+    for (const [kind, body, status] of bodies) {
+      body.metadata.namespace = namespace;
+      const target = { group: GROUP, version: VERSION, namespace, plural: PLURALS[kind] };
+      const created = (await api.createNamespacedCustomObject({ ...target, body })) as ApiObject;
+      const writer = new KubeWriter(api);
+      const memory = new WrittenStatuses();
+      assert.equal(await writer.writeStatus(kind, created, status, memory), true);
+      const read = (await api.getNamespacedCustomObject({
+        ...target,
+        name: body.metadata.name,
+      })) as ApiObject & {
+        status: object;
+      };
+      const written = JSON.stringify(read.status);
+      for (const secret of [clientSecret, token, key, token.split('.')[2]])
+        assert.ok(!written.includes(secret), `${kind}: ${written}`);
+      assert.deepEqual(new SecretScanner().scan(kind, written), []);
+      assert.match(written, /client_secret=\[REDACTED\].*Bearer \[REDACTED\].*SharedAccessKey=\[REDACTED\]/);
+      // What the cache shows next (the redacted status) is what the writer meant: nothing to write again.
+      assert.equal(await writer.writeStatus(kind, read, status, memory), false, `${kind}: ${written}`);
+    }
   });
 });

@@ -11,6 +11,17 @@ const CONNECTION_STRING = `HostName=hub.azure-devices.net;SharedAccessKeyName=io
 const SAS = 'SharedAccessSignature sr=hub.azure-devices.net&sig=abc%2Bdef%3D&se=1700000000&skn=iothubowner';
 const QUOTED = 'TOPSECRETQUOTED=';
 
+const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** An Entra ID access token's shape: a header, claims and a signature, each base64url. */
+const JWT_PARTS = [
+  base64url({ alg: 'RS256', typ: 'JWT', kid: 'k1' }),
+  base64url({ aud: 'https://iothubs.azure.net', sub: 'system:serviceaccount:ns:operator', exp: 1700000000 }),
+  'c2lnbmF0dXJlLW9mLXRoZS10b2tlbi0xMjM0NTY3ODkw_-Ab',
+];
+const JWT = JWT_PARTS.join('.');
+/** An Entra ID client secret's shape (letters, digits and `~._-`). */
+const CLIENT_SECRET = 'Xy8Q~abcDEF.ghi_JKL-mno1234567890pqrs';
+
 /** Each form a key takes in a connection string, and the part of it that must not be printed. */
 const FORMS: { form: string; text: string; secret: string }[] = [
   { form: 'a bare key', text: CONNECTION_STRING, secret: KEY },
@@ -46,6 +57,42 @@ const FORMS: { form: string; text: string; secret: string }[] = [
     text: `SharedAccessKey="${KEY} and the rest of the line`,
     secret: KEY,
   },
+  {
+    form: 'a bearer token in an Authorization header',
+    text: `Authorization: Bearer ${JWT}`,
+    secret: JWT_PARTS[1],
+  },
+  { form: 'a JWT alone (a ServiceAccount token file)', text: `${JWT}\n`, secret: JWT_PARTS[2] },
+  {
+    form: 'a JWT in JSON',
+    text: JSON.stringify({ access_token: JWT, expires_in: 3599 }),
+    secret: JWT_PARTS[1],
+  },
+  {
+    form: 'a client secret in a token request form',
+    text: `grant_type=client_credentials&client_id=c1&client_secret=${encodeURIComponent(CLIENT_SECRET)}&scope=x`,
+    secret: CLIENT_SECRET.slice(0, 8),
+  },
+  {
+    form: 'a quoted client secret',
+    text: `client_secret="${CLIENT_SECRET}" was refused`,
+    secret: CLIENT_SECRET.slice(0, 8),
+  },
+  {
+    form: 'a URL-encoded client secret',
+    text: `body=${encodeURIComponent(`client_id=c1&client_secret=${CLIENT_SECRET}&scope=x`)}`,
+    secret: CLIENT_SECRET.slice(0, 8),
+  },
+  {
+    form: 'a client assertion in a token request form',
+    text: `client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=${JWT}&scope=x`,
+    secret: JWT_PARTS[2],
+  },
+  {
+    form: 'a URL-encoded client assertion',
+    text: `body=${encodeURIComponent(`client_assertion=${JWT}&scope=x`)}`,
+    secret: JWT_PARTS[1],
+  },
 ];
 
 function capture(format: 'json' | 'text'): { logger: ReturnType<typeof createLogger>; text: () => string } {
@@ -74,7 +121,7 @@ describe('secret redaction', () => {
     it(`redacts ${form}, and the suite's secret scanner agrees`, () => {
       const out = redactSecrets(text);
       assert.ok(!out.includes(secret), out);
-      assert.match(out, /\[REDACTED\]/);
+      assert.match(out, /\[REDACTED( JWT)?\]/);
       const scanner = new SecretScanner();
       assert.notDeepEqual(scanner.scan('raw', text), [], `the scanner finds ${form} unredacted`);
       assert.deepEqual(scanner.scan('redacted', out), [], `the scanner passes it redacted: ${out}`);
@@ -96,12 +143,61 @@ describe('secret redaction', () => {
     );
   });
 
+  it('keeps the Bearer scheme and the form around a credential, and redacts a token of any shape', () => {
+    assert.equal(redactSecrets(`Authorization: Bearer ${JWT}`), 'Authorization: Bearer [REDACTED]');
+    assert.equal(
+      redactSecrets('authorization: bearer 0123456789abcdefXYZ~+/=='),
+      'authorization: bearer [REDACTED]',
+    );
+    assert.equal(
+      redactSecrets(
+        `client_id=c1&client_secret=${CLIENT_SECRET}&scope=https%3A%2F%2Fiothubs.azure.net%2F.default`,
+      ),
+      'client_id=c1&client_secret=[REDACTED]&scope=https%3A%2F%2Fiothubs.azure.net%2F.default',
+    );
+    assert.equal(
+      redactSecrets(`client_assertion_type=jwt-bearer&client_assertion=${JWT}`),
+      'client_assertion_type=jwt-bearer&client_assertion=[REDACTED]',
+    );
+    assert.equal(redactSecrets(`token ${JWT} refused`), 'token [REDACTED JWT] refused');
+    assert.equal(redactSecrets(`unsigned ${JWT_PARTS[0]}.${JWT_PARTS[1]}.`), 'unsigned [REDACTED JWT]');
+  });
+
+  it('leaves ordinary text alone: etags, resourceVersions, UIDs, dotted names, prose about tokens', () => {
+    const ordinary = [
+      'AAAAAAAAAAE=',
+      '"etag":"MTIzNDU2Nzg5MA=="',
+      'resourceVersion 184467',
+      '0b9c7f2e-3c55-4f0e-9a1d-2f1f1a3e8d11',
+      'a.b.c',
+      'iotsecurity.io/v1alpha1',
+      'hub1.azure-devices.net',
+      'v1.2.3-rc.1',
+      'Unauthorized: a bearer token is needed',
+      'the bearer token is not signed by this authority',
+      'WWW-Authenticate: Bearer realm="", authorization_uri="https://login.microsoftonline.com/t/oauth2/authorize"',
+      "client_assertion_type must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'",
+      'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value',
+      'eyJhbGciOiJSUzI1NiJ9 alone is only a header',
+    ];
+    for (const text of ordinary) {
+      assert.equal(redactSecrets(text), text);
+      assert.deepEqual(new SecretScanner().scan('ordinary', text), [], text);
+    }
+  });
+
   it('leaves JSON text valid when a value holds a quote, escaped or not', () => {
-    for (const value of ['SharedAccessKey=abc"def', `SharedAccessKey="${QUOTED}"`, 'sig=abc"def']) {
+    for (const value of [
+      'SharedAccessKey=abc"def',
+      `SharedAccessKey="${QUOTED}"`,
+      'sig=abc"def',
+      `client_secret="${CLIENT_SECRET}"`,
+      `Bearer ${JWT}"`,
+    ]) {
       const json = JSON.stringify({ value });
       const parsed = JSON.parse(redactSecrets(json)) as { value: string };
       assert.equal(parsed.value, redactSecrets(value), json);
-      assert.ok(!parsed.value.includes('TOPSECRET'), parsed.value);
+      assert.ok(!parsed.value.includes('TOPSECRET') && !parsed.value.includes(CLIENT_SECRET), parsed.value);
     }
   });
 

@@ -1,9 +1,10 @@
 // Looks for secrets in text: given keys in every form they could leak in (base64, URL-encoded, base64url, hex,
 // decoded, their first 16 characters), the SharedAccessSignature tokens clients sent, and any SharedAccessKey=,
-// AccountKey= or sig= value (quoted or URL-encoded too), bare 32-byte base64 key or private key not redacted. Used by the secrets-scan
+// AccountKey=, sig= or Entra ID client_secret= value (quoted or URL-encoded too), bare 32-byte base64 key, JWT (an
+// access token, a client assertion, a ServiceAccount token) or private key not redacted. Used by the secrets-scan
 // test and by the scan of the whole suite's output (scripts/scan-suite-output.ts).
 import assert from 'node:assert/strict';
-import { BARE_KEY } from '../../src/observability/redact.js';
+import { BARE_KEY, JWT } from '../../src/observability/redact.js';
 
 export interface ScannedSource {
   name: string;
@@ -67,7 +68,13 @@ export class SecretScanner {
       ],
       [/AccountKey(?:\s*=\s*|%3D)\\?["']?(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/i, 'an AccountKey= value'],
       [/(?<![A-Za-z])sig(?:=|%3[Dd])(?!\[REDACTED\])[A-Za-z0-9+/%]{8,}/, 'a sig= signature'],
+      [
+        /(?<![A-Za-z])client_secret(?:\s*=\s*|%3D)\\?["']?(?!\[REDACTED\])[^&;"'\s\\]{8,}/i,
+        'a client_secret= value',
+      ],
       [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
+      // An Entra ID access token, a client assertion or a ServiceAccount token, wherever it is.
+      [new RegExp(JWT), 'a JWT'],
       // A key pasted alone: 44 characters of base64 that decode to 32 bytes (the length of a shared access key).
       [new RegExp(BARE_KEY), 'a bare 32-byte base64 key'],
     ] as const) {

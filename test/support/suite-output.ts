@@ -35,13 +35,13 @@ export function logFolder(prefix: string): string {
 }
 
 /**
- * Keeps what the suite left on the control plane for users to read: every Event, and the status of every IoTHub
- * and SecurityModuleConfig (not their specs: tests put keys in the wrong places on purpose; nor Secrets).
+ * Keeps what the suite left on the control plane for users to read: every Event, and the status of every IoTHub,
+ * SecurityModuleConfig and TwinConfig (not their specs: tests put keys in the wrong places on purpose; nor Secrets).
  */
 export async function keepClusterOutput(kubeconfig: string): Promise<void> {
   const events = await kubectl(kubeconfig, ['get', 'events', '--all-namespaces', '-o', 'json']);
   keepOutput('cluster-events', events.stdout);
-  for (const kind of ['iothubs', 'securitymoduleconfigs']) {
+  for (const kind of ['iothubs', 'securitymoduleconfigs', 'twinconfigs']) {
     const listed = await kubectl(kubeconfig, ['get', kind, '--all-namespaces', '-o', 'json']);
     if (listed.code !== 0) continue;
     // Names and status only: the metadata's annotations hold the whole spec kubectl applied.

@@ -60,6 +60,21 @@ describe('scan-suite-output', () => {
     assert.ok(!run.stderr.includes(key), 'the key is not printed');
   });
 
+  it('fails on a JWT (an Entra ID access token, a ServiceAccount token) and on a client_secret= value, not on their redacted forms', () => {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const jwt = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ aud: 'https://iothubs.azure.net' })}.c2lnbmF0dXJl`;
+    const run = scan(
+      `printf 'token: ${jwt}\\n' > "$SUITE_OUTPUT_DIR/a.log"; ` +
+        `printf 'ok\\nclient_id=c&client_secret=Xy8Q~abcdefgh&scope=x\\n' > "$SUITE_OUTPUT_DIR/b.log"; ` +
+        `echo "Authorization: Bearer [REDACTED] token [REDACTED JWT] client_secret=[REDACTED] a.b.c" > "$SUITE_OUTPUT_DIR/c.log"`,
+    );
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(run.stderr, /a\.log: a JWT at line 1/);
+    assert.match(run.stderr, /b\.log: a client_secret= value at line 2/);
+    assert.match(run.stderr, /JWTs .*: 2 found/, 'the redacted forms are not findings');
+    assert.ok(!run.stderr.includes(jwt) && !run.stderr.includes('Xy8Q~'), 'the secrets are not printed');
+  });
+
   it("passes redacted values, exits with the command's status, and keeps the output of a failed run", () => {
     const run = scan(`echo "SharedAccessKey=[REDACTED] sig=[REDACTED]" > "$SUITE_OUTPUT_DIR/a.log"; exit 3`);
     assert.equal(run.status, 3);
