@@ -18,7 +18,7 @@ RUN npx tsc -p tsconfig.json
 # without what Node never loads (type declarations, TypeScript sources, source maps, Markdown, the browser and
 # React Native builds of the Azure SDK), and the files read at run time (the API's schemas for validation, the
 # CRDs and examples for `demo`). The emulator's own dependencies (@peculiar/x509) stay: `emulator` runs from the
-# image too, and they are about 1 MB of it.
+# image too (with a writable /tmp or --state folder), and they are about 1 MB of it on disk, 0.3 MB compressed.
 RUN npm prune --omit=dev --no-audit --no-fund --loglevel=error \
   && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.ts' \
        -o -name '*.map' -o -name '*.md' -o -name '*.markdown' \) -delete \

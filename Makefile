@@ -1,15 +1,16 @@
-# iot-security-operator: every target installs what it needs on a fresh clone (Node >= 20 and npm only).
+# iot-security-operator: every target installs what it needs on a fresh clone (Node >= 20, npm and Go >= 1.26; root,
+# podman, containerd and a C compiler only for the image and the real-node tests, which say when they are skipped).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_MODULES := node_modules/.package-lock.json
 CLI := node dist/src/cli/main.js
 
-.PHONY: help install build generate test lint format demo clean control-plane node test-tools test-node24 image bench bench-twin-config bench-many-hubs bench-million bench-emulator soak
+.PHONY: help install build generate test lint format demo clean control-plane node test-tools test-node22 test-node24 image bench bench-twin-config bench-many-hubs bench-million bench-emulator soak
 
 help:
 	@echo "make demo      run the operator's main job on the embedded emulator"
 	@echo "make test      run the test suite"
-	@echo "make test-node24    the suite on Node 24, the current LTS (an official binary from the npm registry; CI runs it too)"
+	@echo "make test-node22, make test-node24    the suite on Node 22 or 24, the LTS lines (official binaries from the npm registry; CI runs both)"
 	@echo "make build     compile TypeScript to dist/"
 	@echo "make generate  regenerate types and CRDs from schemas/"
 	@echo "make lint      biome lint/format check and type check"
@@ -63,13 +64,13 @@ image:
 test: build control-plane node test-tools
 	npm test --silent
 
-# The suite again on Node 24 (the current LTS line; CI runs it besides the machine's Node): the official binary the
+# The suite again on Node 24 or 22 (the LTS lines; CI runs both besides the machine's Node): the official binary the
 # npm registry serves, its integrity pinned in scripts/install-node.sh, first on PATH so that every node the suite
 # starts is that one.
-test-node24: build control-plane node test-tools
-	@dir=$$(bash scripts/install-node.sh) && export PATH="$$PWD/$$dir/bin:$$PATH" && \
-	  node -e 'if (!process.version.startsWith("v24.")) { console.error(`test-node24: node is $${process.version}`); process.exit(1) }' && \
-	  echo "test-node24: the suite on Node $$(node --version)" && npm test --silent
+test-node22 test-node24: test-node%: build control-plane node test-tools
+	@dir=$$(bash scripts/install-node.sh $*) && export PATH="$$PWD/$$dir/bin:$$PATH" && \
+	  node -e 'if (!process.version.startsWith("v$*.")) { console.error(`test-node$*: node is $${process.version}`); process.exit(1) }' && \
+	  echo "test-node$*: the suite on Node $$(node --version)" && npm test --silent
 
 lint: install
 	npx biome check .

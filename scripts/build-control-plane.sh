@@ -2,7 +2,7 @@
 # Builds, from tools/local-control-plane's Go module (one Kubernetes release, as its go.mod pins it), into
 # .control-plane/bin, only when their inputs changed since the last build:
 #   build-control-plane.sh        the local control plane (kube-apiserver on an embedded etcd) and kubectl;
-#   build-control-plane.sh node   what a node adds (scripts/local-node.ts): kubelet, kube-scheduler,
+#   build-control-plane.sh node   what a node adds (test/support/local-node.ts): kubelet, kube-scheduler,
 #                                 kube-controller-manager, kube-proxy, and Kubernetes' pause (the pod sandbox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,8 +55,10 @@ if [ "$PART" = control-plane ]; then
   build kubectl k8s.io/kubernetes/cmd/kubectl
 else
   if ! command -v cc >/dev/null; then
-    echo "node: a C compiler (cc) is needed to build Kubernetes' pause (apt-get install gcc libc6-dev)" >&2
-    exit 1
+    # Only the real-node test needs the node (it needs root, containerd and runc too): without cc, the rest of the
+    # suite runs and that test says it is skipped.
+    echo "node: NOT built: Kubernetes' pause needs a C compiler (apt-get install gcc libc6-dev); test/install/helm-node.test.ts will say it is skipped" >&2
+    exit 0
   fi
   echo "node: building kubelet, kube-scheduler, kube-controller-manager, kube-proxy $VERSION and pause into $BIN"
   for b in kubelet kube-scheduler kube-controller-manager kube-proxy; do build "$b" "k8s.io/kubernetes/cmd/$b"; done

