@@ -50,14 +50,22 @@ import { TARGET_FORMS_MESSAGE } from './schema-check.js';
 
 const matches = (text: string, pattern: RegExp) => `${text}.matches(${celString(pattern.source)})`;
 
-/** A Secret reference's key field, when given: a key a Secret's data could hold. */
-function secretKey(at: string[], field = 'key'): CrdRule {
-  return {
-    at,
-    rule: `!has(self.${field}) || ${matches(`self.${field}`, SECRET_KEY)}`,
-    messageExpression: celMessage(invalidSecretKeyMessage, celQuoted(`self.${field}`)),
-    fieldPath: `.${field}`,
-  };
+/**
+ * A Secret reference (checkReference's rules): a name the Secret could have, and each key field, when given, a key
+ * its data could hold.
+ */
+function secretReference(at: string[], keyFields: string[] = ['key']): CrdRule[] {
+  return [
+    referenceName(at),
+    ...keyFields.map(
+      (field): CrdRule => ({
+        at,
+        rule: `!has(self.${field}) || ${matches(`self.${field}`, SECRET_KEY)}`,
+        messageExpression: celMessage(invalidSecretKeyMessage, celQuoted(`self.${field}`)),
+        fieldPath: `.${field}`,
+      }),
+    ),
+  ];
 }
 
 /** A reference's name: a name the referenced object could have. */
@@ -222,11 +230,8 @@ function hubAuthRules(): CrdRule[] {
           }),
         ),
     ]),
-    referenceName(['spec', 'auth', 'clientSecretRef']),
-    secretKey(['spec', 'auth', 'clientSecretRef']),
-    referenceName(['spec', 'auth', 'clientCertificateRef']),
-    secretKey(['spec', 'auth', 'clientCertificateRef'], 'certificateKey'),
-    secretKey(['spec', 'auth', 'clientCertificateRef'], 'privateKeyKey'),
+    ...secretReference(['spec', 'auth', 'clientSecretRef']),
+    ...secretReference(['spec', 'auth', 'clientCertificateRef'], ['certificateKey', 'privateKeyKey']),
   ];
 }
 
@@ -248,10 +253,8 @@ export const CRD_RULES: Record<string, CrdRule[]> = {
   ],
   IoTHub: [
     ...hubAuthRules(),
-    referenceName(['spec', 'connectionStringSecretRef']),
-    secretKey(['spec', 'connectionStringSecretRef']),
-    referenceName(['spec', 'caSecretRef']),
-    secretKey(['spec', 'caSecretRef']),
+    ...secretReference(['spec', 'connectionStringSecretRef']),
+    ...secretReference(['spec', 'caSecretRef']),
     {
       at: ['spec', 'tier'],
       rule: `!(self in [${TIERS_WITHOUT_TWINS.map(celString).join(', ')}])`,
