@@ -19,7 +19,8 @@ import {
   clientCertificate,
   clientSecret,
   clusterIssuer,
-  serviceAccountToken,
+  entraIotHub,
+  federatedToken,
   TENANT,
 } from '../support/entra.js';
 import { installCrds } from '../support/kube.js';
@@ -82,27 +83,27 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
       throw new Error(`${error.message}; Ready is ${JSON.stringify(await ready(kind, name, ns))}`);
     });
   const tokenFile = async (name: string, serviceAccount: string, audience?: string) => {
-    const token = await serviceAccountToken(cp, namespace, serviceAccount, { audience });
+    const token = await federatedToken(cp, namespace, serviceAccount, { audience });
     serviceAccountTokens.push(token);
     const path = join(folder, name);
     writeFileSync(path, token, { mode: 0o600 });
     return path;
   };
   const entraHub = (name: string, auth: Record<string, unknown>, hostName = emulator.hostName) =>
-    iotHub(name, {
-      connectionStringSecretRef: undefined,
-      hostName,
-      auth: { tenantId: TENANT, ...auth },
-      caSecretRef: { name: 'hub-ca' },
-      tier: 'S3',
-      units: 10,
-    });
+    entraIotHub(name, hostName, auth, { caSecretRef: { name: 'hub-ca' } });
 
   before(async () => {
     await installCrds(cp);
     namespace = await testNamespace(cp, 'entra-operator');
     other = await testNamespace(cp, 'entra-other');
     const issuer = await clusterIssuer(cp);
+    // An app that trusts the operator's ServiceAccount of this cluster.
+    const federated = (clientId: string) => ({
+      clientId,
+      federatedCredentials: [
+        { issuer: issuer.issuer, subject: `system:serviceaccount:${namespace}:operator` },
+      ],
+    });
     certificate = await clientCertificate();
     emulator = await startHubEmulator({
       localAuthentication: false,
@@ -110,21 +111,12 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
         tenantId: TENANT,
         trustedIssuers: [issuer],
         applications: [
-          {
-            clientId: WORKLOAD_APP,
-            federatedCredentials: [
-              { issuer: issuer.issuer, subject: `system:serviceaccount:${namespace}:operator` },
-            ],
-          },
+          federated(WORKLOAD_APP),
           { clientId: SECRET_APP, secrets: [secret] },
           { clientId: CERTIFICATE_APP, certificates: [certificate.certificate] },
           { clientId: READER_APP, secrets: [secret] },
-          ...[ELSEWHERE_APP, BORROWER_APP].map((clientId) => ({
-            clientId,
-            federatedCredentials: [
-              { issuer: issuer.issuer, subject: `system:serviceaccount:${namespace}:operator` },
-            ],
-          })),
+          federated(ELSEWHERE_APP),
+          federated(BORROWER_APP),
         ],
         managedIdentities: [{ clientId: MANAGED_IDENTITY }],
         roleAssignments: {
@@ -146,14 +138,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
       entra: {
         tenantId: TENANT,
         trustedIssuers: [issuer],
-        applications: [
-          {
-            clientId: WORKLOAD_APP,
-            federatedCredentials: [
-              { issuer: issuer.issuer, subject: `system:serviceaccount:${namespace}:operator` },
-            ],
-          },
-        ],
+        applications: [federated(WORKLOAD_APP)],
         roleAssignments: { [WORKLOAD_APP]: ['IoT Hub Data Contributor'] },
       },
     });

@@ -11,13 +11,7 @@ import { WorkloadIdentityCredential } from '@azure/identity';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { sharedControlPlane, testNamespace } from '../support/control-plane.js';
 import { rejectionOf, startHubEmulator } from '../support/emulator-requests.js';
-import {
-  authorityOptions,
-  clusterIssuer,
-  serviceAccountToken,
-  TENANT,
-  tokenRegistry,
-} from '../support/entra.js';
+import { authorityOptions, clusterIssuer, federatedToken, TENANT, tokenRegistry } from '../support/entra.js';
 
 const cp = await sharedControlPlane();
 const CLIENT_ID = 'b4a1c3d2-0000-4000-8000-0000000000aa';
@@ -65,22 +59,19 @@ describe('a federated ServiceAccount token exchanged at the emulated Entra ID', 
   after(() => emulator?.close());
 
   it('reaches a hub without local authentication with the token of the federated ServiceAccount', async () => {
-    const registry = tokenRegistry(
-      emulator,
-      credentialFor(await serviceAccountToken(cp, namespace, 'operator')),
-    );
+    const registry = tokenRegistry(emulator, credentialFor(await federatedToken(cp, namespace, 'operator')));
     assert.equal((await registry.getTwin('device-000001')).responseBody.deviceId, 'device-000001');
   });
 
   it('refuses another ServiceAccount of the cluster with AADSTS70021 naming its subject', async () => {
-    const credential = credentialFor(await serviceAccountToken(cp, namespace, 'someone-else'));
+    const credential = credentialFor(await federatedToken(cp, namespace, 'someone-else'));
     const error = await rejectionOf(credential.getToken(SCOPE));
     assert.match(error.message, /AADSTS70021/);
     assert.match(error.message, new RegExp(`system:serviceaccount:${namespace}:someone-else`));
   });
 
   it('refuses a token for another audience with AADSTS700212', async () => {
-    const token = await serviceAccountToken(cp, namespace, 'operator', {
+    const token = await federatedToken(cp, namespace, 'operator', {
       audience: 'https://kubernetes.default.svc',
     });
     const error = await rejectionOf(credentialFor(token).getToken(SCOPE));
@@ -88,9 +79,7 @@ describe('a federated ServiceAccount token exchanged at the emulated Entra ID', 
   });
 
   it('refuses an expired token with AADSTS700024', async () => {
-    const credential = credentialFor(
-      await serviceAccountToken(cp, namespace, 'operator', { duration: '10m' }),
-    );
+    const credential = credentialFor(await federatedToken(cp, namespace, 'operator', { duration: '10m' }));
     offset = 3600_000;
     try {
       const error = await rejectionOf(credential.getToken(SCOPE));

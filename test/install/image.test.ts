@@ -16,6 +16,7 @@ import {
   kubectl,
   kubectlOk,
   leaseHolder,
+  serviceAccountToken,
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
@@ -103,9 +104,7 @@ describe('the container image in a cluster', { skip: unavailable }, () => {
     namespace = await testNamespace(cp, 'image');
     await kubectlOk(cp.kubeconfig, ['create', 'serviceaccount', SERVICE_ACCOUNT, '-n', namespace]);
     await applyObjects(cp.kubeconfig, rbac(namespace));
-    const token = (
-      await kubectlOk(cp.kubeconfig, ['create', 'token', SERVICE_ACCOUNT, '-n', namespace, '--duration=1h'])
-    ).trim();
+    const token = await serviceAccountToken(cp, namespace, SERVICE_ACCOUNT, { duration: '1h' });
     serviceAccountDir = serviceAccountVolume(token, cp.caFile, namespace);
 
     emulator = await startHubEmulator({ tier: 'S3' });

@@ -19,6 +19,7 @@ import {
   kubectl,
   kubectlOk,
   serviceAccountKubeconfig,
+  serviceAccountToken,
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
@@ -222,9 +223,7 @@ describe('every RBAC rule is needed', () => {
         clusterObjects.push(`clusterrole/${clusterRole}`, `clusterrolebinding/${clusterRole}`);
         const kubeconfig = await serviceAccountKubeconfig(cp, namespace, 'operator');
         // A token the API server knows (for the scrapes): the TokenReview then succeeds where it is granted.
-        const token = (
-          await kubectlOk(cp.kubeconfig, ['create', 'token', 'operator', '-n', namespace])
-        ).trim();
+        const token = await serviceAccountToken(cp, namespace, 'operator');
         await kubectlOk(
           cp.kubeconfig,
           ['apply', '-f', '-'],

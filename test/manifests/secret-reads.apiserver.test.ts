@@ -26,11 +26,11 @@ import {
   testNamespace,
 } from '../support/control-plane.js';
 import { startHubEmulator } from '../support/emulator-support.js';
-import { clientCertificate, clientSecret, TENANT } from '../support/entra.js';
+import { clientCertificate, clientSecret, entraIotHub, TENANT } from '../support/entra.js';
 import { installCrds } from '../support/kube.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
-import { hubSecret, iotHub, securityModuleConfig } from '../support/resources.js';
+import { hubSecret, securityModuleConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const SECRET_APP = '3f1e2d4c-0000-4000-8000-00000000b001';
@@ -111,18 +111,13 @@ describe('the Secrets the operator reads', () => {
   /** Secrets the operator could read (its Role allows any by name) and must not. */
   const UNREAD = ['bystander', 'decoy-secret', 'decoy-certificate', 'refused-secret'];
   const entraHub = (name: string, auth: Record<string, unknown>, hostName = emulator.hostName) =>
-    iotHub(
+    entraIotHub(
       name,
+      hostName,
+      auth,
+      // Its own Secret's CA, so that the hub names that one Secret and no other.
       {
-        connectionStringSecretRef: undefined,
-        hostName,
-        auth: { tenantId: TENANT, ...auth },
-        // Its own Secret's CA, so that the hub names that one Secret and no other.
-        caSecretRef: {
-          name: ((auth.clientSecretRef ?? auth.clientCertificateRef) as { name: string }).name,
-        },
-        tier: 'S3',
-        units: 10,
+        caSecretRef: { name: ((auth.clientSecretRef ?? auth.clientCertificateRef) as { name: string }).name },
       },
       { namespace },
     );

@@ -20,8 +20,8 @@ import {
 import {
   applyObjects,
   kubectl,
-  kubectlOk,
   serviceAccountKubeconfig,
+  serviceAccountToken,
   sharedControlPlane,
   testNamespace,
 } from '../support/control-plane.js';
@@ -64,11 +64,6 @@ function get(url: string, options: { token?: string; ca?: string } = {}): Promis
   });
 }
 
-async function tokenOf(namespace: string, account: string): Promise<string> {
-  await kubectl(cp.kubeconfig, ['create', 'serviceaccount', account, '-n', namespace]);
-  return (await kubectlOk(cp.kubeconfig, ['create', 'token', account, '-n', namespace])).trim();
-}
-
 describe('secure /metrics', () => {
   let namespace: string;
   let reader: string;
@@ -81,8 +76,8 @@ describe('secure /metrics', () => {
     namespace = await testNamespace(cp, 'secure-metrics');
     const name = `metrics-reader-${namespace}`;
     clusterObjects.push(`clusterrole/${name}`, `clusterrolebinding/${name}`);
-    reader = await tokenOf(namespace, 'prometheus');
-    stranger = await tokenOf(namespace, 'someone');
+    reader = await serviceAccountToken(cp, namespace, 'prometheus');
+    stranger = await serviceAccountToken(cp, namespace, 'someone');
     await applyObjects(cp.kubeconfig, [
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',

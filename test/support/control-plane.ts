@@ -93,6 +93,24 @@ export async function testNamespace(cp: ControlPlaneInfo, prefix: string): Promi
 }
 
 /**
+ * A token of ServiceAccount `name` of `namespace` from the TokenRequest API (the API server's audience and a lifetime
+ * of an hour unless given). The account is created when missing.
+ */
+export async function serviceAccountToken(
+  cp: ControlPlaneInfo,
+  namespace: string,
+  name: string,
+  options: { audience?: string; duration?: string } = {},
+): Promise<string> {
+  const exists = await kubectl(cp.kubeconfig, ['get', 'serviceaccount', name, '-n', namespace]);
+  if (exists.code !== 0) await kubectlOk(cp.kubeconfig, ['create', 'serviceaccount', name, '-n', namespace]);
+  const args = ['create', 'token', name, '-n', namespace];
+  if (options.audience !== undefined) args.push(`--audience=${options.audience}`);
+  if (options.duration !== undefined) args.push(`--duration=${options.duration}`);
+  return (await kubectlOk(cp.kubeconfig, args)).trim();
+}
+
+/**
  * A kubeconfig that authenticates as ServiceAccount `name` of `namespace` with a token from the TokenRequest
  * API: it has exactly the rights RBAC grants that account. The account is created when missing.
  */
@@ -102,18 +120,7 @@ export async function serviceAccountKubeconfig(
   name: string,
   options: { duration?: string } = {},
 ): Promise<string> {
-  const exists = await kubectl(cp.kubeconfig, ['get', 'serviceaccount', name, '-n', namespace]);
-  if (exists.code !== 0) await kubectlOk(cp.kubeconfig, ['create', 'serviceaccount', name, '-n', namespace]);
-  const token = (
-    await kubectlOk(cp.kubeconfig, [
-      'create',
-      'token',
-      name,
-      '-n',
-      namespace,
-      `--duration=${options.duration ?? '2h'}`,
-    ])
-  ).trim();
+  const token = await serviceAccountToken(cp, namespace, name, { duration: options.duration ?? '2h' });
   const dir = mkdtempSync(join(tmpdir(), 'sa-kubeconfig-'));
   const path = join(dir, 'kubeconfig');
   const config = [

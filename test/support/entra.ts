@@ -8,7 +8,8 @@ import type { TokenCredential } from '@azure/identity';
 import iothub, { type Registry } from 'azure-iothub';
 import { FEDERATION_AUDIENCE, type RunningEmulator, type TrustedIssuer } from '../../src/emulator/index.js';
 import { HubHttpsAgent, useHubAgent } from '../../src/hub/sdk-transport.js';
-import { type ControlPlaneInfo, kubectl, kubectlOk } from './control-plane.js';
+import { type ControlPlaneInfo, kubectl, kubectlOk, serviceAccountToken } from './control-plane.js';
+import { iotHub, type ObjectOptions, type TestObject } from './resources.js';
 import { keepKeys } from './suite-output.js';
 
 export const TENANT = '72f988bf-0000-4000-8000-00000000e17a';
@@ -85,24 +86,43 @@ export async function clusterIssuer(cp: ControlPlaneInfo): Promise<TrustedIssuer
   return { issuer: discovery.issuer, ca: readFileSync(cp.caFile, 'utf8') };
 }
 
-/** A ServiceAccount token from the TokenRequest API, as the kubelet projects one for workload identity. */
-export async function serviceAccountToken(
+/**
+ * A ServiceAccount token as the kubelet projects one for workload identity: for Entra ID's token exchange
+ * (audience api://AzureADTokenExchange) unless another audience is given.
+ */
+export function federatedToken(
   cp: ControlPlaneInfo,
   namespace: string,
   name: string,
   options: { audience?: string; duration?: string } = {},
 ): Promise<string> {
-  const exists = await kubectl(cp.kubeconfig, ['get', 'serviceaccount', name, '-n', namespace]);
-  if (exists.code !== 0) await kubectlOk(cp.kubeconfig, ['create', 'serviceaccount', name, '-n', namespace]);
-  return (
-    await kubectlOk(cp.kubeconfig, [
-      'create',
-      'token',
-      name,
-      '-n',
-      namespace,
-      `--audience=${options.audience ?? FEDERATION_AUDIENCE}`,
-      `--duration=${options.duration ?? '1h'}`,
-    ])
-  ).trim();
+  return serviceAccountToken(cp, namespace, name, {
+    audience: options.audience ?? FEDERATION_AUDIENCE,
+    duration: options.duration ?? '1h',
+  });
+}
+
+/**
+ * An IoTHub the operator reaches through Microsoft Entra ID at `hostName` (the emulator's, S3 x10): no connection
+ * string, and the tenant TENANT unless `auth` names another; `spec` adds to it or overrides.
+ */
+export function entraIotHub(
+  name: string,
+  hostName: string,
+  auth: Record<string, unknown>,
+  spec: Record<string, unknown> = {},
+  options: ObjectOptions = {},
+): TestObject {
+  return iotHub(
+    name,
+    {
+      connectionStringSecretRef: undefined,
+      hostName,
+      auth: { tenantId: TENANT, ...auth },
+      tier: 'S3',
+      units: 10,
+      ...spec,
+    },
+    options,
+  );
 }
