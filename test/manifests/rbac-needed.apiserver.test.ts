@@ -29,7 +29,7 @@ import { reconcilesFinished } from '../support/metrics.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
 import { reconcileNow } from '../support/reconciles.js';
-import { configMap, securityModuleConfig, twinConfig } from '../support/resources.js';
+import { configMap, grant, securityModuleConfig, twinConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const cp = await sharedControlPlane();
@@ -172,33 +172,14 @@ describe('every RBAC rule is needed', () => {
         const rules = RULES.filter((r) => r !== removed);
         const clusterRole = `rbac-metrics-${namespace}`;
         const objects = [
-          {
-            apiVersion: 'rbac.authorization.k8s.io/v1',
-            kind: 'Role',
-            metadata: { name: 'operator', namespace },
-            rules: rules.filter((r) => !metricsAuth(r)),
-          },
+          ...grant(
+            'Role',
+            'operator',
+            rules.filter((r) => !metricsAuth(r)),
+            { name: 'operator', namespace },
+          ),
           // The metrics reviews, cluster-scoped, as manifests/base/metrics-auth.yaml grants them.
-          {
-            apiVersion: 'rbac.authorization.k8s.io/v1',
-            kind: 'ClusterRole',
-            metadata: { name: clusterRole },
-            rules: rules.filter(metricsAuth),
-          },
-          {
-            apiVersion: 'rbac.authorization.k8s.io/v1',
-            kind: 'ClusterRoleBinding',
-            metadata: { name: clusterRole },
-            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
-            subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace }],
-          },
-          {
-            apiVersion: 'rbac.authorization.k8s.io/v1',
-            kind: 'RoleBinding',
-            metadata: { name: 'operator', namespace },
-            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'operator' },
-            subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace }],
-          },
+          ...grant('ClusterRole', clusterRole, rules.filter(metricsAuth), { name: 'operator', namespace }),
           ...hubResources(emulator, { namespace }),
           securityModuleConfig(
             'baseline',

@@ -30,7 +30,7 @@ import { clientCertificate, clientSecret, entraIotHub, TENANT } from '../support
 import { installCrds } from '../support/kube.js';
 import { hubResources } from '../support/operator-fixture.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
-import { hubSecret, securityModuleConfig } from '../support/resources.js';
+import { grant, hubSecret, securityModuleConfig } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const SECRET_APP = '3f1e2d4c-0000-4000-8000-00000000b001';
@@ -148,19 +148,7 @@ describe('the Secrets the operator reads', () => {
     emulator.addDevices([{ deviceId: 'reads-0', tags: { environment: 'production' }, online: true }]);
     const ca = emulator.caCert;
     await applyObjects(cp.kubeconfig, [
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: 'operator', namespace },
-        rules: RECONCILE_RULES,
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'operator', namespace },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'operator' },
-        subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace }],
-      },
+      ...grant('Role', 'operator', RECONCILE_RULES, { name: 'operator', namespace }),
       // In the operator's namespace, readable with its rights, named by nothing.
       hubSecret('bystander', { 'tls.key': 'not-for-the-operator' }, { namespace }),
       ...hubResources(emulator, { namespace }),

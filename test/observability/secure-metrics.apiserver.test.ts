@@ -27,6 +27,7 @@ import {
 } from '../support/control-plane.js';
 import { installCrds } from '../support/kube.js';
 import { type OperatorProcess, startOperatorProcess } from '../support/operator-process.js';
+import { grant } from '../support/resources.js';
 import { until } from '../support/until.js';
 
 const cp = await sharedControlPlane();
@@ -78,21 +79,10 @@ describe('secure /metrics', () => {
     clusterObjects.push(`clusterrole/${name}`, `clusterrolebinding/${name}`);
     reader = await serviceAccountToken(cp, namespace, 'prometheus');
     stranger = await serviceAccountToken(cp, namespace, 'someone');
-    await applyObjects(cp.kubeconfig, [
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata: { name },
-        rules: METRICS_READER_RULES,
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-        subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace }],
-      },
-    ]);
+    await applyObjects(
+      cp.kubeconfig,
+      grant('ClusterRole', name, METRICS_READER_RULES, { name: 'prometheus', namespace }),
+    );
   });
   after(async () => {
     for (const operator of operators) await operator.kill();
@@ -104,21 +94,10 @@ describe('secure /metrics', () => {
     const name = `metrics-auth-${namespace}`;
     clusterObjects.push(`clusterrole/${name}`, `clusterrolebinding/${name}`);
     const kubeconfig = await serviceAccountKubeconfig(cp, namespace, 'operator');
-    await applyObjects(cp.kubeconfig, [
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata: { name },
-        rules: METRICS_AUTH_RULES,
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-        subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace }],
-      },
-    ]);
+    await applyObjects(
+      cp.kubeconfig,
+      grant('ClusterRole', name, METRICS_AUTH_RULES, { name: 'operator', namespace }),
+    );
     const operator = startOperatorProcess([
       '--kubeconfig',
       kubeconfig,

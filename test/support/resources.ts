@@ -1,5 +1,6 @@
 // One builder per kind of object the tests send to the API server or write to files (SecurityModuleConfig,
-// TwinConfig, IoTHub, the Secret an IoTHub names, the ConfigMap a TwinConfig names), and a temporary folder of files.
+// TwinConfig, IoTHub, the Secret an IoTHub names, the ConfigMap a TwinConfig names, a role granted to a
+// ServiceAccount), and a temporary folder of files.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,4 +137,27 @@ export function writeTempFiles(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'iso-test-'));
   for (const [path, content] of Object.entries(files)) writeFileSync(join(dir, path), content);
   return dir;
+}
+
+/**
+ * A Role of `account`'s namespace, or a ClusterRole, named `name` with `rules`, and its binding to ServiceAccount
+ * `account`: what a test grants the operator (or a scraper) to run with exactly those rights.
+ */
+export function grant(
+  kind: 'Role' | 'ClusterRole',
+  name: string,
+  rules: readonly object[],
+  account: { name: string; namespace: string },
+): TestObject[] {
+  const metadata = kind === 'Role' ? { name, namespace: account.namespace } : { name };
+  return [
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata, rules },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: `${kind}Binding`,
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name },
+      subjects: [{ kind: 'ServiceAccount', ...account }],
+    },
+  ];
 }
