@@ -123,42 +123,16 @@ function mayHaveReachedHub(error: unknown): boolean {
   return !neverSent((error as { code?: unknown } | null)?.code);
 }
 
-function buildRegistry(
-  connection: HubConnectionString,
-  connectionString: string,
-  agent: HubHttpsAgent,
-  userAgent: string | undefined,
-): Registry {
+/** A Registry that signs with the connection string's key, or sends its ready shared access signature. */
+function sharedAccessRegistry(connection: HubConnectionString, connectionString: string): Registry {
   // A ready token is sent as it is; fromSharedAccessSignature would take the URL-encoded sr as the host, which
   // breaks host:port.
-  const registry =
-    connection.credential === 'key'
-      ? iothub.Registry.fromConnectionString(connectionString)
-      : new iothub.Registry({
-          host: connection.hostName,
-          sharedAccessSignature: connectionSecret(connection),
-        });
-  useHubAgent(registry, agent);
-  if (userAgent) appendUserAgent(registry, userAgent);
-  return registry;
-}
-
-/**
- * A Registry that sends a Microsoft Entra access token (scope https://iothubs.azure.net/.default) instead of a SAS.
- * The hub's CA (the agent) is for the hub only: the authority's CA is the operator's (HubTokenAuth.authorityCa).
- */
-function tokenRegistry(
-  tokenAuth: { hostName: string; auth: HubTokenAuth },
-  agent: HubHttpsAgent,
-  userAgent: string | undefined,
-): Registry {
-  const registry = iothub.Registry.fromTokenCredential(
-    tokenAuth.hostName,
-    createTokenCredential(tokenAuth.auth),
-  );
-  useHubAgent(registry, agent);
-  if (userAgent) appendUserAgent(registry, userAgent);
-  return registry;
+  return connection.credential === 'key'
+    ? iothub.Registry.fromConnectionString(connectionString)
+    : new iothub.Registry({
+        host: connection.hostName,
+        sharedAccessSignature: connectionSecret(connection),
+      });
 }
 
 export class HubClient implements HubAccess, HubPageReader {
@@ -198,9 +172,14 @@ export class HubClient implements HubAccess, HubPageReader {
         this.registry = options.registry;
       } else {
         this.agent = new HubHttpsAgent({ ca: options.ca });
+        // With a token credential, the Registry sends a Microsoft Entra access token (scope
+        // https://iothubs.azure.net/.default); the hub's CA (the agent) is for the hub only, the authority's CA is
+        // the operator's (HubTokenAuth.authorityCa).
         const registry = tokenAuth
-          ? tokenRegistry(tokenAuth, this.agent, options.userAgent)
-          : buildRegistry(connection!, options.connectionString!, this.agent, options.userAgent);
+          ? iothub.Registry.fromTokenCredential(tokenAuth.hostName, createTokenCredential(tokenAuth.auth))
+          : sharedAccessRegistry(connection!, options.connectionString!);
+        useHubAgent(registry, this.agent);
+        if (options.userAgent) appendUserAgent(registry, options.userAgent);
         this.registry = registry;
         this.rawTwins = rawTwinCalls(registry);
       }
