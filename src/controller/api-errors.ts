@@ -23,3 +23,21 @@ export function describeApiError(error: unknown): string {
   const status = httpStatusOf(error);
   return status ? `${status}: ${apiMessage(error)}` : apiMessage(error);
 }
+
+/**
+ * Why a GET of `kind` `namespace/name` (`resource`: its plural, as RBAC names it) failed, for logs and conditions: a
+ * refusal (403) says which right to grant the operator.
+ */
+export function getFailureMessage(
+  error: unknown,
+  kind: string,
+  resource: string,
+  namespace: string,
+  name: string,
+): string {
+  const status = httpStatusOf(error) ?? 0;
+  const where = `${kind} ${namespace}/${name}`;
+  return status === 403
+    ? `not allowed to get ${where}: ${apiMessage(error)}; grant get on ${resource} to the operator's ServiceAccount (see manifests/)`
+    : `get ${where} failed${status ? ` (${status})` : ''}: ${apiMessage(error)}`;
+}

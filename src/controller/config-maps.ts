@@ -5,7 +5,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 import { httpStatusOf } from '../runtime/http-status.js';
-import { apiMessage } from './api-errors.js';
+import { getFailureMessage } from './api-errors.js';
 import { KubeCallError } from './kube-writer.js';
 
 /**
@@ -42,11 +42,7 @@ export class ConfigMapReader {
           out.set(name, { found: false });
           continue;
         }
-        const where = `ConfigMap ${namespace}/${name}`;
-        const message =
-          status === 403
-            ? `not allowed to get ${where}: ${apiMessage(error)}; grant get on configmaps to the operator's ServiceAccount (see manifests/)`
-            : `get ${where} failed${status ? ` (${status})` : ''}: ${apiMessage(error)}`;
+        const message = getFailureMessage(error, 'ConfigMap', 'configmaps', namespace, name);
         this.logger?.warn(message, { kind: 'ConfigMap', name, namespace, status });
         out.set(name, { found: false, unreadable: new KubeCallError(status, message) });
       }

@@ -11,7 +11,7 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 import { httpStatusOf } from '../runtime/http-status.js';
-import { apiMessage } from './api-errors.js';
+import { getFailureMessage } from './api-errors.js';
 import { KubeCallError } from './kube-writer.js';
 
 /**
@@ -133,11 +133,7 @@ export class SecretReader {
     } catch (error) {
       const status = httpStatusOf(error) ?? 0;
       if (status === 404) return undefined;
-      const where = `Secret ${namespace}/${name}`;
-      const message =
-        status === 403
-          ? `not allowed to get ${where}: ${apiMessage(error)}; grant get on secrets to the operator's ServiceAccount (see manifests/)`
-          : `get ${where} failed${status ? ` (${status})` : ''}: ${apiMessage(error)}`;
+      const message = getFailureMessage(error, 'Secret', 'secrets', namespace, name);
       if (quiet) this.options.logger?.debug(message, { kind: 'Secret', name, namespace, status });
       else this.options.logger?.warn(message, { kind: 'Secret', name, namespace, status });
       return new KubeCallError(status, message);
