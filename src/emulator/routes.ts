@@ -21,8 +21,8 @@ export interface Route {
   method: string;
   /** Segments; `:name` captures one (URL-decoded). */
   path: string;
-  /** The quota, fault and statistics class of the operation. */
-  operation: StatsClass;
+  /** The quota, fault and statistics class of the operation (the Entra authority's requests are not routed here). */
+  operation: Exclude<StatsClass, 'entra'>;
   /** Hub operations require `api-version`; the admin API does not. */
   apiVersion: boolean;
   /** Largest body accepted; 256 KiB unless given. */

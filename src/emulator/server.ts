@@ -193,9 +193,7 @@ export function createHubServer(options: HubServerOptions): https.Server {
       const text = await readBody(request, match.route.maxBodyBytes ?? DEFAULT_MAX_BODY);
       const body = parseJson(text);
       const fault =
-        operation === 'admin' || operation === 'unknown' || operation === 'entra'
-          ? NO_FAULT
-          : hub.faults.decide(operation);
+        operation === 'admin' || operation === 'unknown' ? NO_FAULT : hub.faults.decide(operation);
       if (fault.latencyMs > 0) await sleep(fault.latencyMs);
       if (fault.action.kind === 'error') {
         hub.stats.recordFault(operation, String(fault.action.status) as FaultKind);
@@ -207,8 +205,7 @@ export function createHubServer(options: HubServerOptions): https.Server {
         response.socket?.destroy();
         return;
       }
-      if (operation !== 'admin' && operation !== 'unknown' && operation !== 'entra')
-        hub.throttle.admit(operation);
+      if (operation !== 'admin' && operation !== 'unknown') hub.throttle.admit(operation);
       const result = await match.route.handle({
         method: request.method ?? 'GET',
         params: match.params,
