@@ -2,7 +2,7 @@
 // own token, because each attempt the hub sees counts against its quota; a retry that skipped the limiter
 // would answer a 429 with more load. Errors become HubErrors, and each call leaves counters and one log line.
 import type { Logger } from '../observability/logger.js';
-import type { HubDataAction } from '../protocol/iot-hub-roles.js';
+import { dataActionFor, type HubApiOperation } from '../protocol/iot-hub-roles.js';
 import type { Clock } from '../runtime/clock.js';
 import { cancelledError, type ErrorContext, type HubError, toHubError } from './errors.js';
 import type { HubRateLimiter } from './rate-limiter.js';
@@ -11,14 +11,17 @@ import { type AttemptOptions, sendAttempt } from './request-abort.js';
 import { type RetryOptions, withRetry } from './retry.js';
 import type { CallResult, HubTelemetry } from './telemetry.js';
 
-/** The data action each class of call needs on a hub reached with Microsoft Entra ID (iot-hub-roles.ts). */
-const DATA_ACTIONS: Record<LimiterClass, HubDataAction> = {
-  twinRead: 'Microsoft.Devices/IotHubs/twins/read',
-  twinUpdate: 'Microsoft.Devices/IotHubs/twins/write',
-  query: 'Microsoft.Devices/IotHubs/twins/read',
+/**
+ * Each class of call as the hub's permission table sees it (iot-hub-roles.ts: its data action, on a hub reached
+ * with Microsoft Entra ID): the operation and the method.
+ */
+const AS_HUB_CALL: Record<LimiterClass, [HubApiOperation, string]> = {
+  twinRead: ['twinRead', 'GET'],
+  twinUpdate: ['twinUpdate', 'PATCH'],
+  query: ['query', 'POST'],
   // The client's identity calls create a device's module.
-  identity: 'Microsoft.Devices/IotHubs/devices/write',
-  job: 'Microsoft.Devices/IotHubs/jobs/write',
+  identity: ['registry', 'PUT'],
+  job: ['jobs', 'PUT'],
 };
 
 export interface HubCall {
@@ -76,7 +79,7 @@ export class HubPipeline {
       ...this.options.errorContext,
       hubName,
       action: call.action,
-      dataAction: DATA_ACTIONS[call.limiterClass],
+      dataAction: dataActionFor(...AS_HUB_CALL[call.limiterClass]),
       clock,
     };
     const toError = (error: unknown) => toHubError(error, context);
