@@ -290,7 +290,7 @@ describe('the operator reaching hubs with Microsoft Entra ID', () => {
     emulator.entra!.directory.assignRoles(WORKLOAD_APP, []);
     // A new resource on the hub makes the operator call it, with an identity that may no longer read or write: the
     // hub answers 401 "no assigned permissions", and the IoTHub says which role to assign (the one the first call
-    // refused needs: a query, the hub's statistics or a twin write, whichever the step made first).
+    // refused needs: a twin read or query, or a twin write, whichever the step made first).
     await applyObjects(
       cp.kubeconfig,
       [
