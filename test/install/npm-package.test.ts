@@ -110,10 +110,15 @@ describe('the npm package', () => {
     let hub: { connectionString: string; caFile: string };
     before(async () => {
       // Agents and IoT Plug and Play devices that answer at once; no quota, so the run is bound by the devices.
+      // A fixed seed: a random one leaves one of the two models without a device about one run in 30 (six devices,
+      // half controllers), and that model's TwinConfig with none to converge. Seed 19 gives two controllers and four
+      // thermostats.
       emulator = spawn(
         installed.bin,
         [
           'emulator',
+          '--seed',
+          '19',
           '--devices',
           '30',
           '--pnp-devices',
